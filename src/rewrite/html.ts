@@ -1,0 +1,289 @@
+import { Tokenizer, TokenizerMode, html, type Token, type TokenHandler } from 'parse5';
+import { encodeAttrValue, truncateUtf8, type QuoteStyle } from './attr-encoding.js';
+import { openPixelHtml } from './pixel.js';
+import {
+  applySplices,
+  insertSorted,
+  limitOutcome,
+  mintPending,
+  unchangedOutcome,
+  type PendingLink,
+  type Splice,
+} from './splice.js';
+import type { LinkMinter, RewriteOptions, RewriteOutcome } from './types.js';
+import { judgeUrl } from './url-rules.js';
+
+const { TAG_ID } = html;
+
+/** Momentum keeps link names up to 63 bytes. */
+export const MAX_LINK_NAME_BYTES = 63;
+
+const LINK_NAME_ATTR = 'data-msys-linkname';
+
+/** Where a quoted or unquoted attribute value sits in the source. */
+interface ValueSpan {
+  start: number;
+  end: number;
+  quote: QuoteStyle;
+}
+
+interface HtmlLinkPending extends PendingLink {
+  quote: QuoteStyle;
+}
+
+/** What the scan of one document collects; shared with the scans of its conditional comments. */
+class ScanState {
+  readonly splices: Splice[] = [];
+  readonly pending: HtmlLinkPending[] = [];
+  skipped = 0;
+  /** Source offsets of the first `<opentag>`, or -1. */
+  opentagStart = -1;
+  opentagEnd = -1;
+  /** Source offset of the first `</body>`, or -1. */
+  bodyEndStart = -1;
+
+  constructor(
+    readonly source: string,
+    readonly minter: LinkMinter,
+    readonly clicks: boolean,
+    readonly opens: boolean,
+  ) {}
+}
+
+/**
+ * One tokenizer pass over the document (or over the inside of a conditional comment, `base` being where
+ * that text starts in the document). Handlers only look at tags that matter and record splices by source
+ * offset; nothing is re-serialized.
+ */
+class HtmlScanner implements TokenHandler {
+  private readonly tokenizer: Tokenizer;
+
+  constructor(
+    private readonly state: ScanState,
+    private readonly base: number,
+    private readonly insideComment: boolean,
+  ) {
+    this.tokenizer = new Tokenizer({ sourceCodeLocationInfo: true }, this);
+  }
+
+  run(text: string): void {
+    this.tokenizer.write(text, true);
+  }
+
+  onStartTag(tag: Token.TagToken): void {
+    this.enterTextModeFor(tag.tagID);
+    if (tag.tagID === TAG_ID.A || tag.tagID === TAG_ID.AREA) {
+      if (this.state.clicks) this.visitLink(tag);
+    } else if (tag.tagID === TAG_ID.UNKNOWN) {
+      this.visitUnknownTag(tag);
+    }
+  }
+
+  onEndTag(tag: Token.TagToken): void {
+    if (tag.tagID === TAG_ID.BODY && this.state.bodyEndStart < 0 && !this.insideComment && tag.location) {
+      this.state.bodyEndStart = this.base + tag.location.startOffset;
+    }
+  }
+
+  onComment(comment: Token.CommentToken): void {
+    if (!this.state.clicks || this.insideComment || !comment.location) return;
+    if (!CONDITIONAL_COMMENT.test(comment.data)) return;
+    const start = this.base + comment.location.startOffset;
+    const end = this.base + comment.location.endOffset;
+    const { source } = this.state;
+    // Only a complete `<!--...-->` has a known inside; anything odder is left as it is.
+    if (!source.startsWith('<!--', start) || !source.startsWith('-->', end - 3) || end - 3 < start + 4) return;
+    new HtmlScanner(this.state, start + 4, true).run(source.slice(start + 4, end - 3));
+  }
+
+  onDoctype(): void {}
+  onEof(): void {}
+  onCharacter(): void {}
+  onNullCharacter(): void {}
+  onWhitespaceCharacter(): void {}
+
+  /**
+   * The bare tokenizer does not know that the content of `<style>`, `<title>` and the like is text (the
+   * tree builder tells it); without this, markup-like text inside them would be taken for tags.
+   */
+  private enterTextModeFor(tagID: html.TAG_ID): void {
+    switch (tagID) {
+      case TAG_ID.STYLE:
+      case TAG_ID.XMP:
+      case TAG_ID.IFRAME:
+      case TAG_ID.NOEMBED:
+      case TAG_ID.NOFRAMES:
+      case TAG_ID.NOSCRIPT:
+        this.tokenizer.state = TokenizerMode.RAWTEXT;
+        break;
+      case TAG_ID.TITLE:
+      case TAG_ID.TEXTAREA:
+        this.tokenizer.state = TokenizerMode.RCDATA;
+        break;
+      case TAG_ID.SCRIPT:
+        this.tokenizer.state = TokenizerMode.SCRIPT_DATA;
+        break;
+      case TAG_ID.PLAINTEXT:
+        this.tokenizer.state = TokenizerMode.PLAINTEXT;
+        break;
+      default:
+    }
+  }
+
+  private visitUnknownTag(tag: Token.TagToken): void {
+    const name = tag.tagName;
+    if (name === 'v:roundrect' || name === 'v:rect') {
+      if (this.state.clicks) this.visitLink(tag);
+    } else if (name === 'opentag') {
+      this.noteOpentag(tag);
+    }
+  }
+
+  private noteOpentag(tag: Token.TagToken): void {
+    const { state } = this;
+    if (!state.opens || this.insideComment || state.opentagStart >= 0 || !tag.location) return;
+    state.opentagStart = this.base + tag.location.startOffset;
+    state.opentagEnd = this.base + tag.location.endOffset;
+  }
+
+  /** A link element: strip our marker attributes, and queue its href if it is trackable. */
+  private visitLink(tag: Token.TagToken): void {
+    const attrLocations = tag.location?.attrs;
+    if (!attrLocations || !tag.location) return;
+    const tagStart = this.base + tag.location.startOffset;
+    const edits: Splice[] = [];
+    let href: Token.Attribute | undefined;
+    let optedOut = false;
+    let linkName: string | undefined;
+    for (const attr of tag.attrs) {
+      if (attr.name === 'href') {
+        href = attr;
+        continue;
+      }
+      const marker = readMarker(attr);
+      if (marker === null) continue;
+      optedOut ||= marker === 'opt-out';
+      if (attr.name === LINK_NAME_ATTR) linkName = truncateUtf8(attr.value, MAX_LINK_NAME_BYTES) || undefined;
+      const location = attrLocations[attr.name];
+      if (location) edits.push(this.removalOf(location, tagStart));
+    }
+    if (href) {
+      const link = optedOut ? null : this.queueHref(href, attrLocations[href.name], linkName);
+      if (link) edits.push(link);
+      else this.state.skipped++;
+    }
+    if (edits.length > 1) edits.sort((a, b) => a.start - b.start);
+    for (const edit of edits) this.state.splices.push(edit);
+  }
+
+  /** The splice for a trackable href (its minted URL is filled in later), or null when it is not tracked. */
+  private queueHref(href: Token.Attribute, location: Token.Location | undefined, linkName?: string): Splice | null {
+    const { state } = this;
+    const verdict = judgeUrl(href.value, state.minter);
+    if (!verdict.track || !location) return null;
+    const span = locateValue(state.source, this.base + location.startOffset, this.base + location.endOffset, href.name);
+    if (!span) return null;
+    const [start, end] = trimmedRange(state.source, span.start, span.end);
+    const splice: Splice = { start, end, text: null };
+    const position = state.pending.length + 1;
+    const found = linkName === undefined ? { position, part: 'h' as const, url: verdict.url } : { position, part: 'h' as const, url: verdict.url, linkName };
+    state.pending.push({ splice, found, quote: span.quote });
+    return splice;
+  }
+
+  /** Remove a whole attribute with the whitespace before it (not reaching into the tag name). */
+  private removalOf(location: Token.Location, tagStart: number): Splice {
+    const { source } = this.state;
+    let start = this.base + location.startOffset;
+    while (start > tagStart + 1 && isHtmlSpace(source.charCodeAt(start - 1))) start--;
+    return { start, end: this.base + location.endOffset, text: '' };
+  }
+}
+
+const CONDITIONAL_COMMENT = /^\[if\b/i;
+
+type Marker = 'opt-out' | 'remove';
+
+/** Is this attribute one of the per-link instructions to the tracker (removed from the HTML)? */
+function readMarker(attr: Token.Attribute): Marker | null {
+  switch (attr.name) {
+    case 'data-msys-clicktrack':
+      return attr.value.trim() === '0' ? 'opt-out' : 'remove';
+    case 'data-notrack':
+    case 'data-mautic-disable-tracking':
+      return 'opt-out';
+    case 'clicktracking':
+      return attr.value.trim().toLowerCase() === 'off' ? 'opt-out' : null;
+    case LINK_NAME_ATTR:
+      return 'remove';
+    default:
+      return null;
+  }
+}
+
+function isHtmlSpace(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d;
+}
+
+/**
+ * Find the value of the attribute whose `name[ws]=[ws]value` source span is [start, end). The tokenizer
+ * gives the decoded value but not where its raw text is; this is where the new value gets spliced.
+ */
+function locateValue(source: string, start: number, end: number, name: string): ValueSpan | null {
+  // Guard against any offset surprise: the span must begin with the attribute's name.
+  if (source.slice(start, start + name.length).toLowerCase() !== name) return null;
+  let i = start + name.length;
+  while (i < end && isHtmlSpace(source.charCodeAt(i))) i++;
+  if (i >= end || source.charCodeAt(i) !== 0x3d /* = */) return null;
+  i++;
+  while (i < end && isHtmlSpace(source.charCodeAt(i))) i++;
+  const quote = source[i];
+  if (quote === '"' || quote === "'") {
+    if (end - 1 <= i || source[end - 1] !== quote) return null;
+    return { start: i + 1, end: end - 1, quote };
+  }
+  return { start: i, end, quote: '' };
+}
+
+/** Keep literal whitespace around a value where it was (the URL itself is trimmed). */
+function trimmedRange(source: string, start: number, end: number): [number, number] {
+  while (start < end && isHtmlSpace(source.charCodeAt(start))) start++;
+  while (end > start && isHtmlSpace(source.charCodeAt(end - 1))) end--;
+  return [start, end];
+}
+
+function encodeForAttribute(newUrl: string, link: PendingLink): string {
+  return encodeAttrValue(newUrl, (link as HtmlLinkPending).quote);
+}
+
+/** Place the open pixel by GreenArrow's rules; returns where it went. */
+function placePixel(state: ScanState, pixelHtml: string): NonNullable<RewriteOutcome['pixel']> {
+  if (state.opentagStart >= 0) {
+    insertSorted(state.splices, { start: state.opentagStart, end: state.opentagEnd, text: pixelHtml });
+    return 'opentag';
+  }
+  if (state.bodyEndStart >= 0) {
+    insertSorted(state.splices, { start: state.bodyEndStart, end: state.bodyEndStart, text: pixelHtml });
+    return 'before-body';
+  }
+  const end = state.source.length;
+  state.splices.push({ start: end, end, text: pixelHtml });
+  return 'appended';
+}
+
+/**
+ * Rewrite the trackable links of a decoded HTML part and insert the open pixel. Every character outside
+ * rewritten attribute values, removed marker attributes and the pixel stays as it was.
+ */
+export function rewriteHtml(source: string, opts: RewriteOptions): RewriteOutcome {
+  if (!opts.clicks && !opts.opens) return unchangedOutcome(source, 0);
+  const state = new ScanState(source, opts.minter, opts.clicks, opts.opens);
+  new HtmlScanner(state, 0, false).run(source);
+  if (state.pending.length > opts.maxLinks) {
+    return limitOutcome(source, state.pending.length, opts.maxLinks, state.skipped);
+  }
+  const { links, declined } = mintPending(state.pending, opts.minter, encodeForAttribute);
+  const pixel = opts.opens ? placePixel(state, openPixelHtml(opts.minter.open())) : null;
+  const text = applySplices(source, state.splices);
+  return { text, links, skippedLinks: state.skipped + declined, pixel, changed: text !== source };
+}

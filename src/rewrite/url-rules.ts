@@ -1,0 +1,25 @@
+import type { LinkMinter } from './types.js';
+
+export type SkipReason = 'not-http' | 'no-host' | 'placeholder' | 'tracking-domain';
+
+export type UrlVerdict = { track: true; url: string } | { track: false; reason: SkipReason };
+
+// HTML's ASCII whitespace; browsers strip it around attribute URLs.
+const EDGE_WHITESPACE = /^[\t\n\f\r ]+|[\t\n\f\r ]+$/g;
+const HTTP_SCHEME = /^https?:\/\//i;
+// After the scheme there must be an authority: `http://` alone (a template's empty slot) is not a link.
+const HOST_START = /^https?:\/\/[^/?#\s]/i;
+// Merge tags of common template engines (Handlebars/Liquid/Jinja, Mailchimp, Salesforce/ExactTarget,
+// wiki-style, JS template literals), also as editors percent-encode `{{`. A URL that still holds one was
+// not expanded yet: tracking it would record the placeholder, not the link.
+const PLACEHOLDER = /\{\{|\{%|\*\|[^|]*\|\*|%%[^%]*%%|\[\[|\$\{|%7b%7b|%7b%25/i;
+
+/** Decide whether a link target (already entity-decoded) is one we track. */
+export function judgeUrl(value: string, minter: LinkMinter): UrlVerdict {
+  const url = value.replace(EDGE_WHITESPACE, '');
+  if (!HTTP_SCHEME.test(url)) return { track: false, reason: 'not-http' };
+  if (!HOST_START.test(url)) return { track: false, reason: 'no-host' };
+  if (PLACEHOLDER.test(url)) return { track: false, reason: 'placeholder' };
+  if (minter.isTrackingUrl(url)) return { track: false, reason: 'tracking-domain' };
+  return { track: true, url };
+}
