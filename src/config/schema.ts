@@ -1,0 +1,105 @@
+// Every configuration key, its type, default and meaning, in one place: validation, defaults and the
+// documented reference all come from here.
+import { parseHostPort, parseSocketSpec } from '../milter/address.js';
+
+export type KeyType = 'string' | 'integer' | 'enum' | 'socket' | 'hostport' | 'mode';
+
+export interface KeySpec {
+  type: KeyType;
+  default: string | number;
+  doc: string;
+  values?: readonly string[];
+  min?: number;
+}
+
+export const CONFIG_SCHEMA = {
+  'milter.listen': {
+    type: 'socket',
+    default: 'inet:127.0.0.1:8899',
+    doc: 'Where the milter listens: inet:HOST:PORT, inet:[IPv6]:PORT, PORT@HOST, or unix:/path.',
+  },
+  'milter.socket_mode': {
+    type: 'mode',
+    default: '0660',
+    doc: 'Permissions of a unix milter socket (octal).',
+  },
+  'milter.socket_group': {
+    type: 'string',
+    default: '',
+    doc: 'Group owning a unix milter socket, so that the MTA (e.g. group postfix) can connect; empty keeps the default.',
+  },
+  'milter.filter_timeout_ms': {
+    type: 'integer',
+    default: 10_000,
+    min: 1,
+    doc: 'Time the filter may spend on one message before the failure policy applies. Keep it well under Postfix milter_content_timeout.',
+  },
+  'milter.on_error': {
+    type: 'enum',
+    values: ['accept', 'tempfail'],
+    default: 'accept',
+    doc: 'What happens to a message when the filter fails or overruns its time: accept it unchanged, or tempfail it so the sender retries.',
+  },
+  'milter.max_message_bytes': {
+    type: 'integer',
+    default: 50 * 1024 * 1024,
+    min: 1,
+    doc: 'Bodies larger than this are not buffered or rewritten; the message passes unchanged and the skip is logged.',
+  },
+  'milter.max_packet_bytes': {
+    type: 'integer',
+    default: 1024 * 1024,
+    min: 65536,
+    doc: 'Largest milter packet accepted from the MTA; a larger length closes the connection.',
+  },
+  'milter.shutdown_timeout_ms': {
+    type: 'integer',
+    default: 10_000,
+    min: 0,
+    doc: 'On SIGTERM, how long sessions in flight may take to finish their message before they are cut.',
+  },
+  'http.listen': {
+    type: 'hostport',
+    default: '127.0.0.1:8080',
+    doc: 'Where the HTTP side (health, later the redirector) listens: HOST:PORT or [IPv6]:PORT.',
+  },
+  'data.dir': {
+    type: 'string',
+    default: './data',
+    doc: 'Directory for the LevelDB store and the signing keys.',
+  },
+  'log.level': {
+    type: 'enum',
+    values: ['debug', 'info', 'warn', 'error', 'silent'],
+    default: 'info',
+    doc: 'Log level of the JSON lines written to stdout.',
+  },
+} as const satisfies Record<string, KeySpec>;
+
+export type ConfigKey = keyof typeof CONFIG_SCHEMA;
+
+/** Why a value does not fit its key, or null when it does. */
+export function checkValue(spec: KeySpec, value: unknown): string | null {
+  switch (spec.type) {
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value)) return 'must be a whole number';
+      if (spec.min !== undefined && value < spec.min) return `must be at least ${spec.min}`;
+      return null;
+    case 'enum':
+      return typeof value === 'string' && spec.values?.includes(value) ? null : `must be one of ${spec.values?.join(', ')}`;
+    case 'mode':
+      return typeof value === 'string' && /^0?[0-7]{3}$/.test(value) ? null : 'must be an octal mode such as "0660"';
+    case 'string':
+      return typeof value === 'string' ? null : 'must be a string';
+    case 'socket':
+    case 'hostport':
+      if (typeof value !== 'string') return 'must be a string';
+      try {
+        if (spec.type === 'socket') parseSocketSpec(value);
+        else parseHostPort(value);
+        return null;
+      } catch (err) {
+        return (err as Error).message;
+      }
+  }
+}

@@ -1,0 +1,47 @@
+// The contract between the protocol engine and what decides a message's fate.
+import type { ConnectInfo, EnvelopeAddress, HeaderField } from './commands.js';
+
+export interface MessageContext {
+  /** Postfix/sendmail queue id (macro `i`), or '' when the MTA did not send it. */
+  queueId: string;
+  connect: ConnectInfo | null;
+  helo: string;
+  from: EnvelopeAddress | null;
+  recipients: EnvelopeAddress[];
+  /** Headers in arrival order; values without the single leading space SMTP puts after the colon. */
+  headers: HeaderField[];
+  /** The whole body as the MTA sent it (CRLF line ends). */
+  body: Buffer;
+  /** Latest value of a macro over all stages so far (name with or without braces). */
+  macro(name: string): string | undefined;
+}
+
+export type HeaderChange =
+  | { op: 'add'; name: string; value: string }
+  /** index 0 = before every other header. */
+  | { op: 'insert'; index: number; name: string; value: string }
+  /** index is 1-based among headers of that name; an empty value deletes the header. */
+  | { op: 'change'; index: number; name: string; value: string };
+
+export type Verdict =
+  | { kind: 'accept' }
+  | { kind: 'discard' }
+  | { kind: 'reject'; reply?: string }
+  | { kind: 'tempfail'; reply?: string };
+
+export interface FilterResult {
+  headerChanges?: HeaderChange[];
+  /** A replacement body, CRLF line ends; absent = body unchanged. */
+  body?: Buffer;
+  verdict?: Verdict;
+  /** Extra fields for the per-message log line (reason for a skip, links rewritten, ...). */
+  log?: Record<string, unknown>;
+}
+
+export interface MessageFilter {
+  /** Called once per message at end of message. The signal aborts when the MTA goes away or the budget runs out. */
+  endOfMessage(ctx: MessageContext, signal: AbortSignal): Promise<FilterResult> | FilterResult;
+}
+
+/** What to do with a message when the filter throws or overruns its budget. */
+export type FailurePolicy = 'accept' | 'tempfail';
