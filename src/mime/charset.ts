@@ -1,0 +1,96 @@
+/**
+ * Charset decoding and encoding of a part's bytes, for real (UTF-16 and ISO-2022-JP are decoded,
+ * never scanned as bytes). A charset is only usable for a part when its bytes decode and encode
+ * back to the same bytes; otherwise the part is left alone.
+ */
+import iconv from 'iconv-lite';
+import { decodeIso2022jp, encodeIso2022jp } from './iso2022jp.js';
+
+export interface Charset {
+  /** The name the codec was found under (for reports). */
+  name: string;
+  /** True when CR and LF bytes are line breaks (ASCII-compatible line structure); false for UTF-16/32. */
+  lineBreaksAreText: boolean;
+  decode(bytes: Buffer): string | null;
+  /** Null when the text holds a character the charset cannot represent. */
+  encode(text: string): Buffer | null;
+}
+
+/** Names for "no charset": RFC 2045's us-ascii default, and what mailers write for it. */
+const ASCII_NAMES = new Set(['', 'us-ascii', 'ascii', 'ansi_x3.4-1968', 'us', 'iso646-us', 'iso_646.irv:1991', 'cp367']);
+const ISO2022JP_NAMES = new Set(['iso-2022-jp', 'csiso2022jp']);
+/** Labels that mean "we do not know": never guessed at. */
+const UNKNOWN_NAMES = new Set(['unknown-8bit', 'x-unknown', 'unknown', 'x-user-defined', 'default']);
+const ALIASES: Record<string, string> = { 'iso-8859-8-i': 'iso-8859-8', 'iso-8859-6-i': 'iso-8859-6', 'x-mac-cyrillic': 'maccyrillic', 'x-mac-roman': 'macroman' };
+
+function withRoundTripCheck(name: string, lineBreaksAreText: boolean, decode: (b: Buffer) => string | null, encodeRaw: (t: string) => Buffer | null): Charset {
+  return {
+    name,
+    lineBreaksAreText,
+    decode,
+    // iconv-lite writes "?" for what it cannot encode; decoding back tells a real "?" from a lost character.
+    encode: (text) => {
+      const bytes = encodeRaw(text);
+      return bytes !== null && decode(bytes) === text ? bytes : null;
+    },
+  };
+}
+
+function iconvCharset(name: string, iconvName: string, lineBreaksAreText = true): Charset {
+  return withRoundTripCheck(
+    name,
+    lineBreaksAreText,
+    (bytes) => iconv.decode(bytes, iconvName, { stripBOM: false }),
+    (text) => iconv.encode(text, iconvName, { addBOM: false }),
+  );
+}
+
+/**
+ * The byte order of unlabelled UTF-16/32: a BOM decides; without one, the side the zero bytes of
+ * mostly-Latin text fall on; failing that big-endian, as RFC 2781 says.
+ */
+function guessByteOrder(sample: Buffer, unit: 2 | 4): 'le' | 'be' {
+  if (unit === 2 && sample[0] === 0xff && sample[1] === 0xfe) return 'le';
+  if (unit === 2 && sample[0] === 0xfe && sample[1] === 0xff) return 'be';
+  if (unit === 4 && sample[0] === 0xff && sample[1] === 0xfe && sample[2] === 0 && sample[3] === 0) return 'le';
+  if (unit === 4 && sample[0] === 0 && sample[1] === 0 && sample[2] === 0xfe && sample[3] === 0xff) return 'be';
+  let zerosFirst = 0;
+  let zerosLast = 0;
+  for (let i = 0; i + unit <= Math.min(sample.length, 4096); i += unit) {
+    if (sample[i] === 0) zerosFirst++;
+    if (sample[i + unit - 1] === 0) zerosLast++;
+  }
+  return zerosLast > zerosFirst ? 'le' : 'be';
+}
+
+function unicodeWideCharset(name: string, unit: 2 | 4, sample: Buffer): Charset {
+  const explicit = /(le|be)$/.exec(name)?.[1] as 'le' | 'be' | undefined;
+  const order = explicit ?? guessByteOrder(sample, unit);
+  // The BOM, if any, stays in the text as U+FEFF so that it is written back unchanged.
+  return iconvCharset(name, `utf-${unit * 8}${order}`, false);
+}
+
+function normalise(declared: string | undefined): string {
+  return (declared ?? '').trim().replace(/^["']|["']$/g, '').trim().toLowerCase();
+}
+
+function iconvNameFor(name: string): string | undefined {
+  const candidates = [ALIASES[name] ?? name, name.replace(/^x-/, ''), name.replace(/^x-/, '').replace(/-/g, '')];
+  return candidates.find((c) => iconv.encodingExists(c));
+}
+
+/**
+ * The codec for a declared charset, or null when it is unknown. `sample` (the part's bytes)
+ * settles the byte order of unlabelled UTF-16/32.
+ */
+export function lookupCharset(declared: string | undefined, sample: Buffer): Charset | null {
+  const name = normalise(declared);
+  // Undeclared 8-bit bytes in a "us-ascii" part are carried through as Latin-1, so they survive a rewrite unchanged.
+  if (ASCII_NAMES.has(name)) return iconvCharset(name || 'us-ascii', 'latin1');
+  if (ISO2022JP_NAMES.has(name)) return withRoundTripCheck(name, true, decodeIso2022jp, encodeIso2022jp);
+  if (UNKNOWN_NAMES.has(name)) return null;
+  const wide = /^(?:utf|ucs)-?(16|32)(le|be)?$/.exec(name) ?? (name === 'unicode' ? ['', '16'] : null);
+  if (wide) return unicodeWideCharset(`utf-${wide[1]}${wide[2] ?? ''}`, wide[1] === '16' ? 2 : 4, sample);
+  const iconvName = iconvNameFor(name);
+  return iconvName ? iconvCharset(name, iconvName) : null;
+}

@@ -1,0 +1,50 @@
+/**
+ * Turns a part's new text back into content bytes: same charset, and the same transfer encoding
+ * when that encoding can carry the result; otherwise quoted-printable.
+ */
+import type { Charset } from './charset.js';
+import { hasOnlyProperLineBreaks, longestLine, MAX_LINE_OCTETS } from './eol.js';
+import { encodeBase64, encodeQuotedPrintable, type Eol } from './transfer.js';
+import type { SkipReason } from './types.js';
+
+export interface PartEncoding {
+  charset: Charset;
+  /** The part's transfer encoding as declared. */
+  cte: string;
+  eol: Eol;
+  /** Line breaks and blanks after the base64 data, kept so the part ends exactly as before. */
+  base64Tail: Buffer;
+}
+
+export type EncodeResult = { bytes: Buffer; cte: string } | { skip: SkipReason };
+
+/** Whether 7bit/8bit can carry the data as it is (RFC 2045 2.7, 2.8). */
+function fitsAsIs(data: Buffer, cte: '7bit' | '8bit'): boolean {
+  if (longestLine(data) > MAX_LINE_OCTETS || data.includes(0) || !hasOnlyProperLineBreaks(data)) return false;
+  return cte === '8bit' || data.every((b) => b < 0x80);
+}
+
+function quotedPrintable(data: Buffer, encoding: PartEncoding): Buffer {
+  return encodeQuotedPrintable(data, encoding.eol, encoding.charset.lineBreaksAreText);
+}
+
+export function encodePart(text: string, encoding: PartEncoding): EncodeResult {
+  const data = encoding.charset.encode(text);
+  if (data === null) {
+    return { skip: { code: 'unrepresentable', detail: `new text has characters that ${encoding.charset.name} cannot represent` } };
+  }
+  switch (encoding.cte) {
+    case 'base64':
+      return { bytes: Buffer.concat([encodeBase64(data, encoding.eol), encoding.base64Tail]), cte: 'base64' };
+    case 'quoted-printable':
+      return { bytes: quotedPrintable(data, encoding), cte: 'quoted-printable' };
+    case 'binary':
+      return { bytes: data, cte: 'binary' };
+    case '7bit':
+    case '8bit':
+      if (fitsAsIs(data, encoding.cte)) return { bytes: data, cte: encoding.cte };
+      return { bytes: quotedPrintable(data, encoding), cte: 'quoted-printable' };
+    default:
+      return { skip: { code: 'unsupported-transfer-encoding', detail: encoding.cte } };
+  }
+}

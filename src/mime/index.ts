@@ -1,0 +1,69 @@
+/**
+ * Entry point of the MIME layer: find the top text/html and text/plain parts, decode them, let
+ * the caller transform their text, re-encode and splice the result into the original bytes.
+ * Pure (no I/O) and never throws: whatever cannot be handled passes through with a reason.
+ */
+import { buildTree, MimeSkip, type Entity } from './entity.js';
+import { fieldsFromHeaderList } from './headers.js';
+import { locateTopParts, type Candidate } from './locate.js';
+import { rewritePart, type PartOutcome } from './part.js';
+import { applyEdits, type Edit } from './splice.js';
+import type { BodyRewrite, HeaderField, MimeLimits, PartTransform, RewriteOptions, SkipReason } from './types.js';
+
+export type { BodyRewrite, ByteRange, HeaderField, MimeLimits, PartKind, PartReport, PartTransform, RewriteOptions, SkipReason } from './types.js';
+
+function unchanged(skipped?: SkipReason, parts: BodyRewrite['parts'] = []): BodyRewrite {
+  return skipped ? { body: null, headerChanges: [], parts, skipped } : { body: null, headerChanges: [], parts };
+}
+
+/** Reasons to leave the whole message alone, read from the root. */
+function rootSkip(root: Entity): SkipReason | undefined {
+  if (root.info.ambiguous) return { code: 'ambiguous-headers', detail: root.info.ambiguous };
+  switch (root.notEntered) {
+    case undefined:
+      return undefined;
+    case 'signed':
+    case 'encrypted':
+      return { code: root.notEntered, detail: `root is ${root.info.type}` };
+    default:
+      return { code: 'malformed-multipart', detail: `root ${root.info.type}: ${root.notEntered}` };
+  }
+}
+
+function spliceOutcomes(body: Buffer, outcomes: PartOutcome[]): BodyRewrite {
+  const edits: Edit[] = [];
+  const contentEditIndex = new Map<PartOutcome, number>();
+  for (const outcome of outcomes) {
+    if (!outcome.contentEdit) continue;
+    contentEditIndex.set(outcome, edits.length);
+    edits.push(outcome.contentEdit, ...outcome.headerEdits);
+  }
+  const parts = outcomes.map((o) => o.report);
+  if (edits.length === 0) return unchanged(undefined, parts);
+  const spliced = applyEdits(body, edits);
+  for (const [outcome, index] of contentEditIndex) outcome.report.output = spliced.outputRanges[index]!;
+  return { body: spliced.body, headerChanges: outcomes.flatMap((o) => o.rootHeaderChanges), parts };
+}
+
+function rewrite(headers: HeaderField[], body: Buffer, transform: PartTransform, limits: MimeLimits, options: RewriteOptions): BodyRewrite {
+  const root = buildTree(fieldsFromHeaderList(headers), body, limits);
+  const skipped = rootSkip(root);
+  if (skipped) return unchanged(skipped);
+  const candidates: Candidate[] = locateTopParts(root);
+  const outcomes = candidates.map((c) => rewritePart(c, body, transform, limits, options));
+  return spliceOutcomes(body, outcomes);
+}
+
+/**
+ * Rewrites the top text/html and text/plain parts of a message with `transform`.
+ * `options` is for tests (see RewriteOptions); production callers leave it out.
+ */
+export function rewriteBody(headers: HeaderField[], body: Buffer, transform: PartTransform, limits: MimeLimits, options: RewriteOptions = {}): BodyRewrite {
+  try {
+    return rewrite(headers, body, transform, limits, options);
+  } catch (err) {
+    if (err instanceof MimeSkip) return unchanged(err.reason);
+    // A bug here must never cost a message: report it and let the body through.
+    return unchanged({ code: 'internal-error', detail: err instanceof Error ? err.message : String(err) });
+  }
+}

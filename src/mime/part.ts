@@ -1,0 +1,107 @@
+/**
+ * Rewrites one candidate part: decode (transfer encoding, charset), transform, re-encode, and
+ * say which bytes to replace. Any reason not to touch the part ends up in its report.
+ */
+import { lookupCharset, type Charset } from './charset.js';
+import { encodePart } from './encode-part.js';
+import type { Entity } from './entity.js';
+import { detectEol } from './eol.js';
+import type { Candidate } from './locate.js';
+import { transferEncodingEdits, type Edit } from './splice.js';
+import { decodeTransfer, SUPPORTED_ENCODINGS, type Eol } from './transfer.js';
+import type { HeaderField, MimeLimits, PartReport, PartTransform, RewriteOptions, SkipReason } from './types.js';
+
+export interface PartOutcome {
+  report: PartReport;
+  /** Replacement of the part's content; absent when the part stays as it is. */
+  contentEdit?: Edit;
+  /** In-body header edits (non-root part whose transfer encoding changed). */
+  headerEdits: Edit[];
+  /** Root header changes (root part whose transfer encoding changed). */
+  rootHeaderChanges: HeaderField[];
+}
+
+interface Decoded { charset: Charset; text: string; data: Buffer }
+
+const BASE64_TAIL = /[\r\n \t]*$/;
+
+function initialReport(candidate: Candidate): PartReport {
+  const { info, content, isRoot } = candidate.entity;
+  return { kind: candidate.kind, contentType: info.type, charset: info.charset ?? 'us-ascii', cte: info.cte, start: content.start, end: content.end, isRoot, changed: false };
+}
+
+function skipped(report: PartReport, reason: SkipReason): PartOutcome {
+  return { report: { ...report, skipped: reason }, headerEdits: [], rootHeaderChanges: [] };
+}
+
+/** Checks that rule out a part before decoding it. */
+function precheck(entity: Entity, limits: MimeLimits): SkipReason | undefined {
+  const size = entity.content.end - entity.content.start;
+  if (entity.headerBlock?.malformed) return { code: 'malformed-headers', detail: entity.headerBlock.malformed };
+  if (entity.info.ambiguous) return { code: 'ambiguous-headers', detail: entity.info.ambiguous };
+  if (size > limits.maxPartBytes) return { code: 'part-too-large', detail: `${size} bytes > ${limits.maxPartBytes}` };
+  if (!SUPPORTED_ENCODINGS.has(entity.info.cte)) return { code: 'unsupported-transfer-encoding', detail: entity.info.cte };
+  return undefined;
+}
+
+function decodePart(entity: Entity, raw: Buffer): Decoded | SkipReason {
+  const data = decodeTransfer(entity.info.cte, raw);
+  const charset = lookupCharset(entity.info.charset, data);
+  if (!charset) return { code: 'unknown-charset', detail: entity.info.charset ?? '' };
+  const text = charset.decode(data);
+  if (text === null) return { code: 'charset-decode-error', detail: `bytes are not valid ${charset.name}` };
+  // Writing back bytes that did not survive decoding (invalid sequences, ambiguous mappings) would alter the part.
+  const back = charset.encode(text);
+  if (!back || !back.equals(data)) return { code: 'charset-not-reversible', detail: `${charset.name} bytes do not survive a decode/encode round trip` };
+  return { charset, text, data };
+}
+
+function applyTransform(transform: PartTransform, candidate: Candidate, text: string): string | null | SkipReason {
+  try {
+    return transform(candidate.kind, text);
+  } catch (err) {
+    return { code: 'transform-error', detail: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+function isSkip(value: unknown): value is SkipReason {
+  return typeof value === 'object' && value !== null && 'code' in value;
+}
+
+/** Guards against an encoder bug ever reaching a recipient: the new bytes must decode to exactly the new text. */
+function decodesTo(bytes: Buffer, cte: string, charset: Charset, text: string): boolean {
+  return charset.decode(decodeTransfer(cte, bytes)) === text;
+}
+
+/** Where the new transfer encoding has to be declared when it changes. */
+function declareEncoding(entity: Entity, cte: string, eol: Eol): Pick<PartOutcome, 'headerEdits' | 'rootHeaderChanges'> | null {
+  if (entity.isRoot) return { headerEdits: [], rootHeaderChanges: [{ name: 'Content-Transfer-Encoding', value: cte }] };
+  const edits = transferEncodingEdits(entity.headerBlock!, cte, eol);
+  return edits ? { headerEdits: edits, rootHeaderChanges: [] } : null;
+}
+
+export function rewritePart(candidate: Candidate, body: Buffer, transform: PartTransform, limits: MimeLimits, options: RewriteOptions): PartOutcome {
+  const { entity } = candidate;
+  const report = initialReport(candidate);
+  const early = precheck(entity, limits);
+  if (early) return skipped(report, early);
+  const raw = body.subarray(entity.content.start, entity.content.end);
+  const decoded = decodePart(entity, raw);
+  if (isSkip(decoded)) return skipped(report, decoded);
+  const newText = applyTransform(transform, candidate, decoded.text);
+  if (isSkip(newText)) return skipped(report, newText);
+  if (newText === null || (newText === decoded.text && !options.forceReencode)) return { report, headerEdits: [], rootHeaderChanges: [] };
+  const eol = detectEol(body, entity.content);
+  const base64Tail = Buffer.from(BASE64_TAIL.exec(raw.toString('latin1'))![0], 'latin1');
+  const encoded = encodePart(newText, { charset: decoded.charset, cte: entity.info.cte, eol, base64Tail });
+  if ('skip' in encoded) return skipped(report, encoded.skip);
+  if (!decodesTo(encoded.bytes, encoded.cte, decoded.charset, newText)) {
+    return skipped(report, { code: 'self-check-failed', detail: `re-encoded ${encoded.cte} part does not decode to the new text` });
+  }
+  const cteChanged = encoded.cte !== entity.info.cte;
+  const declared = cteChanged ? declareEncoding(entity, encoded.cte, eol) : { headerEdits: [], rootHeaderChanges: [] };
+  if (!declared) return skipped(report, { code: 'cannot-declare-encoding', detail: `part has no header block to declare ${encoded.cte}` });
+  const changed = cteChanged || !encoded.bytes.equals(raw);
+  const finalReport: PartReport = { ...report, changed, ...(cteChanged ? { newCte: encoded.cte } : {}) };
+  return { report: finalReport, contentEdit: { ...entity.content, bytes: encoded.bytes }, ...declared };
+}

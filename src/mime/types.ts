@@ -1,0 +1,54 @@
+/** Shared types of the MIME module; index.ts re-exports the public ones. */
+
+export interface HeaderField { name: string; value: string }
+
+export type PartKind = 'html' | 'text';
+
+/** Given the decoded text of a part, return the new text, or null to leave the part untouched. */
+export type PartTransform = (kind: PartKind, text: string) => string | null;
+
+export interface MimeLimits { maxDepth: number; maxParts: number; maxPartBytes: number }
+
+export interface SkipReason { code: string; detail: string }
+
+/** A byte range [start, end) of the body Buffer. */
+export interface ByteRange { start: number; end: number }
+
+export interface PartReport {
+  kind: PartKind;
+  /** Lower-cased type/subtype as declared (or the RFC 2045 default). */
+  contentType: string;
+  /** Charset as declared, lower-cased ('us-ascii' when absent). */
+  charset: string;
+  /** Transfer encoding as declared, normalised ('7bit' when absent). */
+  cte: string;
+  /** The part's content (after its header block) in the input body. */
+  start: number;
+  end: number;
+  /** True for the message's root part (its headers came from the MTA, not the body). */
+  isRoot: boolean;
+  changed: boolean;
+  /** Transfer encoding of the rewritten part, when it differs from `cte`. */
+  newCte?: string;
+  /** Where the rewritten content sits in the output body (only when changed). */
+  output?: ByteRange;
+  skipped?: SkipReason;
+}
+
+export interface BodyRewrite {
+  /** null: nothing changed, pass the body through untouched. */
+  body: Buffer | null;
+  /** Changes to the ROOT headers (the caller applies them with CHGHEADER; index 1 adds a missing header). */
+  headerChanges: HeaderField[];
+  parts: PartReport[];
+  /** Whole-message skip; the message then passes unchanged. */
+  skipped?: SkipReason;
+}
+
+export interface RewriteOptions {
+  /**
+   * Re-encode and splice a part even when the transform returns the same text. Used by tests to
+   * prove that the splice path is byte-exact for canonically encoded parts.
+   */
+  forceReencode?: boolean;
+}
