@@ -4,7 +4,8 @@ import { parse as parseToml } from 'smol-toml';
 import { CONFIG_SCHEMA, checkValue, type ConfigKey, type KeySpec } from './schema.js';
 import { CodedError } from '../util/errors.js';
 
-export type ConfigValues = { [K in ConfigKey]: (typeof CONFIG_SCHEMA)[K]['default'] extends number ? number : string };
+type ValueOf<D> = D extends number ? number : D extends boolean ? boolean : string;
+export type ConfigValues = { [K in ConfigKey]: ValueOf<(typeof CONFIG_SCHEMA)[K]['default']> };
 
 export interface ConfigProblem {
   key: string;

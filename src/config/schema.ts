@@ -2,11 +2,11 @@
 // documented reference all come from here.
 import { parseHostPort, parseSocketSpec } from '../milter/address.js';
 
-export type KeyType = 'string' | 'integer' | 'enum' | 'socket' | 'hostport' | 'mode';
+export type KeyType = 'string' | 'integer' | 'boolean' | 'enum' | 'socket' | 'hostport' | 'mode' | 'url';
 
 export interface KeySpec {
   type: KeyType;
-  default: string | number;
+  default: string | number | boolean;
   doc: string;
   values?: readonly string[];
   min?: number;
@@ -63,6 +63,50 @@ export const CONFIG_SCHEMA = {
     default: '127.0.0.1:8080',
     doc: 'Where the HTTP side (health, later the redirector) listens: HOST:PORT or [IPv6]:PORT.',
   },
+  'tracking.clicks': {
+    type: 'boolean',
+    default: true,
+    doc: 'Rewrite links in the top text/html and text/plain parts to go through the redirector.',
+  },
+  'tracking.opens': {
+    type: 'boolean',
+    default: true,
+    doc: 'Insert the open pixel in the top text/html part.',
+  },
+  'tracking.base_url': {
+    type: 'url',
+    default: '',
+    doc: 'Base of rewritten links, e.g. https://click.example.com. Empty: http:// plus http.listen, so one machine works end to end.',
+  },
+  'rewrite.skip_dkim_signed': {
+    type: 'boolean',
+    default: true,
+    doc: 'Pass messages that already carry a DKIM-Signature unchanged (rewriting would break the signature).',
+  },
+  'limits.max_links': {
+    type: 'integer',
+    default: 1000,
+    min: 1,
+    doc: 'Most trackable links in one part; a message with more passes unchanged and the skip is logged.',
+  },
+  'limits.max_mime_depth': {
+    type: 'integer',
+    default: 20,
+    min: 1,
+    doc: 'Deepest multipart nesting looked into; deeper messages pass unchanged, logged.',
+  },
+  'limits.max_mime_parts': {
+    type: 'integer',
+    default: 500,
+    min: 1,
+    doc: 'Most MIME parts in a message; more and the message passes unchanged, logged.',
+  },
+  'limits.max_part_bytes': {
+    type: 'integer',
+    default: 10 * 1024 * 1024,
+    min: 1,
+    doc: 'Largest text/html or text/plain part rewritten; a larger part is left as it is, logged.',
+  },
   'data.dir': {
     type: 'string',
     default: './data',
@@ -84,6 +128,12 @@ export function checkValue(spec: KeySpec, value: unknown): string | null {
     case 'integer':
       if (typeof value !== 'number' || !Number.isInteger(value)) return 'must be a whole number';
       if (spec.min !== undefined && value < spec.min) return `must be at least ${spec.min}`;
+      return null;
+    case 'boolean':
+      return typeof value === 'boolean' ? null : 'must be true or false';
+    case 'url':
+      if (value === '') return null;
+      if (typeof value !== 'string' || !/^https?:\/\/[^/?#\s]+\/?$/i.test(value)) return 'must be http(s)://HOST[:PORT] with no path';
       return null;
     case 'enum':
       return typeof value === 'string' && spec.values?.includes(value) ? null : `must be one of ${spec.values?.join(', ')}`;

@@ -34,6 +34,8 @@ export interface FilterResult {
   /** A replacement body, CRLF line ends; absent = body unchanged. */
   body?: Buffer;
   verdict?: Verdict;
+  /** Set when the filter passed the message over on purpose (a limit, a signed message...): logged as `skipped`. */
+  skipped?: { reason: string; detail: string };
   /** Extra fields for the per-message log line (reason for a skip, links rewritten, ...). */
   log?: Record<string, unknown>;
 }

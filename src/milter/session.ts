@@ -307,7 +307,7 @@ export class MilterSession {
 
     const packets = this.eomPackets(result);
     this.finishMessage(packets);
-    this.report(log, { ...base, ...result.log, outcome: outcomeOf(result), bodyOutBytes: result.body?.length }, started);
+    this.report(log, { ...base, ...result.log, ...result.skipped, outcome: outcomeOf(result), bodyOutBytes: result.body?.length }, started);
   }
 
   private report(log: Logger, fields: Record<string, unknown> & { queueId: string; outcome: string; bodyBytes: number }, started: number): void {
@@ -432,6 +432,7 @@ function outcomeOf(result: FilterResult): MessageOutcome['outcome'] {
     case 'discard':
       return 'discarded';
     default:
+      if (result.skipped) return 'skipped';
       return result.body || (result.headerChanges?.length ?? 0) > 0 ? 'modified' : 'unchanged';
   }
 }

@@ -1,0 +1,78 @@
+// What a message becomes: the pure composition of the MIME layer and the link rewriters.
+// No I/O: the milter filter and `trackmilter rewrite` both call this.
+import { rewriteBody, type MimeLimits, type PartKind, type PartReport } from '../mime/index.js';
+import { rewriteHtml } from '../rewrite/html.js';
+import { rewriteText } from '../rewrite/text.js';
+import type { LinkMinter, RewriteOutcome, RewrittenLink } from '../rewrite/types.js';
+import type { HeaderField } from '../milter/commands.js';
+import type { HeaderChange } from '../milter/filter.js';
+
+export interface RewriteSettings {
+  clicks: boolean;
+  opens: boolean;
+  /** Most trackable links in one part; more and the message passes unchanged. */
+  maxLinks: number;
+  /** Leave messages that already carry a DKIM-Signature alone (rewriting would break it). */
+  skipDkimSigned: boolean;
+  limits: MimeLimits;
+}
+
+export interface RewritePlan {
+  /** The new body, or null when the body stays as it is. */
+  body: Buffer | null;
+  /** Changes to the message's own headers (a root part whose transfer encoding had to change). */
+  headerChanges: HeaderChange[];
+  links: RewrittenLink[];
+  pixel: boolean;
+  parts: PartReport[];
+  /** Why the message passes unchanged, when it does for a reason worth logging. */
+  skipped?: { code: string; detail: string };
+}
+
+export function planRewrite(headers: HeaderField[], body: Buffer, minter: LinkMinter, settings: RewriteSettings): RewritePlan {
+  const none = (skipped?: RewritePlan['skipped'], parts: PartReport[] = []): RewritePlan => ({
+    body: null,
+    headerChanges: [],
+    links: [],
+    pixel: false,
+    parts,
+    ...(skipped ? { skipped } : {}),
+  });
+  if (!settings.clicks && !settings.opens) return none({ code: 'tracking-off', detail: 'clicks and opens are both off' });
+  if (settings.skipDkimSigned && headers.some((h) => h.name.toLowerCase() === 'dkim-signature')) {
+    return none({ code: 'dkim-signed', detail: 'message already carries a DKIM-Signature; put trackmilter before the signer' });
+  }
+
+  const outcomes = new Map<PartKind, RewriteOutcome>();
+  let limitHit: RewriteOutcome['limit'];
+  const options = { minter, clicks: settings.clicks, opens: settings.opens, maxLinks: settings.maxLinks };
+  const transform = (kind: PartKind, text: string): string | null => {
+    const outcome = kind === 'html' ? rewriteHtml(text, options) : rewriteText(text, options);
+    if (outcome.limit) limitHit = outcome.limit;
+    if (!outcome.changed) return null;
+    outcomes.set(kind, outcome);
+    return outcome.text;
+  };
+  const result = rewriteBody(headers, body, transform, settings.limits);
+  if (limitHit) {
+    return none({ code: 'link-limit', detail: `${limitHit.found} trackable links in one part, limit ${limitHit.maxLinks}` }, result.parts);
+  }
+  if (result.skipped) return none(result.skipped, result.parts);
+  if (!result.body) return none(undefined, result.parts);
+  // Only the links of parts the MIME layer really replaced count (a part it could not re-encode stays as it was).
+  const kept = result.parts.filter((p) => p.changed).flatMap((p) => outcomes.get(p.kind) ?? []);
+  return {
+    body: result.body,
+    headerChanges: result.headerChanges.map((h) => rootHeaderChange(headers, h)),
+    links: kept.flatMap((o) => o.links),
+    pixel: kept.some((o) => o.pixel !== null),
+    parts: result.parts,
+  };
+}
+
+/** Change the header where the message has it, add it where it does not. */
+function rootHeaderChange(headers: HeaderField[], change: HeaderField): HeaderChange {
+  const name = change.name.toLowerCase();
+  const present = headers.some((h) => h.name.toLowerCase() === name);
+  return present ? { op: 'change', index: 1, name: change.name, value: change.value } : { op: 'add', name: change.name, value: change.value };
+}
