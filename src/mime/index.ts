@@ -41,7 +41,11 @@ function spliceOutcomes(body: Buffer, outcomes: PartOutcome[]): BodyRewrite {
   const parts = outcomes.map((o) => o.report);
   if (edits.length === 0) return unchanged(undefined, parts);
   const spliced = applyEdits(body, edits);
-  for (const [outcome, index] of contentEditIndex) outcome.report.output = spliced.outputRanges[index]!;
+  for (const [outcome, index] of contentEditIndex) {
+    outcome.report.output = spliced.outputRanges[index]!;
+    if (outcome.headerEdits.length === 0) continue;
+    outcome.report.headerEdits = outcome.headerEdits.map((edit, i) => ({ input: { start: edit.start, end: edit.end }, output: spliced.outputRanges[index + 1 + i]! }));
+  }
   return { body: spliced.body, headerChanges: outcomes.flatMap((o) => o.rootHeaderChanges), parts };
 }
 

@@ -32,6 +32,8 @@ export interface PartReport {
   newCte?: string;
   /** Where the rewritten content sits in the output body (only when changed). */
   output?: ByteRange;
+  /** In-body header edits that declare newCte (non-root parts): input range and output range. */
+  headerEdits?: Array<{ input: ByteRange; output: ByteRange }>;
   skipped?: SkipReason;
 }
 

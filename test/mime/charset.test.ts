@@ -1,0 +1,89 @@
+import fc from 'fast-check';
+import iconv from 'iconv-lite';
+import { describe, expect, it } from 'vitest';
+import { lookupCharset } from '../../src/mime/charset.js';
+
+const hex = (h: string): Buffer => Buffer.from(h.replace(/\s+/g, ''), 'hex');
+/** 日本語 (Japanese) in ISO-2022-JP: ESC $ B, three JIS X 0208 pairs, ESC ( B. */
+const NIHONGO_JIS = hex('1b2442 467c 4b5c 386c 1b2842');
+
+function codec(name: string, sample: Buffer = Buffer.alloc(0)) {
+  const c = lookupCharset(name, sample);
+  if (!c) throw new Error(`no codec for ${name}`);
+  return c;
+}
+
+describe('charset lookup', () => {
+  it.each(['utf-8', 'UTF8', '"utf-8"', 'latin1', 'ISO-8859-1', 'windows-1252', 'cp1252', 'x-sjis', 'Shift_JIS', 'iso-2022-jp', 'utf-16', 'UTF-16LE', 'x-mac-cyrillic', 'ks_c_5601-1987', 'us-ascii', ''])('knows %j', (name) => {
+    expect(lookupCharset(name, Buffer.alloc(0))).not.toBeNull();
+  });
+  it.each(['x-unknown', 'unknown-8bit', 'klingon-1'])('refuses %j', (name) => {
+    expect(lookupCharset(name, Buffer.alloc(0))).toBeNull();
+  });
+});
+
+describe('ISO-2022-JP', () => {
+  it('decodes escape sequences into real characters', () => {
+    expect(codec('iso-2022-jp').decode(Buffer.concat([Buffer.from('a '), NIHONGO_JIS, Buffer.from(' b')]))).toBe('a 日本語 b');
+  });
+  it('encodes back to the same bytes, returning to ASCII before line breaks', () => {
+    const c = codec('iso-2022-jp');
+    expect(c.encode('日本語')!.equals(NIHONGO_JIS)).toBe(true);
+    expect(c.encode('日\r\n本')!.equals(hex('1b2442 467c 1b2842 0d0a 1b2442 4b5c 1b2842'))).toBe(true);
+  });
+  it('decodes JIS X 0201 Roman and half-width katakana', () => {
+    expect(codec('iso-2022-jp').decode(hex('1b284a 5c 7e 1b2849 31 1b2842'))).toBe('\u00a5\u203e\uff71');
+  });
+  it('refuses unknown escape sequences and 8-bit bytes', () => {
+    expect(codec('iso-2022-jp').decode(hex('1b2444 4142'))).toBeNull();
+    expect(codec('iso-2022-jp').decode(hex('41 e9'))).toBeNull();
+  });
+  it('cannot represent characters outside JIS X 0208', () => {
+    expect(codec('iso-2022-jp').encode('é ☃')).toBeNull();
+  });
+  it('round-trips mixed Japanese text', () => {
+    const chars = [...'abc xyz\r\n.日本語のテキストです漢字ｱｲｳ'];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...chars), { maxLength: 60 }), (list) => {
+        const text = list.join('');
+        const c = codec('iso-2022-jp');
+        expect(c.decode(c.encode(text)!)).toBe(text);
+      }),
+    );
+  });
+});
+
+describe('Shift_JIS, UTF-16 and single-byte charsets', () => {
+  it('Shift_JIS decodes 日本語', () => {
+    expect(codec('shift_jis').decode(hex('93fa 967b 8cea'))).toBe('日本語');
+  });
+  it('UTF-16 with a BOM keeps its byte order and BOM', () => {
+    const le = hex('fffe 6100 e900');
+    const c = codec('utf-16', le);
+    expect(c.decode(le)).toBe('\ufeffaé');
+    expect(c.encode('\ufeffaé!')!.equals(hex('fffe 6100 e900 2100'))).toBe(true);
+    expect(codec('utf-16', hex('feff 0061')).decode(hex('feff 0061'))).toBe('\ufeffa');
+  });
+  it('UTF-16 without a BOM: the zero bytes decide the byte order', () => {
+    expect(codec('utf-16', hex('6100 6200')).decode(hex('6100 6200'))).toBe('ab');
+    expect(codec('utf-16', hex('0061 0062')).decode(hex('0061 0062'))).toBe('ab');
+    expect(codec('utf-16le').lineBreaksAreText).toBe(false);
+  });
+  it('windows-1252 and latin1 map € and é', () => {
+    expect(codec('windows-1252').decode(hex('80 e9'))).toBe('€é');
+    expect(codec('latin1').decode(hex('e9'))).toBe('é');
+    expect(codec('iso-8859-1').encode('€')).toBeNull();
+  });
+  it('us-ascii carries undeclared 8-bit bytes through unchanged', () => {
+    const c = codec('us-ascii');
+    const bytes = hex('41 e9 c3 a9');
+    expect(c.encode(c.decode(bytes)!)!.equals(bytes)).toBe(true);
+  });
+  it('utf-8 keeps a BOM as U+FEFF and maps invalid bytes to U+FFFD (so the part is not reversible)', () => {
+    const c = codec('utf-8');
+    expect(c.decode(hex('efbbbf 41'))).toBe('\ufeffA');
+    const bad = hex('41 ff');
+    expect(c.encode(c.decode(bad)!)!.equals(bad)).toBe(false);
+    expect(iconv.encodingExists('utf-8')).toBe(true);
+  });
+});

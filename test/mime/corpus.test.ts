@@ -1,0 +1,35 @@
+/** Runs rewriteBody over every message of the shared corpus (read in place, never copied). */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { rewriteBody, type PartKind } from '../../src/mime/index.js';
+import { decodeOutputPart, expectUntouchedOutsideEdits, LIMITS, longestLineOf, splitMessage } from './helpers.js';
+
+const CORPUS = join(import.meta.dirname, '../../../shared/corpus/messages');
+const MARKER = ' [[trackmilter-marker]]';
+const haveCorpus = existsSync(CORPUS);
+if (!haveCorpus) console.log(`mime corpus test skipped: ${CORPUS} does not exist`);
+
+describe.skipIf(!haveCorpus)('corpus messages', () => {
+  const files = haveCorpus ? readdirSync(CORPUS).filter((f) => f.endsWith('.eml')).sort() : [];
+  it.each(files)('%s', (file) => {
+    const raw = readFileSync(join(CORPUS, file));
+    const { headers, body } = splitMessage(raw);
+    const originals = new Map<PartKind, string>();
+    const transform = (kind: PartKind, text: string): string => {
+      originals.set(kind, text);
+      return text + MARKER;
+    };
+    const result = rewriteBody(headers, body, transform, LIMITS);
+    if (result.body === null) {
+      expect(result.parts.every((p) => !p.changed)).toBe(true);
+      return;
+    }
+    expectUntouchedOutsideEdits(body, result);
+    for (const part of result.parts.filter((p) => p.changed)) {
+      expect(decodeOutputPart(result.body, part)).toBe(originals.get(part.kind)! + MARKER);
+      const content = result.body.subarray(part.output!.start, part.output!.end);
+      if ((part.newCte ?? part.cte) !== 'binary') expect(longestLineOf(content)).toBeLessThanOrEqual(998);
+    }
+  });
+});
