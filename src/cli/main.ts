@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { serveCommand, SERVE_HELP } from './serve.js';
 import { tryCommand, TRY_HELP } from './try.js';
+import { rewriteCommand, REWRITE_HELP } from './rewrite.js';
 import { VERSION } from '../version.js';
 import { errorCode, errorMessage } from '../util/errors.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string; summary: string }> = {
   serve: { run: serveCommand, help: SERVE_HELP, summary: 'run the milter and the HTTP side (the default service)' },
+  rewrite: { run: rewriteCommand, help: REWRITE_HELP, summary: 'show what a message file becomes, offline (--links: a table of its links)' },
   try: { run: tryCommand, help: TRY_HELP, summary: 'send a message file through a running milter and show what changed' },
 };
 
