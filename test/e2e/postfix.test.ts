@@ -1,0 +1,194 @@
+/**
+ * trackmilter behind a real Postfix: a private instance on loopback (postfix-examples/lab) with
+ * smtpd_milters pointing at `node dist/cli/main.js serve`, relaying to smtp-sink, which dumps every
+ * delivered message. What arrives is compared byte for byte (line endings aside) with what was sent.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PACKAGE_VERSION, TrackmilterDaemon } from '../helpers/daemon.js';
+import { findDeliveryProblems, postfixQueueIdOf, testIdOf } from '../helpers/delivery.js';
+import { makeChunkBoundaryBody, makeTestMessage, makeTextBody } from '../helpers/messages.js';
+import { pollUntil } from '../helpers/net.js';
+import { PostfixLab, milterEntry, postfixLabUnavailableReason, type DeliveredMessage } from '../helpers/postfix-lab.js';
+import { sendMessages, type OutgoingMessage, type SmtpOutcome } from '../helpers/smtp.js';
+
+const STAMP = { name: 'X-Trackmilter', value: PACKAGE_VERSION };
+
+const unavailable = postfixLabUnavailableReason();
+if (unavailable) console.log(`test/e2e/postfix.test.ts: Postfix end-to-end tests skipped: ${unavailable}`);
+
+function rejectedOutcomes(outcomes: SmtpOutcome[]): Array<SmtpOutcome & { index: number }> {
+  return outcomes.map((outcome, index) => ({ ...outcome, index })).filter((outcome) => !outcome.accepted);
+}
+
+/** Every delivered message was logged by the daemon under its Postfix queue id, as modified. */
+async function expectDaemonLoggedEach(daemon: TrackmilterDaemon, delivered: DeliveredMessage[]): Promise<void> {
+  const queueIds = delivered.map((message) => postfixQueueIdOf(message) ?? `(no queue id in ${testIdOf(message)})`);
+  const missing = await pollUntil(
+    'a "message" log line per delivered message',
+    () => {
+      const logged = new Map(daemon.messageLogs().map((line) => [String(line.queueId), String(line.outcome)]));
+      const notLogged = queueIds.filter((id) => logged.get(id) !== 'modified');
+      return notLogged.length === 0 ? notLogged : undefined;
+    },
+    10_000,
+  ).catch(() => {
+    const logged = new Map(daemon.messageLogs().map((line) => [String(line.queueId), String(line.outcome)]));
+    return queueIds.filter((id) => logged.get(id) !== 'modified').map((id) => `${id}: ${logged.get(id) ?? 'not logged'}`);
+  });
+  expect(missing).toEqual([]);
+}
+
+describe.skipIf(unavailable !== undefined)('Postfix -> trackmilter (inet socket) -> smtp-sink', () => {
+  let daemon: TrackmilterDaemon;
+  let lab: PostfixLab;
+
+  beforeAll(async () => {
+    daemon = await TrackmilterDaemon.start();
+    // tempfail: if the milter is unreachable or fails, Postfix must not let the message through unfiltered.
+    lab = await PostfixLab.start({ milter: daemon.postfixSpec, defaultAction: 'tempfail' });
+  });
+
+  afterAll(async () => {
+    await lab?.stop();
+    await daemon?.dispose();
+  });
+
+  beforeEach(async () => {
+    await lab.clearDeliveredMessages();
+  });
+
+  it('relays 200 distinct messages sent over 10 concurrent SMTP sessions, each stamped once with its body unchanged', async () => {
+    const messages = Array.from({ length: 200 }, (_, i) =>
+      makeTestMessage({ id: `bulk-${i}`, body: makeTextBody(i % 10 === 0 ? 150_000 + i * 97 : 300 + ((i * 7919) % 30_000), i + 1) }),
+    );
+    const outcomes = await sendMessages(lab.smtpPort, messages, { concurrency: 10, messagesPerSession: 10 });
+    expect(rejectedOutcomes(outcomes)).toEqual([]);
+
+    const delivered = await lab.waitForDeliveredMessages(messages.length);
+    expect(findDeliveryProblems(messages, delivered, STAMP)).toEqual([]);
+    expect(delivered).toHaveLength(messages.length);
+    await expectDaemonLoggedEach(daemon, delivered);
+  });
+
+  it('relays a 20 MB message intact', async () => {
+    const message = makeTestMessage({ id: 'big-20mb', body: makeTextBody(20 * 1024 * 1024, 2020) });
+    const outcomes = await sendMessages(lab.smtpPort, [message], { concurrency: 1 });
+    expect(rejectedOutcomes(outcomes)).toEqual([]);
+
+    const delivered = await lab.waitForDeliveredMessages(1);
+    expect(delivered[0]!.body.length).toBeGreaterThan(20 * 1024 * 1024 - 1000);
+    expect(findDeliveryProblems([message], delivered, STAMP)).toEqual([]);
+    await expectDaemonLoggedEach(daemon, delivered);
+  });
+
+  it('relays bodies whose CRLF falls across a 65535-byte body chunk boundary intact', async () => {
+    // Postfix fills each BODY packet to exactly 65535 bytes of the CRLF-form body (the part after
+    // the blank line). shift 0: CR ends chunk 1, LF starts chunk 2; -1: the CRLF ends the chunk;
+    // +1: the chunk ends right before the CR; and the same split at the second boundary.
+    const cases = [
+      { boundary: 1, shift: 0 },
+      { boundary: 1, shift: -1 },
+      { boundary: 1, shift: 1 },
+      { boundary: 2, shift: 0 },
+    ];
+    const messages = cases.map((where) =>
+      makeTestMessage({ id: `chunk-b${where.boundary}-s${where.shift}`, body: makeChunkBoundaryBody(where) }),
+    );
+    const outcomes = await sendMessages(lab.smtpPort, messages, { concurrency: 2 });
+    expect(rejectedOutcomes(outcomes)).toEqual([]);
+
+    const delivered = await lab.waitForDeliveredMessages(messages.length);
+    expect(findDeliveryProblems(messages, delivered, STAMP)).toEqual([]);
+  });
+
+  it('loses and duplicates nothing when the daemon is SIGKILLed mid-run and restarted (milter_default_action = tempfail)', async () => {
+    const total = 150;
+    const killAfterAccepted = 40;
+    const restartAfterRefused = 20;
+    const attemptOf = new Map<string, number>();
+    const build = (i: number, attempt: number): OutgoingMessage =>
+      makeTestMessage({ id: `crash-${i}`, attempt, body: makeTextBody(20_000 + ((i * 104_729) % 200_000), 10_000 + i) });
+
+    let accepted = 0;
+    let refusedAfterKill = 0;
+    let killing: Promise<void> | undefined;
+    let restarting: Promise<void> | undefined;
+    const firstRound = Array.from({ length: total }, (_, i) => build(i, 1));
+    const outcomes = await sendMessages(lab.smtpPort, firstRound, {
+      concurrency: 10,
+      messagesPerSession: 5,
+      onOutcome: (outcome) => {
+        if (outcome.accepted) accepted++;
+        if (!killing && accepted >= killAfterAccepted) killing = daemon.kill();
+        if (killing && !outcome.accepted) refusedAfterKill++;
+        if (killing && !restarting && refusedAfterKill >= restartAfterRefused) restarting = killing.then(() => daemon.restart());
+      },
+    });
+    expect(killing, 'the daemon was killed mid-run').toBeDefined();
+    expect(restarting, 'the daemon was restarted mid-run').toBeDefined();
+    await restarting;
+
+    // Not accepted means a 4xx: the client keeps the message and may retry. Never a 5xx, never silence.
+    const refused = rejectedOutcomes(outcomes);
+    expect(refused.filter((outcome) => outcome.code < 400 || outcome.code >= 500)).toEqual([]);
+    expect(refused.length).toBeGreaterThanOrEqual(restartAfterRefused);
+    outcomes.forEach((outcome, i) => {
+      if (outcome.accepted) attemptOf.set(`crash-${i}`, 1);
+    });
+
+    // The client retries what it still holds, now that the daemon is back.
+    let held = refused.map((outcome) => outcome.index);
+    for (let attempt = 2; attempt <= 4 && held.length > 0; attempt++) {
+      const retry = held.map((i) => build(i, attempt));
+      const retryOutcomes = await sendMessages(lab.smtpPort, retry, { concurrency: 5 });
+      retryOutcomes.forEach((outcome, k) => {
+        if (outcome.accepted) attemptOf.set(`crash-${held[k]}`, attempt);
+      });
+      held = held.filter((_, k) => !retryOutcomes[k]!.accepted);
+    }
+    expect(held, 'messages still refused after the restart').toEqual([]);
+
+    // Exactly once: `total` deliveries, then an empty queue (nothing left that could arrive later).
+    const delivered = await lab.waitForDeliveredMessages(total);
+    await pollUntil('an empty Postfix queue', async () => ((await lab.queueSize()) === 0 ? true : undefined), 60_000);
+    expect(await lab.deliveriesSinceClear()).toBe(total);
+
+    const expected = Array.from({ length: total }, (_, i) => build(i, attemptOf.get(`crash-${i}`) ?? -1));
+    // This also checks X-Test-Attempt: the copy delivered is the one the client saw accepted, so no
+    // refused attempt was delivered behind the client's back.
+    expect(findDeliveryProblems(expected, delivered, STAMP)).toEqual([]);
+    expect((await lab.maillogCounts()).bounced).toBe(0);
+  });
+});
+
+describe.skipIf(unavailable !== undefined)('Postfix -> trackmilter (unix socket) -> smtp-sink', () => {
+  let daemon: TrackmilterDaemon;
+  let lab: PostfixLab;
+
+  beforeAll(async () => {
+    // The socket sits in the lab's socket dir (mode 0755, Postfix's smtpd runs unchrooted as user
+    // postfix); the daemon gives it group postfix and mode 0660, as an admin would configure it.
+    lab = await PostfixLab.start({ defaultAction: 'tempfail' });
+    daemon = await TrackmilterDaemon.start({
+      unixSocket: lab.socketPath('trackmilter.sock'),
+      configToml: '[milter]\nsocket_group = "postfix"\nsocket_mode = "0660"\n',
+    });
+    await lab.reconfigure({ smtpd_milters: milterEntry(daemon.postfixSpec, 'tempfail') });
+  });
+
+  afterAll(async () => {
+    await lab?.stop();
+    await daemon?.dispose();
+  });
+
+  it('relays messages through a unix-socket milter, each stamped once with its body unchanged', async () => {
+    await lab.clearDeliveredMessages();
+    const messages = Array.from({ length: 30 }, (_, i) => makeTestMessage({ id: `unix-${i}`, body: makeTextBody(1_000 + i * 5_000, 500 + i) }));
+    const outcomes = await sendMessages(lab.smtpPort, messages, { concurrency: 4, messagesPerSession: 5 });
+    expect(rejectedOutcomes(outcomes)).toEqual([]);
+
+    const delivered = await lab.waitForDeliveredMessages(messages.length);
+    expect(findDeliveryProblems(messages, delivered, STAMP)).toEqual([]);
+    await expectDaemonLoggedEach(daemon, delivered);
+  });
+});

@@ -1,0 +1,105 @@
+/**
+ * Compares what smtp-sink received with what a test sent, message by message, and lists every
+ * difference in words (an empty list means every message arrived once, stamped, body intact).
+ */
+import { normalizeLineEndings, splitMessage, type DeliveredMessage } from './postfix-lab.js';
+import type { OutgoingMessage } from './smtp.js';
+
+export interface StampExpectation {
+  /** Header the milter adds, e.g. X-Trackmilter. */
+  name: string;
+  /** Its exact value, e.g. the package version. */
+  value: string;
+}
+
+/** Index of the first differing byte, or -1 when equal. */
+export function firstDifference(a: Buffer, b: Buffer): number {
+  const length = Math.min(a.length, b.length);
+  // compare in 64 KB slices: fast, and precise where it matters
+  for (let start = 0; start < length; start += 65536) {
+    const end = Math.min(length, start + 65536);
+    if (a.subarray(start, end).equals(b.subarray(start, end))) continue;
+    for (let i = start; i < end; i++) if (a[i] !== b[i]) return i;
+  }
+  return a.length === b.length ? -1 : length;
+}
+
+function describeBodyDifference(expected: Buffer, actual: Buffer): string | undefined {
+  const at = firstDifference(expected, actual);
+  if (at < 0) return undefined;
+  const show = (buffer: Buffer) => JSON.stringify(buffer.subarray(Math.max(0, at - 20), at + 20).toString('latin1'));
+  return `body differs at byte ${at} (sent ${expected.length} bytes, delivered ${actual.length}): sent ${show(expected)}, delivered ${show(actual)}`;
+}
+
+/** The value of X-Test-Id, the key the e2e messages carry. */
+export function testIdOf(message: DeliveredMessage): string | undefined {
+  return message.header('X-Test-Id')[0]?.trim();
+}
+
+export function testIdOfOutgoing(message: OutgoingMessage): string {
+  const { headerBlock } = splitMessage(normalizeLineEndings(message.data));
+  const match = /^X-Test-Id: *(.*)$/im.exec(headerBlock);
+  if (!match) throw new Error('outgoing test message without X-Test-Id');
+  return match[1]!.trim();
+}
+
+/**
+ * Lists every way the delivered messages fall short of the sent ones: missing, duplicated or
+ * unexpected messages, a missing or wrong stamp header, a changed body, header or envelope.
+ */
+export function findDeliveryProblems(sent: OutgoingMessage[], delivered: DeliveredMessage[], stamp: StampExpectation): string[] {
+  const problems: string[] = [];
+  const byId = new Map<string, DeliveredMessage[]>();
+  for (const message of delivered) {
+    const id = testIdOf(message);
+    if (id === undefined) {
+      problems.push(`${message.file}: delivered message without X-Test-Id`);
+      continue;
+    }
+    byId.set(id, [...(byId.get(id) ?? []), message]);
+  }
+  const sentIds = new Set<string>();
+  for (const message of sent) {
+    const id = testIdOfOutgoing(message);
+    sentIds.add(id);
+    const copies = byId.get(id) ?? [];
+    if (copies.length === 0) {
+      problems.push(`${id}: never delivered`);
+      continue;
+    }
+    if (copies.length > 1) problems.push(`${id}: delivered ${copies.length} times`);
+    const copy = copies[0]!;
+    const expected = splitMessage(normalizeLineEndings(message.data));
+    const stamps = copy.header(stamp.name);
+    if (stamps.length !== 1 || stamps[0] !== stamp.value) {
+      problems.push(`${id}: ${stamp.name} is ${JSON.stringify(stamps)}, expected exactly [${JSON.stringify(stamp.value)}]`);
+    }
+    const bodyProblem = describeBodyDifference(expected.body, copy.body);
+    if (bodyProblem) problems.push(`${id}: ${bodyProblem}`);
+    for (const name of ['Subject', 'Message-ID', 'From', 'To', 'X-Test-Attempt']) {
+      const want = headerValue(expected.headerBlock, name);
+      const got = copy.header(name);
+      if (got.length !== 1 || got[0] !== want) problems.push(`${id}: header ${name} is ${JSON.stringify(got)}, sent ${JSON.stringify(want)}`);
+    }
+    const wantRcpts = [...message.envelope.to].sort().join(',');
+    const gotRcpts = [...copy.rcptTo].sort().join(',');
+    if (wantRcpts !== gotRcpts) problems.push(`${id}: envelope recipients ${gotRcpts}, sent ${wantRcpts}`);
+    if (copy.mailFrom !== message.envelope.from) problems.push(`${id}: envelope sender ${copy.mailFrom}, sent ${message.envelope.from}`);
+  }
+  for (const id of byId.keys()) if (!sentIds.has(id)) problems.push(`${id}: delivered but not sent in this round`);
+  return problems;
+}
+
+function headerValue(headerBlock: string, name: string): string | undefined {
+  const match = new RegExp(`^${name}: *(.*)$`, 'im').exec(headerBlock);
+  return match?.[1];
+}
+
+/** Postfix's queue id of a delivered message, from the Received header Postfix added. */
+export function postfixQueueIdOf(message: DeliveredMessage): string | undefined {
+  for (const received of message.header('Received')) {
+    const match = /\(Postfix\) with E?SMTP id ([0-9A-Za-z]+)/.exec(received);
+    if (match) return match[1];
+  }
+  return undefined;
+}

@@ -1,0 +1,69 @@
+/**
+ * The C echo milter from ../shared/bench/echo-milter.c (libmilter; adds `X-Echo: 1`, hands the body
+ * back unchanged): the floor for the MTA benchmark and a known-good peer for checking the harness.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { findFreePort, waitForTcpPort } from './net.js';
+import { PROJECT_ROOT } from './postfix-lab.js';
+
+const execFileAsync = promisify(execFile);
+
+/** ../shared/bench relative to the project root. */
+export const SHARED_BENCH_DIR = path.resolve(PROJECT_ROOT, '..', 'shared', 'bench');
+export const ECHO_MILTER_SOURCE = path.join(SHARED_BENCH_DIR, 'echo-milter.c');
+
+/** Why the echo milter cannot be built here, or undefined when it can. */
+export function echoMilterUnavailableReason(): string | undefined {
+  if (!existsSync(ECHO_MILTER_SOURCE)) return `${ECHO_MILTER_SOURCE} is absent`;
+  if (!existsSync('/usr/include/libmilter/mfapi.h')) return 'libmilter-dev is not installed';
+  return undefined;
+}
+
+/** Compiles echo-milter.c into `outDir` (a fresh temp dir by default); returns the binary's path. */
+export async function buildEchoMilter(outDir?: string): Promise<string> {
+  const dir = outDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'echo-milter-')));
+  const binary = path.join(dir, 'echo-milter');
+  await execFileAsync('cc', ['-O2', '-o', binary, ECHO_MILTER_SOURCE, '-lmilter', '-lpthread']);
+  return binary;
+}
+
+export class EchoMilter {
+  private exited: Promise<void>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+  ) {
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+  }
+
+  /** The address for Postfix's smtpd_milters. */
+  get postfixSpec(): string {
+    return `inet:127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  static async start(binary: string): Promise<EchoMilter> {
+    const port = await findFreePort();
+    const child = spawn(binary, [`inet:${port}@127.0.0.1`], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const milter = new EchoMilter(child, port);
+    await waitForTcpPort(port);
+    return milter;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
