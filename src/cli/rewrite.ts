@@ -1,7 +1,7 @@
 // `trackmilter rewrite FILE`: what a message becomes, offline, without a running daemon.
 import { readFile } from 'node:fs/promises';
 import { COMMON_OPTIONS, flagOverrides, parseCommand } from './args.js';
-import { createMinter, rewriteSettings } from './settings.js';
+import { createMinter, rewriteSettings } from '../filter/settings.js';
 import { loadConfig } from '../config/load.js';
 import { loadOrCreateKey } from '../links/key-file.js';
 import { splitMessage, toCrlf } from '../milter/client.js';

@@ -1,6 +1,6 @@
 // From the effective config to the objects the filter needs.
 import type { ConfigValues } from '../config/load.js';
-import type { RewriteSettings } from '../filter/plan-rewrite.js';
+import type { RewriteSettings } from './plan-rewrite.js';
 import { createSimpleMinter } from '../links/simple-minter.js';
 import type { LinkMinter } from '../rewrite/types.js';
 
