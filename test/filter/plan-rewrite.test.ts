@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { planRewrite, type RewriteSettings } from '../../src/filter/plan-rewrite.js';
+import { createTrackingFilter } from '../../src/filter/tracking-filter.js';
+import { createSimpleMinter, verifySimpleToken } from '../../src/links/simple-minter.js';
+import { splitMessage } from '../../src/milter/client.js';
+import type { MessageContext } from '../../src/milter/filter.js';
+
+const KEY = Buffer.alloc(32, 7);
+const minter = createSimpleMinter({ baseUrl: 'https://t.example.org', key: KEY, trackingHosts: [] });
+const settings: RewriteSettings = {
+  clicks: true,
+  opens: true,
+  maxLinks: 100,
+  skipDkimSigned: true,
+  limits: { maxDepth: 10, maxParts: 50, maxPartBytes: 1 << 20 },
+};
+
+function message(head: string, body: string): ReturnType<typeof splitMessage> {
+  return splitMessage(Buffer.from(`${head}\r\n\r\n${body}`.replace(/\r?\n/g, '\r\n'), 'latin1'));
+}
+
+const ALTERNATIVE = message(
+  ['From: a@example.com', 'To: b@example.net', 'MIME-Version: 1.0', 'Content-Type: multipart/alternative; boundary="b1"'].join('\n'),
+  [
+    '--b1',
+    'Content-Type: text/plain; charset=us-ascii',
+    '',
+    'Read https://example.com/a?x=1 now.',
+    '--b1',
+    'Content-Type: text/html; charset=utf-8',
+    'Content-Transfer-Encoding: quoted-printable',
+    '',
+    '<html><body><p><a href=3D"https://example.com/b?y=3D2&amp;z=3D3">B</a></p></body></html>',
+    '--b1--',
+    '',
+  ].join('\n'),
+);
+
+/** Every minted URL in a text, decoded with the key: an independent check of what each link leads to. */
+function mintedTargets(text: string): Array<{ kind: string; url?: string; part?: string }> {
+  return [...text.matchAll(/https:\/\/t\.example\.org\/([co])\/([A-Za-z0-9_-]+)/g)].map((m) => {
+    const token = verifySimpleToken(KEY, m[2]!);
+    if (!token.ok) throw new Error(`minted token does not verify: ${m[0]}`);
+    return token.kind === 'click' ? { kind: 'click', url: token.url, part: token.part } : { kind: 'open' };
+  });
+}
+
+describe('planRewrite', () => {
+  it('rewrites the top text and html parts and inserts the pixel, leaving the rest of the body as it was', () => {
+    const plan = planRewrite(ALTERNATIVE.headers, ALTERNATIVE.body, minter, settings);
+    expect(plan.skipped).toBeUndefined();
+    const out = plan.body!.toString('latin1');
+    const decodedHtml = out.replace(/=\r\n/g, '').replace(/=3D/g, '=');
+    expect(mintedTargets(out.split('--b1')[1]!)).toEqual([{ kind: 'click', url: 'https://example.com/a?x=1', part: 't' }]);
+    expect(mintedTargets(decodedHtml.split('--b1')[2]!)).toEqual([
+      { kind: 'click', url: 'https://example.com/b?y=2&z=3', part: 'h' },
+      { kind: 'open' },
+    ]);
+    expect(plan.links.map((l) => [l.part, l.position, l.url])).toEqual([
+      ['t', 1, 'https://example.com/a?x=1'],
+      ['h', 1, 'https://example.com/b?y=2&z=3'],
+    ]);
+    expect(plan.pixel).toBe(true);
+    // The MIME skeleton (boundaries, part headers) is untouched.
+    const skeleton = (s: string): string[] => s.split('\r\n').filter((l) => l.startsWith('--') || l.startsWith('Content-'));
+    expect(skeleton(out)).toEqual(skeleton(ALTERNATIVE.body.toString('latin1')));
+  });
+
+  it('passes a DKIM-signed message unchanged, and rewrites it when told not to care', () => {
+    const signed = { ...ALTERNATIVE, headers: [{ name: 'DKIM-Signature', value: 'v=1; a=rsa-sha256; d=example.com' }, ...ALTERNATIVE.headers] };
+    const plan = planRewrite(signed.headers, signed.body, minter, settings);
+    expect(plan.body).toBeNull();
+    expect(plan.skipped?.code).toBe('dkim-signed');
+    expect(planRewrite(signed.headers, signed.body, minter, { ...settings, skipDkimSigned: false }).body).not.toBeNull();
+  });
+
+  it('passes the whole message unchanged when a part has more links than allowed', () => {
+    const links = Array.from({ length: 5 }, (_, i) => `https://example.com/${i}`).join('\n');
+    const m = message('Content-Type: text/plain', links);
+    const plan = planRewrite(m.headers, m.body, minter, { ...settings, maxLinks: 4 });
+    expect(plan.body).toBeNull();
+    expect(plan.skipped?.code).toBe('link-limit');
+    expect(planRewrite(m.headers, m.body, minter, { ...settings, maxLinks: 5 }).links).toHaveLength(5);
+  });
+
+  it('does nothing when clicks and opens are both off', () => {
+    const plan = planRewrite(ALTERNATIVE.headers, ALTERNATIVE.body, minter, { ...settings, clicks: false, opens: false });
+    expect(plan.body).toBeNull();
+    expect(plan.skipped?.code).toBe('tracking-off');
+  });
+
+  it('with clicks off only inserts the pixel', () => {
+    const plan = planRewrite(ALTERNATIVE.headers, ALTERNATIVE.body, minter, { ...settings, clicks: false });
+    expect(plan.links).toEqual([]);
+    expect(mintedTargets(plan.body!.toString('latin1').replace(/=\r\n/g, ''))).toEqual([{ kind: 'open' }]);
+  });
+
+  it('a message with nothing to track and no html keeps its body (null) without a skip reason', () => {
+    const m = message('Content-Type: text/plain', 'Just words.\n');
+    const plan = planRewrite(m.headers, m.body, minter, settings);
+    expect(plan.body).toBeNull();
+    expect(plan.skipped).toBeUndefined();
+  });
+
+  it("changes the root part's transfer encoding header when a 7bit body can no longer stay 7bit", () => {
+    // A 7bit root line of 983 characters that grows past 998 octets when its URL is replaced.
+    const long = 'x'.repeat(960) + ' https://example.com/p';
+    const m = message('Content-Type: text/plain; charset=us-ascii\nContent-Transfer-Encoding: 7bit', long + '\n');
+    const plan = planRewrite(m.headers, m.body, minter, settings);
+    expect(plan.headerChanges).toEqual([{ op: 'change', index: 1, name: 'Content-Transfer-Encoding', value: 'quoted-printable' }]);
+    expect(plan.body!.toString('latin1').split('\r\n').every((l) => l.length <= 76)).toBe(true);
+  });
+});
+
+describe('tracking filter', () => {
+  const ctx = (headers: MessageContext['headers'], body: Buffer): MessageContext => ({
+    queueId: 'Q1',
+    connect: null,
+    helo: '',
+    from: { address: 'a@example.com', args: [] },
+    recipients: [{ address: 'b@example.net', args: [] }],
+    headers,
+    body,
+    macro: () => undefined,
+  });
+  const filter = createTrackingFilter(minter, settings);
+
+  it('returns the new body, the marker header and what it did for the log', async () => {
+    const result = await filter.endOfMessage(ctx(ALTERNATIVE.headers, ALTERNATIVE.body), new AbortController().signal);
+    expect(result.body).toBeInstanceOf(Buffer);
+    expect(result.headerChanges).toContainEqual(expect.objectContaining({ op: 'add', name: 'X-Trackmilter' }));
+    expect(result.log).toMatchObject({ links: 2, pixel: true, partsRewritten: 2 });
+  });
+
+  it('leaves a skipped message exactly as it came: no body, no header, a skip reason', async () => {
+    const headers = [{ name: 'DKIM-Signature', value: 'v=1' }, ...ALTERNATIVE.headers];
+    const result = await filter.endOfMessage(ctx(headers, ALTERNATIVE.body), new AbortController().signal);
+    expect(result).toEqual({ skipped: { reason: 'dkim-signed', detail: expect.any(String) } });
+  });
+});
