@@ -79,6 +79,17 @@ function iconvNameFor(name: string): string | undefined {
   return candidates.find((c) => iconv.encodingExists(c));
 }
 
+const WIDE_UNICODE = /^(?:utf|ucs)-?(16|32)(le|be)?$/;
+
+function wideUnicodeName(name: string): RegExpExecArray | string[] | null {
+  return WIDE_UNICODE.exec(name) ?? (name === 'unicode' ? ['', '16'] : null);
+}
+
+/** UTF-16/32: CR and LF bytes in the raw content are then line structure, never text. */
+export function isWideUnicode(declared: string | undefined): boolean {
+  return wideUnicodeName(normalise(declared)) !== null;
+}
+
 /**
  * The codec for a declared charset, or null when it is unknown. `sample` (the part's bytes)
  * settles the byte order of unlabelled UTF-16/32.
@@ -89,7 +100,7 @@ export function lookupCharset(declared: string | undefined, sample: Buffer): Cha
   if (ASCII_NAMES.has(name)) return iconvCharset(name || 'us-ascii', 'latin1');
   if (ISO2022JP_NAMES.has(name)) return withRoundTripCheck(name, true, decodeIso2022jp, encodeIso2022jp);
   if (UNKNOWN_NAMES.has(name)) return null;
-  const wide = /^(?:utf|ucs)-?(16|32)(le|be)?$/.exec(name) ?? (name === 'unicode' ? ['', '16'] : null);
+  const wide = wideUnicodeName(name);
   if (wide) return unicodeWideCharset(`utf-${wide[1]}${wide[2] ?? ''}`, wide[1] === '16' ? 2 : 4, sample);
   const iconvName = iconvNameFor(name);
   return iconvName ? iconvCharset(name, iconvName) : null;

@@ -12,8 +12,8 @@ export interface PartEncoding {
   /** The part's transfer encoding as declared. */
   cte: string;
   eol: Eol;
-  /** Line breaks and blanks after the base64 data, kept so the part ends exactly as before. */
-  base64Tail: Buffer;
+  /** Line breaks (and blanks) after the encoded data, kept so the part ends exactly as before. */
+  tail: Buffer;
 }
 
 export type EncodeResult = { bytes: Buffer; cte: string } | { skip: SkipReason };
@@ -29,13 +29,18 @@ function quotedPrintable(data: Buffer, encoding: PartEncoding): Buffer {
 }
 
 export function encodePart(text: string, encoding: PartEncoding): EncodeResult {
+  const result = encodeData(text, encoding);
+  return 'skip' in result ? result : { bytes: Buffer.concat([result.bytes, encoding.tail]), cte: result.cte };
+}
+
+function encodeData(text: string, encoding: PartEncoding): EncodeResult {
   const data = encoding.charset.encode(text);
   if (data === null) {
     return { skip: { code: 'unrepresentable', detail: `new text has characters that ${encoding.charset.name} cannot represent` } };
   }
   switch (encoding.cte) {
     case 'base64':
-      return { bytes: Buffer.concat([encodeBase64(data, encoding.eol), encoding.base64Tail]), cte: 'base64' };
+      return { bytes: encodeBase64(data, encoding.eol), cte: 'base64' };
     case 'quoted-printable':
       return { bytes: quotedPrintable(data, encoding), cte: 'quoted-printable' };
     case 'binary':

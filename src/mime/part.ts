@@ -2,7 +2,7 @@
  * Rewrites one candidate part: decode (transfer encoding, charset), transform, re-encode, and
  * say which bytes to replace. Any reason not to touch the part ends up in its report.
  */
-import { lookupCharset, type Charset } from './charset.js';
+import { isWideUnicode, lookupCharset, type Charset } from './charset.js';
 import { encodePart } from './encode-part.js';
 import type { Entity } from './entity.js';
 import { detectEol } from './eol.js';
@@ -24,6 +24,17 @@ export interface PartOutcome {
 interface Decoded { charset: Charset; text: string; data: Buffer }
 
 const BASE64_TAIL = /[\r\n \t]*$/;
+const LINE_BREAKS_TAIL = /(?:\r?\n)*$/;
+
+/**
+ * Raw bytes at the end of the content that are line structure, not data: whitespace after base64,
+ * and the final line break(s) of a UTF-16/32 part, which cannot be characters of it.
+ */
+function contentTail(entity: Entity, raw: Buffer): Buffer {
+  const pattern = entity.info.cte === 'base64' ? BASE64_TAIL : isWideUnicode(entity.info.charset) ? LINE_BREAKS_TAIL : null;
+  if (!pattern) return raw.subarray(raw.length);
+  return raw.subarray(raw.length - pattern.exec(raw.toString('latin1'))![0].length);
+}
 
 function initialReport(candidate: Candidate): PartReport {
   const { info, content, isRoot } = candidate.entity;
@@ -45,7 +56,7 @@ function precheck(entity: Entity, limits: MimeLimits): SkipReason | undefined {
 }
 
 function decodePart(entity: Entity, raw: Buffer): Decoded | SkipReason {
-  const data = decodeTransfer(entity.info.cte, raw);
+  const data = decodeTransfer(entity.info.cte, raw.subarray(0, raw.length - contentTail(entity, raw).length));
   const charset = lookupCharset(entity.info.charset, data);
   if (!charset) return { code: 'unknown-charset', detail: entity.info.charset ?? '' };
   const text = charset.decode(data);
@@ -92,10 +103,10 @@ export function rewritePart(candidate: Candidate, body: Buffer, transform: PartT
   if (isSkip(newText)) return skipped(report, newText);
   if (newText === null || (newText === decoded.text && !options.forceReencode)) return { report, headerEdits: [], rootHeaderChanges: [] };
   const eol = detectEol(body, entity.content);
-  const base64Tail = Buffer.from(BASE64_TAIL.exec(raw.toString('latin1'))![0], 'latin1');
-  const encoded = encodePart(newText, { charset: decoded.charset, cte: entity.info.cte, eol, base64Tail });
+  const tail = contentTail(entity, raw);
+  const encoded = encodePart(newText, { charset: decoded.charset, cte: entity.info.cte, eol, tail });
   if ('skip' in encoded) return skipped(report, encoded.skip);
-  if (!decodesTo(encoded.bytes, encoded.cte, decoded.charset, newText)) {
+  if (!decodesTo(encoded.bytes.subarray(0, encoded.bytes.length - tail.length), encoded.cte, decoded.charset, newText)) {
     return skipped(report, { code: 'self-check-failed', detail: `re-encoded ${encoded.cte} part does not decode to the new text` });
   }
   const cteChanged = encoded.cte !== entity.info.cte;

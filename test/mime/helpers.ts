@@ -1,6 +1,6 @@
 /** Test helpers: split .eml files, and check the invariants of a BodyRewrite. */
 import { expect } from 'vitest';
-import { lookupCharset } from '../../src/mime/charset.js';
+import { isWideUnicode, lookupCharset } from '../../src/mime/charset.js';
 import { decodeTransfer } from '../../src/mime/transfer.js';
 import type { BodyRewrite, ByteRange, HeaderField, MimeLimits, PartReport } from '../../src/mime/index.js';
 
@@ -29,7 +29,10 @@ export function message(text: string, eol: '\r\n' | '\n' = '\r\n'): { headers: H
 /** Decodes the rewritten content of a part from the output body. */
 export function decodeOutputPart(out: Buffer, part: PartReport): string {
   const range = part.output!;
-  const data = decodeTransfer(part.newCte ?? part.cte, out.subarray(range.start, range.end));
+  let raw = out.subarray(range.start, range.end);
+  // In UTF-16/32 a raw final line break is line structure, not text.
+  if (isWideUnicode(part.charset)) raw = raw.subarray(0, raw.length - /(?:\r?\n)*$/.exec(raw.toString('latin1'))![0].length);
+  const data = decodeTransfer(part.newCte ?? part.cte, raw);
   const charset = lookupCharset(part.charset, data)!;
   return charset.decode(data)!;
 }
