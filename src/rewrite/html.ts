@@ -87,7 +87,9 @@ class HtmlScanner implements TokenHandler {
 
   onComment(comment: Token.CommentToken): void {
     if (!this.state.clicks || this.insideComment || !comment.location) return;
-    if (!CONDITIONAL_COMMENT.test(comment.data)) return;
+    // Most conditional comments only wrap Outlook's table scaffolding; tokenizing their inside again is
+    // needed only when it can hold a link or one of our markers.
+    if (!CONDITIONAL_COMMENT.test(comment.data) || !MAY_HOLD_LINK.test(comment.data)) return;
     const start = this.base + comment.location.startOffset;
     const end = this.base + comment.location.endOffset;
     const { source } = this.state;
@@ -201,6 +203,7 @@ class HtmlScanner implements TokenHandler {
 }
 
 const CONDITIONAL_COMMENT = /^\[if\b/i;
+const MAY_HOLD_LINK = /href|data-msys-|data-notrack|clicktracking|data-mautic-/i;
 
 type Marker = 'opt-out' | 'remove';
 

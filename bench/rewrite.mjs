@@ -1,0 +1,86 @@
+// HTML rewrite throughput against a bare parse5 tokenizer pass over the same input, in the same run.
+//
+//   npm run build && node bench/rewrite.mjs [--rounds N] [--seeded] [--hmac]
+//
+// --seeded  replace the corpus's `href="#"` / `href="http://"` placeholders with real URLs (many more links)
+// --hmac    mint with the HMAC simple minter instead of a constant-time string builder
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Tokenizer } from 'parse5';
+import { rewriteHtml } from '../dist/rewrite/html.js';
+import { createSimpleMinter } from '../dist/links/simple-minter.js';
+
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(name);
+const rounds = Number(args[args.indexOf('--rounds') + 1]) || 15;
+
+const corpusDir = fileURLToPath(new URL('../../shared/corpus/templates/', import.meta.url));
+if (!existsSync(corpusDir)) {
+  console.error(`no corpus at ${corpusDir}`);
+  process.exit(1);
+}
+let docs = readdirSync(corpusDir)
+  .filter((name) => name.endsWith('.html'))
+  .sort()
+  .map((name) => readFileSync(join(corpusDir, name), 'utf8'));
+if (flag('--seeded')) {
+  let n = 0;
+  docs = docs.map((html) => html.replace(/href="(#|http:\/\/)"/g, () => `href="https://seed.example/${++n}?a=1&amp;b=2"`));
+}
+const bytes = docs.reduce((sum, html) => sum + Buffer.byteLength(html, 'utf8'), 0);
+
+const cheapMinter = {
+  click: (link) => `https://t.example/c/${link.position}`,
+  open: () => 'https://t.example/o/x',
+  isTrackingUrl: (url) => url.startsWith('https://t.example/'),
+};
+const minter = flag('--hmac')
+  ? createSimpleMinter({ baseUrl: 'https://t.example', key: Buffer.alloc(32, 7), trackingHosts: [] })
+  : cheapMinter;
+const options = { minter, clicks: true, opens: true, maxLinks: 10_000 };
+
+const noop = () => {};
+const emptyHandler = {
+  onComment: noop,
+  onDoctype: noop,
+  onStartTag: noop,
+  onEndTag: noop,
+  onEof: noop,
+  onCharacter: noop,
+  onNullCharacter: noop,
+  onWhitespaceCharacter: noop,
+};
+
+let sink = 0; // keeps results alive so nothing is optimized away
+const passes = {
+  'tokenizer, locations on': (html) => new Tokenizer({ sourceCodeLocationInfo: true }, emptyHandler).write(html, true),
+  'tokenizer, locations off': (html) => new Tokenizer({ sourceCodeLocationInfo: false }, emptyHandler).write(html, true),
+  rewriteHtml: (html) => {
+    sink += rewriteHtml(html, options).text.length;
+  },
+};
+
+function timeCorpus(pass, repeat) {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < repeat; i++) for (const html of docs) pass(html);
+  return Number(process.hrtime.bigint() - start) / 1e9 / repeat;
+}
+
+// Enough repeats per sample that one sample takes ~250 ms.
+const repeat = Math.max(1, Math.round(0.25 / timeCorpus(passes.rewriteHtml, 3)));
+for (const pass of Object.values(passes)) timeCorpus(pass, repeat * 3); // warm-up
+
+// Interleave the passes so drift (frequency scaling, GC) hits them all alike; report the median.
+const samples = Object.fromEntries(Object.keys(passes).map((name) => [name, []]));
+for (let r = 0; r < rounds; r++) for (const [name, pass] of Object.entries(passes)) samples[name].push(timeCorpus(pass, repeat));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const mbPerSecond = Object.fromEntries(Object.entries(samples).map(([name, xs]) => [name, bytes / 1e6 / median(xs)]));
+
+console.log(`corpus: ${docs.length} templates, ${(bytes / 1e6).toFixed(2)} MB${flag('--seeded') ? ' (seeded)' : ''}, minter: ${flag('--hmac') ? 'HMAC' : 'cheap'}`);
+console.log(`${rounds} rounds x ${repeat} corpus passes, median:`);
+for (const [name, speed] of Object.entries(mbPerSecond)) console.log(`  ${name.padEnd(26)} ${speed.toFixed(1).padStart(7)} MB/s`);
+const ratio = mbPerSecond.rewriteHtml / mbPerSecond['tokenizer, locations on'];
+console.log(`ratio rewriteHtml / bare tokenizer (locations on): ${ratio.toFixed(3)} (target >= 0.9)`);
+console.log(`ratio rewriteHtml / bare tokenizer (locations off): ${(mbPerSecond.rewriteHtml / mbPerSecond['tokenizer, locations off']).toFixed(3)}`);
+if (sink === 0) console.log('');
