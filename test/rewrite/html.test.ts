@@ -80,6 +80,22 @@ describe('rewriteHtml: which hrefs are tracked', () => {
   });
 });
 
+describe('rewriteHtml: source offsets', () => {
+  it('stays exact past the tokenizer\'s 64 KiB buffer waterline', () => {
+    const filler = '<p class="x">text &amp; more</p>\r\n'.repeat(8000);
+    const html = `${filler}<a href="http://a.example/1">1</a>${filler}<!--[if mso]><v:rect href="http://a.example/2"></v:rect><![endif]-->${filler}</body>`;
+    const out = rewrite(html, { opens: true });
+    expect(out.text).toBe(
+      `${filler}<a href="${minted(1)}">1</a>${filler}<!--[if mso]><v:rect href="${minted(2)}"></v:rect><![endif]-->${filler}${PIXEL}</body>`,
+    );
+  });
+
+  it('stays exact around lone CRs, CRLFs and astral characters', () => {
+    const html = '😀\r<a\r\nhref=http://a.example/1\rdata-notrack\r\n>😀</a>\r<a title="😀"\rhref="http://a.example/2">';
+    expect(rewrite(html).text).toBe(`😀\r<a\r\nhref=http://a.example/1\r\n>😀</a>\r<a title="😀"\rhref="${minted(1)}">`);
+  });
+});
+
 describe('rewriteHtml: entities and quoting', () => {
   it('decodes &amp; in the source URL and encodes & in the new one', () => {
     const minter = {
