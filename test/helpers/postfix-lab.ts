@@ -338,11 +338,17 @@ export class PostfixLab {
     }
   }
 
-  /** Changes main.cf settings of this lab (`postconf -e`) and reloads Postfix. */
+  /**
+   * Changes main.cf settings of this lab (`postconf -e`) and restarts Postfix. Not `postfix reload`:
+   * that returns before idle smtpd processes have gone, so the next connection may still get the
+   * old settings. A stop waits for every process to exit; mail in the queue stays there.
+   */
   async reconfigure(settings: Record<string, string>): Promise<void> {
     const pairs = Object.entries(settings).map(([name, value]) => `${name} = ${value}`);
     await execFileAsync(program('postconf'), ['-c', this.configDir, '-e', ...pairs]);
-    await this.postfix('reload');
+    await this.postfix('stop');
+    await this.postfix('start');
+    await waitForTcpPort(this.smtpPort);
   }
 
   /** Postfix `milter` spec for a unix socket path in this lab's socket dir. */

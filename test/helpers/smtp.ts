@@ -235,6 +235,8 @@ export interface SendManyOptions {
   messagesPerSession?: number;
   /** Called as soon as each message's outcome is known (e.g. to kill a daemon mid-run). */
   onOutcome?: (outcome: SmtpOutcome, index: number) => void;
+  /** Awaited before each message is sent (e.g. to hold the senders while a daemon restarts). */
+  beforeSend?: (index: number) => Promise<void> | void;
   host?: string;
 }
 
@@ -256,6 +258,7 @@ export async function sendMessages(port: number, messages: OutgoingMessage[], op
       for (;;) {
         const index = nextIndex++;
         if (index >= messages.length) return;
+        await options.beforeSend?.(index);
         if (session && (!session.usable || sentOnSession >= perSession)) {
           await session.quit();
           session = undefined;
