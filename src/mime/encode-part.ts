@@ -3,7 +3,7 @@
  * when that encoding can carry the result; otherwise quoted-printable.
  */
 import type { Charset } from './charset.js';
-import { hasOnlyProperLineBreaks, longestLine, MAX_LINE_OCTETS } from './eol.js';
+import { hasOnlyLineBreaksOfStyle, longestLine, MAX_LINE_OCTETS } from './eol.js';
 import { encodeBase64, encodeQuotedPrintable, type Eol } from './transfer.js';
 import type { SkipReason } from './types.js';
 
@@ -19,8 +19,8 @@ export interface PartEncoding {
 export type EncodeResult = { bytes: Buffer; cte: string } | { skip: SkipReason };
 
 /** Whether 7bit/8bit can carry the data as it is (RFC 2045 2.7, 2.8). */
-function fitsAsIs(data: Buffer, cte: '7bit' | '8bit'): boolean {
-  if (longestLine(data) > MAX_LINE_OCTETS || data.includes(0) || !hasOnlyProperLineBreaks(data)) return false;
+function fitsAsIs(data: Buffer, cte: '7bit' | '8bit', eol: Eol): boolean {
+  if (longestLine(data) > MAX_LINE_OCTETS || data.includes(0) || !hasOnlyLineBreaksOfStyle(data, eol)) return false;
   return cte === '8bit' || data.every((b) => b < 0x80);
 }
 
@@ -47,7 +47,7 @@ function encodeData(text: string, encoding: PartEncoding): EncodeResult {
       return { bytes: data, cte: 'binary' };
     case '7bit':
     case '8bit':
-      if (fitsAsIs(data, encoding.cte)) return { bytes: data, cte: encoding.cte };
+      if (fitsAsIs(data, encoding.cte, encoding.eol)) return { bytes: data, cte: encoding.cte };
       return { bytes: quotedPrintable(data, encoding), cte: 'quoted-printable' };
     default:
       return { skip: { code: 'unsupported-transfer-encoding', detail: encoding.cte } };

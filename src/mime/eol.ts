@@ -39,10 +39,14 @@ export function longestLine(data: Buffer): number {
   return longest;
 }
 
-/** True when every CR is followed by LF (a lone CR is not a line break anywhere). */
-export function hasOnlyProperLineBreaks(data: Buffer): boolean {
+/** True when every line break is the part's own style: no bare CR anywhere, and no bare LF in a CRLF part. */
+export function hasOnlyLineBreaksOfStyle(data: Buffer, eol: Eol): boolean {
   for (let cr = data.indexOf(CR); cr !== -1; cr = data.indexOf(CR, cr + 1)) {
     if (data[cr + 1] !== LF) return false;
+  }
+  if (eol === '\n') return true;
+  for (let lf = data.indexOf(LF); lf !== -1; lf = data.indexOf(LF, lf + 1)) {
+    if (lf === 0 || data[lf - 1] !== CR) return false;
   }
   return true;
 }

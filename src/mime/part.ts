@@ -49,6 +49,8 @@ function skipped(report: PartReport, reason: SkipReason): PartOutcome {
 function precheck(entity: Entity, limits: MimeLimits): SkipReason | undefined {
   const size = entity.content.end - entity.content.start;
   if (entity.headerBlock?.malformed) return { code: 'malformed-headers', detail: entity.headerBlock.malformed };
+  // Without the blank line, new content could not be told apart from the part's headers.
+  if (entity.headerBlock && !entity.headerBlock.hasSeparator) return { code: 'no-body-separator', detail: 'part has no blank line after its headers' };
   if (entity.info.ambiguous) return { code: 'ambiguous-headers', detail: entity.info.ambiguous };
   if (size > limits.maxPartBytes) return { code: 'part-too-large', detail: `${size} bytes > ${limits.maxPartBytes}` };
   if (!SUPPORTED_ENCODINGS.has(entity.info.cte)) return { code: 'unsupported-transfer-encoding', detail: entity.info.cte };

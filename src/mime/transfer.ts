@@ -125,24 +125,19 @@ function encodeQpLine(line: Buffer, eol: Eol): string {
 }
 
 /**
- * Quoted-printable encoding. When `lineBreaksAreText` (ASCII-compatible charsets), each CRLF or
- * LF in the data is a hard line break and is written as those same bytes; otherwise (UTF-16 ...)
- * CR and LF bytes are data and are escaped. Soft breaks use eol.
+ * Quoted-printable encoding. When `lineBreaksAreText` (ASCII-compatible charsets), each eol in
+ * the data is a hard line break; any other CR or LF is escaped, so the output never mixes line
+ * ending styles (strict MTAs refuse bare LF). For UTF-16/32 every CR and LF byte is data and is
+ * escaped. Soft breaks use eol.
  */
 export function encodeQuotedPrintable(data: Buffer, eol: Eol, lineBreaksAreText: boolean): Buffer {
   if (!lineBreaksAreText) return Buffer.from(encodeQpLine(data, eol), 'latin1');
-  let out = '';
+  const lines: string[] = [];
   let pos = 0;
-  for (;;) {
-    const lf = data.indexOf(LF, pos);
-    if (lf === -1) {
-      out += encodeQpLine(data.subarray(pos), eol);
-      break;
-    }
-    const lineEnd = lf > pos && data[lf - 1] === CR ? lf - 1 : lf;
-    out += encodeQpLine(data.subarray(pos, lineEnd), eol);
-    out += data.toString('latin1', lineEnd, lf + 1);
-    pos = lf + 1;
+  for (let hit = data.indexOf(eol, pos, 'latin1'); hit !== -1; hit = data.indexOf(eol, pos, 'latin1')) {
+    lines.push(encodeQpLine(data.subarray(pos, hit), eol));
+    pos = hit + eol.length;
   }
-  return Buffer.from(out, 'latin1');
+  lines.push(encodeQpLine(data.subarray(pos), eol));
+  return Buffer.from(lines.join(eol), 'latin1');
 }

@@ -256,6 +256,12 @@ describe('parts left alone, with a reason', () => {
     expect(bad.result.parts.map((p) => p.skipped?.code)).toEqual(['malformed-headers', 'ambiguous-headers']);
     expect(bad.result.body).toBeNull();
   });
+
+  it('a part without the blank line after its headers is left alone', () => {
+    const result = run('Content-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: text/html\n--B\nno headers and no blank line\n--B--\n').result;
+    expect(result.parts.map((p) => [p.kind, p.skipped?.code])).toEqual([['html', 'no-body-separator'], ['text', 'no-body-separator']]);
+    expect(result.body).toBeNull();
+  });
 });
 
 describe('limits', () => {

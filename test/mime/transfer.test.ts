@@ -40,8 +40,9 @@ describe('quoted-printable encoding', () => {
   it('escapes CR and LF as data when line breaks are not text (UTF-16)', () => {
     expect(s(encodeQuotedPrintable(b('\x00a\x00\r\x00\n'), '\r\n', false))).toBe('=00a=00=0D=00=0A');
   });
-  it('keeps each hard line break exactly as it is in the data', () => {
-    expect(s(encodeQuotedPrintable(b('a\r\nb\nc\r'), '\r\n', true))).toBe('a\r\nb\nc=0D');
+  it('writes only the part\'s own line break style as hard breaks and escapes other CR/LF', () => {
+    expect(s(encodeQuotedPrintable(b('a\r\nb\nc\r'), '\r\n', true))).toBe('a\r\nb=0Ac=0D');
+    expect(s(encodeQuotedPrintable(b('a\r\nb\nc'), '\n', true))).toBe('a=0D\nb\nc');
   });
   it('round-trips any bytes, with lines of at most 76 octets', () => {
     fc.assert(
