@@ -10,8 +10,20 @@ import {
   type PendingLink,
   type Splice,
 } from './splice.js';
-import type { LinkMinter, RewriteOptions, RewriteOutcome } from './types.js';
+import type { LinkFound, LinkMinter, RewriteOptions, RewriteOutcome } from './types.js';
 import { judgeUrl } from './url-rules.js';
+
+/*
+ * Rules beyond what the types say:
+ * - Tracked: href of `a`, `area`, `v:roundrect`, `v:rect`, also inside conditional comments (`<!--[if ...]>`),
+ *   which Outlook renders as markup; only the first of duplicate href attributes (the one browsers use).
+ * - Markers (opt-outs, data-msys-linkname) are removed from those elements whenever click tracking is on,
+ *   whether or not the link itself gets tracked; with click tracking off nothing but the pixel changes.
+ * - A position is given to every link that passes the URL rules, before the minter is asked; a link the
+ *   minter declines keeps its position and its original href and counts as skipped.
+ * - Minting happens after the scan, so a part over maxLinks costs the minter nothing.
+ * - `<opentag>` and `</body>` count only outside comments and raw-text elements.
+ */
 
 const { TAG_ID } = html;
 
@@ -187,9 +199,7 @@ class HtmlScanner implements TokenHandler {
     if (!span) return null;
     const [start, end] = trimmedRange(state.source, span.start, span.end);
     const splice: Splice = { start, end, text: null };
-    const position = state.pending.length + 1;
-    const found = linkName === undefined ? { position, part: 'h' as const, url: verdict.url } : { position, part: 'h' as const, url: verdict.url, linkName };
-    state.pending.push({ splice, found, quote: span.quote });
+    state.pending.push({ splice, found: htmlLink(state.pending.length + 1, verdict.url, linkName), quote: span.quote });
     return splice;
   }
 
@@ -222,6 +232,10 @@ function readMarker(attr: Token.Attribute): Marker | null {
     default:
       return null;
   }
+}
+
+function htmlLink(position: number, url: string, linkName: string | undefined): LinkFound {
+  return linkName === undefined ? { position, part: 'h', url } : { position, part: 'h', url, linkName };
 }
 
 function isHtmlSpace(code: number): boolean {

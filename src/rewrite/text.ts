@@ -107,9 +107,6 @@ export function rewriteText(text: string, opts: RewriteOptions): RewriteOutcome 
   }
   if (pending.length > opts.maxLinks) return limitOutcome(text, pending.length, opts.maxLinks, skipped);
   const { links, declined } = mintPending(pending, opts.minter, (newUrl) => newUrl);
-  const output = applySplices(
-    text,
-    pending.map((link) => link.splice),
-  );
+  const output = applySplices(text, pending.map((link) => link.splice));
   return { text: output, links, skippedLinks: skipped + declined, pixel: null, changed: output !== text };
 }
