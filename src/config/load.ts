@@ -1,11 +1,18 @@
 // Effective configuration: built-in defaults, then the TOML file, then command-line flags.
 import { readFile } from 'node:fs/promises';
 import { parse as parseToml } from 'smol-toml';
-import { CONFIG_SCHEMA, checkValue, type ConfigKey, type KeySpec } from './schema.js';
+import { CLASS_SCHEMA, CONFIG_SCHEMA, checkValue, isHostName, type ClassSettings, type ConfigKey, type KeySpec } from './schema.js';
 import { CodedError } from '../util/errors.js';
 
 type ValueOf<D> = D extends number ? number : D extends boolean ? boolean : string;
-export type ConfigValues = { [K in ConfigKey]: ValueOf<(typeof CONFIG_SCHEMA)[K]['default']> };
+type FlatValues = { [K in ConfigKey]: ValueOf<(typeof CONFIG_SCHEMA)[K]['default']> };
+
+export type ConfigValues = FlatValues & {
+  /** Mail classes by X-GreenArrow-MailClass value; each sets only what differs from `tracking.*`. */
+  classes: Record<string, Partial<ClassSettings>>;
+  /** Tracking domain by sender (envelope from) domain, lower case. */
+  senderDomains: Record<string, string>;
+};
 
 export interface ConfigProblem {
   key: string;
@@ -20,9 +27,54 @@ export class ConfigError extends CodedError {
 }
 
 export function defaultConfig(): ConfigValues {
-  const out: Record<string, unknown> = {};
+  const out: Record<string, unknown> = { classes: {}, senderDomains: {} };
   for (const [key, spec] of Object.entries(CONFIG_SCHEMA)) out[key] = spec.default;
   return out as ConfigValues;
+}
+
+/** `[classes.NAME]` tables: each key checked against the class schema. */
+function readClasses(tables: unknown, problems: ConfigProblem[]): ConfigValues['classes'] {
+  const out: ConfigValues['classes'] = {};
+  if (tables === undefined) return out;
+  if (!isTable(tables)) {
+    problems.push({ key: 'classes', value: tables, why: 'must be a table of [classes.NAME] tables' });
+    return out;
+  }
+  for (const [name, table] of Object.entries(tables)) {
+    if (!isTable(table)) {
+      problems.push({ key: `classes.${name}`, value: table, why: 'must be a table' });
+      continue;
+    }
+    const settings: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(table)) {
+      const spec = (CLASS_SCHEMA as Record<string, KeySpec>)[key];
+      const why = spec ? checkValue(spec, value) : `unknown key (a class may set ${Object.keys(CLASS_SCHEMA).join(', ')})`;
+      if (why) problems.push({ key: `classes.${name}.${key}`, value, why });
+      else settings[key] = value;
+    }
+    out[name] = settings as Partial<ClassSettings>;
+  }
+  return out;
+}
+
+function readSenderDomains(table: unknown, problems: ConfigProblem[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (table === undefined) return out;
+  if (!isTable(table)) {
+    problems.push({ key: 'sender_domains', value: table, why: 'must be a table of "sender.domain" = "tracking.domain"' });
+    return out;
+  }
+  for (const [sender, tracking] of Object.entries(table)) {
+    const key = `sender_domains."${sender}"`;
+    if (!isHostName(sender)) problems.push({ key, value: sender, why: 'the sender domain is not a domain name' });
+    else if (typeof tracking !== 'string' || !isHostName(tracking)) problems.push({ key, value: tracking, why: 'must be a tracking domain name' });
+    else out[sender.toLowerCase()] = tracking;
+  }
+  return out;
+}
+
+function isTable(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 }
 
 /** Flattens `{ milter: { listen: x } }` into `{ 'milter.listen': x }`. */
@@ -69,7 +121,18 @@ export async function loadConfig(file: string | undefined, overrides: Record<str
     } catch (err) {
       throw new CodedError('ECONFIG_SYNTAX', `${file}: ${(err as Error).message}`, { cause: err });
     }
-    config = applyValues(config, flatten(parsed), file);
+    const { classes, sender_domains: senderDomains, ...rest } = parsed;
+    const problems: ConfigProblem[] = [];
+    const parsedClasses = readClasses(classes, problems);
+    const parsedDomains = readSenderDomains(senderDomains, problems);
+    try {
+      config = applyValues(config, flatten(rest), file);
+    } catch (err) {
+      if (err instanceof ConfigError) problems.unshift(...err.problems);
+      else throw err;
+    }
+    if (problems.length > 0) throw new ConfigError(problems, file);
+    config = { ...config, classes: parsedClasses, senderDomains: parsedDomains };
   }
   return applyValues(config, overrides, 'command line');
 }

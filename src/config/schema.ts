@@ -2,7 +2,7 @@
 // documented reference all come from here.
 import { parseHostPort, parseSocketSpec } from '../milter/address.js';
 
-export type KeyType = 'string' | 'integer' | 'boolean' | 'enum' | 'socket' | 'hostport' | 'mode' | 'url';
+export type KeyType = 'string' | 'integer' | 'boolean' | 'enum' | 'socket' | 'hostport' | 'mode' | 'host';
 
 export interface KeySpec {
   type: KeyType;
@@ -10,6 +10,52 @@ export interface KeySpec {
   doc: string;
   values?: readonly string[];
   min?: number;
+}
+
+/** Settings a mail class may set; `tracking.*` holds the default class, `classes.NAME.*` the others. */
+export const CLASS_SCHEMA = {
+  clicks: {
+    type: 'boolean',
+    default: true,
+    doc: 'Rewrite links in the top text/html and text/plain parts to go through the redirector.',
+  },
+  opens: {
+    type: 'boolean',
+    default: true,
+    doc: 'Insert the open pixel in the top text/html part.',
+  },
+  domain: {
+    type: 'host',
+    default: '',
+    doc: 'Tracking domain of the links (HOST or HOST:PORT). Empty: the http.listen address over http, so one machine works end to end.',
+  },
+  scheme: {
+    type: 'enum',
+    values: ['https', 'http'],
+    default: 'https',
+    doc: 'Scheme of the links when a tracking domain is set.',
+  },
+  style: {
+    type: 'enum',
+    values: ['compact', 'path'],
+    default: 'compact',
+    doc: 'compact: DOMAIN/c/TOKEN; path: DOMAIN/original/path-TOKEN, so links look like the sender\'s own.',
+  },
+  mode: {
+    type: 'enum',
+    values: ['stateful', 'stateless'],
+    default: 'stateful',
+    doc: 'stateful: URLs stored in LevelDB, short links; stateless: links carry everything, any redirector with the key serves them.',
+  },
+} as const satisfies Record<string, KeySpec>;
+
+export type ClassKey = keyof typeof CLASS_SCHEMA;
+export type ClassSettings = { -readonly [K in ClassKey]: (typeof CLASS_SCHEMA)[K]['default'] extends boolean ? boolean : string };
+
+type Prefixed<P extends string, T> = { [K in keyof T as `${P}.${K & string}`]: T[K] };
+
+function prefixed<P extends string, T extends Record<string, KeySpec>>(prefix: P, keys: T): Prefixed<P, T> {
+  return Object.fromEntries(Object.entries(keys).map(([k, v]) => [`${prefix}.${k}`, v])) as Prefixed<P, T>;
 }
 
 export const CONFIG_SCHEMA = {
@@ -63,20 +109,29 @@ export const CONFIG_SCHEMA = {
     default: '127.0.0.1:8080',
     doc: 'Where the HTTP side (health, later the redirector) listens: HOST:PORT or [IPv6]:PORT.',
   },
-  'tracking.clicks': {
+  ...prefixed('tracking', CLASS_SCHEMA),
+  'tracking.untagged': {
+    type: 'enum',
+    values: ['track', 'pass'],
+    default: 'track',
+    doc: 'Mail without any X-GreenArrow-* or X-MSYS-API header: track it under the default class (empty SendID), or pass it untouched.',
+  },
+  'tracking.multiple_recipients': {
+    type: 'enum',
+    values: ['track', 'skip'],
+    default: 'track',
+    doc: 'A message with several envelope recipients cannot name one person in its links: track it with the recipient left empty (the message record keeps the list), or pass it untouched.',
+  },
+  'headers.remove_control': {
     type: 'boolean',
     default: true,
-    doc: 'Rewrite links in the top text/html and text/plain parts to go through the redirector.',
+    doc: 'Remove X-GreenArrow-* and X-MSYS-API headers before the message leaves.',
   },
-  'tracking.opens': {
-    type: 'boolean',
-    default: true,
-    doc: 'Insert the open pixel in the top text/html part.',
-  },
-  'tracking.base_url': {
-    type: 'url',
-    default: '',
-    doc: 'Base of rewritten links, e.g. https://click.example.com. Empty: http:// plus http.listen, so one machine works end to end.',
+  'headers.invalid_msys_api': {
+    type: 'enum',
+    values: ['reject', 'ignore'],
+    default: 'reject',
+    doc: 'An X-MSYS-API header that is not valid JSON: refuse the message with 550 5.6.0 (as Momentum does), or ignore the header.',
   },
   'rewrite.skip_dkim_signed': {
     type: 'boolean',
@@ -131,10 +186,9 @@ export function checkValue(spec: KeySpec, value: unknown): string | null {
       return null;
     case 'boolean':
       return typeof value === 'boolean' ? null : 'must be true or false';
-    case 'url':
+    case 'host':
       if (value === '') return null;
-      if (typeof value !== 'string' || !/^https?:\/\/[^/?#\s]+\/?$/i.test(value)) return 'must be http(s)://HOST[:PORT] with no path';
-      return null;
+      return typeof value === 'string' && isHostName(value) ? null : 'must be a host name such as click.example.com, optionally with :PORT';
     case 'enum':
       return typeof value === 'string' && spec.values?.includes(value) ? null : `must be one of ${spec.values?.join(', ')}`;
     case 'mode':
@@ -152,4 +206,10 @@ export function checkValue(spec: KeySpec, value: unknown): string | null {
         return (err as Error).message;
       }
   }
+}
+
+/** A DNS name (or IP literal) with an optional port, nothing else: no scheme, path or spaces. */
+export function isHostName(value: string): boolean {
+  const m = /^(\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)(?::(\d{1,5}))?$/i.exec(value);
+  return m !== null && (m[2] === undefined || Number(m[2]) <= 65535) && value.length <= 253;
 }

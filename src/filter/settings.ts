@@ -1,5 +1,6 @@
 // From the effective config to the objects the filter needs.
 import type { ConfigValues } from '../config/load.js';
+import type { ClassSettings } from '../config/schema.js';
 import type { RewriteSettings } from './plan-rewrite.js';
 import { createSimpleMinter } from '../links/simple-minter.js';
 import type { LinkMinter } from '../rewrite/types.js';
@@ -18,9 +19,12 @@ export function rewriteSettings(config: ConfigValues): RewriteSettings {
   };
 }
 
-/** Links point at tracking.base_url, or at the HTTP listener itself so that one machine works end to end. */
-export function linkBaseUrl(config: ConfigValues): string {
-  return config['tracking.base_url'] || `http://${config['http.listen']}`;
+/** Links point at the tracking domain, or at the HTTP listener itself so that one machine works end to end. */
+export function linkBaseUrl(config: ConfigValues, settings: Pick<ClassSettings, 'domain' | 'scheme'> = {
+  domain: config['tracking.domain'],
+  scheme: config['tracking.scheme'],
+}): string {
+  return settings.domain ? `${settings.scheme}://${settings.domain}` : `http://${config['http.listen']}`;
 }
 
 export function createMinter(config: ConfigValues, key: Buffer): LinkMinter {
