@@ -3,13 +3,18 @@
  * smtpd_milters pointing at `node dist/cli/main.js serve`, relaying to smtp-sink, which dumps every
  * delivered message. What arrives is compared byte for byte (line endings aside) with what was sent.
  */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PACKAGE_VERSION, TrackmilterDaemon } from '../helpers/daemon.js';
 import { findDeliveryProblems, postfixQueueIdOf, testIdOf, testIdOfOutgoing } from '../helpers/delivery.js';
 import { RecordingMilter } from '../helpers/recording-milter.js';
 import { makeChunkBoundaryBody, makeTestMessage, makeTextBody } from '../helpers/messages.js';
 import { pollUntil } from '../helpers/net.js';
-import { PostfixLab, milterEntry, postfixLabUnavailableReason, type DeliveredMessage } from '../helpers/postfix-lab.js';
+import { MAIN_CF_EXAMPLE, PostfixLab, milterEntry, postfixLabUnavailableReason, type DeliveredMessage } from '../helpers/postfix-lab.js';
 import { sendMessages, type OutgoingMessage, type SmtpOutcome } from '../helpers/smtp.js';
 
 const STAMP = { name: 'X-Trackmilter', value: PACKAGE_VERSION };
@@ -227,5 +232,26 @@ describe.skipIf(unavailable !== undefined)('Postfix -> trackmilter (unix socket)
     const delivered = await lab.waitForDeliveredMessages(messages.length);
     expect(findDeliveryProblems(messages, delivered, STAMP)).toEqual([]);
     await expectDaemonLoggedEach(daemon, delivered);
+  });
+});
+
+describe.skipIf(unavailable !== undefined)('postfix-examples/main.cf.example', () => {
+  it('is accepted by Postfix without warnings and puts trackmilter before the DKIM signer for SMTP and local mail', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'trackmilter-maincf-'));
+    try {
+      await fs.copyFile(MAIN_CF_EXAMPLE, path.join(dir, 'main.cf'));
+      await fs.copyFile('/etc/postfix/master.cf', path.join(dir, 'master.cf'));
+      const postconf = promisify(execFile);
+      const { stdout, stderr } = await postconf('postconf', ['-c', dir, '-x', '-h', 'smtpd_milters', 'non_smtpd_milters', 'milter_protocol', 'milter_default_action']);
+      expect(stderr).toBe('');
+      const [smtpd, nonSmtpd, protocol, defaultAction] = stdout.trim().split('\n');
+      expect(protocol).toBe('6');
+      expect(defaultAction).toBe('accept');
+      for (const milters of [smtpd, nonSmtpd]) {
+        expect(milters).toMatch(/^\{ inet:127\.0\.0\.1:8899, default_action=accept, [^}]*\}, inet:127\.0\.0\.1:8891$/);
+      }
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });

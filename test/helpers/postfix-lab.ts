@@ -11,7 +11,7 @@
  * labs (two test files, a test and a benchmark) never lose each other's entry.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, accessSync, constants as fsConstants } from 'node:fs';
+import { existsSync, accessSync, readFileSync, constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -478,12 +478,22 @@ export class PostfixLab {
   }
 }
 
+export const MAIN_CF_EXAMPLE = path.join(PROJECT_ROOT, 'postfix-examples', 'main.cf.example');
+
 /**
- * The per-milter form recommended in postfix-examples/main.cf.example (Postfix >= 3.0), so the
- * tests run Postfix with the settings we tell admins to use.
+ * The per-milter entry for trackmilter exactly as postfix-examples/main.cf.example recommends it
+ * (its timeouts), with the lab's address and default_action, so the tests run Postfix with the
+ * settings admins are told to use.
  */
 export function milterEntry(address: string, defaultAction: string): string {
-  return `{ ${address}, default_action=${defaultAction}, connect_timeout=10s, command_timeout=30s, content_timeout=300s }`;
+  const example = readFileSync(MAIN_CF_EXAMPLE, 'utf8');
+  const entry = /^\s*\{ *inet:127\.0\.0\.1:8899 *,([^}]*)\}/m.exec(example);
+  if (!entry) throw new Error(`${MAIN_CF_EXAMPLE}: no { inet:127.0.0.1:8899, ... } entry in smtpd_milters`);
+  const settings = entry[1]!
+    .split(',')
+    .map((setting) => setting.trim())
+    .filter((setting) => setting.length > 0 && !setting.startsWith('default_action='));
+  return `{ ${[address, `default_action=${defaultAction}`, ...settings].join(', ')} }`;
 }
 
 function renderTemplate(template: string, values: Record<string, string>): string {
