@@ -26,7 +26,7 @@ export class FrameDecoder {
 
   /** Bytes held for a packet that has not fully arrived; non-zero at EOF means a truncated packet. */
   get pendingBytes(): number {
-    return this.headerFill + this.partialFill;
+    return this.partial === null ? this.headerFill : FRAME_HEADER_BYTES + this.partialFill;
   }
 
   /**

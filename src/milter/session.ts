@@ -163,7 +163,8 @@ export class MilterSession {
         this.helo = parseSingleString(data);
         return this.replyUnlessNr(code);
       case Cmd.MAIL:
-        this.resetMessage();
+        // A new transaction; its own MAIL-stage macros arrived just before this command.
+        this.resetMessage(Cmd.MAIL);
         this.message.started = true;
         this.message.from = parseEnvelope(data);
         return this.replyUnlessNr(code);
@@ -246,10 +247,10 @@ export class MilterSession {
     m.body.push(chunk.byteOffset === 0 && chunk.buffer.byteLength === chunk.length ? chunk : Buffer.from(chunk));
   }
 
-  private resetMessage(): void {
+  private resetMessage(keepStage?: string): void {
     this.message = emptyMessage();
     for (const stage of [...this.macros.keys()]) {
-      if (!CONNECTION_MACRO_STAGES.has(stage)) this.macros.delete(stage);
+      if (!CONNECTION_MACRO_STAGES.has(stage) && stage !== keepStage) this.macros.delete(stage);
     }
   }
 
