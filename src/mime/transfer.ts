@@ -25,43 +25,49 @@ function hexValue(byte: number | undefined): number {
   return -1;
 }
 
-/** Decodes one QP line (without its line break) into out; returns true if it ended in a soft break. */
-function decodeQpLine(line: Buffer, out: number[]): boolean {
-  let end = line.length;
+/** Output of the QP decoder: never longer than its input, so one allocation does. */
+interface ByteSink { buf: Buffer; length: number }
+
+/** Decodes one QP line (without its line break) into sink; returns true if it ended in a soft break. */
+function decodeQpLine(data: Buffer, start: number, lineEnd: number, sink: ByteSink): boolean {
+  let end = lineEnd;
   // Trailing blanks were possibly added in transport and are not part of the data (RFC 2045 6.7).
-  while (end > 0 && (line[end - 1] === SPACE || line[end - 1] === TAB)) end--;
-  const soft = end > 0 && line[end - 1] === EQUALS;
+  while (end > start && (data[end - 1] === SPACE || data[end - 1] === TAB)) end--;
+  const soft = end > start && data[end - 1] === EQUALS;
   if (soft) end--;
-  for (let i = 0; i < end; i++) {
-    const byte = line[i]!;
-    if (byte === EQUALS) {
-      const hi = hexValue(line[i + 1]);
-      const lo = hexValue(line[i + 2]);
-      if (hi >= 0 && lo >= 0 && i + 2 < end) {
-        out.push(hi * 16 + lo);
+  for (let i = start; i < end; i++) {
+    const byte = data[i]!;
+    if (byte === EQUALS && i + 2 < end) {
+      const hi = hexValue(data[i + 1]);
+      const lo = hexValue(data[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        sink.buf[sink.length++] = hi * 16 + lo;
         i += 2;
         continue;
       }
     }
     // A stray "=" or a byte that should have been escaped is kept as it is.
-    out.push(byte);
+    sink.buf[sink.length++] = byte;
   }
   return soft;
 }
 
 /** Quoted-printable decoding; hard line breaks are kept exactly as they were (CRLF or LF). */
 export function decodeQuotedPrintable(data: Buffer): Buffer {
-  const out: number[] = [];
+  const sink: ByteSink = { buf: Buffer.alloc(data.length), length: 0 };
   let pos = 0;
   while (pos < data.length) {
     const lf = data.indexOf(LF, pos);
     const lineEnd = lf === -1 ? data.length : lf > pos && data[lf - 1] === CR ? lf - 1 : lf;
-    const soft = decodeQpLine(data.subarray(pos, lineEnd), out);
+    const soft = decodeQpLine(data, pos, lineEnd, sink);
     if (lf === -1) break;
-    if (!soft) for (let i = lineEnd; i <= lf; i++) out.push(data[i]!);
+    if (!soft) {
+      data.copy(sink.buf, sink.length, lineEnd, lf + 1);
+      sink.length += lf + 1 - lineEnd;
+    }
     pos = lf + 1;
   }
-  return Buffer.from(out);
+  return sink.buf.subarray(0, sink.length);
 }
 
 /**
@@ -91,37 +97,60 @@ function isLiteralQp(byte: number): boolean {
   return (byte >= 0x21 && byte <= 0x7e && byte !== EQUALS) || byte === SPACE || byte === TAB;
 }
 
-const HEX = '0123456789ABCDEF';
+const HEX = Buffer.from('0123456789ABCDEF', 'latin1');
 
-function escapeQp(byte: number): string {
-  return `=${HEX[byte >> 4]}${HEX[byte & 15]}`;
+/** Appends QP output into a buffer sized for the worst case, so large parts encode in one pass. */
+class QpWriter {
+  private readonly out: Buffer;
+  private length = 0;
+  private column = 0;
+  private readonly eol: Buffer;
+
+  constructor(inputLength: number, eol: Eol) {
+    this.eol = Buffer.from(eol, 'latin1');
+    // Every byte can become three, and every 73 output bytes may need a soft break (=CRLF).
+    this.out = Buffer.alloc(inputLength * 3 + Math.ceil((inputLength * 3) / 73) * 3 + 16);
+  }
+
+  /** Writes one encoded byte; `isLastOfLine` lets it use column 76, as no soft break follows it. */
+  writeByte(byte: number, literal: boolean, isLastOfLine: boolean): void {
+    const width = literal ? 1 : 3;
+    const room = isLastOfLine ? QP_MAX_LINE : QP_MAX_LINE - 1;
+    if (this.column + width > room) {
+      this.out[this.length++] = EQUALS;
+      this.writeRaw(this.eol);
+    }
+    if (literal) {
+      this.out[this.length++] = byte;
+    } else {
+      this.out[this.length++] = EQUALS;
+      this.out[this.length++] = HEX[byte >> 4]!;
+      this.out[this.length++] = HEX[byte & 15]!;
+    }
+    this.column += width;
+  }
+
+  /** Writes a hard line break (or the soft break's line end) and starts a new line. */
+  writeRaw(bytes: Buffer): void {
+    bytes.copy(this.out, this.length);
+    this.length += bytes.length;
+    this.column = 0;
+  }
+
+  result(): Buffer {
+    return this.out.subarray(0, this.length);
+  }
 }
 
-/** Encodes one line of data (no line breaks in it) as QP, wrapped with soft breaks. */
-function encodeQpLine(line: Buffer, eol: Eol): string {
-  const tokens: string[] = [];
-  for (let i = 0; i < line.length; i++) {
+/** Encodes one line of data (line breaks in it are escaped as data) with soft breaks. */
+function encodeQpLine(line: Buffer, writer: QpWriter): void {
+  const last = line.length - 1;
+  for (let i = 0; i <= last; i++) {
     const byte = line[i]!;
-    const isLast = i === line.length - 1;
     // A blank at the end of a line would be stripped by the decoder, so it is escaped.
-    const literal = isLiteralQp(byte) && !(isLast && (byte === SPACE || byte === TAB));
-    tokens.push(literal ? String.fromCharCode(byte) : escapeQp(byte));
+    const literal = isLiteralQp(byte) && !(i === last && (byte === SPACE || byte === TAB));
+    writer.writeByte(byte, literal, i === last);
   }
-  let out = '';
-  let lineLength = 0;
-  for (let i = 0; i < tokens.length; i++) {
-    const token = tokens[i]!;
-    const isLast = i === tokens.length - 1;
-    // The final token may use column 76; any other must leave room for the soft-break "=".
-    const room = isLast ? QP_MAX_LINE : QP_MAX_LINE - 1;
-    if (lineLength + token.length > room) {
-      out += `=${eol}`;
-      lineLength = 0;
-    }
-    out += token;
-    lineLength += token.length;
-  }
-  return out;
 }
 
 /**
@@ -131,13 +160,18 @@ function encodeQpLine(line: Buffer, eol: Eol): string {
  * escaped. Soft breaks use eol.
  */
 export function encodeQuotedPrintable(data: Buffer, eol: Eol, lineBreaksAreText: boolean): Buffer {
-  if (!lineBreaksAreText) return Buffer.from(encodeQpLine(data, eol), 'latin1');
-  const lines: string[] = [];
-  let pos = 0;
-  for (let hit = data.indexOf(eol, pos, 'latin1'); hit !== -1; hit = data.indexOf(eol, pos, 'latin1')) {
-    lines.push(encodeQpLine(data.subarray(pos, hit), eol));
-    pos = hit + eol.length;
+  const writer = new QpWriter(data.length, eol);
+  if (!lineBreaksAreText) {
+    encodeQpLine(data, writer);
+    return writer.result();
   }
-  lines.push(encodeQpLine(data.subarray(pos), eol));
-  return Buffer.from(lines.join(eol), 'latin1');
+  const hardBreak = Buffer.from(eol, 'latin1');
+  let pos = 0;
+  for (let hit = data.indexOf(hardBreak, pos); hit !== -1; hit = data.indexOf(hardBreak, pos)) {
+    encodeQpLine(data.subarray(pos, hit), writer);
+    writer.writeRaw(hardBreak);
+    pos = hit + hardBreak.length;
+  }
+  encodeQpLine(data.subarray(pos), writer);
+  return writer.result();
 }
