@@ -21,7 +21,7 @@ export interface PartOutcome {
   rootHeaderChanges: HeaderField[];
 }
 
-interface Decoded { charset: Charset; text: string; data: Buffer }
+interface Decoded { charset: Charset; text: string }
 
 const BASE64_TAIL = /[\r\n \t]*$/;
 const LINE_BREAKS_TAIL = /(?:\r?\n)*$/;
@@ -66,7 +66,7 @@ function decodePart(entity: Entity, raw: Buffer): Decoded | SkipReason {
   // Writing back bytes that did not survive decoding (invalid sequences, ambiguous mappings) would alter the part.
   const back = charset.encode(text);
   if (!back || !back.equals(data)) return { code: 'charset-not-reversible', detail: `${charset.name} bytes do not survive a decode/encode round trip` };
-  return { charset, text, data };
+  return { charset, text };
 }
 
 function applyTransform(transform: PartTransform, candidate: Candidate, text: string): string | null | SkipReason {
@@ -93,6 +93,20 @@ function declareEncoding(entity: Entity, cte: string, eol: Eol): Pick<PartOutcom
   return edits ? { headerEdits: edits, rootHeaderChanges: [] } : null;
 }
 
+/** Encodes the new text and works out how the part's declared encoding must follow. */
+function reencode(entity: Entity, body: Buffer, raw: Buffer, decoded: Decoded, newText: string): Omit<PartOutcome, 'report'> & { cte: string } | SkipReason {
+  const eol = detectEol(body, entity.content);
+  const tail = contentTail(entity, raw);
+  const encoded = encodePart(newText, { charset: decoded.charset, cte: entity.info.cte, eol, tail });
+  if ('skip' in encoded) return encoded.skip;
+  if (!decodesTo(encoded.bytes.subarray(0, encoded.bytes.length - tail.length), encoded.cte, decoded.charset, newText)) {
+    return { code: 'self-check-failed', detail: `re-encoded ${encoded.cte} part does not decode to the new text` };
+  }
+  const declared = encoded.cte === entity.info.cte ? { headerEdits: [], rootHeaderChanges: [] } : declareEncoding(entity, encoded.cte, eol);
+  if (!declared) return { code: 'cannot-declare-encoding', detail: `part has no header block to declare ${encoded.cte}` };
+  return { contentEdit: { ...entity.content, bytes: encoded.bytes }, cte: encoded.cte, ...declared };
+}
+
 export function rewritePart(candidate: Candidate, body: Buffer, transform: PartTransform, limits: MimeLimits, options: RewriteOptions): PartOutcome {
   const { entity } = candidate;
   const report = initialReport(candidate);
@@ -104,17 +118,10 @@ export function rewritePart(candidate: Candidate, body: Buffer, transform: PartT
   const newText = applyTransform(transform, candidate, decoded.text);
   if (isSkip(newText)) return skipped(report, newText);
   if (newText === null || (newText === decoded.text && !options.forceReencode)) return { report, headerEdits: [], rootHeaderChanges: [] };
-  const eol = detectEol(body, entity.content);
-  const tail = contentTail(entity, raw);
-  const encoded = encodePart(newText, { charset: decoded.charset, cte: entity.info.cte, eol, tail });
-  if ('skip' in encoded) return skipped(report, encoded.skip);
-  if (!decodesTo(encoded.bytes.subarray(0, encoded.bytes.length - tail.length), encoded.cte, decoded.charset, newText)) {
-    return skipped(report, { code: 'self-check-failed', detail: `re-encoded ${encoded.cte} part does not decode to the new text` });
-  }
-  const cteChanged = encoded.cte !== entity.info.cte;
-  const declared = cteChanged ? declareEncoding(entity, encoded.cte, eol) : { headerEdits: [], rootHeaderChanges: [] };
-  if (!declared) return skipped(report, { code: 'cannot-declare-encoding', detail: `part has no header block to declare ${encoded.cte}` });
-  const changed = cteChanged || !encoded.bytes.equals(raw);
-  const finalReport: PartReport = { ...report, changed, ...(cteChanged ? { newCte: encoded.cte } : {}) };
-  return { report: finalReport, contentEdit: { ...entity.content, bytes: encoded.bytes }, ...declared };
+  const result = reencode(entity, body, raw, decoded, newText);
+  if (isSkip(result)) return skipped(report, result);
+  const { cte, ...edits } = result;
+  const cteChanged = cte !== entity.info.cte;
+  const changed = cteChanged || !edits.contentEdit!.bytes.equals(raw);
+  return { report: { ...report, changed, ...(cteChanged ? { newCte: cte } : {}) }, ...edits };
 }
