@@ -288,3 +288,44 @@ describe('limits', () => {
     expect(result.parts[0]!.skipped?.code).toBe('part-too-large');
   });
 });
+
+describe('lenient header and encoding reading', () => {
+  it('reads MTA header values folded with LF, with or without a leading space', () => {
+    const body = Buffer.from('--B\r\nContent-Type: text/html\r\n\r\nx\r\n--B--\r\n');
+    for (const value of ['multipart/alternative;\n\tboundary="B"', ' multipart/alternative;\r\n boundary=B']) {
+      expect(rewriteBody([{ name: 'content-type', value }], body, mark, LIMITS).parts[0]?.changed).toBe(true);
+    }
+  });
+
+  it('skips an attachment named with RFC 2231 continuations', () => {
+    const text = `Content-Type: multipart/mixed; boundary=B
+
+--B
+Content-Type: text/plain
+Content-Disposition: inline;
+ filename*0*=utf-8''%E3%81%8B.txt
+
+attached
+--B
+Content-Type: text/plain
+
+body
+--B--
+`;
+    expect(changedParts(text)).toEqual([['text', 'body']]);
+  });
+
+  it.each(['7Bit', '8bits', 'quoted-printable;', ' Quoted-Printable ', ''])('understands Content-Transfer-Encoding %j', (cte) => {
+    const result = rewriteBody([{ name: 'Content-Type', value: 'text/plain' }, { name: 'Content-Transfer-Encoding', value: cte }], Buffer.from('a=3Db\r\n'), mark, LIMITS);
+    expect(result.parts[0]?.changed).toBe(true);
+    const decoded = decodeOutputPart(result.body!, result.parts[0]!);
+    expect(decoded).toBe(/quoted/i.test(cte) ? `a=b\r\n${MARK}` : `a=3Db\r\n${MARK}`);
+  });
+
+  it('re-encodes sloppy base64 (stray characters, no padding) canonically, at 76 columns', () => {
+    const data = 'x'.repeat(100);
+    const sloppy = Buffer.from(data).toString('base64').replace(/=+$/, '').replace(/(.{50})/g, '$1 !\r\n');
+    const result = rewriteBody([{ name: 'Content-Type', value: 'text/plain; charset=utf-8' }, { name: 'Content-Transfer-Encoding', value: 'base64' }], Buffer.from(`${sloppy}\r\n`), mark, LIMITS);
+    expect(result.body!.toString()).toBe(`${Buffer.from(data + MARK).toString('base64').replace(/(.{76})/g, '$1\r\n')}\r\n`);
+  });
+});
