@@ -79,6 +79,16 @@ function iconvNameFor(name: string): string | undefined {
   return candidates.find((c) => iconv.encodingExists(c));
 }
 
+/**
+ * US-ASCII. A part that is really ASCII only takes ASCII text back. Undeclared 8-bit bytes in a
+ * "us-ascii" part are carried through as Latin-1, so that they survive a rewrite unchanged.
+ */
+function asciiCharset(name: string, sample: Buffer): Charset {
+  const carrier = iconvCharset(name, 'latin1');
+  if (!sample.every((b) => b < 0x80)) return carrier;
+  return { ...carrier, encode: (text) => (/[\u0080-\u{10ffff}]/u.test(text) ? null : carrier.encode(text)) };
+}
+
 const WIDE_UNICODE = /^(?:utf|ucs)-?(16|32)(le|be)?$/;
 
 function wideUnicodeName(name: string): RegExpExecArray | string[] | null {
@@ -96,8 +106,7 @@ export function isWideUnicode(declared: string | undefined): boolean {
  */
 export function lookupCharset(declared: string | undefined, sample: Buffer): Charset | null {
   const name = normalise(declared);
-  // Undeclared 8-bit bytes in a "us-ascii" part are carried through as Latin-1, so they survive a rewrite unchanged.
-  if (ASCII_NAMES.has(name)) return iconvCharset(name || 'us-ascii', 'latin1');
+  if (ASCII_NAMES.has(name)) return asciiCharset(name || 'us-ascii', sample);
   if (ISO2022JP_NAMES.has(name)) return withRoundTripCheck(name, true, decodeIso2022jp, encodeIso2022jp);
   if (UNKNOWN_NAMES.has(name)) return null;
   const wide = wideUnicodeName(name);

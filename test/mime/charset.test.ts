@@ -75,9 +75,13 @@ describe('Shift_JIS, UTF-16 and single-byte charsets', () => {
     expect(codec('iso-8859-1').encode('€')).toBeNull();
   });
   it('us-ascii carries undeclared 8-bit bytes through unchanged', () => {
-    const c = codec('us-ascii');
     const bytes = hex('41 e9 c3 a9');
+    const c = codec('us-ascii', bytes);
     expect(c.encode(c.decode(bytes)!)!.equals(bytes)).toBe(true);
+  });
+  it('a really-ASCII us-ascii part cannot take non-ASCII text', () => {
+    expect(codec('us-ascii', hex('41 42')).encode('café')).toBeNull();
+    expect(codec('', hex('41 42')).encode('cafe')!.toString()).toBe('cafe');
   });
   it('utf-8 keeps a BOM as U+FEFF and maps invalid bytes to U+FFFD (so the part is not reversible)', () => {
     const c = codec('utf-8');

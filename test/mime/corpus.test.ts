@@ -21,6 +21,10 @@ describe.skipIf(!haveCorpus)('corpus messages', () => {
       return text + MARKER;
     };
     const result = rewriteBody(headers, body, transform, LIMITS);
+    // Forcing the unchanged text through re-encoding must not alter what any part decodes to.
+    const forced = rewriteBody(headers, body, (_k, text) => text, LIMITS, { forceReencode: true });
+    if (forced.body) expectUntouchedOutsideEdits(body, forced);
+    for (const part of forced.parts.filter((p) => p.output)) expect(decodeOutputPart(forced.body!, part)).toBe(originals.get(part.kind));
     if (result.body === null) {
       expect(result.parts.every((p) => !p.changed)).toBe(true);
       return;
