@@ -28,8 +28,13 @@ function isTrackableHref(value: string): boolean {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
   if (!/^\s*https?:\/\//i.test(value)) return false; // `http:foo` parses, but is not an absolute link
   if (url.hostname === '' || url.hostname.toLowerCase() === TRACKING_HOST) return false;
-  const unexpanded = ['{{', '{%', '*|', '%%', '[[', '${'].some((mark) => decodeURI(value).includes(mark));
-  return !unexpanded;
+  let decoded = value;
+  try {
+    decoded = decodeURI(value);
+  } catch {
+    // malformed percent-encoding: judge the text as it is
+  }
+  return !['{{', '{%', '*|', '%%', '[[', '${'].some((mark) => decoded.includes(mark));
 }
 
 function isOptedOut(element: T.Element): boolean {
