@@ -37,6 +37,13 @@ export interface DaemonOptions {
 
 const READY_MSG = 'ready';
 
+/** Peak resident set size (VmHWM, kB) of a live process, from /proc/PID/status. */
+export async function readPeakRssKb(pid: number): Promise<number | undefined> {
+  const status = await fs.readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const match = /^VmHWM:\s+(\d+) kB/m.exec(status);
+  return match ? Number(match[1]) : undefined;
+}
+
 export class TrackmilterDaemon {
   private child: ChildProcess | undefined;
   private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = Promise.resolve({ code: null, signal: null });
@@ -150,10 +157,7 @@ export class TrackmilterDaemon {
 
   /** Peak resident set size (VmHWM, kB) of the running process, from /proc. */
   async peakRssKb(): Promise<number | undefined> {
-    if (!this.running) return undefined;
-    const status = await fs.readFile(`/proc/${this.pid}/status`, 'utf8').catch(() => '');
-    const match = /^VmHWM:\s+(\d+) kB/m.exec(status);
-    return match ? Number(match[1]) : undefined;
+    return this.running ? readPeakRssKb(this.pid) : undefined;
   }
 
   /** SIGTERM (graceful stop); resolves with the exit code, SIGKILL after `graceMs`. */
