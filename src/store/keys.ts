@@ -1,0 +1,137 @@
+/**
+ * Key layout of the tracking store. Keys are bytes; LevelDB orders them bytewise.
+ *
+ *   v!                                 -> layout version ("1")
+ *   u!<id>                             -> URL row            {s,l,u,n,t}
+ *   s!<sendId><id>                     -> (empty)            URL rows of a send
+ *   m!<id>                             -> message record     {r,c,s,l,q,t}
+ *   e!<sendId><time><id>               -> event              {y,l,r,c,u,n,p,a,i,g,m,w}
+ *   t!u!<time><id>                     -> (empty)            URL row retention index
+ *   t!m!<time><id>                     -> (empty)            message retention index
+ *   t!e!<time><sendId><id>             -> (empty)            event retention index
+ *
+ * <time> is milliseconds since the epoch as 6 bytes big-endian (sorts as a number, good to year 10889).
+ * <sendId> is its UTF-8 bytes behind a 2-byte big-endian length, so no send's keys are a prefix range of
+ * another's (`a1` and `a10` differ in the length bytes) and the parts after it can be found again.
+ * <id> is the caller's opaque id, always last, so it needs no length. The `!` after the one-letter
+ * namespaces is only for people reading a dump.
+ *
+ * Events are keyed by send then time so a report is one range scan in time order. Retention indexes are
+ * keyed by time first so a sweep reads only what it removes. A URL row rewritten later gets a second
+ * retention entry; the sweep drops the stale one when the row's own time is newer (see level-store.ts).
+ */
+
+const TIME_BYTES = 6;
+const MAX_TIME = 2 ** (8 * TIME_BYTES) - 1;
+export const MAX_SEND_ID_BYTES = 0xffff;
+export const MAX_ID_BYTES = 64;
+
+export const VERSION_KEY = Buffer.from('v!');
+export const LAYOUT_VERSION = '1';
+
+const URL_ROW = Buffer.from('u!');
+const SEND_URL = Buffer.from('s!');
+const MESSAGE = Buffer.from('m!');
+const EVENT = Buffer.from('e!');
+const RETAIN_URL = Buffer.from('t!u!');
+const RETAIN_MESSAGE = Buffer.from('t!m!');
+const RETAIN_EVENT = Buffer.from('t!e!');
+
+/** Byte prefixes of the namespaces a sweep walks, with their ranges (gte/lt). */
+export const retentionRanges = {
+  urlRows: (before: Date) => ({ gte: RETAIN_URL, lt: Buffer.concat([RETAIN_URL, encodeTime(before)]) }),
+  messages: (before: Date) => ({ gte: RETAIN_MESSAGE, lt: Buffer.concat([RETAIN_MESSAGE, encodeTime(before)]) }),
+  events: (before: Date) => ({ gte: RETAIN_EVENT, lt: Buffer.concat([RETAIN_EVENT, encodeTime(before)]) }),
+};
+
+export function encodeTime(time: Date): Buffer {
+  const ms = time.getTime();
+  if (!Number.isInteger(ms) || ms < 0 || ms > MAX_TIME) throw new RangeError(`time out of range: ${String(time)}`);
+  const out = Buffer.allocUnsafe(TIME_BYTES);
+  out.writeUIntBE(ms, 0, TIME_BYTES);
+  return out;
+}
+
+function decodeTime(bytes: Buffer, offset: number): Date {
+  return new Date(bytes.readUIntBE(offset, TIME_BYTES));
+}
+
+export function encodeSendId(sendId: string): Buffer {
+  const text = Buffer.from(sendId, 'utf8');
+  if (text.length > MAX_SEND_ID_BYTES) throw new RangeError(`sendId longer than ${MAX_SEND_ID_BYTES} bytes`);
+  const out = Buffer.allocUnsafe(2 + text.length);
+  out.writeUInt16BE(text.length, 0);
+  text.copy(out, 2);
+  return out;
+}
+
+function sendIdLength(bytes: Buffer, offset: number): number {
+  return 2 + bytes.readUInt16BE(offset);
+}
+
+export function idBytes(id: Uint8Array): Buffer {
+  if (!(id instanceof Uint8Array) || id.length === 0 || id.length > MAX_ID_BYTES) {
+    throw new RangeError(`record id must be 1 to ${MAX_ID_BYTES} bytes`);
+  }
+  return Buffer.isBuffer(id) ? id : Buffer.from(id.buffer, id.byteOffset, id.length);
+}
+
+export const urlRowKey = (id: Uint8Array): Buffer => Buffer.concat([URL_ROW, idBytes(id)]);
+export const messageKey = (id: Uint8Array): Buffer => Buffer.concat([MESSAGE, idBytes(id)]);
+
+export const sendUrlKey = (sendId: Buffer, id: Uint8Array): Buffer => Buffer.concat([SEND_URL, sendId, idBytes(id)]);
+export const sendUrlRange = (sendId: Buffer) => prefixRange(Buffer.concat([SEND_URL, sendId]));
+export const idFromSendUrlKey = (key: Buffer): Buffer => key.subarray(SEND_URL.length + sendIdLength(key, SEND_URL.length));
+
+export const eventKey = (sendId: Buffer, time: Buffer, id: Uint8Array): Buffer =>
+  Buffer.concat([EVENT, sendId, time, idBytes(id)]);
+
+/** The range of a send's events with since <= time < until. */
+export function eventRange(sendId: Buffer, since?: Date, until?: Date): { gte: Buffer; lt: Buffer } {
+  const prefix = Buffer.concat([EVENT, sendId]);
+  return {
+    gte: since ? Buffer.concat([prefix, encodeTime(since)]) : prefix,
+    lt: until ? Buffer.concat([prefix, encodeTime(until)]) : prefixEnd(prefix),
+  };
+}
+
+export function parseEventKey(key: Buffer): { sendIdLength: number; time: Date; id: Buffer } {
+  const sendIdAt = EVENT.length;
+  const timeAt = sendIdAt + sendIdLength(key, sendIdAt);
+  return { sendIdLength: timeAt - sendIdAt, time: decodeTime(key, timeAt), id: key.subarray(timeAt + TIME_BYTES) };
+}
+
+export const urlRetentionKey = (time: Buffer, id: Uint8Array): Buffer => Buffer.concat([RETAIN_URL, time, idBytes(id)]);
+export const messageRetentionKey = (time: Buffer, id: Uint8Array): Buffer =>
+  Buffer.concat([RETAIN_MESSAGE, time, idBytes(id)]);
+export const eventRetentionKey = (time: Buffer, sendId: Buffer, id: Uint8Array): Buffer =>
+  Buffer.concat([RETAIN_EVENT, time, sendId, idBytes(id)]);
+
+/** Time and id of a `t!u!` or `t!m!` entry (both have the same shape). */
+export function parseRetentionKey(key: Buffer): { time: Date; id: Buffer } {
+  return { time: decodeTime(key, RETAIN_URL.length), id: key.subarray(RETAIN_URL.length + TIME_BYTES) };
+}
+
+/** The event key a `t!e!` entry points at. */
+export function eventKeyFromRetentionKey(key: Buffer): Buffer {
+  const timeAt = RETAIN_EVENT.length;
+  const sendIdAt = timeAt + TIME_BYTES;
+  const idAt = sendIdAt + sendIdLength(key, sendIdAt);
+  return Buffer.concat([EVENT, key.subarray(sendIdAt, idAt), key.subarray(timeAt, sendIdAt), key.subarray(idAt)]);
+}
+
+function prefixRange(prefix: Buffer): { gte: Buffer; lt: Buffer } {
+  return { gte: prefix, lt: prefixEnd(prefix) };
+}
+
+/** The smallest key greater than every key that starts with `prefix`. */
+function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i] !== 0xff) {
+      end[i] = end[i]! + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  throw new RangeError('prefix has no upper bound');
+}
