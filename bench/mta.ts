@@ -19,7 +19,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { TrackmilterDaemon, PACKAGE_VERSION, daemonUnavailableReason, readPeakRssKb } from '../test/helpers/daemon.js';
 import { ECHO_MILTER_SOURCE, EchoMilter, SHARED_BENCH_DIR, buildEchoMilter, echoMilterUnavailableReason } from '../test/helpers/echo-milter.js';
-import { PROJECT_ROOT, PostfixLab, milterEntry, postfixLabUnavailableReason } from '../test/helpers/postfix-lab.js';
+import { PROJECT_ROOT, PostfixLab, postfixLabUnavailableReason } from '../test/helpers/postfix-lab.js';
 import { measureThroughput, type ThroughputResult } from './lib/mta-run.js';
 
 const execFileAsync = promisify(execFile);
