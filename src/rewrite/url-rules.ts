@@ -6,6 +6,9 @@ export type UrlVerdict = { track: true; url: string } | { track: false; reason: 
 
 // HTML's ASCII whitespace; browsers strip it around attribute URLs.
 const EDGE_WHITESPACE = /^[\t\n\f\r ]+|[\t\n\f\r ]+$/g;
+// Browsers drop tabs and line breaks anywhere in a URL (WHATWG URL parsing): a long href wrapped over
+// lines leads where the joined string leads, and that is what the link must record.
+const INNER_TAB_OR_NEWLINE = /[\t\n\r]/g;
 const HTTP_SCHEME = /^https?:\/\//i;
 // After the scheme there must be an authority: `http://` alone (a template's empty slot) is not a link.
 const HOST_START = /^https?:\/\/[^/?#\s]/i;
@@ -16,7 +19,7 @@ const PLACEHOLDER = /\{\{|\{%|\*\|[^|]*\|\*|%%[^%]*%%|\[\[|\$\{|%7b%7b|%7b%25/i;
 
 /** Decide whether a link target (already entity-decoded) is one we track. */
 export function judgeUrl(value: string, minter: LinkMinter): UrlVerdict {
-  const url = value.replace(EDGE_WHITESPACE, '');
+  const url = value.replace(EDGE_WHITESPACE, '').replace(INNER_TAB_OR_NEWLINE, '');
   if (!HTTP_SCHEME.test(url)) return { track: false, reason: 'not-http' };
   if (!HOST_START.test(url)) return { track: false, reason: 'no-host' };
   if (PLACEHOLDER.test(url)) return { track: false, reason: 'placeholder' };

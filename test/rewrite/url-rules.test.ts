@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { rewriteHtml } from '../../src/rewrite/html.js';
+import { judgeUrl } from '../../src/rewrite/url-rules.js';
+import { RecordingMinter, options } from './recording-minter.js';
+
+describe('judgeUrl', () => {
+  it('joins an href wrapped over lines, as browsers do, so the link records where it really leads', () => {
+    expect(judgeUrl('  https://example.com/a\r\n/b?x=1\t&y=2 ', new RecordingMinter())).toEqual({ track: true, url: 'https://example.com/a/b?x=1&y=2' });
+  });
+
+  it('a wrapped href in HTML is rewritten as one link to the joined URL', () => {
+    const minter = new RecordingMinter();
+    const out = rewriteHtml('<a href="https://example.com/very/\r\nlong?q=1">x</a>', options(minter));
+    expect(out.links.map((l) => l.url)).toEqual(['https://example.com/very/long?q=1']);
+    expect(out.text).toBe('<a href="https://trk.example.net/c/h1x">x</a>');
+  });
+});
