@@ -95,7 +95,11 @@ const SWEEP_CHUNK = 1000;
 const GET_MANY_CHUNK = 256;
 
 export class LevelTrackStore implements TrackStore {
-  private readonly db: ClassicLevel<Buffer, Buffer>;
+  /**
+   * Created in open(), after the preflight check: abstract-level starts opening a database from its
+   * constructor, and opening is what recovers (and on damage, silently truncates) the logs.
+   */
+  private db!: ClassicLevel<Buffer, Buffer>;
   private readonly sync: boolean;
   private readonly verifyOnOpen: boolean;
   private readonly recentRows: RecentRows;
@@ -107,7 +111,6 @@ export class LevelTrackStore implements TrackStore {
     readonly dir: string,
     options: LevelStoreOptions = {},
   ) {
-    this.db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     this.sync = options.sync ?? false;
     this.verifyOnOpen = options.verifyOnOpen ?? false;
     this.recentRows = new RecentRows(options.recentRowCapacity ?? 100_000, options.rowRefreshMs ?? 86_400_000);
@@ -121,6 +124,7 @@ export class LevelTrackStore implements TrackStore {
       await mkdir(this.dir, { recursive: true });
       const damage = await preflightDamage(this.dir);
       if (damage) throw corruptError(this.dir, damage);
+      this.db = new ClassicLevel<Buffer, Buffer>(this.dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
       try {
         await this.db.open({ createIfMissing: true });
       } catch (err) {
