@@ -1,19 +1,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LevelTrackStore, type TrackEvent } from '../../src/store/index.js';
+import { LevelTrackStore, type LevelStoreOptions, type TrackEvent } from '../../src/store/index.js';
 import { collect, event, idOf, message, openStore, tempDir, urlRow } from './fixtures.js';
 
 const open: LevelTrackStore[] = [];
 afterEach(async () => {
   for (const store of open.splice(0)) await store.close();
 });
-async function fresh(dir?: string, options = {}): Promise<LevelTrackStore> {
+async function fresh(dir?: string, options: LevelStoreOptions = {}): Promise<LevelTrackStore> {
   const store = await openStore(dir, options);
   open.push(store);
   return store;
 }
 
 const at = (seconds: number): Date => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds));
-const ids = (events: TrackEvent[]): string[] => events.map((e) => e.id.toString('hex'));
+const ids = (events: TrackEvent[]): string[] => events.map((e) => Buffer.from(e.id).toString('hex'));
 
 describe('GreenArrow URL row semantics', () => {
   it('stores one row for URLs that differ only after ?, written by the first message only', async () => {
@@ -165,7 +165,7 @@ describe('group commit', () => {
       events.map(async (e) => {
         await store.recordEvents([e]);
         const found = await collect(store.eventsBySendId('g1', { since: e.time, until: new Date(e.time.getTime() + 1) }));
-        return found.some((f) => f.id.equals(e.id));
+        return found.some((f) => Buffer.from(f.id).equals(e.id));
       }),
     );
     expect(seen.every(Boolean)).toBe(true);
