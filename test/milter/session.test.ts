@@ -297,10 +297,8 @@ describe('what the filter sees', () => {
     expect(seen.macro('{nonexistent}')).toBeUndefined();
   });
 
-  // BUG (src/milter/session.ts:165-166): MAIL calls resetMessage(), which deletes every non-connection
-  // macro stage, including the 'M' stage that the MTA sent just before this MAIL command. The filter
-  // never sees {mail_addr}, {auth_type}, {mail_host}. Marked it.fails until fixed; then drop the .fails.
-  it.fails('macros of the MAIL stage ({mail_addr}, {auth_type}, {mail_host}) reach the filter', async () => {
+  // Regression: MAIL used to drop the 'M' macros that arrive just before it.
+  it('macros of the MAIL stage ({mail_addr}, {auth_type}, {mail_host}) reach the filter', async () => {
     const filter = new RecordingFilter();
     const s = await serve(filter);
     const c = await s.connect();
@@ -449,6 +447,7 @@ describe('message boundaries on one connection', () => {
         raw.macro('C', { j: 'mx.example.com' }),
         first.connect,
         first.helo,
+        raw.macro('M', { '{mail_addr}': 'first@example.com' }),
         raw.mail('first@example.com'),
         raw.macro('R', { '{rcpt_addr}': 'one@example.net' }),
         raw.rcpt('one@example.net'),
@@ -479,6 +478,7 @@ describe('message boundaries on one connection', () => {
     expect(seen.queueId).toBe('');
     expect(seen.macro('i')).toBeUndefined();
     expect(seen.macro('rcpt_addr')).toBeUndefined();
+    expect(seen.macro('mail_addr')).toBeUndefined();
   });
 
   it('ABORT between two complete messages and ABORT with no message at all are harmless', async () => {
@@ -486,7 +486,20 @@ describe('message boundaries on one connection', () => {
     const s = await serve(filter);
     const c = await s.connect();
     await negotiateRaw(c, 6, 0x1ff, FULL_OFFER.protocol);
-    c.send(Buffer.concat([raw.abort(), first.connect, first.helo, raw.mail('a@x'), raw.rcpt('r1@y'), raw.header('H', ' 1'), raw.body('one\r\n'), raw.eom()]));
+    c.send(
+      Buffer.concat([
+        raw.abort(),
+        first.connect,
+        first.helo,
+        raw.macro('M', { '{mail_addr}': 'a@x' }),
+        raw.mail('a@x'),
+        raw.macro('T', { i: 'Q1' }),
+        raw.rcpt('r1@y'),
+        raw.header('H', ' 1'),
+        raw.body('one\r\n'),
+        raw.eom(),
+      ]),
+    );
     expect((await readEom(c)).map((p) => p.code)).toEqual(['c']);
     // Postfix sends ABORT after a finished message too.
     c.send(Buffer.concat([raw.abort(), raw.abort(), raw.mail('b@x'), raw.rcpt('r2@y'), raw.header('H', ' 2'), raw.body('two\r\n'), raw.eom()]));
@@ -496,6 +509,10 @@ describe('message boundaries on one connection', () => {
     expect(filter.seen[1]!.recipients.map((r) => r.address)).toEqual(['r2@y']);
     expect(filter.seen[1]!.headers).toEqual([{ name: 'H', value: '2' }]);
     expect(filter.seen[1]!.body.toString()).toBe('two\r\n');
+    expect(filter.seen[0]!.macro('mail_addr')).toBe('a@x');
+    expect(filter.seen[0]!.queueId).toBe('Q1');
+    expect(filter.seen[1]!.macro('mail_addr')).toBeUndefined();
+    expect(filter.seen[1]!.queueId).toBe('');
   });
 
   it('QUIT_NC resets to just after negotiation; a new CONNECT works on the same socket', async () => {
