@@ -46,7 +46,14 @@ export class MilterServer {
       else server.listen({ host: spec.host, port: spec.port }, () => resolve());
     });
     server.on('error', (err) => this.options.logger.error({ err: err.message }, 'milter listener error'));
-    if (spec.kind === 'unix') await this.setSocketPermissions(spec.path);
+    if (spec.kind !== 'unix') return;
+    try {
+      await this.setSocketPermissions(spec.path);
+    } catch (err) {
+      // A socket the MTA may not be able to use is a startup error, and must not keep the process alive.
+      await this.close(0);
+      throw err;
+    }
   }
 
   private async setSocketPermissions(path: string): Promise<void> {

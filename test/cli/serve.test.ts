@@ -156,10 +156,8 @@ describe.skipIf(!built)('trackmilter serve: stopping', () => {
     expect(res.stderr).toContain('tcp:127.0.0.1:1');
   });
 
-  // BUG (src/milter/server.ts:41-49 with src/daemon.ts:264): when setting the unix socket's group or
-  // mode fails after listen(), the listener is never closed, so the process cannot exit: `serve`
-  // hangs instead of exiting 1. Marked it.fails until fixed; then drop the .fails.
-  it.fails('an unknown socket_group: exits 1 instead of hanging', async () => {
+  // Setting the socket's group fails after listen(): the listener must be closed so the process exits.
+  it('an unknown socket_group: exits 1 instead of hanging', async () => {
     const config = path.join(tmp, 'group.toml');
     await writeFile(config, `[milter]\nlisten = "unix:${path.join(tmp, 'g.sock')}"\nsocket_group = "no-such-group-trackmilter"\n`);
     const res = await runCli(['serve', '--config', config, '--http', `127.0.0.1:${await freePort()}`, '--data', path.join(tmp, 'g')], 4000);
