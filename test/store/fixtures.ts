@@ -1,56 +1,11 @@
-/** Records and temporary store directories for the store tests. */
+/** Temporary store directories for the store tests, removed after each test. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { afterEach } from 'vitest';
 import { LevelTrackStore, type LevelStoreOptions } from '../../src/store/index.js';
-import type { MessageRecord, TrackEvent, UrlRow } from '../../src/store/index.js';
 
-/** A deterministic 12-byte id, standing in for the keyed hash src/links computes. */
-export function idOf(...parts: string[]): Buffer {
-  return createHash('sha256').update(parts.join('\0')).digest().subarray(0, 12);
-}
-
-/** The row src/links would produce for a link: the URL is cut at `?`, the id hashes the row's content. */
-export function urlRow(sendId: string, url: string, linkName = '', listId = 'list1'): UrlRow {
-  const stored = url.split('?')[0]!;
-  return { id: idOf('row', sendId, listId, stored, linkName), sendId, listId, url: stored, linkName };
-}
-
-export function message(n: number, sendId = 'a100525', time = new Date(Date.UTC(2026, 0, 1, 12, 0, n))): MessageRecord {
-  return {
-    id: idOf('msg', String(n)),
-    recipients: [`subscriber${n}@example.com`],
-    emailCode: `code${n}`,
-    sendId,
-    listId: 'list1',
-    queueId: `4Q${n}`,
-    time,
-  };
-}
-
-let eventCounter = 0;
-export function event(sendId: string, time: Date, fields: Partial<TrackEvent> = {}): TrackEvent {
-  eventCounter += 1;
-  return {
-    id: idOf('event', String(eventCounter), String(process.pid)),
-    time,
-    type: 'click',
-    sendId,
-    listId: 'list1',
-    recipient: 'someone@example.com',
-    emailCode: 'c1',
-    url: 'https://shop.example/sale',
-    linkName: 'sale',
-    position: 1,
-    part: 'h',
-    ip: '192.0.2.1',
-    userAgent: 'Mozilla/5.0',
-    machine: false,
-    ...fields,
-  };
-}
+export { collect, event, idOf, message, urlRow } from './fixtures-core.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -68,10 +23,4 @@ export async function openStore(dir = tempDir(), options: LevelStoreOptions = {}
   const store = new LevelTrackStore(dir, options);
   await store.open();
   return store;
-}
-
-export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
 }
