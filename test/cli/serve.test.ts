@@ -7,6 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, MAIN, ROOT, runCli, ServeProcess, type LogLine } from './daemon-process.js';
+import { MilterClient, POSTFIX_OFFER } from '../../src/milter/client.js';
+import { encodeEnvelope } from '../../src/milter/commands.js';
+import { encodePacket } from '../../src/milter/codec.js';
 
 const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const built = existsSync(MAIN);
@@ -122,6 +125,40 @@ describe.skipIf(!built)('trackmilter serve: stopping', () => {
     const daemon = await ServeProcess.start();
     const { code, signal } = await daemon.stop('SIGTERM');
     expect(signal).toBeNull();
+    expect(code).toBe(0);
+    expect(daemon.logs.map((l) => l.msg)).toContain('stopped');
+  });
+
+  it('SIGTERM in the middle of a message: that message still gets its verdict, then the daemon exits 0', async () => {
+    const daemon = await ServeProcess.start();
+    const client = await MilterClient.connect({ kind: 'inet', host: '127.0.0.1', port: daemon.milterPort });
+    try {
+      // No NR_* offered: every step is answered, so we know the message has begun before SIGTERM.
+      await client.negotiate({ ...POSTFIX_OFFER, protocol: 0 });
+      expect((await client.command('M', encodeEnvelope('M', { address: 'a@example.com', args: [] })))?.code).toBe('c');
+      expect((await client.command('R', encodeEnvelope('R', { address: 'b@example.net', args: [] })))?.code).toBe('c');
+      daemon.child.kill('SIGTERM');
+      await daemon.waitForLog('the stopping line', (l) => l.msg === 'stopping');
+      const body = Buffer.from('in flight\r\n');
+      expect((await client.command('L', encodePacket('L', Buffer.from('Subject\0x\0'))))?.code).toBe('c');
+      expect((await client.command('N', encodePacket('N')))?.code).toBe('c');
+      expect((await client.command('B', encodePacket('B', body)))?.code).toBe('c');
+      client.send(encodePacket('E'));
+      const codes: string[] = [];
+      let replaced = Buffer.alloc(0);
+      for (;;) {
+        const p = await client.read(5000);
+        codes.push(p.code);
+        if (p.code === 'b') replaced = Buffer.concat([replaced, p.data]);
+        if (!['h', 'i', 'm', 'b'].includes(p.code)) break;
+      }
+      expect(codes.at(-1)).toBe('c');
+      expect(codes).toContain('h');
+      expect(replaced.equals(body)).toBe(true);
+    } finally {
+      client.destroy();
+    }
+    const { code } = await daemon.stop('SIGTERM');
     expect(code).toBe(0);
     expect(daemon.logs.map((l) => l.msg)).toContain('stopped');
   });

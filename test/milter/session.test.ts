@@ -9,6 +9,7 @@ import {
   bytes,
   deferred,
   expectClosed,
+  frame,
   FULL_OFFER,
   nextOrEnd,
   raw,
@@ -562,6 +563,84 @@ describe('message boundaries on one connection', () => {
   });
 });
 
+describe('ordering while the filter works', () => {
+  it('packets pipelined behind a slow end of message wait for it and are answered in order', async () => {
+    let n = 0;
+    const filter = new RecordingFilter(async (ctx) => {
+      n += 1;
+      const mine = n;
+      await new Promise((r) => setTimeout(r, mine === 1 ? 80 : 1));
+      return { headerChanges: [{ op: 'add', name: 'X-Body', value: ctx.body.toString().trim() }] };
+    });
+    const s = await serve(filter);
+    const c = await s.connect();
+    await negotiateRaw(c, 6, 0x1ff, FULL_OFFER.protocol);
+    c.send(
+      Buffer.concat([
+        raw.mail('a@x'),
+        raw.rcpt('b@y'),
+        raw.body('one\r\n'),
+        raw.eom(),
+        raw.abort(),
+        raw.mail('c@x'),
+        raw.rcpt('d@y'),
+        raw.body('two\r\n'),
+        raw.eom(),
+        raw.quit(),
+      ]),
+    );
+    const first = await readEom(c);
+    const second = await readEom(c);
+    expect(first.map((p) => p.code)).toEqual(['h', 'c']);
+    expect(stringsOf(first[0]!)[1]).toMatch(/^ ?one$/);
+    expect(second.map((p) => p.code)).toEqual(['h', 'c']);
+    expect(stringsOf(second[0]!)[1]).toMatch(/^ ?two$/);
+    expect(filter.seen.map((x) => x.from?.address)).toEqual(['a@x', 'c@x']);
+    await expectClosed(c);
+  });
+
+  it('a filter that answers after its time budget: the failure verdict only, nothing late on the wire', async () => {
+    const filter = new RecordingFilter(async (ctx) => {
+      if (ctx.body.toString() === 'slow\r\n') await new Promise((r) => setTimeout(r, 250));
+      return { headerChanges: [{ op: 'add', name: 'X-Late', value: ctx.body.toString().trim() }], body: Buffer.from('replaced\r\n') };
+    });
+    const s = await serve(filter, { filterTimeoutMs: 50, failurePolicy: 'accept' });
+    const c = await s.connect();
+    await negotiateRaw(c, 6, 0x1ff, FULL_OFFER.protocol);
+    c.send(Buffer.concat([raw.mail('a@x'), raw.rcpt('b@y'), raw.body('slow\r\n'), raw.eom()]));
+    expect((await readEom(c)).map((p) => p.code)).toEqual(['c']);
+    await new Promise((r) => setTimeout(r, 300)); // the late result resolves meanwhile
+    c.send(Buffer.concat([raw.mail('a@x'), raw.rcpt('b@y'), raw.body('fast\r\n'), raw.eom()]));
+    const next = await readEom(c);
+    expect(next.map((p) => p.code)).toEqual(['h', 'b', 'c']);
+    expect(stringsOf(next[0]!)[1]).toMatch(/^ ?fast$/);
+  });
+
+  it('data carried by BODYEOB is the last body chunk', async () => {
+    const filter = new RecordingFilter();
+    const s = await serve(filter);
+    const c = await s.connect();
+    await negotiateRaw(c, 6, 0x1ff, FULL_OFFER.protocol);
+    c.send(Buffer.concat([raw.mail('a@x'), raw.rcpt('b@y'), raw.body('first\r\n'), frame('E', 'last\r\n')]));
+    await readEom(c);
+    expect(filter.seen[0]!.body.toString()).toBe('first\r\nlast\r\n');
+  });
+
+  it('a packet longer than maxPacket closes the connection; one at the limit is fine', async () => {
+    const filter = new RecordingFilter();
+    const s = await serve(filter, { maxPacket: 70_000 });
+    const ok = await s.connect();
+    await negotiateRaw(ok, 6, 0x1ff, FULL_OFFER.protocol);
+    ok.send(Buffer.concat([raw.mail('a@x'), raw.rcpt('b@y'), raw.body(Buffer.alloc(69_999, 0x61)), raw.eom()]));
+    expect((await readEom(ok)).map((p) => p.code)).toEqual(['c']);
+    expect(filter.seen[0]!.body.length).toBe(69_999);
+    const bad = await s.connect();
+    await negotiateRaw(bad, 6, 0x1ff, FULL_OFFER.protocol);
+    bad.send(Buffer.concat([raw.mail('a@x'), raw.header('X-Huge', 'x'.repeat(70_000))]));
+    await expectClosed(bad);
+  });
+});
+
 describe('connection trouble', () => {
   async function healthy(s: TestServer): Promise<void> {
     await until('sessions to end', () => s.server.sessionCount === 0);
@@ -794,6 +873,31 @@ describe('graceful shutdown', () => {
     } finally {
       release.resolve({});
     }
+  });
+
+  it('a session in the middle of a message (not in the filter) may finish that message before it is closed', async () => {
+    const filter = new RecordingFilter(() => ({ headerChanges: [{ op: 'add', name: 'X-Done', value: '1' }] }));
+    const s = await startServer(filter);
+    const c = await MilterClient.connect(s.spec);
+    await negotiateRaw(c, 6, 0x1ff, 0); // every step answered: we know the message has begun
+    for (const p of [raw.mail('a@x'), raw.rcpt('b@y'), raw.header('Subject', 's')]) {
+      c.send(p);
+      expect((await c.read(3000)).code).toBe('c');
+    }
+    let closed = false;
+    const closing = s.server.close(10_000).then(() => {
+      closed = true;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(closed).toBe(false);
+    c.send(raw.eoh());
+    expect((await c.read(3000)).code).toBe('c');
+    c.send(raw.body('b\r\n'));
+    expect((await c.read(3000)).code).toBe('c');
+    c.send(raw.eom());
+    expect((await readEom(c)).map((p) => p.code)).toEqual(['h', 'c']);
+    await closing;
+    await expectClosed(c);
   });
 
   it('with a filter stuck forever, close resolves after the deadline and cuts the session', async () => {
