@@ -1,0 +1,413 @@
+/**
+ * The redirector: an HTTP(S) server answering click links with a 302, open links with the pixel,
+ * plus /healthz and /metrics. Tokens and storage stay behind LinkResolver and EventSink.
+ *
+ * Each click and open is recorded before its response is sent (the sink group-commits concurrent
+ * requests into one write). If recording fails the response is sent anyway, and the failure logged
+ * and counted: the person clicking must not be punished for our disk, and a redirect withheld would
+ * not make the event any less lost.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
+import { performance } from 'node:perf_hooks';
+import { CodedError, errorCode, errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { createClientIpResolver, type ClientIpResolver } from './client-ip.js';
+import { buildEvent, EventIdSource } from './events.js';
+import { createHostCheck, type HostCheck } from './host-check.js';
+import { truncateAddress, validateTruncation, type IpTruncation } from './ip-address.js';
+import { createMachineClassifier, type MachineClassifier, type MachineFlagOptions } from './machine-flags.js';
+import { METRICS_CONTENT_TYPE, MetricsRegistry, type Counter, type CounterChild, type Histogram } from './metrics.js';
+import {
+  safeLocation,
+  sendGif,
+  sendMethodNotAllowed,
+  sendNotFound,
+  sendRedirect,
+  sendText,
+  sendUriTooLong,
+} from './responses.js';
+import { createRouteParser, type RouteParser, type TokenSyntax } from './routes.js';
+import { ThrottledLog } from './throttled-log.js';
+import type { EventSink, LinkKind, LinkResolver, ResolvedLink, TrackingRoute } from './types.js';
+
+export interface RedirectorLimits {
+  /** Longest request target (path + query) served; longer -> 414. Default 8192 (Outlook cuts links near 2048). */
+  maxUrlBytes: number;
+  /** Request line + headers; beyond it -> 431 (414 when the request line alone is too long). Default 16384. */
+  maxHeaderBytes: number;
+  /** A client must have sent its whole request head within this time (slowloris). Default 10 s. */
+  headersTimeoutMs: number;
+  /** ...and the whole request within this time. Default 15 s. */
+  requestTimeoutMs: number;
+  /** Idle keep-alive connections are closed after this. Default 5 s. */
+  keepAliveTimeoutMs: number;
+  /** How often the two timeouts above are checked. Default 1 s (node's 30 s lets slow clients linger). */
+  timeoutCheckIntervalMs: number;
+  /** close() waits this long for requests in flight before cutting connections. Default 2 s. */
+  closeGraceMs: number;
+}
+
+export const DEFAULT_LIMITS: RedirectorLimits = {
+  maxUrlBytes: 8192,
+  maxHeaderBytes: 16384,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 15_000,
+  keepAliveTimeoutMs: 5_000,
+  timeoutCheckIntervalMs: 1_000,
+  closeGraceMs: 2_000,
+};
+
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+}
+
+export interface RedirectorServerOptions {
+  host: string;
+  port: number;
+  logger: Logger;
+  /** Extra facts for /healthz (e.g. milter sessions). */
+  health?: () => Record<string, unknown>;
+  /** Verifies tokens. Without one every click is a 404 and every open the GIF, nothing recorded. */
+  resolver?: LinkResolver;
+  /** Where clicks and opens go; each response waits for its own write. Without one nothing is recorded. */
+  events?: EventSink;
+  /** Shared with the milter side, so /metrics shows both. A private registry when absent. */
+  metrics?: MetricsRegistry;
+  /** Hosts (HOST or HOST:PORT; the port is ignored) whose requests we serve. Empty or absent: any Host. */
+  trackingHosts?: readonly string[];
+  /** Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed. */
+  trustedProxies?: readonly string[];
+  /** Keep only the leading bits of client addresses in events (e.g. { ipv4Bits: 24, ipv6Bits: 48 }). */
+  ipTruncation?: IpTruncation;
+  machineFlags?: MachineFlagOptions;
+  /** The syntactic gate for tokens before they reach the resolver (default: base64url). */
+  tokenSyntax?: TokenSyntax;
+  /** Serve path-preserving links (`/original/path-TOKEN`). Default true. */
+  pathStyle?: boolean;
+  /** Serve HTTPS with these PEM files; reloadTls() rereads them. */
+  tls?: TlsFiles;
+  limits?: Partial<RedirectorLimits>;
+  /** Milliseconds since the epoch; tests pin it. */
+  now?: () => number;
+}
+
+/** Longer user agents are cut: they are for reports, and headers may be 16 KB. */
+const MAX_USER_AGENT_CHARS = 512;
+
+type RouteLabel = 'click' | 'open' | 'healthz' | 'metrics' | 'other';
+
+interface RedirectorMetrics {
+  requests: Counter;
+  requestChildren: Map<string, CounterChild>;
+  latency: Histogram;
+  eventsRecorded: Counter;
+  eventFailures: CounterChild;
+  rejected: Counter;
+  limits: Counter;
+}
+
+function registerMetrics(registry: MetricsRegistry): RedirectorMetrics {
+  return {
+    requests: registry.counter('trackmilter_http_requests_total', 'HTTP requests answered, by route and status.', ['route', 'status']),
+    requestChildren: new Map(),
+    latency: registry.histogram('trackmilter_http_request_duration_seconds', 'Time from request head to response, event write included.'),
+    eventsRecorded: registry.counter('trackmilter_events_recorded_total', 'Click and open events written by the redirector.', ['type', 'machine']),
+    eventFailures: registry.counter('trackmilter_event_record_failures_total', 'Events whose write failed (the response was still sent).').labels(),
+    rejected: registry.counter('trackmilter_http_rejected_total', 'Tracking requests refused, by reason.', ['reason']),
+    limits: registry.counter('trackmilter_http_limit_hits_total', 'Requests cut off by an abuse limit, by limit.', ['limit']),
+  };
+}
+
+export class RedirectorServer {
+  private server: http.Server | https.Server | null = null;
+  private readonly limits: RedirectorLimits;
+  private readonly parseRoute: RouteParser;
+  private readonly hostAllowed: HostCheck;
+  private readonly clientIp: ClientIpResolver;
+  private readonly classify: MachineClassifier;
+  private readonly ids = new EventIdSource();
+  private readonly log: ThrottledLog;
+  private readonly now: () => number;
+  readonly metrics: MetricsRegistry;
+  private readonly m: RedirectorMetrics;
+
+  constructor(private readonly options: RedirectorServerOptions) {
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.parseRoute = createRouteParser({ tokenSyntax: options.tokenSyntax, pathStyle: options.pathStyle });
+    this.hostAllowed = createHostCheck(options.trackingHosts);
+    this.clientIp = createClientIpResolver(options.trustedProxies ?? []);
+    this.classify = createMachineClassifier(options.machineFlags);
+    if (options.ipTruncation) validateTruncation(options.ipTruncation);
+    this.log = new ThrottledLog(options.logger);
+    this.now = options.now ?? Date.now;
+    this.metrics = options.metrics ?? new MetricsRegistry();
+    this.m = registerMetrics(this.metrics);
+  }
+
+  get port(): number {
+    const addr = this.server?.address();
+    return addr && typeof addr === 'object' ? addr.port : this.options.port;
+  }
+
+  async listen(): Promise<void> {
+    const limits = this.limits;
+    const serverOptions: http.ServerOptions = {
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: limits.timeoutCheckIntervalMs,
+      noDelay: true,
+    };
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => this.handle(req, res);
+    const server = this.options.tls
+      ? https.createServer({ ...serverOptions, ...this.readTlsFilesSync(this.options.tls) }, handler)
+      : http.createServer(serverOptions, handler);
+    server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => this.onClientError(err, socket));
+    if (this.options.tls) {
+      server.on('tlsClientError', (err: Error) => this.log.warn('tls', { code: errorCode(err), err: errorMessage(err) }, 'TLS handshake failed'));
+    }
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err) =>
+        reject(new CodedError('ELISTEN', `cannot listen on ${this.options.host}:${this.options.port}: ${err.message}`, { cause: err })),
+      );
+      server.listen({ host: this.options.host, port: this.options.port }, () => resolve());
+    });
+  }
+
+  /**
+   * Rereads the certificate and key files (call on SIGHUP). New connections use them; open ones keep
+   * theirs. A pair that does not load is refused (CodedError ETLS_RELOAD) and the old one stays.
+   */
+  async reloadTls(): Promise<void> {
+    const files = this.options.tls;
+    const server = this.server;
+    if (!files || !(server instanceof https.Server)) throw new CodedError('ETLS_RELOAD', 'HTTPS is not configured');
+    let material: { cert: Buffer; key: Buffer };
+    try {
+      material = { cert: await readFile(files.certFile), key: await readFile(files.keyFile) };
+      createSecureContext(material); // throws on a bad or mismatched pair before anything is swapped
+    } catch (err) {
+      throw new CodedError('ETLS_RELOAD', `cannot reload TLS from ${files.certFile} and ${files.keyFile}: ${errorMessage(err)}`, { cause: err });
+    }
+    server.setSecureContext(material);
+    this.options.logger.info({ certFile: files.certFile }, 'TLS certificate reloaded');
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    await new Promise<void>((resolve) => {
+      // Requests waiting for their event write get a grace period to finish, then are cut.
+      const grace = setTimeout(() => server.closeAllConnections(), this.limits.closeGraceMs);
+      server.close(() => {
+        clearTimeout(grace);
+        resolve();
+      });
+      server.closeIdleConnections();
+    });
+  }
+
+  private readTlsFilesSync(files: TlsFiles): { cert: Buffer; key: Buffer } {
+    try {
+      return { cert: readFileSync(files.certFile), key: readFileSync(files.keyFile) };
+    } catch (err) {
+      throw new CodedError('ETLS', `cannot read TLS files ${files.certFile}, ${files.keyFile}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const started = performance.now();
+    const method = req.method;
+    const isHead = method === 'HEAD';
+    const target = req.url ?? '';
+    if (method !== 'GET' && !isHead) {
+      sendMethodNotAllowed(res);
+      this.count('other', 405, started);
+      return;
+    }
+    if (target.length > this.limits.maxUrlBytes) {
+      this.m.limits.labels('url_too_long').inc();
+      this.log.warn('url_too_long', { length: target.length, ip: req.socket.remoteAddress }, 'request target too long: 414');
+      sendUriTooLong(res);
+      this.count('other', 414, started);
+      return;
+    }
+    const parsed = this.parseRoute(target);
+    switch (parsed.type) {
+      case 'link':
+        if (!this.hostAllowed(req.headers.host)) return this.reject(res, parsed.route.kind, 'wrong_host', started, false);
+        return this.serveLink(req, res, parsed.route, isHead, started);
+      case 'bad-open':
+        if (!this.hostAllowed(req.headers.host)) return this.reject(res, 'open', 'wrong_host', started, false);
+        return this.reject(res, 'open', 'bad_token', started, true);
+      case 'healthz': {
+        const body = JSON.stringify({ status: 'ok', ...this.options.health?.() });
+        sendText(res, 200, 'application/json', body);
+        return this.count('healthz', 200, started);
+      }
+      case 'metrics':
+        sendText(res, 200, METRICS_CONTENT_TYPE, this.metrics.render());
+        return this.count('metrics', 200, started);
+      case 'not-found':
+        sendNotFound(res);
+        return this.count('other', 404, started);
+    }
+  }
+
+  private serveLink(req: http.IncomingMessage, res: http.ServerResponse, route: TrackingRoute, isHead: boolean, started: number): void {
+    const resolver = this.options.resolver;
+    if (!resolver) return this.reject(res, route.kind, 'no_resolver', started, route.kind === 'open');
+    let resolved: ReturnType<LinkResolver['resolve']>;
+    try {
+      resolved = resolver.resolve(route);
+    } catch (err) {
+      return this.resolverFailed(res, route, err, started);
+    }
+    if (resolved !== null && typeof (resolved as Promise<ResolvedLink | null>).then === 'function') {
+      (resolved as Promise<ResolvedLink | null>).then(
+        (link) => this.respond(req, res, route, link, isHead, started),
+        (err: unknown) => this.resolverFailed(res, route, err, started),
+      );
+      return;
+    }
+    this.respond(req, res, route, resolved as ResolvedLink | null, isHead, started);
+  }
+
+  private respond(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    route: TrackingRoute,
+    link: ResolvedLink | null,
+    isHead: boolean,
+    started: number,
+  ): void {
+    // A compact link's path says what it is and must agree with the token; a path-preserving link
+    // has no kind in its path, so the token decides.
+    const kind: LinkKind = route.style === 'path' && link ? link.kind : route.kind;
+    if (!link || link.kind !== kind) return this.reject(res, kind, 'unknown_token', started, kind === 'open');
+    let location = '';
+    if (kind === 'click') {
+      const safe = safeLocation(link.url);
+      if (safe === null) {
+        this.log.warn('unsafe_location', { token: route.token.slice(0, 64) }, 'link destination is not an absolute http(s) URL: 404');
+        return this.reject(res, 'click', 'unsafe_location', started, false);
+      }
+      location = safe;
+    }
+    const sink = this.options.events;
+    if (!sink) return this.send(res, kind, location, started);
+
+    const headers = req.headers;
+    const now = this.now();
+    const fullIp = this.clientIp(req.socket.remoteAddress, headers['x-forwarded-for']);
+    const userAgentHeader = headers['user-agent'] ?? '';
+    const userAgent = userAgentHeader.length > MAX_USER_AGENT_CHARS ? userAgentHeader.slice(0, MAX_USER_AGENT_CHARS) : userAgentHeader;
+    const machineReason = this.classify({ kind, isHead, userAgent, ip: fullIp, deliveredAt: link.deliveredAt, now });
+    const truncation = this.options.ipTruncation;
+    const ip = truncation ? truncateAddress(fullIp, truncation) : fullIp;
+    const event = buildEvent(this.ids.next(), kind, link, location, { time: new Date(now), ip, userAgent, machineReason });
+
+    let recording: Promise<void>;
+    try {
+      recording = sink.record([event]);
+    } catch (err) {
+      recording = Promise.reject(err);
+    }
+    recording.then(
+      () => {
+        this.m.eventsRecorded.labels(kind, machineReason === undefined ? 'false' : 'true').inc();
+        this.send(res, kind, location, started);
+      },
+      (err: unknown) => {
+        this.m.eventFailures.inc();
+        this.log.warn('record_failed', { code: errorCode(err), err: errorMessage(err), type: kind }, 'event not recorded; response sent anyway');
+        this.send(res, kind, location, started);
+      },
+    );
+  }
+
+  private send(res: http.ServerResponse, kind: LinkKind, location: string, started: number): void {
+    if (kind === 'click') {
+      sendRedirect(res, location);
+      this.count('click', 302, started);
+    } else {
+      sendGif(res);
+      this.count('open', 200, started);
+    }
+  }
+
+  /** A tracking request we will not honour: a 404 for clicks, the GIF (no event) for opens. */
+  private reject(res: http.ServerResponse, kind: LinkKind, reason: string, started: number, gif: boolean): void {
+    this.m.rejected.labels(reason).inc();
+    if (gif) {
+      sendGif(res);
+      this.count(kind, 200, started);
+    } else {
+      sendNotFound(res);
+      this.count(kind, 404, started);
+    }
+  }
+
+  private resolverFailed(res: http.ServerResponse, route: TrackingRoute, err: unknown, started: number): void {
+    this.log.warn('resolver_failed', { code: errorCode(err), err: errorMessage(err) }, 'link resolver failed');
+    this.reject(res, route.kind, 'resolver_error', started, route.kind === 'open');
+  }
+
+  private count(route: RouteLabel, status: number, started: number): void {
+    const key = `${route} ${status}`;
+    let child = this.m.requestChildren.get(key);
+    if (!child) {
+      child = this.m.requests.labels(route, String(status));
+      this.m.requestChildren.set(key, child);
+    }
+    child.inc();
+    this.m.latency.observe((performance.now() - started) / 1000);
+  }
+
+  /**
+   * Requests node's parser refused before they reached us: heads over maxHeaderSize, timeouts (the
+   * slowloris defence), malformed requests. Answered minimally and the connection closed.
+   */
+  private onClientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): void {
+    const code = err.code ?? '';
+    let status = 400;
+    let limit = 'bad_request';
+    if (code === 'HPE_HEADER_OVERFLOW') {
+      const overflowedRequestLine = this.requestLineOverflowed(err.rawPacket);
+      status = overflowedRequestLine ? 414 : 431;
+      limit = overflowedRequestLine ? 'url_too_long' : 'headers_too_large';
+    } else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      status = 408;
+      limit = 'timeout';
+    } else if (code === 'ECONNRESET' || code === 'HPE_INVALID_EOF_STATE') {
+      socket.destroy();
+      return;
+    }
+    this.m.limits.labels(limit).inc();
+    this.log.warn(limit, { code, ip: socket.remoteAddress }, `client error: ${status}`);
+    if (socket.writable) {
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    }
+    socket.destroySoon();
+  }
+
+  /**
+   * Node counts the request line towards maxHeaderSize and reports both the same way. The chunk that
+   * overflowed tells them apart: a request line too long has no line break within maxUrlBytes.
+   * (A request line trickled in many small chunks may still be called 431.)
+   */
+  private requestLineOverflowed(packet: Buffer | undefined): boolean {
+    if (!packet) return false;
+    const lineEnd = packet.indexOf(0x0a);
+    return lineEnd === -1 || lineEnd > this.limits.maxUrlBytes;
+  }
+}
