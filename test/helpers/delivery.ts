@@ -98,7 +98,8 @@ function headerValue(headerBlock: string, name: string): string | undefined {
 /** Postfix's queue id of a delivered message, from the Received header Postfix added. */
 export function postfixQueueIdOf(message: DeliveredMessage): string | undefined {
   for (const received of message.header('Received')) {
-    const match = /\(Postfix\) with E?SMTP id ([0-9A-Za-z]+)/.exec(received);
+    // SMTP: "by host (Postfix) with ESMTP id QUEUEID"; sendmail(1): "by host (Postfix, from userid 0) id QUEUEID"
+    const match = /\(Postfix[^)]*\)(?: with E?SMTPS?A?)? id ([0-9A-Za-z]+)/.exec(received);
     if (match) return match[1];
   }
   return undefined;

@@ -23,9 +23,12 @@ export function seededRandom(seed: number): () => number {
 
 const WORDS = ['lorem', 'ipsum', 'dolor', 'sit', 'amet', 'consectetur', 'adipiscing', 'elit', 'sed', 'do', 'eiusmod', 'tempor', 'incididunt', 'ut', 'labore', 'et', 'dolore', 'magna', 'aliqua', 'milter', 'chunk', 'postfix'];
 
+const EIGHT_BIT_LINES = ['café déjà vu, naïve façade', 'Grüße aus Köln: Äpfel, Öl, Übermaß', '日本語のテキスト、絵文字 ✉️ 🚀', 'ÿ þ ð æ ø å — “quotes” ‘single’ …'];
+
 /** One body line (without line end), never containing "://" so it is never seen as a link. */
-function bodyLine(random: () => number): string {
+function bodyLine(random: () => number, eightBit: boolean): string {
   const kind = random();
+  if (eightBit && kind > 0.9) return EIGHT_BIT_LINES[Math.floor(random() * EIGHT_BIT_LINES.length)]!;
   if (kind < 0.04) return '.';
   if (kind < 0.1) return `.${WORDS[Math.floor(random() * WORDS.length)]} starts with a dot`;
   if (kind < 0.13) return '..two dots';
@@ -39,13 +42,16 @@ function bodyLine(random: () => number): string {
   return words.join(' ');
 }
 
-/** A plain-text body of about `approximateBytes` bytes (LF line ends), ending with a line end. */
-export function makeTextBody(approximateBytes: number, seed: number): string {
+/**
+ * A plain-text body of about `approximateBytes` bytes (LF line ends), ending with a line end;
+ * with `eightBit`, about one line in ten is UTF-8 text (send it as 8bit).
+ */
+export function makeTextBody(approximateBytes: number, seed: number, options: { eightBit?: boolean } = {}): string {
   const random = seededRandom(seed);
   const lines: string[] = [];
   let size = 0;
   while (size < approximateBytes) {
-    const line = bodyLine(random);
+    const line = bodyLine(random, options.eightBit ?? false);
     lines.push(line);
     size += line.length + 1;
   }
@@ -64,6 +70,8 @@ export interface TestMessageOptions {
 /** A complete message (headers + body, LF line ends) with its envelope. */
 export function makeTestMessage(options: TestMessageOptions): OutgoingMessage {
   const recipients = options.recipients ?? [`rcpt-${options.id}@${TEST_DOMAIN}`];
+  const body = typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : options.body;
+  const eightBit = body.some((byte) => byte > 0x7f);
   const headers = [
     `From: Sender <${TEST_SENDER}>`,
     `To: ${recipients.join(', ')}`,
@@ -71,12 +79,11 @@ export function makeTestMessage(options: TestMessageOptions): OutgoingMessage {
     `Date: ${new Date(Date.UTC(2025, 0, 1)).toUTCString().replace('GMT', '+0000')}`,
     `Message-ID: <${options.id}@e2e.example.com>`,
     'MIME-Version: 1.0',
-    'Content-Type: text/plain; charset=us-ascii',
-    'Content-Transfer-Encoding: 7bit',
+    `Content-Type: text/plain; charset=${eightBit ? 'utf-8' : 'us-ascii'}`,
+    `Content-Transfer-Encoding: ${eightBit ? '8bit' : '7bit'}`,
     `X-Test-Id: ${options.id}`,
     `X-Test-Attempt: ${options.attempt ?? 1}`,
   ].join('\n');
-  const body = typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : options.body;
   return { envelope: { from: TEST_SENDER, to: recipients }, data: Buffer.concat([Buffer.from(`${headers}\n\n`), body]) };
 }
 

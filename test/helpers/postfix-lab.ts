@@ -226,7 +226,9 @@ export function parseSinkDump(file: string, raw: Buffer): DeliveredMessage {
 }
 
 export interface MaillogCounts {
+  /** Messages delivered (distinct queue ids with status=sent). */
   sent: number;
+  /** status=deferred / status=bounced lines (per recipient), milter-reject lines. */
   deferred: number;
   bounced: number;
   milterRejects: number;
@@ -351,7 +353,22 @@ export class PostfixLab {
     await waitForTcpPort(this.smtpPort);
   }
 
-  /** Postfix `milter` spec for a unix socket path in this lab's socket dir. */
+  /**
+   * Submits a message locally with Postfix's sendmail(1) (postdrop, then pickup: the path that
+   * non_smtpd_milters covers). `-i`: a line holding only "." is data, not the end of input.
+   */
+  async sendmail(envelope: { from: string; to: string[] }, data: Buffer | string): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(program('sendmail'), ['-C', this.configDir, '-i', '-f', envelope.from, '--', ...envelope.to], { stdio: ['pipe', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.once('error', reject);
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`sendmail exited with ${code}: ${stderr}`))));
+      child.stdin?.end(data);
+    });
+  }
+
+  /** Path for a unix socket in this lab's socket dir. */
   socketPath(name: string): string {
     return path.join(this.socketDir, name);
   }
@@ -401,18 +418,23 @@ export class PostfixLab {
     return (await this.maillog()).split('\n').filter((line) => pattern.test(line));
   }
 
+  /**
+   * Counts from the maillog. `sent` counts messages (distinct queue ids with a status=sent line),
+   * not recipients: a message to three recipients at the sink is one delivery, one dump.
+   */
   async maillogCounts(): Promise<MaillogCounts> {
-    const log = await this.maillog();
-    const count = (pattern: RegExp) => log.split('\n').filter((line) => pattern.test(line)).length;
+    const lines = (await this.maillog()).split('\n');
+    const count = (pattern: RegExp) => lines.filter((line) => pattern.test(line)).length;
+    const sentQueueIds = new Set(lines.filter((line) => / status=sent /.test(line)).map((line) => /: ([0-9A-Za-z]+): to=</.exec(line)?.[1] ?? line));
     return {
-      sent: count(/ status=sent /),
+      sent: sentQueueIds.size,
       deferred: count(/ status=deferred /),
       bounced: count(/ status=bounced /),
       milterRejects: count(/ milter-reject: /),
     };
   }
 
-  /** Waits until the maillog shows at least `count` deliveries (status=sent) to smtp-sink. */
+  /** Waits until the maillog shows at least `count` messages delivered (status=sent) to smtp-sink. */
   async waitForDeliveries(count: number, timeoutMs = 120_000): Promise<MaillogCounts> {
     try {
       return await pollUntil(
@@ -430,11 +452,6 @@ export class PostfixLab {
     }
   }
 
-  /** Queue ids of messages Postfix relayed to smtp-sink (status=sent). */
-  async deliveredQueueIds(): Promise<string[]> {
-    const lines = await this.grepMaillog(/ status=sent /);
-    return lines.map((line) => /: ([0-9A-Za-z]+): to=</.exec(line)?.[1]).filter((id): id is string => id !== undefined);
-  }
 
   // -------------------------------------------------------------------------------------------
   // smtp-sink dumps

@@ -156,12 +156,18 @@ export class SmtpSession {
     return reply;
   }
 
-  /** Sends one message; resolves with its outcome (never rejects for SMTP-level failures). */
-  async send(message: OutgoingMessage): Promise<SmtpOutcome> {
+  /**
+   * Sends one message; resolves with its outcome (never rejects for SMTP-level failures).
+   * `onMailAccepted` runs as soon as the server accepted MAIL FROM (the transaction has begun).
+   */
+  async send(message: OutgoingMessage, onMailAccepted?: () => void): Promise<SmtpOutcome> {
     let stage: SmtpStage = 'mail';
     try {
-      const mail = await this.command(`MAIL FROM:<${message.envelope.from}>`);
+      const data = typeof message.data === 'string' ? Buffer.from(message.data, 'utf8') : message.data;
+      const eightBit = data.some((byte) => byte > 0x7f);
+      const mail = await this.command(`MAIL FROM:<${message.envelope.from}>${eightBit ? ' BODY=8BITMIME' : ''}`);
       if (mail.code !== 250) return await this.failed(stage, mail);
+      onMailAccepted?.();
       stage = 'rcpt';
       let lastRcpt: SmtpReply | undefined;
       let acceptedRecipients = 0;
@@ -174,10 +180,10 @@ export class SmtpSession {
         return await this.failed(stage, lastRcpt ?? { code: 0, lines: ['no recipients'] });
       }
       stage = 'data';
-      const data = await this.command('DATA');
-      if (data.code !== 354) return await this.failed(stage, data);
+      const go = await this.command('DATA');
+      if (go.code !== 354) return await this.failed(stage, go);
       stage = 'message';
-      this.socket.write(encodeSmtpData(message.data));
+      this.socket.write(encodeSmtpData(data));
       const final = await this.reader.next();
       if (final.code === 421) this.broken = true;
       return { accepted: final.code >= 200 && final.code < 300, code: final.code, reply: replyText(final), stage };
@@ -235,6 +241,8 @@ export interface SendManyOptions {
   messagesPerSession?: number;
   /** Called as soon as each message's outcome is known (e.g. to kill a daemon mid-run). */
   onOutcome?: (outcome: SmtpOutcome, index: number) => void;
+  /** Called when the server accepted a message's MAIL FROM, i.e. its transaction is under way. */
+  onMailAccepted?: (index: number) => void;
   /** Awaited before each message is sent (e.g. to hold the senders while a daemon restarts). */
   beforeSend?: (index: number) => Promise<void> | void;
   host?: string;
@@ -276,7 +284,7 @@ export async function sendMessages(port: number, messages: OutgoingMessage[], op
             continue;
           }
         }
-        outcome = await session.send(messages[index]!);
+        outcome = await session.send(messages[index]!, () => options.onMailAccepted?.(index));
         sentOnSession++;
         outcomes[index] = outcome;
         options.onOutcome?.(outcome, index);
