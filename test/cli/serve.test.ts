@@ -185,6 +185,26 @@ describe.skipIf(!built)('trackmilter serve: stopping', () => {
     }
   });
 
+  it('a milter port already in use: exits 1 promptly with the reason', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      const res = await runCli(['serve', '--milter', `inet:127.0.0.1:${port}`, '--http', `127.0.0.1:${await freePort()}`, '--data', path.join(tmp, 'busy2')], 10_000);
+      expect(res.signal).toBeNull();
+      expect(res.code).toBe(1);
+      expect(res.stderr).toContain(String(port));
+    } finally {
+      busy.close();
+    }
+  });
+
+  it('try with a file that does not exist: exit 1 naming the file', async () => {
+    const res = await runCli(['try', path.join(tmp, 'no-such.eml'), '--milter', 'inet:127.0.0.1:1']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('no-such.eml');
+  });
+
   it('a bad --milter spec: exits with a message naming the key and value', async () => {
     const res = await runCli(['serve', '--milter', 'tcp:127.0.0.1:1', '--data', path.join(tmp, 'bad')]);
     expect(res.signal).toBeNull();

@@ -95,13 +95,12 @@ describe('unix socket listener', () => {
     expect(err.code).toBe('ESOCKET_GROUP');
   });
 
-  // BUG (src/milter/server.ts:41-49): listen() starts listening before setSocketPermissions(); when that
-  // throws, the net.Server stays open (and the socket file stays), so `serve` with a bad socket_group
-  // hangs instead of exiting. Marked it.fails until fixed; then drop the .fails.
-  it.fails('a listen() that fails on permissions leaves nothing listening', async () => {
+  // Regression: a failed chmod/chown used to leave the listener open.
+  it('a listen() that fails on permissions leaves nothing listening, and no socket file', async () => {
     const s = server({ socketGroup: 'no-such-group-trackmilter-test' });
     await listenError(s);
     expect(await canConnect(sock)).toBe(false);
+    await expect(lstat(sock)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('replaces a stale socket file left by a process that died', async () => {
