@@ -71,11 +71,16 @@ type Put = { type: 'put'; key: Buffer; value: Buffer };
 type Del = { type: 'del'; key: Buffer };
 type Operation = Put | Del;
 
-/** A URL row encoded at submit time; whether it is written is decided when its group is written. */
-interface PreparedRow {
+/**
+ * A URL row checked at submit time (so a bad one fails only its own call) and encoded only if its group
+ * decides to write it: in the steady state of a send every row is known and encoding would be waste.
+ */
+interface PendingRow {
   id: Buffer;
-  timeMs: number;
-  ops: Put[];
+  sendId: Buffer;
+  row: UrlRow;
+  time: Date;
+  timeKey: Buffer;
 }
 
 /** A swept URL row: deleted unless a message rewrote it after the sweep read it. */
@@ -86,7 +91,7 @@ interface ExpiredRow {
 }
 
 type WriteItem =
-  | { kind: 'message'; ops: Put[]; rows: PreparedRow[] }
+  | { kind: 'message'; ops: Put[]; rows: PendingRow[] }
   | { kind: 'events'; ops: Put[]; count: number }
   | { kind: 'delete'; ops: Del[]; expiredRows: ExpiredRow[]; rowsDeleted: number };
 
@@ -159,7 +164,8 @@ export class LevelTrackStore implements TrackStore {
         { type: 'put', key: messageKey(message.id), value: encodeMessage(message) },
         { type: 'put', key: messageRetentionKey(time, message.id), value: EMPTY },
       ];
-      const rows = urlRows.map((row) => prepareRow(row, message.time, time));
+      const sendIds = new SendIdCache();
+      const rows = urlRows.map((row) => checkRow(row, sendIds.encode(row.sendId), message.time, time));
       return { kind: 'message', ops, rows };
     });
   }
@@ -294,13 +300,18 @@ export class LevelTrackStore implements TrackStore {
       messages += 1;
       for (const row of item.rows) {
         // Decided here, not at submit, so a failed group cannot leave rows marked written that are not.
-        if (!this.recentRows.needsWrite(row.id, row.timeMs)) {
+        const timeMs = row.time.getTime();
+        if (!this.recentRows.needsWrite(row.id, timeMs)) {
           skipped += 1;
           continue;
         }
-        this.recentRows.remember(row.id, row.timeMs);
+        this.recentRows.remember(row.id, timeMs);
         rowsWritten.push(row.id);
-        ops.push(...row.ops);
+        ops.push(
+          { type: 'put', key: urlRowKey(row.id), value: encodeUrlRow(row.row, row.time) },
+          { type: 'put', key: sendUrlKey(row.sendId, row.id), value: EMPTY },
+          { type: 'put', key: urlRetentionKey(row.timeKey, row.id), value: EMPTY },
+        );
       }
     }
     try {
@@ -382,17 +393,18 @@ export class LevelTrackStore implements TrackStore {
   }
 }
 
-function prepareRow(row: UrlRow, time: Date, timeKey: Buffer): PreparedRow {
-  const id = idBytes(row.id);
-  return {
-    id,
-    timeMs: time.getTime(),
-    ops: [
-      { type: 'put', key: urlRowKey(id), value: encodeUrlRow(row, time) },
-      { type: 'put', key: sendUrlKey(encodeSendId(row.sendId), id), value: EMPTY },
-      { type: 'put', key: urlRetentionKey(timeKey, id), value: EMPTY },
-    ],
-  };
+function checkRow(row: UrlRow, sendId: Buffer, time: Date, timeKey: Buffer): PendingRow {
+  return { id: idBytes(row.id), sendId, row, time, timeKey };
+}
+
+/** The rows of one message nearly always share its sendId: encode it once. */
+class SendIdCache {
+  private last: { text: string; bytes: Buffer } | undefined;
+
+  encode(sendId: string): Buffer {
+    if (this.last?.text !== sendId) this.last = { text: sendId, bytes: encodeSendId(sendId) };
+    return this.last.bytes;
+  }
 }
 
 function del(key: Buffer): Del {
