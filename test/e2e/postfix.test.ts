@@ -307,7 +307,8 @@ describe.skipIf(unavailable !== undefined)('postfix-examples/main.cf.example', (
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'trackmilter-maincf-'));
     try {
       await fs.copyFile(MAIN_CF_EXAMPLE, path.join(dir, 'main.cf'));
-      await fs.copyFile('/etc/postfix/master.cf', path.join(dir, 'master.cf'));
+      const masterCf = await fs.readFile(path.join(path.dirname(MAIN_CF_EXAMPLE), 'lab', 'master.cf'), 'utf8');
+      await fs.writeFile(path.join(dir, 'master.cf'), masterCf.replaceAll('@SMTPD_PORT@', '2525'));
       const postconf = promisify(execFile);
       const { stdout, stderr } = await postconf('postconf', ['-c', dir, '-x', '-h', 'smtpd_milters', 'non_smtpd_milters', 'milter_protocol', 'milter_default_action']);
       expect(stderr).toBe('');

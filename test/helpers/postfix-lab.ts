@@ -50,7 +50,7 @@ export function postfixLabUnavailableReason(): string | undefined {
     if (!findProgram(program)) return `${program} is not installed`;
   }
   if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'a private Postfix instance needs root';
-  if (!existsSync(path.join(DEFAULT_CONFIG_DIR, 'main.cf'))) return `${DEFAULT_CONFIG_DIR}/main.cf is missing`;
+  if (!existsSync(DEFAULT_CONFIG_DIR)) return `${DEFAULT_CONFIG_DIR} is missing`;
   return undefined;
 }
 
@@ -127,6 +127,10 @@ function isStaleLabEntry(entry: string): boolean {
 
 async function registerInstance(configDir: string): Promise<void> {
   await withRegistryLock(async () => {
+    // A package installed with "No configuration" has no default main.cf; Postfix needs one to
+    // look up alternate_config_directories, and an empty one means all defaults.
+    const defaultMainCf = path.join(DEFAULT_CONFIG_DIR, 'main.cf');
+    if (!existsSync(defaultMainCf)) await fs.writeFile(defaultMainCf, '', { flag: 'a' });
     const entries = (await readAlternateConfigDirectories()).filter((entry) => !isStaleLabEntry(entry));
     if (!entries.includes(configDir)) entries.push(configDir);
     await writeAlternateConfigDirectories(entries);
@@ -448,7 +452,10 @@ export class PostfixLab {
       );
     } catch (error) {
       const counts = await this.maillogCounts();
-      throw new Error(`${(error as Error).message}; maillog counts ${JSON.stringify(counts)}; sink: ${this.sinkLog.slice(-500)}`);
+      const tail = (await this.maillog()).trimEnd().split('\n').slice(-20).join('\n');
+      throw new Error(
+        `${(error as Error).message}; maillog counts ${JSON.stringify(counts)}\nlast maillog lines:\n${tail}\nsmtp-sink output: ${this.sinkLog.slice(-500)}`,
+      );
     }
   }
 
