@@ -1,0 +1,179 @@
+/**
+ * Click and open tokens, stateful and stateless, minted with the keyring's current key and decoded by
+ * any key the keyring holds. Bodies (after the frame of seal.ts):
+ *
+ *   stateful click   row id (12) | sized message id | varint(position * 2 + part)
+ *   stateful open    sized message id
+ *   stateless click  packed fields (flags bits 0-1: URL scheme): varint(position * 2 + part),
+ *                    recipient, SendID, ListID, email_code, URL (without the scheme when a flag says it)
+ *   stateless open   packed fields: recipient, SendID, ListID, email_code
+ *
+ * part is 0 for html, 1 for text. Decoding never throws: any input gives a token or a typed rejection.
+ */
+import type { PartCode } from '../rewrite/types.js';
+import { CodedError } from '../util/errors.js';
+import { ByteReader, ByteWriter } from './binary.js';
+import { readIdentity, writeIdentity, type RecipientIdentity } from './identity.js';
+import type { Keyring } from './keyring.js';
+import { packFields, unpackFields } from './packed-fields.js';
+import { KIND, reject, seal, unseal, type KindCode, type Rejection } from './seal.js';
+import { decodeTokenText, encodeTokenText } from './token-text.js';
+import { ROW_ID_BYTES } from './url-row.js';
+
+/**
+ * Longest token minted or accepted. Outlook cuts URLs near 2,048 characters, so a longer link is broken
+ * anyway; the bound also keeps the redirector from hashing arbitrarily long input.
+ */
+export const MAX_TOKEN_CHARS = 4096;
+export const MIN_MESSAGE_ID_BYTES = 1;
+export const MAX_MESSAGE_ID_BYTES = 32;
+export const MAX_POSITION = 2 ** 31 - 1;
+
+export interface LinkPlace {
+  /** Ordinal of the link within its part (1-based; 0 when not applicable). */
+  position: number;
+  part: PartCode;
+}
+
+export interface StatefulClick extends LinkPlace {
+  /** urlRowId() of the row holding the URL without its query. */
+  rowId: Uint8Array;
+  /** The message record's id (opaque, chosen by the caller, 8 to 12 bytes in practice). */
+  messageId: Uint8Array;
+}
+
+export interface StatefulOpen {
+  messageId: Uint8Array;
+}
+
+export interface StatelessClick extends LinkPlace, RecipientIdentity {
+  /** The full original URL, query string included. */
+  url: string;
+}
+
+export type StatelessOpen = RecipientIdentity;
+
+export type DecodedToken =
+  | ({ ok: true; kind: 'stateful-click'; kid: number } & StatefulClick)
+  | ({ ok: true; kind: 'stateful-open'; kid: number } & StatefulOpen)
+  | ({ ok: true; kind: 'stateless-click'; kid: number } & StatelessClick)
+  | ({ ok: true; kind: 'stateless-open'; kid: number } & StatelessOpen);
+
+export type TokenKind = DecodedToken['kind'];
+export type TokenRejection = Rejection;
+
+// Scheme flags of a stateless click: the common prefixes cost a flag bit instead of 7-8 bytes. Only an
+// exact lowercase prefix is dropped, so the URL comes back byte for byte.
+const SCHEME_PREFIXES = ['', 'http://', 'https://'] as const;
+
+function placeValue(place: LinkPlace): number {
+  const { position, part } = place;
+  if (!Number.isInteger(position) || position < 0 || position > MAX_POSITION) {
+    throw new RangeError(`link position must be 0..${MAX_POSITION}: ${position}`);
+  }
+  if (part !== 'h' && part !== 't') throw new RangeError(`link part must be "h" or "t": ${String(part)}`);
+  return position * 2 + (part === 't' ? 1 : 0);
+}
+
+function readPlace(reader: ByteReader): LinkPlace {
+  const value = reader.varint();
+  return { position: Math.floor(value / 2), part: value % 2 === 1 ? 't' : 'h' };
+}
+
+function checkMessageId(id: Uint8Array): Uint8Array {
+  if (id.byteLength < MIN_MESSAGE_ID_BYTES || id.byteLength > MAX_MESSAGE_ID_BYTES) {
+    throw new RangeError(`message id must be ${MIN_MESSAGE_ID_BYTES} to ${MAX_MESSAGE_ID_BYTES} bytes`);
+  }
+  return id;
+}
+
+function mint(keyring: Keyring, kind: KindCode, body: Buffer): string {
+  const token = encodeTokenText(seal(keyring.current, kind, body));
+  if (token.length > MAX_TOKEN_CHARS) {
+    throw new CodedError('ETOKEN_TOO_LONG', `token of ${token.length} characters exceeds ${MAX_TOKEN_CHARS}`);
+  }
+  return token;
+}
+
+export function mintStatefulClick(keyring: Keyring, click: StatefulClick): string {
+  if (click.rowId.byteLength !== ROW_ID_BYTES) throw new RangeError(`row id must be ${ROW_ID_BYTES} bytes`);
+  const body = new ByteWriter().bytes(click.rowId).sizedBytes(checkMessageId(click.messageId)).varint(placeValue(click));
+  return mint(keyring, KIND.statefulClick, body.toBuffer());
+}
+
+export function mintStatefulOpen(keyring: Keyring, open: StatefulOpen): string {
+  return mint(keyring, KIND.statefulOpen, new ByteWriter().sizedBytes(checkMessageId(open.messageId)).toBuffer());
+}
+
+export function mintStatelessClick(keyring: Keyring, click: StatelessClick): string {
+  const scheme = click.url.startsWith('https://') ? 2 : click.url.startsWith('http://') ? 1 : 0;
+  const urlRest = click.url.slice((SCHEME_PREFIXES[scheme] as string).length);
+  const fields = writeIdentity(new ByteWriter().varint(placeValue(click)), click).string(urlRest).toBuffer();
+  return mint(keyring, KIND.statelessClick, packFields(fields, scheme));
+}
+
+export function mintStatelessOpen(keyring: Keyring, open: StatelessOpen): string {
+  return mint(keyring, KIND.statelessOpen, packFields(writeIdentity(new ByteWriter(), open).toBuffer(), 0));
+}
+
+type BodyResult = DecodedToken | Rejection;
+
+function decodeStatefulClick(kid: number, body: Buffer): BodyResult {
+  const reader = new ByteReader(body);
+  const rowId = reader.bytes(ROW_ID_BYTES);
+  const messageId = reader.sizedBytes();
+  const place = readPlace(reader);
+  if (!reader.complete || messageId.length < MIN_MESSAGE_ID_BYTES || messageId.length > MAX_MESSAGE_ID_BYTES) {
+    return reject('malformed');
+  }
+  return { ok: true, kind: 'stateful-click', kid, rowId, messageId, ...place };
+}
+
+function decodeStatefulOpen(kid: number, body: Buffer): BodyResult {
+  const reader = new ByteReader(body);
+  const messageId = reader.sizedBytes();
+  if (!reader.complete || messageId.length < MIN_MESSAGE_ID_BYTES) return reject('malformed');
+  return { ok: true, kind: 'stateful-open', kid, messageId };
+}
+
+function decodeStatelessClick(kid: number, body: Buffer): BodyResult {
+  const unpacked = unpackFields(body);
+  const prefix = unpacked && SCHEME_PREFIXES[unpacked.callerFlags];
+  if (!unpacked || prefix === undefined) return reject('malformed');
+  const reader = new ByteReader(unpacked.fields);
+  const place = readPlace(reader);
+  const identity = readIdentity(reader);
+  const url = prefix + reader.string();
+  if (!reader.complete) return reject('malformed');
+  return { ok: true, kind: 'stateless-click', kid, ...place, ...identity, url };
+}
+
+function decodeStatelessOpen(kid: number, body: Buffer): BodyResult {
+  const unpacked = unpackFields(body);
+  if (!unpacked || unpacked.callerFlags !== 0) return reject('malformed');
+  const reader = new ByteReader(unpacked.fields);
+  const identity = readIdentity(reader);
+  if (!reader.complete) return reject('malformed');
+  return { ok: true, kind: 'stateless-open', kid, ...identity };
+}
+
+/** Verifies and decodes a click or open token of any kind; never throws. */
+export function decodeToken(keyring: Keyring, token: string): DecodedToken | TokenRejection {
+  if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS) return reject('malformed');
+  const sealed = decodeTokenText(token);
+  if (!sealed) return reject('malformed');
+  const opened = unseal(keyring, sealed);
+  if (!opened.ok) return opened;
+  switch (opened.kind) {
+    case KIND.statefulClick:
+      return decodeStatefulClick(opened.kid, opened.body);
+    case KIND.statefulOpen:
+      return decodeStatefulOpen(opened.kid, opened.body);
+    case KIND.statelessClick:
+      return decodeStatelessClick(opened.kid, opened.body);
+    case KIND.statelessOpen:
+      return decodeStatelessOpen(opened.kid, opened.body);
+    default:
+      return reject('malformed'); // an info header value is signed by us but is not a link
+  }
+}
