@@ -18,6 +18,7 @@ export interface GroupCommitStats {
 export class GroupCommitter<T> {
   private queue: Waiter<T>[] = [];
   private writing: Promise<void> | undefined;
+  private inFlightSize = 0;
   private scheduled = false;
   private idleWaiters: (() => void)[] = [];
   readonly stats: GroupCommitStats = { groups: 0, calls: 0, largestGroup: 0 };
@@ -54,8 +55,6 @@ export class GroupCommitter<T> {
     if (this.queue.length === 0 && !this.writing && !this.scheduled) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
-
-  private inFlightSize = 0;
 
   private startNextGroup(): void {
     if (this.writing) return;
