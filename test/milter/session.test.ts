@@ -113,6 +113,14 @@ describe('option negotiation', () => {
     );
   });
 
+  it('the internal bits 0x70000000 never come back, even from a milter configured to want every bit', async () => {
+    const s = await serve(new RecordingFilter(), { wantedProtocol: 0xffffffff, wantedActions: 0xffffffff });
+    const reply = await negotiateRaw(await s.connect(), 6, 0x1ff, 0x701fffff);
+    expect(reply.protocol & 0x70000000).toBe(0);
+    expect(reply.protocol & ~0x1fffff).toBe(0);
+    expect(reply.actions & ~0x1ff).toBe(0);
+  });
+
   it('action word 0 means the v1 defaults: only v1 actions come back, and they include what the filter needs', async () => {
     const s = await serve(new RecordingFilter());
     const reply = await negotiateRaw(await s.connect(), 6, 0, FULL_OFFER.protocol);
