@@ -1,12 +1,14 @@
 /**
  * MTA throughput benchmark: smtp-source -> private Postfix -> smtp-sink, 1000 copies of a 40-link
- * newsletter over 20 sessions, in three setups measured in the same run (the machine is noisy, so
- * only figures from one run compare): no milter, the C echo milter (libmilter, body handed back
- * unchanged: the floor for a body-rewriting milter), and trackmilter (`dist/cli/main.js serve`).
+ * newsletter over 20 sessions, in three setups measured in the same run: no milter, the C echo
+ * milter (libmilter, body handed back unchanged: the floor for a body-rewriting milter), and
+ * trackmilter (`dist/cli/main.js serve`). The machine is noisy, so the setups run side by side (a
+ * Postfix lab each) and are measured in interleaved rounds; the figures are per-setup medians.
  *
- *   npm run bench:mta                       (builds first)
- *   BENCH_COUNT=200 BENCH_SESSIONS=10 npm run bench:mta   quick run
- *   BENCH_WARMUP=50   messages sent (per setup) before timing starts
+ *   npm run bench:mta                                     (builds first)
+ *   BENCH_COUNT=200 BENCH_SESSIONS=10 BENCH_ROUNDS=1 npm run bench:mta     quick run
+ *   BENCH_ROUNDS=3    interleaved rounds (median reported)
+ *   BENCH_WARMUP=50   messages sent through each setup before timing starts
  *   BENCH_LINKS=40    links in the newsletter
  *
  * Prints msg/s per setup, trackmilter/echo, trackmilter's peak RSS (VmHWM); writes bench/out/mta.json.
@@ -24,56 +26,52 @@ import { measureThroughput, type ThroughputResult } from './lib/mta-run.js';
 
 const execFileAsync = promisify(execFile);
 
-function envInt(name: string, fallback: number): number {
+function envInt(name: string, fallback: number, min = 0): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got ${raw}`);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got ${raw}`);
   return value;
 }
 
-const COUNT = envInt('BENCH_COUNT', 1000);
-const SESSIONS = envInt('BENCH_SESSIONS', 20);
+const COUNT = envInt('BENCH_COUNT', 1000, 1);
+const SESSIONS = envInt('BENCH_SESSIONS', 20, 1);
+const ROUNDS = envInt('BENCH_ROUNDS', 3, 1);
 const WARMUP = envInt('BENCH_WARMUP', 50);
 const LINKS = envInt('BENCH_LINKS', 40);
 const OUT_FILE = path.join(PROJECT_ROOT, 'bench', 'out', 'mta.json');
 
 interface MilterUnderTest {
+  /** smtpd_milters address; undefined for the no-milter setup. */
   spec: string | undefined;
-  pid: number | undefined;
   peakRssKb(): Promise<number | undefined>;
   /** Messages the milter reports having modified (trackmilter's "message" log lines), if it reports any. */
   messagesModified?(): number;
   stop(): Promise<void>;
 }
 
-interface SetupResult extends ThroughputResult {
-  setup: string;
-  peakRssKb?: number;
-  messagesModified?: number;
+interface Setup {
+  name: string;
+  milter: MilterUnderTest;
+  lab: PostfixLab;
+  rounds: ThroughputResult[];
 }
 
-async function measureSetup(setup: string, messageFile: string, startMilter: () => Promise<MilterUnderTest>): Promise<SetupResult> {
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+async function startSetup(name: string, startMilter: () => Promise<MilterUnderTest>, messageFile: string): Promise<Setup> {
   const milter = await startMilter();
-  // tempfail: a milter failure shows up as a refused message (and a failed run), never as silent pass-through
-  const lab = await PostfixLab.start({ milter: milter.spec, defaultAction: 'tempfail', dumpMessages: false });
-  try {
-    if (WARMUP > 0) await measureThroughput(lab, { count: WARMUP, sessions: Math.min(SESSIONS, WARMUP), messageFile });
-    const result = await measureThroughput(lab, { count: COUNT, sessions: SESSIONS, messageFile });
-    const peakRssKb = await milter.peakRssKb();
-    const messagesModified = milter.messagesModified?.();
-    if (messagesModified !== undefined && messagesModified !== WARMUP + COUNT) {
-      console.log(`${setup}: WARNING: modified ${messagesModified} messages, expected ${WARMUP + COUNT}`);
-    }
-    console.log(
-      `${setup.padEnd(12)} ${result.messagesPerSecond.toFixed(1).padStart(7)} msg/s  (${COUNT} msgs in ${result.seconds.toFixed(2)} s` +
-        `${peakRssKb !== undefined ? `, peak RSS ${(peakRssKb / 1024).toFixed(1)} MB` : ''}${result.failures ? `, ${result.failures} deferred/rejected` : ''})`,
-    );
-    return { setup, ...result, ...(peakRssKb !== undefined ? { peakRssKb } : {}), ...(messagesModified !== undefined ? { messagesModified } : {}) };
-  } finally {
-    await lab.stop();
+  // tempfail: a milter failure shows up as refused mail (and a failed run), never as silent pass-through
+  const lab = await PostfixLab.start({ milter: milter.spec, defaultAction: 'tempfail', dumpMessages: false }).catch(async (error: unknown) => {
     await milter.stop();
-  }
+    throw error;
+  });
+  if (WARMUP > 0) await measureThroughput(lab, { count: WARMUP, sessions: Math.min(SESSIONS, WARMUP), messageFile });
+  return { name, milter, lab, rounds: [] };
 }
 
 async function main(): Promise<number> {
@@ -88,6 +86,7 @@ async function main(): Promise<number> {
   }
 
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'trackmilter-bench-mta-'));
+  const setups: Setup[] = [];
   try {
     const echoBinary = await buildEchoMilter(work);
     const messageFile = path.join(work, 'newsletter.eml');
@@ -96,53 +95,93 @@ async function main(): Promise<number> {
     const messageBytes = Buffer.byteLength(newsletter);
     console.log(
       `bench:mta: ${COUNT} copies of a ${(messageBytes / 1024).toFixed(1)} KB newsletter with ${LINKS} links, ${SESSIONS} sessions, ` +
-        `warm-up ${WARMUP}, ${os.cpus().length} CPUs; smtp-source -> Postfix -> smtp-sink`,
+        `${ROUNDS} interleaved round(s), warm-up ${WARMUP}; ${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`,
     );
 
-    const results: SetupResult[] = [];
-    results.push(
-      await measureSetup('no milter', messageFile, async () => ({ spec: undefined, pid: undefined, peakRssKb: async () => undefined, stop: async () => undefined })),
+    setups.push(await startSetup('no milter', async () => ({ spec: undefined, peakRssKb: async () => undefined, stop: async () => undefined }), messageFile));
+    setups.push(
+      await startSetup(
+        'echo milter',
+        async () => {
+          const echo = await EchoMilter.start(echoBinary);
+          return { spec: echo.postfixSpec, peakRssKb: () => readPeakRssKb(echo.pid), stop: () => echo.stop() };
+        },
+        messageFile,
+      ),
     );
-    results.push(
-      await measureSetup('echo milter', messageFile, async () => {
-        const echo = await EchoMilter.start(echoBinary);
-        return { spec: echo.postfixSpec, pid: echo.pid, peakRssKb: async () => readPeakRssKb(echo.pid), stop: () => echo.stop() };
-      }),
-    );
-    results.push(
-      await measureSetup('trackmilter', messageFile, async () => {
-        const daemon = await TrackmilterDaemon.start();
-        return {
-          spec: daemon.postfixSpec,
-          pid: daemon.pid,
-          peakRssKb: () => daemon.peakRssKb(),
-          messagesModified: () => daemon.messageLogs().filter((line) => line.outcome === 'modified').length,
-          stop: () => daemon.dispose(),
-        };
-      }),
+    setups.push(
+      await startSetup(
+        'trackmilter',
+        async () => {
+          const daemon = await TrackmilterDaemon.start();
+          return {
+            spec: daemon.postfixSpec,
+            peakRssKb: () => daemon.peakRssKb(),
+            messagesModified: () => daemon.messageLogs().filter((line) => line.outcome === 'modified').length,
+            stop: () => daemon.dispose(),
+          };
+        },
+        messageFile,
+      ),
     );
 
-    const byName = new Map(results.map((result) => [result.setup, result]));
-    const echoRate = byName.get('echo milter')!.messagesPerSecond;
-    const track = byName.get('trackmilter')!;
-    const ratio = track.messagesPerSecond / echoRate;
+    for (let round = 1; round <= ROUNDS; round++) {
+      const line: string[] = [];
+      for (const setup of setups) {
+        const result = await measureThroughput(setup.lab, { count: COUNT, sessions: SESSIONS, messageFile });
+        setup.rounds.push(result);
+        line.push(`${setup.name} ${result.messagesPerSecond.toFixed(1)}${result.failures ? ` (${result.failures} deferred/rejected)` : ''}`);
+      }
+      console.log(`round ${round}: ${line.join(', ')} msg/s`);
+    }
+
+    const summary = [];
+    for (const setup of setups) {
+      const peakRssKb = await setup.milter.peakRssKb();
+      const messagesModified = setup.milter.messagesModified?.();
+      const expectedModified = WARMUP + COUNT * ROUNDS;
+      if (messagesModified !== undefined && messagesModified !== expectedModified) {
+        console.log(`${setup.name}: WARNING: it modified ${messagesModified} messages, expected ${expectedModified}`);
+      }
+      summary.push({
+        setup: setup.name,
+        messagesPerSecond: median(setup.rounds.map((result) => result.messagesPerSecond)),
+        failures: setup.rounds.reduce((sum, result) => sum + result.failures, 0),
+        ...(peakRssKb !== undefined ? { peakRssKb } : {}),
+        ...(messagesModified !== undefined ? { messagesModified } : {}),
+        rounds: setup.rounds,
+      });
+    }
+    for (const entry of summary) {
+      console.log(
+        `${entry.setup.padEnd(12)} ${entry.messagesPerSecond.toFixed(1).padStart(7)} msg/s (median)` +
+          `${entry.peakRssKb !== undefined ? `, peak RSS ${(entry.peakRssKb / 1024).toFixed(1)} MB` : ''}`,
+      );
+    }
+    const echo = summary.find((entry) => entry.setup === 'echo milter')!;
+    const track = summary.find((entry) => entry.setup === 'trackmilter')!;
+    const ratio = track.messagesPerSecond / echo.messagesPerSecond;
     console.log(`trackmilter/echo: ${ratio.toFixed(2)}`);
     if (track.peakRssKb !== undefined) console.log(`trackmilter peak RSS (VmHWM): ${(track.peakRssKb / 1024).toFixed(1)} MB`);
 
     const report = {
       date: new Date().toISOString(),
       version: PACKAGE_VERSION,
-      host: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
-      workload: { count: COUNT, sessions: SESSIONS, warmup: WARMUP, links: LINKS, messageBytes, echoMilterSource: ECHO_MILTER_SOURCE },
-      setups: results,
+      host: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadAverage: os.loadavg() },
+      workload: { count: COUNT, sessions: SESSIONS, rounds: ROUNDS, warmup: WARMUP, links: LINKS, messageBytes, echoMilterSource: ECHO_MILTER_SOURCE },
+      setups: summary,
       trackmilterToEchoRatio: ratio,
       trackmilterPeakRssKb: track.peakRssKb,
     };
     await fs.mkdir(path.dirname(OUT_FILE), { recursive: true });
     await fs.writeFile(OUT_FILE, JSON.stringify(report, null, 2) + '\n');
     console.log(`wrote ${path.relative(PROJECT_ROOT, OUT_FILE)}`);
-    return results.some((result) => result.failures > 0) ? 1 : 0;
+    return summary.some((entry) => entry.failures > 0) ? 1 : 0;
   } finally {
+    for (const setup of setups) {
+      await setup.lab.stop();
+      await setup.milter.stop();
+    }
     await fs.rm(work, { recursive: true, force: true });
   }
 }

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { PostfixLab } from '../../test/helpers/postfix-lab.js';
+import { program, type PostfixLab } from '../../test/helpers/postfix-lab.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -27,7 +27,7 @@ export interface ThroughputResult {
 /** Sends `count` copies of a message with smtp-source over `sessions` parallel sessions. */
 export async function runSmtpSource(lab: PostfixLab, run: SourceRun): Promise<void> {
   await execFileAsync(
-    'smtp-source',
+    program('smtp-source'),
     ['-s', String(run.sessions), '-m', String(run.count), '-f', 'news@example.com', '-t', 'reader@example.net', '-F', run.messageFile, `127.0.0.1:${lab.smtpPort}`],
     { maxBuffer: 16 * 1024 * 1024 },
   );

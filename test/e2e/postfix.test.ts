@@ -14,7 +14,7 @@ import { findDeliveryProblems, postfixQueueIdOf, testIdOf, testIdOfOutgoing } fr
 import { RecordingMilter } from '../helpers/recording-milter.js';
 import { makeChunkBoundaryBody, makeTestMessage, makeTextBody } from '../helpers/messages.js';
 import { pollUntil } from '../helpers/net.js';
-import { MAIN_CF_EXAMPLE, PostfixLab, milterEntry, postfixLabUnavailableReason, type DeliveredMessage } from '../helpers/postfix-lab.js';
+import { MAIN_CF_EXAMPLE, PostfixLab, milterEntry, postfixLabUnavailableReason, program, type DeliveredMessage } from '../helpers/postfix-lab.js';
 import { sendMessages, type OutgoingMessage, type SmtpOutcome } from '../helpers/smtp.js';
 
 const STAMP = { name: 'X-Trackmilter', value: PACKAGE_VERSION };
@@ -310,7 +310,7 @@ describe.skipIf(unavailable !== undefined)('postfix-examples/main.cf.example', (
       const masterCf = await fs.readFile(path.join(path.dirname(MAIN_CF_EXAMPLE), 'lab', 'master.cf'), 'utf8');
       await fs.writeFile(path.join(dir, 'master.cf'), masterCf.replaceAll('@SMTPD_PORT@', '2525'));
       const postconf = promisify(execFile);
-      const { stdout, stderr } = await postconf('postconf', ['-c', dir, '-x', '-h', 'smtpd_milters', 'non_smtpd_milters', 'milter_protocol', 'milter_default_action']);
+      const { stdout, stderr } = await postconf(program('postconf'), ['-c', dir, '-x', '-h', 'smtpd_milters', 'non_smtpd_milters', 'milter_protocol', 'milter_default_action']);
       expect(stderr).toBe('');
       const [smtpd, nonSmtpd, protocol, defaultAction] = stdout.trim().split('\n');
       expect(protocol).toBe('6');

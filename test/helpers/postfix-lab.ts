@@ -54,7 +54,8 @@ export function postfixLabUnavailableReason(): string | undefined {
   return undefined;
 }
 
-function program(name: string): string {
+/** Absolute path of a Postfix program (postconf, postfix, smtp-sink, ...), found in PATH or sbin. */
+export function program(name: string): string {
   const found = findProgram(name);
   if (!found) throw new Error(`${name} is not installed`);
   return found;
