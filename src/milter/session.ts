@@ -153,7 +153,8 @@ export class MilterSession {
     switch (code) {
       case Cmd.MACRO: {
         const { stage, macros } = parseMacro(data);
-        if (stage) this.macros.set(stage, { ...this.macros.get(stage), ...macros });
+        // As libmilter does: a stage's macros are the latest packet's, not a merge with earlier ones.
+        if (stage) this.macros.set(stage, macros);
         return;
       }
       case Cmd.CONNECT:
@@ -308,7 +309,7 @@ export class MilterSession {
 
     const packets = this.eomPackets(result);
     this.finishMessage(packets);
-    this.report(log, { ...base, ...result.log, ...result.skipped, outcome: outcomeOf(result), bodyOutBytes: result.body?.length }, started);
+    this.report(log, { ...result.log, ...result.skipped, ...base, outcome: outcomeOf(result), bodyOutBytes: result.body?.length }, started);
   }
 
   private report(log: Logger, fields: Record<string, unknown> & { queueId: string; outcome: string; bodyBytes: number }, started: number): void {
