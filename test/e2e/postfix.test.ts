@@ -4,6 +4,7 @@
  * delivered message. What arrives is compared byte for byte (line endings aside) with what was sent.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -270,19 +271,21 @@ describe.skipIf(unavailable !== undefined)('Postfix -> trackmilter (inet socket)
   });
 });
 
-describe.skipIf(unavailable !== undefined)('Postfix -> trackmilter (unix socket) -> smtp-sink', () => {
+describe.skipIf(unavailable !== undefined)('Postfix -> trackmilter (unix socket) -> smtp-sink, default_action=accept as in main.cf.example', () => {
   let daemon: TrackmilterDaemon;
   let lab: PostfixLab;
+  let socketPath: string;
 
   beforeAll(async () => {
     // The socket sits in the lab's socket dir (mode 0755, Postfix's smtpd runs unchrooted as user
     // postfix); the daemon gives it group postfix and mode 0660, as an admin would configure it.
-    lab = await PostfixLab.start({ defaultAction: 'tempfail' });
+    lab = await PostfixLab.start({ defaultAction: 'accept' });
+    socketPath = lab.socketPath('trackmilter.sock');
     daemon = await TrackmilterDaemon.start({
-      unixSocket: lab.socketPath('trackmilter.sock'),
+      unixSocket: socketPath,
       configToml: '[milter]\nsocket_group = "postfix"\nsocket_mode = "0660"\n',
     });
-    await lab.reconfigure({ smtpd_milters: milterEntry(daemon.postfixSpec, 'tempfail') });
+    await lab.reconfigure({ smtpd_milters: milterEntry(daemon.postfixSpec, 'accept') });
   });
 
   afterAll(async () => {
@@ -290,14 +293,33 @@ describe.skipIf(unavailable !== undefined)('Postfix -> trackmilter (unix socket)
     await daemon?.dispose();
   });
 
-  it('relays messages through a unix-socket milter, each stamped once with its body unchanged', async () => {
+  beforeEach(async () => {
     await lab.clearDeliveredMessages();
+  });
+
+  it('relays messages through a unix-socket milter, each stamped once with its body unchanged', async () => {
     const messages = Array.from({ length: 30 }, (_, i) => makeTestMessage({ id: `unix-${i}`, body: makeTextBody(1_000 + i * 5_000, 500 + i) }));
     const outcomes = await sendMessages(lab.smtpPort, messages, { concurrency: 4, messagesPerSession: 5 });
     expect(rejectedOutcomes(outcomes)).toEqual([]);
 
     const delivered = await lab.waitForDeliveredMessages(messages.length);
     expect(findDeliveryProblems(messages, delivered, STAMP)).toEqual([]);
+    await expectDaemonLoggedEach(daemon, delivered);
+  });
+
+  it('keeps mail flowing (unstamped) while the daemon is down, and after a SIGKILL restarts on the same socket path', async () => {
+    await daemon.kill();
+    expect(existsSync(socketPath), 'SIGKILL leaves the socket file behind').toBe(true);
+    const whileDown = Array.from({ length: 5 }, (_, i) => makeTestMessage({ id: `down-${i}`, body: makeTextBody(2_000 + i * 30_000, 900 + i) }));
+    expect(rejectedOutcomes(await sendMessages(lab.smtpPort, whileDown, { concurrency: 2 }))).toEqual([]);
+    expect(findDeliveryProblems(whileDown, await lab.waitForDeliveredMessages(whileDown.length), { absent: STAMP.name })).toEqual([]);
+
+    await lab.clearDeliveredMessages();
+    await daemon.restart(); // the stale socket file must not stop it
+    const afterRestart = Array.from({ length: 5 }, (_, i) => makeTestMessage({ id: `back-${i}`, body: makeTextBody(2_000 + i * 30_000, 950 + i) }));
+    expect(rejectedOutcomes(await sendMessages(lab.smtpPort, afterRestart, { concurrency: 2 }))).toEqual([]);
+    const delivered = await lab.waitForDeliveredMessages(afterRestart.length);
+    expect(findDeliveryProblems(afterRestart, delivered, STAMP)).toEqual([]);
     await expectDaemonLoggedEach(daemon, delivered);
   });
 });

@@ -45,9 +45,10 @@ export function testIdOfOutgoing(message: OutgoingMessage): string {
 
 /**
  * Lists every way the delivered messages fall short of the sent ones: missing, duplicated or
- * unexpected messages, a missing or wrong stamp header, a changed body, header or envelope.
+ * unexpected messages, a missing or wrong stamp header (or one present where `{ absent }` says
+ * there must be none), a changed body, header or envelope.
  */
-export function findDeliveryProblems(sent: OutgoingMessage[], delivered: DeliveredMessage[], stamp: StampExpectation): string[] {
+export function findDeliveryProblems(sent: OutgoingMessage[], delivered: DeliveredMessage[], stamp: StampExpectation | { absent: string }): string[] {
   const problems: string[] = [];
   const byId = new Map<string, DeliveredMessage[]>();
   for (const message of delivered) {
@@ -70,9 +71,14 @@ export function findDeliveryProblems(sent: OutgoingMessage[], delivered: Deliver
     if (copies.length > 1) problems.push(`${id}: delivered ${copies.length} times`);
     const copy = copies[0]!;
     const expected = splitMessage(normalizeLineEndings(message.data));
-    const stamps = copy.header(stamp.name);
-    if (stamps.length !== 1 || stamps[0] !== stamp.value) {
-      problems.push(`${id}: ${stamp.name} is ${JSON.stringify(stamps)}, expected exactly [${JSON.stringify(stamp.value)}]`);
+    if ('absent' in stamp) {
+      const stamps = copy.header(stamp.absent);
+      if (stamps.length > 0) problems.push(`${id}: ${stamp.absent} is ${JSON.stringify(stamps)}, expected none`);
+    } else {
+      const stamps = copy.header(stamp.name);
+      if (stamps.length !== 1 || stamps[0] !== stamp.value) {
+        problems.push(`${id}: ${stamp.name} is ${JSON.stringify(stamps)}, expected exactly [${JSON.stringify(stamp.value)}]`);
+      }
     }
     const bodyProblem = describeBodyDifference(expected.body, copy.body);
     if (bodyProblem) problems.push(`${id}: ${bodyProblem}`);
