@@ -1,0 +1,341 @@
+/**
+ * Redirector benchmark: wrk against nginx's `return 302` and against the redirector, in the same run
+ * (the machine is noisy, so only figures from one run compare). The redirector resolves tokens from
+ * memory and writes every click to a real classic-level database in a temp dir, one batch per event
+ * loop turn (group commit), before answering; a bare node:http `302` shows node's own ceiling.
+ *
+ *   tsx bench/redirect.ts [--duration 10] [--connections 64] [--threads 2] [--sync]
+ *
+ * --sync makes every batch an fsync'd LevelDB write (durable across power loss, not just a crash).
+ * Prints a table; writes bench/out/redirect.json. Without wrk or nginx it says so and exits 0.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parseArgs } from 'node:util';
+import { ClassicLevel } from 'classic-level';
+import { RedirectorServer } from '../src/redirector/server.js';
+import type { EventSink, LinkResolver, RedirectEvent, ResolvedLink } from '../src/redirector/types.js';
+import { silentLogger } from '../src/util/log.js';
+
+const execFileAsync = promisify(execFile);
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const OUT_FILE = path.join(BENCH_DIR, 'out', 'redirect.json');
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '64' },
+    threads: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '2' },
+    sync: { type: 'boolean', default: false },
+  },
+});
+const DURATION_S = Number(args.duration);
+const CONNECTIONS = Number(args.connections);
+const THREADS = Number(args.threads);
+const WARMUP_S = Number(args.warmup);
+const SYNC = args.sync ?? false;
+
+async function which(command: string): Promise<string | null> {
+  try {
+    const { stdout } = await execFileAsync('sh', ['-c', `command -v ${command}`]);
+    return stdout.trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface WrkResult {
+  requests: number;
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  non3xx: number;
+  socketErrors: string | null;
+}
+
+function toMs(value: string, unit: string): number {
+  const n = Number(value);
+  if (unit === 'us') return n / 1000;
+  if (unit === 's') return n * 1000;
+  if (unit === 'm') return n * 60_000;
+  return n;
+}
+
+function parseWrk(output: string): WrkResult {
+  const number = (re: RegExp): number => Number(re.exec(output)?.[1] ?? NaN);
+  const percentile = (p: string): number => {
+    const match = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(output);
+    return match ? toMs(match[1] ?? '', match[2] ?? 'ms') : NaN;
+  };
+  return {
+    requests: number(/(\d+) requests in/),
+    requestsPerSec: number(/Requests\/sec:\s+([\d.]+)/),
+    p50Ms: percentile('50'),
+    p99Ms: percentile('99'),
+    non3xx: number(/Non-2xx or 3xx responses: (\d+)/) || 0,
+    socketErrors: /Socket errors: (.*)/.exec(output)?.[1] ?? null,
+  };
+}
+
+async function wrk(url: string, seconds: number): Promise<WrkResult> {
+  const { stdout } = await execFileAsync('wrk', [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url], {
+    maxBuffer: 1 << 20,
+  });
+  return parseWrk(stdout);
+}
+
+async function measure(url: string): Promise<WrkResult> {
+  if (WARMUP_S > 0) await wrk(url, WARMUP_S);
+  return wrk(url, DURATION_S);
+}
+
+// --- nginx ---------------------------------------------------------------------------------------
+
+async function startNginx(): Promise<{ port: number; stop: () => Promise<void> }> {
+  const prefix = await mkdtemp(path.join(os.tmpdir(), 'bench-nginx-'));
+  const port = await freePort();
+  const template = await readFile(path.join(BENCH_DIR, 'nginx', 'nginx.conf.in'), 'utf8');
+  await writeFile(path.join(prefix, 'nginx.conf'), template.replaceAll('@PREFIX@', prefix).replaceAll('@PORT@', String(port)));
+  await mkdir(path.join(prefix, 'logs'), { recursive: true }); // nginx opens <prefix>/logs/error.log before reading the config
+  const child: ChildProcess = spawn('nginx', ['-c', path.join(prefix, 'nginx.conf'), '-p', prefix], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    await Promise.race([waitForPort(port), exited.then(() => Promise.reject(new Error(`nginx exited: ${stderr.trim()}`)))]);
+  } catch (err) {
+    await rm(prefix, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    port,
+    stop: async () => {
+      child.kill('SIGQUIT'); // graceful: workers finish, master removes its pid file
+      await exited;
+      await rm(prefix, { recursive: true, force: true });
+    },
+  };
+}
+
+// --- the redirector under test -------------------------------------------------------------------
+
+const TOKEN = 'bench0Token_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789';
+const LINK: ResolvedLink = {
+  kind: 'click',
+  url: 'https://example.com/',
+  sendId: 'a100525',
+  listId: 'list7',
+  recipient: 'reader@example.org',
+  emailCode: 'ec-123',
+  linkName: 'hero',
+  position: 1,
+  part: 'h',
+};
+
+/** Token lookups from memory, so the figure is the HTTP path and the event write. */
+const memoryResolver: LinkResolver = { resolve: (route) => (route.token === TOKEN ? LINK : null) };
+
+/**
+ * Events to LevelDB with group commit: everything handed in during one event loop turn, or while the
+ * previous batch was being written, goes into one batch; each caller resolves when its batch is written.
+ */
+class LevelEventSink implements EventSink {
+  private pending: { events: RedirectEvent[]; done: () => void; fail: (err: unknown) => void }[] = [];
+  private scheduled = false;
+  private writing = false;
+  written = 0;
+  batches = 0;
+
+  constructor(
+    private readonly db: ClassicLevel<Buffer, string>,
+    private readonly sync: boolean,
+  ) {}
+
+  record(events: RedirectEvent[]): Promise<void> {
+    return new Promise((done, fail) => {
+      this.pending.push({ events, done, fail });
+      if (!this.scheduled && !this.writing) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const group = this.pending;
+    if (group.length === 0) return;
+    this.pending = [];
+    this.writing = true;
+    const ops = [];
+    for (const { events } of group) {
+      for (const e of events) {
+        const value = JSON.stringify([e.time.getTime(), e.type, e.sendId, e.listId, e.recipient, e.emailCode, e.url, e.linkName, e.position, e.part, e.ip, e.userAgent, e.machineReason ?? '']);
+        ops.push({ type: 'put' as const, key: Buffer.from(e.id), value });
+      }
+    }
+    this.db.batch(ops, { sync: this.sync }).then(
+      () => {
+        this.batches += 1;
+        this.written += ops.length;
+        for (const waiter of group) waiter.done();
+        this.afterWrite();
+      },
+      (err: unknown) => {
+        for (const waiter of group) waiter.fail(err);
+        this.afterWrite();
+      },
+    );
+  }
+
+  private afterWrite(): void {
+    this.writing = false;
+    if (this.pending.length > 0) this.flush();
+  }
+}
+
+async function startRedirector(): Promise<{ port: number; sink: LevelEventSink; stop: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-redirect-db-'));
+  const db = new ClassicLevel<Buffer, string>(dir, { keyEncoding: 'buffer', valueEncoding: 'utf8' });
+  await db.open();
+  const sink = new LevelEventSink(db, SYNC);
+  const server = new RedirectorServer({ host: '127.0.0.1', port: await freePort(), logger: silentLogger, resolver: memoryResolver, events: sink });
+  await server.listen();
+  return {
+    port: server.port,
+    sink,
+    stop: async () => {
+      await server.close();
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** node:http answering a fixed 302 and nothing else: the ceiling for anything built on it. */
+async function startBareNode(): Promise<{ port: number; stop: () => Promise<void> }> {
+  const headers = ['Location', 'https://example.com/', 'Content-Length', '0'];
+  const server = http.createServer((_req, res) => {
+    res.writeHead(302, headers);
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    stop: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+// --- the run -------------------------------------------------------------------------------------
+
+interface Row extends WrkResult {
+  target: string;
+  eventsWritten?: number;
+  batches?: number;
+}
+
+async function main(): Promise<void> {
+  const missing = [];
+  if (!(await which('wrk'))) missing.push('wrk');
+  if (!(await which('nginx'))) missing.push('nginx');
+  if (missing.length > 0) {
+    console.log(`bench:redirect skipped: ${missing.join(' and ')} not installed (Debian: apt-get install -y wrk nginx)`);
+    return;
+  }
+  console.log(
+    `wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION_S}s (after ${WARMUP_S}s warm-up), ${os.cpus().length} CPUs, node ${process.version}, LevelDB sync=${SYNC}`,
+  );
+  const rows: Row[] = [];
+
+  const nginx = await startNginx();
+  try {
+    rows.push({ target: 'nginx return 302', ...(await measure(`http://127.0.0.1:${nginx.port}/c/${TOKEN}`)) });
+  } finally {
+    await nginx.stop();
+  }
+
+  const bare = await startBareNode();
+  try {
+    rows.push({ target: 'node:http bare 302', ...(await measure(`http://127.0.0.1:${bare.port}/c/${TOKEN}`)) });
+  } finally {
+    await bare.stop();
+  }
+
+  const redirector = await startRedirector();
+  try {
+    const result = await measure(`http://127.0.0.1:${redirector.port}/c/${TOKEN}`);
+    rows.push({ target: 'redirector + LevelDB', ...result, eventsWritten: redirector.sink.written, batches: redirector.sink.batches });
+  } finally {
+    await redirector.stop();
+  }
+
+  const nginxRate = rows[0]?.requestsPerSec ?? NaN;
+  const table = rows.map((row) => ({
+    target: row.target,
+    'req/s': Math.round(row.requestsPerSec),
+    'p50 ms': row.p50Ms,
+    'p99 ms': row.p99Ms,
+    'vs nginx': Number((row.requestsPerSec / nginxRate).toFixed(3)),
+    'non-3xx': row.non3xx,
+    'socket errors': row.socketErrors ?? '',
+  }));
+  console.table(table);
+  const redirectorRow = rows[2];
+  if (redirectorRow?.eventsWritten !== undefined) {
+    console.log(
+      `redirector: ${redirectorRow.eventsWritten} events written in ${redirectorRow.batches} batches (warm-up included; ` +
+        `${Math.round(redirectorRow.eventsWritten / Math.max(1, redirectorRow.batches ?? 1))} per batch)`,
+    );
+  }
+  await mkdir(path.dirname(OUT_FILE), { recursive: true });
+  const out = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    wrk: { threads: THREADS, connections: CONNECTIONS, durationSeconds: DURATION_S, warmupSeconds: WARMUP_S },
+    leveldbSync: SYNC,
+    results: rows,
+    ratioToNginx: Object.fromEntries(rows.map((row) => [row.target, row.requestsPerSec / nginxRate])),
+  };
+  await writeFile(OUT_FILE, `${JSON.stringify(out, null, 2)}\n`);
+  console.log(`wrote ${path.relative(process.cwd(), OUT_FILE)}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
