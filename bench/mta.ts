@@ -10,8 +10,12 @@
  *   BENCH_ROUNDS=3    interleaved rounds (median reported)
  *   BENCH_WARMUP=50   messages sent through each setup before timing starts
  *   BENCH_LINKS=40    links in the newsletter
+ *   BENCH_TRANSPORT=inet (default, as in main.cf.example) or unix: the socket both milters listen on.
+ *     libmilter does not set TCP_NODELAY, so over inet the echo milter's small writes can wait on
+ *     delayed ACKs; unix shows the floor without that.
  *
- * Prints msg/s per setup, trackmilter/echo, trackmilter's peak RSS (VmHWM); writes bench/out/mta.json.
+ * Prints msg/s per setup, trackmilter/echo, trackmilter's peak RSS (VmHWM); writes bench/out/mta.json
+ * (bench/out/mta-unix.json with BENCH_TRANSPORT=unix).
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -39,7 +43,9 @@ const SESSIONS = envInt('BENCH_SESSIONS', 20, 1);
 const ROUNDS = envInt('BENCH_ROUNDS', 3, 1);
 const WARMUP = envInt('BENCH_WARMUP', 50);
 const LINKS = envInt('BENCH_LINKS', 40);
-const OUT_FILE = path.join(PROJECT_ROOT, 'bench', 'out', 'mta.json');
+const TRANSPORT = process.env.BENCH_TRANSPORT || 'inet';
+if (TRANSPORT !== 'inet' && TRANSPORT !== 'unix') throw new Error(`BENCH_TRANSPORT must be inet or unix, got ${TRANSPORT}`);
+const OUT_FILE = path.join(PROJECT_ROOT, 'bench', 'out', TRANSPORT === 'inet' ? 'mta.json' : 'mta-unix.json');
 
 interface MilterUnderTest {
   /** smtpd_milters address; undefined for the no-milter setup. */
@@ -86,6 +92,8 @@ async function main(): Promise<number> {
   }
 
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'trackmilter-bench-mta-'));
+  await fs.chmod(work, 0o755); // unix sockets in here must be reachable by Postfix's smtpd (user postfix)
+  const socketIn = (name: string) => (TRANSPORT === 'unix' ? path.join(work, name) : undefined);
   const setups: Setup[] = [];
   try {
     const echoBinary = await buildEchoMilter(work);
@@ -95,7 +103,7 @@ async function main(): Promise<number> {
     const messageBytes = Buffer.byteLength(newsletter);
     console.log(
       `bench:mta: ${COUNT} copies of a ${(messageBytes / 1024).toFixed(1)} KB newsletter with ${LINKS} links, ${SESSIONS} sessions, ` +
-        `${ROUNDS} interleaved round(s), warm-up ${WARMUP}; ${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`,
+        `${ROUNDS} interleaved round(s), warm-up ${WARMUP}, milters on ${TRANSPORT} sockets; ${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`,
     );
 
     setups.push(await startSetup('no milter', async () => ({ spec: undefined, peakRssKb: async () => undefined, stop: async () => undefined }), messageFile));
@@ -103,7 +111,8 @@ async function main(): Promise<number> {
       await startSetup(
         'echo milter',
         async () => {
-          const echo = await EchoMilter.start(echoBinary);
+          const unixSocket = socketIn('echo.sock');
+          const echo = await EchoMilter.start(echoBinary, unixSocket ? { unixSocket } : {});
           return { spec: echo.postfixSpec, peakRssKb: () => readPeakRssKb(echo.pid), stop: () => echo.stop() };
         },
         messageFile,
@@ -113,7 +122,8 @@ async function main(): Promise<number> {
       await startSetup(
         'trackmilter',
         async () => {
-          const daemon = await TrackmilterDaemon.start();
+          const unixSocket = socketIn('trackmilter.sock');
+          const daemon = await TrackmilterDaemon.start(unixSocket ? { unixSocket, configToml: '[milter]\nsocket_group = "postfix"\n' } : {});
           return {
             spec: daemon.postfixSpec,
             peakRssKb: () => daemon.peakRssKb(),
@@ -168,7 +178,7 @@ async function main(): Promise<number> {
       date: new Date().toISOString(),
       version: PACKAGE_VERSION,
       host: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadAverage: os.loadavg() },
-      workload: { count: COUNT, sessions: SESSIONS, rounds: ROUNDS, warmup: WARMUP, links: LINKS, messageBytes, echoMilterSource: ECHO_MILTER_SOURCE },
+      workload: { count: COUNT, sessions: SESSIONS, rounds: ROUNDS, warmup: WARMUP, links: LINKS, transport: TRANSPORT, messageBytes, echoMilterSource: ECHO_MILTER_SOURCE },
       setups: summary,
       trackmilterToEchoRatio: ratio,
       trackmilterPeakRssKb: track.peakRssKb,

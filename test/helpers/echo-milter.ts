@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { findFreePort, waitForTcpPort } from './net.js';
+import { findFreePort, pollUntil, waitForTcpPort } from './net.js';
 import { PROJECT_ROOT } from './postfix-lab.js';
 
 const execFileAsync = promisify(execFile);
@@ -37,24 +37,31 @@ export class EchoMilter {
 
   private constructor(
     private readonly child: ChildProcess,
-    readonly port: number,
+    /** The address for Postfix's smtpd_milters: inet:127.0.0.1:PORT or unix:/path. */
+    readonly postfixSpec: string,
   ) {
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-  }
-
-  /** The address for Postfix's smtpd_milters. */
-  get postfixSpec(): string {
-    return `inet:127.0.0.1:${this.port}`;
   }
 
   get pid(): number {
     return this.child.pid ?? -1;
   }
 
-  static async start(binary: string): Promise<EchoMilter> {
+  /**
+   * Starts the milter on a free loopback port, or on a unix socket at `unixSocket` (created with
+   * umask 0, so that Postfix's smtpd, user postfix, may connect: keep it in a private directory).
+   */
+  static async start(binary: string, options: { unixSocket?: string } = {}): Promise<EchoMilter> {
+    if (options.unixSocket) {
+      const socketPath = options.unixSocket;
+      const child = spawn('/bin/sh', ['-c', 'umask 000; exec "$0" "$@"', binary, `unix:${socketPath}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const milter = new EchoMilter(child, `unix:${socketPath}`);
+      await pollUntil(`echo milter socket ${socketPath}`, () => (existsSync(socketPath) ? true : undefined), 10_000);
+      return milter;
+    }
     const port = await findFreePort();
     const child = spawn(binary, [`inet:${port}@127.0.0.1`], { stdio: ['ignore', 'ignore', 'inherit'] });
-    const milter = new EchoMilter(child, port);
+    const milter = new EchoMilter(child, `inet:127.0.0.1:${port}`);
     await waitForTcpPort(port);
     return milter;
   }
