@@ -34,6 +34,9 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: '2' },
     warmup: { type: 'string', default: '2' },
     sync: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    serve: { type: 'string' },
+    port: { type: 'string' },
   },
 });
 const DURATION_S = Number(args.duration);
@@ -41,6 +44,8 @@ const CONNECTIONS = Number(args.connections);
 const THREADS = Number(args.threads);
 const WARMUP_S = Number(args.warmup);
 const SYNC = args.sync ?? false;
+/** Measure one target alone (nginx, bare, redirector): for profiling; the ratio needs all three. */
+const ONLY = args.only;
 
 async function which(command: string): Promise<string | null> {
   try {
@@ -228,39 +233,72 @@ class LevelEventSink implements EventSink {
   }
 }
 
-async function startRedirector(): Promise<{ port: number; sink: LevelEventSink; stop: () => Promise<void> }> {
+/** Serves the redirector with a LevelDB sink until SIGTERM, then reports what it wrote. */
+async function serveRedirector(port: number): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-redirect-db-'));
   const db = new ClassicLevel<Buffer, string>(dir, { keyEncoding: 'buffer', valueEncoding: 'utf8' });
   await db.open();
   const sink = new LevelEventSink(db, SYNC);
-  const server = new RedirectorServer({ host: '127.0.0.1', port: await freePort(), logger: silentLogger, resolver: memoryResolver, events: sink });
+  const server = new RedirectorServer({ host: '127.0.0.1', port, logger: silentLogger, resolver: memoryResolver, events: sink });
   await server.listen();
-  return {
-    port: server.port,
-    sink,
-    stop: async () => {
-      await server.close();
-      await db.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  await untilTerminated();
+  await server.close();
+  await db.close();
+  await rm(dir, { recursive: true, force: true });
+  return reportAndExit({ eventsWritten: sink.written, batches: sink.batches });
 }
 
 /** node:http answering a fixed 302 and nothing else: the ceiling for anything built on it. */
-async function startBareNode(): Promise<{ port: number; stop: () => Promise<void> }> {
+async function serveBareNode(port: number): Promise<void> {
   const headers = ['Location', 'https://example.com/', 'Content-Length', '0'];
   const server = http.createServer((_req, res) => {
     res.writeHead(302, headers);
     res.end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await untilTerminated();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  return reportAndExit({});
+}
+
+function untilTerminated(): Promise<void> {
+  return new Promise((resolve) => process.once('SIGTERM', () => resolve()));
+}
+
+function reportAndExit(stats: Record<string, number>): void {
+  process.stdout.write(`${JSON.stringify(stats)}\n`, () => process.exit(0));
+}
+
+/**
+ * Each server under test runs in its own node process (this file with --serve), the same way whatever
+ * launched the bench: measured in the launcher's own process, `tsx`'s wrapper cost a third of the rate.
+ */
+async function startServerProcess(kind: 'redirector' | 'bare'): Promise<{ port: number; stop: () => Promise<Record<string, number>> }> {
+  const port = await freePort();
+  const argv = ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', kind, '--port', String(port)];
+  if (SYNC) argv.push('--sync');
+  const child = spawn(process.execPath, argv, { cwd: path.dirname(BENCH_DIR), stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await Promise.race([waitForPort(port), exited.then(() => Promise.reject(new Error(`${kind} server exited before listening`)))]);
   return {
-    port: (server.address() as net.AddressInfo).port,
-    stop: () => new Promise((resolve) => server.close(() => resolve())),
+    port,
+    stop: async () => {
+      child.kill('SIGTERM');
+      const stuck = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(stuck);
+      return JSON.parse(stdout.trim().split('\n').pop() || '{}') as Record<string, number>;
+    },
   };
 }
 
 // --- the run -------------------------------------------------------------------------------------
+
+const NGINX = 'nginx return 302';
+const REDIRECTOR = 'redirector + LevelDB';
 
 interface Row extends WrkResult {
   target: string;
@@ -281,29 +319,36 @@ async function main(): Promise<void> {
   );
   const rows: Row[] = [];
 
-  const nginx = await startNginx();
-  try {
-    rows.push({ target: 'nginx return 302', ...(await measure(`http://127.0.0.1:${nginx.port}/c/${TOKEN}`)) });
-  } finally {
-    await nginx.stop();
+  if (!ONLY || ONLY === 'nginx') {
+    const nginx = await startNginx();
+    try {
+      rows.push({ target: NGINX, ...(await measure(`http://127.0.0.1:${nginx.port}/c/${TOKEN}`)) });
+    } finally {
+      await nginx.stop();
+    }
   }
 
-  const bare = await startBareNode();
-  try {
-    rows.push({ target: 'node:http bare 302', ...(await measure(`http://127.0.0.1:${bare.port}/c/${TOKEN}`)) });
-  } finally {
-    await bare.stop();
+  if (!ONLY || ONLY === 'bare') {
+    const bare = await startServerProcess('bare');
+    try {
+      rows.push({ target: 'node:http bare 302', ...(await measure(`http://127.0.0.1:${bare.port}/c/${TOKEN}`)) });
+    } finally {
+      await bare.stop();
+    }
   }
 
-  const redirector = await startRedirector();
-  try {
-    const result = await measure(`http://127.0.0.1:${redirector.port}/c/${TOKEN}`);
-    rows.push({ target: 'redirector + LevelDB', ...result, eventsWritten: redirector.sink.written, batches: redirector.sink.batches });
-  } finally {
-    await redirector.stop();
+  if (!ONLY || ONLY === 'redirector') {
+    const redirector = await startServerProcess('redirector');
+    let result: WrkResult | undefined;
+    try {
+      result = await measure(`http://127.0.0.1:${redirector.port}/c/${TOKEN}`);
+    } finally {
+      const stats = await redirector.stop();
+      if (result) rows.push({ target: REDIRECTOR, ...result, eventsWritten: stats.eventsWritten, batches: stats.batches });
+    }
   }
 
-  const nginxRate = rows[0]?.requestsPerSec ?? NaN;
+  const nginxRate = rows.find((row) => row.target === NGINX)?.requestsPerSec ?? NaN;
   const table = rows.map((row) => ({
     target: row.target,
     'req/s': Math.round(row.requestsPerSec),
@@ -314,7 +359,7 @@ async function main(): Promise<void> {
     'socket errors': row.socketErrors ?? '',
   }));
   console.table(table);
-  const redirectorRow = rows[2];
+  const redirectorRow = rows.find((row) => row.target === REDIRECTOR);
   if (redirectorRow?.eventsWritten !== undefined) {
     console.log(
       `redirector: ${redirectorRow.eventsWritten} events written in ${redirectorRow.batches} batches (warm-up included; ` +
@@ -335,7 +380,8 @@ async function main(): Promise<void> {
   console.log(`wrote ${path.relative(process.cwd(), OUT_FILE)}`);
 }
 
-main().catch((err: unknown) => {
+const run = args.serve === 'redirector' ? serveRedirector(Number(args.port)) : args.serve === 'bare' ? serveBareNode(Number(args.port)) : main();
+run.catch((err: unknown) => {
   console.error(err);
   process.exitCode = 1;
 });
