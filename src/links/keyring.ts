@@ -99,11 +99,14 @@ async function readCurrentKid(dir: string): Promise<number | null> {
 
 async function readKeyFiles(dataDir: string): Promise<KeyFiles> {
   const dir = keysDir(dataDir);
+  // The pointer before the listing: a key file always exists before the pointer names it, so a keygen
+  // running meanwhile cannot leave us with a pointer to a key we did not list.
+  const currentKid = await readCurrentKid(dir);
   let names: string[];
   try {
     names = await readdir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { secrets: new Map(), currentKid: null };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { secrets: new Map(), currentKid };
     throw err;
   }
   const secrets = new Map<number, Buffer>();
@@ -114,7 +117,7 @@ async function readKeyFiles(dataDir: string): Promise<KeyFiles> {
     if (kid > MAX_KID) continue;
     secrets.set(kid, await readKeyFile(join(dir, name)));
   }
-  return { secrets, currentKid: await readCurrentKid(dir) };
+  return { secrets, currentKid };
 }
 
 function toKeyring(dataDir: string, files: KeyFiles): Keyring {

@@ -53,9 +53,10 @@ export interface StatelessClick extends LinkPlace, RecipientIdentity {
 
 export type StatelessOpen = RecipientIdentity;
 
+/** Decoded ids are Buffers (views into the token's bytes), usable as store keys as they are. */
 export type DecodedToken =
-  | ({ ok: true; kind: 'stateful-click'; kid: number } & StatefulClick)
-  | ({ ok: true; kind: 'stateful-open'; kid: number } & StatefulOpen)
+  | ({ ok: true; kind: 'stateful-click'; kid: number; rowId: Buffer; messageId: Buffer } & LinkPlace)
+  | { ok: true; kind: 'stateful-open'; kid: number; messageId: Buffer }
   | ({ ok: true; kind: 'stateless-click'; kid: number } & StatelessClick)
   | ({ ok: true; kind: 'stateless-open'; kid: number } & StatelessOpen);
 

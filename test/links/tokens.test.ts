@@ -113,6 +113,15 @@ describe('round trip', () => {
     expect(() => urlRowId(keyring.current, { ...row(''), url: 'https://shop.example/p?x' })).toThrow(RangeError);
   });
 
+  it('minting is deterministic: the same link in the same message gets the same token', () => {
+    fc.assert(
+      fc.property(anyStatelessClick, (click) => {
+        expect(mintStatelessClick(keyring, click)).toBe(mintStatelessClick(keyring, { ...click }));
+      }),
+      { numRuns: 50 },
+    );
+  });
+
   it('minting refuses what it could not give back exactly', () => {
     const click = { recipient: 'a@b.example', url: 'https://x.example/', sendId: '', listId: '', emailCode: '', position: 1, part: 'h' as const };
     expect(() => mintStatelessClick(keyring, { ...click, recipient: 'a\uD800@b.example' })).toThrow(RangeError);
