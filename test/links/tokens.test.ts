@@ -142,6 +142,9 @@ describe('stateless link length', () => {
     console.log(`stateless compact link for a ${LONG_URL.length}-character URL and a ${LONG_ADDRESS.length}-character address: ${link.length} characters`);
     console.log(link);
     expect(link.length).toBeLessThan(400);
+    const pathStyle = clickLink(ORIGIN, 'path', mintStatelessClick(keyring, click), { url: LONG_URL });
+    console.log(`same, path-preserving style (the path is shown and also inside the token): ${pathStyle.length} characters`);
+    expect(pathStyle.length).toBeLessThan(400);
 
     // Worst case for the record: nothing to compress (random bytes spelled as URL-safe text).
     const incompressible = { ...click, url: `https://x.example/${noise(182)}`, recipient: noise(48, 'address') + '@example.com' };
