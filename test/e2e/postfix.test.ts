@@ -13,10 +13,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PACKAGE_VERSION, TrackmilterDaemon } from '../helpers/daemon.js';
 import { findDeliveryProblems, postfixQueueIdOf, testIdOf, testIdOfOutgoing } from '../helpers/delivery.js';
 import { RecordingMilter } from '../helpers/recording-milter.js';
-import { makeChunkBoundaryBody, makeTestMessage, makeTextBody } from '../helpers/messages.js';
+import { awkwardHeaders, makeChunkBoundaryBody, makeTestMessage, makeTextBody } from '../helpers/messages.js';
 import { pollUntil } from '../helpers/net.js';
 import { MAIN_CF_EXAMPLE, PostfixLab, milterEntry, postfixLabUnavailableReason, program, type DeliveredMessage } from '../helpers/postfix-lab.js';
-import { sendMessages, type OutgoingMessage, type SmtpOutcome } from '../helpers/smtp.js';
+import { SmtpSession, encodeSmtpData, sendMessages, type OutgoingMessage, type SmtpOutcome } from '../helpers/smtp.js';
 
 const STAMP = { name: 'X-Trackmilter', value: PACKAGE_VERSION };
 
@@ -154,7 +154,7 @@ describe.skipIf(unavailable !== undefined)('Postfix -> trackmilter (inet socket)
 
   it('relays 200 distinct messages sent over 10 concurrent SMTP sessions, each stamped once with its body unchanged', async () => {
     // Mostly small bodies, every tenth one over two BODY chunks, every fourth with UTF-8 (8bit)
-    // lines, one empty body, and some with three recipients.
+    // lines, one empty body, some with three recipients, some with hundreds of awkward headers.
     const bodyOf = (i: number): string => {
       if (i === 3) return '';
       const size = i % 10 === 0 ? 150_000 + i * 97 : 300 + ((i * 7919) % 30_000);
@@ -165,6 +165,7 @@ describe.skipIf(unavailable !== undefined)('Postfix -> trackmilter (inet socket)
         id: `bulk-${i}`,
         body: bodyOf(i),
         ...(i % 25 === 5 ? { recipients: [`a-${i}@example.net`, `b-${i}@example.net`, `c-${i}@example.org`] } : {}),
+        ...(i % 50 === 7 ? { extraHeaders: awkwardHeaders() } : {}),
       }),
     );
     const outcomes = await sendMessages(lab.smtpPort, messages, { concurrency: 10, messagesPerSession: 10 });
@@ -234,6 +235,38 @@ describe.skipIf(unavailable !== undefined)('Postfix -> trackmilter (inet socket)
       await lab.reconfigure({ smtpd_milters: milterEntry(daemon.postfixSpec, 'tempfail') });
       await recorder.stop();
     }
+  });
+
+  it('carries on after abandoned transactions (RSET after RCPT, a client vanishing mid-DATA), delivering none of them', async () => {
+    const session = await SmtpSession.open(lab.smtpPort);
+    expect((await session.command('MAIL FROM:<abandoned@example.com>')).code).toBe(250);
+    expect((await session.command('RCPT TO:<abandoned@example.net>')).code).toBe(250);
+    expect((await session.command('RSET')).code).toBe(250);
+    const afterReset = makeTestMessage({ id: 'after-rset', body: makeTextBody(80_000, 31) });
+    expect(await session.send(afterReset)).toMatchObject({ accepted: true });
+
+    const vanishing = await SmtpSession.open(lab.smtpPort);
+    expect((await vanishing.command('MAIL FROM:<vanishing@example.com>')).code).toBe(250);
+    expect((await vanishing.command('RCPT TO:<vanishing@example.net>')).code).toBe(250);
+    expect((await vanishing.command('DATA')).code).toBe(354);
+    const doomed = encodeSmtpData(makeTestMessage({ id: 'vanished', body: makeTextBody(200_000, 32) }).data);
+    vanishing.writeRaw(doomed.subarray(0, 100_000));
+    vanishing.destroy();
+    await pollUntil('Postfix noticing the vanished client', async () => ((await lab.grepMaillog(/lost connection after DATA/)).length > 0 ? true : undefined), 30_000);
+
+    // The same session, and new ones, go on as before.
+    const afterVanish = Array.from({ length: 10 }, (_, i) => makeTestMessage({ id: `after-vanish-${i}`, body: makeTextBody(5_000 + i * 9_000, 40 + i) }));
+    const onSameSession = makeTestMessage({ id: 'same-session', body: makeTextBody(3_000, 33) });
+    expect(await session.send(onSameSession)).toMatchObject({ accepted: true });
+    await session.quit();
+    expect(rejectedOutcomes(await sendMessages(lab.smtpPort, afterVanish, { concurrency: 3 }))).toEqual([]);
+
+    const sent = [afterReset, onSameSession, ...afterVanish];
+    const delivered = await lab.waitForDeliveredMessages(sent.length);
+    await pollUntil('an empty Postfix queue', async () => ((await lab.queueSize()) === 0 ? true : undefined), 60_000);
+    // findDeliveryProblems also reports anything delivered that was not sent (the vanished one).
+    expect(findDeliveryProblems(sent, await lab.readDeliveredMessages(), STAMP)).toEqual([]);
+    await expectDaemonLoggedEach(daemon, delivered);
   });
 
   it('applies non_smtpd_milters to mail submitted with sendmail(1)', async () => {

@@ -82,11 +82,8 @@ export function findDeliveryProblems(sent: OutgoingMessage[], delivered: Deliver
     }
     const bodyProblem = describeBodyDifference(expected.body, copy.body);
     if (bodyProblem) problems.push(`${id}: ${bodyProblem}`);
-    for (const name of ['Subject', 'Message-ID', 'From', 'To', 'X-Test-Attempt']) {
-      const want = headerValue(expected.headerBlock, name);
-      const got = copy.header(name);
-      if (got.length !== 1 || got[0] !== want) problems.push(`${id}: header ${name} is ${JSON.stringify(got)}, sent ${JSON.stringify(want)}`);
-    }
+    const headerProblem = describeHeaderDifference(expected.headerBlock, copy.headerBlock, 'absent' in stamp ? stamp.absent : stamp.name);
+    if (headerProblem) problems.push(`${id}: ${headerProblem}`);
     const wantRcpts = [...message.envelope.to].sort().join(',');
     const gotRcpts = [...copy.rcptTo].sort().join(',');
     if (wantRcpts !== gotRcpts) problems.push(`${id}: envelope recipients ${gotRcpts}, sent ${wantRcpts}`);
@@ -96,9 +93,27 @@ export function findDeliveryProblems(sent: OutgoingMessage[], delivered: Deliver
   return problems;
 }
 
-function headerValue(headerBlock: string, name: string): string | undefined {
-  const match = new RegExp(`^${name}: *(.*)$`, 'im').exec(headerBlock);
-  return match?.[1];
+/** Header fields (folded lines kept) of a header block with LF line ends. */
+function headerFields(headerBlock: string): string[] {
+  return headerBlock.length === 0 ? [] : headerBlock.split(/\n(?![ \t])/);
+}
+
+/**
+ * The sent header fields must arrive unchanged and in order. Postfix prepends its Received field;
+ * the milter adds its stamp; nothing else may differ.
+ */
+function describeHeaderDifference(sentBlock: string, deliveredBlock: string, stampName: string): string | undefined {
+  const sent = headerFields(sentBlock);
+  const delivered = headerFields(deliveredBlock);
+  if (/^Received: [^\n]*\n?[^]*\(Postfix/.test(delivered[0] ?? '')) delivered.shift();
+  const stampPrefix = `${stampName.toLowerCase()}:`;
+  const rest = delivered.filter((field) => !field.toLowerCase().startsWith(stampPrefix));
+  for (let i = 0; i < Math.max(sent.length, rest.length); i++) {
+    if (sent[i] !== rest[i]) {
+      return `header field ${i + 1} differs: sent ${JSON.stringify(sent[i]?.slice(0, 200))}, delivered ${JSON.stringify(rest[i]?.slice(0, 200))}`;
+    }
+  }
+  return undefined;
 }
 
 /** Postfix's queue id of a delivered message, from the Received header Postfix added. */

@@ -62,6 +62,8 @@ export interface TestMessageOptions {
   /** Unique id carried in the X-Test-Id header and the recipient address. */
   id: string;
   body: string | Buffer;
+  /** Extra header lines (LF-folded where folded), placed before X-Test-Id. */
+  extraHeaders?: string[];
   /** Carried in X-Test-Attempt, so a test can tell which send of a message was delivered. */
   attempt?: number;
   recipients?: string[];
@@ -78,6 +80,7 @@ export function makeTestMessage(options: TestMessageOptions): OutgoingMessage {
     `Subject: e2e message ${options.id}`,
     `Date: ${new Date(Date.UTC(2025, 0, 1)).toUTCString().replace('GMT', '+0000')}`,
     `Message-ID: <${options.id}@e2e.example.com>`,
+    ...(options.extraHeaders ?? []),
     'MIME-Version: 1.0',
     `Content-Type: text/plain; charset=${eightBit ? 'utf-8' : 'us-ascii'}`,
     `Content-Transfer-Encoding: ${eightBit ? '8bit' : '7bit'}`,
@@ -120,4 +123,20 @@ export function makeChunkBoundaryBody(options: { boundary?: number; shift?: numb
     offset += line.length + 2;
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * Header lines a milter must carry through untouched: a long folded field, a raw UTF-8 value, a
+ * tab-folded field, an empty value, and many fields (each one HEADER packet from Postfix).
+ */
+export function awkwardHeaders(count = 300): string[] {
+  const references = Array.from({ length: 60 }, (_, i) => `<ref-${i}.${'x'.repeat(20)}@lists.example.com>`).join('\n ');
+  return [
+    `References: ${references}`,
+    'X-Raw-Utf8: Grüße, café, 日本語',
+    'X-Tab-Folded: first part\n\tsecond part after a tab',
+    'X-Empty:',
+    'X-Spaces:    several leading spaces',
+    ...Array.from({ length: count }, (_, i) => `X-Filler-${i}: value ${i}`),
+  ];
 }

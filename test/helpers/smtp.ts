@@ -149,7 +149,8 @@ export class SmtpSession {
     return !this.broken;
   }
 
-  private async command(line: string): Promise<SmtpReply> {
+  /** Sends one command line and resolves with its reply (for tests driving a session by hand). */
+  async command(line: string): Promise<SmtpReply> {
     this.socket.write(`${line}\r\n`);
     const reply = await this.reader.next();
     if (reply.code === 421) this.broken = true;
@@ -203,6 +204,11 @@ export class SmtpSession {
       }
     }
     return { accepted: false, code: reply.code, reply: replyText(reply), stage };
+  }
+
+  /** Writes raw bytes (e.g. part of a DATA stream) without waiting for any reply. */
+  writeRaw(data: Buffer | string): void {
+    this.socket.write(data);
   }
 
   async quit(): Promise<void> {
