@@ -37,6 +37,12 @@ export interface DaemonOptions {
 
 const READY_MSG = 'ready';
 
+/** Daemons still running when this process exits (a crashed test run) are killed with it. */
+const liveChildren = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+
 /** Peak resident set size (VmHWM, kB) of a live process, from /proc/PID/status. */
 export async function readPeakRssKb(pid: number): Promise<number | undefined> {
   const status = await fs.readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
@@ -111,7 +117,13 @@ export class TrackmilterDaemon {
     this.stderr = '';
     const child = spawn(process.execPath, this.args(), { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    liveChildren.add(child);
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        liveChildren.delete(child);
+        resolve({ code, signal });
+      }),
+    );
     child.stderr?.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString()).slice(-20_000);
     });
