@@ -4,8 +4,8 @@ import { parse as parseToml } from 'smol-toml';
 import { CLASS_SCHEMA, CONFIG_SCHEMA, checkValue, isHostName, type ClassSettings, type ConfigKey, type KeySpec } from './schema.js';
 import { CodedError } from '../util/errors.js';
 
-type ValueOf<D> = D extends number ? number : D extends boolean ? boolean : string;
-type FlatValues = { [K in ConfigKey]: ValueOf<(typeof CONFIG_SCHEMA)[K]['default']> };
+type ValueOf<S> = S extends { values: readonly (infer V)[] } ? V : S extends { default: number } ? number : S extends { default: boolean } ? boolean : string;
+type FlatValues = { [K in ConfigKey]: ValueOf<(typeof CONFIG_SCHEMA)[K]> };
 
 export type ConfigValues = FlatValues & {
   /** Mail classes by X-GreenArrow-MailClass value; each sets only what differs from `tracking.*`. */

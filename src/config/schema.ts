@@ -50,7 +50,8 @@ export const CLASS_SCHEMA = {
 } as const satisfies Record<string, KeySpec>;
 
 export type ClassKey = keyof typeof CLASS_SCHEMA;
-export type ClassSettings = { -readonly [K in ClassKey]: (typeof CLASS_SCHEMA)[K]['default'] extends boolean ? boolean : string };
+type SettingValue<S> = S extends { values: readonly (infer V)[] } ? V : S extends { default: boolean } ? boolean : string;
+export type ClassSettings = { -readonly [K in ClassKey]: SettingValue<(typeof CLASS_SCHEMA)[K]> };
 
 type Prefixed<P extends string, T> = { [K in keyof T as `${P}.${K & string}`]: T[K] };
 

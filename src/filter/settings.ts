@@ -1,14 +1,13 @@
-// From the effective config to the objects the filter needs.
+// From the effective config (and a message's class settings) to what the rewriting needs.
 import type { ConfigValues } from '../config/load.js';
 import type { ClassSettings } from '../config/schema.js';
+import type { TrackingOrigin } from '../links/index.js';
 import type { RewriteSettings } from './plan-rewrite.js';
-import { createSimpleMinter } from '../links/simple-minter.js';
-import type { LinkMinter } from '../rewrite/types.js';
 
-export function rewriteSettings(config: ConfigValues): RewriteSettings {
+export function rewriteSettings(config: ConfigValues, settings: Pick<ClassSettings, 'clicks' | 'opens'>): RewriteSettings {
   return {
-    clicks: config['tracking.clicks'],
-    opens: config['tracking.opens'],
+    clicks: settings.clicks,
+    opens: settings.opens,
     maxLinks: config['limits.max_links'],
     skipDkimSigned: config['rewrite.skip_dkim_signed'],
     limits: {
@@ -19,14 +18,19 @@ export function rewriteSettings(config: ConfigValues): RewriteSettings {
   };
 }
 
-/** Links point at the tracking domain, or at the HTTP listener itself so that one machine works end to end. */
-export function linkBaseUrl(config: ConfigValues, settings: Pick<ClassSettings, 'domain' | 'scheme'> = {
-  domain: config['tracking.domain'],
-  scheme: config['tracking.scheme'],
-}): string {
-  return settings.domain ? `${settings.scheme}://${settings.domain}` : `http://${config['http.listen']}`;
+/** Links point at the class's tracking domain, or at the HTTP listener itself so one machine works end to end. */
+export function trackingOrigin(config: ConfigValues, settings: Pick<ClassSettings, 'domain' | 'scheme'>): TrackingOrigin {
+  if (settings.domain) return { scheme: settings.scheme, domain: settings.domain };
+  return { scheme: 'http', domain: config['http.listen'] };
 }
 
-export function createMinter(config: ConfigValues, key: Buffer): LinkMinter {
-  return createSimpleMinter({ baseUrl: linkBaseUrl(config), key, trackingHosts: [] });
+/** Every host a link of ours can point at: never tracked twice, and the only hosts the redirector answers for. */
+export function trackingHosts(config: ConfigValues): Set<string> {
+  const hosts = [
+    config['tracking.domain'],
+    config['http.listen'],
+    ...Object.values(config.classes).map((c) => c.domain ?? ''),
+    ...Object.values(config.senderDomains),
+  ];
+  return new Set(hosts.filter((h) => h !== '').map((h) => h.toLowerCase()));
 }

@@ -1,0 +1,80 @@
+// The links of one message: a LinkMinter bound to the message's identity and class settings, which also
+// collects the URL rows a stateful message must store before its verdict.
+import type { ClassSettings } from '../config/schema.js';
+import {
+  clickLink,
+  mintStatefulClick,
+  mintStatefulOpen,
+  mintStatelessClick,
+  mintStatelessOpen,
+  openLink,
+  splitQuery,
+  urlRowId,
+  type Keyring,
+  type TrackingOrigin,
+} from '../links/index.js';
+import type { LinkFound, LinkMinter } from '../rewrite/types.js';
+import type { UrlRow } from '../store/index.js';
+import type { SendIdentity } from './send-context.js';
+
+export interface MessageMinter extends LinkMinter {
+  /** Rows for every distinct URL minted so far, plus the open row when the pixel was minted (stateful only). */
+  urlRows(): UrlRow[];
+}
+
+export interface MessageMinterOptions {
+  keyring: Keyring;
+  identity: SendIdentity;
+  settings: ClassSettings;
+  origin: TrackingOrigin;
+  messageId: Buffer;
+  /** Hosts (lower case, with or without port) whose links are ours already and never tracked again. */
+  trackingHosts: ReadonlySet<string>;
+}
+
+export function createMessageMinter(o: MessageMinterOptions): MessageMinter {
+  const { keyring, identity, settings, origin, messageId } = o;
+  const who = { recipient: identity.recipient, sendId: identity.sendId, listId: identity.listId, emailCode: identity.emailCode };
+  const rows = new Map<string, UrlRow>();
+  const addRow = (url: string, linkName: string): Buffer => {
+    const content = { sendId: identity.sendId, listId: identity.listId, url, linkName };
+    const id = urlRowId(keyring.current, content);
+    rows.set(id.toString('hex'), { id, ...content });
+    return id;
+  };
+  const stateful = settings.mode === 'stateful';
+
+  return {
+    click(link: LinkFound): string | null {
+      const place = { position: link.position, part: link.part };
+      try {
+        if (!stateful) {
+          const token = mintStatelessClick(keyring, { ...who, url: link.url, ...place });
+          return clickLink(origin, settings.style, token, { url: link.url });
+        }
+        // As GreenArrow does: the row holds the URL up to `?`; the query travels in the link.
+        const { rowUrl, query } = splitQuery(link.url);
+        const rowId = addRow(rowUrl, link.linkName ?? '');
+        const token = mintStatefulClick(keyring, { rowId, messageId, ...place });
+        return clickLink(origin, settings.style, token, { url: rowUrl, query });
+      } catch {
+        // A URL no token can carry (a lone surrogate, absurd length): the link stays as it was.
+        return null;
+      }
+    },
+    open(): string {
+      if (!stateful) return openLink(origin, mintStatelessOpen(keyring, who));
+      addRow('', '');
+      return openLink(origin, mintStatefulOpen(keyring, { messageId }));
+    },
+    isTrackingUrl(url: string): boolean {
+      try {
+        const parsed = new URL(url);
+        return o.trackingHosts.has(parsed.host.toLowerCase()) || o.trackingHosts.has(parsed.hostname.toLowerCase());
+      } catch {
+        return false;
+      }
+    },
+    urlRows: () => [...rows.values()],
+  };
+}
