@@ -43,6 +43,14 @@ export async function serveCommand(argv: string[]): Promise<number> {
         },
       );
     };
+    process.on('SIGHUP', () => {
+      try {
+        daemon.reload();
+        logger.info({}, 'reloaded');
+      } catch (err) {
+        logger.error({ code: errorCode(err), err: errorMessage(err) }, 'reload failed; keeping the old certificate');
+      }
+    });
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });

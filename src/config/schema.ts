@@ -163,6 +163,37 @@ export const CONFIG_SCHEMA = {
     min: 1,
     doc: 'Largest text/html or text/plain part rewritten; a larger part is left as it is, logged.',
   },
+  'http.tls_cert': {
+    type: 'string',
+    default: '',
+    doc: 'PEM certificate file: set with http.tls_key to serve HTTPS. Reloaded on SIGHUP (systemctl reload).',
+  },
+  'http.tls_key': {
+    type: 'string',
+    default: '',
+    doc: 'PEM private key file for http.tls_cert (mode 0600).',
+  },
+  'http.trusted_proxies': {
+    type: 'string',
+    default: '',
+    doc: 'Comma-separated addresses or CIDR ranges of proxies whose X-Forwarded-For is believed; the client is the right-most untrusted address.',
+  },
+  'events.truncate_ip': {
+    type: 'boolean',
+    default: false,
+    doc: 'Store client addresses truncated to /24 (IPv4) and /48 (IPv6).',
+  },
+  'events.fast_click_seconds': {
+    type: 'integer',
+    default: 10,
+    min: 0,
+    doc: 'A click this soon after the message passed the milter is flagged as a machine (security scanners follow links on arrival).',
+  },
+  'store.sync': {
+    type: 'boolean',
+    default: false,
+    doc: 'fsync every LevelDB batch. Off: a crash or kill of the daemon loses nothing acknowledged, a power loss can. On: slower writes, survives power loss.',
+  },
   'data.dir': {
     type: 'string',
     default: './data',

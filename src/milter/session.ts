@@ -45,6 +45,8 @@ export interface MessageOutcome {
   outcome: 'modified' | 'unchanged' | 'rejected' | 'tempfailed' | 'discarded' | 'skipped' | 'failed' | 'aborted';
   bodyBytes: number;
   ms: number;
+  /** Why a message was skipped or failed. */
+  reason?: string;
 }
 
 /** Where the session writes replies, and how it ends the connection. */
@@ -302,7 +304,7 @@ export class MilterSession {
         { ...base, outcome: 'failed', policy, code: errorCode(err), err: errorMessage(err), ms: Date.now() - started },
         'message',
       );
-      this.options.onMessage?.({ queueId, outcome: 'failed', bodyBytes: m.bodyBytes, ms: Date.now() - started });
+      this.options.onMessage?.({ queueId, outcome: 'failed', bodyBytes: m.bodyBytes, ms: Date.now() - started, reason: errorCode(err) });
       return;
     }
     if (this.closed) return;
@@ -320,6 +322,7 @@ export class MilterSession {
       outcome: fields.outcome as MessageOutcome['outcome'],
       bodyBytes: fields.bodyBytes,
       ms,
+      ...(typeof fields.reason === 'string' ? { reason: fields.reason } : {}),
     });
   }
 
