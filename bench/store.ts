@@ -70,9 +70,11 @@ function eventOf(n: number): TrackEvent {
 /** The bytes the store writes for a message (with its rows when they are new to it). */
 function messageOps(message: MessageRecord, rows: UrlRow[]): Op[] {
   const time = keys.encodeTime(message.time);
+  const sendId = keys.encodeSendId(message.sendId);
   const ops: Op[] = [
     { type: 'put', key: keys.messageKey(message.id), value: encodeMessage(message) },
-    { type: 'put', key: keys.messageRetentionKey(time, message.id), value: EMPTY },
+    { type: 'put', key: keys.sendMessageKey(sendId, time, message.id), value: EMPTY },
+    { type: 'put', key: keys.messageRetentionKey(time, sendId, message.id), value: EMPTY },
   ];
   for (const row of rows) {
     ops.push(

@@ -5,9 +5,10 @@
  *   u!<id>                             -> URL row            {s,l,u,n,t}
  *   s!<sendId><id>                     -> (empty)            URL rows of a send
  *   m!<id>                             -> message record     {r,c,s,l,q,t}
+ *   n!<sendId><time><id>               -> (empty)            messages of a send (report counts)
  *   e!<sendId><time><id>               -> event              {y,l,r,c,u,n,p,a,i,g,m,w}
  *   t!u!<time><id>                     -> (empty)            URL row retention index
- *   t!m!<time><id>                     -> (empty)            message retention index
+ *   t!m!<time><sendId><id>             -> (empty)            message retention index
  *   t!e!<time><sendId><id>             -> (empty)            event retention index
  *
  * <time> is milliseconds since the epoch as 6 bytes big-endian (sorts as a number, good to year 10889).
@@ -32,6 +33,7 @@ export const LAYOUT_VERSION = '1';
 const URL_ROW = Buffer.from('u!');
 const SEND_URL = Buffer.from('s!');
 const MESSAGE = Buffer.from('m!');
+const SEND_MESSAGE = Buffer.from('n!');
 const EVENT = Buffer.from('e!');
 const RETAIN_URL = Buffer.from('t!u!');
 const RETAIN_MESSAGE = Buffer.from('t!m!');
@@ -102,12 +104,25 @@ export function parseEventKey(key: Buffer): { sendIdLength: number; time: Date; 
 }
 
 export const urlRetentionKey = (time: Buffer, id: Uint8Array): Buffer => Buffer.concat([RETAIN_URL, time, idBytes(id)]);
-export const messageRetentionKey = (time: Buffer, id: Uint8Array): Buffer =>
-  Buffer.concat([RETAIN_MESSAGE, time, idBytes(id)]);
+export const messageRetentionKey = (time: Buffer, sendId: Buffer, id: Uint8Array): Buffer =>
+  Buffer.concat([RETAIN_MESSAGE, time, sendId, idBytes(id)]);
+
+export const sendMessageKey = (sendId: Buffer, time: Buffer, id: Uint8Array): Buffer =>
+  Buffer.concat([SEND_MESSAGE, sendId, time, idBytes(id)]);
+export const sendMessageRange = (sendId: Buffer) => prefixRange(Buffer.concat([SEND_MESSAGE, sendId]));
+
+/** The message id and the `n!` index key a `t!m!` entry points at. */
+export function messageKeysFromRetentionKey(key: Buffer): { id: Buffer; sendMessageKey: Buffer } {
+  const timeAt = RETAIN_MESSAGE.length;
+  const sendIdAt = timeAt + TIME_BYTES;
+  const idAt = sendIdAt + sendIdLength(key, sendIdAt);
+  const id = key.subarray(idAt);
+  return { id, sendMessageKey: Buffer.concat([SEND_MESSAGE, key.subarray(sendIdAt, idAt), key.subarray(timeAt, sendIdAt), id]) };
+}
 export const eventRetentionKey = (time: Buffer, sendId: Buffer, id: Uint8Array): Buffer =>
   Buffer.concat([RETAIN_EVENT, time, sendId, idBytes(id)]);
 
-/** Time and id of a `t!u!` or `t!m!` entry (both have the same shape). */
+/** Time and id of a `t!u!` entry. */
 export function parseRetentionKey(key: Buffer): { time: Date; id: Buffer } {
   return { time: decodeTime(key, RETAIN_URL.length), id: key.subarray(RETAIN_URL.length + TIME_BYTES) };
 }

@@ -23,6 +23,9 @@ import {
   idFromSendUrlKey,
   LAYOUT_VERSION,
   messageKey,
+  messageKeysFromRetentionKey,
+  sendMessageKey,
+  sendMessageRange,
   messageRetentionKey,
   parseEventKey,
   parseRetentionKey,
@@ -160,9 +163,11 @@ export class LevelTrackStore implements TrackStore {
   recordMessage(message: MessageRecord, urlRows: readonly UrlRow[]): Promise<void> {
     return this.submit(() => {
       const time = encodeTime(message.time);
+      const sendId = encodeSendId(message.sendId);
       const ops: Put[] = [
         { type: 'put', key: messageKey(message.id), value: encodeMessage(message) },
-        { type: 'put', key: messageRetentionKey(time, message.id), value: EMPTY },
+        { type: 'put', key: sendMessageKey(sendId, time, message.id), value: EMPTY },
+        { type: 'put', key: messageRetentionKey(time, sendId, message.id), value: EMPTY },
       ];
       const sendIds = new SendIdCache();
       const rows = urlRows.map((row) => checkRow(row, sendIds.encode(row.sendId), message.time, time));
@@ -206,6 +211,17 @@ export class LevelTrackStore implements TrackStore {
     }
   }
 
+  async countMessages(sendId: string): Promise<number> {
+    const range = await this.read(async () => sendMessageRange(encodeSendId(sendId)));
+    let count = 0;
+    try {
+      for await (const _key of this.db.keys(range)) count++;
+    } catch (err) {
+      throw operationError(this.dir, err);
+    }
+    return count;
+  }
+
   async *urlRowsBySendId(sendId: string): AsyncIterable<StoredUrlRow> {
     const range = await this.read(async () => sendUrlRange(encodeSendId(sendId)));
     try {
@@ -230,7 +246,10 @@ export class LevelTrackStore implements TrackStore {
       expiredRows: [],
     }));
     const messages = await this.sweepIndex(retentionRanges.messages(olderThan), async (keys) => ({
-      ops: keys.flatMap((key) => [del(key), del(messageKey(parseRetentionKey(key).id))]),
+      ops: keys.flatMap((key) => {
+        const { id, sendMessageKey: indexKey } = messageKeysFromRetentionKey(key);
+        return [del(key), del(messageKey(id)), del(indexKey)];
+      }),
       expiredRows: [],
     }));
     const urlRows = await this.sweepIndex(retentionRanges.urlRows(olderThan), async (keys) => {

@@ -114,6 +114,8 @@ export interface TrackStore {
   getMessage(id: RecordId): Promise<MessageRecord | undefined>;
   /** Events of one send in time order (ties by id). */
   eventsBySendId(sendId: string, query?: EventQuery): AsyncIterable<TrackEvent>;
+  /** How many messages of a send are on record. */
+  countMessages(sendId: string): Promise<number>;
   urlRowsBySendId(sendId: string): AsyncIterable<StoredUrlRow>;
   /** Removes events, URL rows and messages whose time is before `olderThan`. */
   sweep(olderThan: Date): Promise<SweepResult>;
