@@ -1,16 +1,22 @@
 /**
  * Compares what smtp-sink received with what a test sent, message by message, and lists every
- * difference in words (an empty list means every message arrived once, stamped, body intact).
+ * difference in words (an empty list means every message arrived once, marked as expected, intact).
  */
 import { normalizeLineEndings, splitMessage, type DeliveredMessage } from './postfix-lab.js';
 import type { OutgoingMessage } from './smtp.js';
 
-export interface StampExpectation {
-  /** Header the milter adds, e.g. X-Trackmilter. */
+/** A header field the milter adds to every message it handles: exactly once, with this value. */
+export interface AddedHeader {
   name: string;
-  /** Its exact value, e.g. the package version. */
-  value: string;
+  /** The exact value, or a pattern the (unfolded) value must match. */
+  value: string | RegExp;
 }
+
+/**
+ * What the milter must have done to each message's header: `added` (each field exactly once, no
+ * other change), or `{ absentOf }` (none of these fields: the message went through untouched).
+ */
+export type HeaderExpectation = { added: AddedHeader[] } | { absentOf: AddedHeader[] };
 
 /** Index of the first differing byte, or -1 when equal. */
 export function firstDifference(a: Buffer, b: Buffer): number {
@@ -45,10 +51,10 @@ export function testIdOfOutgoing(message: OutgoingMessage): string {
 
 /**
  * Lists every way the delivered messages fall short of the sent ones: missing, duplicated or
- * unexpected messages, a missing or wrong stamp header (or one present where `{ absent }` says
- * there must be none), a changed body, header or envelope.
+ * unexpected messages, a missing or wrong added header (or one present where `absentOf` says there
+ * must be none), any other header change, a changed body or envelope.
  */
-export function findDeliveryProblems(sent: OutgoingMessage[], delivered: DeliveredMessage[], stamp: StampExpectation | { absent: string }): string[] {
+export function findDeliveryProblems(sent: OutgoingMessage[], delivered: DeliveredMessage[], expectation: HeaderExpectation): string[] {
   const problems: string[] = [];
   const byId = new Map<string, DeliveredMessage[]>();
   for (const message of delivered) {
@@ -71,18 +77,18 @@ export function findDeliveryProblems(sent: OutgoingMessage[], delivered: Deliver
     if (copies.length > 1) problems.push(`${id}: delivered ${copies.length} times`);
     const copy = copies[0]!;
     const expected = splitMessage(normalizeLineEndings(message.data));
-    if ('absent' in stamp) {
-      const stamps = copy.header(stamp.absent);
-      if (stamps.length > 0) problems.push(`${id}: ${stamp.absent} is ${JSON.stringify(stamps)}, expected none`);
-    } else {
-      const stamps = copy.header(stamp.name);
-      if (stamps.length !== 1 || stamps[0] !== stamp.value) {
-        problems.push(`${id}: ${stamp.name} is ${JSON.stringify(stamps)}, expected exactly [${JSON.stringify(stamp.value)}]`);
+    const fields = 'added' in expectation ? expectation.added : expectation.absentOf;
+    for (const field of fields) {
+      const values = copy.header(field.name);
+      if ('absentOf' in expectation) {
+        if (values.length > 0) problems.push(`${id}: ${field.name} is ${JSON.stringify(values)}, expected none`);
+      } else if (values.length !== 1 || !(typeof field.value === 'string' ? values[0] === field.value : field.value.test(values[0]!))) {
+        problems.push(`${id}: ${field.name} is ${JSON.stringify(values)}, expected exactly one ${field.value instanceof RegExp ? `matching ${field.value}` : JSON.stringify(field.value)}`);
       }
     }
+    const headerProblem = describeHeaderDifference(expected.headerBlock, copy.headerBlock, fields.map((field) => field.name));
     const bodyProblem = describeBodyDifference(expected.body, copy.body);
     if (bodyProblem) problems.push(`${id}: ${bodyProblem}`);
-    const headerProblem = describeHeaderDifference(expected.headerBlock, copy.headerBlock, 'absent' in stamp ? stamp.absent : stamp.name);
     if (headerProblem) problems.push(`${id}: ${headerProblem}`);
     const wantRcpts = [...message.envelope.to].sort().join(',');
     const gotRcpts = [...copy.rcptTo].sort().join(',');
@@ -100,14 +106,14 @@ function headerFields(headerBlock: string): string[] {
 
 /**
  * The sent header fields must arrive unchanged and in order. Postfix prepends its Received field;
- * the milter adds its stamp; nothing else may differ.
+ * the milter adds the fields named in `addedNames`; nothing else may differ.
  */
-function describeHeaderDifference(sentBlock: string, deliveredBlock: string, stampName: string): string | undefined {
+function describeHeaderDifference(sentBlock: string, deliveredBlock: string, addedNames: string[]): string | undefined {
   const sent = headerFields(sentBlock);
   const delivered = headerFields(deliveredBlock);
   if (/^Received: [^\n]*\n?[^]*\(Postfix/.test(delivered[0] ?? '')) delivered.shift();
-  const stampPrefix = `${stampName.toLowerCase()}:`;
-  const rest = delivered.filter((field) => !field.toLowerCase().startsWith(stampPrefix));
+  const addedPrefixes = addedNames.map((name) => `${name.toLowerCase()}:`);
+  const rest = delivered.filter((field) => !addedPrefixes.some((prefix) => field.toLowerCase().startsWith(prefix)));
   for (let i = 0; i < Math.max(sent.length, rest.length); i++) {
     if (sent[i] !== rest[i]) {
       return `header field ${i + 1} differs: sent ${JSON.stringify(sent[i]?.slice(0, 200))}, delivered ${JSON.stringify(rest[i]?.slice(0, 200))}`;
