@@ -1,0 +1,116 @@
+/**
+ * The JSON shape of an event as sinks publish it (JSONL lines, webhook bodies) and as the feed keeps it.
+ * This is a public format: add fields, never rename or retype one.
+ *
+ *   id              hex of the event's unique id (receivers drop duplicates by it)
+ *   type            click | open | bounce | complaint | unsubscribe
+ *   greenarrowType  GreenArrow's event name: engine_click, engine_open, bounce_bad_address (hard bounce),
+ *                   bounce_all (any other bounce), scomp (complaint), engine_unsub
+ *   time            ISO 8601 UTC with milliseconds
+ *   sendId, listId, recipient, emailCode, url, linkName   strings, empty when not known
+ *   position        the link's ordinal position in its part, 0 when not applicable
+ *   part            "h" html, "t" text, "" when not applicable
+ *   ip, userAgent   of the request (empty for bounces and complaints)
+ *   machine         true for scanners, prefetchers, privacy proxies, HEAD requests
+ *   machineReason   why machine is true; present only then
+ *   status, classification, diagnostic, reportingMta, remoteMta, feedbackType
+ *                   bounce and complaint details, each present only when known
+ */
+import type { EventType, PartCode, TrackEvent } from '../store/index.js';
+import { EVENT_TYPES } from '../store/index.js';
+import { EventsErrorCode, eventsError } from './errors.js';
+
+/** How a bounce was classified: hard (the address is bad), soft (try later), or unknown. */
+export type BounceClassification = 'hard' | 'soft' | 'unknown';
+
+/** Details a bounce or complaint may carry beyond the stored TrackEvent. */
+export interface DeliveryReportDetails {
+  /** Enhanced status code, e.g. "5.1.1". */
+  status?: string;
+  classification?: BounceClassification;
+  /** The remote server's diagnostic text. */
+  diagnostic?: string;
+  reportingMta?: string;
+  remoteMta?: string;
+  /** ARF Feedback-Type of a complaint, e.g. "abuse". */
+  feedbackType?: string;
+}
+
+/** An event as the daemon hands it to the feed: a stored event, with bounce details when it has them. */
+export type SinkEvent = TrackEvent & DeliveryReportDetails;
+
+export type GreenArrowEventType = 'engine_click' | 'engine_open' | 'bounce_bad_address' | 'bounce_all' | 'scomp' | 'engine_unsub';
+
+export interface EventJson extends DeliveryReportDetails {
+  id: string;
+  type: EventType;
+  greenarrowType: GreenArrowEventType;
+  time: string;
+  sendId: string;
+  listId: string;
+  recipient: string;
+  emailCode: string;
+  url: string;
+  linkName: string;
+  position: number;
+  part: PartCode;
+  ip: string;
+  userAgent: string;
+  machine: boolean;
+  machineReason?: string;
+}
+
+const DETAIL_FIELDS = ['status', 'classification', 'diagnostic', 'reportingMta', 'remoteMta', 'feedbackType'] as const;
+
+/**
+ * GreenArrow fires bounce_all for every bounce and bounce_bad_address as well for hard ones; one event
+ * here carries one name, the most specific.
+ */
+export function greenarrowType(type: EventType, classification?: BounceClassification): GreenArrowEventType {
+  switch (type) {
+    case 'click':
+      return 'engine_click';
+    case 'open':
+      return 'engine_open';
+    case 'bounce':
+      return classification === 'hard' ? 'bounce_bad_address' : 'bounce_all';
+    case 'complaint':
+      return 'scomp';
+    case 'unsubscribe':
+      return 'engine_unsub';
+  }
+}
+
+/** The public JSON of an event; throws EEVENTS_INVALID for an event that cannot be published. */
+export function toEventJson(event: SinkEvent): EventJson {
+  if (!(event.id instanceof Uint8Array) || event.id.length === 0) throw invalid('event id must be non-empty bytes');
+  if (!(event.time instanceof Date) || Number.isNaN(event.time.getTime())) throw invalid('event time is not a valid date');
+  if (!(EVENT_TYPES as readonly string[]).includes(event.type)) throw invalid(`unknown event type ${String(event.type)}`);
+  const json: EventJson = {
+    id: Buffer.from(event.id.buffer, event.id.byteOffset, event.id.length).toString('hex'),
+    type: event.type,
+    greenarrowType: greenarrowType(event.type, event.classification),
+    time: event.time.toISOString(),
+    sendId: event.sendId,
+    listId: event.listId,
+    recipient: event.recipient,
+    emailCode: event.emailCode,
+    url: event.url,
+    linkName: event.linkName,
+    position: event.position,
+    part: event.part,
+    ip: event.ip,
+    userAgent: event.userAgent,
+    machine: event.machine,
+  };
+  if (event.machineReason !== undefined) json.machineReason = event.machineReason;
+  for (const field of DETAIL_FIELDS) {
+    const value = event[field];
+    if (value !== undefined) (json as unknown as Record<string, unknown>)[field] = value;
+  }
+  return json;
+}
+
+function invalid(message: string): Error {
+  return eventsError(EventsErrorCode.INVALID, `event cannot be published: ${message}`);
+}
