@@ -1,5 +1,7 @@
-// One process: the milter listener, the redirector, and the store they share (LevelDB allows one
-// process per directory), started together and stopped together.
+// The long-running process in its three roles:
+//   serve       milter + redirector + the store they share (LevelDB allows one process per directory)
+//   redirector  redirector alone, for stateless links: keys to verify them, its own store for events
+//   milter      milter alone: stateless classes are tracked; stateful ones need the store and pass untouched
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { MilterServer } from './milter/server.js';
@@ -13,43 +15,102 @@ import type { ConfigValues } from './config/load.js';
 import type { Logger } from './util/log.js';
 import { createTrackingFilter } from './filter/tracking-filter.js';
 import { trackingHosts } from './filter/settings.js';
-import { loadKeyring } from './links/index.js';
+import { loadKeyring, type Keyring } from './links/index.js';
 import { isTokenText } from './links/token-text.js';
 import { LevelTrackStore } from './store/index.js';
+import { createAdminApi } from './admin/admin-api.js';
+import { loadOrCreateAdminToken } from './admin/admin-token.js';
+import { startRetentionSweep } from './admin/retention.js';
+import { errorCode, errorMessage } from './util/errors.js';
+
+export type DaemonRole = 'serve' | 'redirector' | 'milter';
 
 export interface Daemon {
-  milterAddress: string;
-  httpAddress: string;
+  milterAddress: string | null;
+  httpAddress: string | null;
   /** Re-read what can change without a restart (the TLS certificate). */
   reload(): void;
   stop(): Promise<void>;
+}
+
+interface Closeable {
+  close(): Promise<void>;
 }
 
 export function storeDir(dataDir: string): string {
   return path.join(dataDir, 'db');
 }
 
-export async function startDaemon(config: ConfigValues, logger: Logger, filterOverride?: MessageFilter): Promise<Daemon> {
+export async function startDaemon(config: ConfigValues, logger: Logger, role: DaemonRole = 'serve', filterOverride?: MessageFilter): Promise<Daemon> {
   const dataDir = config['data.dir'];
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const keyring = await loadKeyring(dataDir);
-  const store = new LevelTrackStore(storeDir(dataDir), { sync: config['store.sync'] });
-  await store.open();
-
+  const store = role === 'milter' ? null : new LevelTrackStore(storeDir(dataDir), { sync: config['store.sync'] });
   const metrics = new MetricsRegistry();
-  const countMessage = milterMetrics(metrics);
+  // Started parts, closed in reverse when a later part fails to start, and on stop.
+  const started: Closeable[] = [];
+  try {
+    if (store) {
+      await store.open();
+      started.push(store);
+    }
+    const milter = role === 'redirector' ? null : await startMilter(config, logger, metrics, filterOverride ?? createTrackingFilter({ config, keyring, store }));
+    if (milter) started.push({ close: () => milter.close(config['milter.shutdown_timeout_ms']) });
+    const http = store ? await startHttp(config, logger, metrics, keyring, store, milter) : null;
+    if (http) started.push(http);
+    const sweep = store ? startSweep(config, logger, store) : null;
+    if (sweep) started.push({ close: () => sweep.stop() });
+    return {
+      milterAddress: milter ? formatSocketSpec(milter.address) : null,
+      httpAddress: http ? printableHostPort(config['http.listen'], http.port) : null,
+      reload() {
+        if (http && config['http.tls_cert']) http.reloadTls();
+      },
+      async stop() {
+        await closeAll(started.reverse());
+      },
+    };
+  } catch (err) {
+    await closeAll(started.reverse()).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function closeAll(parts: Closeable[]): Promise<void> {
+  // The listeners first and together, then the store they write to.
+  const storeLast = parts.filter((p) => !(p instanceof LevelTrackStore));
+  await Promise.all(storeLast.map((p) => p.close()));
+  for (const p of parts.filter((p) => p instanceof LevelTrackStore)) await p.close();
+}
+
+type CountingMilter = MilterServer & { messagesSeen(): number };
+
+async function startMilter(config: ConfigValues, logger: Logger, metrics: MetricsRegistry, filter: MessageFilter): Promise<CountingMilter> {
+  const counter = milterMetrics(metrics);
   const milter = new MilterServer({
     listen: parseSocketSpec(config['milter.listen']),
     socketMode: parseInt(config['milter.socket_mode'], 8),
     socketGroup: config['milter.socket_group'] || undefined,
     maxPacket: config['milter.max_packet_bytes'],
-    filter: filterOverride ?? createTrackingFilter({ config, keyring, store }),
+    filter,
     logger,
     filterTimeoutMs: config['milter.filter_timeout_ms'],
     failurePolicy: config['milter.on_error'],
     maxMessageBytes: config['milter.max_message_bytes'],
-    onMessage: countMessage,
+    onMessage: counter,
   });
+  await milter.listen();
+  return Object.assign(milter, { messagesSeen: counter.total });
+}
+
+async function startHttp(
+  config: ConfigValues,
+  logger: Logger,
+  metrics: MetricsRegistry,
+  keyring: Keyring,
+  store: LevelTrackStore,
+  milter: CountingMilter | null,
+): Promise<HttpServer> {
   const { host, port } = parseHostPort(config['http.listen']);
   const tlsCert = config['http.tls_cert'];
   const http = new HttpServer({
@@ -65,30 +126,24 @@ export async function startDaemon(config: ConfigValues, logger: Logger, filterOv
     machineFlags: { fastClickSeconds: config['events.fast_click_seconds'] },
     ...(config['events.truncate_ip'] ? { ipTruncation: { ipv4Bits: 24, ipv6Bits: 48 } } : {}),
     ...(tlsCert ? { tls: { certFile: tlsCert, keyFile: config['http.tls_key'] } } : {}),
-    health: () => ({ milterSessions: milter.sessionCount }),
+    health: () => (milter ? { milterSessions: milter.sessionCount, messages: milter.messagesSeen() } : {}),
+    admin: createAdminApi({ token: await loadOrCreateAdminToken(config['data.dir']), store, logger }),
   });
+  await http.listen();
+  return http;
+}
 
-  const started: Array<{ close(): Promise<void> }> = [store];
-  try {
-    await milter.listen();
-    started.push({ close: () => milter.close(0) });
-    await http.listen();
-  } catch (err) {
-    for (const s of started.reverse()) await s.close().catch(() => undefined);
-    throw err;
-  }
-  const httpAddress = host.includes(':') ? `[${host}]:${http.port}` : `${host}:${http.port}`;
-  return {
-    milterAddress: formatSocketSpec(milter.address),
-    httpAddress,
-    reload() {
-      if (tlsCert) http.reloadTls();
-    },
-    async stop() {
-      await Promise.all([milter.close(config['milter.shutdown_timeout_ms']), http.close()]);
-      await store.close();
-    },
-  };
+function startSweep(config: ConfigValues, logger: Logger, store: LevelTrackStore): { stop(): Promise<void> } {
+  const days = config['retention.days'];
+  return startRetentionSweep(store, days, (result, err) => {
+    if (err) logger.error({ code: errorCode(err), err: errorMessage(err) }, 'retention sweep failed');
+    else logger.info({ ...result, retentionDays: days }, 'retention sweep');
+  });
+}
+
+function printableHostPort(listen: string, port: number): string {
+  const { host } = parseHostPort(listen);
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 function splitList(text: string): string[] {
@@ -98,14 +153,17 @@ function splitList(text: string): string[] {
     .filter((s) => s !== '');
 }
 
-/** Milter counters on the shared registry, served by /metrics. */
-function milterMetrics(metrics: MetricsRegistry): (o: MessageOutcome) => void {
+/** Milter counters on the shared registry, served by /metrics (and the total by /healthz). */
+function milterMetrics(metrics: MetricsRegistry): ((o: MessageOutcome) => void) & { total(): number } {
   const messages = metrics.counter('trackmilter_milter_messages_total', 'Messages seen by the milter, by outcome', ['outcome']);
   const bytes = metrics.counter('trackmilter_milter_body_bytes_total', 'Body bytes seen by the milter', []);
-  const skipped = metrics.counter('trackmilter_milter_skipped_total', 'Messages passed unchanged on purpose, by reason', ['reason']);
-  return (o) => {
+  const skipped = metrics.counter('trackmilter_milter_skipped_total', 'Messages passed unchanged on purpose or after an error, by reason', ['reason']);
+  let total = 0;
+  const count = (o: MessageOutcome): void => {
+    total += 1;
     messages.labels(o.outcome).inc();
     bytes.inc(o.bodyBytes);
     if (o.reason) skipped.labels(o.reason).inc();
   };
+  return Object.assign(count, { total: () => total });
 }

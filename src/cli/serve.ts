@@ -1,31 +1,56 @@
+// `trackmilter serve | redirector | milter`: the long-running process in its three roles.
 import { COMMON_OPTIONS, flagOverrides, parseCommand } from './args.js';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../util/log.js';
-import { startDaemon } from '../daemon.js';
+import { startDaemon, type DaemonRole } from '../daemon.js';
 import { errorCode, errorMessage } from '../util/errors.js';
 import { VERSION } from '../version.js';
 
-export const SERVE_HELP = `Usage: trackmilter serve [--config FILE] [--milter SOCKET] [--http HOST:PORT] [--data DIR]
-
-Runs the milter and the HTTP side in one process, on built-in defaults unless told otherwise.
-  --config FILE     TOML configuration file (see README, "Configuration")
+const FLAGS = `  --config FILE     TOML configuration file (see README, "Configuration")
   --milter SOCKET   milter listener: inet:127.0.0.1:8899 (default), inet:[::1]:8899, unix:/run/trackmilter/milter.sock
   --http HOST:PORT  HTTP listener (default 127.0.0.1:8080)
-  --data DIR        data directory (default ./data)
-Prints a JSON line with "msg":"ready" once both listen. SIGTERM or SIGINT: finish messages in flight, then exit.
+  --data DIR        data directory: keys, LevelDB store, admin token (default ./data)`;
+
+export const SERVE_HELP = `Usage: trackmilter serve [--config FILE] [--milter SOCKET] [--http HOST:PORT] [--data DIR]
+
+Runs the milter, the redirector and the store they share in one process, on built-in defaults unless
+told otherwise. Prints a JSON line with "msg":"ready" once both listen.
+SIGTERM or SIGINT: finish messages in flight, then exit. SIGHUP: reload the TLS certificate.
+${FLAGS}
 `;
 
-export async function serveCommand(argv: string[]): Promise<number> {
-  const { values } = parseCommand(argv, COMMON_OPTIONS);
-  if (values.help) {
-    process.stdout.write(SERVE_HELP);
-    return 0;
-  }
-  const config = await loadConfig(values.config, flagOverrides(values));
-  const logger = createLogger({ level: config['log.level'] });
-  const daemon = await startDaemon(config, logger);
-  logger.info({ version: VERSION, milter: daemon.milterAddress, http: daemon.httpAddress, pid: process.pid }, 'ready');
+export const REDIRECTOR_HELP = `Usage: trackmilter redirector [--config FILE] [--http HOST:PORT] [--data DIR]
 
+Runs the redirector alone, for stateless links (any number of hosts can serve them): it needs only the
+signing keys (copy DIR/keys from the milter host, mode 0600) and keeps its own store for the events it
+records. Stateful links need the store of 'serve' and are 404 here. SIGHUP reloads the TLS certificate.
+${FLAGS}
+`;
+
+export const MILTER_HELP = `Usage: trackmilter milter [--config FILE] [--milter SOCKET] [--data DIR]
+
+Runs the milter alone, without a store: mail classes in stateless mode are tracked, stateful ones pass
+untouched (logged as skipped: no-store). Pair it with 'trackmilter redirector' on other hosts.
+${FLAGS}
+`;
+
+export function daemonCommand(role: DaemonRole): (argv: string[]) => Promise<number> {
+  const help = { serve: SERVE_HELP, redirector: REDIRECTOR_HELP, milter: MILTER_HELP }[role];
+  return async (argv) => {
+    const { values } = parseCommand(argv, COMMON_OPTIONS);
+    if (values.help) {
+      process.stdout.write(help);
+      return 0;
+    }
+    const config = await loadConfig(values.config, flagOverrides(values));
+    const logger = createLogger({ level: config['log.level'] });
+    const daemon = await startDaemon(config, logger, role);
+    logger.info({ version: VERSION, role, milter: daemon.milterAddress, http: daemon.httpAddress, pid: process.pid }, 'ready');
+    return runUntilSignalled(daemon, logger);
+  };
+}
+
+function runUntilSignalled(daemon: Awaited<ReturnType<typeof startDaemon>>, logger: ReturnType<typeof createLogger>): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {

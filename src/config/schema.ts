@@ -194,6 +194,12 @@ export const CONFIG_SCHEMA = {
     default: false,
     doc: 'fsync every LevelDB batch. Off: a crash or kill of the daemon loses nothing acknowledged, a power loss can. On: slower writes, survives power loss.',
   },
+  'retention.days': {
+    type: 'integer',
+    default: 365,
+    min: 2,
+    doc: 'Events, URL rows and message records older than this many days are removed by a background sweep (hourly). Links in mail older than this stop resolving (stateful mode).',
+  },
   'data.dir': {
     type: 'string',
     default: './data',

@@ -35,6 +35,8 @@ import { createRouteParser, type RouteParser, type TokenSyntax } from './routes.
 import { ThrottledLog } from './throttled-log.js';
 import type { EventSink, LinkKind, LinkResolver, ResolvedLink, TrackingRoute } from './types.js';
 
+const ADMIN_PREFIX = '/admin/';
+
 export interface RedirectorLimits {
   /** Longest request target (path + query) served; longer -> 414. Default 8192 (Outlook cuts links near 2048). */
   maxUrlBytes: number;
@@ -71,6 +73,8 @@ export interface RedirectorServerOptions {
   host: string;
   port: number;
   logger: Logger;
+  /** Handles every request under /admin/ (any method); without it those paths are 404. */
+  admin?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   /** Extra facts for /healthz (e.g. milter sessions). */
   health?: () => Record<string, unknown>;
   /** Verifies tokens. Without one every click is a 404 and every open the GIF, nothing recorded. */
@@ -229,6 +233,11 @@ export class RedirectorServer {
     const method = req.method;
     const isHead = method === 'HEAD';
     const target = req.url ?? '';
+    // The admin API (reports, exports, bounce intake) authenticates every request itself.
+    if (this.options.admin && target.startsWith(ADMIN_PREFIX)) {
+      this.options.admin(req, res);
+      return;
+    }
     if (method !== 'GET' && !isHead) {
       sendMethodNotAllowed(res);
       this.count('other', 405, started);

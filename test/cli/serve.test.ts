@@ -80,13 +80,13 @@ describe.skipIf(!built)('trackmilter serve', () => {
     expect(JSON.parse(res.body)).toMatchObject({ status: 'ok' });
   });
 
-  it('try: the header X-Trackmilter is added and the body replaced with identical content; the daemon logs the message', async () => {
+  it('try: X-Mailer-Info-Extra is added and the link in the body rewritten; the daemon logs the message', async () => {
     const res = await runCli(['try', messageFile, '--milter', daemon.milterSpec]);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/^verdict: accept/m);
-    expect(res.stdout).toMatch(new RegExp(`^header added: X-Trackmilter: ${VERSION.replace(/\./g, '\\.')}$`, 'm'));
-    expect(res.stdout).toMatch(new RegExp(`^body: replaced with identical content \\(${CRLF_BODY_BYTES} bytes`, 'm'));
+    expect(res.stdout).toMatch(/^header added: X-Mailer-Info-Extra: \S+/m);
+    expect(res.stdout).toMatch(new RegExp(`^body: rewritten, ${CRLF_BODY_BYTES} -> \\d+ bytes`, 'm'));
 
     const line = await daemon.waitForLog('the message line', (l: LogLine) => l.msg === 'message');
     expect(line.queueId).toMatch(/^TRY/);
@@ -97,11 +97,19 @@ describe.skipIf(!built)('trackmilter serve', () => {
     expect(line.ms as number).toBeGreaterThanOrEqual(0);
   });
 
-  it('try with several recipients and --body prints the new body', async () => {
+  it('try with several recipients and --body prints the new body, its link pointing at the redirector', async () => {
     const before = daemon.logs.filter((l) => l.msg === 'message').length;
     const res = await runCli(['try', messageFile, '--milter', daemon.milterSpec, '--rcpt', 'a@example.net', '--rcpt', 'b@example.org', '--body']);
     expect(res.code).toBe(0);
-    expect(res.stdout).toContain('Visit https://example.com/page?a=1&b=2 today.');
+    // The undeclared 8-bit body (no Content-Transfer-Encoding: 7bit by default) comes back quoted-printable.
+    expect(res.stdout).toMatch(/^header added: Content-Transfer-Encoding: quoted-printable$/m);
+    const decoded = Buffer.from(
+      res.stdout.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+      'latin1',
+    ).toString('utf8');
+    expect(decoded).toMatch(new RegExp(`Visit http://127\\.0\\.0\\.1:${daemon.httpPort}/c/[A-Za-z0-9_~]+\\?a=1&b=2 today\\.`));
+    expect(decoded).toContain('Hello, Grüße.');
+    expect(decoded).not.toContain('https://example.com/page');
     await daemon.waitForLog('a second message line', () => daemon.logs.filter((l) => l.msg === 'message').length > before);
     const last = daemon.logs.filter((l) => l.msg === 'message').at(-1)!;
     expect(last.recipients).toBe(2);
@@ -139,7 +147,7 @@ describe.skipIf(!built)('trackmilter serve: stopping', () => {
       expect((await client.command('R', encodeEnvelope('R', { address: 'b@example.net', args: [] })))?.code).toBe('c');
       daemon.child.kill('SIGTERM');
       await daemon.waitForLog('the stopping line', (l) => l.msg === 'stopping');
-      const body = Buffer.from('in flight\r\n');
+      const body = Buffer.from('in flight: https://example.com/x\r\n');
       expect((await client.command('L', encodePacket('L', Buffer.from('Subject\0x\0'))))?.code).toBe('c');
       expect((await client.command('N', encodePacket('N')))?.code).toBe('c');
       expect((await client.command('B', encodePacket('B', body)))?.code).toBe('c');
@@ -154,7 +162,7 @@ describe.skipIf(!built)('trackmilter serve: stopping', () => {
       }
       expect(codes.at(-1)).toBe('c');
       expect(codes).toContain('h');
-      expect(replaced.equals(body)).toBe(true);
+      expect(replaced.toString()).toMatch(/^in flight: http:\/\/127\.0\.0\.1:\d+\/c\/[A-Za-z0-9_~]+\r\n$/);
     } finally {
       client.destroy();
     }

@@ -25,18 +25,21 @@ if mt.bodystring(conn, body) ~= nil then error("mt.bodystring(2) failed") end
 if mt.eom(conn) ~= nil then error("mt.eom(2) failed") end
 local reply = mt.getreply(conn)
 if reply ~= SMFIR_CONTINUE and reply ~= SMFIR_ACCEPT then error("unexpected end-of-message reply " .. tostring(reply)) end
-if not mt.eom_check(conn, MT_HDRADD, "X-Trackmilter") and not mt.eom_check(conn, MT_HDRINSERT, "X-Trackmilter") then
-  error("X-Trackmilter was not added to the second message")
+if not mt.eom_check(conn, MT_HDRADD, "X-Mailer-Info-Extra") and not mt.eom_check(conn, MT_HDRINSERT, "X-Mailer-Info-Extra") then
+  error("X-Mailer-Info-Extra was not added to the second message")
 end
--- The aborted message's body must not leak into the second one.
-if not mt.eom_check(conn, MT_BODYCHANGE, body) then error("the second message's body came back different") end
+-- No link: the body is not replaced. (That the aborted body did not leak in is checked by the test
+-- harness from the daemon's log: the second message's bodyBytes are its own.)
+if mt.eom_check(conn, MT_BODYCHANGE) then error("the second message's body was replaced") end
 
 -- A third message after the completed one, then quit.
 if mt.mailfrom(conn, "<third@example.com>") ~= nil then error("mt.mailfrom(3) failed") end
 if mt.rcptto(conn, "<three@example.net>") ~= nil then error("mt.rcptto(3) failed") end
 if mt.bodystring(conn, "third\r\n") ~= nil then error("mt.bodystring(3) failed") end
 if mt.eom(conn) ~= nil then error("mt.eom(3) failed") end
-if not mt.eom_check(conn, MT_BODYCHANGE, "third\r\n") then error("the third message's body came back different") end
+if not mt.eom_check(conn, MT_HDRADD, "X-Mailer-Info-Extra") and not mt.eom_check(conn, MT_HDRINSERT, "X-Mailer-Info-Extra") then
+  error("X-Mailer-Info-Extra was not added to the third message")
+end
 
 mt.disconnect(conn)
 mt.echo("abort-quit: ok")

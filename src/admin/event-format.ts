@@ -1,0 +1,57 @@
+// Events as they leave the daemon: JSON (one object per line) or CSV.
+import type { TrackEvent } from '../store/index.js';
+
+export const EVENT_COLUMNS = [
+  'id',
+  'time',
+  'type',
+  'sendId',
+  'listId',
+  'recipient',
+  'emailCode',
+  'url',
+  'linkName',
+  'position',
+  'part',
+  'ip',
+  'userAgent',
+  'machine',
+  'machineReason',
+] as const;
+
+export function eventObject(e: TrackEvent): Record<(typeof EVENT_COLUMNS)[number], string | number | boolean> {
+  return {
+    id: Buffer.from(e.id).toString('hex'),
+    time: e.time.toISOString(),
+    type: e.type,
+    sendId: e.sendId,
+    listId: e.listId,
+    recipient: e.recipient,
+    emailCode: e.emailCode,
+    url: e.url,
+    linkName: e.linkName,
+    position: e.position,
+    part: e.part,
+    ip: e.ip,
+    userAgent: e.userAgent,
+    machine: e.machine,
+    machineReason: e.machineReason ?? '',
+  };
+}
+
+export function eventJsonLine(e: TrackEvent): string {
+  return JSON.stringify(eventObject(e)) + '\n';
+}
+
+export const CSV_HEADER = EVENT_COLUMNS.join(',') + '\r\n';
+
+/** RFC 4180: fields with a comma, quote or line break are quoted; a leading = + - @ is defused for spreadsheets. */
+export function eventCsvLine(e: TrackEvent): string {
+  const o = eventObject(e);
+  return EVENT_COLUMNS.map((c) => csvField(String(o[c]))).join(',') + '\r\n';
+}
+
+function csvField(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}

@@ -1,0 +1,125 @@
+// A send's numbers, computed from its events in one pass. Pure: the admin API feeds it from the store.
+import type { TrackEvent } from '../store/index.js';
+
+export interface LinkCounts {
+  /** The destination up to `?` (per-subscriber query strings are not separate links, as in GreenArrow). */
+  url: string;
+  linkName: string;
+  clicks: number;
+  uniqueClicks: number;
+}
+
+export interface Counts {
+  opens: number;
+  uniqueOpens: number;
+  clicks: number;
+  uniqueClicks: number;
+  bounces: number;
+  complaints: number;
+  links: LinkCounts[];
+}
+
+export interface SendReport {
+  sendId: string;
+  messages: number;
+  /** Every event, machines included. */
+  all: Counts;
+  /** Without events flagged as machines (scanners, prefetchers, privacy proxies, HEAD requests). */
+  human: Counts;
+}
+
+class Tally {
+  opens = 0;
+  clicks = 0;
+  bounces = 0;
+  complaints = 0;
+  private openers = new Set<string>();
+  private clickers = new Set<string>();
+  private links = new Map<string, { url: string; linkName: string; clicks: number; who: Set<string> }>();
+
+  add(e: TrackEvent): void {
+    const who = whoOf(e);
+    switch (e.type) {
+      case 'open':
+        this.opens++;
+        this.openers.add(who);
+        return;
+      case 'click': {
+        this.clicks++;
+        this.clickers.add(who);
+        const url = e.url.split('?', 1)[0]!;
+        const key = `${url}\n${e.linkName}`;
+        let link = this.links.get(key);
+        if (!link) this.links.set(key, (link = { url, linkName: e.linkName, clicks: 0, who: new Set() }));
+        link.clicks++;
+        link.who.add(who);
+        return;
+      }
+      case 'bounce':
+        this.bounces++;
+        return;
+      case 'complaint':
+        this.complaints++;
+        return;
+      default:
+        return;
+    }
+  }
+
+  counts(): Counts {
+    const links = [...this.links.values()]
+      .map((l) => ({ url: l.url, linkName: l.linkName, clicks: l.clicks, uniqueClicks: l.who.size }))
+      .sort((a, b) => b.clicks - a.clicks || a.url.localeCompare(b.url));
+    return {
+      opens: this.opens,
+      uniqueOpens: this.openers.size,
+      clicks: this.clicks,
+      uniqueClicks: this.clickers.size,
+      bounces: this.bounces,
+      complaints: this.complaints,
+      links,
+    };
+  }
+}
+
+/**
+ * Who an event counts as for "unique": the recipient; for messages with several recipients (no one
+ * named in the links) the email_code, and failing that the client, so such sends still count people.
+ */
+function whoOf(e: TrackEvent): string {
+  return e.recipient ? `r:${e.recipient}` : e.emailCode ? `c:${e.emailCode}` : `i:${e.ip}\n${e.userAgent}`;
+}
+
+export async function summarize(sendId: string, messages: number, events: AsyncIterable<TrackEvent> | Iterable<TrackEvent>): Promise<SendReport> {
+  const all = new Tally();
+  const human = new Tally();
+  for await (const e of events) {
+    all.add(e);
+    if (!e.machine) human.add(e);
+  }
+  return { sendId, messages, all: all.counts(), human: human.counts() };
+}
+
+export function formatReport(r: SendReport): string {
+  const line = (label: string, all: number, human: number): string => `${label.padEnd(16)}${String(all).padStart(10)}${String(human).padStart(10)}`;
+  const out = [
+    `SendID ${JSON.stringify(r.sendId)}: ${r.messages} messages`,
+    '',
+    `${''.padEnd(16)}${'all'.padStart(10)}${'humans'.padStart(10)}`,
+    line('opens', r.all.opens, r.human.opens),
+    line('unique opens', r.all.uniqueOpens, r.human.uniqueOpens),
+    line('clicks', r.all.clicks, r.human.clicks),
+    line('unique clicks', r.all.uniqueClicks, r.human.uniqueClicks),
+    line('bounces', r.all.bounces, r.human.bounces),
+    line('complaints', r.all.complaints, r.human.complaints),
+  ];
+  if (r.all.links.length > 0) {
+    out.push('', 'clicks (all / humans, unique all / humans)  link name  URL');
+    const human = new Map(r.human.links.map((l) => [`${l.url}\n${l.linkName}`, l]));
+    for (const l of r.all.links) {
+      const h = human.get(`${l.url}\n${l.linkName}`);
+      out.push(`${l.clicks} / ${h?.clicks ?? 0}, ${l.uniqueClicks} / ${h?.uniqueClicks ?? 0}  ${l.linkName || '-'}  ${l.url}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
