@@ -280,6 +280,66 @@ describe.skipIf(unavailable !== undefined)('Postfix -> trackmilter (inet socket)
     await expectDaemonLoggedEach(daemon, delivered);
   });
 
+  it('tracks end to end: the links of a message relayed by Postfix lead through the daemon to their original URLs', async () => {
+    const boundary = 'e2e-alternative';
+    const textLink = 'https://www.example.com/text-link?x=1';
+    const htmlLink = 'https://www.example.com/html-link?y=2&z=3';
+    const body = [
+      `--${boundary}`,
+      'Content-Type: text/plain; charset=us-ascii',
+      'Content-Transfer-Encoding: 7bit',
+      '',
+      `Read more: ${textLink}`,
+      '',
+      `--${boundary}`,
+      'Content-Type: text/html; charset=us-ascii',
+      'Content-Transfer-Encoding: 7bit',
+      '',
+      `<html><body><p><a href="${htmlLink.replace('&', '&amp;')}">Read more</a></p></body></html>`,
+      '',
+      `--${boundary}--`,
+      '',
+    ].join('\n');
+    const message = makeTestMessage({ id: 'tracked-1', body, contentType: `multipart/alternative; boundary="${boundary}"` });
+    expect(rejectedOutcomes(await sendMessages(lab.smtpPort, [message], { concurrency: 1 }))).toEqual([]);
+    const [delivered] = await lab.waitForDeliveredMessages(1);
+    const deliveredBody = delivered!.body.toString('latin1');
+
+    // Links now point at the daemon's own redirector (the default with no config), compact style.
+    const origin = `http://127.0.0.1:${daemon.httpPort}`;
+    const tracked = (kind: 'c' | 'o') =>
+      [...deliveredBody.matchAll(new RegExp(`${origin.replace(/[.]/g, '\\.')}/${kind}/[^\\s"'<>]+`, 'g'))].map((match) => match[0]);
+    const clicks = tracked('c');
+    expect(clicks).toHaveLength(2);
+    const redirects = await Promise.all(
+      clicks.map(async (url) => {
+        const response = await fetch(url.replaceAll('&amp;', '&'), { redirect: 'manual' });
+        return { status: response.status, location: response.headers.get('location') };
+      }),
+    );
+    expect(redirects).toEqual([
+      { status: 302, location: textLink },
+      { status: 302, location: htmlLink },
+    ]);
+
+    // A token that does not verify is never a redirect.
+    const token = /\/c\/([^?]+)/.exec(clicks[0]!)![1]!;
+    const tampered = clicks[0]!.replace(token, token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'));
+    expect((await fetch(tampered, { redirect: 'manual' })).status).toBe(404);
+
+    // The open pixel sits in the HTML part and answers with an image.
+    const pixels = tracked('o');
+    expect(pixels).toHaveLength(1);
+    const pixel = await fetch(pixels[0]!);
+    expect({ status: pixel.status, type: pixel.headers.get('content-type') }).toEqual({ status: 200, type: 'image/gif' });
+
+    // Every other byte of the body is as sent: put the original links back, take the pixel out.
+    let restored = deliveredBody;
+    clicks.forEach((url, i) => (restored = restored.replace(url, i === 0 ? textLink : htmlLink.replace('&', '&amp;'))));
+    restored = restored.replace(/<img[^>]*\/o\/[^>]*>/, '');
+    expect(restored).toBe(body);
+  });
+
   it('applies non_smtpd_milters to mail submitted with sendmail(1)', async () => {
     const messages = Array.from({ length: 5 }, (_, i) => makeTestMessage({ id: `local-${i}`, body: makeTextBody(500 + i * 40_000, 700 + i, { eightBit: i % 2 === 0 }) }));
     for (const message of messages) await lab.sendmail(message.envelope, message.data);

@@ -64,6 +64,8 @@ export interface TestMessageOptions {
   body: string | Buffer;
   /** Extra header lines (LF-folded where folded), placed before X-Test-Id. */
   extraHeaders?: string[];
+  /** Content-Type value; text/plain (us-ascii, or utf-8 for 8-bit bodies) by default. */
+  contentType?: string;
   /** Carried in X-Test-Attempt, so a test can tell which send of a message was delivered. */
   attempt?: number;
   recipients?: string[];
@@ -82,7 +84,7 @@ export function makeTestMessage(options: TestMessageOptions): OutgoingMessage {
     `Message-ID: <${options.id}@e2e.example.com>`,
     ...(options.extraHeaders ?? []),
     'MIME-Version: 1.0',
-    `Content-Type: text/plain; charset=${eightBit ? 'utf-8' : 'us-ascii'}`,
+    `Content-Type: ${options.contentType ?? `text/plain; charset=${eightBit ? 'utf-8' : 'us-ascii'}`}`,
     `Content-Transfer-Encoding: ${eightBit ? '8bit' : '7bit'}`,
     `X-Test-Id: ${options.id}`,
     `X-Test-Attempt: ${options.attempt ?? 1}`,
