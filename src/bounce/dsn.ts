@@ -51,8 +51,9 @@ function toRecipient(fields: FieldGroup): DsnRecipient {
 
 /**
  * Splits the fields into recipient blocks. Blank lines normally separate them, but some generators
- * omit the blank lines, so a recipient field seen twice, or one that comes after the block's
- * Action or Status, starts a new block too.
+ * omit the blank lines, so a field seen twice in a block, or a recipient address after a block
+ * that already has an address and an Action or Status, starts a new block too. (Amazon SES writes
+ * Action before Final-Recipient, so Action alone does not end a block.)
  */
 function recipientBlocks(groups: FieldGroup[]): FieldGroup[] {
   const blocks: FieldGroup[] = [];
@@ -61,7 +62,8 @@ function recipientBlocks(groups: FieldGroup[]): FieldGroup[] {
     const seen = new Set<string>();
     for (const field of group) {
       if (!RECIPIENT_FIELDS.has(field.name)) continue;
-      const startsAnother = RECIPIENT_START.has(field.name) && (seen.has(field.name) || seen.has('action') || seen.has('status'));
+      const hasRecipient = seen.has('final-recipient') || seen.has('original-recipient');
+      const startsAnother = seen.has(field.name) || (RECIPIENT_START.has(field.name) && hasRecipient && (seen.has('action') || seen.has('status')));
       if (startsAnother) {
         blocks.push(block);
         block = [];

@@ -72,3 +72,22 @@ export function partText(part: ReportPart): string {
 export function fieldValues(fields: RawField[], name: string): string[] {
   return fields.filter((f) => f.name === name).map((f) => f.value.replace(/\r?\n(?=[ \t])/g, '').trim());
 }
+
+const BLOCK_END = /<\s*(?:br|\/p|\/div|\/tr|\/li|\/h[1-6]|\/table)\b[^>]*>/gi;
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+
+/**
+ * Just enough HTML-to-text for finding quoted header lines in an HTML-only notice: block ends
+ * become line breaks, tags go, common entities are decoded. Not a renderer.
+ */
+export function htmlToText(html: string): string {
+  return html
+    .replace(/\r?\n/g, ' ')
+    .replace(BLOCK_END, '\n')
+    .replace(/<[^>]*>/g, '')
+    .replace(/&(#x[0-9a-f]{1,6}|#\d{1,7}|[a-z]{2,6});/gi, (whole, name: string) => {
+      if (name[0] !== '#') return ENTITIES[name.toLowerCase()] ?? whole;
+      const code = name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
+      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    });
+}
