@@ -7,7 +7,8 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type Answer = number | 'hang';
+/** A status now, a status after a delay, or no answer at all. */
+export type Answer = number | 'hang' | { status: number; delayMs: number };
 
 export interface ReceivedRequest {
   timestamp: string;
@@ -33,7 +34,7 @@ export class TestReceiver {
 
   /** Ids of the events in requests answered 2xx, in arrival order. */
   acceptedIds(): string[] {
-    return this.requests.filter((r) => typeof r.answered === 'number' && r.answered < 300).flatMap((r) => r.ids);
+    return this.requests.filter((r) => r.answered !== 'hang' && statusOf(r.answered) < 300).flatMap((r) => r.ids);
   }
 
   /** Listens on `port` (0: any; later calls reuse the first port so the sink's URL stays valid). */
@@ -55,8 +56,11 @@ export class TestReceiver {
         };
         request.answered = this.answer(request);
         this.requests.push(request);
-        if (request.answered === 'hang') return;
-        res.writeHead(request.answered, { 'content-type': 'text/plain' }).end('ok');
+        const answer = request.answered;
+        if (answer === 'hang') return;
+        const respond = () => res.writeHead(statusOf(answer), { 'content-type': 'text/plain' }).end('ok');
+        if (typeof answer === 'number') respond();
+        else setTimeout(respond, answer.delayMs);
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -75,6 +79,10 @@ export class TestReceiver {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+}
+
+function statusOf(answer: Answer): number {
+  return answer === 'hang' ? 0 : typeof answer === 'number' ? answer : answer.status;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
