@@ -53,6 +53,8 @@ interface MilterUnderTest {
   peakRssKb(): Promise<number | undefined>;
   /** Messages the milter reports having modified (trackmilter's "message" log lines), if it reports any. */
   messagesModified?(): number;
+  /** Links it reports having rewritten, summed over its "message" log lines (`links` field), if any. */
+  linksRewritten?(): number;
   stop(): Promise<void>;
 }
 
@@ -128,6 +130,7 @@ async function main(): Promise<number> {
             spec: daemon.postfixSpec,
             peakRssKb: () => daemon.peakRssKb(),
             messagesModified: () => daemon.messageLogs().filter((line) => line.outcome === 'modified').length,
+            linksRewritten: () => daemon.messageLogs().reduce((sum, line) => sum + (typeof line.links === 'number' ? line.links : 0), 0),
             stop: () => daemon.dispose(),
           };
         },
@@ -149,6 +152,7 @@ async function main(): Promise<number> {
     for (const setup of setups) {
       const peakRssKb = await setup.milter.peakRssKb();
       const messagesModified = setup.milter.messagesModified?.();
+      const linksRewritten = setup.milter.linksRewritten?.();
       const expectedModified = WARMUP + COUNT * ROUNDS;
       if (messagesModified !== undefined && messagesModified !== expectedModified) {
         console.log(`${setup.name}: WARNING: it modified ${messagesModified} messages, expected ${expectedModified}`);
@@ -159,13 +163,15 @@ async function main(): Promise<number> {
         failures: setup.rounds.reduce((sum, result) => sum + result.failures, 0),
         ...(peakRssKb !== undefined ? { peakRssKb } : {}),
         ...(messagesModified !== undefined ? { messagesModified } : {}),
+        ...(linksRewritten !== undefined ? { linksRewrittenPerMessage: linksRewritten / (WARMUP + COUNT * ROUNDS) } : {}),
         rounds: setup.rounds,
       });
     }
     for (const entry of summary) {
       console.log(
         `${entry.setup.padEnd(12)} ${entry.messagesPerSecond.toFixed(1).padStart(7)} msg/s (median)` +
-          `${entry.peakRssKb !== undefined ? `, peak RSS ${(entry.peakRssKb / 1024).toFixed(1)} MB` : ''}`,
+          `${entry.peakRssKb !== undefined ? `, peak RSS ${(entry.peakRssKb / 1024).toFixed(1)} MB` : ''}` +
+          `${entry.linksRewrittenPerMessage !== undefined ? `, ${entry.linksRewrittenPerMessage.toFixed(1)} links rewritten per message` : ''}`,
       );
     }
     const echo = summary.find((entry) => entry.setup === 'echo milter')!;
