@@ -51,8 +51,8 @@ describe("Postfix's own DSN (bounce(8))", () => {
     const expected = parse(lf);
     expect(parse(lf.replace(/\n/g, '\r\n'))).toEqual(expected);
     // Every other line CRLF, as when a report passes through tools that disagree.
-    let flip = false;
-    const mixed = lf.replace(/\n/g, () => ((flip = !flip) ? '\r\n' : '\n'));
+    let count = 0;
+    const mixed = lf.replace(/\n/g, () => (count++ % 2 === 0 ? '\r\n' : '\n'));
     expect(parse(mixed)).toEqual(expected);
   });
 
@@ -243,7 +243,7 @@ describe('caps and cleaning', () => {
     const event = onlyBounce(parse(huge));
     expect(event.diagnostic.length).toBeLessThanOrEqual(FIELD_CAPS.diagnostic);
     expect(event.diagnostic.endsWith('…')).toBe(true);
-    expect(event.diagnostic).not.toMatch(/[\u0000-\u001f]/);
+    expect([...event.diagnostic].some((c) => c.charCodeAt(0) < 0x20)).toBe(false);
   });
 
   it('caps every string field of every event', () => {
