@@ -13,8 +13,9 @@
  *   ip, userAgent   of the request (empty for bounces and complaints)
  *   machine         true for scanners, prefetchers, privacy proxies, HEAD requests
  *   machineReason   why machine is true; present only then
- *   status, classification, diagnostic, reportingMta, remoteMta, feedbackType
- *                   bounce and complaint details, each present only when known
+ *   status, classification, diagnostic, reportingMta, remoteMta, action, reportedRecipient, category,
+ *   source, arrivalDate, feedbackType
+ *                   bounce and complaint details (strings), each present only when known (non-empty)
  */
 import type { EventType, PartCode, TrackEvent } from '../store/index.js';
 import { EVENT_TYPES } from '../store/index.js';
@@ -32,6 +33,16 @@ export interface DeliveryReportDetails {
   diagnostic?: string;
   reportingMta?: string;
   remoteMta?: string;
+  /** DSN Action, e.g. "failed". */
+  action?: string;
+  /** The address the report names, when it differs from or fills in the recipient. */
+  reportedRecipient?: string;
+  /** A finer bounce category (bad mailbox, mailbox full, policy, ...) or "complaint". */
+  category?: string;
+  /** How the report was read: "dsn", "arf", "quoted-headers". */
+  source?: string;
+  /** The report's Arrival-Date as written. */
+  arrivalDate?: string;
   /** ARF Feedback-Type of a complaint, e.g. "abuse". */
   feedbackType?: string;
 }
@@ -60,7 +71,19 @@ export interface EventJson extends DeliveryReportDetails {
   machineReason?: string;
 }
 
-const DETAIL_FIELDS = ['status', 'classification', 'diagnostic', 'reportingMta', 'remoteMta', 'feedbackType'] as const;
+const DETAIL_FIELDS = [
+  'status',
+  'classification',
+  'diagnostic',
+  'reportingMta',
+  'remoteMta',
+  'action',
+  'reportedRecipient',
+  'category',
+  'source',
+  'arrivalDate',
+  'feedbackType',
+] as const;
 
 /**
  * GreenArrow fires bounce_all for every bounce and bounce_bad_address as well for hard ones; one event
@@ -106,7 +129,7 @@ export function toEventJson(event: SinkEvent): EventJson {
   if (event.machineReason !== undefined) json.machineReason = event.machineReason;
   for (const field of DETAIL_FIELDS) {
     const value = event[field];
-    if (value !== undefined) (json as unknown as Record<string, unknown>)[field] = value;
+    if (value !== undefined && value !== '') (json as unknown as Record<string, unknown>)[field] = value;
   }
   return json;
 }

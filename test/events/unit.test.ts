@@ -31,6 +31,9 @@ describe('event JSON', () => {
     expect(hard).toMatchObject({ type: 'bounce', greenarrowType: 'bounce_bad_address', status: '5.1.1', classification: 'hard', diagnostic: '550 no such user', reportingMta: 'mx.example' });
     expect(toEventJson(makeEvent(9))).toMatchObject({ type: 'bounce', greenarrowType: 'bounce_all', classification: 'soft' });
     expect(toEventJson(makeEvent(4))).toMatchObject({ type: 'complaint', greenarrowType: 'scomp', feedbackType: 'abuse' });
+    // Details the report did not give (empty) are left out, as undefined ones are.
+    expect(toEventJson({ ...makeEvent(3), remoteMta: '', action: 'failed' })).toMatchObject({ action: 'failed' });
+    expect(toEventJson({ ...makeEvent(3), remoteMta: '' })).not.toHaveProperty('remoteMta');
     expect(toEventJson(makeEvent(5))).toMatchObject({ type: 'unsubscribe', greenarrowType: 'engine_unsub' });
     expect(toEventJson(makeEvent(1))).toMatchObject({ type: 'open', greenarrowType: 'engine_open' });
     expect(toEventJson(makeEvent(1))).not.toHaveProperty('status');
