@@ -126,12 +126,13 @@ describe.skipIf(!CLI_BUILT)('click flow: milter -> links -> redirector -> report
     expect(splitMultipart(message.body).map((p) => p.contentType)).toEqual(rewritten.parts.map((p) => p.contentType));
   });
 
-  it('redirects every link (302) to exactly the original URL at its place', () => {
+  it('redirects every link (302, not cacheable) to exactly the original URL at its place', () => {
     for (const click of delivered.clicks) {
       // The test data is already in WHATWG form, so "exactly" leaves no room for normalisation.
       expect(new URL(click.original).href).toBe(click.original);
       const answer = answers.get(click.link)!;
       expect(answer.status, click.link).toBe(302);
+      expect(answer.cacheControl).toContain('no-store');
       expect(answer.location, `${click.part}${click.position}`).toBe(click.original);
     }
   });
@@ -139,6 +140,7 @@ describe.skipIf(!CLI_BUILT)('click flow: milter -> links -> redirector -> report
   it('answers the pixel with a 43-byte image/gif', () => {
     expect(pixel.status).toBe(200);
     expect(pixel.contentType).toBe('image/gif');
+    expect(pixel.cacheControl).toMatch(/no-store|no-cache/);
     expect(isOnePixelGif(pixel.body)).toBe(true);
   });
 

@@ -27,6 +27,7 @@ export interface HttpAnswer {
   status: number;
   location: string | null;
   contentType: string | null;
+  cacheControl: string | null;
   body: Buffer;
 }
 
@@ -38,7 +39,7 @@ export async function browse(url: string, options: { method?: 'GET' | 'HEAD'; us
     headers: { 'User-Agent': options.userAgent ?? BROWSER_UA, ...options.headers },
   });
   const body = Buffer.from(await res.arrayBuffer());
-  return { status: res.status, location: res.headers.get('location'), contentType: res.headers.get('content-type'), body };
+  return { status: res.status, location: res.headers.get('location'), contentType: res.headers.get('content-type'), cacheControl: res.headers.get('cache-control'), body };
 }
 
 export interface RawAnswer {
