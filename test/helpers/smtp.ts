@@ -103,6 +103,27 @@ function replyText(reply: SmtpReply): string {
   return reply.lines.join('\n');
 }
 
+/** Opening a session failed: no connection (code 0), or the server refused the greeting or EHLO. */
+export class SmtpOpenError extends Error {
+  constructor(
+    readonly stage: 'connect' | 'greeting' | 'ehlo',
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  /** As the outcome of the message that was to be sent over the session. */
+  toOutcome(): SmtpOutcome {
+    return { accepted: false, code: this.code, reply: this.message, stage: this.stage };
+  }
+}
+
+function openFailureOutcome(error: unknown): SmtpOutcome {
+  if (error instanceof SmtpOpenError) return error.toOutcome();
+  return { accepted: false, code: 0, reply: (error as Error).message, stage: 'connect' };
+}
+
 /** One SMTP session. Messages go one after another; after a 421 or a dropped connection it is unusable. */
 export class SmtpSession {
   private readonly reader = new ReplyReader();
@@ -124,23 +145,30 @@ export class SmtpSession {
     });
   }
 
-  /** Connects, reads the greeting and says EHLO. Rejects (with an SmtpOutcome-shaped message) when that fails. */
+  /**
+   * Connects, reads the greeting and says EHLO. Rejects with an SmtpOpenError when that fails
+   * (Postfix refuses EHLO with 451 when a milter is unreachable and default_action is tempfail).
+   */
   static async open(port: number, host = '127.0.0.1', heloName = 'client.example.test'): Promise<SmtpSession> {
     const socket = net.connect({ port, host });
     const session = new SmtpSession(socket);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => resolve());
-      socket.once('error', reject);
-    });
-    const greeting = await session.reader.next();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', () => resolve());
+        socket.once('error', reject);
+      });
+    } catch (error) {
+      throw new SmtpOpenError('connect', 0, (error as Error).message);
+    }
+    const greeting = await session.reader.next().catch((error: Error) => ({ code: 0, lines: [error.message] }));
     if (greeting.code !== 220) {
       session.destroy();
-      throw new Error(`greeting: ${replyText(greeting)}`);
+      throw new SmtpOpenError('greeting', greeting.code, replyText(greeting));
     }
-    const ehlo = await session.command(`EHLO ${heloName}`);
+    const ehlo = await session.command(`EHLO ${heloName}`).catch((error: Error) => ({ code: 0, lines: [error.message] }));
     if (ehlo.code !== 250) {
       session.destroy();
-      throw new Error(`EHLO: ${replyText(ehlo)}`);
+      throw new SmtpOpenError('ehlo', ehlo.code, replyText(ehlo));
     }
     return session;
   }
@@ -231,7 +259,7 @@ export async function sendMessage(port: number, message: OutgoingMessage, host =
   try {
     session = await SmtpSession.open(port, host);
   } catch (error) {
-    return { accepted: false, code: 0, reply: (error as Error).message, stage: 'connect' };
+    return openFailureOutcome(error);
   }
   try {
     return await session.send(message);
@@ -284,7 +312,7 @@ export async function sendMessages(port: number, messages: OutgoingMessage[], op
             sentOnSession = 0;
           } catch (error) {
             session = undefined;
-            outcome = { accepted: false, code: 0, reply: (error as Error).message, stage: 'connect' };
+            outcome = openFailureOutcome(error);
             outcomes[index] = outcome;
             options.onOutcome?.(outcome, index);
             continue;
