@@ -22,6 +22,7 @@ import { createAdminApi } from './admin/admin-api.js';
 import { loadOrCreateAdminToken } from './admin/admin-token.js';
 import { startRetentionSweep } from './admin/retention.js';
 import { errorCode, errorMessage } from './util/errors.js';
+import { startEventPipeline, type EventPipeline } from './events/pipeline.js';
 
 export type DaemonRole = 'serve' | 'redirector' | 'milter';
 
@@ -50,13 +51,16 @@ export async function startDaemon(config: ConfigValues, logger: Logger, role: Da
   // Started parts, closed in reverse when a later part fails to start, and on stop.
   const started: Closeable[] = [];
   try {
+    let events: EventPipeline | null = null;
     if (store) {
       await store.open();
       started.push(store);
+      events = await startEventPipeline(config, store, logger, metrics);
+      started.push(events);
     }
     const milter = role === 'redirector' ? null : await startMilter(config, logger, metrics, filterOverride ?? createTrackingFilter({ config, keyring, store }));
     if (milter) started.push({ close: () => milter.close(config['milter.shutdown_timeout_ms']) });
-    const http = store ? await startHttp(config, logger, metrics, keyring, store, milter) : null;
+    const http = store && events ? await startHttp(config, logger, metrics, keyring, store, events, milter) : null;
     if (http) started.push(http);
     const sweep = store ? startSweep(config, logger, store) : null;
     if (sweep) started.push({ close: () => sweep.stop() });
@@ -64,6 +68,7 @@ export async function startDaemon(config: ConfigValues, logger: Logger, role: Da
       milterAddress: milter ? formatSocketSpec(milter.address) : null,
       httpAddress: http ? printableHostPort(config['http.listen'], http.port) : null,
       reload() {
+        events?.reopen();
         if (http && config['http.tls_cert']) http.reloadTls();
       },
       async stop() {
@@ -76,11 +81,9 @@ export async function startDaemon(config: ConfigValues, logger: Logger, role: Da
   }
 }
 
+/** In reverse order of starting: the listeners and sweep first, then the event outbox, then the store. */
 async function closeAll(parts: Closeable[]): Promise<void> {
-  // The listeners first and together, then the store they write to.
-  const storeLast = parts.filter((p) => !(p instanceof LevelTrackStore));
-  await Promise.all(storeLast.map((p) => p.close()));
-  for (const p of parts.filter((p) => p instanceof LevelTrackStore)) await p.close();
+  for (const p of parts) await p.close();
 }
 
 type CountingMilter = MilterServer & { messagesSeen(): number };
@@ -109,6 +112,7 @@ async function startHttp(
   metrics: MetricsRegistry,
   keyring: Keyring,
   store: LevelTrackStore,
+  events: EventPipeline,
   milter: CountingMilter | null,
 ): Promise<HttpServer> {
   const { host, port } = parseHostPort(config['http.listen']);
@@ -119,7 +123,7 @@ async function startHttp(
     logger,
     metrics,
     resolver: createStoreResolver(keyring, store),
-    events: { record: (events) => store.recordEvents(events) },
+    events: { record: (recorded) => events.record(recorded) },
     trackingHosts: [...trackingHosts(config)],
     trustedProxies: splitList(config['http.trusted_proxies']),
     tokenSyntax: (token) => isTokenText(token),

@@ -17,6 +17,7 @@ export const EVENT_COLUMNS = [
   'userAgent',
   'machine',
   'machineReason',
+  'details',
 ] as const;
 
 export function eventObject(e: TrackEvent): Record<(typeof EVENT_COLUMNS)[number], string | number | boolean> {
@@ -36,11 +37,13 @@ export function eventObject(e: TrackEvent): Record<(typeof EVENT_COLUMNS)[number
     userAgent: e.userAgent,
     machine: e.machine,
     machineReason: e.machineReason ?? '',
+    details: e.details ? JSON.stringify(e.details) : '',
   };
 }
 
 export function eventJsonLine(e: TrackEvent): string {
-  return JSON.stringify(eventObject(e)) + '\n';
+  const { details: _text, ...flat } = eventObject(e);
+  return JSON.stringify(e.details ? { ...flat, details: e.details } : flat) + '\n';
 }
 
 export const CSV_HEADER = EVENT_COLUMNS.join(',') + '\r\n';

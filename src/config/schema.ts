@@ -189,6 +189,39 @@ export const CONFIG_SCHEMA = {
     min: 0,
     doc: 'A click this soon after the message passed the milter is flagged as a machine (security scanners follow links on arrival).',
   },
+  'events.jsonl_path': {
+    type: 'string',
+    default: '',
+    doc: 'Append every event as one JSON line to this file (empty: off). Rotate by renaming it and sending SIGHUP.',
+  },
+  'events.jsonl_fsync': {
+    type: 'enum',
+    values: ['interval', 'always', 'never'],
+    default: 'interval',
+    doc: 'When the JSONL file is fsynced: every second, after every batch, or never (the OS decides).',
+  },
+  'events.webhook_url': {
+    type: 'string',
+    default: '',
+    doc: 'POST events in batches as JSON to this URL (empty: off), signed with events.webhook_secret_file, retried from a durable queue.',
+  },
+  'events.webhook_secret_file': {
+    type: 'string',
+    default: '',
+    doc: 'File (mode 0600) holding the webhook signing secret; required with events.webhook_url.',
+  },
+  'events.webhook_batch_size': {
+    type: 'integer',
+    default: 100,
+    min: 1,
+    doc: 'Events per webhook POST.',
+  },
+  'events.webhook_dead_letter_hours': {
+    type: 'integer',
+    default: 72,
+    min: 1,
+    doc: 'A webhook batch still failing after this many hours is set aside (logged, counted) and delivery moves on.',
+  },
   'store.sync': {
     type: 'boolean',
     default: false,

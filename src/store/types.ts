@@ -62,6 +62,8 @@ export interface TrackEvent {
   /** A scanner, prefetcher, privacy proxy or HEAD request rather than a person. */
   machine: boolean;
   machineReason?: string;
+  /** What only some event types have, e.g. a bounce's status, classification and diagnostic. */
+  details?: Record<string, string>;
 }
 
 export interface EventQuery {

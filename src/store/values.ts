@@ -37,6 +37,7 @@ interface EventValue {
   g: string;
   m: 0 | 1;
   w?: string;
+  x?: Record<string, string>;
 }
 
 export function encodeUrlRow(row: UrlRow, time: Date): Buffer {
@@ -82,6 +83,7 @@ export function encodeEvent(event: TrackEvent): Buffer {
     m: event.machine ? 1 : 0,
   };
   if (event.machineReason !== undefined) value.w = event.machineReason;
+  if (event.details !== undefined && Object.keys(event.details).length > 0) value.x = event.details;
   return Buffer.from(JSON.stringify(value));
 }
 
@@ -104,6 +106,7 @@ export function decodeEvent(key: { id: Buffer; time: Date }, sendId: string, byt
     machine: v.m === 1,
   };
   if (v.w !== undefined) event.machineReason = v.w;
+  if (v.x !== undefined) event.details = v.x;
   return event;
 }
 
