@@ -23,6 +23,7 @@ import { loadOrCreateAdminToken } from './admin/admin-token.js';
 import { startRetentionSweep } from './admin/retention.js';
 import { errorCode, errorMessage } from './util/errors.js';
 import { startEventPipeline, type EventPipeline } from './events/pipeline.js';
+import { takeInReport } from './bounce/intake.js';
 
 export type DaemonRole = 'serve' | 'redirector' | 'milter';
 
@@ -58,7 +59,8 @@ export async function startDaemon(config: ConfigValues, logger: Logger, role: Da
       events = await startEventPipeline(config, store, logger, metrics);
       started.push(events);
     }
-    const milter = role === 'redirector' ? null : await startMilter(config, logger, metrics, filterOverride ?? createTrackingFilter({ config, keyring, store }));
+    const filter = filterOverride ?? createTrackingFilter({ config, keyring, store, ...(events ? { recordEvents: events.record } : {}) });
+    const milter = role === 'redirector' ? null : await startMilter(config, logger, metrics, filter);
     if (milter) started.push({ close: () => milter.close(config['milter.shutdown_timeout_ms']) });
     const http = store && events ? await startHttp(config, logger, metrics, keyring, store, events, milter) : null;
     if (http) started.push(http);
@@ -131,7 +133,18 @@ async function startHttp(
     ...(config['events.truncate_ip'] ? { ipTruncation: { ipv4Bits: 24, ipv6Bits: 48 } } : {}),
     ...(tlsCert ? { tls: { certFile: tlsCert, keyFile: config['http.tls_key'] } } : {}),
     health: () => (milter ? { milterSessions: milter.sessionCount, messages: milter.messagesSeen() } : {}),
-    admin: createAdminApi({ token: await loadOrCreateAdminToken(config['data.dir']), store, logger }),
+    admin: createAdminApi({
+      token: await loadOrCreateAdminToken(config['data.dir']),
+      store,
+      logger,
+      post: {
+        bounce: async (body) => {
+          const outcome = await takeInReport(body, keyring, events.record);
+          logger.info({ ...outcome, bytes: body.length }, 'bounce');
+          return { status: 200, json: outcome };
+        },
+      },
+    }),
   });
   await http.listen();
   return http;

@@ -222,6 +222,17 @@ export const CONFIG_SCHEMA = {
     min: 1,
     doc: 'A webhook batch still failing after this many hours is set aside (logged, counted) and delivery moves on.',
   },
+  'bounce.addresses': {
+    type: 'string',
+    default: '',
+    doc: 'Comma-separated addresses whose mail the milter reads as bounces and complaints (recorded as events, never rewritten).',
+  },
+  'bounce.after_record': {
+    type: 'enum',
+    values: ['accept', 'discard'],
+    default: 'accept',
+    doc: 'What the milter does with a message to a bounce address once recorded: deliver it on, or discard it. A report that could not be recorded is always delivered.',
+  },
   'store.sync': {
     type: 'boolean',
     default: false,
