@@ -94,7 +94,7 @@ export function textOf(spec: NewsletterSpec): string {
 /** Quoted-printable (RFC 2045) of UTF-8 text, CRLF lines of at most 76 characters. */
 export function encodeQuotedPrintable(text: string): string {
   const out: string[] = [];
-  for (const line of text.split('\n')) {
+  for (const line of text.split(/\r?\n/)) {
     const bytes = Buffer.from(line, 'utf8');
     const pieces: string[] = [];
     bytes.forEach((b, i) => {

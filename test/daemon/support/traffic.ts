@@ -49,7 +49,11 @@ export interface RawAnswer {
   body: Buffer;
 }
 
-/** Writes raw request bytes and reads until the server closes (or timeoutMs passes). */
+/**
+ * Writes raw request bytes and reads until the server closes (or timeoutMs passes). The request should
+ * say `Connection: close`; the socket is not half-closed, since node's server drops a request whose
+ * client half-closes before the answer is ready.
+ */
 export function rawExchange(port: number, request: string | Buffer, timeoutMs = 10_000): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
@@ -58,7 +62,7 @@ export function rawExchange(port: number, request: string | Buffer, timeoutMs = 
       socket.destroy();
       reject(new Error(`no close from the server within ${timeoutMs} ms; got ${Buffer.concat(chunks).toString('latin1').slice(0, 300)}`));
     }, timeoutMs);
-    socket.on('connect', () => socket.end(request));
+    socket.on('connect', () => socket.write(request));
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', () => undefined); // a reset after the answer is the server's right
     socket.on('close', () => {
