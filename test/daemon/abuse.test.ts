@@ -123,9 +123,23 @@ describe.skipIf(!CLI_BUILT)('redirector abuse against a real serve daemon', () =
     };
 
     it('the genuine click token redirects (the baseline the tampered ones are compared with)', async () => {
-      const answer = await browse(clickLink);
+      // With a forged X-Forwarded-For: no proxy is trusted by default, so it must not become the client.
+      const answer = await browse(clickLink, { headers: { 'X-Forwarded-For': '203.0.113.66' } });
       expect(answer.status).toBe(302);
       expect(answer.location).toBe(HOSTILE_ANCHORS[0]!.href);
+    });
+
+    it('a genuine link asked for under a Host that is not ours -> 404 for the click, no open recorded', async () => {
+      const click = await rawExchange(daemon.httpPort, `GET ${requestTarget(clickLink)} HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n`);
+      expect(click.headLines[0]).toMatch(/^HTTP\/1\.1 404 /);
+      expect(headerValues(click.headLines, 'Location')).toEqual([]);
+      const open = await rawExchange(daemon.httpPort, `GET /o/${openToken} HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n`);
+      // Not our host: refusing outright (404) or still handing out the GIF are both fine; recording is
+      // not (checked with the events below).
+      if (!/^HTTP\/1\.1 404 /.test(open.headLines[0]!)) {
+        expect(open.headLines[0]).toMatch(/^HTTP\/1\.1 200 /);
+        expect(isOnePixelGif(open.body)).toBe(true);
+      }
     });
 
     it('forged: random token text, and genuine frame bytes with a random rest -> 404, no Location', async () => {
@@ -180,8 +194,8 @@ describe.skipIf(!CLI_BUILT)('redirector abuse against a real serve daemon', () =
     it('none of the refused requests was recorded as an event of the send', async () => {
       const events = (await cli(['events', '--sendid', SEND.sendId, ...daemon.cliFlags])).split('\n').filter(Boolean);
       for (const line of events) expect(JSON.parse(line)).not.toMatchObject({ url: 'https://evil.example/phish' });
-      // The baseline click above is the only click so far.
-      expect(events.map((line) => (JSON.parse(line) as { type: string }).type).filter((t) => t === 'click')).toEqual(['click']);
+      // The baseline click above is the only event so far, and its client is the socket's address.
+      expect(events.map((line) => JSON.parse(line) as Record<string, unknown>)).toMatchObject([{ type: 'click', ip: '127.0.0.1', url: HOSTILE_ANCHORS[0]!.href }]);
     });
   });
 

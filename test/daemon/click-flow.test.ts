@@ -185,6 +185,19 @@ describe.skipIf(!CLI_BUILT)('click flow: milter -> links -> redirector -> report
     expect(times).toEqual([...times].sort((a, b) => a - b));
   });
 
+  it('events --since (inclusive) and --until (exclusive) select by time', async () => {
+    const all = await eventLines(daemon);
+    const middle = String(all[Math.floor(all.length / 2)]!.time);
+    const since = await cli(['events', '--sendid', SEND.sendId, '--since', middle, ...daemon.cliFlags]);
+    const until = await cli(['events', '--sendid', SEND.sendId, '--until', middle, ...daemon.cliFlags]);
+    const ids = (out: string): string[] => out.split('\n').filter(Boolean).map((line) => String((JSON.parse(line) as EventJson).id));
+    const atOrAfter = all.filter((e) => Date.parse(String(e.time)) >= Date.parse(middle)).map((e) => String(e.id));
+    const before = all.filter((e) => Date.parse(String(e.time)) < Date.parse(middle)).map((e) => String(e.id));
+    expect(ids(since)).toEqual(atOrAfter);
+    expect(ids(until)).toEqual(before);
+    expect(atOrAfter.length).toBeGreaterThan(0);
+  });
+
   it('events --format csv: a header naming the fields, then the same events as the JSON lines', async () => {
     const [csv, json] = await Promise.all([cli(['events', '--sendid', SEND.sendId, '--format', 'csv', ...daemon.cliFlags]), eventLines(daemon)]);
     const [header, ...rows] = parseCsv(csv);
