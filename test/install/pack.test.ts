@@ -49,7 +49,7 @@ describe.skipIf(!built)('npm pack, npm install -g, run the installed trackmilter
   let tmp: string;
   let prefix: string;
   let bin: string;
-  let packed: { files: { path: string }[] };
+  let packed: { filename: string; files: { path: string }[] };
   /** A clean environment: no project folders on any path, HOME and cwd outside the project. */
   let env: NodeJS.ProcessEnv;
   const children = new Set<ChildProcess>();
