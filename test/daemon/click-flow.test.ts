@@ -16,6 +16,7 @@ import {
   splitMultipart,
   type ExpectedClick,
   type Newsletter,
+  type LinkStyle,
   type RewrittenNewsletter,
 } from './support/newsletter.js';
 import { browse, isOnePixelGif, sendThroughMilter, type HttpAnswer } from './support/traffic.js';
@@ -69,11 +70,14 @@ function sortLinks<T extends { url: string; linkName: string }>(links: T[]): T[]
 }
 
 /** A message sent through a fresh daemon, its links paired with the originals. */
-async function deliverNewsletter(daemon: DaemonProcess): Promise<{ message: Newsletter; result: MessageResult; rewritten: RewrittenNewsletter; clicks: ExpectedClick[] }> {
+async function deliverNewsletter(
+  daemon: DaemonProcess,
+  style: LinkStyle = 'compact',
+): Promise<{ message: Newsletter; result: MessageResult; rewritten: RewrittenNewsletter; clicks: ExpectedClick[] }> {
   const message = buildNewsletter();
   const result = await sendThroughMilter(daemon.milterPort, message);
   if (!result.body) throw new Error(`the daemon returned no body (verdict ${result.verdict}); ${daemon.diagnostics()}`);
-  const rewritten = readRewritten(result.body, daemon.baseUrl);
+  const rewritten = readRewritten(result.body, daemon.baseUrl, style);
   return { message, result, rewritten, clicks: pairClicks(rewritten, message.spec) };
 }
 
@@ -251,5 +255,31 @@ describe.skipIf(!CLI_BUILT)('click flow with the default events.fast_click_secon
     const r = await report(daemon);
     expect(r.all).toMatchObject({ clicks: 3, uniqueClicks: 1, opens: 1 });
     expect(r.human).toMatchObject({ clicks: 0, uniqueClicks: 0, opens: 1, links: [] });
+  });
+});
+
+describe.skipIf(!CLI_BUILT)('click flow with path-preserving links (tracking.style = "path")', () => {
+  const dirs = new TempDirs();
+  let daemon: DaemonProcess;
+
+  beforeAll(async () => {
+    const dataDir = path.join(await dirs.make(), 'data');
+    daemon = await DaemonProcess.start({ role: 'serve', dataDir, configToml: '[tracking]\nstyle = "path"\n' });
+  });
+  afterAll(async () => {
+    await daemon?.stop();
+    await dirs.cleanup();
+  });
+
+  it("every link shows the original path and redirects to exactly the original URL", async () => {
+    const { clicks } = await deliverNewsletter(daemon, 'path');
+    for (const click of clicks) {
+      expect(new URL(click.link).pathname.startsWith(new URL(click.original).pathname.replace(/\/$/, '')), click.link).toBe(true);
+      const answer = await browse(click.link);
+      expect(answer.status, click.link).toBe(302);
+      expect(answer.location, `${click.part}${click.position}`).toBe(click.original);
+    }
+    const events = await eventLines(daemon);
+    expect(events.filter((e) => e.type === 'click')).toHaveLength(clicks.length);
   });
 });

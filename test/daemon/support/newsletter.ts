@@ -216,10 +216,16 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Click links of ours in plain text, in order: BASE/c/TOKEN with the query it may carry. */
-export function textClickLinks(text: string, base: string): string[] {
-  return [...text.matchAll(new RegExp(`${escapeRegExp(base)}/c/[A-Za-z0-9_~]+(?:\\?[^\\s<>"]*)?`, 'g'))].map((m) => m[0]);
+/**
+ * Click links of ours in plain text, in order: BASE/c/TOKEN (compact) or BASE/original/path-TOKEN
+ * (path-preserving), with the query they may carry.
+ */
+export function textClickLinks(text: string, base: string, style: LinkStyle = 'compact'): string[] {
+  const path = style === 'compact' ? '/c/[A-Za-z0-9_~]+' : '/[^\\s<>"?]*-[A-Za-z0-9_~]+';
+  return [...text.matchAll(new RegExp(`${escapeRegExp(base)}${path}(?:\\?[^\\s<>"]*)?`, 'g'))].map((m) => m[0]);
 }
+
+export type LinkStyle = 'compact' | 'path';
 
 export interface RewrittenNewsletter {
   parts: MimePart[];
@@ -233,7 +239,7 @@ export interface RewrittenNewsletter {
   pixels: string[];
 }
 
-export function readRewritten(body: Buffer, base: string): RewrittenNewsletter {
+export function readRewritten(body: Buffer, base: string, style: LinkStyle = 'compact'): RewrittenNewsletter {
   const parts = splitMultipart(body);
   const html = parts.find((p) => p.contentType.startsWith('text/html'));
   const text = parts.find((p) => p.contentType.startsWith('text/plain'));
@@ -242,8 +248,8 @@ export function readRewritten(body: Buffer, base: string): RewrittenNewsletter {
     parts,
     html,
     text,
-    htmlClicks: hrefsOf(html.text).filter((h) => h.startsWith(`${base}/c/`)),
-    textClicks: textClickLinks(text.text, base),
+    htmlClicks: hrefsOf(html.text).filter((h) => h.startsWith(style === 'compact' ? `${base}/c/` : `${base}/`)),
+    textClicks: textClickLinks(text.text, base, style),
     pixels: imageSourcesOf(html.text).filter((s) => s.startsWith(`${base}/o/`)),
   };
 }
