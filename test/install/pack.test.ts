@@ -185,4 +185,25 @@ describe.skipIf(!built)('npm pack, npm install -g, run the installed trackmilter
       expect(stdout).toMatch(/"msg":"stopped"/);
     }
   }, 60_000);
+
+  it('the readiness probe also waits for a unix milter socket (trackmilter milter, as in the unit)', async () => {
+    const socket = path.join(tmp, 'milter.sock');
+    const args = ['--milter', `unix:${socket}`, '--data', path.join(tmp, 'data-milter')];
+    const probeFile = path.join(prefix, 'lib', 'node_modules', 'trackmilter', 'systemd', 'trackmilter-wait-ready.mjs');
+    // Started before the daemon: it keeps trying until the socket accepts connections.
+    const probe = run(process.execPath, [probeFile, 'milter', ...args, '--timeout', '20'], { cwd: tmp, env });
+    const child = spawn(bin, ['milter', ...args], { cwd: tmp, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const { stdout } = await probe;
+      expect(stdout).toContain(`milter unix:${socket}`);
+    } finally {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      expect(await exited).toBe(0);
+      clearTimeout(timer);
+      children.delete(child);
+    }
+  }, 30_000);
 });
