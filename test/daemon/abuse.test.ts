@@ -161,8 +161,10 @@ describe.skipIf(!CLI_BUILT)('redirector abuse against a real serve daemon', () =
     it('bit-flipped: ~50 single-bit changes spread over a genuine click token -> 404, no Location', async () => {
       const genuine = tokenBytes(clickToken);
       const bits = genuine.length * 8;
-      const positions = new Set<number>([0, 1, 7, 8, 15, bits - 1, bits - 8]);
-      for (let i = 0; positions.size < 50 && i < bits; i++) positions.add(Math.floor((i * bits) / 43) % bits);
+      // Evenly spread, plus both ends of the frame header (format, key id) and of the MAC.
+      const positions = new Set<number>([0, 7, 8, 15, bits - 8, bits - 1]);
+      for (let i = 0; i < 50; i++) positions.add(Math.floor((i * bits) / 50));
+      expect(positions.size).toBeGreaterThanOrEqual(50);
       for (const bit of positions) {
         const flipped = Buffer.from(genuine);
         flipped[bit >> 3]! ^= 0x80 >> (bit & 7);
