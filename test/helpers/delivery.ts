@@ -18,6 +18,22 @@ export interface AddedHeader {
  */
 export type HeaderExpectation = { added: AddedHeader[] } | { absentOf: AddedHeader[] };
 
+/**
+ * Undoes link tracking for comparison: replaces, in order, each `ORIGIN/c/TOKEN` (compact style;
+ * the query string stays in the rewritten link) with the part before `?` of the matching original
+ * link. A tracked link that was not rewritten, or one too many, leaves a difference behind.
+ */
+export function restoreTrackedLinks(body: Buffer, originals: string[], origin: string): Buffer {
+  // The token runs up to the query string or the end of the link (its alphabet is the daemon's business).
+  const pattern = new RegExp(`${origin.replace(/[.]/g, '\\.')}/c/[^?\\s"'<>]+`, 'g');
+  let k = 0;
+  const restored = body.toString('latin1').replace(pattern, (tracked) => {
+    const original = originals[k++];
+    return original === undefined ? tracked : original.split('?')[0]!;
+  });
+  return Buffer.from(restored, 'latin1');
+}
+
 /** Index of the first differing byte, or -1 when equal. */
 export function firstDifference(a: Buffer, b: Buffer): number {
   const length = Math.min(a.length, b.length);
@@ -54,7 +70,12 @@ export function testIdOfOutgoing(message: OutgoingMessage): string {
  * unexpected messages, a missing or wrong added header (or one present where `absentOf` says there
  * must be none), any other header change, a changed body or envelope.
  */
-export function findDeliveryProblems(sent: OutgoingMessage[], delivered: DeliveredMessage[], expectation: HeaderExpectation): string[] {
+export function findDeliveryProblems(
+  sent: OutgoingMessage[],
+  delivered: DeliveredMessage[],
+  expectation: HeaderExpectation,
+  options: { restoreBody?: (id: string, body: Buffer) => Buffer } = {},
+): string[] {
   const problems: string[] = [];
   const byId = new Map<string, DeliveredMessage[]>();
   for (const message of delivered) {
@@ -87,7 +108,8 @@ export function findDeliveryProblems(sent: OutgoingMessage[], delivered: Deliver
       }
     }
     const headerProblem = describeHeaderDifference(expected.headerBlock, copy.headerBlock, fields.map((field) => field.name));
-    const bodyProblem = describeBodyDifference(expected.body, copy.body);
+    const deliveredBody = options.restoreBody ? options.restoreBody(id, copy.body) : copy.body;
+    const bodyProblem = describeBodyDifference(expected.body, deliveredBody);
     if (bodyProblem) problems.push(`${id}: ${bodyProblem}`);
     if (headerProblem) problems.push(`${id}: ${headerProblem}`);
     const wantRcpts = [...message.envelope.to].sort().join(',');

@@ -42,6 +42,31 @@ function bodyLine(random: () => number, eightBit: boolean): string {
   return words.join(' ');
 }
 
+/** The n-th link of a linked test body: distinct per seed, with a query string. */
+export function testLink(seed: number, n: number): string {
+  return `https://www.example.com/e2e/${seed}/article-${n}?utm_source=e2e&n=${n}`;
+}
+
+/**
+ * A plain-text body like makeTextBody with `linkCount` lines "Read more: <link>" spread through it
+ * (the first and the last line among them): trackmilter rewrites these links, so it must replace the
+ * body. Returns the links in body order, to put them back when comparing (see restoreTrackedLinks).
+ */
+export function makeLinkedTextBody(approximateBytes: number, seed: number, linkCount: number, options: { eightBit?: boolean } = {}): { body: string; links: string[] } {
+  const filler = makeTextBody(approximateBytes, seed, options).split('\n');
+  filler.pop(); // the empty string after the final line end
+  const links = Array.from({ length: linkCount }, (_, n) => testLink(seed, n));
+  const lines: string[] = [];
+  const every = Math.max(1, Math.floor(filler.length / Math.max(1, linkCount - 1)));
+  let next = 0;
+  for (let i = 0; i < filler.length; i++) {
+    if (next < linkCount - 1 && i % every === 0) lines.push(`Read more: ${links[next++]}`);
+    lines.push(filler[i]!);
+  }
+  while (next < linkCount) lines.push(`Read more: ${links[next++]}`);
+  return { body: lines.join('\n') + '\n', links };
+}
+
 /**
  * A plain-text body of about `approximateBytes` bytes (LF line ends), ending with a line end;
  * with `eightBit`, about one line in ten is UTF-8 text (send it as 8bit).
@@ -99,15 +124,18 @@ export function makeTestMessage(options: TestMessageOptions): OutgoingMessage {
  * CRLF relative to that boundary (0: split CR|LF; -1: the CRLF ends the chunk exactly; +1: the
  * chunk ends right before the CR). Returned with LF line ends, as a sender would write it.
  */
-export function makeChunkBoundaryBody(options: { boundary?: number; shift?: number; chunkSize?: number; lineLength?: number; totalBytes?: number } = {}): string {
+export function makeChunkBoundaryBody(
+  options: { boundary?: number; shift?: number; chunkSize?: number; lineLength?: number; totalBytes?: number; firstLines?: string[] } = {},
+): string {
   const chunkSize = options.chunkSize ?? 65535;
   const boundary = options.boundary ?? 1;
   const shift = options.shift ?? 0;
   const lineLength = options.lineLength ?? 76; // characters before CRLF
   // Offset (in the CRLF form) of the CR we want placed: the last byte of chunk `boundary`, plus shift.
   const crOffset = chunkSize * boundary - 1 + shift;
-  const lines: string[] = [];
-  let offset = 0; // CRLF-form size so far
+  // Lines to start with (e.g. a link, so that the milter must replace the body), counted in.
+  const lines: string[] = [...(options.firstLines ?? [])];
+  let offset = lines.reduce((sum, line) => sum + Buffer.byteLength(line) + 2, 0); // CRLF-form size so far
   let n = 0;
   while (offset + lineLength + 2 <= crOffset) {
     const label = `line ${String(n++).padStart(6, '0')} `;
