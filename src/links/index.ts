@@ -19,4 +19,4 @@ export {
   type TokenRejection,
 } from './tokens.js';
 export { clickDestination, joinQuery, ROW_ID_BYTES, splitQuery, urlRowId, type UrlRowContent } from './url-row.js';
-export { clickLink, openLink, parseLinkPath, type LinkStyle, type ParsedLinkPath, type TrackingOrigin } from './url-style.js';
+export { clickLink, openLink, type LinkStyle, type TrackingOrigin } from './url-style.js';

@@ -9,11 +9,9 @@
  * Token text never contains `-` (token-text.ts), so in a path-preserving link the token is whatever
  * follows the last `-` of the last segment, however many `-` the original path has.
  */
-import { isTokenText } from './token-text.js';
 
 export type LinkStyle = 'compact' | 'path';
 export type LinkScheme = 'http' | 'https';
-export type LinkRoute = 'click' | 'open';
 
 export interface TrackingOrigin {
   scheme: LinkScheme;
@@ -27,14 +25,6 @@ export interface ClickTarget {
   url: string;
   /** `?...` carried in the link, or '' (the default). */
   query?: string;
-}
-
-export interface ParsedLinkPath {
-  route: LinkRoute;
-  style: LinkStyle;
-  token: string;
-  /** The request's query string from its `?` on, or ''. */
-  query: string;
 }
 
 function base(origin: TrackingOrigin): string {
@@ -60,37 +50,4 @@ export function clickLink(origin: TrackingOrigin, style: LinkStyle, token: strin
 
 export function openLink(origin: TrackingOrigin, token: string): string {
   return `${base(origin)}/o/${token}`;
-}
-
-const COMPACT = /^\/([co])\/([^/]+)$/;
-// Some link scanners and old encoders escape `~`, which RFC 3986 says they should not.
-const ESCAPED_TILDE = /%7e/gi;
-
-function tokenFrom(text: string): string | null {
-  const token = text.replace(ESCAPED_TILDE, '~');
-  return isTokenText(token) ? token : null;
-}
-
-/**
- * The route, style, token and carried query of a request target (path and query, as in the request
- * line); null when it is no tracking link. Whether the token is genuine is decodeToken's business.
- */
-export function parseLinkPath(target: string): ParsedLinkPath | null {
-  const withoutFragment = target.split('#', 1)[0] as string; // browsers never send one; be safe anyway
-  const at = withoutFragment.indexOf('?');
-  const path = at < 0 ? withoutFragment : withoutFragment.slice(0, at);
-  const query = at < 0 ? '' : withoutFragment.slice(at);
-  if (!path.startsWith('/')) return null;
-
-  const compact = COMPACT.exec(path);
-  if (compact) {
-    const token = tokenFrom(compact[2] as string);
-    if (token) return { route: compact[1] === 'c' ? 'click' : 'open', style: 'compact', token, query };
-  }
-
-  const segment = path.slice(path.lastIndexOf('/') + 1);
-  const dash = segment.lastIndexOf('-');
-  if (dash < 0) return null;
-  const token = tokenFrom(segment.slice(dash + 1));
-  return token ? { route: 'click', style: 'path', token, query } : null;
 }

@@ -36,6 +36,13 @@ export interface RouteParserOptions {
 
 export type RouteParser = (target: string) => RequestTarget;
 
+// Some link scanners and old encoders escape `~` (which tokens use), though RFC 3986 says not to.
+const ESCAPED_TILDE = /%7e/gi;
+
+function unescapeTilde(token: string): string {
+  return token.includes('%') ? token.replace(ESCAPED_TILDE, '~') : token;
+}
+
 export function createRouteParser(options: RouteParserOptions = {}): RouteParser {
   const isToken = options.tokenSyntax ?? defaultTokenSyntax;
   const pathStyle = options.pathStyle ?? true;
@@ -47,29 +54,31 @@ export function createRouteParser(options: RouteParserOptions = {}): RouteParser
     const path = q === -1 ? target : target.slice(0, q);
     const query = q === -1 ? '' : target.slice(q + 1);
 
+    let compactKind: 'click' | 'open' | null = null;
     if (path.length > 3 && path.charCodeAt(2) === 0x2f && path.charCodeAt(0) === 0x2f) {
       const letter = path.charCodeAt(1);
       if (letter === 0x63 /* c */ || letter === 0x6f /* o */) {
-        const kind = letter === 0x63 ? 'click' : 'open';
-        const token = path.slice(3);
-        if (isToken(token, 'compact')) return { type: 'link', route: { style: 'compact', kind, token, query, path } };
-        return kind === 'open' ? BAD_OPEN : NOT_FOUND;
+        compactKind = letter === 0x63 ? 'click' : 'open';
+        const token = unescapeTilde(path.slice(3));
+        if (isToken(token, 'compact')) return { type: 'link', route: { style: 'compact', kind: compactKind, token, query, path } };
       }
     }
     if (path === '/o/') return BAD_OPEN;
     if (path === '/healthz') return HEALTHZ;
     if (path === '/metrics') return METRICS;
 
+    // A path-preserving link whose original path starts with /c/ or /o/ lands here too.
     if (pathStyle) {
       const dash = path.lastIndexOf('-');
       // The token is after the last '-' of the last segment: a '/' after the dash means no token.
       if (dash !== -1 && path.indexOf('/', dash) === -1) {
-        const token = path.slice(dash + 1);
+        const token = unescapeTilde(path.slice(dash + 1));
         if (token.length > 0 && isToken(token, 'path')) {
           return { type: 'link', route: { style: 'path', kind: 'click', token, query, path } };
         }
       }
     }
+    if (compactKind === 'open') return BAD_OPEN;
     return NOT_FOUND;
   };
 }

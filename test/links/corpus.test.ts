@@ -10,7 +10,8 @@ import { rewriteHtml } from '../../src/rewrite/html.js';
 import type { LinkFound, LinkMinter } from '../../src/rewrite/types.js';
 import { decodeToken, mintStatefulClick, mintStatelessClick } from '../../src/links/tokens.js';
 import { clickDestination, joinQuery, splitQuery, urlRowId, type UrlRowContent } from '../../src/links/url-row.js';
-import { clickLink, parseLinkPath, type LinkStyle, type TrackingOrigin } from '../../src/links/url-style.js';
+import { clickLink, type LinkStyle, type TrackingOrigin } from '../../src/links/url-style.js';
+import { parseLinkPath } from './link-path.js';
 import { testKeyring } from './fixtures.js';
 
 const TEMPLATES = fileURLToPath(new URL('../../../shared/corpus/templates', import.meta.url));

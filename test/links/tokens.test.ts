@@ -13,7 +13,8 @@ import {
   type DecodedToken,
 } from '../../src/links/tokens.js';
 import { clickDestination, joinQuery, splitQuery, urlRowId } from '../../src/links/url-row.js';
-import { clickLink, openLink, parseLinkPath, type LinkStyle, type TrackingOrigin } from '../../src/links/url-style.js';
+import { clickLink, openLink, type LinkStyle, type TrackingOrigin } from '../../src/links/url-style.js';
+import { parseLinkPath } from './link-path.js';
 import { deflateRawSync } from 'node:zlib';
 import {
   anyMessageId,

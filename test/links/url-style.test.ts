@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeTokenText } from '../../src/links/token-text.js';
-import { clickLink, openLink, parseLinkPath, type TrackingOrigin } from '../../src/links/url-style.js';
+import { clickLink, openLink, type TrackingOrigin } from '../../src/links/url-style.js';
+import { parseLinkPath } from './link-path.js';
 
 const HTTPS: TrackingOrigin = { scheme: 'https', domain: 'click.example.com' };
 const HTTP: TrackingOrigin = { scheme: 'http', domain: '127.0.0.1:8080' };
@@ -70,7 +71,4 @@ describe('parseLinkPath', () => {
     }
   });
 
-  it('drops a fragment, which a browser would never send', () => {
-    expect(parseLinkPath(`/c/${TOKEN}?a#b`)).toEqual({ route: 'click', style: 'compact', token: TOKEN, query: '?a' });
-  });
 });
