@@ -161,6 +161,11 @@ export class DaemonProcess {
     clearTimeout(timer);
   }
 
+  /** Sends a signal without waiting (SIGHUP to reload). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.running) this.child!.kill(signal);
+  }
+
   /** Starts again on the same ports, data dir and config. */
   async restart(): Promise<void> {
     await this.stop();
