@@ -107,6 +107,9 @@ export class MilterServer {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     const drains = [...this.connections].map(async ([socket, session]) => {
       await session.whenIdle();
+      // Stop the session before closing: the MTA, not waiting for replies (NR_*), may already be
+      // sending its next message, which must not be half-handled; it sees the close and tempfails it.
+      session.end();
       socket.end();
     });
     let timer: NodeJS.Timeout | undefined;
