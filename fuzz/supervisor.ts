@@ -1,0 +1,154 @@
+/**
+ * Runs a target in worker processes and watches them: a case that shows no progress for the target's
+ * case timeout (plus a margin) is a hang, a worker that dies is a crash. Either way the worker is
+ * killed, the case is pinned down (the worker is rerun from the last case it reported, reporting every
+ * case), its input rebuilt from the seed and saved, and a new worker carries on after it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { caseRng } from './random.js';
+import type { WorkerArgs, WorkerMessage } from './protocol.js';
+import { emptyReport, PROJECT_ROOT, recordFinding, type TargetReport } from './report.js';
+import { loadTarget } from './targets/index.js';
+import type { FuzzCase, ProblemKind, TargetContext } from './target.js';
+
+const WORKER = join(PROJECT_ROOT, 'fuzz', 'worker.ts');
+/** Beyond the case timeout, before a silent worker is killed. */
+const KILL_MARGIN_MS = 1_000;
+/** After a hang or crash without an exact case, rerun this many cases one by one. */
+const EXACT_WINDOW = 5_000;
+
+export interface SuperviseOptions {
+  target: string;
+  seed: number;
+  seconds: number;
+  firstCase?: number;
+  /** Stop after this many cases (a single replayed case, or CI's fixed count); default unlimited. */
+  maxCases?: number;
+  log?: (line: string) => void;
+}
+
+interface WorkerOutcome {
+  /** 'done': finished normally; 'hang' / 'died': killed or dead at `index`. */
+  end: 'done' | 'hang' | 'died';
+  /** The next case to run (done), or the case that hung / crashed. */
+  index: number;
+  /** Whether `index` is exactly the case at fault (reported in exact mode, or by the worker itself). */
+  exact: boolean;
+  detail: string;
+}
+
+export async function supervise(options: SuperviseOptions): Promise<TargetReport> {
+  const report = emptyReport(options.target, options.seed, options.seconds);
+  const log = options.log ?? ((line: string) => console.log(line));
+  const target = await loadTarget(options.target);
+  const started = Date.now();
+  const deadline = started + options.seconds * 1000;
+  const first = options.firstCase ?? 0;
+  report.firstCase = first;
+  const endCase = options.maxCases === undefined ? Number.POSITIVE_INFINITY : first + options.maxCases;
+  const countersByWorker: Array<Record<string, number>> = [];
+  let next = first;
+  let exactUntil = 0;
+  /** Cases already recorded as crashes by the worker's own report (not recorded twice). */
+  const reportedCrashes = new Set<number>();
+  /** A hang or death not yet pinned to one case; recorded as it is if the rerun does not repeat it. */
+  let unpinned: WorkerOutcome | null = null;
+  const record = async (kind: ProblemKind, index: number, detail: string): Promise<void> => {
+    if (kind === 'crash' && reportedCrashes.has(index)) return;
+    const testCase = await rebuildCase(options.target, options.seed, index);
+    const saved = recordFinding(report, kind, index, testCase, detail, true);
+    log(`  ${kind} at case ${index}: ${detail}${saved.file ? ` (saved ${saved.file})` : ''}`);
+  };
+
+  while (next < endCase && Date.now() < deadline) {
+    const counters: Record<string, number> = {};
+    countersByWorker.push(counters);
+    const args: WorkerArgs = { target: options.target, seed: options.seed, firstCase: next, endCase: Number.isFinite(endCase) ? endCase : null, deadline, exactUntil };
+    const outcome = await runWorker(args, target.caseTimeoutMs + KILL_MARGIN_MS, (m) => {
+      if (m.t === 'counters') Object.assign(counters, m.counters);
+      else if (m.t === 'note') {
+        if (!report.notes.includes(m.text)) report.notes.push(m.text);
+      } else if (m.t === 'problem') {
+        if (m.kind === 'crash') reportedCrashes.add(m.index);
+        const testCase: FuzzCase = { label: m.label, input: Buffer.from(m.input ?? '', 'base64'), ...(m.details ? { details: m.details } : {}) };
+        const saved = recordFinding(report, m.kind, m.index, testCase, m.message, m.input !== undefined);
+        log(`  ${m.kind} at case ${m.index}: ${m.message.split('\n')[0]}${saved.file ? ` (saved ${saved.file})` : ''}`);
+      }
+    });
+    report.inputsTried = Math.max(report.inputsTried, outcome.index - first);
+    if (unpinned && !(outcome.end !== 'done' && outcome.exact)) {
+      await record(unpinned.end === 'hang' ? 'hang' : 'crash', unpinned.index, `${unpinned.detail} (not repeated when rerun case by case)`);
+    }
+    unpinned = null;
+    if (outcome.end === 'done') {
+      next = outcome.index;
+      break;
+    }
+    report.restarts++;
+    if (!outcome.exact) {
+      unpinned = outcome;
+      // Pin it down: the same cases again, each reported, from the last one we heard of.
+      log(`  worker ${outcome.end} near case ${outcome.index} (${outcome.detail}); rerunning from there case by case`);
+      next = outcome.index;
+      exactUntil = outcome.index + EXACT_WINDOW;
+      continue;
+    }
+    await record(outcome.end === 'hang' ? 'hang' : 'crash', outcome.index, outcome.detail);
+    next = outcome.index + 1;
+  }
+  report.inputsTried = Math.max(report.inputsTried, next - first);
+  report.elapsedMs = Date.now() - started;
+  for (const counters of countersByWorker) {
+    for (const [k, v] of Object.entries(counters)) report.counters[k] = (report.counters[k] ?? 0) + v;
+  }
+  return report;
+}
+
+async function rebuildCase(name: string, seed: number, index: number): Promise<FuzzCase> {
+  const ctx: TargetContext = { count: () => undefined, note: () => undefined };
+  const generate = await (await loadTarget(name)).generator(ctx);
+  return generate(caseRng(seed, index), index);
+}
+
+function runWorker(args: WorkerArgs, silenceLimitMs: number, onMessage: (m: WorkerMessage) => void): Promise<WorkerOutcome> {
+  return new Promise((resolve) => {
+    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(args)], {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let lastIndex = args.firstCase;
+    let lastExact = false;
+    let lastBeat = Date.now();
+    let finished: WorkerOutcome | null = null;
+    let started = false;
+    const watchdog = setInterval(() => {
+      // The worker's own start-up (imports, a daemon) is not a case: only watch once cases run.
+      if (!started || finished) return;
+      const silent = Date.now() - lastBeat;
+      if (silent > silenceLimitMs) {
+        finished = { end: 'hang', index: lastIndex, exact: lastExact, detail: `no progress for ${silent} ms` };
+        child.kill('SIGKILL');
+      }
+    }, 100);
+    child.on('message', (raw) => {
+      const m = raw as WorkerMessage;
+      if (m.t === 'case') {
+        started = true;
+        lastIndex = m.index;
+        lastExact = m.exact;
+        lastBeat = Date.now();
+      } else if (m.t === 'done') {
+        finished = { end: 'done', index: m.next, exact: true, detail: '' };
+      } else if (m.t === 'problem' && m.kind === 'crash' && m.message.startsWith('uncaught')) {
+        lastIndex = m.index;
+        lastExact = true;
+      }
+      onMessage(m);
+    });
+    child.on('exit', (code, signal) => {
+      clearInterval(watchdog);
+      resolve(finished ?? { end: 'died', index: lastIndex, exact: lastExact, detail: `worker exited (${signal ?? `code ${code}`})` });
+    });
+  });
+}
