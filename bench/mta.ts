@@ -1,8 +1,9 @@
 /**
  * MTA throughput benchmark: smtp-source -> private Postfix -> smtp-sink, 1000 copies of a 40-link
- * newsletter over 20 sessions, in three setups measured in the same run: no milter, the C echo
- * milter (libmilter, body handed back unchanged: the floor for a body-rewriting milter), and
- * trackmilter (`dist/cli/main.js serve`). The machine is noisy, so the setups run side by side (a
+ * newsletter over 20 sessions, in four setups measured in the same run: no milter, the C echo
+ * milter (libmilter, body handed back unchanged: the floor for a body-rewriting milter), our milter
+ * engine doing the same echo work (bench/lib/echo-engine.ts: engine against engine), and trackmilter
+ * (`dist/cli/main.js serve`, tracking for real). The machine is noisy, so the setups run side by side (a
  * Postfix lab each) and are measured in interleaved rounds; the figures are per-setup medians.
  *
  *   npm run bench:mta                                     (builds first)
@@ -17,7 +18,8 @@
  * Prints msg/s per setup, trackmilter/echo, trackmilter's peak RSS (VmHWM); writes bench/out/mta.json
  * (bench/out/mta-unix.json with BENCH_TRANSPORT=unix).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -29,6 +31,34 @@ import { PROJECT_ROOT, PostfixLab, postfixLabUnavailableReason } from '../test/h
 import { measureThroughput, type ThroughputResult } from './lib/mta-run.js';
 
 const execFileAsync = promisify(execFile);
+
+/** Our milter engine with the echo filter (bench/lib/echo-engine.ts) in a process of its own. */
+async function startEchoEngine(spec: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'lib', 'echo-engine.ts'), spec], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`echo engine exited ${code}`)));
+  });
+  return child;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 function envInt(name: string, fallback: number, min = 0): number {
   const raw = process.env[name];
@@ -122,6 +152,17 @@ async function main(): Promise<number> {
     );
     setups.push(
       await startSetup(
+        'engine echo',
+        async () => {
+          const spec = socketIn('engine.sock') ? `unix:${socketIn('engine.sock')}` : `inet:127.0.0.1:${await freePort()}`;
+          const engine = await startEchoEngine(spec);
+          return { spec, peakRssKb: () => readPeakRssKb(engine.pid!), stop: () => stopChild(engine) };
+        },
+        messageFile,
+      ),
+    );
+    setups.push(
+      await startSetup(
         'trackmilter',
         async () => {
           const unixSocket = socketIn('trackmilter.sock');
@@ -175,9 +216,12 @@ async function main(): Promise<number> {
       );
     }
     const echo = summary.find((entry) => entry.setup === 'echo milter')!;
+    const engine = summary.find((entry) => entry.setup === 'engine echo')!;
     const track = summary.find((entry) => entry.setup === 'trackmilter')!;
     const ratio = track.messagesPerSecond / echo.messagesPerSecond;
-    console.log(`trackmilter/echo: ${ratio.toFixed(2)}`);
+    const engineRatio = engine.messagesPerSecond / echo.messagesPerSecond;
+    console.log(`engine echo/echo milter: ${engineRatio.toFixed(2)} (our protocol engine doing the C echo milter's work)`);
+    console.log(`trackmilter/echo: ${ratio.toFixed(2)} (full tracking: rewriting, tokens, store)`);
     if (track.peakRssKb !== undefined) console.log(`trackmilter peak RSS (VmHWM): ${(track.peakRssKb / 1024).toFixed(1)} MB`);
 
     const report = {
@@ -187,6 +231,7 @@ async function main(): Promise<number> {
       workload: { count: COUNT, sessions: SESSIONS, rounds: ROUNDS, warmup: WARMUP, links: LINKS, transport: TRANSPORT, messageBytes, echoMilterSource: ECHO_MILTER_SOURCE },
       setups: summary,
       trackmilterToEchoRatio: ratio,
+      engineEchoToEchoRatio: engineRatio,
       trackmilterPeakRssKb: track.peakRssKb,
     };
     await fs.mkdir(path.dirname(OUT_FILE), { recursive: true });

@@ -30,6 +30,27 @@ export interface MessageMinterOptions {
   messageId: Buffer;
   /** Hosts (lower case, with or without port) whose links are ours already and never tracked again. */
   trackingHosts: ReadonlySet<string>;
+  /** Row ids already computed, shared across messages: a send's copies all link to the same rows. */
+  rowIds?: RowIdCache;
+}
+
+/** A bounded memo of urlRowId: one keyed hash per distinct row instead of one per link per message. */
+export class RowIdCache {
+  private readonly ids = new Map<string, Buffer>();
+
+  constructor(private readonly capacity = 20_000) {}
+
+  get(keyring: Keyring, content: { sendId: string; listId: string; url: string; linkName: string }): Buffer {
+    const kid = keyring.current.kid;
+    const memoKey = `${kid}\0${content.sendId}\0${content.listId}\0${content.linkName}\0${content.url}`;
+    let id = this.ids.get(memoKey);
+    if (!id) {
+      id = urlRowId(keyring.current, content);
+      if (this.ids.size >= this.capacity) this.ids.delete(this.ids.keys().next().value as string);
+      this.ids.set(memoKey, id);
+    }
+    return id;
+  }
 }
 
 export function createMessageMinter(o: MessageMinterOptions): MessageMinter {
@@ -38,7 +59,7 @@ export function createMessageMinter(o: MessageMinterOptions): MessageMinter {
   const rows = new Map<string, UrlRow>();
   const addRow = (url: string, linkName: string): Buffer => {
     const content = { sendId: identity.sendId, listId: identity.listId, url, linkName };
-    const id = urlRowId(keyring.current, content);
+    const id = o.rowIds ? o.rowIds.get(keyring, content) : urlRowId(keyring.current, content);
     rows.set(id.toString('hex'), { id, ...content });
     return id;
   };

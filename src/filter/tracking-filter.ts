@@ -9,7 +9,7 @@ import type { MessageRecord, TrackEvent, TrackStore, UrlRow } from '../store/ind
 import { takeInReport } from '../bounce/intake.js';
 import { planRewrite, type RewritePlan } from './plan-rewrite.js';
 import { resolveSend, type SendIdentity } from './send-context.js';
-import { createMessageMinter } from './message-minter.js';
+import { createMessageMinter, RowIdCache } from './message-minter.js';
 import { rewriteSettings, trackingHosts, trackingOrigin } from './settings.js';
 
 /** Message record ids: random, so that two messages never share one (queue ids are reused by MTAs). */
@@ -32,13 +32,27 @@ export type TrackingOutcome =
 type Envelope = Pick<MessageContext, 'from' | 'recipients' | 'headers' | 'body' | 'queueId'>;
 
 /** Pure apart from the random message id: the milter filter and `trackmilter rewrite` share it. */
-export function prepareTracking(msg: Envelope, config: ConfigValues, keyring: Keyring, hosts = trackingHosts(config)): TrackingOutcome {
+export function prepareTracking(
+  msg: Envelope,
+  config: ConfigValues,
+  keyring: Keyring,
+  hosts = trackingHosts(config),
+  rowIds?: RowIdCache,
+): TrackingOutcome {
   const decision = resolveSend(msg.headers, msg, config);
   if (decision.kind === 'reject') return decision;
   if (decision.kind === 'pass') return { kind: 'skip', reason: decision.reason, detail: decision.detail, headerChanges: decision.removeHeaders };
   const { identity, settings } = decision;
   const messageId = randomBytes(MESSAGE_ID_BYTES);
-  const minter = createMessageMinter({ keyring, identity, settings, origin: trackingOrigin(config, settings), messageId, trackingHosts: hosts });
+  const minter = createMessageMinter({
+    keyring,
+    identity,
+    settings,
+    origin: trackingOrigin(config, settings),
+    messageId,
+    trackingHosts: hosts,
+    ...(rowIds ? { rowIds } : {}),
+  });
   const plan = planRewrite(msg.headers, msg.body, minter, rewriteSettings(config, settings));
   // A message passed over for a reason (signed, over a limit) is left exactly as it came.
   if (plan.skipped) return { kind: 'skip', reason: plan.skipped.code, detail: plan.skipped.detail, headerChanges: [] };
@@ -69,6 +83,7 @@ export interface TrackingFilterOptions {
 
 export function createTrackingFilter({ config, keyring, store, recordEvents }: TrackingFilterOptions): MessageFilter {
   const hosts = trackingHosts(config);
+  const rowIds = new RowIdCache();
   const bounceAddresses = new Set(
     config['bounce.addresses']
       .split(',')
@@ -82,7 +97,7 @@ export function createTrackingFilter({ config, keyring, store, recordEvents }: T
         const discard = outcome.recorded > 0 && config['bounce.after_record'] === 'discard';
         return { ...(discard ? { verdict: { kind: 'discard' } } : {}), log: { bounce: outcome.kind, recorded: outcome.recorded, reason: outcome.reason } };
       }
-      const outcome = prepareTracking(ctx, config, keyring, hosts);
+      const outcome = prepareTracking(ctx, config, keyring, hosts, rowIds);
       if (outcome.kind === 'reject') {
         return { verdict: { kind: 'reject', reply: outcome.reply }, log: { reason: 'invalid-msys-api', detail: outcome.detail } };
       }

@@ -248,6 +248,8 @@ export interface PostfixLabOptions {
   dumpMessages?: boolean;
   /** Extra main.cf settings appended after the template. */
   extraSettings?: Record<string, string>;
+  /** Extra master.cf lines (services such as a pipe transport) appended after the template. */
+  extraMasterCf?: string;
 }
 
 const liveLabs = new Set<PostfixLab>();
@@ -313,7 +315,8 @@ export class PostfixLab {
     let mainCf = renderTemplate(await fs.readFile(path.join(TEMPLATE_DIR, 'main.cf'), 'utf8'), values);
     for (const [name, value] of Object.entries(this.options.extraSettings ?? {})) mainCf += `${name} = ${value}\n`;
     await fs.writeFile(path.join(this.configDir, 'main.cf'), mainCf);
-    await fs.writeFile(path.join(this.configDir, 'master.cf'), renderTemplate(await fs.readFile(path.join(TEMPLATE_DIR, 'master.cf'), 'utf8'), values));
+    const masterCf = renderTemplate(await fs.readFile(path.join(TEMPLATE_DIR, 'master.cf'), 'utf8'), values) + (this.options.extraMasterCf ?? '');
+    await fs.writeFile(path.join(this.configDir, 'master.cf'), masterCf);
 
     await registerInstance(this.configDir);
     await this.postfix('check');
