@@ -16,9 +16,10 @@ export const TRACKED_MARK = { name: 'X-Mailer-Info-Extra', value: /^[A-Za-z0-9_-
 
 export interface LoadMessage {
   id: string;
-  message: OutgoingMessage;
   /** The links in the body, in order, as the sender wrote them. */
   links: string[];
+  /** The message as sent the nth time (X-Test-Attempt tells which send a delivered copy came from). */
+  message(attempt: number): OutgoingMessage;
 }
 
 /** `count` linked messages of 2-6 KB; `seedBase` keeps links distinct between rounds. */
@@ -26,54 +27,87 @@ export function buildLoadMessages(idPrefix: string, count: number, seedBase = 1)
   return Array.from({ length: count }, (_, i) => {
     const id = `${idPrefix}-${i}`;
     const { body, links } = makeLinkedTextBody(2_000 + ((i * 7_919) % 4_000), seedBase * 1_000_000 + i, 3);
-    return { id, links, message: makeTestMessage({ id, body }) };
+    return { id, links, message: (attempt: number) => makeTestMessage({ id, body, attempt }) };
   });
 }
 
 export interface SentRound {
+  /** Each message's last outcome (accepted, or refused on every attempt). */
   outcomes: SmtpOutcome[];
-  /** When each message's final reply came (ms since the epoch). */
-  doneAt: number[];
+  /** The attempt (1-based) Postfix accepted, 0 when none was. */
+  acceptedAttempt: number[];
+  /** Every refusal of every attempt, by "stage code". */
+  refusedByCode: Record<string, number>;
   startedAt: number;
   finishedAt: number;
 }
 
-/** Sends the messages (50 sessions, 10 messages per session unless told otherwise). */
-export async function sendRound(
-  lab: PostfixLab,
-  messages: LoadMessage[],
-  options: Partial<SendManyOptions> = {},
-): Promise<SentRound> {
-  const doneAt = new Array<number>(messages.length).fill(0);
+export interface RoundOptions extends Partial<SendManyOptions> {
+  /** Send a refused message again, up to this many attempts in all (default 1: no retry). */
+  attempts?: number;
+  /** After a refusal every sender waits this long, as a client backs off on a 4xx (default 0). */
+  backoffMs?: number;
+}
+
+/**
+ * Sends the messages (50 sessions, 10 messages per session unless told otherwise), then sends what
+ * was refused again, as an injector keeps a message it got a 4xx for and retries it.
+ */
+export async function sendRound(lab: PostfixLab, messages: LoadMessage[], options: RoundOptions = {}): Promise<SentRound> {
+  const outcomes = new Array<SmtpOutcome>(messages.length);
+  const acceptedAttempt = new Array<number>(messages.length).fill(0);
+  const refusedByCode: Record<string, number> = {};
+  const backoffMs = options.backoffMs ?? 0;
+  let pauseUntil = 0;
   const startedAt = Date.now();
-  const outcomes = await sendMessages(
-    lab.smtpPort,
-    messages.map((m) => m.message),
-    {
-      concurrency: 50,
-      messagesPerSession: 10,
-      ...options,
-      onOutcome: (outcome, index) => {
-        doneAt[index] = Date.now();
-        options.onOutcome?.(outcome, index);
+  let pending = messages.map((_, i) => i);
+  for (let attempt = 1; attempt <= (options.attempts ?? 1) && pending.length > 0; attempt++) {
+    const batch = pending;
+    const results = await sendMessages(
+      lab.smtpPort,
+      batch.map((i) => messages[i]!.message(attempt)),
+      {
+        concurrency: 50,
+        messagesPerSession: 10,
+        ...options,
+        beforeSend: async (k) => {
+          const wait = pauseUntil - Date.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+          await options.beforeSend?.(k);
+        },
+        onOutcome: (outcome, k) => {
+          if (!outcome.accepted) {
+            const key = `${outcome.stage} ${outcome.code}`;
+            refusedByCode[key] = (refusedByCode[key] ?? 0) + 1;
+            pauseUntil = Date.now() + backoffMs;
+          }
+          options.onOutcome?.(outcome, batch[k]!);
+        },
       },
-    },
-  );
-  return { outcomes, doneAt, startedAt, finishedAt: Date.now() };
+    );
+    results.forEach((outcome, k) => {
+      outcomes[batch[k]!] = outcome;
+      if (outcome.accepted) acceptedAttempt[batch[k]!] = attempt;
+    });
+    pending = batch.filter((_, k) => !results[k]!.accepted);
+  }
+  return { outcomes, acceptedAttempt, refusedByCode, startedAt, finishedAt: Date.now() };
 }
 
 export interface DeliveryAccount {
   sent: number;
   accepted: number;
-  /** Not accepted: the client still holds them (a 4xx is fine, a 5xx is not). */
+  /** Never accepted: the client still holds them (a 4xx is fine, a 5xx is not). */
   refused: number;
+  /** Refusals over all attempts. */
+  refusals: number;
   refusedByCode: Record<string, number>;
   delivered: number;
   /** Accepted (250) but never delivered. */
   lost: string[];
   /** Delivered more than once. */
   duplicated: string[];
-  /** Delivered although Postfix refused it: the client would send it again (a duplicate). */
+  /** A copy from a send Postfix refused was delivered: the client sends it again (a duplicate). */
   deliveredAfterRefusal: string[];
   tracked: number;
   untracked: number;
@@ -98,11 +132,11 @@ export async function accountDeliveries(
   lab: PostfixLab,
   daemon: TrackmilterDaemon,
   messages: LoadMessage[],
-  outcomes: SmtpOutcome[],
+  round: SentRound,
   options: AccountOptions,
 ): Promise<DeliveryAccount> {
   const timeoutMs = options.timeoutMs ?? 300_000;
-  const acceptedIds = new Set(messages.filter((_, i) => outcomes[i]?.accepted).map((m) => m.id));
+  const acceptedIds = new Set(messages.filter((_, i) => round.acceptedAttempt[i]! > 0).map((m) => m.id));
   await lab.waitForDeliveredMessages(acceptedIds.size, timeoutMs).catch(() => undefined); // a shortfall shows as lost below
   await pollUntil('an empty Postfix queue', async () => ((await lab.queueSize()) === 0 ? true : undefined), timeoutMs).catch(() => undefined);
   const delivered = await lab.readDeliveredMessages();
@@ -112,12 +146,6 @@ export async function accountDeliveries(
     const id = testIdOf(message) ?? `(no X-Test-Id: ${message.file})`;
     copies.set(id, [...(copies.get(id) ?? []), message]);
   }
-  const refusedByCode: Record<string, number> = {};
-  outcomes.forEach((outcome) => {
-    if (outcome.accepted) return;
-    const key = `${outcome.stage} ${outcome.code}`;
-    refusedByCode[key] = (refusedByCode[key] ?? 0) + 1;
-  });
 
   const origin = `http://127.0.0.1:${daemon.httpPort}`;
   const verifyEvery = options.verifyEvery ?? 10;
@@ -125,12 +153,13 @@ export async function accountDeliveries(
   let verified = 0;
   messages.forEach((sent, i) => {
     const copy = copies.get(sent.id)?.[0];
-    if (!copy || i % verifyEvery !== 0) return;
+    if (!copy || i % verifyEvery !== 0 || round.acceptedAttempt[i] === 0) return;
     const isTracked = copy.header(TRACKED_MARK.name).length > 0;
     if (!isTracked && options.tracking === 'all') problems.push(`${sent.id}: delivered untracked`);
     const expectation = isTracked ? { added: [TRACKED_MARK] } : { absentOf: [TRACKED_MARK] };
     problems.push(
-      ...findDeliveryProblems([sent.message], [copy], expectation, {
+      // X-Test-Attempt is compared too: the copy delivered must be the send Postfix accepted.
+      ...findDeliveryProblems([sent.message(round.acceptedAttempt[i]!)], [copy], expectation, {
         restoreBody: (_id, body) => restoreTrackedLinks(body, sent.links, origin),
       }),
     );
@@ -142,16 +171,23 @@ export async function accountDeliveries(
     sent: messages.length,
     accepted: acceptedIds.size,
     refused: messages.length - acceptedIds.size,
-    refusedByCode,
+    refusals: Object.values(round.refusedByCode).reduce((a, b) => a + b, 0),
+    refusedByCode: round.refusedByCode,
     delivered: delivered.length,
     lost: [...acceptedIds].filter((id) => !copies.has(id)),
     duplicated: [...copies].filter(([, list]) => list.length > 1).map(([id]) => id),
-    deliveredAfterRefusal: messages.filter((m, i) => !outcomes[i]?.accepted && copies.has(m.id)).map((m) => m.id),
+    deliveredAfterRefusal: messages
+      .filter((m, i) => (copies.get(m.id) ?? []).some((copy) => attemptOf(copy) !== round.acceptedAttempt[i]))
+      .map((m) => m.id),
     tracked,
     untracked: delivered.length - tracked,
     verified,
     problems,
   };
+}
+
+function attemptOf(copy: DeliveredMessage): number {
+  return Number(copy.header('X-Test-Attempt')[0] ?? 0);
 }
 
 export interface MilterTrouble {

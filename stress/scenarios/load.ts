@@ -36,7 +36,7 @@ export async function runLoadScenario(options: LoadScenarioOptions): Promise<Loa
         if (outcome.accepted && ++accepted % rssEvery === 0) rssSamples.push(readRssKb(daemon.pid));
       },
     });
-    const account = await accountDeliveries(lab, daemon, messages, round.outcomes, { tracking: 'all' });
+    const account = await accountDeliveries(lab, daemon, messages, round, { tracking: 'all' });
     const deliveredAt = Date.now();
     const trouble = await milterTrouble(lab);
     const rssSeriesMb = (await Promise.all(rssSamples)).map((kb) => Math.round((kb ?? 0) / 1024));

@@ -1,0 +1,71 @@
+/**
+ * SIGKILL during load: the daemon is killed every few seconds and restarted while messages flow,
+ * with milter_default_action tempfail or accept. Whatever Postfix answered 250 to must be delivered
+ * exactly once; with tempfail every delivered copy is tracked, with accept the ones that passed
+ * while the daemon was down are untracked but intact. Nothing refused may be delivered (the
+ * client would send it again: a duplicate).
+ */
+import type { Figures } from '../lib/figures.js';
+import { KillLoop, type KillRecord } from '../lib/kill-loop.js';
+import { accountDeliveries, buildLoadMessages, milterTrouble, sendRound, type DeliveryAccount, type MilterTrouble } from '../lib/load.js';
+import { seconds, withRig } from '../lib/rig.js';
+
+export interface KillScenarioOptions {
+  count: number;
+  defaultAction: 'tempfail' | 'accept';
+  killEveryMs: number;
+  maxKills?: number;
+}
+
+export interface KillScenarioResult {
+  figures: Figures;
+  account: DeliveryAccount;
+  trouble: MilterTrouble;
+  kills: KillRecord[];
+}
+
+export async function runKillScenario(options: KillScenarioOptions): Promise<KillScenarioResult> {
+  const { defaultAction } = options;
+  return withRig({ lab: { defaultAction } }, async ({ daemon, lab }) => {
+    const messages = buildLoadMessages(`kill-${defaultAction}`, options.count, defaultAction === 'tempfail' ? 2 : 3);
+    const killer = new KillLoop(daemon, options.killEveryMs, options.maxKills);
+    // The kills stop once 80% of the messages had an answer, so that the rest shows the daemon
+    // tracking again after the last kill. Refused messages are sent again after a short back-off,
+    // as an injector retries a 4xx.
+    let answered = 0;
+    const round = await sendRound(lab, messages, {
+      attempts: 10,
+      backoffMs: 200,
+      onOutcome: () => {
+        if (++answered >= options.count * 0.8) killer.halt();
+      },
+    });
+    const kills = await killer.stop();
+    const account = await accountDeliveries(lab, daemon, messages, round, { tracking: defaultAction === 'tempfail' ? 'all' : 'some' });
+    const trouble = await milterTrouble(lab);
+    const restartMs = kills.map((kill) => kill.readyAt - kill.killedAt);
+    const recoveryMs = kills.map((kill) => (kill.firstTrackedAt === undefined ? -1 : kill.firstTrackedAt - kill.killedAt));
+    const figures: Figures = {
+      messages: options.count,
+      'milter_default_action': defaultAction,
+      kills: kills.length,
+      'send seconds': seconds(round.startedAt, round.finishedAt),
+      'accepted (250)': account.accepted,
+      'refusals (4xx, retried)': account.refusals,
+      'never accepted': account.refused,
+      'refused by stage/code': JSON.stringify(account.refusedByCode),
+      deliveries: account.delivered,
+      'lost (250 but not delivered)': account.lost.length,
+      duplicated: account.duplicated.length,
+      'delivered although refused': account.deliveredAfterRefusal.length,
+      tracked: account.tracked,
+      'untracked (passed while down)': account.untracked,
+      verified: account.verified,
+      'verify problems': account.problems.length,
+      'milter deferrals (queue)': trouble.milterDeferrals,
+      'restart ms (kill -> ready)': restartMs,
+      'recovery ms (kill -> first tracked)': recoveryMs,
+    };
+    return { figures, account, trouble, kills };
+  });
+}

@@ -1,0 +1,45 @@
+/**
+ * Quick SIGKILL rounds (CI): the daemon is killed and restarted 2-3 times while 1,200 (tempfail) or 2,000 (accept) messages flow,
+ * once with milter_default_action = tempfail and once with accept. The full run (10,000 messages,
+ * a kill every 3 s) is `npm run stress -- kills`.
+ */
+import { describe, expect, it } from 'vitest';
+import { daemonUnavailableReason } from '../helpers/daemon.js';
+import { postfixLabUnavailableReason } from '../helpers/postfix-lab.js';
+import { formatTable } from '../../stress/lib/figures.js';
+import { runKillScenario } from '../../stress/scenarios/kills.js';
+
+const unavailable = postfixLabUnavailableReason() ?? daemonUnavailableReason();
+if (unavailable) console.log(`test/stress/kills.test.ts skipped: ${unavailable}`);
+
+describe.skipIf(unavailable !== undefined)('SIGKILL during load (quick)', () => {
+  it('tempfail: refusals are 4xx and never delivered; retried, every message is delivered once and tracked', async () => {
+    const { figures, account, trouble, kills } = await runKillScenario({ count: 1200, defaultAction: 'tempfail', killEveryMs: 1500, maxKills: 3 });
+    console.log(formatTable('SIGKILL, tempfail (quick)', figures));
+    expect(kills.length).toBeGreaterThanOrEqual(2);
+    expect(Object.keys(account.refusedByCode).filter((key) => !/ 4\d\d$/.test(key))).toEqual([]);
+    expect(account.lost).toEqual([]);
+    expect(account.duplicated).toEqual([]);
+    expect(account.deliveredAfterRefusal).toEqual([]);
+    expect(account.refused, 'messages still refused after 10 attempts').toBe(0);
+    expect(account.delivered).toBe(1200);
+    expect(account.untracked).toBe(0);
+    expect(account.problems).toEqual([]);
+    expect(trouble.milterDeferrals).toBe(0);
+    // every outage ended: the restarted daemon tracked mail again
+    expect(kills.filter((kill) => kill.firstTrackedAt === undefined)).toEqual([]);
+  }, 120_000);
+
+  it('accept: nothing refused, nothing lost or duplicated; copies that passed while the daemon was down are intact', async () => {
+    const { figures, account, trouble, kills } = await runKillScenario({ count: 2000, defaultAction: 'accept', killEveryMs: 1200, maxKills: 3 });
+    console.log(formatTable('SIGKILL, accept (quick)', figures));
+    expect(kills.length).toBeGreaterThanOrEqual(2);
+    expect(account.refusals, JSON.stringify(account.refusedByCode)).toBe(0);
+    expect(account.lost).toEqual([]);
+    expect(account.duplicated).toEqual([]);
+    expect(account.delivered).toBe(2000);
+    expect(account.problems).toEqual([]);
+    expect(trouble.milterDeferrals).toBe(0);
+    expect(kills.filter((kill) => kill.firstTrackedAt === undefined)).toEqual([]);
+  }, 120_000);
+});
