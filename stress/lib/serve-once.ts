@@ -18,7 +18,6 @@ export async function attemptServe(dataDir: string, timeoutMs = 20_000): Promise
   const args = [DAEMON_ENTRY, 'serve', '--data', dataDir, '--milter', `inet:127.0.0.1:${await findFreePort()}`, '--http', `127.0.0.1:${await findFreePort()}`];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  let outcome: ServeAttempt['outcome'] | undefined;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const ready = new Promise<void>((resolve) => {
     const collect = (chunk: Buffer) => {
@@ -29,7 +28,7 @@ export async function attemptServe(dataDir: string, timeoutMs = 20_000): Promise
     child.stderr.on('data', collect);
   });
   let timer: NodeJS.Timeout | undefined;
-  outcome = await Promise.race([
+  const outcome: ServeAttempt['outcome'] = await Promise.race([
     ready.then(() => 'ready' as const),
     exited.then(() => 'exited' as const),
     new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs))),
