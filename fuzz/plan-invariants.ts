@@ -41,9 +41,14 @@ function withoutMarkers(html: string): string {
  * URL a browser would follow (line breaks dropped, NUL read as U+FFFD by the HTML tokenizer).
  */
 function normaliseHrefs(s: string): string {
+  const clean = (v: string): string => v.replace(/[\t\r\n]/g, '').replace(/\0/g, '\ufffd');
+  // A quoted value runs to the same quote (as the HTML tokenizer reads it), whatever other quotes it holds.
   return s
     .replace(/&amp;/g, '&')
-    .replace(/(href\s*=\s*)(["'])([^"']*)\2/gi, (_m, a: string, q: string, v: string) => a + q + v.replace(/[\t\r\n]/g, '').replace(/\0/g, '\ufffd') + q);
+    .replace(/&quot;/g, '"')
+    .replace(/(href\s*=\s*)(?:"([^"]*)"|'([^']*)')/gi, (_m, a: string, dq: string | undefined, sq: string | undefined) =>
+      dq !== undefined ? `${a}"${clean(dq)}"` : `${a}'${clean(sq!)}'`,
+    );
 }
 
 function independentTransferDecode(cte: string, raw: Buffer): Buffer {
@@ -67,7 +72,8 @@ function encodingProblems(content: Buffer, cte: string): string[] {
     if (cte === 'quoted-printable' && (line.length > 76 || !/^(?:[\x21-\x3c\x3e-\x7e \t]|=[0-9A-F]{2})*=?$/.test(line))) {
       problems.push(`invalid quoted-printable line ${i}: ${JSON.stringify(line.slice(0, 100))}`);
     }
-    if (cte === 'base64' && !/^[A-Za-z0-9+/]{0,76}={0,2}$/.test(line)) problems.push(`invalid base64 line ${i}: ${JSON.stringify(line.slice(0, 100))}`);
+    // Blank lines (bare CRs and blanks included) are the part's original tail, kept as it was.
+    if (cte === 'base64' && !/^[A-Za-z0-9+/]{0,76}={0,2}$/.test(line) && !/^[\r \t]*$/.test(line)) problems.push(`invalid base64 line ${i}: ${JSON.stringify(line.slice(0, 100))}`);
     if (cte === '7bit' && /[\x80-\xff]/.test(line)) problems.push(`8-bit octets in line ${i} of a 7bit part`);
   });
   return problems.slice(0, 3);

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { planRewrite } from '../../src/filter/plan-rewrite.js';
+import { createKeyring, decodeToken, mintStatelessOpen, signingKey } from '../../src/links/index.js';
 import type { HeaderField } from '../../src/milter/commands.js';
 import { RecordingMinter } from '../rewrite/recording-minter.js';
 import { MIME_FUZZ_SETTINGS, runPipeline } from '../../fuzz/targets/mime.js';
@@ -44,5 +45,19 @@ describe('fuzz findings: mime', () => {
   it('the pipeline check itself passes on a small valid message', () => {
     const raw = Buffer.from('Content-Type: text/html\r\n\r\n<a href="https://example.com/">x</a>\r\n', 'latin1');
     expect(runPipeline(raw).problems).toEqual([]);
+  });
+});
+
+describe('fuzz findings: tokens', () => {
+  // tokens seed 7 case 84089: a stateless token whose SendID starts with U+FEFF decoded without it. The
+  // reader's STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true }) (src/links/binary.ts:11) strips a
+  // leading byte order mark from every string it decodes (TextDecoder's default), so recipient, SendID,
+  // ListID, email_code and the URL of stateless links and X-Mailer-Info-Extra do not round-trip when
+  // they start with one. Fix: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).
+  it.fails('a field starting with U+FEFF decodes to exactly what was minted', () => {
+    const keyring = createKeyring([signingKey(1, Buffer.alloc(32, 7))], 1);
+    const fields = { recipient: 'r@example.net', sendId: '\ufeffa1', listId: 'l', emailCode: 'e' };
+    const decoded = decodeToken(keyring, mintStatelessOpen(keyring, fields));
+    expect(decoded.ok && decoded.kind === 'stateless-open' ? decoded.sendId : null).toBe('\ufeffa1');
   });
 });
