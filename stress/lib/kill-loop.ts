@@ -47,6 +47,12 @@ export class KillLoop {
   async stop(): Promise<KillRecord[]> {
     this.halt();
     await this.loop;
+    this.resolveRecoveries();
+    return this.kills;
+  }
+
+  /** Fills in, from the daemon's log so far, the end of each outage. */
+  resolveRecoveries(): void {
     const tracked = this.daemon
       .messageLogs()
       .filter((line) => line.outcome === 'modified')
@@ -54,6 +60,5 @@ export class KillLoop {
       .filter((time) => Number.isFinite(time))
       .sort((a, b) => a - b);
     for (const kill of this.kills) kill.firstTrackedAt = tracked.find((time) => time >= kill.killedAt);
-    return this.kills;
   }
 }

@@ -139,7 +139,9 @@ export async function accountDeliveries(
   const acceptedIds = new Set(messages.filter((_, i) => round.acceptedAttempt[i]! > 0).map((m) => m.id));
   await lab.waitForDeliveredMessages(acceptedIds.size, timeoutMs).catch(() => undefined); // a shortfall shows as lost below
   await pollUntil('an empty Postfix queue', async () => ((await lab.queueSize()) === 0 ? true : undefined), timeoutMs).catch(() => undefined);
-  const delivered = await lab.readDeliveredMessages();
+  // Only this round's messages count (a probe sent alongside is someone else's business).
+  const ids = new Set(messages.map((m) => m.id));
+  const delivered = (await lab.readDeliveredMessages()).filter((m) => ids.has(testIdOf(m) ?? ''));
 
   const copies = new Map<string, DeliveredMessage[]>();
   for (const message of delivered) {

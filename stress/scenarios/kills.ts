@@ -5,6 +5,7 @@
  * while the daemon was down are untracked but intact. Nothing refused may be delivered (the
  * client would send it again: a duplicate).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Figures } from '../lib/figures.js';
 import { KillLoop, type KillRecord } from '../lib/kill-loop.js';
 import { accountDeliveries, buildLoadMessages, milterTrouble, sendRound, type DeliveryAccount, type MilterTrouble } from '../lib/load.js';
@@ -41,6 +42,15 @@ export async function runKillScenario(options: KillScenarioOptions): Promise<Kil
       },
     });
     const kills = await killer.stop();
+    // If the round ended before the restarted daemon tracked a message (the restart can take longer
+    // than the last messages), probes go one by one until it does: that outage's end is then real.
+    const probes = buildLoadMessages(`kill-${defaultAction}-probe`, 100, 9);
+    let probesSent = 0;
+    while (kills.some((kill) => kill.firstTrackedAt === undefined) && probesSent < probes.length) {
+      await sendRound(lab, [probes[probesSent++]!], { concurrency: 1 });
+      await sleep(100);
+      killer.resolveRecoveries();
+    }
     const account = await accountDeliveries(lab, daemon, messages, round, { tracking: defaultAction === 'tempfail' ? 'all' : 'some' });
     const trouble = await milterTrouble(lab);
     const restartMs = kills.map((kill) => kill.readyAt - kill.killedAt);
@@ -65,6 +75,7 @@ export async function runKillScenario(options: KillScenarioOptions): Promise<Kil
       'milter deferrals (queue)': trouble.milterDeferrals,
       'restart ms (kill -> ready)': restartMs,
       'recovery ms (kill -> first tracked)': recoveryMs,
+      'probes sent after the round': probesSent,
     };
     return { figures, account, trouble, kills };
   });
