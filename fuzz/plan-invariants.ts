@@ -72,8 +72,8 @@ function encodingProblems(content: Buffer, cte: string): string[] {
     if (cte === 'quoted-printable' && (line.length > 76 || !/^(?:[\x21-\x3c\x3e-\x7e \t]|=[0-9A-F]{2})*=?$/.test(line))) {
       problems.push(`invalid quoted-printable line ${i}: ${JSON.stringify(line.slice(0, 100))}`);
     }
-    // Blank lines (bare CRs and blanks included) are the part's original tail, kept as it was.
-    if (cte === 'base64' && !/^[A-Za-z0-9+/]{0,76}={0,2}$/.test(line) && !/^[\r \t]*$/.test(line)) problems.push(`invalid base64 line ${i}: ${JSON.stringify(line.slice(0, 100))}`);
+    // Bare CRs and blank lines at the end are the part's original tail (whitespace after the data), kept as it was.
+    if (cte === 'base64' && !/^[A-Za-z0-9+/]{0,76}={0,2}\r*$/.test(line) && !/^[\r \t]*$/.test(line)) problems.push(`invalid base64 line ${i}: ${JSON.stringify(line.slice(0, 100))}`);
     if (cte === '7bit' && /[\x80-\xff]/.test(line)) problems.push(`8-bit octets in line ${i} of a 7bit part`);
   });
   return problems.slice(0, 3);

@@ -97,6 +97,8 @@ export async function supervise(options: SuperviseOptions): Promise<TargetReport
     await record(outcome.end === 'hang' ? 'hang' : 'crash', outcome.index, outcome.detail);
     next = outcome.index + 1;
   }
+  // Time ran out before a hang or death could be pinned to one case: record it where it was seen.
+  if (unpinned) await record(unpinned.end === 'hang' ? 'hang' : 'crash', unpinned.index, `${unpinned.detail} (at or shortly after this case; time ran out before the rerun)`);
   report.inputsTried = Math.max(report.inputsTried, next - first);
   report.elapsedMs = Date.now() - started;
   for (const counters of countersByWorker) {
