@@ -61,10 +61,14 @@ export async function supervise(options: SuperviseOptions): Promise<TargetReport
     log(`  ${kind} at case ${index}: ${detail}${saved.file ? ` (saved ${saved.file})` : ''}`);
   };
 
-  while (next < endCase && Date.now() < deadline) {
+  let pinning = 0;
+  while ((next < endCase && Date.now() < deadline) || (unpinned && pinning++ < 3)) {
     const counters: Record<string, number> = {};
     countersByWorker.push(counters);
-    const args: WorkerArgs = { target: options.target, seed: options.seed, firstCase: next, endCase: Number.isFinite(endCase) ? endCase : null, deadline, exactUntil };
+    // Pinning a failure down may run past the deadline: a hang found at the end must still be pinned.
+    const runDeadline = unpinned ? Math.max(deadline, Date.now() + 2 * target.caseTimeoutMs + 5_000) : deadline;
+    const runEnd = unpinned ? Math.min(endCase, exactUntil) : endCase;
+    const args: WorkerArgs = { target: options.target, seed: options.seed, firstCase: next, endCase: Number.isFinite(runEnd) ? runEnd : null, deadline: runDeadline, exactUntil };
     const outcome = await runWorker(args, target.caseTimeoutMs + KILL_MARGIN_MS, (m) => {
       if (m.t === 'counters') Object.assign(counters, m.counters);
       else if (m.t === 'note') {
@@ -83,7 +87,8 @@ export async function supervise(options: SuperviseOptions): Promise<TargetReport
     unpinned = null;
     if (outcome.end === 'done') {
       next = outcome.index;
-      break;
+      if (runEnd === endCase) break;
+      continue;
     }
     report.restarts++;
     if (!outcome.exact) {
@@ -97,8 +102,7 @@ export async function supervise(options: SuperviseOptions): Promise<TargetReport
     await record(outcome.end === 'hang' ? 'hang' : 'crash', outcome.index, outcome.detail);
     next = outcome.index + 1;
   }
-  // Time ran out before a hang or death could be pinned to one case: record it where it was seen.
-  if (unpinned) await record(unpinned.end === 'hang' ? 'hang' : 'crash', unpinned.index, `${unpinned.detail} (at or shortly after this case; time ran out before the rerun)`);
+  if (unpinned) await record(unpinned.end === 'hang' ? 'hang' : 'crash', unpinned.index, `${unpinned.detail} (at or shortly after this case)`);
   report.inputsTried = Math.max(report.inputsTried, next - first);
   report.elapsedMs = Date.now() - started;
   for (const counters of countersByWorker) {
