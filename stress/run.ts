@@ -1,5 +1,6 @@
 /**
- * Full stress runs: `tsx stress/run.ts [all | load | kills | disk | store | webhook | memory]...`.
+ * Full stress runs: `tsx stress/run.ts [all | load | kills | disk | store | webhook | memory | soak]...`
+ * (`all`, the default, is every one but `soak`).
  * Each prints its figures as a table, writes them to stress/out/<name>.json, and lists the
  * invariants it broke (mail or events lost, duplicates, refusals...); the exit code is 1 if any
  * was. Needs root, Postfix and smtp-sink (see test/helpers/postfix-lab.ts) and a built dist/.
@@ -38,6 +39,14 @@ const SCENARIOS: Record<string, () => Promise<Outcome[]>> = {
     check(broken, account.untracked === 0, `${account.untracked} untracked`);
     check(broken, account.problems.length === 0, `verify problems: ${account.problems.slice(0, 5).join('; ')}`);
     return [{ name: 'load', title: 'load: 10,000 messages, 50 sessions', figures, broken }];
+  },
+
+  /** Not in `all`: a longer load to tell a leak from caches filling up (they are bounded). */
+  async soak() {
+    const { figures, account } = await runLoadScenario({ count: 30_000, rssEvery: 1_000 });
+    const broken: string[] = [];
+    check(broken, account.lost.length === 0 && account.refused === 0, `${account.lost.length} lost, ${account.refused} refused`);
+    return [{ name: 'soak', title: 'soak: 30,000 messages, 50 sessions, RSS every 1,000', figures, broken }];
   },
 
   async kills() {
@@ -105,7 +114,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const asked = process.argv.slice(2);
-  const names = asked.length === 0 || asked.includes('all') ? Object.keys(SCENARIOS) : asked;
+  const names = asked.length === 0 || asked.includes('all') ? Object.keys(SCENARIOS).filter((name) => name !== 'soak') : asked;
   const unknown = names.filter((name) => !(name in SCENARIOS));
   if (unknown.length > 0) {
     console.error(`stress: unknown scenario ${unknown.join(', ')}; choose from all, ${Object.keys(SCENARIOS).join(', ')}`);
