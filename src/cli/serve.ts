@@ -45,8 +45,10 @@ export function daemonCommand(role: DaemonRole): (argv: string[]) => Promise<num
     const config = await loadConfig(values.config, flagOverrides(values));
     const logger = createLogger({ level: config['log.level'] });
     const daemon = await startDaemon(config, logger, role);
+    const stopped = runUntilSignalled(daemon, logger);
+    // Only now: whoever waits for this line may signal us at once, and the handlers are in place.
     logger.info({ version: VERSION, role, milter: daemon.milterAddress, http: daemon.httpAddress, pid: process.pid }, 'ready');
-    return runUntilSignalled(daemon, logger);
+    return stopped;
   };
 }
 

@@ -116,7 +116,11 @@ describe.skipIf(unavailable !== undefined)('Postfix bounce -> pipe -> trackmilte
       recipient: GONE,
       details: expect.objectContaining({ classification: 'hard', action: 'failed', reportedRecipient: GONE }),
     });
-    const maillog = await readFile(lab.maillogPath, 'utf8');
-    expect(maillog).toMatch(/to=<bounces@lab\.example\.test>.*relay=trackmilter-bounce.*status=sent/);
+    // Postfix logs the pipe's delivery once `trackmilter bounce` has exited 0, just after the event is stored.
+    await pollUntil(
+      'the pipe delivery in the maillog',
+      async () => (/to=<bounces@lab\.example\.test>.*relay=trackmilter-bounce.*status=sent/.test(await readFile(lab.maillogPath, 'utf8')) ? true : undefined),
+      30_000,
+    );
   });
 });
