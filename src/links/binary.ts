@@ -8,7 +8,8 @@
 const MAX_VARINT_BYTES = 5;
 export const MAX_VARINT = 2 ** (7 * MAX_VARINT_BYTES) - 1;
 
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the value (a SendID may start with one), not a byte-order mark.
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 // In a `u` regex a surrogate range only matches surrogates that are not part of a pair.
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 

@@ -1,7 +1,7 @@
 /**
- * Findings of the fuzzer (fuzz/run.ts), each reduced to the smallest input that shows it. A test marked
- * `it.fails` is a bug still open in src/: it passes while the bug is there and fails (so the mark
- * must go) once it is fixed.
+ * Findings of the fuzzer (fuzz/run.ts), each reduced to the smallest input that shows it.
+ * The two hangs are sized so that the quadratic behaviour they caught would run for minutes, far past
+ * the test timeout, while the fixed code takes milliseconds: a hang fails the test, no clock is read.
  */
 import { describe, expect, it } from 'vitest';
 import { planRewrite } from '../../src/filter/plan-rewrite.js';
@@ -10,10 +10,8 @@ import type { HeaderField } from '../../src/milter/commands.js';
 import { RecordingMinter } from '../rewrite/recording-minter.js';
 import { MIME_FUZZ_SETTINGS, runPipeline } from '../../fuzz/targets/mime.js';
 
-function timed(headers: HeaderField[], body: Buffer): number {
-  const started = performance.now();
-  planRewrite(headers, body, new RecordingMinter(), MIME_FUZZ_SETTINGS);
-  return performance.now() - started;
+function rewrittenLinks(headers: HeaderField[], body: Buffer): number {
+  return planRewrite(headers, body, new RecordingMinter(), MIME_FUZZ_SETTINGS).links.length;
 }
 
 describe('fuzz findings: mime', () => {
@@ -21,25 +19,25 @@ describe('fuzz findings: mime', () => {
   // planRewrite, all of it in BASE64_TAIL = /[\r\n \t]*$/ (src/mime/part.ts:26), which V8 runs in time
   // quadratic in the length of any whitespace run that is not at the end. The milter runs planRewrite on
   // its event loop, so one such message stalls every session and the redirector; 1 MB of blanks is 100x
-  // worse. Fix: find the tail with a backwards byte loop instead of the regular expression.
-  it.fails('a base64 part with a long run of blanks in the middle is rewritten in well under 200 ms', () => {
+  // worse. Fixed: the tail is found with a backwards byte loop instead of the regular expression.
+  it('a base64 part with a long run of blanks in the middle is rewritten, not hung on', () => {
     const headers = [
       { name: 'Content-Type', value: 'text/html; charset=utf-8' },
       { name: 'Content-Transfer-Encoding', value: 'base64' },
     ];
     const html = Buffer.from('<a href="https://example.com/">x</a>').toString('base64');
-    const body = Buffer.from(`${html}\r\n${'\t'.repeat(40_000)}\r\n${html}\r\n`, 'latin1');
-    expect(timed(headers, body)).toBeLessThan(200);
+    const body = Buffer.from(`${html}\r\n${'\t'.repeat(400_000)}\r\n${html}\r\n`, 'latin1');
+    expect(rewrittenLinks(headers, body)).toBe(2);
   });
 
   // The same pattern for UTF-16/32 parts: LINE_BREAKS_TAIL = /(?:\r?\n)*$/ (src/mime/part.ts:27).
-  it.fails('a UTF-16 part with a long run of line breaks in the middle is rewritten in well under 200 ms', () => {
+  it('a UTF-16 part with a long run of line breaks in the middle is rewritten, not hung on', () => {
     const headers = [
       { name: 'Content-Type', value: 'text/html; charset=utf-16le' },
       { name: 'Content-Transfer-Encoding', value: 'binary' },
     ];
-    const body = Buffer.concat([Buffer.from('<a href="https://example.com/">x</a>', 'utf16le'), Buffer.from('\r\n'.repeat(20_000) + 'ab', 'latin1')]);
-    expect(timed(headers, body)).toBeLessThan(200);
+    const body = Buffer.concat([Buffer.from('<a href="https://example.com/">x</a>', 'utf16le'), Buffer.from('\r\n'.repeat(200_000) + 'ab', 'latin1')]);
+    expect(rewrittenLinks(headers, body)).toBe(1);
   });
 
   it('the pipeline check itself passes on a small valid message', () => {
@@ -54,7 +52,7 @@ describe('fuzz findings: tokens', () => {
   // leading byte order mark from every string it decodes (TextDecoder's default), so recipient, SendID,
   // ListID, email_code and the URL of stateless links and X-Mailer-Info-Extra do not round-trip when
   // they start with one. Fix: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).
-  it.fails('a field starting with U+FEFF decodes to exactly what was minted', () => {
+  it('a field starting with U+FEFF decodes to exactly what was minted', () => {
     const keyring = createKeyring([signingKey(1, Buffer.alloc(32, 7))], 1);
     const fields = { recipient: 'r@example.net', sendId: '\ufeffa1', listId: 'l', emailCode: 'e' };
     const decoded = decodeToken(keyring, mintStatelessOpen(keyring, fields));
