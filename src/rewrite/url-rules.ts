@@ -1,6 +1,6 @@
 import type { LinkMinter } from './types.js';
 
-export type SkipReason = 'not-http' | 'no-host' | 'placeholder' | 'tracking-domain';
+export type SkipReason = 'not-http' | 'no-host' | 'invalid' | 'placeholder' | 'tracking-domain';
 
 export type UrlVerdict = { track: true; url: string } | { track: false; reason: SkipReason };
 
@@ -23,6 +23,8 @@ export function judgeUrl(value: string, minter: LinkMinter): UrlVerdict {
   if (!HTTP_SCHEME.test(url)) return { track: false, reason: 'not-http' };
   if (!HOST_START.test(url)) return { track: false, reason: 'no-host' };
   if (PLACEHOLDER.test(url)) return { track: false, reason: 'placeholder' };
+  // A browser could not follow it either (e.g. a space in the host): leave it as the sender wrote it.
+  if (!URL.canParse(url)) return { track: false, reason: 'invalid' };
   if (minter.isTrackingUrl(url)) return { track: false, reason: 'tracking-domain' };
   return { track: true, url };
 }

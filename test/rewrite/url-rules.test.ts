@@ -15,3 +15,11 @@ describe('judgeUrl', () => {
     expect(out.text).toBe('<a href="https://trk.example.net/c/h1x">x</a>');
   });
 });
+
+describe('judgeUrl on URLs no browser could follow', () => {
+  it('leaves an href with a space in its host alone (found by the fuzzer)', () => {
+    expect(judgeUrl('http://www.pr Display', new RecordingMinter())).toEqual({ track: false, reason: 'invalid' });
+    expect(judgeUrl('https://exa mple.com/a', new RecordingMinter())).toEqual({ track: false, reason: 'invalid' });
+    expect(judgeUrl('https://example.com/a b', new RecordingMinter())).toMatchObject({ track: true });
+  });
+});
