@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from './report.js';
+import { plainQuotedPrintable } from '../test/helpers/plain-qp.js';
 
 export const CORPUS_DIR = join(PROJECT_ROOT, '..', 'shared', 'corpus');
 const MESSAGES = join(CORPUS_DIR, 'messages');
@@ -36,28 +37,6 @@ export function corpusTemplates(): Seed[] {
     .map((name) => ({ name, raw: readFileSync(join(TEMPLATES, name)) }));
 }
 
-/** Plain QP encoding for building inputs (not the encoder under test). */
-function qp(data: Buffer): string {
-  return data
-    .toString('latin1')
-    .split(/\r?\n/)
-    .map((line) => {
-      const escaped = line.replace(/[^\x20-\x3c\x3e-\x7e]|[ \t]$/g, (c) => `=${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
-      const out: string[] = [];
-      let rest = escaped;
-      while (rest.length > 75) {
-        let cut = 75;
-        const eq = rest.lastIndexOf('=', cut - 1);
-        if (eq > cut - 3) cut = eq;
-        out.push(`${rest.slice(0, cut)}=`);
-        rest = rest.slice(cut);
-      }
-      out.push(rest);
-      return out.join('\r\n');
-    })
-    .join('\r\n');
-}
-
 export type WrapEncoding = 'quoted-printable' | 'base64' | '8bit';
 
 /** An HTML template as a message: multipart/alternative with a text part, the HTML in the given encoding. */
@@ -66,7 +45,7 @@ export function wrapHtml(html: Buffer, cte: WrapEncoding, charset = 'utf-8'): Bu
     cte === 'base64'
       ? (html.toString('base64').match(/.{1,76}/g) ?? []).join('\r\n')
       : cte === 'quoted-printable'
-        ? qp(html)
+        ? plainQuotedPrintable(html)
         : html.toString('latin1').replace(/\r?\n/g, '\r\n');
   const text = 'Plain version: https://example.com/plain?a=1&b=2 (and <https://example.com/angle>).\r\n';
   return Buffer.from(

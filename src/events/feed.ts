@@ -22,7 +22,7 @@
 import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import { GroupCommitter } from '../store/group-commit.js';
-import { CodedError, errorMessage } from '../util/errors.js';
+import { CodedError, errorCodeChain, errorMessage } from '../util/errors.js';
 import { EventsErrorCode, eventsError } from './errors.js';
 import { toEventJson, type EventJson, type SinkEvent } from './event-json.js';
 import {
@@ -113,7 +113,7 @@ export class EventFeed {
     } catch (err) {
       this.state = 'closed';
       await this.db?.close().catch(() => undefined);
-      const locked = levelCodes(err).includes('LEVEL_LOCKED') ? ' (locked: is another trackmilter running on it?)' : '';
+      const locked = errorCodeChain(err).includes('LEVEL_LOCKED') ? ' (locked: is another trackmilter running on it?)' : '';
       throw eventsError(EventsErrorCode.FEED_IO, `cannot open event feed ${this.dir}${locked}: ${errorMessage(err)}`, err);
     }
   }
@@ -288,7 +288,7 @@ export class EventFeed {
   }
 
   private ioError(what: string, err: unknown): CodedError {
-    if (levelCodes(err).includes('LEVEL_DATABASE_NOT_OPEN')) return eventsError(EventsErrorCode.CLOSED, `event feed ${this.dir} is not open`, err);
+    if (errorCodeChain(err).includes('LEVEL_DATABASE_NOT_OPEN')) return eventsError(EventsErrorCode.CLOSED, `event feed ${this.dir} is not open`, err);
     return eventsError(EventsErrorCode.FEED_IO, `cannot ${what} event feed ${this.dir}: ${errorMessage(err)}`, err);
   }
 }
@@ -296,14 +296,4 @@ export class EventFeed {
 function decodeEntry(seq: number, value: Buffer): FeedEntry {
   const stored = JSON.parse(value.toString()) as StoredEntry;
   return { seq, appendedAt: stored.a, event: stored.e };
-}
-
-/** LevelDB's codes for an error and its causes (abstract-level wraps the engine's errors). */
-function levelCodes(err: unknown): string[] {
-  const codes: string[] = [];
-  for (let e = err; e && typeof e === 'object' && codes.length < 4; e = (e as { cause?: unknown }).cause) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') codes.push(code);
-  }
-  return codes;
 }

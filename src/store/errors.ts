@@ -1,5 +1,5 @@
 /** Store error codes, and the translation of LevelDB's errors into them. */
-import { CodedError } from '../util/errors.js';
+import { CodedError, errorCodeChain } from '../util/errors.js';
 
 export const StoreErrorCode = {
   /** Another process holds the directory's LevelDB lock. */
@@ -41,16 +41,6 @@ export function invalidError(cause: unknown): CodedError {
   return new CodedError(StoreErrorCode.INVALID, `record cannot be stored: ${detail}`, { cause });
 }
 
-/** LevelDB's code for an error, looking through abstract-level's "failed to open" wrapper. */
-function levelCodes(err: unknown): string[] {
-  const codes: string[] = [];
-  for (let e = err; e && typeof e === 'object' && codes.length < 4; e = (e as { cause?: unknown }).cause) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') codes.push(code);
-  }
-  return codes;
-}
-
 function innermostMessage(err: unknown): string {
   let e = err;
   while (e && typeof e === 'object' && (e as { cause?: unknown }).cause) e = (e as { cause?: unknown }).cause;
@@ -59,7 +49,7 @@ function innermostMessage(err: unknown): string {
 
 /** Translates an error from opening LevelDB. */
 export function openError(dir: string, err: unknown): CodedError {
-  const codes = levelCodes(err);
+  const codes = errorCodeChain(err);
   if (codes.includes('LEVEL_LOCKED')) return lockedError(dir, err);
   if (codes.includes('LEVEL_CORRUPTION')) return corruptError(dir, innermostMessage(err), err);
   return new CodedError(StoreErrorCode.IO, `cannot open store directory ${dir}: ${innermostMessage(err)}`, { cause: err });
@@ -68,7 +58,7 @@ export function openError(dir: string, err: unknown): CodedError {
 /** Translates an error from a read or write on an open database. */
 export function operationError(dir: string, err: unknown): CodedError {
   if (err instanceof CodedError && err.code.startsWith('ESTORE_')) return err;
-  const codes = levelCodes(err);
+  const codes = errorCodeChain(err);
   if (codes.includes('LEVEL_CORRUPTION')) return corruptError(dir, innermostMessage(err), err);
   if (codes.includes('LEVEL_DATABASE_NOT_OPEN')) {
     return new CodedError(StoreErrorCode.CLOSED, `store ${dir} is not open`, { cause: err });

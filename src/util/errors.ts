@@ -18,3 +18,13 @@ export function errorCode(err: unknown): string {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** The codes of an error and of its causes, outermost first (abstract-level wraps LevelDB's errors). */
+export function errorCodeChain(err: unknown, depth = 4): string[] {
+  const codes: string[] = [];
+  for (let e = err; e && typeof e === 'object' && codes.length < depth; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
+  }
+  return codes;
+}

@@ -16,6 +16,7 @@ import { planRewrite, type RewriteSettings } from '../../src/filter/plan-rewrite
 import { splitMessage } from '../../src/milter/client.js';
 import { RecordingMinter } from '../rewrite/recording-minter.js';
 import { checkPlan } from './pipeline-check.js';
+import { plainQuotedPrintable } from '../helpers/plain-qp.js';
 
 const CORPUS = fileURLToPath(new URL('../../../shared/corpus/', import.meta.url));
 const present = existsSync(CORPUS);
@@ -41,7 +42,7 @@ function wrapTemplate(html: string, cte: 'quoted-printable' | 'base64' | '8bit',
     cte === 'base64'
       ? (Buffer.from(html, 'utf8').toString('base64').match(/.{1,76}/g) ?? []).join('\r\n')
       : cte === 'quoted-printable'
-        ? qpEncode(Buffer.from(html, 'utf8'))
+        ? plainQuotedPrintable(Buffer.from(html, 'utf8'))
         : Buffer.from(html.replace(/\r?\n/g, '\r\n'), 'utf8').toString('latin1');
   const htmlPart = `Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: ${cte}\r\n\r\n${encoded}\r\n`;
   const head = 'From: news@example.com\r\nTo: reader@example.net\r\nSubject: template\r\nMIME-Version: 1.0\r\n';
@@ -56,27 +57,6 @@ function wrapTemplate(html: string, cte: 'quoted-printable' | 'base64' | '8bit',
       '--=_b--\r\n',
     'latin1',
   );
-}
-
-/** A deliberately plain QP encoder for building inputs (not the one under test). */
-function qpEncode(data: Buffer): string {
-  const lines = data.toString('latin1').split(/\r?\n/);
-  return lines
-    .map((line) => {
-      const escaped = line.replace(/[^\x20-\x3c\x3e-\x7e]|[ \t]$/g, (c) => `=${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
-      const out: string[] = [];
-      let rest = escaped;
-      while (rest.length > 75) {
-        let cut = 75;
-        const eq = rest.lastIndexOf('=', cut - 1);
-        if (eq > cut - 3) cut = eq;
-        out.push(rest.slice(0, cut) + '=');
-        rest = rest.slice(cut);
-      }
-      out.push(rest);
-      return out.join('\r\n');
-    })
-    .join('\r\n');
 }
 
 describe.skipIf(!present)('the rewriting pipeline over the corpus', () => {
