@@ -13,7 +13,7 @@
  * record cut short at the end of the file is a writer that died mid-write, not damage: LevelDB
  * ignores it and so do we (that record was never acknowledged).
  */
-import { readdir, open } from 'node:fs/promises';
+import { readFile, readdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32c, maskCrc } from './crc32c.js';
 
@@ -41,6 +41,12 @@ export async function preflightDamage(dir: string): Promise<string | undefined> 
   const hasData = names.some((n) => n.endsWith('.ldb') || n.endsWith('.sst') || n.startsWith('MANIFEST-') || n.endsWith('.log'));
   if (hasData && !names.includes('CURRENT')) {
     return 'the CURRENT file is missing although database files are present (LevelDB would start an empty database)';
+  }
+  if (names.includes('CURRENT')) {
+    const manifest = (await readFile(path.join(dir, 'CURRENT'), 'latin1')).trim();
+    // LevelDB itself reports a missing manifest as an I/O error, which hides that the store is damaged.
+    if (!/^MANIFEST-\d+$/.test(manifest)) return 'the CURRENT file does not name a manifest';
+    if (!names.includes(manifest)) return `CURRENT names ${manifest}, which does not exist`;
   }
   for (const name of names.filter((n) => /^\d+\.log$/.test(n)).sort()) {
     const problem = await checkLogFile(path.join(dir, name));

@@ -27,11 +27,9 @@ describe.skipIf(unavailable !== undefined)('damaged or deleted store at start', 
   it('CURRENT deleted beside the other files: exits non-zero, ESTORE_CORRUPT, directory named', () => expectRefusal('CURRENT deleted'));
   it('a bad record in the write-ahead log: exits non-zero, ESTORE_CORRUPT, directory named', () => expectRefusal('bad record in the .log'));
 
-  // FINDING: serve does refuse to start (exit 1, directory named), but reports ESTORE_IO "IO error:
-  // .../db/MANIFEST-<garbage>" without saying the store is damaged or how to recover: LevelDB's
-  // NotFound for the manifest CURRENT names is translated as I/O, not as corruption. Drop .fails
-  // once src/store/errors.ts classifies it as ESTORE_CORRUPT.
-  it.fails('garbage in CURRENT ending in a newline: exits non-zero, ESTORE_CORRUPT, directory named', () => expectRefusal('garbage in CURRENT (ends in newline)'));
+  // Found here: LevelDB reports the manifest such a CURRENT names as missing (an I/O error); the store's
+  // own check before opening now calls it what it is, damage.
+  it('garbage in CURRENT ending in a newline: exits non-zero, ESTORE_CORRUPT, directory named', () => expectRefusal('garbage in CURRENT (ends in newline)'));
 
   it('db directory deleted: a new install, starts with an empty store (the old link is a 404, never a redirect)', () => {
     const deleted = result.cases.find((c) => c.expect === 'start')!;
