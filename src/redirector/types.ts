@@ -1,9 +1,9 @@
 /**
  * The redirector's contracts with the rest of the daemon. The redirector knows nothing of tokens or
- * storage: the lead implements LinkResolver on top of src/links + src/store, and EventSink on the
- * store's group-committed `recordEvents`. RedirectEvent is shaped so that a store TrackEvent[] accepts
- * it as is.
+ * storage: the daemon implements LinkResolver on top of src/links + src/store (store-resolver.ts), and
+ * EventSink on the event pipeline. Its events are the store's event records.
  */
+import type { TrackEvent } from '../store/index.js';
 
 export type LinkKind = 'click' | 'open';
 
@@ -49,29 +49,12 @@ export interface LinkResolver {
   resolve(route: TrackingRoute): Promise<ResolvedLink | null> | ResolvedLink | null;
 }
 
-/** A click or open as the redirector records it; assignable to the store's TrackEvent. */
-export interface RedirectEvent {
-  /** 16 bytes, unique per process lifetime and across restarts (random prefix + counter). */
-  id: Uint8Array;
-  time: Date;
-  type: LinkKind;
-  sendId: string;
-  listId: string;
-  recipient: string;
-  emailCode: string;
-  /** The destination for clicks; '' for opens. */
-  url: string;
-  linkName: string;
-  position: number;
-  part: 'h' | 't' | '';
-  /** The client address (after X-Forwarded-For from trusted proxies), truncated if so configured. */
-  ip: string;
-  userAgent: string;
-  /** A scanner, prefetcher, privacy proxy, HEAD request or implausibly fast click rather than a person. */
-  machine: boolean;
-  /** Comma-separated reasons when machine, e.g. `head,scanner:proofpoint`; absent otherwise. */
-  machineReason?: string;
-}
+/**
+ * A click or open as the redirector records it: the store's event, restricted to the two kinds the
+ * redirector sees. Its id is 16 bytes, unique across restarts (random prefix + counter); its ip is the
+ * client after X-Forwarded-For from trusted proxies, truncated if so configured.
+ */
+export type RedirectEvent = Omit<TrackEvent, 'type' | 'details'> & { type: LinkKind };
 
 export interface EventSink {
   /** Resolves once the events are durably written (group commit: with the batch that holds them). */
