@@ -84,7 +84,9 @@ function randomPacket(rng: Rng): Buffer {
 
 /** A frame header announcing `length` bytes, followed by fewer (or more) than that. */
 function badLength(rng: Rng, packet: Buffer): Buffer {
-  const out = Buffer.from(packet);
+  // An earlier mutation may have cut the packet below the 4 length bytes.
+  const out = Buffer.alloc(Math.max(4, packet.length));
+  packet.copy(out);
   const length = rng.pick([0, 1, 2, packet.length - 5, packet.length + 10, 1024 * 1024, 1024 * 1024 + 1, 0x7fffffff, 0xffffffff, rng.u32()]);
   out.writeUInt32BE(length >>> 0, 0);
   return out;

@@ -1,7 +1,8 @@
 /**
- * The fuzz targets (fuzz/run.ts) for a short fixed budget each: once with a fixed seed, once with a
- * random one (printed, so a finding reproduces with `npx tsx fuzz/run.ts TARGET --seed S`). Every
- * failure count must be 0. About 100 s in all; `npm run fuzz` is the long version.
+ * The fuzz targets (fuzz/run.ts) for a short fixed budget each, with two seeds. They are fixed so that
+ * a landing is decided by the code, not by luck; FUZZ_SEED=random (or a number) replaces the second
+ * one for an exploratory run (printed, so a finding reproduces with `npx tsx fuzz/run.ts TARGET --seed S`).
+ * Every failure count must be 0. About 100 s in all; `npm run fuzz` is the long version.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -15,7 +16,9 @@ import { daemonUnavailableReason } from '../helpers/daemon.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXED_SEED = 20_261_122;
-const RANDOM_SEED = Math.floor(Math.random() * 0x7fffffff);
+// The second seed once found a bug in the fuzzer's own mutator (a length written into a cut packet).
+const SECOND_SEED =
+  process.env.FUZZ_SEED === 'random' ? Math.floor(Math.random() * 0x7fffffff) : process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 1_359_339_022;
 /** Per run; two runs per target, five targets: 80 s of fuzzing, about 2 minutes with start-up. */
 const SECONDS = 8;
 const TARGETS = ['milter', 'mime', 'tokens', 'redirector', 'bounce'] as const;
@@ -43,11 +46,11 @@ function fuzz(target: string, seed: number): Promise<{ report: TargetReport; out
 }
 
 describe('fuzzing', () => {
-  console.log(`fuzz seeds: fixed ${FIXED_SEED}, random ${RANDOM_SEED} (replay: npx tsx fuzz/run.ts TARGET --seed ${RANDOM_SEED})`);
+  console.log(`fuzz seeds: ${FIXED_SEED} and ${SECOND_SEED} (replay: npx tsx fuzz/run.ts TARGET --seed ${SECOND_SEED})`);
   for (const target of TARGETS) {
     const skip = target === 'redirector' ? daemonUnavailableReason() : undefined;
     if (skip) console.log(`fuzz redirector skipped: ${skip}`);
-    for (const [name, seed] of [['fixed', FIXED_SEED], ['random', RANDOM_SEED]] as const) {
+    for (const [name, seed] of [['fixed', FIXED_SEED], ['second', SECOND_SEED]] as const) {
       it.skipIf(skip !== undefined)(`${target} with the ${name} seed finds nothing`, { timeout: (SECONDS + 45) * 1000 }, async () => {
         const { report, output } = await fuzz(target, seed);
         console.log(output.split('\n').filter((l) => !/^npm warn/.test(l)).join('\n'));
