@@ -4,7 +4,7 @@ import { tryCommand, TRY_HELP } from './try.js';
 import { rewriteCommand, REWRITE_HELP } from './rewrite.js';
 import { checkConfigCommand, CHECK_CONFIG_HELP, keygenCommand, KEYGEN_HELP } from './config-commands.js';
 import { bounceCommand, BOUNCE_HELP } from './bounce.js';
-import { eventsCommand, EVENTS_HELP, reportCommand, REPORT_HELP } from './report.js';
+import { eventsCommand, EVENTS_HELP, EXPORT_HELP, reportCommand, REPORT_HELP } from './report.js';
 import { VERSION } from '../version.js';
 import { errorCode, errorMessage } from '../util/errors.js';
 
@@ -15,6 +15,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   rewrite: { run: rewriteCommand, help: REWRITE_HELP, summary: 'show what a message file becomes, offline (--links: a table of its links)' },
   report: { run: reportCommand, help: REPORT_HELP, summary: "a send's opens, clicks, bounces per link, from the running daemon" },
   events: { run: eventsCommand, help: EVENTS_HELP, summary: "a send's events as JSON lines or CSV, from the running daemon" },
+  export: { run: (argv) => eventsCommand(argv, EXPORT_HELP), help: EXPORT_HELP, summary: 'the same as events' },
   bounce: { run: bounceCommand, help: BOUNCE_HELP, summary: 'record one bounce or complaint from stdin (for a Postfix pipe transport; exit 75 to retry)' },
   'check-config': { run: checkConfigCommand, help: CHECK_CONFIG_HELP, summary: 'print the effective configuration, or what is wrong with it (exit 1)' },
   keygen: { run: keygenCommand, help: KEYGEN_HELP, summary: 'add a new link signing key, keeping the old ones for links already sent' },

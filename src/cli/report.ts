@@ -34,10 +34,12 @@ export async function reportCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-export async function eventsCommand(argv: string[]): Promise<number> {
+export const EXPORT_HELP = EVENTS_HELP.replace('Usage: trackmilter events', 'Usage: trackmilter export');
+
+export async function eventsCommand(argv: string[], help = EVENTS_HELP): Promise<number> {
   const { values } = parseCommand(argv, { ...DAEMON_OPTIONS, since: { type: 'string' }, until: { type: 'string' }, format: { type: 'string' } });
   if (values.help) {
-    process.stdout.write(EVENTS_HELP);
+    process.stdout.write(help);
     return 0;
   }
   if (values.sendid === undefined) throw new CodedError('EUSAGE', '--sendid is required');
