@@ -70,7 +70,7 @@ export function createMessageMinter(o: MessageMinterOptions): MessageMinter {
       const place = { position: link.position, part: link.part };
       try {
         if (!stateful) {
-          const token = mintStatelessClick(keyring, { ...who, url: link.url, ...place });
+          const token = mintStatelessClick(keyring, { ...who, url: link.url, ...place, ...(link.linkName ? { linkName: link.linkName } : {}) });
           return clickLink(origin, settings.style, token, { url: link.url });
         }
         // As GreenArrow does: the row holds the URL up to `?`; the query travels in the link.

@@ -5,7 +5,8 @@
  *   stateful click   row id (12) | sized message id | varint(position * 2 + part)
  *   stateful open    sized message id
  *   stateless click  packed fields (flags bits 0-1: URL scheme): varint(position * 2 + part),
- *                    recipient, SendID, ListID, email_code, URL (without the scheme when a flag says it)
+ *                    recipient, SendID, ListID, email_code, URL (without the scheme when a flag says it),
+ *                    link name (data-msys-linkname; empty when none)
  *   stateless open   packed fields: recipient, SendID, ListID, email_code
  *
  * part is 0 for html, 1 for text. Decoding never throws: any input gives a token or a typed rejection.
@@ -49,6 +50,8 @@ export interface StatefulOpen {
 export interface StatelessClick extends LinkPlace, RecipientIdentity {
   /** The full original URL, query string included. */
   url: string;
+  /** data-msys-linkname, so reports group stateless clicks by it too; absent when the link has none. */
+  linkName?: string;
 }
 
 export type StatelessOpen = RecipientIdentity;
@@ -109,7 +112,10 @@ export function mintStatefulOpen(keyring: Keyring, open: StatefulOpen): string {
 export function mintStatelessClick(keyring: Keyring, click: StatelessClick): string {
   const scheme = click.url.startsWith('https://') ? 2 : click.url.startsWith('http://') ? 1 : 0;
   const urlRest = click.url.slice((SCHEME_PREFIXES[scheme] as string).length);
-  const fields = writeIdentity(new ByteWriter().varint(placeValue(click)), click).string(urlRest).toBuffer();
+  const fields = writeIdentity(new ByteWriter().varint(placeValue(click)), click)
+    .string(urlRest)
+    .string(click.linkName ?? '')
+    .toBuffer();
   return mint(keyring, KIND.statelessClick, packFields(fields, scheme));
 }
 
@@ -145,8 +151,9 @@ function decodeStatelessClick(kid: number, body: Buffer): BodyResult {
   const place = readPlace(reader);
   const identity = readIdentity(reader);
   const url = prefix + reader.string();
+  const linkName = reader.string();
   if (!reader.complete) return reject('malformed');
-  return { ok: true, kind: 'stateless-click', kid, ...place, ...identity, url };
+  return { ok: true, kind: 'stateless-click', kid, ...place, ...identity, url, ...(linkName ? { linkName } : {}) };
 }
 
 function decodeStatelessOpen(kid: number, body: Buffer): BodyResult {

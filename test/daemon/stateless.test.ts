@@ -78,6 +78,8 @@ describe.skipIf(!CLI_BUILT)('stateless links served by a separate redirector hol
         recipient: SEND.recipient,
         listId: SEND.listId,
         emailCode: SEND.emailCode,
+        // The link name rides in the stateless token, so B's reports can group by it too.
+        linkName: click.linkName,
       });
     }
   });

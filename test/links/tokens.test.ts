@@ -299,3 +299,11 @@ describe('tampering', () => {
     expect(decodeInfoHeader(keyring, (decodeTokenText(token) as Buffer).toString('base64url'))).toEqual({ ok: false, code: 'malformed' });
   });
 });
+
+describe('stateless click link names', () => {
+  it('a link name rides along and comes back; none leaves no field', () => {
+    const click = { recipient: 'r@example.net', sendId: 'a1', listId: 'l', emailCode: 'c', url: 'https://example.com/x', position: 3, part: 'h' as const };
+    expect(decodeToken(keyring, mintStatelessClick(keyring, { ...click, linkName: 'hero-button' }))).toMatchObject({ ok: true, linkName: 'hero-button', url: click.url });
+    expect(decodeToken(keyring, mintStatelessClick(keyring, click))).not.toHaveProperty('linkName');
+  });
+});
