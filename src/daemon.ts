@@ -8,7 +8,7 @@ import { MilterServer } from './milter/server.js';
 import { formatSocketSpec, parseHostPort, parseSocketSpec } from './milter/address.js';
 import type { MessageFilter } from './milter/filter.js';
 import type { MessageOutcome } from './milter/session.js';
-import { HttpServer } from './redirector/http-server.js';
+import { RedirectorServer } from './redirector/server.js';
 import { MetricsRegistry } from './redirector/metrics.js';
 import { createStoreResolver } from './redirector/store-resolver.js';
 import type { ConfigValues } from './config/load.js';
@@ -116,10 +116,10 @@ async function startHttp(
   store: LevelTrackStore,
   events: EventPipeline,
   milter: CountingMilter | null,
-): Promise<HttpServer> {
+): Promise<RedirectorServer> {
   const { host, port } = parseHostPort(config['http.listen']);
   const tlsCert = config['http.tls_cert'];
-  const http = new HttpServer({
+  const http = new RedirectorServer({
     host,
     port,
     logger,

@@ -5,7 +5,6 @@ import { expect } from 'vitest';
 import { MilterServer, type MilterServerOptions } from '../../src/milter/server.js';
 import { MilterClient } from '../../src/milter/client.js';
 import type { SocketSpec } from '../../src/milter/address.js';
-import type { ConnectInfo, EnvelopeAddress, HeaderField } from '../../src/milter/commands.js';
 import type { FilterResult, MessageContext, MessageFilter } from '../../src/milter/filter.js';
 import type { Packet } from '../../src/milter/codec.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -49,17 +48,7 @@ export const raw = {
 export const FULL_OFFER = { version: 6, actions: 0x1ff, protocol: 0x1fffff };
 
 /** What the filter saw, copied at call time (macro lookups too, since they read live session state). */
-export interface Seen {
-  queueId: string;
-  connect: ConnectInfo | null;
-  helo: string;
-  from: EnvelopeAddress | null;
-  recipients: EnvelopeAddress[];
-  headers: HeaderField[];
-  body: Buffer;
-  macro: (name: string) => string | undefined;
-  signal: AbortSignal;
-}
+export type Seen = MessageContext & { signal: AbortSignal };
 
 export class RecordingFilter implements MessageFilter {
   readonly seen: Seen[] = [];
