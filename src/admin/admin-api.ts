@@ -88,20 +88,20 @@ function dateParam(url: URL, name: string): Date | undefined | null {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
+/**
+ * The body, or null when it is over the limit. An oversized body is read to its end and dropped, not
+ * cut off: a client still sending when the connection closes never sees the 413.
+ */
 function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > max) {
-        req.destroy();
-        resolve(null);
-        return;
-      }
-      chunks.push(chunk);
+      if (size <= max) chunks.push(chunk);
+      else chunks.length = 0;
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => resolve(size > max ? null : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
