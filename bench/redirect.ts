@@ -1,8 +1,8 @@
 /**
  * Redirector benchmark: wrk against nginx's `return 302` and against the redirector, in the same run
  * (the machine is noisy, so only figures from one run compare). The redirector resolves tokens from
- * memory and writes every click to a real classic-level database in a temp dir, one batch per event
- * loop turn (group commit), before answering; a bare node:http `302` shows node's own ceiling.
+ * memory and writes every click through the daemon's own store (LevelTrackStore, group commit) to a
+ * classic-level database in a temp dir before answering; a bare node:http `302` shows node's own ceiling.
  *
  *   tsx bench/redirect.ts [--duration 10] [--connections 64] [--threads 2] [--sync]
  *
@@ -18,9 +18,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
-import { ClassicLevel } from 'classic-level';
 import { RedirectorServer } from '../src/redirector/server.js';
-import type { EventSink, LinkResolver, RedirectEvent, ResolvedLink } from '../src/redirector/types.js';
+import type { EventSink, LinkResolver, ResolvedLink } from '../src/redirector/types.js';
+import { LevelTrackStore } from '../src/store/index.js';
 import { silentLogger } from '../src/util/log.js';
 
 const execFileAsync = promisify(execFile);
@@ -175,77 +175,22 @@ const LINK: ResolvedLink = {
 const memoryResolver: LinkResolver = { resolve: (route) => (route.token === TOKEN ? LINK : null) };
 
 /**
- * Events to LevelDB with group commit: everything handed in during one event loop turn, or while the
- * previous batch was being written, goes into one batch; each caller resolves when its batch is written.
+ * Serves the redirector with the daemon's own store (LevelTrackStore: group commit, the event and
+ * retention keys) until SIGTERM, then reports what it wrote.
  */
-class LevelEventSink implements EventSink {
-  private pending: { events: RedirectEvent[]; done: () => void; fail: (err: unknown) => void }[] = [];
-  private scheduled = false;
-  private writing = false;
-  written = 0;
-  batches = 0;
-
-  constructor(
-    private readonly db: ClassicLevel<Buffer, string>,
-    private readonly sync: boolean,
-  ) {}
-
-  record(events: RedirectEvent[]): Promise<void> {
-    return new Promise((done, fail) => {
-      this.pending.push({ events, done, fail });
-      if (!this.scheduled && !this.writing) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
-  }
-
-  private flush(): void {
-    this.scheduled = false;
-    const group = this.pending;
-    if (group.length === 0) return;
-    this.pending = [];
-    this.writing = true;
-    const ops = [];
-    for (const { events } of group) {
-      for (const e of events) {
-        const value = JSON.stringify([e.time.getTime(), e.type, e.sendId, e.listId, e.recipient, e.emailCode, e.url, e.linkName, e.position, e.part, e.ip, e.userAgent, e.machineReason ?? '']);
-        ops.push({ type: 'put' as const, key: Buffer.from(e.id), value });
-      }
-    }
-    this.db.batch(ops, { sync: this.sync }).then(
-      () => {
-        this.batches += 1;
-        this.written += ops.length;
-        for (const waiter of group) waiter.done();
-        this.afterWrite();
-      },
-      (err: unknown) => {
-        for (const waiter of group) waiter.fail(err);
-        this.afterWrite();
-      },
-    );
-  }
-
-  private afterWrite(): void {
-    this.writing = false;
-    if (this.pending.length > 0) this.flush();
-  }
-}
-
-/** Serves the redirector with a LevelDB sink until SIGTERM, then reports what it wrote. */
 async function serveRedirector(port: number): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-redirect-db-'));
-  const db = new ClassicLevel<Buffer, string>(dir, { keyEncoding: 'buffer', valueEncoding: 'utf8' });
-  await db.open();
-  const sink = new LevelEventSink(db, SYNC);
+  const store = new LevelTrackStore(dir, { sync: SYNC });
+  await store.open();
+  const sink: EventSink = { record: (events) => store.recordEvents(events) };
   const server = new RedirectorServer({ host: '127.0.0.1', port, logger: silentLogger, resolver: memoryResolver, events: sink });
   await server.listen();
   await untilTerminated();
   await server.close();
-  await db.close();
+  const stats = store.stats();
+  await store.close();
   await rm(dir, { recursive: true, force: true });
-  return reportAndExit({ eventsWritten: sink.written, batches: sink.batches });
+  return reportAndExit({ eventsWritten: stats.events, batches: stats.batches });
 }
 
 /** node:http answering a fixed 302 and nothing else: the ceiling for anything built on it. */

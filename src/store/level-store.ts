@@ -284,6 +284,26 @@ export class LevelTrackStore implements TrackStore {
     };
   }
 
+  /**
+   * One atomic LevelDB write. A chained batch, because abstract-level's array form copies every
+   * operation into a fresh object with the call's options spread in: measured at about 6 µs of main
+   * thread per operation against 1 µs chained (bench/store.ts shows both), and the redirector writes
+   * two operations per click.
+   */
+  private async writeBatch(ops: readonly Operation[]): Promise<void> {
+    const batch = this.db.batch();
+    try {
+      for (const op of ops) {
+        if (op.type === 'put') batch.put(op.key, op.value);
+        else batch.del(op.key);
+      }
+    } catch (err) {
+      await batch.close();
+      throw err;
+    }
+    await batch.write({ sync: this.sync });
+  }
+
   /** Encodes on the caller's turn (so a bad record fails only its own call), then joins a group. */
   private submit(prepare: () => WriteItem): Promise<void> {
     if (this.state !== 'open') return Promise.reject(closedError(this.dir));
@@ -334,7 +354,7 @@ export class LevelTrackStore implements TrackStore {
       }
     }
     try {
-      await this.db.batch(ops, { sync: this.sync });
+      await this.writeBatch(ops);
     } catch (err) {
       for (const id of rowsWritten) this.recentRows.forget(id);
       throw operationError(this.dir, err);
