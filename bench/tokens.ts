@@ -50,7 +50,7 @@ const KINDS: Kind[] = [
   { name: 'stateful open', mint: () => mintStatefulOpen(keyring, { messageId }), verify: verifyToken, signedBytes: tokenSigned },
   {
     name: 'stateless click',
-    mint: () => mintStatelessClick(keyring, { ...identity, url: URL_200, position: 12, part: 'h' }),
+    mint: () => mintStatelessClick(keyring, { ...identity, url: URL_200, position: 12, part: 'h', linkName: 'hero', sentAt: Date.now() }),
     verify: verifyToken,
     signedBytes: tokenSigned,
   },

@@ -28,6 +28,8 @@ export interface MessageMinterOptions {
   settings: ClassSettings;
   origin: TrackingOrigin;
   messageId: Buffer;
+  /** When the message passed the milter (ms since the epoch): stateless clicks carry it for fast-click flags. */
+  sentAt?: number;
   /** Hosts (lower case, with or without port) whose links are ours already and never tracked again. */
   trackingHosts: ReadonlySet<string>;
   /** Row ids already computed, shared across messages: a send's copies all link to the same rows. */
@@ -70,7 +72,13 @@ export function createMessageMinter(o: MessageMinterOptions): MessageMinter {
       const place = { position: link.position, part: link.part };
       try {
         if (!stateful) {
-          const token = mintStatelessClick(keyring, { ...who, url: link.url, ...place, ...(link.linkName ? { linkName: link.linkName } : {}) });
+          const token = mintStatelessClick(keyring, {
+            ...who,
+            url: link.url,
+            ...place,
+            ...(link.linkName ? { linkName: link.linkName } : {}),
+            ...(o.sentAt !== undefined ? { sentAt: o.sentAt } : {}),
+          });
           return clickLink(origin, settings.style, token, { url: link.url });
         }
         // As GreenArrow does: the row holds the URL up to `?`; the query travels in the link.

@@ -44,12 +44,14 @@ export function prepareTracking(
   if (decision.kind === 'pass') return { kind: 'skip', reason: decision.reason, detail: decision.detail, headerChanges: decision.removeHeaders };
   const { identity, settings } = decision;
   const messageId = randomBytes(MESSAGE_ID_BYTES);
+  const time = new Date();
   const minter = createMessageMinter({
     keyring,
     identity,
     settings,
     origin: trackingOrigin(config, settings),
     messageId,
+    sentAt: time.getTime(),
     trackingHosts: hosts,
     ...(rowIds ? { rowIds } : {}),
   });
@@ -67,7 +69,7 @@ export function prepareTracking(
       ...plan.headerChanges,
       { op: 'add', name: INFO_HEADER_NAME, value: encodeInfoHeader(keyring, { recipient, sendId, listId, emailCode }) },
     ],
-    record: { id: messageId, recipients, emailCode, sendId, listId, queueId: msg.queueId, time: new Date() },
+    record: { id: messageId, recipients, emailCode, sendId, listId, queueId: msg.queueId, time },
     urlRows: minter.urlRows(),
   };
 }

@@ -6,14 +6,16 @@
  *   stateful open    sized message id
  *   stateless click  packed fields (flags bits 0-1: URL scheme): varint(position * 2 + part),
  *                    recipient, SendID, ListID, email_code, URL (without the scheme when a flag says it),
- *                    link name (data-msys-linkname; empty when none)
+ *                    link name (data-msys-linkname; empty when none), and optionally
+ *                    varint(seconds since the epoch the message passed the milter); tokens minted
+ *                    before that field existed end after the link name and still decode
  *   stateless open   packed fields: recipient, SendID, ListID, email_code
  *
  * part is 0 for html, 1 for text. Decoding never throws: any input gives a token or a typed rejection.
  */
 import type { PartCode } from '../rewrite/types.js';
 import { CodedError } from '../util/errors.js';
-import { ByteReader, ByteWriter } from './binary.js';
+import { ByteReader, ByteWriter, MAX_VARINT } from './binary.js';
 import { readIdentity, writeIdentity, type RecipientIdentity } from './identity.js';
 import type { Keyring } from './keyring.js';
 import { packFields, unpackFields } from './packed-fields.js';
@@ -52,6 +54,11 @@ export interface StatelessClick extends LinkPlace, RecipientIdentity {
   url: string;
   /** data-msys-linkname, so reports group stateless clicks by it too; absent when the link has none. */
   linkName?: string;
+  /**
+   * When the message passed the milter (ms since the epoch; the token keeps whole seconds), so a
+   * redirector without the store can still flag a click that follows delivery too closely.
+   */
+  sentAt?: number;
 }
 
 export type StatelessOpen = RecipientIdentity;
@@ -112,10 +119,12 @@ export function mintStatefulOpen(keyring: Keyring, open: StatefulOpen): string {
 export function mintStatelessClick(keyring: Keyring, click: StatelessClick): string {
   const scheme = click.url.startsWith('https://') ? 2 : click.url.startsWith('http://') ? 1 : 0;
   const urlRest = click.url.slice((SCHEME_PREFIXES[scheme] as string).length);
-  const fields = writeIdentity(new ByteWriter().varint(placeValue(click)), click)
+  const writer = writeIdentity(new ByteWriter().varint(placeValue(click)), click)
     .string(urlRest)
-    .string(click.linkName ?? '')
-    .toBuffer();
+    .string(click.linkName ?? '');
+  const sentSeconds = click.sentAt === undefined ? -1 : Math.floor(click.sentAt / 1000);
+  if (sentSeconds >= 0 && sentSeconds <= MAX_VARINT) writer.varint(sentSeconds);
+  const fields = writer.toBuffer();
   return mint(keyring, KIND.statelessClick, packFields(fields, scheme));
 }
 
@@ -152,8 +161,18 @@ function decodeStatelessClick(kid: number, body: Buffer): BodyResult {
   const identity = readIdentity(reader);
   const url = prefix + reader.string();
   const linkName = reader.string();
+  const sentAt = reader.atEnd ? undefined : reader.varint() * 1000;
   if (!reader.complete) return reject('malformed');
-  return { ok: true, kind: 'stateless-click', kid, ...place, ...identity, url, ...(linkName ? { linkName } : {}) };
+  return {
+    ok: true,
+    kind: 'stateless-click',
+    kid,
+    ...place,
+    ...identity,
+    url,
+    ...(linkName ? { linkName } : {}),
+    ...(sentAt !== undefined ? { sentAt } : {}),
+  };
 }
 
 function decodeStatelessOpen(kid: number, body: Buffer): BodyResult {

@@ -11,7 +11,15 @@ export function createStoreResolver(keyring: Keyring, store: TrackStore | null):
       if (!token.ok) return null;
       switch (token.kind) {
         case 'stateless-click':
-          return { kind: 'click', ...identityOf(token), url: token.url, position: token.position, part: token.part, ...(token.linkName ? { linkName: token.linkName } : {}) };
+          return {
+            kind: 'click',
+            ...identityOf(token),
+            url: token.url,
+            position: token.position,
+            part: token.part,
+            ...(token.linkName ? { linkName: token.linkName } : {}),
+            ...(token.sentAt !== undefined ? { deliveredAt: token.sentAt } : {}),
+          };
         case 'stateless-open':
           return { kind: 'open', ...identityOf(token) };
         case 'stateful-click': {

@@ -16,15 +16,21 @@ export const anyText = fc.string({ unit: 'grapheme', maxLength: 40 });
 export const anyPart = fc.constantFrom('h' as const, 't' as const);
 export const anyPosition = fc.integer({ min: 0, max: 2 ** 31 - 1 });
 
-export const anyStatelessClick: fc.Arbitrary<StatelessClick> = fc.record({
-  recipient: fc.oneof(fc.emailAddress(), anyText),
-  url: fc.oneof(fc.webUrl({ withQueryParameters: true, withFragments: true }), anyText),
-  sendId: anyText,
-  listId: anyText,
-  emailCode: anyText,
-  position: anyPosition,
-  part: anyPart,
-});
+export const anyStatelessClick: fc.Arbitrary<StatelessClick> = fc.record(
+  {
+    recipient: fc.oneof(fc.emailAddress(), anyText),
+    url: fc.oneof(fc.webUrl({ withQueryParameters: true, withFragments: true }), anyText),
+    sendId: anyText,
+    listId: anyText,
+    emailCode: anyText,
+    position: anyPosition,
+    part: anyPart,
+    linkName: anyText.filter((name) => name.length > 0),
+    // Tokens keep whole seconds, up to the varint's 35 bits.
+    sentAt: fc.integer({ min: 0, max: 2 ** 35 - 1 }).map((seconds) => seconds * 1000),
+  },
+  { requiredKeys: ['recipient', 'url', 'sendId', 'listId', 'emailCode', 'position', 'part'] },
+);
 
 export const anyMessageId = fc.uint8Array({ minLength: 8, maxLength: 12 });
 

@@ -114,6 +114,17 @@ describe('round trip', () => {
     expect(() => urlRowId(keyring.current, { ...row(''), url: 'https://shop.example/p?x' })).toThrow(RangeError);
   });
 
+  it('a stateless click carries its delivery time in whole seconds; a token without one (as minted before) still decodes', () => {
+    const click = { recipient: 'a@b.example', sendId: 's', listId: 'l', emailCode: 'c', url: 'https://x.example/', position: 1, part: 'h' as const };
+    const timed = decodeToken(keyring, mintStatelessClick(keyring, { ...click, sentAt: 1_700_000_000_999 }));
+    expect(timed).toMatchObject({ ok: true, sentAt: 1_700_000_000_000 });
+    const untimed = decodeToken(keyring, mintStatelessClick(keyring, click));
+    expect(untimed.ok).toBe(true);
+    expect(untimed).not.toHaveProperty('sentAt');
+    // A time the token cannot hold (before the epoch) is left out rather than wrapped.
+    expect(decodeToken(keyring, mintStatelessClick(keyring, { ...click, sentAt: -5000 }))).not.toHaveProperty('sentAt');
+  });
+
   it('minting is deterministic: the same link in the same message gets the same token', () => {
     fc.assert(
       fc.property(anyStatelessClick, (click) => {
@@ -138,7 +149,7 @@ describe('stateless link length', () => {
   it('a 200-character URL and a 60-character address stay under 400 characters', () => {
     expect(LONG_URL.length).toBe(200);
     expect(LONG_ADDRESS.length).toBe(60);
-    const click = { recipient: LONG_ADDRESS, url: LONG_URL, sendId: 'a100525', listId: 'list-2024-07', emailCode: 'c8f31d0e2a', position: 12, part: 'h' as const };
+    const click = { recipient: LONG_ADDRESS, url: LONG_URL, sendId: 'a100525', listId: 'list-2024-07', emailCode: 'c8f31d0e2a', position: 12, part: 'h' as const, linkName: 'hero', sentAt: Date.now() };
     const link = clickLink(ORIGIN, 'compact', mintStatelessClick(keyring, click), { url: LONG_URL });
     console.log(`stateless compact link for a ${LONG_URL.length}-character URL and a ${LONG_ADDRESS.length}-character address: ${link.length} characters`);
     console.log(link);
