@@ -2,7 +2,9 @@
  * Redirector benchmark: wrk against nginx's `return 302` and against the redirector, in the same run
  * (the machine is noisy, so only figures from one run compare). The redirector resolves tokens from
  * memory and writes every click through the daemon's own store (LevelTrackStore, group commit) to a
- * classic-level database in a temp dir before answering; a bare node:http `302` shows node's own ceiling.
+ * classic-level database in a temp dir before answering. Two more rows show the ceilings it lives under on
+ * the machine: node:http answering a fixed 302, and a node:net socket writing a fixed 302 per request
+ * head without any HTTP parsing.
  *
  *   tsx bench/redirect.ts [--duration 10] [--connections 64] [--threads 2] [--sync]
  *
@@ -44,7 +46,7 @@ const CONNECTIONS = Number(args.connections);
 const THREADS = Number(args.threads);
 const WARMUP_S = Number(args.warmup);
 const SYNC = args.sync ?? false;
-/** Measure one target alone (nginx, bare, redirector): for profiling; the ratio needs all three. */
+/** Measure one target alone (nginx, raw, bare, redirector): for profiling; the ratio needs nginx too. */
 const ONLY = args.only;
 
 async function which(command: string): Promise<string | null> {
@@ -207,6 +209,32 @@ async function serveBareNode(port: number): Promise<void> {
   return reportAndExit({});
 }
 
+/**
+ * A node:net socket answering every request head with a fixed 302, no HTTP parsing at all: what Node
+ * itself can do on this machine, below any HTTP server built on it. Not a server anyone should run.
+ */
+async function serveRawSocket(port: number): Promise<void> {
+  const reply = 'HTTP/1.1 302 Found\r\nLocation: https://example.com/\r\nContent-Length: 0\r\n\r\n';
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    let tail = '';
+    socket.on('data', (chunk: Buffer) => {
+      const text = tail + chunk.toString('latin1');
+      let heads = 0;
+      let at = 0;
+      for (let end = text.indexOf('\r\n\r\n'); end !== -1; end = text.indexOf('\r\n\r\n', at)) {
+        heads += 1;
+        at = end + 4;
+      }
+      tail = text.slice(at);
+      if (heads > 0) socket.write(reply.repeat(heads), 'latin1');
+    });
+    socket.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await untilTerminated();
+  return reportAndExit({});
+}
+
 function untilTerminated(): Promise<void> {
   return new Promise((resolve) => process.once('SIGTERM', () => resolve()));
 }
@@ -219,7 +247,7 @@ function reportAndExit(stats: Record<string, number>): void {
  * Each server under test runs in its own node process (this file with --serve), the same way whatever
  * launched the bench: measured in the launcher's own process, `tsx`'s wrapper cost a third of the rate.
  */
-async function startServerProcess(kind: 'redirector' | 'bare'): Promise<{ port: number; stop: () => Promise<Record<string, number>> }> {
+async function startServerProcess(kind: 'redirector' | 'bare' | 'raw'): Promise<{ port: number; stop: () => Promise<Record<string, number>> }> {
   const port = await freePort();
   const argv = ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', kind, '--port', String(port)];
   if (SYNC) argv.push('--sync');
@@ -282,6 +310,15 @@ async function main(): Promise<void> {
     }
   }
 
+  if (!ONLY || ONLY === 'raw') {
+    const raw = await startServerProcess('raw');
+    try {
+      rows.push({ target: 'node:net fixed 302', ...(await measure(`http://127.0.0.1:${raw.port}/c/${TOKEN}`)) });
+    } finally {
+      await raw.stop();
+    }
+  }
+
   if (!ONLY || ONLY === 'redirector') {
     const redirector = await startServerProcess('redirector');
     let result: WrkResult | undefined;
@@ -325,7 +362,9 @@ async function main(): Promise<void> {
   console.log(`wrote ${path.relative(process.cwd(), OUT_FILE)}`);
 }
 
-const run = args.serve === 'redirector' ? serveRedirector(Number(args.port)) : args.serve === 'bare' ? serveBareNode(Number(args.port)) : main();
+const SERVERS: Record<string, (port: number) => Promise<void>> = { redirector: serveRedirector, bare: serveBareNode, raw: serveRawSocket };
+const serve = args.serve === undefined ? undefined : SERVERS[args.serve];
+const run = serve ? serve(Number(args.port)) : main();
 run.catch((err: unknown) => {
   console.error(err);
   process.exitCode = 1;
