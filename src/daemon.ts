@@ -8,7 +8,7 @@ import { MilterServer } from './milter/server.js';
 import { formatSocketSpec, parseHostPort, parseSocketSpec } from './milter/address.js';
 import type { MessageFilter } from './milter/filter.js';
 import type { MessageOutcome } from './milter/session.js';
-import { RedirectorServer } from './redirector/server.js';
+import { DEFAULT_LIMITS, RedirectorServer } from './redirector/server.js';
 import { MetricsRegistry } from './redirector/metrics.js';
 import { createStoreResolver } from './redirector/store-resolver.js';
 import type { ConfigValues } from './config/load.js';
@@ -128,6 +128,13 @@ async function startHttp(
     events: { record: (recorded) => events.record(recorded) },
     trackingHosts: [...trackingHosts(config)],
     trustedProxies: splitList(config['http.trusted_proxies']),
+    limits: {
+      maxUrlBytes: config['http.max_url_bytes'],
+      maxHeaderBytes: config['http.max_header_bytes'],
+      headersTimeoutMs: config['http.headers_timeout_ms'],
+      requestTimeoutMs: Math.max(config['http.headers_timeout_ms'], DEFAULT_LIMITS.requestTimeoutMs),
+      keepAliveTimeoutMs: config['http.keep_alive_timeout_ms'],
+    },
     tokenSyntax: (token) => isTokenText(token),
     machineFlags: { fastClickSeconds: config['events.fast_click_seconds'] },
     ...(config['events.truncate_ip'] ? { ipTruncation: { ipv4Bits: 24, ipv6Bits: 48 } } : {}),

@@ -173,6 +173,30 @@ export const CONFIG_SCHEMA = {
     default: '',
     doc: 'PEM private key file for http.tls_cert (mode 0600).',
   },
+  'http.max_url_bytes': {
+    type: 'integer',
+    default: 8192,
+    min: 64,
+    doc: 'Longest request target (path and query) the redirector serves; a longer one is answered 414 and logged.',
+  },
+  'http.max_header_bytes': {
+    type: 'integer',
+    default: 16384,
+    min: 1024,
+    doc: 'Largest request head (request line and header fields); a larger one is answered 431 (414 when the request line alone is too long) and logged.',
+  },
+  'http.headers_timeout_ms': {
+    type: 'integer',
+    default: 10_000,
+    min: 100,
+    doc: 'A client must have sent its whole request head within this time, or it is answered 408 and cut off (slow clients hold connections open).',
+  },
+  'http.keep_alive_timeout_ms': {
+    type: 'integer',
+    default: 5_000,
+    min: 100,
+    doc: 'An idle keep-alive connection is closed after this long.',
+  },
   'http.trusted_proxies': {
     type: 'string',
     default: '',
