@@ -288,7 +288,7 @@ export class LevelTrackStore implements TrackStore {
    * One atomic LevelDB write. A chained batch, because abstract-level's array form copies every
    * operation into a fresh object with the call's options spread in: about 6 µs of main thread per
    * operation against 1 µs chained (batches of 64 puts, classic-level 3.0), and the redirector writes
-   * two operations per click. bench:redirect went from 0.17 to 0.24 of nginx with this alone.
+   * two operations per click: bench:redirect went from about 41k to 50k requests/s with this alone.
    */
   private async writeBatch(ops: readonly Operation[]): Promise<void> {
     const batch = this.db.batch();
