@@ -132,7 +132,13 @@ async function measure(url: string): Promise<WrkResult> {
 
 // --- nginx ---------------------------------------------------------------------------------------
 
-async function startNginx(): Promise<{ port: number; stop: () => Promise<void> }> {
+/** A server under test: where it listens, and how to stop it (with whatever it reports on exit). */
+interface RunningTarget {
+  port: number;
+  stop: () => Promise<Record<string, number>>;
+}
+
+async function startNginx(): Promise<RunningTarget> {
   const prefix = await mkdtemp(path.join(os.tmpdir(), 'bench-nginx-'));
   const port = await freePort();
   const template = await readFile(path.join(BENCH_DIR, 'nginx', 'nginx.conf.in'), 'utf8');
@@ -154,6 +160,7 @@ async function startNginx(): Promise<{ port: number; stop: () => Promise<void> }
       child.kill('SIGQUIT'); // graceful: workers finish, master removes its pid file
       await exited;
       await rm(prefix, { recursive: true, force: true });
+      return {};
     },
   };
 }
@@ -247,7 +254,7 @@ function reportAndExit(stats: Record<string, number>): void {
  * Each server under test runs in its own node process (this file with --serve), the same way whatever
  * launched the bench: measured in the launcher's own process, `tsx`'s wrapper cost a third of the rate.
  */
-async function startServerProcess(kind: 'redirector' | 'bare' | 'raw'): Promise<{ port: number; stop: () => Promise<Record<string, number>> }> {
+async function startServerProcess(kind: 'redirector' | 'bare' | 'raw'): Promise<RunningTarget> {
   const port = await freePort();
   const argv = ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', kind, '--port', String(port)];
   if (SYNC) argv.push('--sync');
@@ -292,41 +299,22 @@ async function main(): Promise<void> {
   );
   const rows: Row[] = [];
 
-  if (!ONLY || ONLY === 'nginx') {
-    const nginx = await startNginx();
-    try {
-      rows.push({ target: NGINX, ...(await measure(`http://127.0.0.1:${nginx.port}/c/${TOKEN}`)) });
-    } finally {
-      await nginx.stop();
-    }
-  }
-
-  if (!ONLY || ONLY === 'bare') {
-    const bare = await startServerProcess('bare');
-    try {
-      rows.push({ target: 'node:http bare 302', ...(await measure(`http://127.0.0.1:${bare.port}/c/${TOKEN}`)) });
-    } finally {
-      await bare.stop();
-    }
-  }
-
-  if (!ONLY || ONLY === 'raw') {
-    const raw = await startServerProcess('raw');
-    try {
-      rows.push({ target: 'node:net fixed 302', ...(await measure(`http://127.0.0.1:${raw.port}/c/${TOKEN}`)) });
-    } finally {
-      await raw.stop();
-    }
-  }
-
-  if (!ONLY || ONLY === 'redirector') {
-    const redirector = await startServerProcess('redirector');
+  const targets: { only: string; target: string; start: () => Promise<RunningTarget> }[] = [
+    { only: 'nginx', target: NGINX, start: startNginx },
+    { only: 'bare', target: 'node:http bare 302', start: () => startServerProcess('bare') },
+    { only: 'raw', target: 'node:net fixed 302', start: () => startServerProcess('raw') },
+    { only: 'redirector', target: REDIRECTOR, start: () => startServerProcess('redirector') },
+  ];
+  for (const { only, target, start } of targets) {
+    if (ONLY && ONLY !== only) continue;
+    const running = await start();
     let result: WrkResult | undefined;
     try {
-      result = await measure(`http://127.0.0.1:${redirector.port}/c/${TOKEN}`);
+      result = await measure(`http://127.0.0.1:${running.port}/c/${TOKEN}`);
     } finally {
-      const stats = await redirector.stop();
-      if (result) rows.push({ target: REDIRECTOR, ...result, eventsWritten: stats.eventsWritten, batches: stats.batches });
+      // What the server reports on its way out (the redirector: events and batches written).
+      const stats = await running.stop();
+      if (result) rows.push({ target, ...result, ...stats });
     }
   }
 
