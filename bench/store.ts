@@ -17,7 +17,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ClassicLevel } from 'classic-level';
 import { LevelTrackStore, type MessageRecord, type TrackEvent, type UrlRow } from '../src/store/index.js';
 import * as keys from '../src/store/keys.js';
-import { encodeEvent, encodeMessage, encodeUrlRow } from '../src/store/values.js';
+import { encodeEvent, encodeEventBatch, encodeMessage, encodeUrlRow } from '../src/store/values.js';
 
 const SECONDS = Number(process.argv[2] ?? 2);
 const ONLY = process.argv[3] ?? '';
@@ -86,12 +86,13 @@ function messageOps(message: MessageRecord, rows: UrlRow[]): Op[] {
   return ops;
 }
 
+/** An event alone in its batch record, as the store writes it when nothing shares its group. */
 function eventOps(event: TrackEvent): Op[] {
-  const time = keys.encodeTime(event.time);
-  const sendId = keys.encodeSendId(event.sendId);
+  const id = Buffer.from(event.id);
+  const key = keys.eventBatchKey(keys.encodeSendId(event.sendId), keys.encodeTime(event.time), id);
   return [
-    { type: 'put', key: keys.eventKey(sendId, time, event.id), value: encodeEvent(event) },
-    { type: 'put', key: keys.eventRetentionKey(time, sendId, event.id), value: EMPTY },
+    { type: 'put', key, value: encodeEventBatch([{ id, timeMs: event.time.getTime(), value: encodeEvent(event) }]) },
+    { type: 'put', key: keys.eventBatchRetentionKey(key), value: EMPTY },
   ];
 }
 

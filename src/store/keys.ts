@@ -6,16 +6,24 @@
  *   s!<sendId><id>                     -> (empty)            URL rows of a send
  *   m!<id>                             -> message record     {r,c,s,l,q,t}
  *   n!<sendId><time><id>               -> (empty)            messages of a send (report counts)
- *   e!<sendId><time><id>               -> event              {y,l,r,c,u,n,p,a,i,g,m,w}
+ *   b!<sendId><time><id>               -> event batch        the events of one send written in one batch
+ *   e!<sendId><time><id>               -> event              {y,l,r,c,u,n,p,a,i,g,m,w}   (layout 1, read only)
  *   t!u!<time><id>                     -> (empty)            URL row retention index
  *   t!m!<time><sendId><id>             -> (empty)            message retention index
- *   t!e!<time><sendId><id>             -> (empty)            event retention index
+ *   t!b!<time><sendId><id>             -> (empty)            event batch retention index
+ *   t!e!<time><sendId><id>             -> (empty)            event retention index (layout 1, read only)
  *
  * <time> is milliseconds since the epoch as 6 bytes big-endian (sorts as a number, good to year 10889).
  * <sendId> is its UTF-8 bytes behind a 2-byte big-endian length, so no send's keys are a prefix range of
  * another's (`a1` and `a10` differ in the length bytes) and the parts after it can be found again.
  * <id> is the caller's opaque id, always last, so it needs no length. The `!` after the one-letter
  * namespaces is only for people reading a dump.
+ *
+ * Events are stored in batches: all events of one send that one group commit writes go into a single
+ * `b!` record keyed by its first event's time and id, with one retention entry keyed the same way (a
+ * sweep rewrites a record that holds events on both sides of its cutoff). A click costs the redirector a share of two puts instead of two puts of its own (bench:redirect).
+ * A batch spans less than EVENT_BATCH_SPAN_MS, so a query from time T starts its scan that much
+ * earlier, filters, and merges records in time order. Layout 1 wrote one `e!` record per event; those are still read and swept.
  *
  * Events are keyed by send then time so a report is one range scan in time order. Retention indexes are
  * keyed by time first so a sweep reads only what it removes. A URL row rewritten later gets a second
@@ -28,27 +36,38 @@ export const MAX_SEND_ID_BYTES = 0xffff;
 export const MAX_ID_BYTES = 64;
 
 export const VERSION_KEY = Buffer.from('v!');
-export const LAYOUT_VERSION = '1';
+/** The layout this code writes; it also reads (and upgrades in place) the versions before it. */
+export const LAYOUT_VERSION = '2';
+export const READABLE_LAYOUT_VERSIONS: readonly string[] = ['1', '2'];
+
+/** Events of one send further apart than this go into separate batch records. */
+export const EVENT_BATCH_SPAN_MS = 1_000;
 
 const URL_ROW = Buffer.from('u!');
 const SEND_URL = Buffer.from('s!');
 const MESSAGE = Buffer.from('m!');
 const SEND_MESSAGE = Buffer.from('n!');
+const EVENT_BATCH = Buffer.from('b!');
 const EVENT = Buffer.from('e!');
 const RETAIN_URL = Buffer.from('t!u!');
 const RETAIN_MESSAGE = Buffer.from('t!m!');
 const RETAIN_EVENT = Buffer.from('t!e!');
+const RETAIN_EVENT_BATCH = Buffer.from('t!b!');
 
 /** Byte prefixes of the namespaces a sweep walks, with their ranges (gte/lt). */
 export const retentionRanges = {
   urlRows: (before: Date) => ({ gte: RETAIN_URL, lt: Buffer.concat([RETAIN_URL, encodeTime(before)]) }),
   messages: (before: Date) => ({ gte: RETAIN_MESSAGE, lt: Buffer.concat([RETAIN_MESSAGE, encodeTime(before)]) }),
   events: (before: Date) => ({ gte: RETAIN_EVENT, lt: Buffer.concat([RETAIN_EVENT, encodeTime(before)]) }),
+  eventBatches: (before: Date) => ({ gte: RETAIN_EVENT_BATCH, lt: Buffer.concat([RETAIN_EVENT_BATCH, encodeTime(before)]) }),
 };
 
 export function encodeTime(time: Date): Buffer {
-  const ms = time.getTime();
-  if (!Number.isInteger(ms) || ms < 0 || ms > MAX_TIME) throw new RangeError(`time out of range: ${String(time)}`);
+  return encodeTimeMs(time.getTime());
+}
+
+export function encodeTimeMs(ms: number): Buffer {
+  if (!Number.isInteger(ms) || ms < 0 || ms > MAX_TIME) throw new RangeError(`time out of range: ${String(ms)}`);
   const out = Buffer.allocUnsafe(TIME_BYTES);
   out.writeUIntBE(ms, 0, TIME_BYTES);
   return out;
@@ -85,6 +104,51 @@ export const sendUrlKey = (sendId: Buffer, id: Uint8Array): Buffer => Buffer.con
 export const sendUrlRange = (sendId: Buffer) => prefixRange(Buffer.concat([SEND_URL, sendId]));
 export const idFromSendUrlKey = (key: Buffer): Buffer => key.subarray(SEND_URL.length + sendIdLength(key, SEND_URL.length));
 
+export const eventBatchKey = (sendId: Buffer, firstTime: Buffer, firstId: Uint8Array): Buffer =>
+  Buffer.concat([EVENT_BATCH, sendId, firstTime, idBytes(firstId)]);
+
+/** The batch records that may hold a send's events with since <= time < until (filter each event). */
+export function eventBatchRange(sendId: Buffer, since?: Date, until?: Date): { gte: Buffer; lt: Buffer } {
+  const prefix = Buffer.concat([EVENT_BATCH, sendId]);
+  const from = since ? Math.max(0, since.getTime() - EVENT_BATCH_SPAN_MS) : undefined;
+  return {
+    gte: from !== undefined ? Buffer.concat([prefix, encodeTimeMs(from)]) : prefix,
+    lt: until ? Buffer.concat([prefix, encodeTime(until)]) : prefixEnd(prefix),
+  };
+}
+
+/** The time of a batch record's first event, from its key. */
+export function firstTimeOfEventBatchKey(key: Buffer): number {
+  return key.readUIntBE(EVENT_BATCH.length + sendIdLength(key, EVENT_BATCH.length), TIME_BYTES);
+}
+
+/** A batch record's retention entry: keyed by its first event's time, so a sweep finds every record that has an expired event. */
+export const eventBatchRetentionKey = (batchKey: Buffer): Buffer => swapSendAndTime(batchKey, EVENT_BATCH, RETAIN_EVENT_BATCH);
+
+export const eventBatchKeyFromRetentionKey = (key: Buffer): Buffer => swapTimeAndSend(key, RETAIN_EVENT_BATCH, EVENT_BATCH);
+
+/** The send (with its length bytes) a `t!b!` entry's record belongs to. */
+export function sendIdOfEventBatchRetentionKey(key: Buffer): Buffer {
+  const sendIdAt = RETAIN_EVENT_BATCH.length + TIME_BYTES;
+  return key.subarray(sendIdAt, sendIdAt + sendIdLength(key, sendIdAt));
+}
+
+/** <from><sendId><time><rest> -> <to><time><sendId><rest> */
+function swapSendAndTime(key: Buffer, from: Buffer, to: Buffer): Buffer {
+  const sendIdAt = from.length;
+  const timeAt = sendIdAt + sendIdLength(key, sendIdAt);
+  return Buffer.concat([to, key.subarray(timeAt, timeAt + TIME_BYTES), key.subarray(sendIdAt, timeAt), key.subarray(timeAt + TIME_BYTES)]);
+}
+
+/** <from><time><sendId><rest> -> <to><sendId><time><rest> */
+function swapTimeAndSend(key: Buffer, from: Buffer, to: Buffer): Buffer {
+  const timeAt = from.length;
+  const sendIdAt = timeAt + TIME_BYTES;
+  const restAt = sendIdAt + sendIdLength(key, sendIdAt);
+  return Buffer.concat([to, key.subarray(sendIdAt, restAt), key.subarray(timeAt, sendIdAt), key.subarray(restAt)]);
+}
+
+/** Layout 1's per-event key: read, never written. */
 export const eventKey = (sendId: Buffer, time: Buffer, id: Uint8Array): Buffer =>
   Buffer.concat([EVENT, sendId, time, idBytes(id)]);
 
@@ -129,10 +193,7 @@ export function parseRetentionKey(key: Buffer): { time: Date; id: Buffer } {
 
 /** The event key a `t!e!` entry points at. */
 export function eventKeyFromRetentionKey(key: Buffer): Buffer {
-  const timeAt = RETAIN_EVENT.length;
-  const sendIdAt = timeAt + TIME_BYTES;
-  const idAt = sendIdAt + sendIdLength(key, sendIdAt);
-  return Buffer.concat([EVENT, key.subarray(sendIdAt, idAt), key.subarray(timeAt, sendIdAt), key.subarray(idAt)]);
+  return swapTimeAndSend(key, RETAIN_EVENT, EVENT);
 }
 
 function prefixRange(prefix: Buffer): { gte: Buffer; lt: Buffer } {

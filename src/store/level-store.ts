@@ -15,10 +15,16 @@ import { GroupCommitter } from './group-commit.js';
 import {
   encodeSendId,
   encodeTime,
-  eventKey,
+  encodeTimeMs,
+  EVENT_BATCH_SPAN_MS,
+  eventBatchKey,
+  eventBatchKeyFromRetentionKey,
+  eventBatchRange,
+  eventBatchRetentionKey,
   eventKeyFromRetentionKey,
+  firstTimeOfEventBatchKey,
+  sendIdOfEventBatchRetentionKey,
   eventRange,
-  eventRetentionKey,
   idBytes,
   idFromSendUrlKey,
   LAYOUT_VERSION,
@@ -29,6 +35,7 @@ import {
   messageRetentionKey,
   parseEventKey,
   parseRetentionKey,
+  READABLE_LAYOUT_VERSIONS,
   retentionRanges,
   sendUrlKey,
   sendUrlRange,
@@ -49,7 +56,18 @@ import type {
   TrackStore,
   UrlRow,
 } from './types.js';
-import { decodeEvent, decodeMessage, decodeUrlRow, encodeEvent, encodeMessage, encodeUrlRow } from './values.js';
+import {
+  decodeEncodedEvent,
+  decodeEvent,
+  decodeMessage,
+  decodeUrlRow,
+  encodeEvent,
+  encodeEventBatch,
+  encodeMessage,
+  encodeUrlRow,
+  splitEventBatch,
+  type EncodedEvent,
+} from './values.js';
 
 export interface LevelStoreOptions {
   /** fsync every batch (see the top of this file). Default false. */
@@ -93,10 +111,16 @@ interface ExpiredRow {
   ops: Del[];
 }
 
+/** An event encoded at submit time; its group decides which batch record it joins. */
+interface PendingEvent extends EncodedEvent {
+  sendId: string;
+  sendIdKey: Buffer;
+}
+
 type WriteItem =
   | { kind: 'message'; ops: Put[]; rows: PendingRow[] }
-  | { kind: 'events'; ops: Put[]; count: number }
-  | { kind: 'delete'; ops: Del[]; expiredRows: ExpiredRow[]; rowsDeleted: number };
+  | { kind: 'events'; events: PendingEvent[] }
+  | { kind: 'delete'; ops: Operation[]; expiredRows: ExpiredRow[]; rowsDeleted: number };
 
 const EMPTY = Buffer.alloc(0);
 const SWEEP_CHUNK = 1000;
@@ -177,16 +201,13 @@ export class LevelTrackStore implements TrackStore {
 
   recordEvents(events: readonly TrackEvent[]): Promise<void> {
     return this.submit(() => {
-      const ops: Put[] = [];
-      for (const event of events) {
-        const time = encodeTime(event.time);
-        const sendId = encodeSendId(event.sendId);
-        ops.push(
-          { type: 'put', key: eventKey(sendId, time, event.id), value: encodeEvent(event) },
-          { type: 'put', key: eventRetentionKey(time, sendId, event.id), value: EMPTY },
-        );
-      }
-      return { kind: 'events', ops, count: events.length };
+      const sendIds = new SendIdCache();
+      const pending = events.map((event): PendingEvent => {
+        const timeMs = event.time.getTime();
+        encodeTimeMs(timeMs); // the range check, here so a bad time fails only its own call
+        return { sendId: event.sendId, sendIdKey: sendIds.encode(event.sendId), id: idBytes(event.id), timeMs, value: encodeEvent(event) };
+      });
+      return { kind: 'events', events: pending };
     });
   }
 
@@ -200,11 +221,36 @@ export class LevelTrackStore implements TrackStore {
     return value === undefined ? undefined : decodeMessage(idBytes(id), value);
   }
 
+  /** Layout 1's per-event records first (all written before this layout), then the batch records. */
   async *eventsBySendId(sendId: string, query: EventQuery = {}): AsyncIterable<TrackEvent> {
-    const range = await this.read(async () => eventRange(encodeSendId(sendId), query.since, query.until));
+    const { since, until } = query;
+    const ranges = await this.read(async () => {
+      const key = encodeSendId(sendId);
+      return { single: eventRange(key, since, until), batches: eventBatchRange(key, since, until) };
+    });
+    let left = query.limit ?? Infinity;
+    if (left <= 0) return;
     try {
-      for await (const [key, value] of this.db.iterator({ ...range, limit: query.limit ?? -1 })) {
+      for await (const [key, value] of this.db.iterator({ ...ranges.single, limit: Number.isFinite(left) ? left : -1 })) {
         yield decodeEvent(parseEventKey(key), sendId, value);
+        if (--left === 0) return;
+      }
+      // Records come in order of their first event and span less than EVENT_BATCH_SPAN_MS, so they may
+      // overlap: once a record starting at T is read, no event before T is still to come.
+      const sinceMs = since?.getTime() ?? -Infinity;
+      const untilMs = until?.getTime() ?? Infinity;
+      const waiting = new EventHeap();
+      for await (const [key, value] of this.db.iterator(ranges.batches)) {
+        const startsAt = firstTimeOfEventBatchKey(key);
+        for (; waiting.size > 0 && waiting.peek().timeMs < startsAt; left--) {
+          yield decodeEncodedEvent(sendId, waiting.pop());
+          if (left === 1) return;
+        }
+        for (const event of splitEventBatch(value)) if (event.timeMs >= sinceMs && event.timeMs < untilMs) waiting.push(event);
+      }
+      for (; waiting.size > 0; left--) {
+        yield decodeEncodedEvent(sendId, waiting.pop());
+        if (left === 1) return;
       }
     } catch (err) {
       throw operationError(this.dir, err);
@@ -241,7 +287,25 @@ export class LevelTrackStore implements TrackStore {
 
   async sweep(olderThan: Date): Promise<SweepResult> {
     await this.read(async () => encodeTime(olderThan));
-    const events = await this.sweepIndex(retentionRanges.events(olderThan), async (keys) => ({
+    const cutoff = olderThan.getTime();
+    const batches = await this.sweepIndex(retentionRanges.eventBatches(olderThan), async (keys) => {
+      const recordKeys = keys.map(eventBatchKeyFromRetentionKey);
+      const values = await this.db.getMany(recordKeys);
+      const ops: Operation[] = [];
+      let removed = 0;
+      keys.forEach((key, i) => {
+        ops.push(del(key), del(recordKeys[i]!));
+        const value = values[i];
+        if (value === undefined) return;
+        // A record with events on both sides of the cutoff is written again with the newer ones.
+        const events = splitEventBatch(value);
+        const kept = events.filter((e) => e.timeMs >= cutoff);
+        removed += events.length - kept.length;
+        if (kept.length > 0) ops.push(...eventBatchPuts(sendIdOfEventBatchRetentionKey(key), kept));
+      });
+      return { ops, expiredRows: [], removed };
+    });
+    const singles = await this.sweepIndex(retentionRanges.events(olderThan), async (keys) => ({
       ops: keys.flatMap((key) => [del(key), del(eventKeyFromRetentionKey(key))]),
       expiredRows: [],
     }));
@@ -270,7 +334,7 @@ export class LevelTrackStore implements TrackStore {
       });
       return { ops: keys.map(del), expiredRows };
     });
-    return { events: events.entries, messages: messages.entries, urlRows: urlRows.rowsDeleted };
+    return { events: batches.entries + singles.entries, messages: messages.entries, urlRows: urlRows.rowsDeleted };
   }
 
   stats(): StoreStats {
@@ -322,9 +386,18 @@ export class LevelTrackStore implements TrackStore {
     let messages = 0;
     let events = 0;
     let skipped = 0;
+    const eventsBySend = new Map<string, { sendIdKey: Buffer; events: PendingEvent[] }>();
     for (const item of items) {
+      if (item.kind === 'events') {
+        events += item.events.length;
+        for (const event of item.events) {
+          const send = eventsBySend.get(event.sendId);
+          if (send) send.events.push(event);
+          else eventsBySend.set(event.sendId, { sendIdKey: event.sendIdKey, events: [event] });
+        }
+        continue;
+      }
       ops.push(...item.ops);
-      if (item.kind === 'events') events += item.count;
       if (item.kind === 'delete') {
         item.rowsDeleted = 0;
         for (const row of item.expiredRows) {
@@ -353,6 +426,7 @@ export class LevelTrackStore implements TrackStore {
         );
       }
     }
+    for (const send of eventsBySend.values()) ops.push(...eventBatchPuts(send.sendIdKey, send.events));
     try {
       await this.writeBatch(ops);
     } catch (err) {
@@ -392,33 +466,33 @@ export class LevelTrackStore implements TrackStore {
    */
   private async sweepIndex(
     range: { gte: Buffer; lt: Buffer },
-    deletesFor: (keys: Buffer[]) => Promise<{ ops: Del[]; expiredRows: ExpiredRow[] }>,
+    /** The writes that remove what a chunk of index keys points at, and how many records that is (default: one per key). */
+    deletesFor: (keys: Buffer[]) => Promise<{ ops: Operation[]; expiredRows: ExpiredRow[]; removed?: number }>,
   ): Promise<{ entries: number; rowsDeleted: number }> {
     const swept = { entries: 0, rowsDeleted: 0 };
     for (;;) {
       const keys = await this.read(() => this.db.keys({ ...range, limit: SWEEP_CHUNK }).all());
       if (keys.length === 0) return swept;
-      const deletes = await this.read(() => deletesFor(keys));
+      const { removed, ...deletes } = await this.read(() => deletesFor(keys));
       const item = { kind: 'delete' as const, ...deletes, rowsDeleted: 0 };
       await this.submit(() => item);
-      swept.entries += keys.length;
+      swept.entries += removed ?? keys.length;
       swept.rowsDeleted += item.rowsDeleted;
       if (keys.length < SWEEP_CHUNK) return swept;
     }
   }
 
   private async checkLayoutVersion(): Promise<void> {
-    const stored = await this.db.get(VERSION_KEY);
-    if (stored === undefined) {
-      await this.db.put(VERSION_KEY, Buffer.from(LAYOUT_VERSION), { sync: true });
-      return;
-    }
-    if (stored.toString() !== LAYOUT_VERSION) {
+    const stored = (await this.db.get(VERSION_KEY))?.toString();
+    if (stored === LAYOUT_VERSION) return;
+    if (stored !== undefined && !READABLE_LAYOUT_VERSIONS.includes(stored)) {
       throw new CodedError(
         StoreErrorCode.VERSION,
-        `store directory ${this.dir} has layout version ${stored.toString()}; this trackmilter reads version ${LAYOUT_VERSION}`,
+        `store directory ${this.dir} has layout version ${stored}; this trackmilter reads versions ${READABLE_LAYOUT_VERSIONS.join(' and ')}`,
       );
     }
+    // An older layout is read as it is; the new number keeps an older trackmilter from missing what we add.
+    await this.db.put(VERSION_KEY, Buffer.from(LAYOUT_VERSION), { sync: true });
   }
 
   private async readEverything(): Promise<void> {
@@ -429,6 +503,75 @@ export class LevelTrackStore implements TrackStore {
     } catch (err) {
       throw operationError(this.dir, err);
     }
+  }
+}
+
+/**
+ * The puts for one send's events from one group: records of events less than EVENT_BATCH_SPAN_MS
+ * apart, each in (time, id) order, and a retention entry per record.
+ */
+function eventBatchPuts(sendIdKey: Buffer, events: EncodedEvent[]): Put[] {
+  events.sort(byTimeThenId);
+  const puts: Put[] = [];
+  let start = 0;
+  for (let i = 1; i <= events.length; i++) {
+    if (i < events.length && events[i]!.timeMs - events[start]!.timeMs < EVENT_BATCH_SPAN_MS) continue;
+    const first = events[start]!;
+    const key = eventBatchKey(sendIdKey, encodeTimeMs(first.timeMs), first.id);
+    puts.push(
+      { type: 'put', key, value: encodeEventBatch(events.slice(start, i)) },
+      { type: 'put', key: eventBatchRetentionKey(key), value: EMPTY },
+    );
+    start = i;
+  }
+  return puts;
+}
+
+/** The order layout 1's keys gave events: time, then id bytes. */
+function byTimeThenId(a: EncodedEvent, b: EncodedEvent): number {
+  return a.timeMs - b.timeMs || Buffer.compare(a.id, b.id);
+}
+
+/** A binary min-heap of events in byTimeThenId order: the merge of overlapping batch records. */
+class EventHeap {
+  private readonly items: EncodedEvent[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peek(): EncodedEvent {
+    return this.items[0]!;
+  }
+
+  push(event: EncodedEvent): void {
+    const items = this.items;
+    let i = items.push(event) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (byTimeThenId(items[parent]!, event) <= 0) break;
+      items[i] = items[parent]!;
+      i = parent;
+    }
+    items[i] = event;
+  }
+
+  pop(): EncodedEvent {
+    const items = this.items;
+    const top = items[0]!;
+    const last = items.pop()!;
+    if (items.length === 0) return top;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= items.length) break;
+      if (child + 1 < items.length && byTimeThenId(items[child + 1]!, items[child]!) < 0) child += 1;
+      if (byTimeThenId(last, items[child]!) <= 0) break;
+      items[i] = items[child]!;
+      i = child;
+    }
+    items[i] = last;
+    return top;
   }
 }
 

@@ -110,6 +110,55 @@ export function decodeEvent(key: { id: Buffer; time: Date }, sendId: string, byt
   return event;
 }
 
+/** An event ready for a batch record: what a layout 1 key held (id, time), then its value bytes. */
+export interface EncodedEvent {
+  id: Buffer;
+  timeMs: number;
+  value: Buffer;
+}
+
+const TIME_BYTES = 6;
+
+/**
+ * A batch record: its events one after another, each as id length (1 byte), id, time (6 bytes, ms since
+ * the epoch, big-endian), value length (4 bytes, big-endian), value (encodeEvent's JSON).
+ */
+export function encodeEventBatch(events: readonly EncodedEvent[]): Buffer {
+  let size = 0;
+  for (const e of events) size += 1 + e.id.length + TIME_BYTES + 4 + e.value.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const e of events) {
+    at = out.writeUInt8(e.id.length, at);
+    at += e.id.copy(out, at);
+    at = out.writeUIntBE(e.timeMs, at, TIME_BYTES);
+    at = out.writeUInt32BE(e.value.length, at);
+    at += e.value.copy(out, at);
+  }
+  return out;
+}
+
+/** The encoded events of a batch record; a record that does not parse throws (reported as corrupt). */
+export function splitEventBatch(bytes: Buffer): EncodedEvent[] {
+  const events: EncodedEvent[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const idLength = bytes.readUInt8(at);
+    const timeAt = at + 1 + idLength;
+    const valueAt = timeAt + TIME_BYTES + 4;
+    if (idLength === 0 || valueAt > bytes.length) throw new RangeError('event batch record is cut short');
+    const valueEnd = valueAt + bytes.readUInt32BE(timeAt + TIME_BYTES);
+    if (valueEnd > bytes.length) throw new RangeError('event batch record is cut short');
+    events.push({ id: bytes.subarray(at + 1, timeAt), timeMs: bytes.readUIntBE(timeAt, TIME_BYTES), value: bytes.subarray(valueAt, valueEnd) });
+    at = valueEnd;
+  }
+  return events;
+}
+
+export function decodeEncodedEvent(sendId: string, event: EncodedEvent): TrackEvent {
+  return decodeEvent({ id: event.id, time: new Date(event.timeMs) }, sendId, event.value);
+}
+
 function parse(bytes: Buffer): unknown {
   return JSON.parse(bytes.toString('utf8'));
 }
