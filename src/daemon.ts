@@ -135,6 +135,7 @@ async function startHttp(
       requestTimeoutMs: Math.max(config['http.headers_timeout_ms'], DEFAULT_LIMITS.requestTimeoutMs),
       keepAliveTimeoutMs: config['http.keep_alive_timeout_ms'],
     },
+    fastFront: config['http.fast_front'],
     tokenSyntax: (token) => isTokenText(token),
     machineFlags: { fastClickSeconds: config['events.fast_click_seconds'] },
     ...(config['events.truncate_ip'] ? { ipTruncation: { ipv4Bits: 24, ipv6Bits: 48 } } : {}),

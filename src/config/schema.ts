@@ -197,6 +197,11 @@ export const CONFIG_SCHEMA = {
     min: 100,
     doc: 'An idle keep-alive connection is closed after this long.',
   },
+  'http.fast_front': {
+    type: 'boolean',
+    default: true,
+    doc: 'Answer plain-HTTP GET and HEAD requests on the fast front, which reads request heads itself; anything it does not fully understand goes to node:http, as every request does when false. HTTPS always uses node:https.',
+  },
   'http.trusted_proxies': {
     type: 'string',
     default: '',

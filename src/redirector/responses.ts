@@ -1,7 +1,6 @@
 /**
  * Every response the redirector sends, built once at load time: the request path only picks one and
- * fills in a Location. Header lists are flat arrays because writeHead copies them without building
- * an object per request.
+ * fills in a Location, and writes it through node:http or the fast front.
  */
 import type { ServerResponse } from 'node:http';
 
@@ -21,68 +20,94 @@ const NOT_FOUND_PAGE = Buffer.from(
     '<body><h1>Link not found</h1><p>This link is not valid or has expired.</p></body></html>\n',
 );
 
+/** A response fixed at load time, apart from a redirect's Location. */
+export interface CannedResponse {
+  status: number;
+  /** Flat name/value list: node's writeHead copies it without building an object per request. */
+  headers: readonly string[];
+  body: Buffer;
+  /** The same headers as HTTP/1.1 lines, for the connections the fast front answers itself. */
+  headerLines: string;
+}
+
+function canned(status: number, headers: string[], body: Buffer = Buffer.alloc(0)): CannedResponse {
+  const all = [...headers, 'Content-Length', String(body.length)];
+  let headerLines = '';
+  for (let i = 0; i < all.length; i += 2) headerLines += `${all[i]}: ${all[i + 1]}\r\n`;
+  return { status, headers: all, body, headerLines };
+}
+
 // Mail clients and proxies must fetch the pixel every time it is shown: each fetch is an open.
-const GIF_HEADERS = [
-  'Content-Type', 'image/gif',
-  'Content-Length', String(TRANSPARENT_GIF.length),
-  'Cache-Control', 'no-store, no-cache, must-revalidate, max-age=0',
-  'Pragma', 'no-cache',
-  'Expires', 'Thu, 01 Jan 1970 00:00:00 GMT',
-];
+export const GIF = canned(
+  200,
+  [
+    'Content-Type', 'image/gif',
+    'Cache-Control', 'no-store, no-cache, must-revalidate, max-age=0',
+    'Pragma', 'no-cache',
+    'Expires', 'Thu, 01 Jan 1970 00:00:00 GMT',
+  ],
+  TRANSPARENT_GIF,
+);
 
-const NOT_FOUND_HEADERS = [
-  'Content-Type', 'text/html; charset=utf-8',
-  'Content-Length', String(NOT_FOUND_PAGE.length),
-  'Cache-Control', 'no-store',
-  'X-Content-Type-Options', 'nosniff',
-  'Content-Security-Policy', "default-src 'none'",
-];
+export const NOT_FOUND = canned(
+  404,
+  [
+    'Content-Type', 'text/html; charset=utf-8',
+    'Cache-Control', 'no-store',
+    'X-Content-Type-Options', 'nosniff',
+    'Content-Security-Policy', "default-src 'none'",
+  ],
+  NOT_FOUND_PAGE,
+);
 
-// A redirect must not be cached (every click is an event) nor leak the tracking URL as a Referer to
-// the destination. Index 1 is the Location slot, filled per request: writeHead copies the array
-// synchronously, so one shared array serves every request.
-const REDIRECT_HEADERS = [
-  'Location', '',
-  'Cache-Control', 'no-store',
-  'Referrer-Policy', 'no-referrer',
-  'Content-Length', '0',
-];
+/**
+ * A redirect must not be cached (every click is an event) nor leak the tracking URL as a Referer to
+ * the destination. Its Location goes in front of these headers.
+ */
+export const REDIRECT = canned(302, ['Cache-Control', 'no-store', 'Referrer-Policy', 'no-referrer']);
 
-export function sendGif(res: ServerResponse): void {
-  res.writeHead(200, GIF_HEADERS);
-  res.end(TRANSPARENT_GIF); // node drops the body itself for HEAD
+export const METHOD_NOT_ALLOWED = canned(405, ['Allow', 'GET, HEAD', 'Cache-Control', 'no-store']);
+
+export const URI_TOO_LONG = canned(414, ['Connection', 'close']);
+
+/**
+ * Where the request handler sends its answer: a node:http response, or a slot of a connection the
+ * fast front serves (./fast-front.ts). `location` must come from safeLocation.
+ */
+export interface ResponseWriter {
+  canned(response: CannedResponse): void;
+  redirect(location: string): void;
+  text(status: number, contentType: string, body: string): void;
 }
 
-export function sendNotFound(res: ServerResponse): void {
-  res.writeHead(404, NOT_FOUND_HEADERS);
-  res.end(NOT_FOUND_PAGE);
+// Index 1 is the Location slot, filled per request: writeHead copies the array synchronously, so one
+// shared array serves every request.
+const REDIRECT_HEADERS = ['Location', '', ...REDIRECT.headers];
+
+/** Writes to a node:http response. Node drops bodies itself for HEAD. */
+export class NodeResponseWriter implements ResponseWriter {
+  constructor(private readonly res: ServerResponse) {}
+
+  canned(response: CannedResponse): void {
+    this.res.writeHead(response.status, response.headers as string[]);
+    this.res.end(response.body);
+  }
+
+  redirect(location: string): void {
+    REDIRECT_HEADERS[1] = location;
+    this.res.writeHead(302, REDIRECT_HEADERS);
+    REDIRECT_HEADERS[1] = '';
+    this.res.end();
+  }
+
+  text(status: number, contentType: string, body: string): void {
+    this.res.writeHead(status, textHeaders(contentType, body));
+    this.res.end(body);
+  }
 }
 
-/** `location` must come from safeLocation. */
-export function sendRedirect(res: ServerResponse, location: string): void {
-  REDIRECT_HEADERS[1] = location;
-  res.writeHead(302, REDIRECT_HEADERS);
-  REDIRECT_HEADERS[1] = '';
-  res.end();
-}
-
-const METHOD_NOT_ALLOWED_HEADERS = ['Allow', 'GET, HEAD', 'Content-Length', '0', 'Cache-Control', 'no-store'];
-
-export function sendMethodNotAllowed(res: ServerResponse): void {
-  res.writeHead(405, METHOD_NOT_ALLOWED_HEADERS);
-  res.end();
-}
-
-const URI_TOO_LONG_HEADERS = ['Content-Length', '0', 'Connection', 'close'];
-
-export function sendUriTooLong(res: ServerResponse): void {
-  res.writeHead(414, URI_TOO_LONG_HEADERS);
-  res.end();
-}
-
-export function sendText(res: ServerResponse, status: number, contentType: string, body: string): void {
-  res.writeHead(status, ['Content-Type', contentType, 'Content-Length', String(Buffer.byteLength(body)), 'Cache-Control', 'no-store']);
-  res.end(body);
+export function textHeaders(contentType: string, body: string): string[] {
+  return ['Content-Type', contentType, 'Content-Length', String(Buffer.byteLength(body)), 'Cache-Control', 'no-store'];
 }
 
 /** Anything outside visible ASCII has no place in a serialized URL; its presence means a parser bug. */

@@ -22,20 +22,31 @@ import { createHostCheck, type HostCheck } from './host-check.js';
 import { truncateAddress, validateTruncation, type IpTruncation } from './ip-address.js';
 import { createMachineClassifier, type MachineClassifier, type MachineFlagOptions } from './machine-flags.js';
 import { METRICS_CONTENT_TYPE, MetricsRegistry, type Counter, type CounterChild, type Histogram } from './metrics.js';
+import { FastFront } from './fast-front.js';
 import {
+  GIF,
+  METHOD_NOT_ALLOWED,
+  NodeResponseWriter,
+  NOT_FOUND,
   safeLocation,
-  sendGif,
-  sendMethodNotAllowed,
-  sendNotFound,
-  sendRedirect,
-  sendText,
-  sendUriTooLong,
+  URI_TOO_LONG,
+  type ResponseWriter,
 } from './responses.js';
 import { createRouteParser, type RouteParser, type TokenSyntax } from './routes.js';
 import { ThrottledLog } from './throttled-log.js';
 import type { EventSink, LinkKind, LinkResolver, ResolvedLink, TrackingRoute } from './types.js';
 
 const ADMIN_PREFIX = '/admin/';
+
+/** What the handler needs of a request, from node:http or the fast front. */
+interface RequestFacts {
+  method: string | undefined;
+  target: string;
+  host: string | undefined;
+  userAgent: string | undefined;
+  forwardedFor: string | string[] | undefined;
+  remoteAddress: string | undefined;
+}
 
 export interface RedirectorLimits {
   /** Longest request target (path + query) served; longer -> 414. Default 8192 (Outlook cuts links near 2048). */
@@ -96,6 +107,11 @@ export interface RedirectorServerOptions {
   pathStyle?: boolean;
   /** Serve HTTPS with these PEM files; reloadTls() rereads them. */
   tls?: TlsFiles;
+  /**
+   * Answer plain-HTTP GET and HEAD requests on the fast front (./fast-front.ts) rather than node:http.
+   * Default true; HTTPS always uses node:https.
+   */
+  fastFront?: boolean;
   limits?: Partial<RedirectorLimits>;
   /** Milliseconds since the epoch; tests pin it. */
   now?: () => number;
@@ -114,6 +130,7 @@ interface RedirectorMetrics {
   eventFailures: CounterChild;
   rejected: Counter;
   limits: Counter;
+  handedToNode: Counter;
 }
 
 function registerMetrics(registry: MetricsRegistry): RedirectorMetrics {
@@ -125,11 +142,17 @@ function registerMetrics(registry: MetricsRegistry): RedirectorMetrics {
     eventFailures: registry.counter('trackmilter_event_record_failures_total', 'Events whose write failed (the response was still sent).').labels(),
     rejected: registry.counter('trackmilter_http_rejected_total', 'Tracking requests refused, by reason.', ['reason']),
     limits: registry.counter('trackmilter_http_limit_hits_total', 'Requests cut off by an abuse limit, by limit.', ['limit']),
+    handedToNode: registry.counter(
+      'trackmilter_http_handed_to_node_total',
+      'Plain-HTTP connections the fast front passed to node:http, by reason.',
+      ['reason'],
+    ),
   };
 }
 
 export class RedirectorServer {
   private server: http.Server | https.Server | null = null;
+  private front: FastFront | null = null;
   private readonly limits: RedirectorLimits;
   private readonly parseRoute: RouteParser;
   private readonly hostAllowed: HostCheck;
@@ -174,6 +197,7 @@ export class RedirectorServer {
       ? https.createServer({ ...serverOptions, ...this.readTlsFilesSync(this.options.tls) }, handler)
       : http.createServer(serverOptions, handler);
     server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => this.onClientError(err, socket));
+    if (!this.options.tls && this.options.fastFront !== false) this.front = this.putFastFrontBefore(server);
     if (this.options.tls) {
       server.on('tlsClientError', (err: Error) => this.log.warn('tls', { code: errorCode(err), err: errorMessage(err) }, 'TLS handshake failed'));
     }
@@ -209,15 +233,43 @@ export class RedirectorServer {
     const server = this.server;
     if (!server) return;
     this.server = null;
+    const front = this.front;
     await new Promise<void>((resolve) => {
       // Requests waiting for their event write get a grace period to finish, then are cut.
-      const grace = setTimeout(() => server.closeAllConnections(), this.limits.closeGraceMs);
+      const grace = setTimeout(() => {
+        server.closeAllConnections();
+        front?.destroyAll();
+      }, this.limits.closeGraceMs);
       server.close(() => {
         clearTimeout(grace);
         resolve();
       });
       server.closeIdleConnections();
+      front?.closeIdle();
     });
+  }
+
+  /**
+   * Puts the fast front between the listening socket and node:http: new connections go to the front,
+   * which hands to node:http's own connection listener what it does not serve itself.
+   */
+  private putFastFrontBefore(server: http.Server): FastFront | null {
+    const nodeListeners = server.listeners('connection') as ((socket: Socket) => void)[];
+    const nodeConnection = nodeListeners[0];
+    if (nodeListeners.length !== 1 || !nodeConnection) return null; // not the node:http we know: stay on it alone
+    const front = new FastFront({
+      handle: (request, out) => this.handleRequest(request, out),
+      handOff: (socket) => nodeConnection.call(server, socket),
+      onHandOff: (reason) => this.m.handedToNode.labels(reason).inc(),
+      nodeOnlyPrefix: this.options.admin ? ADMIN_PREFIX : undefined,
+      maxUrlBytes: this.limits.maxUrlBytes,
+      maxHeaderBytes: this.limits.maxHeaderBytes,
+      headersTimeoutMs: this.limits.headersTimeoutMs,
+      keepAliveTimeoutMs: this.limits.keepAliveTimeoutMs,
+    });
+    server.removeListener('connection', nodeConnection);
+    server.on('connection', (socket: Socket) => front.accept(socket));
+    return front;
   }
 
   private readTlsFilesSync(files: TlsFiles): { cert: Buffer; key: Buffer } {
@@ -229,71 +281,85 @@ export class RedirectorServer {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const started = performance.now();
-    const method = req.method;
-    const isHead = method === 'HEAD';
     const target = req.url ?? '';
     // The admin API (reports, exports, bounce intake) authenticates every request itself.
     if (this.options.admin && target.startsWith(ADMIN_PREFIX)) {
       this.options.admin(req, res);
       return;
     }
+    const headers = req.headers;
+    const request: RequestFacts = {
+      method: req.method,
+      target,
+      host: headers.host,
+      userAgent: headers['user-agent'],
+      forwardedFor: headers['x-forwarded-for'],
+      remoteAddress: req.socket.remoteAddress,
+    };
+    this.handleRequest(request, new NodeResponseWriter(res));
+  }
+
+  private handleRequest(req: RequestFacts, out: ResponseWriter): void {
+    const started = performance.now();
+    const method = req.method;
+    const isHead = method === 'HEAD';
+    const target = req.target;
     if (method !== 'GET' && !isHead) {
-      sendMethodNotAllowed(res);
+      out.canned(METHOD_NOT_ALLOWED);
       this.count('other', 405, started);
       return;
     }
     if (target.length > this.limits.maxUrlBytes) {
       this.m.limits.labels('url_too_long').inc();
-      this.log.warn('url_too_long', { length: target.length, ip: req.socket.remoteAddress }, 'request target too long: 414');
-      sendUriTooLong(res);
+      this.log.warn('url_too_long', { length: target.length, ip: req.remoteAddress }, 'request target too long: 414');
+      out.canned(URI_TOO_LONG);
       this.count('other', 414, started);
       return;
     }
     const parsed = this.parseRoute(target);
     switch (parsed.type) {
       case 'link':
-        if (!this.hostAllowed(req.headers.host)) return this.reject(res, parsed.route.kind, 'wrong_host', started, false);
-        return this.serveLink(req, res, parsed.route, isHead, started);
+        if (!this.hostAllowed(req.host)) return this.reject(out, parsed.route.kind, 'wrong_host', started, false);
+        return this.serveLink(req, out, parsed.route, isHead, started);
       case 'bad-open':
-        if (!this.hostAllowed(req.headers.host)) return this.reject(res, 'open', 'wrong_host', started, false);
-        return this.reject(res, 'open', 'bad_token', started, true);
+        if (!this.hostAllowed(req.host)) return this.reject(out, 'open', 'wrong_host', started, false);
+        return this.reject(out, 'open', 'bad_token', started, true);
       case 'healthz': {
         const body = JSON.stringify({ status: 'ok', ...this.options.health?.() });
-        sendText(res, 200, 'application/json', body);
+        out.text(200, 'application/json', body);
         return this.count('healthz', 200, started);
       }
       case 'metrics':
-        sendText(res, 200, METRICS_CONTENT_TYPE, this.metrics.render());
+        out.text(200, METRICS_CONTENT_TYPE, this.metrics.render());
         return this.count('metrics', 200, started);
       case 'not-found':
-        sendNotFound(res);
+        out.canned(NOT_FOUND);
         return this.count('other', 404, started);
     }
   }
 
-  private serveLink(req: http.IncomingMessage, res: http.ServerResponse, route: TrackingRoute, isHead: boolean, started: number): void {
+  private serveLink(req: RequestFacts, out: ResponseWriter, route: TrackingRoute, isHead: boolean, started: number): void {
     const resolver = this.options.resolver;
-    if (!resolver) return this.reject(res, route.kind, 'no_resolver', started, route.kind === 'open');
+    if (!resolver) return this.reject(out, route.kind, 'no_resolver', started, route.kind === 'open');
     let resolved: ReturnType<LinkResolver['resolve']>;
     try {
       resolved = resolver.resolve(route);
     } catch (err) {
-      return this.resolverFailed(res, route, err, started);
+      return this.resolverFailed(out, route, err, started);
     }
     if (resolved !== null && typeof (resolved as Promise<ResolvedLink | null>).then === 'function') {
       (resolved as Promise<ResolvedLink | null>).then(
-        (link) => this.respond(req, res, route, link, isHead, started),
-        (err: unknown) => this.resolverFailed(res, route, err, started),
+        (link) => this.respond(req, out, route, link, isHead, started),
+        (err: unknown) => this.resolverFailed(out, route, err, started),
       );
       return;
     }
-    this.respond(req, res, route, resolved as ResolvedLink | null, isHead, started);
+    this.respond(req, out, route, resolved as ResolvedLink | null, isHead, started);
   }
 
   private respond(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
+    req: RequestFacts,
+    out: ResponseWriter,
     route: TrackingRoute,
     link: ResolvedLink | null,
     isHead: boolean,
@@ -302,23 +368,22 @@ export class RedirectorServer {
     // A compact link's path says what it is and must agree with the token; a path-preserving link
     // has no kind in its path, so the token decides.
     const kind: LinkKind = route.style === 'path' && link ? link.kind : route.kind;
-    if (!link || link.kind !== kind) return this.reject(res, kind, 'unknown_token', started, kind === 'open');
+    if (!link || link.kind !== kind) return this.reject(out, kind, 'unknown_token', started, kind === 'open');
     let location = '';
     if (kind === 'click') {
       const safe = safeLocation(link.url);
       if (safe === null) {
         this.log.warn('unsafe_location', { token: route.token.slice(0, 64) }, 'link destination is not an absolute http(s) URL: 404');
-        return this.reject(res, 'click', 'unsafe_location', started, false);
+        return this.reject(out, 'click', 'unsafe_location', started, false);
       }
       location = safe;
     }
     const sink = this.options.events;
-    if (!sink) return this.send(res, kind, location, started);
+    if (!sink) return this.send(out, kind, location, started);
 
-    const headers = req.headers;
     const now = this.now();
-    const fullIp = this.clientIp(req.socket.remoteAddress, headers['x-forwarded-for']);
-    const userAgentHeader = headers['user-agent'] ?? '';
+    const fullIp = this.clientIp(req.remoteAddress, req.forwardedFor);
+    const userAgentHeader = req.userAgent ?? '';
     const userAgent = userAgentHeader.length > MAX_USER_AGENT_CHARS ? userAgentHeader.slice(0, MAX_USER_AGENT_CHARS) : userAgentHeader;
     const machineReason = this.classify({ kind, isHead, userAgent, ip: fullIp, deliveredAt: link.deliveredAt, now });
     const truncation = this.options.ipTruncation;
@@ -334,41 +399,41 @@ export class RedirectorServer {
     recording.then(
       () => {
         this.m.eventsRecorded.labels(kind, machineReason === undefined ? 'false' : 'true').inc();
-        this.send(res, kind, location, started);
+        this.send(out, kind, location, started);
       },
       (err: unknown) => {
         this.m.eventFailures.inc();
         this.log.warn('record_failed', { code: errorCode(err), err: errorMessage(err), type: kind }, 'event not recorded; response sent anyway');
-        this.send(res, kind, location, started);
+        this.send(out, kind, location, started);
       },
     );
   }
 
-  private send(res: http.ServerResponse, kind: LinkKind, location: string, started: number): void {
+  private send(out: ResponseWriter, kind: LinkKind, location: string, started: number): void {
     if (kind === 'click') {
-      sendRedirect(res, location);
+      out.redirect(location);
       this.count('click', 302, started);
     } else {
-      sendGif(res);
+      out.canned(GIF);
       this.count('open', 200, started);
     }
   }
 
   /** A tracking request we will not honour: a 404 for clicks, the GIF (no event) for opens. */
-  private reject(res: http.ServerResponse, kind: LinkKind, reason: string, started: number, gif: boolean): void {
+  private reject(out: ResponseWriter, kind: LinkKind, reason: string, started: number, gif: boolean): void {
     this.m.rejected.labels(reason).inc();
     if (gif) {
-      sendGif(res);
+      out.canned(GIF);
       this.count(kind, 200, started);
     } else {
-      sendNotFound(res);
+      out.canned(NOT_FOUND);
       this.count(kind, 404, started);
     }
   }
 
-  private resolverFailed(res: http.ServerResponse, route: TrackingRoute, err: unknown, started: number): void {
+  private resolverFailed(out: ResponseWriter, route: TrackingRoute, err: unknown, started: number): void {
     this.log.warn('resolver_failed', { code: errorCode(err), err: errorMessage(err) }, 'link resolver failed');
-    this.reject(res, route.kind, 'resolver_error', started, route.kind === 'open');
+    this.reject(out, route.kind, 'resolver_error', started, route.kind === 'open');
   }
 
   private count(route: RouteLabel, status: number, started: number): void {
