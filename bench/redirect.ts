@@ -2,9 +2,10 @@
  * Redirector benchmark: wrk against nginx's `return 302` and against the redirector, in the same run
  * (the machine is noisy, so only figures from one run compare). The redirector resolves tokens from
  * memory and writes every click through the daemon's own store (LevelTrackStore, group commit) to a
- * classic-level database in a temp dir before answering. Two more rows show the ceilings it lives under on
- * the machine: node:http answering a fixed 302, and a node:net socket writing a fixed 302 per request
- * head without any HTTP parsing.
+ * classic-level database in a temp dir before answering; a second row runs it with the fast front off
+ * (node:http for every request), as `http.fast_front = false` does. Two more rows show the ceilings it
+ * lives under on the machine: node:http answering a fixed 302, and a node:net socket writing a fixed 302
+ * per request head without any HTTP parsing.
  *
  *   tsx bench/redirect.ts [--duration 10] [--connections 64] [--threads 2] [--sync]
  *
@@ -46,7 +47,7 @@ const CONNECTIONS = Number(args.connections);
 const THREADS = Number(args.threads);
 const WARMUP_S = Number(args.warmup);
 const SYNC = args.sync ?? false;
-/** Measure one target alone (nginx, raw, bare, redirector): for profiling; the ratio needs nginx too. */
+/** Measure one target alone (nginx, raw, bare, redirector-node, redirector): for profiling; the ratio needs nginx too. */
 const ONLY = args.only;
 
 async function which(command: string): Promise<string | null> {
@@ -187,12 +188,12 @@ const memoryResolver: LinkResolver = { resolve: (route) => (route.token === TOKE
  * Serves the redirector with the daemon's own store (LevelTrackStore: group commit, the event and
  * retention keys) until SIGTERM, then reports what it wrote.
  */
-async function serveRedirector(port: number): Promise<void> {
+async function serveRedirector(port: number, fastFront = true): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-redirect-db-'));
   const store = new LevelTrackStore(dir, { sync: SYNC });
   await store.open();
   const sink: EventSink = { record: (events) => store.recordEvents(events) };
-  const server = new RedirectorServer({ host: '127.0.0.1', port, logger: silentLogger, resolver: memoryResolver, events: sink });
+  const server = new RedirectorServer({ host: '127.0.0.1', port, logger: silentLogger, resolver: memoryResolver, events: sink, fastFront });
   await server.listen();
   await untilTerminated();
   await server.close();
@@ -254,7 +255,7 @@ function reportAndExit(stats: Record<string, number>): void {
  * Each server under test runs in its own node process (this file with --serve), the same way whatever
  * launched the bench: measured in the launcher's own process, `tsx`'s wrapper cost a third of the rate.
  */
-async function startServerProcess(kind: 'redirector' | 'bare' | 'raw'): Promise<RunningTarget> {
+async function startServerProcess(kind: keyof typeof SERVERS): Promise<RunningTarget> {
   const port = await freePort();
   const argv = ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', kind, '--port', String(port)];
   if (SYNC) argv.push('--sync');
@@ -303,6 +304,7 @@ async function main(): Promise<void> {
     { only: 'nginx', target: NGINX, start: startNginx },
     { only: 'bare', target: 'node:http bare 302', start: () => startServerProcess('bare') },
     { only: 'raw', target: 'node:net fixed 302', start: () => startServerProcess('raw') },
+    { only: 'redirector-node', target: 'redirector, node:http only', start: () => startServerProcess('redirector-node') },
     { only: 'redirector', target: REDIRECTOR, start: () => startServerProcess('redirector') },
   ];
   for (const { only, target, start } of targets) {
@@ -350,8 +352,13 @@ async function main(): Promise<void> {
   console.log(`wrote ${path.relative(process.cwd(), OUT_FILE)}`);
 }
 
-const SERVERS: Record<string, (port: number) => Promise<void>> = { redirector: serveRedirector, bare: serveBareNode, raw: serveRawSocket };
-const serve = args.serve === undefined ? undefined : SERVERS[args.serve];
+const SERVERS = {
+  redirector: (port: number) => serveRedirector(port),
+  'redirector-node': (port: number) => serveRedirector(port, false),
+  bare: serveBareNode,
+  raw: serveRawSocket,
+} satisfies Record<string, (port: number) => Promise<void>>;
+const serve = args.serve === undefined ? undefined : SERVERS[args.serve as keyof typeof SERVERS];
 const run = serve ? serve(Number(args.port)) : main();
 run.catch((err: unknown) => {
   console.error(err);
