@@ -29,7 +29,10 @@ export interface FastRequest {
  * Why a connection went to node:http: a head the strict reader leaves to node (another method, a body,
  * an odd byte...), a head cut across reads, one over the size limit, or an admin API request.
  */
-export type HandOffReason = 'unread_head' | 'partial_head' | 'oversized_head' | 'admin';
+export type HandOffReason = 'unread_head' | 'partial_head' | 'oversized_head' | 'admin' | 'pipelined';
+
+/** A connection with more requests than this still unanswered goes to node:http, which paces a flood. */
+const MAX_OWED = 16;
 
 export interface FastFrontOptions {
   /** Answers one request through `out`, now or later. */
@@ -128,6 +131,13 @@ class FastConnection {
   private ending = false;
   /** Bytes to give node:http once every response owed here is written; undefined until handed off. */
   private handOffBytes: string | undefined;
+  private transferred = false;
+  /** Reading is paused until the client takes what was written (it is not reading its answers). */
+  private waitingForDrain = false;
+  private readonly onDrain = (): void => {
+    this.waitingForDrain = false;
+    if (this.handOffBytes === undefined && !this.transferred) this.socket.resume();
+  };
   private readonly onData = (chunk: Buffer): void => this.read(chunk);
   private readonly onEnd = (): void => this.endWhenIdle();
   private readonly onTimeout = (): void => {
@@ -162,6 +172,7 @@ class FastConnection {
       const head = readRequestHead(data.slice(at, end), options.maxUrlBytes);
       if (head === null) return this.handOff(data.slice(at), 'unread_head');
       if (options.nodeOnlyPrefix !== undefined && head.target.startsWith(options.nodeOnlyPrefix)) return this.handOff(data.slice(at), 'admin');
+      if (this.owed.length >= MAX_OWED) return this.handOff(data.slice(at), 'pipelined');
       at = end + 4;
       const slot = new ReplySlot(this, head.isHead, head.close);
       this.owed.push(slot);
@@ -207,6 +218,11 @@ class FastConnection {
         this.answered = true;
         this.socket.setTimeout(this.front.options.keepAliveTimeoutMs);
       }
+      if (this.socket.writableNeedDrain && !this.waitingForDrain) {
+        this.waitingForDrain = true;
+        this.socket.pause();
+        this.socket.once('drain', this.onDrain);
+      }
     }
     if (close) {
       this.owed.length = 0;
@@ -238,6 +254,8 @@ class FastConnection {
     const bytes = this.handOffBytes ?? '';
     this.handOffBytes = undefined;
     this.ending = true;
+    this.transferred = true;
+    socket.removeListener('drain', this.onDrain);
     socket.removeListener('data', this.onData);
     socket.removeListener('end', this.onEnd);
     socket.removeListener('error', this.onError);

@@ -66,8 +66,13 @@ export function encodeTime(time: Date): Buffer {
   return encodeTimeMs(time.getTime());
 }
 
-export function encodeTimeMs(ms: number): Buffer {
+/** Throws RangeError unless `ms` is a time the keys can hold. */
+export function checkTimeMs(ms: number): void {
   if (!Number.isInteger(ms) || ms < 0 || ms > MAX_TIME) throw new RangeError(`time out of range: ${String(ms)}`);
+}
+
+export function encodeTimeMs(ms: number): Buffer {
+  checkTimeMs(ms);
   const out = Buffer.allocUnsafe(TIME_BYTES);
   out.writeUIntBE(ms, 0, TIME_BYTES);
   return out;

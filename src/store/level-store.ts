@@ -13,6 +13,7 @@ import { CodedError } from '../util/errors.js';
 import { closedError, corruptError, invalidError, openError, operationError, StoreErrorCode } from './errors.js';
 import { GroupCommitter } from './group-commit.js';
 import {
+  checkTimeMs,
   encodeSendId,
   encodeTime,
   encodeTimeMs,
@@ -22,9 +23,8 @@ import {
   eventBatchRange,
   eventBatchRetentionKey,
   eventKeyFromRetentionKey,
-  firstTimeOfEventBatchKey,
-  sendIdOfEventBatchRetentionKey,
   eventRange,
+  firstTimeOfEventBatchKey,
   idBytes,
   idFromSendUrlKey,
   LAYOUT_VERSION,
@@ -37,6 +37,7 @@ import {
   parseRetentionKey,
   READABLE_LAYOUT_VERSIONS,
   retentionRanges,
+  sendIdOfEventBatchRetentionKey,
   sendUrlKey,
   sendUrlRange,
   urlRetentionKey,
@@ -204,7 +205,7 @@ export class LevelTrackStore implements TrackStore {
       const sendIds = new SendIdCache();
       const pending = events.map((event): PendingEvent => {
         const timeMs = event.time.getTime();
-        encodeTimeMs(timeMs); // the range check, here so a bad time fails only its own call
+        checkTimeMs(timeMs); // here, so a bad time fails only its own call
         return { sendId: event.sendId, sendIdKey: sendIds.encode(event.sendId), id: idBytes(event.id), timeMs, value: encodeEvent(event) };
       });
       return { kind: 'events', events: pending };

@@ -2,9 +2,12 @@
 // hold it to node:http's answers, to request order, and to a clean hand-off in the middle of a connection.
 // A response from node:http carries `Keep-Alive: timeout=N`; one from the fast front does not, which
 // tells the tests who answered.
+import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FastFront } from '../../src/redirector/fast-front.js';
+import { GIF } from '../../src/redirector/responses.js';
 import type { RedirectorServer } from '../../src/redirector/server.js';
 import type { RedirectEvent } from '../../src/redirector/types.js';
 import { MapResolver, MemorySink, headLines, rawExchange, request, startServer } from './fixtures.js';
@@ -157,6 +160,19 @@ describe('the fast front', () => {
     client.end();
   });
 
+  it('gives a flood of pipelined requests to node:http past 16 unanswered, still answering all in order', async () => {
+    const server = await start();
+    const client = new RawClient(server.port);
+    const paths = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? '/c/click1' : `/c/forged${i}`));
+    client.send(paths.map((p) => get(p)).join(''));
+    const answers = await client.responses(40);
+    expect(answers.map((a) => headLines(a)[0]!.slice(9, 12))).toEqual(paths.map((p) => (p === '/c/click1' ? '302' : '404')));
+    expect(answers.slice(0, 16).some(answeredByNode)).toBe(false);
+    expect(answers.slice(16).every(answeredByNode)).toBe(true);
+    expect(server.metrics.render()).toMatch(/trackmilter_http_handed_to_node_total\{reason="pipelined"\} 1/);
+    client.end();
+  });
+
   it('closes after answering when the client asks, and only then', async () => {
     const server = await start();
     const { text } = await rawExchange(server.port, get('/c/click1', 'Connection: close\r\n') + get('/o/open1'));
@@ -182,3 +198,76 @@ describe('the fast front', () => {
     expect(client.closed).toBe(true);
   });
 });
+
+/**
+ * A socket double for what loopback will not show without megabytes of traffic: writes that the kernel
+ * does not take at once, so they wait in memory (writableNeedDrain) until 'drain'.
+ */
+class SlowSocket extends EventEmitter {
+  readonly written: string[] = [];
+  writableNeedDrain = false;
+  paused = false;
+  destroyed = false;
+  remoteAddress = '192.0.2.9';
+  setTimeout(): this {
+    return this;
+  }
+  write(data: string | Buffer): boolean {
+    this.written.push(typeof data === 'string' ? data : data.toString('latin1'));
+    return !this.writableNeedDrain;
+  }
+  pause(): this {
+    this.paused = true;
+    return this;
+  }
+  resume(): this {
+    this.paused = false;
+    return this;
+  }
+  end(): this {
+    return this;
+  }
+  destroy(): this {
+    this.destroyed = true;
+    return this;
+  }
+  /** Data arrives only while not paused, as from a real socket. */
+  receive(text: string): void {
+    if (!this.paused) this.emit('data', Buffer.from(text, 'latin1'));
+  }
+}
+
+describe('the fast front under a client that does not read', () => {
+  it('stops reading while its answers wait in memory, and reads again on drain', () => {
+    const front = new FastFront({
+      handle: (_request, out) => out.canned(GIF),
+      handOff: () => {
+        throw new Error('no hand-off expected');
+      },
+      maxUrlBytes: 8192,
+      maxHeaderBytes: 16384,
+      headersTimeoutMs: 1000,
+      keepAliveTimeoutMs: 1000,
+    });
+    const socket = new SlowSocket();
+    front.accept(socket as unknown as net.Socket);
+    socket.receive(get('/o/a'));
+    expect(socket.written).toHaveLength(1);
+    expect(socket.paused).toBe(false);
+
+    socket.writableNeedDrain = true; // the kernel is full: what is written now waits in memory
+    socket.receive(get('/o/b'));
+    expect(socket.written).toHaveLength(2);
+    expect(socket.paused).toBe(true);
+    socket.receive(get('/o/c')); // not read while paused
+    expect(socket.written).toHaveLength(2);
+
+    socket.writableNeedDrain = false;
+    socket.emit('drain');
+    expect(socket.paused).toBe(false);
+    socket.receive(get('/o/c'));
+    expect(socket.written).toHaveLength(3);
+    expect(socket.written.every((w) => w.startsWith('HTTP/1.1 200 OK'))).toBe(true);
+  });
+});
+
