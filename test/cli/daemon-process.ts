@@ -1,11 +1,12 @@
 // Runs the built CLI (`node dist/cli/main.js`) as a child process: the serve daemon on free ports
 // with a temp data dir, and one-shot commands.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DaemonChild, type ExitStatus, type LogLine } from '../helpers/daemon-child.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -22,7 +23,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export type LogLine = Record<string, unknown> & { msg?: string };
+export type { LogLine };
 
 export interface RunResult {
   code: number | null;
@@ -49,61 +50,38 @@ export function runCli(args: string[], timeoutMs = 15_000): Promise<RunResult> {
 }
 
 export class ServeProcess {
-  readonly logs: LogLine[] = [];
-  readonly stray: string[] = [];
-  stderr = '';
-  private buffer = '';
-  private readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private exited = false;
+  private readonly process: DaemonChild;
 
   private constructor(
-    readonly child: ChildProcess,
     readonly milterPort: number,
     readonly httpPort: number,
     readonly dataDir: string,
   ) {
-    child.stdout!.on('data', (d: Buffer) => {
-      this.buffer += d.toString();
-      let nl: number;
-      while ((nl = this.buffer.indexOf('\n')) >= 0) {
-        const line = this.buffer.slice(0, nl);
-        this.buffer = this.buffer.slice(nl + 1);
-        if (!line.trim()) continue;
-        try {
-          this.logs.push(JSON.parse(line) as LogLine);
-        } catch {
-          this.stray.push(line);
-        }
-      }
-    });
-    child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    this.exit = new Promise((resolve) =>
-      child.on('exit', (code, signal) => {
-        this.exited = true;
-        resolve({ code, signal });
-      }),
-    );
+    const args = [MAIN, 'serve', '--milter', this.milterSpec, '--http', `127.0.0.1:${httpPort}`, '--data', path.join(dataDir, 'data')];
+    this.process = new DaemonChild(() => args, ROOT, 15_000);
   }
 
   get milterSpec(): string {
     return `inet:127.0.0.1:${this.milterPort}`;
   }
 
-  static async start(extraArgs: string[] = []): Promise<ServeProcess> {
+  get logs(): LogLine[] {
+    return this.process.logs;
+  }
+
+  /** Non-JSON stdout lines (should stay empty). */
+  get stray(): string[] {
+    return this.process.strayOutput;
+  }
+
+  static async start(): Promise<ServeProcess> {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tm-serve-'));
-    const milterPort = await freePort();
-    const httpPort = await freePort();
-    const child = spawn(
-      process.execPath,
-      [MAIN, 'serve', '--milter', `inet:127.0.0.1:${milterPort}`, '--http', `127.0.0.1:${httpPort}`, '--data', path.join(dataDir, 'data'), ...extraArgs],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const p = new ServeProcess(child, milterPort, httpPort, dataDir);
+    const p = new ServeProcess(await freePort(), await freePort(), dataDir);
     try {
-      await p.waitForLog('ready line', (l) => l.msg === 'ready', 15_000);
+      await p.process.launch();
     } catch (err) {
-      await p.kill();
-      throw new Error(`${(err as Error).message}; stderr: ${p.stderr}; stdout: ${JSON.stringify(p.logs)} ${p.stray.join('\n')}`);
+      await rm(dataDir, { recursive: true, force: true });
+      throw err;
     }
     return p;
   }
@@ -113,25 +91,26 @@ export class ServeProcess {
     for (;;) {
       const found = this.logs.find(match);
       if (found) return found;
-      if (this.exited) throw new Error(`daemon exited while waiting for ${what}`);
+      if (!this.process.running) throw new Error(`daemon exited while waiting for ${what}`);
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
 
+  /** Sends a signal without waiting. */
+  signal(signal: NodeJS.Signals): void {
+    this.process.signal(signal);
+  }
+
   /** Sends a signal and waits for the exit (SIGKILL after timeoutMs, reported as a failure by the caller). */
-  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (!this.exited) this.child.kill(signal);
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-    const result = await this.exit;
-    clearTimeout(timer);
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<ExitStatus> {
+    const result = await this.process.stop(timeoutMs, signal);
     await rm(this.dataDir, { recursive: true, force: true });
     return result;
   }
 
   async kill(): Promise<void> {
-    if (!this.exited) this.child.kill('SIGKILL');
-    await this.exit;
+    await this.process.kill();
     await rm(this.dataDir, { recursive: true, force: true });
   }
 }

@@ -145,7 +145,7 @@ describe.skipIf(!built)('trackmilter serve: stopping', () => {
       await client.negotiate({ ...POSTFIX_OFFER, protocol: 0 });
       expect((await client.command('M', encodeEnvelope('M', { address: 'a@example.com', args: [] })))?.code).toBe('c');
       expect((await client.command('R', encodeEnvelope('R', { address: 'b@example.net', args: [] })))?.code).toBe('c');
-      daemon.child.kill('SIGTERM');
+      daemon.signal('SIGTERM');
       await daemon.waitForLog('the stopping line', (l) => l.msg === 'stopping');
       const body = Buffer.from('in flight: https://example.com/x\r\n');
       expect((await client.command('L', encodePacket('L', Buffer.from('Subject\0x\0'))))?.code).toBe('c');

@@ -3,11 +3,11 @@
  * free ports, a temp data dir, waits for the `"msg":"ready"` log line, collects the JSON log lines,
  * stops it with SIGTERM or kills it with SIGKILL, restarts it on the same ports and data.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { DaemonChild, type ExitStatus, type LogLine } from './daemon-child.js';
 import { findFreePort } from './net.js';
 import { PROJECT_ROOT } from './postfix-lab.js';
 
@@ -22,7 +22,7 @@ export function daemonUnavailableReason(): string | undefined {
   return undefined;
 }
 
-export type LogLine = Record<string, unknown> & { msg?: string };
+export type { LogLine };
 
 export interface DaemonOptions {
   /** Listen on a unix socket at this path instead of a free loopback TCP port. */
@@ -35,14 +35,6 @@ export interface DaemonOptions {
   readyTimeoutMs?: number;
 }
 
-const READY_MSG = 'ready';
-
-/** Daemons still running when this process exits (a crashed test run) are killed with it. */
-const liveChildren = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of liveChildren) child.kill('SIGKILL');
-});
-
 /** Peak resident set size (VmHWM, kB) of a live process, from /proc/PID/status. */
 export async function readPeakRssKb(pid: number): Promise<number | undefined> {
   const status = await fs.readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
@@ -51,14 +43,7 @@ export async function readPeakRssKb(pid: number): Promise<number | undefined> {
 }
 
 export class TrackmilterDaemon {
-  private child: ChildProcess | undefined;
-  private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = Promise.resolve({ code: null, signal: null });
-  private stdoutTail = '';
-  private stderr = '';
-  /** Every JSON log line of every run of this daemon (across restarts), in order. */
-  readonly logs: LogLine[] = [];
-  /** Non-JSON stdout lines (should stay empty). */
-  readonly strayOutput: string[] = [];
+  private readonly process: DaemonChild;
   private readonly ownsDataDir: boolean;
 
   private constructor(
@@ -67,9 +52,10 @@ export class TrackmilterDaemon {
     readonly dataDir: string,
     private readonly configFile: string | undefined,
     ownsDataDir: boolean,
-    private readonly readyTimeoutMs: number,
+    readyTimeoutMs: number,
   ) {
     this.ownsDataDir = ownsDataDir;
+    this.process = new DaemonChild(() => this.args(), PROJECT_ROOT, readyTimeoutMs);
   }
 
   /** Starts a daemon and resolves once it logged "ready". */
@@ -84,8 +70,18 @@ export class TrackmilterDaemon {
     }
     const milterSocket = options.unixSocket ? `unix:${options.unixSocket}` : `inet:127.0.0.1:${await findFreePort()}`;
     const daemon = new TrackmilterDaemon(milterSocket, await findFreePort(), dataDir, configFile, options.dataDir === undefined, options.readyTimeoutMs ?? 30_000);
-    await daemon.launch();
+    await daemon.process.launch();
     return daemon;
+  }
+
+  /** Every JSON log line of every run of this daemon (across restarts), in order. */
+  get logs(): LogLine[] {
+    return this.process.logs;
+  }
+
+  /** Non-JSON stdout lines (should stay empty). */
+  get strayOutput(): string[] {
+    return this.process.strayOutput;
   }
 
   /** The value for Postfix's smtpd_milters (Postfix and the daemon share the inet:/unix: syntax). */
@@ -94,11 +90,11 @@ export class TrackmilterDaemon {
   }
 
   get pid(): number {
-    return this.child?.pid ?? -1;
+    return this.process.pid;
   }
 
   get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+    return this.process.running;
   }
 
   /** Log lines with "msg":"message" (one per message the daemon finished). */
@@ -112,88 +108,25 @@ export class TrackmilterDaemon {
     return args;
   }
 
-  private async launch(): Promise<void> {
-    this.stdoutTail = '';
-    this.stderr = '';
-    const child = spawn(process.execPath, this.args(), { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    liveChildren.add(child);
-    this.exited = new Promise((resolve) =>
-      child.once('exit', (code, signal) => {
-        liveChildren.delete(child);
-        resolve({ code, signal });
-      }),
-    );
-    child.stderr?.on('data', (chunk: Buffer) => {
-      this.stderr = (this.stderr + chunk.toString()).slice(-20_000);
-    });
-
-    let markReady: () => void = () => undefined;
-    const ready = new Promise<void>((resolve) => (markReady = resolve));
-    let pending = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      pending += chunk.toString();
-      let newline: number;
-      while ((newline = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, newline);
-        pending = pending.slice(newline + 1);
-        this.stdoutTail = (this.stdoutTail + line + '\n').slice(-20_000);
-        if (!line.trim()) continue;
-        let parsed: LogLine;
-        try {
-          parsed = JSON.parse(line) as LogLine;
-        } catch {
-          this.strayOutput.push(line);
-          continue;
-        }
-        this.logs.push(parsed);
-        if (parsed.msg === READY_MSG) markReady();
-      }
-    });
-
-    let timer: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([
-      ready.then(() => 'ready' as const),
-      this.exited.then(() => 'exited' as const),
-      new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.readyTimeoutMs))),
-    ]);
-    clearTimeout(timer);
-    if (outcome === 'ready') return;
-    if (outcome === 'timeout') child.kill('SIGKILL');
-    const { code, signal } = await this.exited;
-    throw new Error(
-      `trackmilter serve did not become ready (${outcome}, exit ${code ?? signal}): ${this.args().join(' ')}\n` +
-        `stdout:\n${this.stdoutTail}\nstderr:\n${this.stderr}`,
-    );
-  }
-
   /** Peak resident set size (VmHWM, kB) of the running process, from /proc. */
   async peakRssKb(): Promise<number | undefined> {
     return this.running ? readPeakRssKb(this.pid) : undefined;
   }
 
   /** SIGTERM (graceful stop); resolves with the exit code, SIGKILL after `graceMs`. */
-  async stop(graceMs = 20_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    const child = this.child;
-    if (!child || !this.running) return this.exited;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    const result = await this.exited;
-    clearTimeout(timer);
-    return result;
+  stop(graceMs = 20_000): Promise<ExitStatus> {
+    return this.process.stop(graceMs);
   }
 
   /** SIGKILL: the daemon dies on the spot, as in a crash or an OOM kill. */
-  async kill(): Promise<void> {
-    if (!this.child || !this.running) return;
-    this.child.kill('SIGKILL');
-    await this.exited;
+  kill(): Promise<void> {
+    return this.process.kill();
   }
 
   /** Starts the daemon again with the same sockets, data dir and config (after stop or kill). */
   async restart(): Promise<void> {
     if (this.running) await this.stop();
-    await this.launch();
+    await this.process.launch();
   }
 
   /** Stops the daemon and removes the data dir it created. */
@@ -205,6 +138,6 @@ export class TrackmilterDaemon {
 
   /** Recent stderr and stdout, for failure messages. */
   diagnostics(): string {
-    return `stderr:\n${this.stderr.slice(-4000)}\nstdout:\n${this.stdoutTail.slice(-4000)}`;
+    return this.process.diagnostics();
   }
 }

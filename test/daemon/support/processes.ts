@@ -1,24 +1,18 @@
 // The built CLI (`node dist/cli/main.js`) as separate processes: `serve` and `redirector` daemons on
 // free ports, restartable on the same data dir after a SIGKILL, and one-shot commands (report, events)
 // that reach a running daemon the way a user's shell does.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, runCli, type RunResult } from '../../cli/daemon-process.js';
+import { DaemonChild, type LogLine } from '../../helpers/daemon-child.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const CLI_ENTRY = path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
 export const CLI_BUILT = existsSync(CLI_ENTRY);
 export { freePort };
-
-/** Children still alive when the test process exits (a crashed run) die with it. */
-const liveChildren = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of liveChildren) child.kill('SIGKILL');
-});
 
 /** Temp directories made by a test file, all removed by cleanup(). */
 export class TempDirs {
@@ -47,21 +41,17 @@ export interface DaemonSpec {
   httpPort?: number;
 }
 
-type LogLine = Record<string, unknown>;
-
 export class DaemonProcess {
-  private child: ChildProcess | null = null;
-  private exited: Promise<void> = Promise.resolve();
-  private stdout = '';
-  private stderr = '';
-  readonly logs: LogLine[] = [];
+  private readonly process: DaemonChild;
 
   private constructor(
     readonly spec: DaemonSpec,
     readonly httpPort: number,
     readonly milterPort: number,
     readonly configFile: string | null,
-  ) {}
+  ) {
+    this.process = new DaemonChild(() => this.args(), PROJECT_ROOT, 20_000);
+  }
 
   static async start(spec: DaemonSpec): Promise<DaemonProcess> {
     let configFile: string | null = null;
@@ -72,8 +62,12 @@ export class DaemonProcess {
     const httpPort = spec.httpPort ?? (await freePort());
     const milterPort = spec.role === 'serve' ? await freePort() : 0;
     const daemon = new DaemonProcess(spec, httpPort, milterPort, configFile);
-    await daemon.launch();
+    await daemon.process.launch();
     return daemon;
+  }
+
+  get logs(): LogLine[] {
+    return this.process.logs;
   }
 
   get httpAddress(): string {
@@ -85,7 +79,7 @@ export class DaemonProcess {
   }
 
   get running(): boolean {
-    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+    return this.process.running;
   }
 
   /** The flags that find this daemon: the same as it was started with. */
@@ -99,81 +93,29 @@ export class DaemonProcess {
     return args;
   }
 
-  private async launch(): Promise<void> {
-    this.stdout = '';
-    this.stderr = '';
-    const child = spawn(process.execPath, this.args(), { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    liveChildren.add(child);
-    this.exited = new Promise((resolve) =>
-      child.once('exit', () => {
-        liveChildren.delete(child);
-        resolve();
-      }),
-    );
-    child.stderr!.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-8000)));
-    let markReady!: () => void;
-    const ready = new Promise<void>((resolve) => (markReady = resolve));
-    let pending = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      pending += chunk.toString();
-      this.stdout = (this.stdout + chunk.toString()).slice(-8000);
-      let newline: number;
-      while ((newline = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, newline);
-        pending = pending.slice(newline + 1);
-        try {
-          const parsed = JSON.parse(line) as LogLine;
-          this.logs.push(parsed);
-          if (parsed.msg === 'ready') markReady();
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([
-      ready.then(() => 'ready' as const),
-      this.exited.then(() => 'exited' as const),
-      new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 20_000))),
-    ]);
-    clearTimeout(timer);
-    if (outcome === 'ready') return;
-    child.kill('SIGKILL');
-    await this.exited;
-    throw new Error(`trackmilter ${this.spec.role} did not become ready (${outcome}): ${this.args().join(' ')}\n${this.diagnostics()}`);
-  }
-
   /** SIGKILL, as a crash or an OOM kill: nothing gets to flush or close. */
-  async kill(): Promise<void> {
-    if (!this.running) return;
-    this.child!.kill('SIGKILL');
-    await this.exited;
+  kill(): Promise<void> {
+    return this.process.kill();
   }
 
   /** SIGTERM, SIGKILL if it has not exited after graceMs. */
   async stop(graceMs = 10_000): Promise<void> {
-    if (!this.running) return;
-    const child = this.child!;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    await this.exited;
-    clearTimeout(timer);
+    await this.process.stop(graceMs);
   }
 
   /** Sends a signal without waiting (SIGHUP to reload). */
   signal(signal: NodeJS.Signals): void {
-    if (this.running) this.child!.kill(signal);
+    this.process.signal(signal);
   }
 
   /** Starts again on the same ports, data dir and config. */
   async restart(): Promise<void> {
     await this.stop();
-    await this.launch();
+    await this.process.launch();
   }
 
   diagnostics(): string {
-    return `stderr:\n${this.stderr}\nstdout:\n${this.stdout}`;
+    return this.process.diagnostics();
   }
 }
 
