@@ -3,7 +3,8 @@
  * (the machine is noisy, so only figures from one run compare). The redirector resolves tokens from
  * memory and writes every click through the daemon's own store (LevelTrackStore, group commit) to a
  * classic-level database in a temp dir before answering; a second row runs it with the fast front off
- * (node:http for every request), as `http.fast_front = false` does. Two more rows show the ceilings it
+ * (node:http for every request), as `http.fast_front = false` does, and a third with the daemon's own
+ * resolver on a stateful token (HMAC check, then the URL row and message record read from LevelDB). Two more rows show the ceilings it
  * lives under on the machine: node:http answering a fixed 302, and a node:net socket writing a fixed 302
  * per request head without any HTTP parsing.
  *
@@ -21,7 +22,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
+import { createHash } from 'node:crypto';
+import { createKeyring, mintStatefulClick, signingKey, urlRowId } from '../src/links/index.js';
+import { isTokenText } from '../src/links/token-text.js';
 import { RedirectorServer } from '../src/redirector/server.js';
+import { createStoreResolver } from '../src/redirector/store-resolver.js';
 import type { EventSink, LinkResolver, ResolvedLink } from '../src/redirector/types.js';
 import { LevelTrackStore } from '../src/store/index.js';
 import { silentLogger } from '../src/util/log.js';
@@ -47,7 +52,7 @@ const CONNECTIONS = Number(args.connections);
 const THREADS = Number(args.threads);
 const WARMUP_S = Number(args.warmup);
 const SYNC = args.sync ?? false;
-/** Measure one target alone (nginx, raw, bare, redirector-node, redirector): for profiling; the ratio needs nginx too. */
+/** Measure one target alone (nginx, raw, bare, redirector-node, redirector, redirector-stateful): for profiling; the ratio needs nginx too. */
 const ONLY = args.only;
 
 async function which(command: string): Promise<string | null> {
@@ -185,15 +190,41 @@ const LINK: ResolvedLink = {
 const memoryResolver: LinkResolver = { resolve: (route) => (route.token === TOKEN ? LINK : null) };
 
 /**
+ * What the daemon really does for a click: a stateful token verified with the keyring, then its URL row
+ * and message record read from the store. The key is fixed so the launcher can mint the same token.
+ */
+const KEY = signingKey(1, createHash('sha256').update('bench:redirect key').digest());
+const KEYRING = createKeyring([KEY], 1);
+const ROW = { sendId: LINK.sendId, listId: LINK.listId, url: 'https://example.com/', linkName: 'hero' };
+const ROW_ID = urlRowId(KEY, ROW);
+const MESSAGE_ID = Buffer.from('bench-message-1');
+const STATEFUL_TOKEN = mintStatefulClick(KEYRING, { rowId: ROW_ID, messageId: MESSAGE_ID, position: 1, part: 'h' });
+
+/**
  * Serves the redirector with the daemon's own store (LevelTrackStore: group commit, the event and
  * retention keys) until SIGTERM, then reports what it wrote.
  */
-async function serveRedirector(port: number, fastFront = true): Promise<void> {
+async function serveRedirector(port: number, options: { fastFront?: boolean; stateful?: boolean } = {}): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-redirect-db-'));
   const store = new LevelTrackStore(dir, { sync: SYNC });
   await store.open();
+  let resolver = memoryResolver;
+  if (options.stateful) {
+    const recipients = [LINK.recipient];
+    const message = { id: MESSAGE_ID, recipients, emailCode: LINK.emailCode, sendId: LINK.sendId, listId: LINK.listId, queueId: 'B3NCH', time: new Date() };
+    await store.recordMessage(message, [{ id: ROW_ID, ...ROW }]);
+    resolver = createStoreResolver(KEYRING, store);
+  }
   const sink: EventSink = { record: (events) => store.recordEvents(events) };
-  const server = new RedirectorServer({ host: '127.0.0.1', port, logger: silentLogger, resolver: memoryResolver, events: sink, fastFront });
+  const server = new RedirectorServer({
+    host: '127.0.0.1',
+    port,
+    logger: silentLogger,
+    resolver,
+    events: sink,
+    fastFront: options.fastFront ?? true,
+    tokenSyntax: (token) => isTokenText(token),
+  });
   await server.listen();
   await untilTerminated();
   await server.close();
@@ -300,19 +331,25 @@ async function main(): Promise<void> {
   );
   const rows: Row[] = [];
 
-  const targets: { only: string; target: string; start: () => Promise<RunningTarget> }[] = [
+  const targets: { only: string; target: string; start: () => Promise<RunningTarget>; token?: string }[] = [
     { only: 'nginx', target: NGINX, start: startNginx },
     { only: 'bare', target: 'node:http bare 302', start: () => startServerProcess('bare') },
     { only: 'raw', target: 'node:net fixed 302', start: () => startServerProcess('raw') },
     { only: 'redirector-node', target: 'redirector, node:http only', start: () => startServerProcess('redirector-node') },
     { only: 'redirector', target: REDIRECTOR, start: () => startServerProcess('redirector') },
+    {
+      only: 'redirector-stateful',
+      target: 'redirector, stateful token + reads',
+      start: () => startServerProcess('redirector-stateful'),
+      token: STATEFUL_TOKEN,
+    },
   ];
-  for (const { only, target, start } of targets) {
+  for (const { only, target, start, token } of targets) {
     if (ONLY && ONLY !== only) continue;
     const running = await start();
     let result: WrkResult | undefined;
     try {
-      result = await measure(`http://127.0.0.1:${running.port}/c/${TOKEN}`);
+      result = await measure(`http://127.0.0.1:${running.port}/c/${token ?? TOKEN}`);
     } finally {
       // What the server reports on its way out (the redirector: events and batches written).
       const stats = await running.stop();
@@ -354,7 +391,8 @@ async function main(): Promise<void> {
 
 const SERVERS = {
   redirector: (port: number) => serveRedirector(port),
-  'redirector-node': (port: number) => serveRedirector(port, false),
+  'redirector-node': (port: number) => serveRedirector(port, { fastFront: false }),
+  'redirector-stateful': (port: number) => serveRedirector(port, { stateful: true }),
   bare: serveBareNode,
   raw: serveRawSocket,
 } satisfies Record<string, (port: number) => Promise<void>>;

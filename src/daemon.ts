@@ -47,7 +47,8 @@ export async function startDaemon(config: ConfigValues, logger: Logger, role: Da
   const dataDir = config['data.dir'];
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const keyring = await loadKeyring(dataDir);
-  const store = role === 'milter' ? null : new LevelTrackStore(storeDir(dataDir), { sync: config['store.sync'] });
+  const storeOptions = { sync: config['store.sync'], readCacheEntries: config['store.read_cache_entries'] };
+  const store = role === 'milter' ? null : new LevelTrackStore(storeDir(dataDir), storeOptions);
   const metrics = new MetricsRegistry();
   // Started parts, closed in reverse when a later part fails to start, and on stop.
   const started: Closeable[] = [];

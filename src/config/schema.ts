@@ -267,6 +267,12 @@ export const CONFIG_SCHEMA = {
     default: false,
     doc: 'fsync every LevelDB batch. Off: a crash or kill of the daemon loses nothing acknowledged, a power loss can. On: slower writes, survives power loss.',
   },
+  'store.read_cache_entries': {
+    type: 'integer',
+    default: 100_000,
+    min: 0,
+    doc: 'URL rows, and separately message records, kept in memory once a click or open has read them (a few hundred bytes each), so later clicks need no LevelDB read; emptied by every retention sweep. 0 reads LevelDB for every click.',
+  },
   'retention.days': {
     type: 'integer',
     default: 365,

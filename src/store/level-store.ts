@@ -44,6 +44,7 @@ import {
   urlRowKey,
   VERSION_KEY,
 } from './keys.js';
+import { BoundedMap } from './bounded-map.js';
 import { preflightDamage } from './preflight.js';
 import { RecentRows } from './recent-rows.js';
 import type {
@@ -82,6 +83,11 @@ export interface LevelStoreOptions {
   rowRefreshMs?: number;
   /** Most calls merged into one batch. Default 1,000. */
   maxGroupSize?: number;
+  /**
+   * URL rows and message records kept in memory once read (each kind up to this many), so the clicks
+   * and opens of a send do not each read LevelDB. Emptied by every sweep. Default 100,000; 0: none.
+   */
+  readCacheEntries?: number;
   /**
    * Read every record at open, so damaged table files are found at start rather than at the first
    * read that touches them. Costs a full scan. Default false.
@@ -136,6 +142,9 @@ export class LevelTrackStore implements TrackStore {
   private readonly sync: boolean;
   private readonly verifyOnOpen: boolean;
   private readonly recentRows: RecentRows;
+  /** Read-through caches of getUrlRow and getMessage; never holds an absence. */
+  private readonly cachedRows: BoundedMap<StoredUrlRow>;
+  private readonly cachedMessages: BoundedMap<MessageRecord>;
   private readonly committer: GroupCommitter<WriteItem>;
   private state: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new';
   private readonly counts = { messages: 0, events: 0, urlRowsWritten: 0, urlRowsSkipped: 0 };
@@ -147,6 +156,8 @@ export class LevelTrackStore implements TrackStore {
     this.sync = options.sync ?? false;
     this.verifyOnOpen = options.verifyOnOpen ?? false;
     this.recentRows = new RecentRows(options.recentRowCapacity ?? 100_000, options.rowRefreshMs ?? 86_400_000);
+    this.cachedRows = new BoundedMap(options.readCacheEntries ?? 100_000);
+    this.cachedMessages = new BoundedMap(options.readCacheEntries ?? 100_000);
     this.committer = new GroupCommitter((items) => this.writeGroup(items), options.maxGroupSize ?? 1000);
   }
 
@@ -212,14 +223,29 @@ export class LevelTrackStore implements TrackStore {
     });
   }
 
+  /** What these two return may be the cached object itself: callers read it, never change it. */
   async getUrlRow(id: RecordId): Promise<StoredUrlRow | undefined> {
-    const value = await this.read(() => this.db.get(urlRowKey(id)));
-    return value === undefined ? undefined : decodeUrlRow(idBytes(id), value);
+    const key = await this.read(async () => urlRowKey(id)); // checks the id, and that the store is open
+    const cacheKey = idBytes(id).toString('latin1');
+    const cached = this.cachedRows.get(cacheKey);
+    if (cached) return cached;
+    const value = await this.read(() => this.db.get(key));
+    if (value === undefined) return undefined;
+    const row = decodeUrlRow(idBytes(id), value);
+    this.cachedRows.set(cacheKey, row);
+    return row;
   }
 
   async getMessage(id: RecordId): Promise<MessageRecord | undefined> {
-    const value = await this.read(() => this.db.get(messageKey(id)));
-    return value === undefined ? undefined : decodeMessage(idBytes(id), value);
+    const key = await this.read(async () => messageKey(id));
+    const cacheKey = idBytes(id).toString('latin1');
+    const cached = this.cachedMessages.get(cacheKey);
+    if (cached) return cached;
+    const value = await this.read(() => this.db.get(key));
+    if (value === undefined) return undefined;
+    const message = decodeMessage(idBytes(id), value);
+    this.cachedMessages.set(cacheKey, message);
+    return message;
   }
 
   /** Layout 1's per-event records first (all written before this layout), then the batch records. */
@@ -335,6 +361,9 @@ export class LevelTrackStore implements TrackStore {
       });
       return { ops: keys.map(del), expiredRows };
     });
+    // What was swept must stop resolving, cached or not.
+    this.cachedRows.clear();
+    this.cachedMessages.clear();
     return { events: batches.entries + singles.entries, messages: messages.entries, urlRows: urlRows.rowsDeleted };
   }
 
@@ -434,6 +463,8 @@ export class LevelTrackStore implements TrackStore {
       for (const id of rowsWritten) this.recentRows.forget(id);
       throw operationError(this.dir, err);
     }
+    // A refreshed row has a new time: the next read takes it from LevelDB.
+    for (const id of rowsWritten) this.cachedRows.delete(id.toString('latin1'));
     this.counts.messages += messages;
     this.counts.events += events;
     this.counts.urlRowsWritten += rowsWritten.length;

@@ -1,37 +1,35 @@
+import { BoundedMap } from './bounded-map.js';
+
 /**
  * The URL rows this process wrote lately, so that the thousands of messages of one send do not each
  * rewrite the same rows. Bounded: the oldest entries are forgotten first (a Map iterates in insertion
  * order, and a rewrite reinserts). Forgetting only costs a harmless rewrite of identical content.
  */
 export class RecentRows {
-  private readonly writtenAt = new Map<string, number>();
+  private readonly writtenAt: BoundedMap<number>;
 
   constructor(
-    private readonly capacity: number,
+    capacity: number,
     /** A row last written longer ago than this is written again, refreshing its retention time. */
     private readonly refreshAfterMs: number,
-  ) {}
+  ) {
+    this.writtenAt = new BoundedMap(capacity);
+  }
 
   /** Whether a row needs writing for a message at `timeMs`. */
   needsWrite(id: Buffer, timeMs: number): boolean {
-    const last = this.writtenAt.get(id.toString('latin1'));
+    const last = this.writtenAt.peek(id.toString('latin1'));
     return last === undefined || timeMs - last >= this.refreshAfterMs;
   }
 
   /** Whether this process wrote the row for a message later than `timeMs`. */
   writtenAfter(id: Buffer, timeMs: number): boolean {
-    const last = this.writtenAt.get(id.toString('latin1'));
+    const last = this.writtenAt.peek(id.toString('latin1'));
     return last !== undefined && last > timeMs;
   }
 
   remember(id: Buffer, timeMs: number): void {
-    const key = id.toString('latin1');
-    this.writtenAt.delete(key);
-    this.writtenAt.set(key, timeMs);
-    if (this.writtenAt.size > this.capacity) {
-      const oldest = this.writtenAt.keys().next().value;
-      if (oldest !== undefined) this.writtenAt.delete(oldest);
-    }
+    this.writtenAt.set(id.toString('latin1'), timeMs);
   }
 
   forget(id: Buffer): void {

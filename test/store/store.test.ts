@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LevelTrackStore, type LevelStoreOptions, type TrackEvent } from '../../src/store/index.js';
 import { collect, event, idOf, message, openStore, tempDir, urlRow } from './fixtures.js';
 
@@ -65,6 +65,43 @@ describe('GreenArrow URL row semantics', () => {
     // The sweep sees the stale retention entry of time 0 but keeps the refreshed row.
     expect(await store.sweep(at(60))).toMatchObject({ urlRows: 0 });
     expect(await store.getUrlRow(row.id)).toBeDefined();
+  });
+});
+
+describe('the read cache', () => {
+  it('answers a second read of a row or message from memory', async () => {
+    const store = await fresh();
+    const row = urlRow('s1', 'https://x.example/a');
+    await store.recordMessage(message(1, 's1', at(0)), [row]);
+    const db = (store as unknown as { db: { get: (key: Buffer) => Promise<Buffer | undefined> } }).db;
+    const gets = vi.spyOn(db, 'get');
+    expect(await store.getUrlRow(row.id)).toMatchObject({ url: 'https://x.example/a' });
+    expect(await store.getMessage(message(1).id)).toMatchObject({ sendId: 's1' });
+    expect(gets).toHaveBeenCalledTimes(2);
+    expect(await store.getUrlRow(row.id)).toMatchObject({ url: 'https://x.example/a' });
+    expect(await store.getMessage(message(1).id)).toMatchObject({ sendId: 's1' });
+    expect(gets).toHaveBeenCalledTimes(2);
+  });
+
+  it('forgets what a sweep removed, so a swept link stops resolving', async () => {
+    const store = await fresh();
+    const row = urlRow('s1', 'https://x.example/a');
+    await store.recordMessage(message(1, 's1', at(0)), [row]);
+    expect(await store.getUrlRow(row.id)).toBeDefined();
+    expect(await store.getMessage(message(1).id)).toBeDefined();
+    await store.sweep(at(10));
+    expect(await store.getUrlRow(row.id)).toBeUndefined();
+    expect(await store.getMessage(message(1).id)).toBeUndefined();
+  });
+
+  it('reads LevelDB every time with readCacheEntries 0', async () => {
+    const store = await fresh(undefined, { readCacheEntries: 0 });
+    await store.recordMessage(message(1, 's1', at(0)), []);
+    const db = (store as unknown as { db: { get: (key: Buffer) => Promise<Buffer | undefined> } }).db;
+    const gets = vi.spyOn(db, 'get');
+    await store.getMessage(message(1).id);
+    await store.getMessage(message(1).id);
+    expect(gets).toHaveBeenCalledTimes(2);
   });
 });
 
