@@ -1,6 +1,8 @@
 /**
  * The redirector: an HTTP(S) server answering click links with a 302, open links with the pixel,
- * plus /healthz and /metrics. Tokens and storage stay behind LinkResolver and EventSink.
+ * plus /healthz and /metrics. Tokens and storage stay behind LinkResolver and EventSink. Plain-HTTP
+ * connections start on the fast front (./fast-front.ts) and move to node:http when it cannot serve
+ * them; both feed the same handler through a ResponseWriter.
  *
  * Each click and open is recorded before its response is sent (the sink group-commits concurrent
  * requests into one write). If recording fails the response is sent anyway, and the failure logged
