@@ -27,7 +27,8 @@ export interface FastRequest {
 
 /**
  * Why a connection went to node:http: a head the strict reader leaves to node (another method, a body,
- * an odd byte...), a head cut across reads, one over the size limit, or an admin API request.
+ * an odd byte...), a head cut across reads, one over the size limit, an admin API request, or more
+ * pipelined requests than it lets wait.
  */
 export type HandOffReason = 'unread_head' | 'partial_head' | 'oversized_head' | 'admin' | 'pipelined';
 
@@ -63,11 +64,6 @@ export class FastFront {
       return;
     }
     this.connections.add(new FastConnection(this, socket));
-  }
-
-  /** Connections it serves now (handed-off ones belong to node:http). */
-  get size(): number {
-    return this.connections.size;
   }
 
   forget(connection: FastConnection): void {
