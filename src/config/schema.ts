@@ -200,7 +200,7 @@ export const CONFIG_SCHEMA = {
   'http.fast_front': {
     type: 'boolean',
     default: true,
-    doc: 'Answer plain-HTTP GET and HEAD requests on the fast front, which reads request heads itself; anything it does not fully understand goes to node:http, as every request does when false. HTTPS always uses node:https.',
+    doc: 'Answer plain GET and HEAD requests (over HTTP, or HTTPS after the handshake) on the fast front, which reads request heads itself; anything it does not fully understand goes to node:http, as every request does when false.',
   },
   'http.trusted_proxies': {
     type: 'string',

@@ -1,11 +1,12 @@
 /**
- * The fast front: answers the redirector's plain-HTTP GET and HEAD requests straight from the socket.
+ * The fast front: answers the redirector's plain GET and HEAD requests straight from the socket (the
+ * TLS socket, with HTTPS).
  *
  * node:http builds a request and a response object, several streams and listeners for every request,
  * and on a 2-core machine that alone caps it below half of nginx's rate (bench:redirect). Clicks and
- * opens need none of it: a head of a few lines in, a canned response out. So plain-HTTP connections
- * start here, and stay here while every request head is one the strict reader (./request-head.ts)
- * fully understands and arrives whole in one read. At the first thing it does not (another method, a
+ * opens need none of it: a head of a few lines in, a canned response out. So connections start here,
+ * and stay here while every request head is one the strict reader (./request-head.ts) fully
+ * understands and arrives whole in one read. At the first thing it does not (another method, a
  * body, HTTP/1.0, an odd byte, a head cut across reads, a head over the size limit, the admin API) the
  * connection is handed, with the bytes not yet answered, to node:http, which serves it from then on
  * with its own parser, limits and timeouts. Responses go out in request order, each after its event

@@ -1,7 +1,7 @@
 /**
  * The redirector: an HTTP(S) server answering click links with a 302, open links with the pixel,
- * plus /healthz and /metrics. Tokens and storage stay behind LinkResolver and EventSink. Plain-HTTP
- * connections start on the fast front (./fast-front.ts) and move to node:http when it cannot serve
+ * plus /healthz and /metrics. Tokens and storage stay behind LinkResolver and EventSink. Connections
+ * (after the TLS handshake, with HTTPS) start on the fast front (./fast-front.ts) and move to node:http when it cannot serve
  * them; both feed the same handler through a ResponseWriter.
  *
  * Each click and open is recorded before its response is sent (the sink group-commits concurrent
@@ -109,10 +109,7 @@ export interface RedirectorServerOptions {
   pathStyle?: boolean;
   /** Serve HTTPS with these PEM files; reloadTls() rereads them. */
   tls?: TlsFiles;
-  /**
-   * Answer plain-HTTP GET and HEAD requests on the fast front (./fast-front.ts) rather than node:http.
-   * Default true; HTTPS always uses node:https.
-   */
+  /** Answer plain GET and HEAD requests on the fast front (./fast-front.ts) rather than node:http. Default true. */
   fastFront?: boolean;
   limits?: Partial<RedirectorLimits>;
   /** Milliseconds since the epoch; tests pin it. */
@@ -146,7 +143,7 @@ function registerMetrics(registry: MetricsRegistry): RedirectorMetrics {
     limits: registry.counter('trackmilter_http_limit_hits_total', 'Requests cut off by an abuse limit, by limit.', ['limit']),
     handedToNode: registry.counter(
       'trackmilter_http_handed_to_node_total',
-      'Plain-HTTP connections the fast front passed to node:http, by reason.',
+      'Connections the fast front passed to node:http, by reason.',
       ['reason'],
     ),
   };
@@ -199,7 +196,7 @@ export class RedirectorServer {
       ? https.createServer({ ...serverOptions, ...this.readTlsFilesSync(this.options.tls) }, handler)
       : http.createServer(serverOptions, handler);
     server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => this.onClientError(err, socket));
-    if (!this.options.tls && this.options.fastFront !== false) this.front = this.putFastFrontBefore(server);
+    if (this.options.fastFront !== false) this.front = this.putFastFrontBefore(server, this.options.tls ? 'secureConnection' : 'connection');
     if (this.options.tls) {
       server.on('tlsClientError', (err: Error) => this.log.warn('tls', { code: errorCode(err), err: errorMessage(err) }, 'TLS handshake failed'));
     }
@@ -252,11 +249,12 @@ export class RedirectorServer {
   }
 
   /**
-   * Puts the fast front between the listening socket and node:http: new connections go to the front,
-   * which hands to node:http's own connection listener what it does not serve itself.
+   * Puts the fast front between the listening socket (or, with TLS, the finished handshake) and
+   * node:http: new connections go to the front, which hands to node:http's own connection listener
+   * what it does not serve itself.
    */
-  private putFastFrontBefore(server: http.Server): FastFront | null {
-    const nodeListeners = server.listeners('connection') as ((socket: Socket) => void)[];
+  private putFastFrontBefore(server: http.Server | https.Server, event: 'connection' | 'secureConnection'): FastFront | null {
+    const nodeListeners = server.listeners(event) as ((socket: Socket) => void)[];
     const nodeConnection = nodeListeners[0];
     if (nodeListeners.length !== 1 || !nodeConnection) return null; // not the node:http we know: stay on it alone
     const front = new FastFront({
@@ -269,8 +267,8 @@ export class RedirectorServer {
       headersTimeoutMs: this.limits.headersTimeoutMs,
       keepAliveTimeoutMs: this.limits.keepAliveTimeoutMs,
     });
-    server.removeListener('connection', nodeConnection);
-    server.on('connection', (socket: Socket) => front.accept(socket));
+    server.removeListener(event, nodeConnection);
+    server.on(event, (socket: Socket) => front.accept(socket));
     return front;
   }
 

@@ -4,6 +4,8 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import https from 'node:https';
+import tls from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RedirectorServer } from '../../src/redirector/server.js';
 import { MapResolver, MemorySink, startServer } from './fixtures.js';
 
@@ -68,6 +70,30 @@ describe('HTTPS', () => {
     writeFileSync(join(dir, 'live.crt'), 'not a certificate');
     await expect(server.reloadTls()).rejects.toMatchObject({ code: 'ETLS_RELOAD' });
     expect(await get(server.port, '/healthz')).toMatchObject({ status: 200, cn: 'one.test' });
+  });
+
+  it('answers on the fast front after the handshake and hands the connection to node:https mid-stream', async () => {
+    copyFileSync(join(dir, 'one.crt'), join(dir, 'live.crt'));
+    copyFileSync(join(dir, 'one.key'), join(dir, 'live.key'));
+    const resolver = new MapResolver().add('click1', { kind: 'click', url: 'https://shop.example/x' });
+    server = await startServer({ resolver, events: new MemorySink(), tls: { certFile: join(dir, 'live.crt'), keyFile: join(dir, 'live.key') } });
+    const socket = tls.connect({ host: '127.0.0.1', port: server.port, rejectUnauthorized: false });
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    const heads = async (count: number): Promise<string[]> => {
+      while (received.split('\r\n\r\n').length - 1 < count) await sleep(5);
+      return received.split('\r\n\r\n').slice(0, count);
+    };
+    const get = 'GET /c/click1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+    socket.write(get);
+    const [first] = await heads(1);
+    expect(first).toMatch(/^HTTP\/1\.1 302 Found\r\n/);
+    expect(first).not.toMatch(/\r\nKeep-Alive: /i); // the fast front's answer
+    socket.write('POST /c/click1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\nhi' + get);
+    const [, second, third] = await heads(3);
+    expect(second).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n/);
+    expect(third).toMatch(/^HTTP\/1\.1 302 Found\r\n[\s\S]*\r\nKeep-Alive: /i); // node:https from then on
+    socket.destroy();
   });
 
   it('refuses to start with missing files and to reload without TLS', async () => {
