@@ -224,28 +224,12 @@ export class LevelTrackStore implements TrackStore {
   }
 
   /** What these two return may be the cached object itself: callers read it, never change it. */
-  async getUrlRow(id: RecordId): Promise<StoredUrlRow | undefined> {
-    const key = await this.read(async () => urlRowKey(id)); // checks the id, and that the store is open
-    const cacheKey = idBytes(id).toString('latin1');
-    const cached = this.cachedRows.get(cacheKey);
-    if (cached) return cached;
-    const value = await this.read(() => this.db.get(key));
-    if (value === undefined) return undefined;
-    const row = decodeUrlRow(idBytes(id), value);
-    this.cachedRows.set(cacheKey, row);
-    return row;
+  getUrlRow(id: RecordId): Promise<StoredUrlRow | undefined> {
+    return this.readThroughCache(this.cachedRows, id, urlRowKey, decodeUrlRow);
   }
 
-  async getMessage(id: RecordId): Promise<MessageRecord | undefined> {
-    const key = await this.read(async () => messageKey(id));
-    const cacheKey = idBytes(id).toString('latin1');
-    const cached = this.cachedMessages.get(cacheKey);
-    if (cached) return cached;
-    const value = await this.read(() => this.db.get(key));
-    if (value === undefined) return undefined;
-    const message = decodeMessage(idBytes(id), value);
-    this.cachedMessages.set(cacheKey, message);
-    return message;
+  getMessage(id: RecordId): Promise<MessageRecord | undefined> {
+    return this.readThroughCache(this.cachedMessages, id, messageKey, decodeMessage);
   }
 
   /** Layout 1's per-event records first (all written before this layout), then the batch records. */
@@ -469,6 +453,30 @@ export class LevelTrackStore implements TrackStore {
     this.counts.events += events;
     this.counts.urlRowsWritten += rowsWritten.length;
     this.counts.urlRowsSkipped += skipped;
+  }
+
+  /** A record from the cache, or read from LevelDB and cached when found. A hit costs no promise chain. */
+  private async readThroughCache<T>(
+    cache: BoundedMap<T>,
+    id: RecordId,
+    keyOf: (id: Buffer) => Buffer,
+    decode: (id: Buffer, value: Buffer) => T,
+  ): Promise<T | undefined> {
+    if (this.state !== 'open') throw closedError(this.dir);
+    let bytes: Buffer;
+    try {
+      bytes = idBytes(id);
+    } catch (err) {
+      throw invalidError(err);
+    }
+    const cacheKey = bytes.toString('latin1');
+    const cached = cache.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const value = await this.read(() => this.db.get(keyOf(bytes)));
+    if (value === undefined) return undefined;
+    const record = decode(bytes, value);
+    cache.set(cacheKey, record);
+    return record;
   }
 
   /** Runs a read, refusing when not open, with LevelDB's errors translated. */

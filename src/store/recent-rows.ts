@@ -2,8 +2,8 @@ import { BoundedMap } from './bounded-map.js';
 
 /**
  * The URL rows this process wrote lately, so that the thousands of messages of one send do not each
- * rewrite the same rows. Bounded: the oldest entries are forgotten first (a Map iterates in insertion
- * order, and a rewrite reinserts). Forgetting only costs a harmless rewrite of identical content.
+ * rewrite the same rows. Bounded (./bounded-map.ts): the rows written longest ago are forgotten first.
+ * Forgetting only costs a harmless rewrite of identical content.
  */
 export class RecentRows {
   private readonly writtenAt: BoundedMap<number>;

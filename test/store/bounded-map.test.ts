@@ -2,20 +2,34 @@ import { describe, expect, it } from 'vitest';
 import { BoundedMap } from '../../src/store/bounded-map.js';
 
 describe('BoundedMap', () => {
-  it('forgets the least recently used entry first; a get or a set counts as a use, a peek does not', () => {
-    const map = new BoundedMap<number>(3);
+  it('holds at most its capacity and forgets first what was not used for longest', () => {
+    const map = new BoundedMap<number>(4); // generations of 2
     map.set('a', 1);
-    map.set('b', 2);
+    map.set('b', 2); // young {a, b} becomes old
     map.set('c', 3);
-    expect(map.get('a')).toBe(1); // a is now the most recent
-    expect(map.peek('b')).toBe(2); // b stays the least recent
-    map.set('d', 4);
+    expect(map.get('a')).toBe(1); // used: back to the young generation, which is now full and ages
+    map.set('d', 4); // {c, a} are old; b was dropped with the generation before
     expect(map.peek('b')).toBeUndefined();
     expect([map.peek('a'), map.peek('c'), map.peek('d')]).toEqual([1, 3, 4]);
-    map.set('c', 30); // a set is a use too
-    map.set('e', 5);
+    expect(map.size).toBeLessThanOrEqual(4);
+    for (let i = 0; i < 100; i++) map.set(`k${i}`, i);
+    expect(map.size).toBeLessThanOrEqual(4);
+    expect(map.peek('k99')).toBe(99);
     expect(map.peek('a')).toBeUndefined();
-    expect(map.size).toBe(3);
+  });
+
+  it('a get keeps an entry, a peek does not', () => {
+    const map = new BoundedMap<number>(10);
+    map.set('kept', 1);
+    map.set('peeked', 2);
+    for (let i = 0; i < 10; i++) {
+      expect(map.get('kept')).toBe(1);
+      map.peek('peeked');
+      map.set(`x${i}`, i);
+      map.set(`y${i}`, i);
+    }
+    expect(map.peek('kept')).toBe(1);
+    expect(map.peek('peeked')).toBeUndefined();
   });
 
   it('holds nothing with capacity 0, and empties on clear', () => {
