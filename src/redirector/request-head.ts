@@ -39,6 +39,7 @@ export function readRequestHead(head: string, maxTargetLength: number): RequestH
   let userAgent: string | undefined;
   let forwardedFor: string | undefined;
   let close = false;
+  let sawLength = false;
   for (let at = lineEnd + 2; at < head.length; ) {
     let end = head.indexOf('\r\n', at);
     if (end === -1) end = head.length;
@@ -65,7 +66,8 @@ export function readRequestHead(head: string, maxTargetLength: number): RequestH
         break;
       }
       case 'content-length':
-        if (value !== '0') return null;
+        if (value !== '0' || sawLength) return null;
+        sawLength = true;
         break;
       // A body, a protocol switch or a 100-continue handshake: node:http's business.
       case 'transfer-encoding':

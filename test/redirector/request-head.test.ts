@@ -45,6 +45,7 @@ describe('readRequestHead', () => {
     ['a space before the colon', 'GET / HTTP/1.1\r\nHost : a'],
     ['an empty header name', 'GET / HTTP/1.1\r\nHost: a\r\n: x'],
     ['a body by length', 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5'],
+    ['two lengths', 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nContent-Length: 0'],
     ['a chunked body', 'GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked'],
     ['Expect', 'GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue'],
     ['Upgrade', 'GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket'],
