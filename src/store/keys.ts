@@ -21,9 +21,11 @@
  *
  * Events are stored in batches: all events of one send that one group commit writes go into a single
  * `b!` record keyed by its first event's time and id, with one retention entry keyed the same way (a
- * sweep rewrites a record that holds events on both sides of its cutoff). A click costs the redirector a share of two puts instead of two puts of its own (bench:redirect).
- * A batch spans less than EVENT_BATCH_SPAN_MS, so a query from time T starts its scan that much
- * earlier, filters, and merges records in time order. Layout 1 wrote one `e!` record per event; those are still read and swept.
+ * sweep rewrites a record that holds events on both sides of its cutoff). A click then costs the
+ * redirector a share of two puts instead of two puts of its own (bench:redirect). A record spans less
+ * than EVENT_BATCH_SPAN_MS, so a query from time T starts its scan that much earlier, filters, and
+ * merges records in time order. Layout 1 wrote one `e!` record per event; those are still read and
+ * swept.
  *
  * Events are keyed by send then time so a report is one range scan in time order. Retention indexes are
  * keyed by time first so a sweep reads only what it removes. A URL row rewritten later gets a second
@@ -127,7 +129,7 @@ export function firstTimeOfEventBatchKey(key: Buffer): number {
   return key.readUIntBE(EVENT_BATCH.length + sendIdLength(key, EVENT_BATCH.length), TIME_BYTES);
 }
 
-/** A batch record's retention entry: keyed by its first event's time, so a sweep finds every record that has an expired event. */
+/** A batch record's retention entry, keyed by its first event's time: a sweep finds every record with an expired event. */
 export const eventBatchRetentionKey = (batchKey: Buffer): Buffer => swapSendAndTime(batchKey, EVENT_BATCH, RETAIN_EVENT_BATCH);
 
 export const eventBatchKeyFromRetentionKey = (key: Buffer): Buffer => swapTimeAndSend(key, RETAIN_EVENT_BATCH, EVENT_BATCH);

@@ -138,7 +138,7 @@ export function encodeEventBatch(events: readonly EncodedEvent[]): Buffer {
   return out;
 }
 
-/** The encoded events of a batch record; a record that does not parse throws (reported as corrupt). */
+/** The encoded events of a batch record; a record cut short throws RangeError. */
 export function splitEventBatch(bytes: Buffer): EncodedEvent[] {
   const events: EncodedEvent[] = [];
   let at = 0;
