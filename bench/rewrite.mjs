@@ -33,7 +33,7 @@ const bytes = docs.reduce((sum, html) => sum + Buffer.byteLength(html, 'utf8'), 
 const cheapMinter = {
   click: (link) => `https://t.example/c/${link.position}`,
   open: () => 'https://t.example/o/x',
-  isTrackingUrl: (url) => url.startsWith('https://t.example/'),
+  isTrackingUrl: (url) => url.host === 't.example',
 };
 const minter = flag('--hmac')
   ? createSimpleMinter({ baseUrl: 'https://t.example', key: Buffer.alloc(32, 7), trackingHosts: [] })

@@ -7,8 +7,9 @@
  * send where rows are deduplicated), and recordEvents with one event per call (a click each). Each runs
  * with sync false and true, with 1 caller at a time and with 64 concurrent callers (the milter and the
  * redirector both have many in flight). The reference writes the same key and value bytes with one
- * db.batch() per call at the same concurrency: LevelDB then merges concurrent writers itself, so the
- * ratio shows what the store's own work and group commit cost or gain over that.
+ * db.batch() per call at the same concurrency (an event alone in its batch record): LevelDB then merges
+ * concurrent writers itself, so the ratio shows what the store's own work and group commit gain over
+ * that, for events including the shared batch records a group writes instead of one record per call.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

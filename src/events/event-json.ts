@@ -17,7 +17,7 @@
  *   source, arrivalDate, feedbackType
  *                   bounce and complaint details (strings), each present only when known (non-empty)
  */
-import type { EventType, PartCode, TrackEvent } from '../store/index.js';
+import type { EventType, TrackEvent } from '../store/index.js';
 import { EVENT_TYPES } from '../store/index.js';
 import { EventsErrorCode, eventsError } from './errors.js';
 
@@ -52,23 +52,11 @@ export type SinkEvent = TrackEvent & DeliveryReportDetails;
 
 export type GreenArrowEventType = 'engine_click' | 'engine_open' | 'bounce_bad_address' | 'bounce_all' | 'scomp' | 'engine_unsub';
 
-export interface EventJson extends DeliveryReportDetails {
+/** A stored event's fields as published: the id as hex, the time as ISO 8601, and the GreenArrow name. */
+export interface EventJson extends Omit<TrackEvent, 'id' | 'time' | 'details'>, DeliveryReportDetails {
   id: string;
-  type: EventType;
   greenarrowType: GreenArrowEventType;
   time: string;
-  sendId: string;
-  listId: string;
-  recipient: string;
-  emailCode: string;
-  url: string;
-  linkName: string;
-  position: number;
-  part: PartCode;
-  ip: string;
-  userAgent: string;
-  machine: boolean;
-  machineReason?: string;
 }
 
 const DETAIL_FIELDS = [

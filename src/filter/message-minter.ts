@@ -15,6 +15,7 @@ import {
 } from '../links/index.js';
 import type { LinkFound, LinkMinter } from '../rewrite/types.js';
 import type { UrlRow } from '../store/index.js';
+import { BoundedMap } from '../util/bounded-map.js';
 import type { SendIdentity } from './send-context.js';
 
 export interface MessageMinter extends LinkMinter {
@@ -38,9 +39,11 @@ export interface MessageMinterOptions {
 
 /** A bounded memo of urlRowId: one keyed hash per distinct row instead of one per link per message. */
 export class RowIdCache {
-  private readonly ids = new Map<string, Buffer>();
+  private readonly ids: BoundedMap<Buffer>;
 
-  constructor(private readonly capacity = 20_000) {}
+  constructor(capacity = 20_000) {
+    this.ids = new BoundedMap(capacity);
+  }
 
   get(keyring: Keyring, content: { sendId: string; listId: string; url: string; linkName: string }): Buffer {
     const kid = keyring.current.kid;
@@ -48,7 +51,6 @@ export class RowIdCache {
     let id = this.ids.get(memoKey);
     if (!id) {
       id = urlRowId(keyring.current, content);
-      if (this.ids.size >= this.capacity) this.ids.delete(this.ids.keys().next().value as string);
       this.ids.set(memoKey, id);
     }
     return id;
@@ -96,13 +98,8 @@ export function createMessageMinter(o: MessageMinterOptions): MessageMinter {
       addRow('', '');
       return openLink(origin, mintStatefulOpen(keyring, { messageId }));
     },
-    isTrackingUrl(url: string): boolean {
-      try {
-        const parsed = new URL(url);
-        return o.trackingHosts.has(parsed.host.toLowerCase()) || o.trackingHosts.has(parsed.hostname.toLowerCase());
-      } catch {
-        return false;
-      }
+    isTrackingUrl(url: URL): boolean {
+      return o.trackingHosts.has(url.host.toLowerCase()) || o.trackingHosts.has(url.hostname.toLowerCase());
     },
     urlRows: () => [...rows.values()],
   };

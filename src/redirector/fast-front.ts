@@ -16,15 +16,7 @@ import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import { readRequestHead } from './request-head.js';
 import { REDIRECT, textHeaders, type CannedResponse, type ResponseWriter } from './responses.js';
-
-export interface FastRequest {
-  method: 'GET' | 'HEAD';
-  target: string;
-  host: string;
-  userAgent: string | undefined;
-  forwardedFor: string | undefined;
-  remoteAddress: string | undefined;
-}
+import type { IncomingRequest } from './types.js';
 
 /**
  * Why a connection went to node:http: a head the strict reader leaves to node (another method, a body,
@@ -38,7 +30,7 @@ const MAX_OWED = 16;
 
 export interface FastFrontOptions {
   /** Answers one request through `out`, now or later. */
-  handle: (request: FastRequest, out: ResponseWriter) => void;
+  handle: (request: IncomingRequest, out: ResponseWriter) => void;
   /** Serves the rest of a connection with node:http (its 'connection' listener). */
   handOff: (socket: Socket) => void;
   /** Told why each connection is handed off (for metrics). */

@@ -28,6 +28,7 @@
  * - `fast-click` (clicks only): the click came within `fastClickSeconds` of the message's delivery
  *   (when the resolver knows it), faster than a person reads mail: a gateway scanning on arrival.
  */
+import { BoundedMap } from '../util/bounded-map.js';
 import { AddressSet } from './ip-address.js';
 import type { LinkKind } from './types.js';
 
@@ -93,7 +94,7 @@ export function createMachineClassifier(options: MachineFlagOptions = {}): Machi
   const fastClickMs = (options.fastClickSeconds ?? 10) * 1000;
   const appleRanges = new AddressSet(options.appleProxyRanges ?? ['17.0.0.0/8'], 'Apple proxy range');
   // user agent -> [click reason, open reason] ('' for none); keyed by the whole string
-  const cache = new Map<string, [string, string]>();
+  const cache = new BoundedMap<[string, string]>(USER_AGENT_CACHE_LIMIT);
 
   const userAgentReasons = (userAgent: string): [string, string] => {
     let cached = cache.get(userAgent);
@@ -109,7 +110,6 @@ export function createMachineClassifier(options: MachineFlagOptions = {}): Machi
         if (rule.kind !== 'click') open ||= rule.reason;
       }
     }
-    if (cache.size >= USER_AGENT_CACHE_LIMIT) cache.clear();
     cached = [click, open];
     cache.set(userAgent, cached);
     return cached;

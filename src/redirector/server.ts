@@ -36,19 +36,10 @@ import {
 } from './responses.js';
 import { createRouteParser, type RouteParser, type TokenSyntax } from './routes.js';
 import { ThrottledLog } from './throttled-log.js';
-import type { EventSink, LinkKind, LinkResolver, ResolvedLink, TrackingRoute } from './types.js';
+import type { EventSink, IncomingRequest, LinkKind, LinkResolver, ResolvedLink, TrackingRoute } from './types.js';
 
 const ADMIN_PREFIX = '/admin/';
 
-/** What the handler needs of a request, from node:http or the fast front. */
-interface RequestFacts {
-  method: string | undefined;
-  target: string;
-  host: string | undefined;
-  userAgent: string | undefined;
-  forwardedFor: string | string[] | undefined;
-  remoteAddress: string | undefined;
-}
 
 export interface RedirectorLimits {
   /** Longest request target (path + query) served; longer -> 414. Default 8192 (Outlook cuts links near 2048). */
@@ -123,9 +114,9 @@ type RouteLabel = 'click' | 'open' | 'healthz' | 'metrics' | 'other';
 
 interface RedirectorMetrics {
   requests: Counter;
-  requestChildren: Map<string, CounterChild>;
   latency: Histogram;
-  eventsRecorded: Counter;
+  /** By kind, then by machine flag: kept, as Counter.labels asks, rather than looked up per event. */
+  eventsRecorded: Record<LinkKind, { person: CounterChild; machine: CounterChild }>;
   eventFailures: CounterChild;
   rejected: Counter;
   limits: Counter;
@@ -135,9 +126,8 @@ interface RedirectorMetrics {
 function registerMetrics(registry: MetricsRegistry): RedirectorMetrics {
   return {
     requests: registry.counter('trackmilter_http_requests_total', 'HTTP requests answered, by route and status.', ['route', 'status']),
-    requestChildren: new Map(),
     latency: registry.histogram('trackmilter_http_request_duration_seconds', 'Time from request head to response, event write included.'),
-    eventsRecorded: registry.counter('trackmilter_events_recorded_total', 'Click and open events written by the redirector.', ['type', 'machine']),
+    eventsRecorded: recordedByKind(registry.counter('trackmilter_events_recorded_total', 'Click and open events written by the redirector.', ['type', 'machine'])),
     eventFailures: registry.counter('trackmilter_event_record_failures_total', 'Events whose write failed (the response was still sent).').labels(),
     rejected: registry.counter('trackmilter_http_rejected_total', 'Tracking requests refused, by reason.', ['reason']),
     limits: registry.counter('trackmilter_http_limit_hits_total', 'Requests cut off by an abuse limit, by limit.', ['limit']),
@@ -147,6 +137,11 @@ function registerMetrics(registry: MetricsRegistry): RedirectorMetrics {
       ['reason'],
     ),
   };
+}
+
+function recordedByKind(counter: Counter): RedirectorMetrics['eventsRecorded'] {
+  const byMachine = (kind: LinkKind) => ({ person: counter.labels(kind, 'false'), machine: counter.labels(kind, 'true') });
+  return { click: byMachine('click'), open: byMachine('open') };
 }
 
 export class RedirectorServer {
@@ -288,7 +283,7 @@ export class RedirectorServer {
       return;
     }
     const headers = req.headers;
-    const request: RequestFacts = {
+    const request: IncomingRequest = {
       method: req.method,
       target,
       host: headers.host,
@@ -299,7 +294,7 @@ export class RedirectorServer {
     this.handleRequest(request, new NodeResponseWriter(res));
   }
 
-  private handleRequest(req: RequestFacts, out: ResponseWriter): void {
+  private handleRequest(req: IncomingRequest, out: ResponseWriter): void {
     const started = performance.now();
     const method = req.method;
     const isHead = method === 'HEAD';
@@ -338,7 +333,7 @@ export class RedirectorServer {
     }
   }
 
-  private serveLink(req: RequestFacts, out: ResponseWriter, route: TrackingRoute, isHead: boolean, started: number): void {
+  private serveLink(req: IncomingRequest, out: ResponseWriter, route: TrackingRoute, isHead: boolean, started: number): void {
     const resolver = this.options.resolver;
     if (!resolver) return this.reject(out, route.kind, 'no_resolver', started, route.kind === 'open');
     let resolved: ReturnType<LinkResolver['resolve']>;
@@ -358,7 +353,7 @@ export class RedirectorServer {
   }
 
   private respond(
-    req: RequestFacts,
+    req: IncomingRequest,
     out: ResponseWriter,
     route: TrackingRoute,
     link: ResolvedLink | null,
@@ -398,7 +393,8 @@ export class RedirectorServer {
     }
     recording.then(
       () => {
-        this.m.eventsRecorded.labels(kind, machineReason === undefined ? 'false' : 'true').inc();
+        const recorded = this.m.eventsRecorded[kind];
+        (machineReason === undefined ? recorded.person : recorded.machine).inc();
         this.send(out, kind, location, started);
       },
       (err: unknown) => {
@@ -437,13 +433,7 @@ export class RedirectorServer {
   }
 
   private count(route: RouteLabel, status: number, started: number): void {
-    const key = `${route} ${status}`;
-    let child = this.m.requestChildren.get(key);
-    if (!child) {
-      child = this.m.requests.labels(route, String(status));
-      this.m.requestChildren.set(key, child);
-    }
-    child.inc();
+    this.m.requests.labels(route, String(status)).inc();
     this.m.latency.observe((performance.now() - started) / 1000);
   }
 

@@ -41,6 +41,16 @@ export interface ResolvedLink {
   deliveredAt?: Date | number;
 }
 
+/** What the redirector needs of an HTTP request, whichever front read it (node:http or ./fast-front.ts). */
+export interface IncomingRequest {
+  method: string | undefined;
+  target: string;
+  host: string | undefined;
+  userAgent: string | undefined;
+  forwardedFor: string | string[] | undefined;
+  remoteAddress: string | undefined;
+}
+
 export interface LinkResolver {
   /**
    * A verified link, or null for an unknown, forged, expired or malformed token. May throw or reject:

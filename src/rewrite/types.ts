@@ -16,7 +16,7 @@ export interface LinkMinter {
   /** URL of the open pixel image. */
   open(): string;
   /** True when the URL already points at one of our tracking domains (never re-track it). */
-  isTrackingUrl(url: string): boolean;
+  isTrackingUrl(url: URL): boolean;
 }
 
 export interface RewrittenLink extends LinkFound {

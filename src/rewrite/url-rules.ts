@@ -23,8 +23,13 @@ export function judgeUrl(value: string, minter: LinkMinter): UrlVerdict {
   if (!HTTP_SCHEME.test(url)) return { track: false, reason: 'not-http' };
   if (!HOST_START.test(url)) return { track: false, reason: 'no-host' };
   if (PLACEHOLDER.test(url)) return { track: false, reason: 'placeholder' };
-  // A browser could not follow it either (e.g. a space in the host): leave it as the sender wrote it.
-  if (!URL.canParse(url)) return { track: false, reason: 'invalid' };
-  if (minter.isTrackingUrl(url)) return { track: false, reason: 'tracking-domain' };
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // A browser could not follow it either (e.g. a space in the host): leave it as the sender wrote it.
+    return { track: false, reason: 'invalid' };
+  }
+  if (minter.isTrackingUrl(parsed)) return { track: false, reason: 'tracking-domain' };
   return { track: true, url };
 }

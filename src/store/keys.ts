@@ -84,6 +84,11 @@ function decodeTime(bytes: Buffer, offset: number): Date {
   return new Date(bytes.readUIntBE(offset, TIME_BYTES));
 }
 
+/** Throws RangeError for a sendId too long for the keys (what encodeSendId checks, without encoding). */
+export function checkSendId(sendId: string): void {
+  if (Buffer.byteLength(sendId, 'utf8') > MAX_SEND_ID_BYTES) throw new RangeError(`sendId longer than ${MAX_SEND_ID_BYTES} bytes`);
+}
+
 export function encodeSendId(sendId: string): Buffer {
   const text = Buffer.from(sendId, 'utf8');
   if (text.length > MAX_SEND_ID_BYTES) throw new RangeError(`sendId longer than ${MAX_SEND_ID_BYTES} bytes`);

@@ -13,6 +13,7 @@ import { CodedError } from '../util/errors.js';
 import { closedError, corruptError, invalidError, openError, operationError, StoreErrorCode } from './errors.js';
 import { GroupCommitter } from './group-commit.js';
 import {
+  checkSendId,
   checkTimeMs,
   encodeSendId,
   encodeTime,
@@ -44,7 +45,7 @@ import {
   urlRowKey,
   VERSION_KEY,
 } from './keys.js';
-import { BoundedMap } from './bounded-map.js';
+import { BoundedMap } from '../util/bounded-map.js';
 import { preflightDamage } from './preflight.js';
 import { RecentRows } from './recent-rows.js';
 import type {
@@ -121,7 +122,6 @@ interface ExpiredRow {
 /** An event encoded at submit time; its group decides which batch record it joins. */
 interface PendingEvent extends EncodedEvent {
   sendId: string;
-  sendIdKey: Buffer;
 }
 
 type WriteItem =
@@ -213,11 +213,12 @@ export class LevelTrackStore implements TrackStore {
 
   recordEvents(events: readonly TrackEvent[]): Promise<void> {
     return this.submit(() => {
-      const sendIds = new SendIdCache();
       const pending = events.map((event): PendingEvent => {
+        // Checked here, so a bad record fails only its own call; the send is encoded once per group.
         const timeMs = event.time.getTime();
-        checkTimeMs(timeMs); // here, so a bad time fails only its own call
-        return { sendId: event.sendId, sendIdKey: sendIds.encode(event.sendId), id: idBytes(event.id), timeMs, value: encodeEvent(event) };
+        checkTimeMs(timeMs);
+        checkSendId(event.sendId);
+        return { sendId: event.sendId, id: idBytes(event.id), timeMs, value: encodeEvent(event) };
       });
       return { kind: 'events', events: pending };
     });
@@ -232,20 +233,23 @@ export class LevelTrackStore implements TrackStore {
     return this.readThroughCache(this.cachedMessages, id, messageKey, decodeMessage);
   }
 
-  /** Layout 1's per-event records first (all written before this layout), then the batch records. */
   async *eventsBySendId(sendId: string, query: EventQuery = {}): AsyncIterable<TrackEvent> {
-    const { since, until } = query;
+    let left = query.limit ?? Infinity;
+    if (left <= 0) return;
+    for await (const event of this.eventsInOrder(sendId, query.since, query.until)) {
+      yield event;
+      if (--left === 0) return; // leaving the loop closes the LevelDB iterator
+    }
+  }
+
+  /** Layout 1's per-event records first (all written before layout 2), then the batch records. */
+  private async *eventsInOrder(sendId: string, since?: Date, until?: Date): AsyncIterable<TrackEvent> {
     const ranges = await this.read(async () => {
       const key = encodeSendId(sendId);
       return { single: eventRange(key, since, until), batches: eventBatchRange(key, since, until) };
     });
-    let left = query.limit ?? Infinity;
-    if (left <= 0) return;
     try {
-      for await (const [key, value] of this.db.iterator({ ...ranges.single, limit: Number.isFinite(left) ? left : -1 })) {
-        yield decodeEvent(parseEventKey(key), sendId, value);
-        if (--left === 0) return;
-      }
+      for await (const [key, value] of this.db.iterator(ranges.single)) yield decodeEvent(parseEventKey(key), sendId, value);
       // Records come in order of their first event and span less than EVENT_BATCH_SPAN_MS, so they may
       // overlap: once a record starting at T is read, no event before T is still to come.
       const sinceMs = since?.getTime() ?? -Infinity;
@@ -253,16 +257,10 @@ export class LevelTrackStore implements TrackStore {
       const waiting = new EventHeap();
       for await (const [key, value] of this.db.iterator(ranges.batches)) {
         const startsAt = firstTimeOfEventBatchKey(key);
-        for (; waiting.size > 0 && waiting.peek().timeMs < startsAt; left--) {
-          yield decodeEncodedEvent(sendId, waiting.pop());
-          if (left === 1) return;
-        }
+        while (waiting.size > 0 && waiting.peek().timeMs < startsAt) yield decodeEncodedEvent(sendId, waiting.pop());
         for (const event of splitEventBatch(value)) if (event.timeMs >= sinceMs && event.timeMs < untilMs) waiting.push(event);
       }
-      for (; waiting.size > 0; left--) {
-        yield decodeEncodedEvent(sendId, waiting.pop());
-        if (left === 1) return;
-      }
+      while (waiting.size > 0) yield decodeEncodedEvent(sendId, waiting.pop());
     } catch (err) {
       throw operationError(this.dir, err);
     }
@@ -400,14 +398,14 @@ export class LevelTrackStore implements TrackStore {
     let messages = 0;
     let events = 0;
     let skipped = 0;
-    const eventsBySend = new Map<string, { sendIdKey: Buffer; events: PendingEvent[] }>();
+    const eventsBySend = new Map<string, PendingEvent[]>();
     for (const item of items) {
       if (item.kind === 'events') {
         events += item.events.length;
         for (const event of item.events) {
           const send = eventsBySend.get(event.sendId);
-          if (send) send.events.push(event);
-          else eventsBySend.set(event.sendId, { sendIdKey: event.sendIdKey, events: [event] });
+          if (send) send.push(event);
+          else eventsBySend.set(event.sendId, [event]);
         }
         continue;
       }
@@ -440,7 +438,7 @@ export class LevelTrackStore implements TrackStore {
         );
       }
     }
-    for (const send of eventsBySend.values()) ops.push(...eventBatchPuts(send.sendIdKey, send.events));
+    for (const [sendId, events] of eventsBySend) ops.push(...eventBatchPuts(encodeSendId(sendId), events));
     try {
       await this.writeBatch(ops);
     } catch (err) {

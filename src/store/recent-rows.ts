@@ -1,4 +1,4 @@
-import { BoundedMap } from './bounded-map.js';
+import { BoundedMap } from '../util/bounded-map.js';
 
 /**
  * The URL rows this process wrote lately, so that the thousands of messages of one send do not each

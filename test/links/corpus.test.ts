@@ -34,7 +34,7 @@ function minterFor(mode: Mode, style: LinkStyle, rows: Map<string, UrlRowContent
       return clickLink(ORIGIN, style, mintStatefulClick(keyring, { rowId, messageId, position: link.position, part: link.part }), { url: rowUrl, query });
     },
     open: () => 'https://click.example.com/o/x',
-    isTrackingUrl: (url) => url.startsWith('https://click.example.com/'),
+    isTrackingUrl: (url) => url.host === 'click.example.com',
   };
 }
 

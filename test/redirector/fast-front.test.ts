@@ -105,6 +105,14 @@ describe('the fast front', () => {
     // ...and the wrong Host gets the same 404
     const wrongHost = { headers: { host: 'evil.example' } };
     expect((await request(fast.port, '/c/click1', wrongHost)).status).toBe(404);
+    // fastFront: false (http.fast_front = false) leaves every request to node:http
+    for (const [server, byNode] of [[fast, false], [node, true]] as const) {
+      const client = new RawClient(server.port);
+      client.send(get('/c/click1'));
+      const [answer] = await client.responses(1);
+      expect(answeredByNode(answer!)).toBe(byNode);
+      client.end();
+    }
   });
 
   it('serves a keep-alive connection itself and answers pipelined requests in order, each after its own write', async () => {

@@ -25,8 +25,8 @@ export class RecordingMinter implements LinkMinter {
     return PIXEL_URL;
   }
 
-  isTrackingUrl(url: string): boolean {
-    return /^https?:\/\/trk\.example\.net(?:[/:?#]|$)/i.test(url.trim());
+  isTrackingUrl(url: URL): boolean {
+    return url.hostname === TRACKING_HOST;
   }
 }
 

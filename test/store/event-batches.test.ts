@@ -62,6 +62,15 @@ describe('event batch records', () => {
     expect(await collect(store.eventsBySendId('s', { limit: 0 }))).toEqual([]);
   });
 
+  it('refuses an event whose send is too long for the keys, failing only its own call', async () => {
+    const store = await fresh();
+    const good = store.recordEvents([event('s', ms(0))]);
+    const bad = store.recordEvents([event('x'.repeat(70_000), ms(0))]);
+    await expect(bad).rejects.toMatchObject({ code: 'ESTORE_INVALID' });
+    await good;
+    expect(times(await collect(store.eventsBySendId('s')))).toEqual([0]);
+  });
+
   it('sweeps to the event: a record straddling the cutoff keeps its newer events', async () => {
     const dir = tempDir();
     const store = await fresh(dir);

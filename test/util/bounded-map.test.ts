@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BoundedMap } from '../../src/store/bounded-map.js';
+import { BoundedMap } from '../../src/util/bounded-map.js';
 
 describe('BoundedMap', () => {
   it('holds at most its capacity and forgets first what was not used for longest', () => {

@@ -3,7 +3,8 @@
  * new entries go to the young one; when it holds half the capacity it becomes the old one and the old
  * one is dropped whole. A hit in the old generation moves the entry to the young one. Cheaper than an
  * exact LRU on the hot path (a hit in the young generation is one Map lookup), and as good for caches.
- * Keys are strings: ids as latin1, one char per byte.
+ * Keys are strings (ids as latin1, one char per byte). Used by the store's caches, the milter's row-id
+ * memo and the redirector's user-agent verdicts.
  */
 export class BoundedMap<V> {
   private young = new Map<string, V>();
@@ -24,10 +25,7 @@ export class BoundedMap<V> {
     const value = this.young.get(key);
     if (value !== undefined) return value;
     const aging = this.old.get(key);
-    if (aging !== undefined) {
-      this.old.delete(key);
-      this.set(key, aging);
-    }
+    if (aging !== undefined) this.set(key, aging); // set() takes it out of the old generation
     return aging;
   }
 

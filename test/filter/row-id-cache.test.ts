@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { RowIdCache } from '../../src/filter/message-minter.js';
+import { createKeyring, signingKey, urlRowId } from '../../src/links/index.js';
+
+const one = createKeyring([signingKey(1, Buffer.alloc(32, 1))], 1);
+const two = createKeyring([signingKey(1, Buffer.alloc(32, 1)), signingKey(2, Buffer.alloc(32, 2))], 2);
+const row = (n: number) => ({ sendId: 'a1', listId: 'l', url: `https://shop.example/p/${n}`, linkName: '' });
+
+describe('RowIdCache', () => {
+  it('hashes a row once, keeps its answer per current key, and stays right past its capacity', () => {
+    const cache = new RowIdCache(4);
+    const first = cache.get(one, row(1));
+    expect(first).toEqual(urlRowId(one.current, row(1)));
+    expect(cache.get(one, row(1))).toBe(first); // the memo, not a new hash
+    expect(cache.get(two, row(1))).toEqual(urlRowId(two.current, row(1))); // a rotated key hashes anew
+    expect(cache.get(two, row(1))).not.toEqual(first);
+    for (let n = 0; n < 50; n++) expect(cache.get(one, row(n))).toEqual(urlRowId(one.current, row(n)));
+  });
+});
