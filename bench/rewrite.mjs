@@ -3,13 +3,14 @@
 //   npm run build && node bench/rewrite.mjs [--rounds N] [--seeded] [--hmac]
 //
 // --seeded  replace the corpus's `href="#"` / `href="http://"` placeholders with real URLs (many more links)
-// --hmac    mint with the HMAC simple minter instead of a constant-time string builder
+// --hmac    mint real stateful tokens (the milter's own minter, HMAC and all) instead of a constant-time string builder
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer, TokenizerMode, html as htmlSpec } from 'parse5';
 import { rewriteHtml } from '../dist/rewrite/html.js';
-import { createSimpleMinter } from '../dist/links/simple-minter.js';
+import { createMessageMinter } from '../dist/filter/message-minter.js';
+import { createKeyring, signingKey } from '../dist/links/index.js';
 
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(name);
@@ -36,7 +37,14 @@ const cheapMinter = {
   isTrackingUrl: (url) => url.host === 't.example',
 };
 const minter = flag('--hmac')
-  ? createSimpleMinter({ baseUrl: 'https://t.example', key: Buffer.alloc(32, 7), trackingHosts: [] })
+  ? createMessageMinter({
+      keyring: createKeyring([signingKey(1, Buffer.alloc(32, 7))], 1),
+      identity: { sendId: 'a1', listId: 'l', emailCode: 'c', mailClass: 'a', recipient: 'r@example.net', recipients: ['r@example.net'], campaignId: '', metadata: null },
+      settings: { clicks: true, opens: true, domain: 't.example', scheme: 'https', style: 'compact', mode: 'stateful' },
+      origin: { scheme: 'https', domain: 't.example' },
+      messageId: Buffer.alloc(9, 1),
+      trackingHosts: new Set(['t.example']),
+    })
   : cheapMinter;
 const options = { minter, clicks: true, opens: true, maxLinks: 10_000 };
 
