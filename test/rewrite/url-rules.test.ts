@@ -16,6 +16,15 @@ describe('judgeUrl', () => {
   });
 });
 
+describe('judgeUrl on links that are ours already', () => {
+  it('never tracks a link to a tracking domain again, whatever its case, port or scheme', () => {
+    for (const url of ['https://trk.example.net/c/abc', 'HTTP://TRK.Example.NET:8080/o/x', 'https://trk.example.net?x=1']) {
+      expect(judgeUrl(url, new RecordingMinter())).toEqual({ track: false, reason: 'tracking-domain' });
+    }
+    expect(judgeUrl('https://trk.example.net.evil.example/c/abc', new RecordingMinter())).toMatchObject({ track: true });
+  });
+});
+
 describe('judgeUrl on URLs no browser could follow', () => {
   it('leaves an href with a space in its host alone (found by the fuzzer)', () => {
     expect(judgeUrl('http://www.pr Display', new RecordingMinter())).toEqual({ track: false, reason: 'invalid' });
