@@ -72,7 +72,7 @@ const SCENARIOS: Record<string, () => Promise<Outcome[]>> = {
   async kills() {
     const outcomes: Outcome[] = [];
     for (const defaultAction of ['tempfail', 'accept'] as const) {
-      const { figures, account, trouble, kills } = await runKillScenario({ count: 10_000, defaultAction, killEveryMs: 3_000 });
+      const { figures, account, trouble, kills } = await runKillScenario({ count: 10_000, defaultAction, kills: { everyMs: 3_000 } });
       const broken: string[] = [];
       check(broken, account.lost.length === 0, `${account.lost.length} lost`);
       check(broken, account.duplicated.length === 0, `${account.duplicated.length} duplicated`);

@@ -1,7 +1,12 @@
 /**
- * SIGKILLs a daemon every few seconds while a round runs, restarting it at once each time (as
- * systemd's Restart=always would), and works out from the daemon's own log how long each outage
- * lasted: from the kill to the first message the restarted daemon tracked.
+ * SIGKILLs a daemon while a round runs, restarting it at once each time (as systemd's
+ * Restart=always would), and works out from the daemon's own log how long each outage lasted:
+ * from the kill to the first message the restarted daemon tracked.
+ *
+ * Kills come either on a clock (the long stress run: every few seconds, for as long as the round
+ * lasts) or at points of progress (the quick CI run: after so many accepted messages). Progress
+ * points make the number of kills independent of how fast the machine is: on a clock, a fast run
+ * could finish its messages before the second kill came.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TrackmilterDaemon } from '../../test/helpers/daemon.js';
@@ -14,33 +19,67 @@ export interface KillRecord {
   firstTrackedAt?: number;
 }
 
+export type KillSchedule =
+  /** A kill every `everyMs` after the last restart, at most `maxKills`. */
+  | { everyMs: number; maxKills?: number }
+  /** One kill as soon as `progress()` reaches each count (and the previous restart is done). */
+  | { atProgress: readonly number[] };
+
 export class KillLoop {
   readonly kills: KillRecord[] = [];
   private stopping = false;
+  private progressCount = 0;
+  private wakeProgress: (() => void) | undefined;
   private readonly loop: Promise<void>;
 
   constructor(
     private readonly daemon: TrackmilterDaemon,
-    private readonly everyMs: number,
-    private readonly maxKills = Number.POSITIVE_INFINITY,
+    private readonly schedule: KillSchedule,
   ) {
     this.loop = this.run();
   }
 
   private async run(): Promise<void> {
-    while (!this.stopping && this.kills.length < this.maxKills) {
-      await sleep(this.everyMs);
-      if (this.stopping) return;
-      const killedAt = Date.now();
-      await this.daemon.kill();
-      await this.daemon.restart();
-      this.kills.push({ killedAt, readyAt: Date.now() });
+    const schedule = this.schedule;
+    if ('everyMs' in schedule) {
+      const maxKills = schedule.maxKills ?? Number.POSITIVE_INFINITY;
+      while (!this.stopping && this.kills.length < maxKills) {
+        await sleep(schedule.everyMs);
+        if (this.stopping) return;
+        await this.killAndRestart();
+      }
+      return;
     }
+    for (const point of schedule.atProgress) {
+      while (!this.stopping && this.progressCount < point) await new Promise<void>((resolve) => (this.wakeProgress = resolve));
+      if (this.stopping) return;
+      await this.killAndRestart();
+    }
+  }
+
+  private async killAndRestart(): Promise<void> {
+    const killedAt = Date.now();
+    await this.daemon.kill();
+    await this.daemon.restart();
+    this.kills.push({ killedAt, readyAt: Date.now() });
+  }
+
+  /** One more unit of progress (e.g. a message accepted); kills scheduled at this point go ahead. */
+  progress(): void {
+    this.progressCount += 1;
+    this.wake();
   }
 
   /** No more kills from now on (a restart under way completes). */
   halt(): void {
     this.stopping = true;
+    this.wake();
+  }
+
+  private wake(): void {
+    const wake = this.wakeProgress;
+    this.wakeProgress = undefined;
+    wake?.();
   }
 
   /** Halts, waits for a restart under way, and fills in each outage's end from the log. */

@@ -7,15 +7,14 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Figures } from '../lib/figures.js';
-import { KillLoop, type KillRecord } from '../lib/kill-loop.js';
+import { KillLoop, type KillRecord, type KillSchedule } from '../lib/kill-loop.js';
 import { accountDeliveries, buildLoadMessages, milterTrouble, sendRound, type DeliveryAccount, type MilterTrouble } from '../lib/load.js';
 import { seconds, withRig } from '../lib/rig.js';
 
 export interface KillScenarioOptions {
   count: number;
   defaultAction: 'tempfail' | 'accept';
-  killEveryMs: number;
-  maxKills?: number;
+  kills: KillSchedule;
 }
 
 export interface KillScenarioResult {
@@ -29,16 +28,19 @@ export async function runKillScenario(options: KillScenarioOptions): Promise<Kil
   const { defaultAction } = options;
   return withRig({ lab: { defaultAction } }, async ({ daemon, lab }) => {
     const messages = buildLoadMessages(`kill-${defaultAction}`, options.count, defaultAction === 'tempfail' ? 2 : 3);
-    const killer = new KillLoop(daemon, options.killEveryMs, options.maxKills);
-    // The kills stop once 80% of the messages had an answer, so that the rest shows the daemon
+    const killer = new KillLoop(daemon, options.kills);
+    // The kills stop once 80% of the messages were accepted, so that the rest shows the daemon
     // tracking again after the last kill. Refused messages are sent again after a short back-off,
-    // as an injector retries a 4xx.
-    let answered = 0;
+    // as an injector retries a 4xx; a refusal is not progress (with tempfail they come fast while
+    // the daemon is down, and would otherwise use up the round before the next kill).
+    let accepted = 0;
     const round = await sendRound(lab, messages, {
       attempts: 10,
       backoffMs: 200,
-      onOutcome: () => {
-        if (++answered >= options.count * 0.8) killer.halt();
+      onOutcome: (outcome) => {
+        if (!outcome.accepted) return;
+        killer.progress();
+        if (++accepted >= options.count * 0.8) killer.halt();
       },
     });
     const kills = await killer.stop();
