@@ -17,7 +17,7 @@ import { createTrackingFilter } from './filter/tracking-filter.js';
 import { trackingHosts } from './filter/settings.js';
 import { loadKeyring, type Keyring } from './links/index.js';
 import { isTokenText } from './links/token-text.js';
-import { LevelTrackStore } from './store/index.js';
+import { LevelTrackStore, type ReadCacheStats } from './store/index.js';
 import { createAdminApi } from './admin/admin-api.js';
 import { loadOrCreateAdminToken } from './admin/admin-token.js';
 import { startRetentionSweep } from './admin/retention.js';
@@ -57,6 +57,7 @@ export async function startDaemon(config: ConfigValues, logger: Logger, role: Da
     if (store) {
       await store.open();
       started.push(store);
+      storeMetrics(metrics, store);
       events = await startEventPipeline(config, store, logger, metrics);
       started.push(events);
     }
@@ -177,6 +178,31 @@ function splitList(text: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
+}
+
+/** The store's own figures, read at scrape time: how well the read caches work, how busy writes are. */
+function storeMetrics(metrics: MetricsRegistry, store: LevelTrackStore): void {
+  const caches = (): Array<[string, ReadCacheStats]> => {
+    const { rows, messages } = store.stats().readCache;
+    return [
+      ['rows', rows],
+      ['messages', messages],
+    ];
+  };
+  metrics.collected(
+    'trackmilter_store_read_cache_lookups_total',
+    'Reads of URL rows and message records, answered from the read cache (hit) or from LevelDB (miss).',
+    'counter',
+    ['cache', 'result'],
+    () => caches().flatMap(([cache, figures]) => [
+      [[cache, 'hit'], figures.hits],
+      [[cache, 'miss'], figures.misses],
+    ]),
+  );
+  metrics.collected('trackmilter_store_read_cache_entries', 'Records held in each read cache (store.read_cache_entries each at most).', 'gauge', ['cache'], () =>
+    caches().map(([cache, figures]) => [[cache], figures.entries]),
+  );
+  metrics.gauge('trackmilter_store_pending_writes', 'Store writes waiting for, or inside, a LevelDB batch not yet on disk.', () => store.stats().pendingCalls);
 }
 
 /** Milter counters on the shared registry, served by /metrics (and the total by /healthz). */

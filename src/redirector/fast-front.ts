@@ -12,6 +12,7 @@
  * with its own parser, limits and timeouts. Responses go out in request order, each after its event
  * is written.
  */
+import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import { readRequestHead } from './request-head.js';
@@ -43,6 +44,27 @@ export interface FastFrontOptions {
   headersTimeoutMs: number;
   /** ...and after its first answer, an idle one (nothing asked, nothing owed) after this. */
   keepAliveTimeoutMs: number;
+}
+
+/**
+ * Puts a fast front in front of a node:http server: the server's own listener for `event`
+ * ('connection', or 'secureConnection' with TLS) is taken out and handed to `createFront` as the
+ * place to send connections the front does not serve. Returns null, changing nothing, when the
+ * server does not have exactly one such listener: that is not the node:http this was written
+ * against, and the server then serves everything itself.
+ */
+export function putFastFrontBefore(
+  server: EventEmitter,
+  event: 'connection' | 'secureConnection',
+  createFront: (handOff: (socket: Socket) => void) => FastFront,
+): FastFront | null {
+  const nodeListeners = server.listeners(event) as ((socket: Socket) => void)[];
+  const nodeConnection = nodeListeners[0];
+  if (nodeListeners.length !== 1 || !nodeConnection) return null;
+  const front = createFront((socket) => nodeConnection.call(server, socket));
+  server.removeListener(event, nodeConnection);
+  server.on(event, (socket: Socket) => front.accept(socket));
+  return front;
 }
 
 export class FastFront {

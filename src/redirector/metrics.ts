@@ -95,6 +95,33 @@ export class Gauge implements Metric {
   }
 }
 
+/** One sample of a collected metric: its label values, in the order of the metric's label names. */
+export type Sample = readonly [labelValues: readonly string[], value: number];
+
+/**
+ * A labelled counter or gauge whose samples are read from their owner at scrape time, for figures a
+ * component already keeps (a store's cache hits): the hot path never touches the registry.
+ */
+export class CollectedMetric implements Metric {
+  constructor(
+    readonly name: string,
+    private readonly help: string,
+    private readonly type: 'counter' | 'gauge',
+    private readonly labelNames: readonly string[],
+    private readonly read: () => Iterable<Sample>,
+  ) {}
+
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.type}`);
+    for (const [values, value] of this.read()) {
+      if (values.length !== this.labelNames.length) {
+        throw new CodedError('EMETRICS', `${this.name} takes ${this.labelNames.length} label values, got ${values.length}`);
+      }
+      out.push(`${this.name}${formatLabels(this.labelNames, values)} ${formatNumber(value)}`);
+    }
+  }
+}
+
 export class Histogram implements Metric {
   /** Per bucket (not cumulative; summed on render), plus one for +Inf. */
   private readonly counts: number[];
@@ -140,14 +167,24 @@ export class Histogram implements Metric {
 /** Latency buckets in seconds, from 0.25 ms (a fast redirect) to 2.5 s (a stuck store). */
 export const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
+function checkLabelNames(metric: string, labelNames: readonly string[]): void {
+  for (const label of labelNames) {
+    if (!LABEL_NAME.test(label) || label === 'le') throw new CodedError('EMETRICS', `invalid label name "${label}" for ${metric}`);
+  }
+}
+
 export class MetricsRegistry {
   private readonly metrics = new Map<string, Metric>();
 
   counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
-    for (const label of labelNames) {
-      if (!LABEL_NAME.test(label) || label === 'le') throw new CodedError('EMETRICS', `invalid label name "${label}" for ${name}`);
-    }
+    checkLabelNames(name, labelNames);
     return this.add(new Counter(name, help, labelNames));
+  }
+
+  /** A labelled counter or gauge read at scrape time from figures its owner keeps anyway. */
+  collected(name: string, help: string, type: 'counter' | 'gauge', labelNames: readonly string[], read: () => Iterable<Sample>): CollectedMetric {
+    checkLabelNames(name, labelNames);
+    return this.add(new CollectedMetric(name, help, type, labelNames, read));
   }
 
   /** A gauge read at scrape time (queue lengths, open sessions): nothing to update on the hot path. */

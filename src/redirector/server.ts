@@ -24,7 +24,7 @@ import { createHostCheck, type HostCheck } from './host-check.js';
 import { truncateAddress, validateTruncation, type IpTruncation } from './ip-address.js';
 import { createMachineClassifier, type MachineClassifier, type MachineFlagOptions } from './machine-flags.js';
 import { METRICS_CONTENT_TYPE, MetricsRegistry, type Counter, type CounterChild, type Histogram } from './metrics.js';
-import { FastFront } from './fast-front.js';
+import { FastFront, putFastFrontBefore } from './fast-front.js';
 import {
   GIF,
   METHOD_NOT_ALLOWED,
@@ -191,7 +191,7 @@ export class RedirectorServer {
       ? https.createServer({ ...serverOptions, ...this.readTlsFilesSync(this.options.tls) }, handler)
       : http.createServer(serverOptions, handler);
     server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => this.onClientError(err, socket));
-    if (this.options.fastFront !== false) this.front = this.putFastFrontBefore(server, this.options.tls ? 'secureConnection' : 'connection');
+    if (this.options.fastFront !== false) this.front = this.installFastFront(server);
     if (this.options.tls) {
       server.on('tlsClientError', (err: Error) => this.log.warn('tls', { code: errorCode(err), err: errorMessage(err) }, 'TLS handshake failed'));
     }
@@ -248,24 +248,29 @@ export class RedirectorServer {
    * node:http: new connections go to the front, which hands to node:http's own connection listener
    * what it does not serve itself.
    */
-  private putFastFrontBefore(server: http.Server | https.Server, event: 'connection' | 'secureConnection'): FastFront | null {
-    const nodeListeners = server.listeners(event) as ((socket: Socket) => void)[];
-    const nodeConnection = nodeListeners[0];
-    if (nodeListeners.length !== 1 || !nodeConnection) return null; // not the node:http we know: stay on it alone
-    const front = new FastFront({
-      handle: (request, out) => this.handleRequest(request, out),
-      handOff: (socket) => nodeConnection.call(server, socket),
-      onHandOff: (reason) => this.m.handedToNode.labels(reason).inc(),
-      nodeOnlyPrefix: this.options.admin ? ADMIN_PREFIX : undefined,
-      maxUrlBytes: this.limits.maxUrlBytes,
-      maxHeaderBytes: this.limits.maxHeaderBytes,
-      headersTimeoutMs: this.limits.headersTimeoutMs,
-      keepAliveTimeoutMs: this.limits.keepAliveTimeoutMs,
-    });
-    server.removeListener(event, nodeConnection);
-    server.on(event, (socket: Socket) => front.accept(socket));
+  private installFastFront(server: http.Server | https.Server): FastFront | null {
+    const event = this.options.tls ? 'secureConnection' : 'connection';
+    const front = putFastFrontBefore(
+      server,
+      event,
+      (handOff) =>
+        new FastFront({
+          handle: (request, out) => this.handleRequest(request, out),
+          handOff,
+          onHandOff: (reason) => this.m.handedToNode.labels(reason).inc(),
+          nodeOnlyPrefix: this.options.admin ? ADMIN_PREFIX : undefined,
+          maxUrlBytes: this.limits.maxUrlBytes,
+          maxHeaderBytes: this.limits.maxHeaderBytes,
+          headersTimeoutMs: this.limits.headersTimeoutMs,
+          keepAliveTimeoutMs: this.limits.keepAliveTimeoutMs,
+        }),
+    );
+    if (!front) {
+      this.log.warn('fast_front', { event, listeners: server.listenerCount(event) }, 'fast front not installed: node:http does not have the single connection listener it was written for; node:http serves every request');
+    }
     return front;
   }
+
 
   private readTlsFilesSync(files: TlsFiles): { cert: Buffer; key: Buffer } {
     try {

@@ -7,6 +7,7 @@ export type {
   RecordId,
   StoredUrlRow,
   StoreStats,
+  ReadCacheStats,
   SweepResult,
   TrackEvent,
   TrackStore,

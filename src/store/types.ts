@@ -95,6 +95,17 @@ export interface StoreStats {
   largestGroup: number;
   /** Calls waiting for, or inside, a batch not yet written. */
   pendingCalls: number;
+  /** The read caches in front of getUrlRow and getMessage (`store.read_cache_entries`). */
+  readCache: { rows: ReadCacheStats; messages: ReadCacheStats };
+}
+
+export interface ReadCacheStats {
+  /** Reads answered from the cache. */
+  hits: number;
+  /** Reads that went to LevelDB (found there or not). */
+  misses: number;
+  /** Records held now. */
+  entries: number;
 }
 
 /**

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FastFront } from '../../src/redirector/fast-front.js';
+import { FastFront, putFastFrontBefore } from '../../src/redirector/fast-front.js';
 import { GIF } from '../../src/redirector/responses.js';
 import type { RedirectorServer } from '../../src/redirector/server.js';
 import type { RedirectEvent } from '../../src/redirector/types.js';
@@ -279,3 +279,47 @@ describe('the fast front under a client that does not read', () => {
   });
 });
 
+
+describe('putting the fast front before a server', () => {
+  const frontOptions = {
+    handle: (): void => undefined,
+    maxUrlBytes: 8192,
+    maxHeaderBytes: 16384,
+    headersTimeoutMs: 1000,
+    keepAliveTimeoutMs: 1000,
+  };
+
+  it("takes node's one connection listener out and routes hand-offs back to it, called on the server", () => {
+    const server = new EventEmitter();
+    const reached: unknown[] = [];
+    server.on('connection', function (this: unknown, socket: unknown) {
+      reached.push([this, socket]);
+    });
+    let handOff: ((socket: net.Socket) => void) | undefined;
+    const front = putFastFrontBefore(server, 'connection', (nodeServes) => {
+      handOff = nodeServes;
+      return new FastFront({ ...frontOptions, handOff: nodeServes });
+    });
+    expect(front).toBeInstanceOf(FastFront);
+    expect(server.listenerCount('connection')).toBe(1);
+    const socket = { marker: 'socket' } as unknown as net.Socket;
+    handOff!(socket);
+    expect(reached).toEqual([[server, socket]]);
+  });
+
+  it('changes nothing and returns null when the server has no listener, or more than one', () => {
+    for (const count of [0, 2]) {
+      const server = new EventEmitter();
+      const listeners = Array.from({ length: count }, () => (): void => undefined);
+      for (const listener of listeners) server.on('secureConnection', listener);
+      let created = false;
+      const front = putFastFrontBefore(server, 'secureConnection', (handOff) => {
+        created = true;
+        return new FastFront({ ...frontOptions, handOff });
+      });
+      expect(front).toBeNull();
+      expect(created).toBe(false);
+      expect(server.listeners('secureConnection')).toEqual(listeners);
+    }
+  });
+});

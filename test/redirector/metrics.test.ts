@@ -47,4 +47,31 @@ describe('metrics registry', () => {
     expect(() => registry.counter('c_total', 'C.', ['le'])).toThrow(/invalid label/);
     expect(() => registry.counter('d_total', 'D.', ['x']).labels()).toThrow(/takes 1 label/);
   });
+
+  it('collected metrics read their samples at each scrape, with their type and labels', () => {
+    const registry = new MetricsRegistry();
+    const figures = { hits: 1, misses: 2 };
+    registry.collected('cache_lookups_total', 'Lookups.', 'counter', ['cache', 'result'], () => [
+      [['rows', 'hit'], figures.hits],
+      [['rows', 'miss'], figures.misses],
+    ]);
+    registry.collected('cache_entries', 'Entries.', 'gauge', ['cache'], () => [[['rows'], figures.hits + figures.misses]]);
+    const lines = (): string[] => registry.render().split('\n');
+    expect(lines()).toEqual([
+      '# HELP cache_lookups_total Lookups.',
+      '# TYPE cache_lookups_total counter',
+      'cache_lookups_total{cache="rows",result="hit"} 1',
+      'cache_lookups_total{cache="rows",result="miss"} 2',
+      '# HELP cache_entries Entries.',
+      '# TYPE cache_entries gauge',
+      'cache_entries{cache="rows"} 3',
+      '',
+    ]);
+    figures.hits = 40;
+    expect(lines()).toContain('cache_lookups_total{cache="rows",result="hit"} 40');
+    expect(lines()).toContain('cache_entries{cache="rows"} 42');
+    expect(() => registry.collected('bad_total', 'B.', 'counter', ['le'], () => [])).toThrow(/invalid label/);
+    registry.collected('short_total', 'S.', 'counter', ['a', 'b'], () => [[['only-a'], 1]]);
+    expect(() => registry.render()).toThrow(/short_total takes 2 label values, got 1/);
+  });
 });

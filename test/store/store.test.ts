@@ -102,6 +102,24 @@ describe('the read cache', () => {
     await store.getMessage(message(1).id);
     await store.getMessage(message(1).id);
     expect(gets).toHaveBeenCalledTimes(2);
+    expect(store.stats().readCache.messages).toEqual({ hits: 0, misses: 2, entries: 0 });
+  });
+
+  it('counts hits, misses (found or not) and entries for each cache in stats()', async () => {
+    const store = await fresh();
+    const row = urlRow('s1', 'https://x.example/a');
+    await store.recordMessage(message(1, 's1', at(0)), [row]);
+    await store.getUrlRow(row.id);
+    await store.getUrlRow(row.id);
+    await store.getUrlRow(row.id);
+    await store.getMessage(message(2).id); // not there: a miss, and nothing cached
+    await store.getMessage(message(1).id);
+    expect(store.stats().readCache).toEqual({
+      rows: { hits: 2, misses: 1, entries: 1 },
+      messages: { hits: 0, misses: 2, entries: 1 },
+    });
+    await store.sweep(at(10));
+    expect(store.stats().readCache.rows).toEqual({ hits: 2, misses: 1, entries: 0 });
   });
 });
 
