@@ -1,10 +1,13 @@
-// Events as they leave the daemon: JSON (one object per line) or CSV.
+// Events as `trackmilter events` exports them: JSON lines in the sinks' own shape (../events/event-json.ts),
+// or CSV with one column per field and the bounce or complaint details as one JSON text column.
+import { greenarrowType, toEventJson, type BounceClassification } from '../events/event-json.js';
 import type { TrackEvent } from '../store/index.js';
 
 export const EVENT_COLUMNS = [
   'id',
   'time',
   'type',
+  'greenarrowType',
   'sendId',
   'listId',
   'recipient',
@@ -20,11 +23,12 @@ export const EVENT_COLUMNS = [
   'details',
 ] as const;
 
-export function eventObject(e: TrackEvent): Record<(typeof EVENT_COLUMNS)[number], string | number | boolean> {
+function eventObject(e: TrackEvent): Record<(typeof EVENT_COLUMNS)[number], string | number | boolean> {
   return {
     id: Buffer.from(e.id).toString('hex'),
     time: e.time.toISOString(),
     type: e.type,
+    greenarrowType: greenarrowType(e.type, e.details?.classification as BounceClassification | undefined),
     sendId: e.sendId,
     listId: e.listId,
     recipient: e.recipient,
@@ -42,8 +46,7 @@ export function eventObject(e: TrackEvent): Record<(typeof EVENT_COLUMNS)[number
 }
 
 export function eventJsonLine(e: TrackEvent): string {
-  const { details: _text, ...flat } = eventObject(e);
-  return JSON.stringify(e.details ? { ...flat, details: e.details } : flat) + '\n';
+  return JSON.stringify(toEventJson(e)) + '\n';
 }
 
 export const CSV_HEADER = EVENT_COLUMNS.join(',') + '\r\n';

@@ -1,6 +1,7 @@
 /**
- * The JSON shape of an event as sinks publish it (JSONL lines, webhook bodies) and as the feed keeps it.
- * This is a public format: add fields, never rename or retype one.
+ * The JSON shape of an event wherever it leaves the daemon: sinks (JSONL lines, webhook bodies), the feed
+ * that keeps them, and `trackmilter events --format json`. One shape, so a consumer written for one
+ * reads the others. This is a public format: add fields, never rename or retype one.
  *
  *   id              hex of the event's unique id (receivers drop duplicates by it)
  *   type            click | open | bounce | complaint | unsubscribe
@@ -14,8 +15,10 @@
  *   machine         true for scanners, prefetchers, privacy proxies, HEAD requests
  *   machineReason   why machine is true; present only then
  *   status, classification, diagnostic, reportingMta, remoteMta, action, reportedRecipient, category,
- *   source, arrivalDate, feedbackType
- *                   bounce and complaint details (strings), each present only when known (non-empty)
+ *   source, arrivalDate, feedbackType, sourceIp, reporter
+ *                   bounce and complaint details (strings), each present only when known (non-empty);
+ *                   a complaint's sourceIp is the IP it names (our sending server), reporter its
+ *                   User-Agent (the reporting software)
  */
 import type { EventType, TrackEvent } from '../store/index.js';
 import { EVENT_TYPES } from '../store/index.js';
@@ -45,9 +48,16 @@ export interface DeliveryReportDetails {
   arrivalDate?: string;
   /** ARF Feedback-Type of a complaint, e.g. "abuse". */
   feedbackType?: string;
+  /** ARF Source-IP of a complaint: the sending server it names. */
+  sourceIp?: string;
+  /** ARF User-Agent of a complaint: the software that reported it. */
+  reporter?: string;
 }
 
-/** An event as the daemon hands it to the feed: a stored event, with bounce details when it has them. */
+/**
+ * An event to publish: a stored event, whose bounce or complaint details are in `details` (as the store
+ * keeps them) or already top-level fields (either is read; a top-level field wins).
+ */
 export type SinkEvent = TrackEvent & DeliveryReportDetails;
 
 export type GreenArrowEventType = 'engine_click' | 'engine_open' | 'bounce_bad_address' | 'bounce_all' | 'scomp' | 'engine_unsub';
@@ -71,6 +81,8 @@ const DETAIL_FIELDS = [
   'source',
   'arrivalDate',
   'feedbackType',
+  'sourceIp',
+  'reporter',
 ] as const;
 
 /**
@@ -100,7 +112,7 @@ export function toEventJson(event: SinkEvent): EventJson {
   const json: EventJson = {
     id: Buffer.from(event.id.buffer, event.id.byteOffset, event.id.length).toString('hex'),
     type: event.type,
-    greenarrowType: greenarrowType(event.type, event.classification),
+    greenarrowType: greenarrowType(event.type, detailOf(event, 'classification') as BounceClassification | undefined),
     time: event.time.toISOString(),
     sendId: event.sendId,
     listId: event.listId,
@@ -116,10 +128,14 @@ export function toEventJson(event: SinkEvent): EventJson {
   };
   if (event.machineReason !== undefined) json.machineReason = event.machineReason;
   for (const field of DETAIL_FIELDS) {
-    const value = event[field];
+    const value = detailOf(event, field);
     if (value !== undefined && value !== '') (json as unknown as Record<string, unknown>)[field] = value;
   }
   return json;
+}
+
+function detailOf(event: SinkEvent, field: (typeof DETAIL_FIELDS)[number]): string | undefined {
+  return event[field] ?? event.details?.[field];
 }
 
 function invalid(message: string): Error {

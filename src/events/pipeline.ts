@@ -8,7 +8,6 @@ import type { TrackEvent, TrackStore } from '../store/index.js';
 import { CodedError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { EventDelivery } from './delivery.js';
-import type { SinkEvent } from './event-json.js';
 import { EventFeed } from './feed.js';
 import { JsonlSink } from './jsonl-sink.js';
 import type { Sink } from './sink.js';
@@ -37,7 +36,7 @@ export async function startEventPipeline(config: ConfigValues, store: TrackStore
   registerSinkMetrics(metrics, delivery);
   return {
     record: async (events) => {
-      await Promise.all([store.recordEvents(events), feed.append(events.map(flatten))]);
+      await Promise.all([store.recordEvents(events), feed.append(events)]);
     },
     reopen() {
       for (const sink of sinks) if (sink instanceof JsonlSink) sink.reopen();
@@ -47,11 +46,6 @@ export async function startEventPipeline(config: ConfigValues, store: TrackStore
       await feed.close();
     },
   };
-}
-
-/** Sinks see a bounce's details as top-level fields. */
-function flatten(e: TrackEvent): SinkEvent {
-  return e.details ? ({ ...e, ...e.details } as SinkEvent) : e;
 }
 
 async function configuredSinks(config: ConfigValues, logger: Logger): Promise<Sink[]> {

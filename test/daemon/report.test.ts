@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatReport, summarize, type SendReport } from '../../src/admin/report.js';
 import { CSV_HEADER, eventCsvLine, eventJsonLine } from '../../src/admin/event-format.js';
+import { toEventJson } from '../../src/events/index.js';
 import type { TrackEvent } from '../../src/store/index.js';
 import { parseCsv } from './support/csv.js';
 
@@ -205,6 +206,14 @@ describe('event export lines', () => {
     });
   });
 
+  it('JSON: the same object the sinks publish, for a bounce too (details as top-level fields, GreenArrow name)', () => {
+    const bounce = ev({ type: 'bounce', url: '', position: 0, part: '', details: { status: '5.1.1', classification: 'hard', action: 'failed' } });
+    for (const e of [awkward, bounce, ev({})]) expect(JSON.parse(eventJsonLine(e))).toEqual(toEventJson(e));
+    expect(JSON.parse(eventJsonLine(bounce))).toMatchObject({ greenarrowType: 'bounce_bad_address', status: '5.1.1', classification: 'hard', action: 'failed' });
+    expect(JSON.parse(eventJsonLine(bounce))).not.toHaveProperty('details');
+    expect(JSON.parse(eventJsonLine(ev({})))).not.toHaveProperty('machineReason');
+  });
+
   it('CSV: commas, quotes and line breaks survive quoting; the header names every column of the row', () => {
     const rows = parseCsv(CSV_HEADER + eventCsvLine(awkward) + eventCsvLine(ev({})));
     expect(rows).toHaveLength(3);
@@ -225,6 +234,10 @@ describe('event export lines', () => {
     expect(field(row, 'sendId')).toBe(SEND_ID);
     expect(field(plain, 'machine')).toBe('false');
     expect(field(plain, 'url')).toBe('https://shop.example/sale');
+    expect(field(plain, 'greenarrowType')).toBe('engine_click');
+    const [, bounceRow] = parseCsv(CSV_HEADER + eventCsvLine(ev({ type: 'bounce', details: { classification: 'hard', status: '5.1.1' } }))) as [string[], string[]];
+    expect(field(bounceRow, 'greenarrowType')).toBe('bounce_bad_address');
+    expect(JSON.parse(field(bounceRow, 'details'))).toEqual({ classification: 'hard', status: '5.1.1' });
   });
 
   it('CSV: a field starting with = + - @ (or a tab or CR) cannot become a spreadsheet formula, and keeps its text', () => {

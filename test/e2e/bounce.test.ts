@@ -114,7 +114,10 @@ describe.skipIf(unavailable !== undefined)('Postfix bounce -> pipe -> trackmilte
       sendId: 'b777',
       listId: 'list9',
       recipient: GONE,
-      details: expect.objectContaining({ classification: 'hard', action: 'failed', reportedRecipient: GONE }),
+      greenarrowType: 'bounce_bad_address',
+      classification: 'hard',
+      action: 'failed',
+      reportedRecipient: GONE,
     });
     // Postfix logs the pipe's delivery once `trackmilter bounce` has exited 0, just after the event is stored.
     await pollUntil(

@@ -40,6 +40,16 @@ describe('event JSON', () => {
     expect(toEventJson(makeEvent(1))).not.toHaveProperty('machineReason');
   });
 
+  it('reads details the store keeps in `details` as it reads top-level ones, complaints\' sourceIp and reporter included', () => {
+    const { status, classification, diagnostic, reportingMta, ...stored } = makeEvent(3);
+    const details = { status: status!, classification: classification!, diagnostic: diagnostic!, reportingMta: reportingMta! };
+    expect(toEventJson({ ...stored, details })).toEqual(toEventJson(makeEvent(3)));
+    expect(toEventJson({ ...stored, details }).greenarrowType).toBe('bounce_bad_address');
+    const complaint = { ...makeEvent(4), details: { feedbackType: 'abuse', sourceIp: '192.0.2.10', reporter: 'AOL SComp' } };
+    expect(toEventJson(complaint)).toMatchObject({ greenarrowType: 'scomp', feedbackType: 'abuse', sourceIp: '192.0.2.10', reporter: 'AOL SComp' });
+    expect(toEventJson(complaint)).not.toHaveProperty('details');
+  });
+
   it('refuses events it cannot publish', () => {
     expect(() => toEventJson({ ...makeEvent(1), id: new Uint8Array(0) })).toThrow(expect.objectContaining({ code: EventsErrorCode.INVALID }));
     expect(() => toEventJson({ ...makeEvent(1), type: 'view' as never })).toThrow(expect.objectContaining({ code: EventsErrorCode.INVALID }));
