@@ -3,6 +3,7 @@
  * never scanned as bytes). A charset is only usable for a part when its bytes decode and encode
  * back to the same bytes; otherwise the part is left alone.
  */
+import { isAscii } from 'node:buffer';
 import iconv from 'iconv-lite';
 import { decodeIso2022jp, encodeIso2022jp } from './iso2022jp.js';
 
@@ -81,18 +82,22 @@ function iconvNameFor(name: string): string | undefined {
 
 /** Names of UTF-8 (iconv-lite's own utf8 codec is Node's decoder and encoder behind wrappers). */
 const UTF8_NAMES = new Set(['utf-8', 'utf8']);
+/** Names of ISO-8859-1 proper (byte = code point), not the windows-1252 that browsers read for it. */
+const LATIN1_NAMES = new Set(['iso-8859-1', 'latin1', 'iso8859-1', 'iso_8859-1']);
 
 /**
- * UTF-8 through Node's own decoder and encoder: what iconv-lite's utf8 codec does (StringDecoder, then
- * Buffer.from; invalid sequences become U+FFFD, a BOM stays in the text), without its per-call
- * wrappers, which cost more than the conversion on a newsletter-sized part. Same round-trip check.
+ * Node's own codecs for the two charsets most mail uses: what iconv-lite does for them (for UTF-8,
+ * StringDecoder then Buffer.from: invalid sequences become U+FFFD, a BOM stays in the text; for
+ * ISO-8859-1, each byte is its code point), without its per-call wrappers and table loops, which
+ * cost more than the conversion on a newsletter-sized part. Same round-trip check: a character
+ * ISO-8859-1 cannot hold does not decode back to itself, so the text is refused either way.
  */
-function utf8Charset(name: string): Charset {
+function nodeCharset(name: string, encoding: 'utf8' | 'latin1'): Charset {
   return withRoundTripCheck(
     name,
     true,
-    (bytes) => bytes.toString('utf8'),
-    (text) => Buffer.from(text, 'utf8'),
+    (bytes) => bytes.toString(encoding),
+    (text) => Buffer.from(text, encoding),
   );
 }
 
@@ -101,8 +106,8 @@ function utf8Charset(name: string): Charset {
  * "us-ascii" part are carried through as Latin-1, so that they survive a rewrite unchanged.
  */
 function asciiCharset(name: string, sample: Buffer): Charset {
-  const carrier = iconvCharset(name, 'latin1');
-  if (!sample.every((b) => b < 0x80)) return carrier;
+  const carrier = nodeCharset(name, 'latin1');
+  if (!isAscii(sample)) return carrier;
   return { ...carrier, encode: (text) => (/[\u0080-\u{10ffff}]/u.test(text) ? null : carrier.encode(text)) };
 }
 
@@ -124,7 +129,8 @@ export function isWideUnicode(declared: string | undefined): boolean {
 export function lookupCharset(declared: string | undefined, sample: Buffer): Charset | null {
   const name = normalise(declared);
   if (ASCII_NAMES.has(name)) return asciiCharset(name || 'us-ascii', sample);
-  if (UTF8_NAMES.has(name)) return utf8Charset(name);
+  if (UTF8_NAMES.has(name)) return nodeCharset(name, 'utf8');
+  if (LATIN1_NAMES.has(name)) return nodeCharset(name, 'latin1');
   if (ISO2022JP_NAMES.has(name)) return withRoundTripCheck(name, true, decodeIso2022jp, encodeIso2022jp);
   if (UNKNOWN_NAMES.has(name)) return null;
   const wide = wideUnicodeName(name);
