@@ -98,59 +98,40 @@ function isLiteralQp(byte: number): boolean {
 }
 
 const HEX = Buffer.from('0123456789ABCDEF', 'latin1');
+const CRLF_BYTES = Buffer.from('\r\n', 'latin1');
+const LF_BYTES = Buffer.from('\n', 'latin1');
 
-/** Appends QP output into a buffer sized for the worst case, so large parts encode in one pass. */
-class QpWriter {
-  private readonly out: Buffer;
-  private length = 0;
-  private column = 0;
-  private readonly eol: Buffer;
-
-  constructor(inputLength: number, eol: Eol) {
-    this.eol = Buffer.from(eol, 'latin1');
-    // Every byte can become three, and every 73 output bytes may need a soft break (=CRLF).
-    this.out = Buffer.alloc(inputLength * 3 + Math.ceil((inputLength * 3) / 73) * 3 + 16);
-  }
-
-  /** Writes one encoded byte; `isLastOfLine` lets it use column 76, as no soft break follows it. */
-  writeByte(byte: number, literal: boolean, isLastOfLine: boolean): void {
+/**
+ * Encodes data[start, end), one line of text (or all of it for UTF-16/32), at `length` in out, with
+ * soft breaks; returns the new length. Positions and the column live in locals: this runs over every
+ * byte of every rewritten part, and per-byte method calls on a writer object cost a third of it.
+ */
+function encodeQpLine(data: Buffer, start: number, end: number, out: Buffer, at: number, crlf: boolean): number {
+  let length = at;
+  let column = 0;
+  const last = end - 1;
+  for (let i = start; i < end; i++) {
+    const byte = data[i]!;
+    // The last byte may use column 76, as no soft break follows it; a blank there would be
+    // stripped by the decoder, so it is escaped.
+    const literal = isLiteralQp(byte) && !(i === last && (byte === SPACE || byte === TAB));
     const width = literal ? 1 : 3;
-    const room = isLastOfLine ? QP_MAX_LINE : QP_MAX_LINE - 1;
-    if (this.column + width > room) {
-      this.out[this.length++] = EQUALS;
-      this.writeRaw(this.eol);
+    if (column + width > (i === last ? QP_MAX_LINE : QP_MAX_LINE - 1)) {
+      out[length++] = EQUALS;
+      if (crlf) out[length++] = CR;
+      out[length++] = LF;
+      column = 0;
     }
     if (literal) {
-      this.out[this.length++] = byte;
+      out[length++] = byte;
     } else {
-      this.out[this.length++] = EQUALS;
-      this.out[this.length++] = HEX[byte >> 4]!;
-      this.out[this.length++] = HEX[byte & 15]!;
+      out[length++] = EQUALS;
+      out[length++] = HEX[byte >> 4]!;
+      out[length++] = HEX[byte & 15]!;
     }
-    this.column += width;
+    column += width;
   }
-
-  /** Writes a hard line break (or the soft break's line end) and starts a new line. */
-  writeRaw(bytes: Buffer): void {
-    bytes.copy(this.out, this.length);
-    this.length += bytes.length;
-    this.column = 0;
-  }
-
-  result(): Buffer {
-    return this.out.subarray(0, this.length);
-  }
-}
-
-/** Encodes one line of data (line breaks in it are escaped as data) with soft breaks. */
-function encodeQpLine(line: Buffer, writer: QpWriter): void {
-  const last = line.length - 1;
-  for (let i = 0; i <= last; i++) {
-    const byte = line[i]!;
-    // A blank at the end of a line would be stripped by the decoder, so it is escaped.
-    const literal = isLiteralQp(byte) && !(i === last && (byte === SPACE || byte === TAB));
-    writer.writeByte(byte, literal, i === last);
-  }
+  return length;
 }
 
 /**
@@ -160,18 +141,18 @@ function encodeQpLine(line: Buffer, writer: QpWriter): void {
  * escaped. Soft breaks use eol.
  */
 export function encodeQuotedPrintable(data: Buffer, eol: Eol, lineBreaksAreText: boolean): Buffer {
-  const writer = new QpWriter(data.length, eol);
-  if (!lineBreaksAreText) {
-    encodeQpLine(data, writer);
-    return writer.result();
-  }
-  const hardBreak = Buffer.from(eol, 'latin1');
+  const crlf = eol === '\r\n';
+  // Every byte can become three, and every 73 output bytes may need a soft break (=CRLF).
+  const out = Buffer.allocUnsafe(data.length * 3 + Math.ceil((data.length * 3) / 73) * 3 + 16);
+  if (!lineBreaksAreText) return out.subarray(0, encodeQpLine(data, 0, data.length, out, 0, crlf));
+  const hardBreak = crlf ? CRLF_BYTES : LF_BYTES;
+  let length = 0;
   let pos = 0;
   for (let hit = data.indexOf(hardBreak, pos); hit !== -1; hit = data.indexOf(hardBreak, pos)) {
-    encodeQpLine(data.subarray(pos, hit), writer);
-    writer.writeRaw(hardBreak);
+    length = encodeQpLine(data, pos, hit, out, length, crlf);
+    if (crlf) out[length++] = CR;
+    out[length++] = LF;
     pos = hit + hardBreak.length;
   }
-  encodeQpLine(data.subarray(pos), writer);
-  return writer.result();
+  return out.subarray(0, encodeQpLine(data, pos, data.length, out, length, crlf));
 }

@@ -55,6 +55,16 @@ describe('quoted-printable encoding', () => {
       }),
     );
   });
+  it('is canonical: what it wrote decodes and encodes back to the same bytes (an unchanged part stays unchanged)', () => {
+    const texty = fc.array(fc.constantFrom(0x0d, 0x0a, 0x20, 0x09, 0x3d, 0x41, 0x7e, 0x80, 0xff), { maxLength: 400 });
+    fc.assert(
+      fc.property(fc.oneof(texty, fc.uint8Array({ maxLength: 400 }).map((u) => [...u])), fc.constantFrom<'\r\n' | '\n'>('\r\n', '\n'), fc.boolean(), (bytes, eol, breaksAreText) => {
+        const encoded = encodeQuotedPrintable(Buffer.from(bytes), eol, breaksAreText);
+        expect(encodeQuotedPrintable(decodeQuotedPrintable(encoded), eol, breaksAreText).equals(encoded)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
   it('keeps lines within 76 octets for text with any line lengths', () => {
     fc.assert(
       fc.property(fc.array(fc.string({ maxLength: 300 }), { maxLength: 8 }), (lines) => {
