@@ -25,49 +25,52 @@ function hexValue(byte: number | undefined): number {
   return -1;
 }
 
-/** Output of the QP decoder: never longer than its input, so one allocation does. */
-interface ByteSink { buf: Buffer; length: number }
-
-/** Decodes one QP line (without its line break) into sink; returns true if it ended in a soft break. */
-function decodeQpLine(data: Buffer, start: number, lineEnd: number, sink: ByteSink): boolean {
-  let end = lineEnd;
-  // Trailing blanks were possibly added in transport and are not part of the data (RFC 2045 6.7).
-  while (end > start && (data[end - 1] === SPACE || data[end - 1] === TAB)) end--;
-  const soft = end > start && data[end - 1] === EQUALS;
-  if (soft) end--;
+/**
+ * Decodes the QP data in data[start, end) (one line, without its line break or soft break) to out at
+ * `at`; returns the new length. Positions live in locals: this runs over every byte of every
+ * candidate part, twice (decoding, and checking the re-encoded part).
+ */
+function decodeQpRun(data: Buffer, start: number, end: number, out: Buffer, at: number): number {
+  let length = at;
   for (let i = start; i < end; i++) {
     const byte = data[i]!;
     if (byte === EQUALS && i + 2 < end) {
       const hi = hexValue(data[i + 1]);
       const lo = hexValue(data[i + 2]);
       if (hi >= 0 && lo >= 0) {
-        sink.buf[sink.length++] = hi * 16 + lo;
+        out[length++] = hi * 16 + lo;
         i += 2;
         continue;
       }
     }
     // A stray "=" or a byte that should have been escaped is kept as it is.
-    sink.buf[sink.length++] = byte;
+    out[length++] = byte;
   }
-  return soft;
+  return length;
 }
 
 /** Quoted-printable decoding; hard line breaks are kept exactly as they were (CRLF or LF). */
 export function decodeQuotedPrintable(data: Buffer): Buffer {
-  const sink: ByteSink = { buf: Buffer.alloc(data.length), length: 0 };
+  // Never longer than its input, so one allocation does.
+  const out = Buffer.allocUnsafe(data.length);
+  let length = 0;
   let pos = 0;
   while (pos < data.length) {
     const lf = data.indexOf(LF, pos);
     const lineEnd = lf === -1 ? data.length : lf > pos && data[lf - 1] === CR ? lf - 1 : lf;
-    const soft = decodeQpLine(data, pos, lineEnd, sink);
+    let end = lineEnd;
+    // Trailing blanks were possibly added in transport and are not part of the data (RFC 2045 6.7).
+    while (end > pos && (data[end - 1] === SPACE || data[end - 1] === TAB)) end--;
+    const soft = end > pos && data[end - 1] === EQUALS;
+    length = decodeQpRun(data, pos, soft ? end - 1 : end, out, length);
     if (lf === -1) break;
     if (!soft) {
-      data.copy(sink.buf, sink.length, lineEnd, lf + 1);
-      sink.length += lf + 1 - lineEnd;
+      if (lineEnd < lf) out[length++] = CR;
+      out[length++] = LF;
     }
     pos = lf + 1;
   }
-  return sink.buf.subarray(0, sink.length);
+  return out.subarray(0, length);
 }
 
 /**
