@@ -26,8 +26,8 @@ function hexValue(byte: number | undefined): number {
 }
 
 /**
- * Decodes the QP data in data[start, end) (one line, without its line break or soft break) to out at
- * `at`; returns the new length. Positions live in locals: this runs over every byte of every
+ * Decodes the QP data in data[start, end) (one line, without its line break or soft break) into out
+ * from index `at`; returns the new length. Positions live in locals: this runs over every byte of every
  * candidate part, twice (decoding, and checking the re-encoded part).
  */
 function decodeQpRun(data: Buffer, start: number, end: number, out: Buffer, at: number): number {
@@ -105,8 +105,8 @@ const CRLF_BYTES = Buffer.from('\r\n', 'latin1');
 const LF_BYTES = Buffer.from('\n', 'latin1');
 
 /**
- * Encodes data[start, end), one line of text (or all of it for UTF-16/32), at `length` in out, with
- * soft breaks; returns the new length. Positions and the column live in locals: this runs over every
+ * Encodes data[start, end), one line of text (or all of it for UTF-16/32), into out from index `at`,
+ * with soft breaks; returns the new length. Positions and the column live in locals: this runs over every
  * byte of every rewritten part, and per-byte method calls on a writer object cost a third of it.
  */
 function encodeQpLine(data: Buffer, start: number, end: number, out: Buffer, at: number, crlf: boolean): number {

@@ -271,7 +271,6 @@ export class RedirectorServer {
     return front;
   }
 
-
   private readTlsFilesSync(files: TlsFiles): { cert: Buffer; key: Buffer } {
     try {
       return { cert: readFileSync(files.certFile), key: readFileSync(files.keyFile) };
