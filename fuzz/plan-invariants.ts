@@ -43,8 +43,11 @@ function withoutMarkers(html: string): string {
 function normaliseHrefs(s: string): string {
   const clean = (v: string): string => v.replace(/[\t\r\n]/g, '').replace(/\0/g, '\ufffd');
   // A quoted value runs to the same quote (as the HTML tokenizer reads it), whatever other quotes it holds.
+  // `&amp` without its `;` is an `&` too where the next character is not alphanumeric or `=` (the HTML
+  // spec's legacy references, as parse5 reads them); the product writes a rewritten link's original back
+  // decoded, so both sides must read it so.
   return s
-    .replace(/&amp;/g, '&')
+    .replace(/&amp(?:;|(?![=A-Za-z0-9]))/g, '&')
     .replace(/&quot;/g, '"')
     .replace(/(href\s*=\s*)(?:"([^"]*)"|'([^']*)')/gi, (_m, a: string, dq: string | undefined, sq: string | undefined) =>
       dq !== undefined ? `${a}"${clean(dq)}"` : `${a}'${clean(sq!)}'`,

@@ -23,28 +23,22 @@ export interface PartOutcome {
 
 interface Decoded { charset: Charset; text: string }
 
-
 /**
- * Raw bytes at the end of the content that are line structure, not data: whitespace after base64,
- * and the final line break(s) of a UTF-16/32 part, which cannot be characters of it.
+ * Raw bytes at the end of the content that are line structure, not data: the final line break(s) after
+ * base64, and those of a UTF-16/32 part, which cannot be characters of it. Blanks just before them
+ * (or ending a message cut short) are not kept: after our last base64 line they would make it a line
+ * that is not base64, and a long run of them one over 998 octets.
  */
 function contentTail(entity: Entity, raw: Buffer): Buffer {
-  if (entity.info.cte === 'base64') return raw.subarray(trailingStart(raw, isBase64Space));
-  if (isWideUnicode(entity.info.charset)) return raw.subarray(trailingLineBreaksStart(raw));
+  if (entity.info.cte === 'base64' || isWideUnicode(entity.info.charset)) return raw.subarray(trailingLineBreaksStart(raw));
   return raw.subarray(raw.length);
 }
 
-const isBase64Space = (byte: number): boolean => byte === 0x0d || byte === 0x0a || byte === 0x20 || byte === 0x09;
-
-// Walking back from the end, not a `...*$` regex: that one retries from every position of a long
-// whitespace run inside the part, which a hostile message turns into seconds of blocked event loop.
-function trailingStart(raw: Buffer, isTail: (byte: number) => boolean): number {
-  let i = raw.length;
-  while (i > 0 && isTail(raw[i - 1]!)) i--;
-  return i;
-}
-
-/** Start of the trailing run of CRLF or LF line breaks (a lone CR is not one). */
+/**
+ * Start of the trailing run of CRLF or LF line breaks (a lone CR is not one). Walking back from the
+ * end, not a `...*$` regex: that one retries from every position of a long run inside the part, which
+ * a hostile message turns into seconds of blocked event loop.
+ */
 function trailingLineBreaksStart(raw: Buffer): number {
   let i = raw.length;
   while (i > 0 && raw[i - 1] === 0x0a) i -= i > 1 && raw[i - 2] === 0x0d ? 2 : 1;

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { planRewrite } from '../../src/filter/plan-rewrite.js';
 import { createKeyring, decodeToken, mintStatelessOpen, signingKey } from '../../src/links/index.js';
 import type { HeaderField } from '../../src/milter/commands.js';
+import { splitMessage } from '../../src/milter/client.js';
 import { RecordingMinter } from '../rewrite/recording-minter.js';
 import { MIME_FUZZ_SETTINGS, runPipeline } from '../../fuzz/targets/mime.js';
 
@@ -38,6 +39,38 @@ describe('fuzz findings: mime', () => {
     ];
     const body = Buffer.concat([Buffer.from('<a href="https://example.com/">x</a>', 'utf16le'), Buffer.from('\r\n'.repeat(200_000) + 'ab', 'latin1')]);
     expect(rewrittenLinks(headers, body)).toBe(1);
+  });
+
+  // mime seed 590890523 cases 5558, 6740 and 14135 (base64 parts of messages cut short, or with blanks
+  // before the final line break): the part's tail, kept after our new base64 so that the part ends as
+  // before, was every blank and line break after the data. Blanks there ended our last base64 line
+  // ("...Q== ", not a base64 line), and 64 KB of tabs made it a line of 65,480 octets, over SMTP's 998.
+  // Fixed: the tail is the final line breaks only (src/mime/part.ts, contentTail).
+  it.each([
+    ['cut short after a blank', ' '],
+    ['a blank before the final line break', ' \r\n'],
+    ['blanks and a blank line before the final line breaks', '\t \r\n \r\n\r\n'],
+    ['cut short in 64 KB of tabs', '\t'.repeat(65_480)],
+  ])('a base64 part ending in blanks (%s) is rewritten into valid base64 lines, keeping only its line breaks', (_name, ending) => {
+    const html = Buffer.from('<p>Hello</p><a href="https://example.com/">x</a>'.repeat(3)).toString('base64').replace(/.{76}/g, '$&\r\n');
+    const raw = Buffer.from(`Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n${html}${ending}`, 'latin1');
+    expect(runPipeline(raw).problems).toEqual([]);
+    const { headers, body } = splitMessage(raw);
+    const plan = planRewrite(headers, body, new RecordingMinter(), MIME_FUZZ_SETTINGS);
+    expect(plan.links).toHaveLength(3);
+    const lines = plan.body!.toString('latin1').split('\r\n');
+    const keptBreaks = /(?:\r\n)*$/.exec(ending)![0].length / 2; // the final run of line breaks, no blank line before it
+    expect(lines.slice(lines.length - keptBreaks)).toEqual(Array(keptBreaks).fill(''));
+    for (const line of lines.slice(0, lines.length - keptBreaks)) expect(line).toMatch(/^[A-Za-z0-9+/]{1,76}={0,2}$/);
+  });
+
+  // mime seed 590890523 case 22647 (a bit flip turned `&amp;` into `&amp{` in a link): a false alarm of
+  // the check, not of the product. parse5 reads `&amp` followed by `{` in an attribute as `&` (the legacy
+  // reference rule), the link was rewritten from that URL, and the check, which only knew `&amp;`, saw
+  // the text beyond the link change. The check now reads legacy `&amp` as the tokenizer does.
+  it('a link whose href holds a legacy `&amp` reference (no `;`) passes the pipeline check', () => {
+    const raw = Buffer.from('Content-Type: text/html\r\n\r\n<a href="https://example.com/?a=1&amp{b=2&amp=3&ampx">x</a>\r\n', 'latin1');
+    expect(runPipeline(raw).problems).toEqual([]);
   });
 
   it('the pipeline check itself passes on a small valid message', () => {
