@@ -8,6 +8,7 @@
  * - `binary` parts have no line-length limit (RFC 2045), so the 998-octet rule is not applied to them.
  */
 import iconv from 'iconv-lite';
+import { parseFragment } from 'parse5';
 import type { RewritePlan } from '../src/filter/plan-rewrite.js';
 import { lookupCharset } from '../src/mime/charset.js';
 import type { ByteRange, PartReport } from '../src/mime/index.js';
@@ -37,21 +38,27 @@ function withoutMarkers(html: string): string {
 }
 
 /**
- * Entities, line breaks and NULs inside hrefs are not part of what is compared: the rewriter records the
- * URL a browser would follow (line breaks dropped, NUL read as U+FFFD by the HTML tokenizer).
+ * Character references, line breaks and NULs inside hrefs are not part of what is compared: the
+ * rewriter records the URL a browser would follow (references decoded as the HTML tokenizer decodes an
+ * attribute, `&nbsp;` and a legacy `&amp` without `;` included; line breaks dropped; NUL read as
+ * U+FFFD), and a rewritten link's original comes back from the minter in that form.
  */
 function normaliseHrefs(s: string): string {
   const clean = (v: string): string => v.replace(/[\t\r\n]/g, '').replace(/\0/g, '\ufffd');
   // A quoted value runs to the same quote (as the HTML tokenizer reads it), whatever other quotes it holds.
-  // `&amp` without its `;` is an `&` too where the next character is not alphanumeric or `=` (the HTML
-  // spec's legacy references, as parse5 reads them); the product writes a rewritten link's original back
-  // decoded, so both sides must read it so.
   return s
-    .replace(/&amp(?:;|(?![=A-Za-z0-9]))/g, '&')
-    .replace(/&quot;/g, '"')
     .replace(/(href\s*=\s*)(?:"([^"]*)"|'([^']*)')/gi, (_m, a: string, dq: string | undefined, sq: string | undefined) =>
-      dq !== undefined ? `${a}"${clean(dq)}"` : `${a}'${clean(sq!)}'`,
-    );
+      dq !== undefined ? `${a}"${clean(attributeValue(dq, '"'))}"` : `${a}'${clean(attributeValue(sq!, "'"))}'`,
+    )
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"');
+}
+
+/** What parse5 makes of a quoted attribute value: its character references decoded. */
+function attributeValue(raw: string, quote: '"' | "'"): string {
+  if (!raw.includes('&')) return raw;
+  const element = parseFragment(`<a href=${quote}${raw}${quote}>`).childNodes[0] as { attrs?: { value: string }[] } | undefined;
+  return element?.attrs?.[0]?.value ?? raw;
 }
 
 function independentTransferDecode(cte: string, raw: Buffer): Buffer {

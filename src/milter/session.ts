@@ -25,6 +25,7 @@ import { negotiate, WANTED_ACTIONS, WANTED_PROTOCOL } from './negotiate.js';
 import type { FailurePolicy, FilterResult, HeaderChange, MessageContext, MessageFilter, Verdict } from './filter.js';
 import type { Logger } from '../util/log.js';
 import { CodedError, errorCode, errorMessage } from '../util/errors.js';
+import { Fifo } from '../util/fifo.js';
 
 export interface SessionOptions {
   filter: MessageFilter;
@@ -67,7 +68,7 @@ export class MilterSession {
   private helo = '';
   private macros = new Map<string, Record<string, string>>();
   private message = emptyMessage();
-  private queue: Packet[] = [];
+  private queue = new Fifo<Packet>();
   private busy = false;
   private closed = false;
   private eomAbort: AbortController | null = null;
@@ -99,7 +100,7 @@ export class MilterSession {
   end(): void {
     if (this.closed) return;
     this.closed = true;
-    this.queue.length = 0;
+    this.queue.clear();
     this.eomAbort?.abort(new CodedError('EMILTER_CLOSED', 'connection closed during end of message'));
     this.notifyIdle();
   }
