@@ -1,10 +1,11 @@
 // The real MilterServer on a loopback socket, driven by raw packets and by our MilterClient.
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MilterClient, POSTFIX_OFFER } from '../../src/milter/client.js';
 import type { FilterResult, MessageFilter } from '../../src/milter/filter.js';
 import type { MessageOutcome } from '../../src/milter/session.js';
-import { splitCStrings, type Packet } from '../../src/milter/codec.js';
+import { FrameDecoder, splitCStrings, type Packet } from '../../src/milter/codec.js';
 import {
   bytes,
   deferred,
@@ -717,6 +718,35 @@ describe('connection trouble', () => {
     c.send(Buffer.concat([Buffer.from([0, 0, 0, 3, 0x5a, 1, 2]), raw.eom()])); // 'Z' with 2 bytes
     expect((await readEom(c)).map((p) => p.code)).toEqual(['h', 'c']);
   });
+
+  // milter fuzz seed 1810894694 case 2572: a bad length right after an end of message whose replies
+  // (a replaced body) were still on their way; the server destroyed the socket and the MTA got half a
+  // packet and no verdict. Now what was written goes out whole, then the connection closes.
+  it('garbage after an end of message: the replies already written arrive whole, verdict included, then the close', async () => {
+    const newBody = Buffer.alloc(24 * 1024 * 1024, 0x61); // more than the kernel buffers hold while the MTA does not read
+    const filter = new RecordingFilter(() => ({ body: newBody }));
+    const s = await serve(filter);
+    if (s.spec.kind !== 'inet') throw new Error('inet expected');
+    const socket = net.connect({ host: s.spec.host, port: s.spec.port });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.pause(); // an MTA busy elsewhere: replies wait in the server's buffers
+    const message = [raw.optneg(6, 0x1ff, NR_ALL), raw.mail('a@x'), raw.rcpt('b@y'), raw.body('hi\r\n'), raw.eom()];
+    socket.write(Buffer.concat(message));
+    await filter.calls(1);
+    await until('the replies to be queued', () => [...s.server['connections'].keys()].some((c: net.Socket) => c.writableLength > 0));
+    socket.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x42])); // a length far over the limit
+    const received: Buffer[] = [];
+    socket.on('data', (d: Buffer) => received.push(d));
+    socket.resume();
+    await new Promise((resolve) => socket.once('close', resolve));
+    const decoder = new FrameDecoder({ maxPacket: 64 * 1024 * 1024 });
+    const packets = decoder.push(Buffer.concat(received));
+    expect(decoder.pendingBytes).toBe(0);
+    const codes = packets.map((p) => p.code);
+    expect(codes[0]).toBe('O');
+    expect(codes.at(-1)).toBe('c');
+    expect(Buffer.concat(packets.filter((p) => p.code === 'b').map((p) => p.data)).equals(newBody)).toBe(true);
+  }, 30_000);
 
   it('garbage on the socket closes that connection; a session in progress elsewhere completes', async () => {
     const s = await serve(new RecordingFilter(() => ({ headerChanges: [{ op: 'add', name: 'X-A', value: '1' }] })));
