@@ -30,8 +30,13 @@ interface Decoded { charset: Charset; text: string }
  * that is not base64, and a long run of them one over 998 octets.
  */
 function contentTail(entity: Entity, raw: Buffer): Buffer {
-  if (entity.info.cte === 'base64' || isWideUnicode(entity.info.charset)) return raw.subarray(trailingLineBreaksStart(raw));
-  return raw.subarray(raw.length);
+  if (entity.info.cte === 'base64') return raw.subarray(trailingLineBreaksStart(raw));
+  if (!isWideUnicode(entity.info.charset)) return raw.subarray(raw.length);
+  let start = trailingLineBreaksStart(raw);
+  // In quoted-printable, a line break after `=` ends a soft break: it encodes nothing and goes with
+  // the `=`. Kept as the tail, it would follow our last line as a hard break, a CRLF of data.
+  if (entity.info.cte === 'quoted-printable' && start < raw.length && raw[start - 1] === 0x3d) start += raw[start] === 0x0d ? 2 : 1;
+  return raw.subarray(start);
 }
 
 /**

@@ -8,6 +8,7 @@ import { planRewrite } from '../../src/filter/plan-rewrite.js';
 import { createKeyring, decodeToken, mintStatelessOpen, signingKey } from '../../src/links/index.js';
 import type { HeaderField } from '../../src/milter/commands.js';
 import { splitMessage } from '../../src/milter/client.js';
+import { encodeQuotedPrintable } from '../../src/mime/transfer.js';
 import { RecordingMinter } from '../rewrite/recording-minter.js';
 import { MIME_FUZZ_SETTINGS, runPipeline } from '../../fuzz/targets/mime.js';
 
@@ -62,6 +63,20 @@ describe('fuzz findings: mime', () => {
     const keptBreaks = /(?:\r\n)*$/.exec(ending)![0].length / 2; // the final run of line breaks, no blank line before it
     expect(lines.slice(lines.length - keptBreaks)).toEqual(Array(keptBreaks).fill(''));
     for (const line of lines.slice(0, lines.length - keptBreaks)) expect(line).toMatch(/^[A-Za-z0-9+/]{1,76}={0,2}$/);
+  });
+
+  // mime seed 992727743 case 24691 (a UTF-16 part in quoted-printable whose last line ends in a soft
+  // break, `=` CRLF): the CRLF was kept as the part's tail, line structure after the data, and so
+  // followed our last line as a hard break: the rewritten HTML gained a CRLF of data, read as U+0D0A.
+  // Fixed: a line break that ends a soft break is not tail (src/mime/part.ts, contentTail).
+  it.each(['=\r\n', '=\r\n\r\n'])('a UTF-16 quoted-printable part ending in a soft break (%j) gains nothing at its end', (ending) => {
+    const html = Buffer.from('<p>Hello</p><a href="https://example.com/">x</a>', 'utf16le');
+    const qp = encodeQuotedPrintable(html, '\r\n', false);
+    const headers = 'Content-Type: text/html; charset=utf-16le\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n';
+    const raw = Buffer.concat([Buffer.from(headers, 'latin1'), qp, Buffer.from(ending, 'latin1')]);
+    const run = runPipeline(raw);
+    expect(run.problems).toEqual([]);
+    expect(run.links).toBe(1);
   });
 
   // mime seed 590890523 case 22647 (a bit flip turned `&amp;` into `&amp{` in a link) and seed 1580136533
