@@ -21,10 +21,11 @@ import { fileURLToPath } from 'node:url';
 import { Tokenizer } from 'parse5';
 import { defaultConfig } from '../src/config/load.js';
 import { RowIdCache } from '../src/filter/message-minter.js';
-import { trackingHosts } from '../src/filter/settings.js';
+import { rewriteSettings, trackingHosts } from '../src/filter/settings.js';
 import { prepareTracking } from '../src/filter/tracking-filter.js';
 import { createKeyring, signingKey } from '../src/links/index.js';
 import { splitMessage } from '../src/milter/client.js';
+import type { HeaderField } from '../src/milter/commands.js';
 import { rewriteBody } from '../src/mime/index.js';
 import { buildNewsletter } from '../test/daemon/support/newsletter.js';
 
@@ -35,15 +36,16 @@ const MAKE_NEWSLETTER = path.join(PROJECT_ROOT, '..', 'shared', 'bench', 'make-n
 
 interface Sample {
   name: string;
-  raw: Buffer;
+  headers: HeaderField[];
+  body: Buffer;
 }
 
 function messages(): Sample[] {
   const own = buildNewsletter();
-  const ownRaw = Buffer.concat([Buffer.from(own.headers.map((h) => `${h.name}: ${h.value}\r\n`).join('') + '\r\n', 'latin1'), own.body]);
-  const list: Sample[] = [{ name: 'own test newsletter', raw: ownRaw }];
+  const list: Sample[] = [{ name: 'own test newsletter', headers: own.headers, body: own.body }];
   if (existsSync(MAKE_NEWSLETTER)) {
-    list.unshift({ name: `bench:mta newsletter, ${LINKS} links`, raw: execFileSync('python3', [MAKE_NEWSLETTER, String(LINKS)], { maxBuffer: 64 << 20 }) });
+    const raw = execFileSync('python3', [MAKE_NEWSLETTER, String(LINKS)], { maxBuffer: 64 << 20 });
+    list.unshift({ name: `bench:mta newsletter, ${LINKS} links`, ...splitMessage(raw) });
   } else {
     console.log(`(${MAKE_NEWSLETTER} is absent: only our own newsletter is measured)`);
   }
@@ -54,13 +56,12 @@ const config = defaultConfig();
 const keyring = createKeyring([signingKey(1, createHash('sha256').update('bench:message key').digest())], 1);
 const hosts = trackingHosts(config);
 const rowIds = new RowIdCache();
-const limits = { maxDepth: config['limits.max_mime_depth'], maxParts: config['limits.max_mime_parts'], maxPartBytes: config['limits.max_part_bytes'] };
+const { limits } = rewriteSettings(config, { clicks: true, opens: true });
 const envelope = (address: string) => ({ address, args: [] });
 const noop = (): void => undefined;
 const bareHandler = { onComment: noop, onDoctype: noop, onStartTag: noop, onEndTag: noop, onEof: noop, onCharacter: noop, onNullCharacter: noop, onWhitespaceCharacter: noop };
 
-function passesFor(raw: Buffer): Record<string, () => void> {
-  const { headers, body } = splitMessage(raw);
+function passesFor({ headers, body }: Sample): Record<string, () => void> {
   let queue = 0;
   return {
     prepareTracking: () => {
@@ -105,8 +106,8 @@ function timePerRun(pass: () => void, repeat: number): { cpu: number; wall: numb
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 console.log(`bench:message: ${ROUNDS} interleaved rounds, medians per message; node ${process.version}`);
-for (const { name, raw } of messages()) {
-  const passes = passesFor(raw);
+for (const sample of messages()) {
+  const passes = passesFor(sample);
   const repeat = Math.max(20, Math.round(250_000 / timePerRun(passes.prepareTracking!, 20).wall));
   for (const pass of Object.values(passes)) timePerRun(pass, repeat); // warm-up
   const samples: Record<string, { cpu: number[]; wall: number[] }> = Object.fromEntries(Object.keys(passes).map((pass) => [pass, { cpu: [], wall: [] }]));
@@ -117,7 +118,7 @@ for (const { name, raw } of messages()) {
       samples[pass]!.wall.push(wall);
     }
   }
-  console.log(`\n${name} (${(raw.length / 1024).toFixed(1)} KB)`);
+  console.log(`\n${sample.name} (${(sample.body.length / 1024).toFixed(1)} KB of body)`);
   console.log('  pass              CPU µs (all threads)  wall µs (main)  msg/s per core (CPU)');
   for (const [pass, { cpu, wall }] of Object.entries(samples)) {
     console.log(`  ${pass.padEnd(16)}  ${median(cpu).toFixed(0).padStart(20)}  ${median(wall).toFixed(0).padStart(14)}  ${(1e6 / median(cpu)).toFixed(0).padStart(20)}`);

@@ -13,6 +13,8 @@ export interface MilterServerOptions extends SessionOptions {
   socketMode?: number;
   socketGroup?: string | number;
   maxPacket?: number;
+  /** How long an MTA that sent a bad stream gets to take the replies already written before it is cut off. Default 5 s. */
+  badStreamFlushMs?: number;
 }
 
 export class MilterServer {
@@ -81,7 +83,7 @@ export class MilterServer {
         packets = decoder.push(chunk);
       } catch (err) {
         logger.warn({ code: errorCode(err), err: errorMessage(err) }, 'bad milter stream; closing connection');
-        closeAfterBadStream(socket, session);
+        closeAfterBadStream(socket, session, this.options.badStreamFlushMs ?? BAD_STREAM_FLUSH_MS);
         return;
       }
       for (const p of packets) session.handle(p);
@@ -154,20 +156,18 @@ async function resolveGroup(group: string | number): Promise<number> {
   throw new CodedError('ESOCKET_GROUP', `unknown group '${group}' for the milter socket`);
 }
 
-/** How long replies already written may take to reach an MTA that sent a bad stream before it is cut off. */
 const BAD_STREAM_FLUSH_MS = 5_000;
 
 /**
  * After a bad stream nothing more is decoded or answered, but the replies already written are whole
  * packets (a verdict among them, perhaps) and go out before the close: destroying the socket would cut
  * them mid-packet. Input is still read and dropped, since closing with unread input resets the
- * connection, which can lose them too. A peer that neither reads nor closes is cut off after
- * BAD_STREAM_FLUSH_MS.
+ * connection, which can lose them too. A peer that neither reads nor closes is cut off after flushMs.
  */
-function closeAfterBadStream(socket: net.Socket, session: MilterSession): void {
+function closeAfterBadStream(socket: net.Socket, session: MilterSession, flushMs: number): void {
   session.end();
   socket.removeAllListeners('data');
   socket.on('data', () => undefined);
   socket.end();
-  setTimeout(() => socket.destroy(), BAD_STREAM_FLUSH_MS).unref();
+  setTimeout(() => socket.destroy(), flushMs).unref();
 }

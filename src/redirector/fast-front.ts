@@ -16,7 +16,7 @@ import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import { readRequestHead } from './request-head.js';
-import { REDIRECT, textHeaders, type CannedResponse, type ResponseWriter } from './responses.js';
+import { headerLines, REDIRECT, textHeaders, type CannedResponse, type ResponseWriter } from './responses.js';
 import type { IncomingRequest } from './types.js';
 
 /**
@@ -117,10 +117,7 @@ class ReplySlot implements ResponseWriter {
   }
 
   text(status: number, contentType: string, body: string): void {
-    const headers = textHeaders(contentType, body);
-    let head = `${statusLine(status)}${this.commonLines()}`;
-    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    head += '\r\n';
+    const head = `${statusLine(status)}${this.commonLines()}${headerLines(textHeaders(contentType, body))}\r\n`;
     this.ready(this.isHead ? head : Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(body, 'utf8')]));
   }
 

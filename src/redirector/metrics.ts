@@ -83,18 +83,6 @@ export class Counter implements Metric {
   }
 }
 
-export class Gauge implements Metric {
-  constructor(
-    readonly name: string,
-    private readonly help: string,
-    private readonly read: () => number,
-  ) {}
-
-  render(out: string[]): void {
-    out.push(`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} gauge`, `${this.name} ${formatNumber(this.read())}`);
-  }
-}
-
 /** One sample of a collected metric: its label values, in the order of the metric's label names. */
 export type Sample = readonly [labelValues: readonly string[], value: number];
 
@@ -188,8 +176,8 @@ export class MetricsRegistry {
   }
 
   /** A gauge read at scrape time (queue lengths, open sessions): nothing to update on the hot path. */
-  gauge(name: string, help: string, read: () => number): Gauge {
-    return this.add(new Gauge(name, help, read));
+  gauge(name: string, help: string, read: () => number): CollectedMetric {
+    return this.add(new CollectedMetric(name, help, 'gauge', [], () => [[[], read()]]));
   }
 
   histogram(name: string, help: string, buckets: readonly number[] = LATENCY_BUCKETS): Histogram {

@@ -32,9 +32,14 @@ export interface CannedResponse {
 
 function canned(status: number, headers: string[], body: Buffer = Buffer.alloc(0)): CannedResponse {
   const all = [...headers, 'Content-Length', String(body.length)];
-  let headerLines = '';
-  for (let i = 0; i < all.length; i += 2) headerLines += `${all[i]}: ${all[i + 1]}\r\n`;
-  return { status, headers: all, body, headerLines };
+  return { status, headers: all, body, headerLines: headerLines(all) };
+}
+
+/** A flat name/value list as HTTP/1.1 header lines, each ending in CRLF. */
+export function headerLines(headers: readonly string[]): string {
+  let lines = '';
+  for (let i = 0; i < headers.length; i += 2) lines += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return lines;
 }
 
 // Mail clients and proxies must fetch the pixel every time it is shown: each fetch is an open.

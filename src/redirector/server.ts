@@ -1,8 +1,8 @@
 /**
  * The redirector: an HTTP(S) server answering click links with a 302, open links with the pixel,
  * plus /healthz and /metrics. Tokens and storage stay behind LinkResolver and EventSink. Connections
- * (after the TLS handshake, with HTTPS) start on the fast front (./fast-front.ts) and move to node:http when it cannot serve
- * them; both feed the same handler through a ResponseWriter.
+ * (after the TLS handshake, with HTTPS) start on the fast front (./fast-front.ts) and move to node:http
+ * when it cannot serve them; both feed the same handler through a ResponseWriter.
  *
  * Each click and open is recorded before its response is sent (the sink group-commits concurrent
  * requests into one write). If recording fails the response is sent anyway, and the failure logged
@@ -39,7 +39,6 @@ import { ThrottledLog } from './throttled-log.js';
 import type { EventSink, IncomingRequest, LinkKind, LinkResolver, ResolvedLink, TrackingRoute } from './types.js';
 
 const ADMIN_PREFIX = '/admin/';
-
 
 export interface RedirectorLimits {
   /** Longest request target (path + query) served; longer -> 414. Default 8192 (Outlook cuts links near 2048). */

@@ -32,7 +32,8 @@
  * retention entry; the sweep drops the stale one when the row's own time is newer (see level-store.ts).
  */
 
-const TIME_BYTES = 6;
+/** Bytes of a time in keys and batch records: ms since the epoch, big-endian. */
+export const TIME_BYTES = 6;
 const MAX_TIME = 2 ** (8 * TIME_BYTES) - 1;
 export const MAX_SEND_ID_BYTES = 0xffff;
 export const MAX_ID_BYTES = 64;

@@ -4,6 +4,7 @@
  * and messages are written for every message sent, and Snappy does not shorten repeated names inside
  * one short value. Ids, sendIds and times that are already in the key are not repeated here.
  */
+import { TIME_BYTES } from './keys.js';
 import { EVENT_TYPES, type EventType, type MessageRecord, type PartCode, type StoredUrlRow, type TrackEvent, type UrlRow } from './types.js';
 
 interface UrlRowValue {
@@ -117,7 +118,6 @@ export interface EncodedEvent {
   value: Buffer;
 }
 
-const TIME_BYTES = 6;
 
 /**
  * A batch record: its events one after another, each as id length (1 byte), id, time (6 bytes, ms since

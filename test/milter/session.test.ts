@@ -748,6 +748,21 @@ describe('connection trouble', () => {
     expect(Buffer.concat(packets.filter((p) => p.code === 'b').map((p) => p.data)).equals(newBody)).toBe(true);
   }, 30_000);
 
+  it('garbage from a peer that then neither reads nor closes: the connection is cut off after badStreamFlushMs', async () => {
+    const s = await serve(new RecordingFilter(), { badStreamFlushMs: 200 });
+    if (s.spec.kind !== 'inet') throw new Error('inet expected');
+    // allowHalfOpen: the server's FIN does not make this side close too.
+    const socket = net.connect({ host: s.spec.host, port: s.spec.port, allowHalfOpen: true });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.on('error', () => undefined);
+    socket.pause();
+    socket.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x42]));
+    await until('the session to exist', () => s.server.sessionCount === 1);
+    // The server has ended its side; only the grace timer can end a session whose peer stays open.
+    await until('the session to be cut off', () => s.server.sessionCount === 0);
+    socket.destroy();
+  });
+
   it('garbage on the socket closes that connection; a session in progress elsewhere completes', async () => {
     const s = await serve(new RecordingFilter(() => ({ headerChanges: [{ op: 'add', name: 'X-A', value: '1' }] })));
     const good = await s.connect();
