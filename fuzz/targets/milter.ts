@@ -114,17 +114,22 @@ function generate(rng: Rng): MilterCase {
 }
 
 /** Problems with what the milter wrote back. */
+/** Replies are ours: a packet of any size up to this is theirs to check, not the decoder's to refuse. */
+const REPLY_MAX_PACKET = 64 * 1024 * 1024;
+
+const countVerdicts = (packets: Packet[]): number => packets.filter((p) => VERDICTS.has(p.code)).length;
+
 /** Verdicts among the complete reply packets so far (0 when they do not decode). */
 function verdictCount(replies: Buffer): number {
   try {
-    return new FrameDecoder({ maxPacket: 64 * 1024 * 1024 }).push(replies).filter((p) => VERDICTS.has(p.code)).length;
+    return countVerdicts(new FrameDecoder({ maxPacket: REPLY_MAX_PACKET }).push(replies));
   } catch {
     return 0;
   }
 }
 
 function replyProblems(replies: Buffer, c: MilterCase): Problem[] {
-  const decoder = new FrameDecoder({ maxPacket: 64 * 1024 * 1024 });
+  const decoder = new FrameDecoder({ maxPacket: REPLY_MAX_PACKET });
   let packets: Packet[];
   try {
     packets = decoder.push(replies);
@@ -138,7 +143,7 @@ function replyProblems(replies: Buffer, c: MilterCase): Problem[] {
     if (p.code === Reply.REPLBODY && p.data.length > 65535) problems.push({ kind: 'violation', message: `REPLBODY chunk of ${p.data.length} bytes` });
   }
   if (c.details.unmutated) {
-    const verdicts = packets.filter((p) => VERDICTS.has(p.code)).length;
+    const verdicts = countVerdicts(packets);
     if (verdicts !== c.details.messages) {
       problems.push({ kind: 'violation', message: `unmutated conversation with ${c.details.messages} messages got ${verdicts} verdicts` });
     }
