@@ -4,7 +4,7 @@ import { ClassicLevel } from 'classic-level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeSendId, encodeTime, eventKey, eventRetentionKey, LAYOUT_VERSION, VERSION_KEY } from '../../src/store/keys.js';
 import { LevelTrackStore, type TrackEvent } from '../../src/store/index.js';
-import { encodeEvent } from '../../src/store/values.js';
+import { encodeEvent, encodeEventBatch, splitEventBatch } from '../../src/store/values.js';
 import { collect, event, openStore, tempDir } from './fixtures.js';
 
 const open: LevelTrackStore[] = [];
@@ -82,6 +82,23 @@ describe('event batch records', () => {
     expect(await store.sweep(ms(500))).toMatchObject({ events: 0 });
     expect(await store.sweep(ms(801))).toMatchObject({ events: 1 });
     expect(await collect(store.eventsBySendId('s'))).toEqual([]);
+  });
+});
+
+describe('the batch record encoding', () => {
+  it('gives back each event whole, and refuses a record cut short at any byte', () => {
+    const events = [
+      { id: Buffer.from('id-1'), timeMs: T0, value: Buffer.from('{"y":"click"}') },
+      { id: Buffer.from('second-id'), timeMs: T0 + 999, value: Buffer.alloc(0) },
+    ];
+    const record = encodeEventBatch(events);
+    expect(splitEventBatch(record).map((e) => [e.id.toString(), e.timeMs, e.value.toString()])).toEqual(events.map((e) => [e.id.toString(), e.timeMs, e.value.toString()]));
+    // Cut inside the second event (or anywhere before): never a shorter list read as if it were whole.
+    for (let cut = 1; cut < record.length; cut++) {
+      const firstEnd = 1 + 4 + 6 + 4 + events[0]!.value.length;
+      if (cut === firstEnd) continue; // exactly one whole event: a valid record of one
+      expect(() => splitEventBatch(record.subarray(0, cut)), `cut at ${cut}`).toThrow(RangeError);
+    }
   });
 });
 
