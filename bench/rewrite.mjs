@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer, TokenizerMode, html as htmlSpec } from 'parse5';
 import { rewriteHtml } from '../dist/rewrite/html.js';
-import { createMessageMinter } from '../dist/filter/message-minter.js';
-import { createKeyring, signingKey } from '../dist/links/index.js';
+import { createMessageMinter } from '../dist/tracking/message-minter.js';
+import { createKeyring, signingKey } from '../dist/tokens/index.js';
 
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(name);

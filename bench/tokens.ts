@@ -9,12 +9,12 @@
  * stateless kinds). A ratio of 1.00 means as fast as the bare HMAC; below, the share of other work.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { decodeInfoHeader, encodeInfoHeader } from '../src/links/info-header.js';
-import { createKeyring, signingKey } from '../src/links/keyring.js';
-import { decodeTokenText } from '../src/links/token-text.js';
-import { decodeToken, mintStatefulClick, mintStatefulOpen, mintStatelessClick, mintStatelessOpen } from '../src/links/tokens.js';
-import { splitQuery, urlRowId } from '../src/links/url-row.js';
-import { MAC_BYTES } from '../src/links/seal.js';
+import { decodeInfoHeader, encodeInfoHeader } from '../src/tokens/info-header.js';
+import { createKeyring, signingKey } from '../src/tokens/keyring.js';
+import { decodeTokenText } from '../src/tokens/token-text.js';
+import { decodeToken, mintStatefulClick, mintStatefulOpen, mintStatelessClick, mintStatelessOpen } from '../src/tokens/tokens.js';
+import { splitQuery, urlRowId } from '../src/tokens/url-row.js';
+import { MAC_BYTES } from '../src/tokens/seal.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
 if (!(SECONDS > 0)) throw new Error(`BENCH_SECONDS must be a positive number, got ${process.env.BENCH_SECONDS}`);

@@ -1,5 +1,5 @@
 /**
- * The rewriting invariants of test/filter/pipeline-check.ts, restated for inputs that may be invalid:
+ * The rewriting invariants of test/tracking/pipeline-check.ts, restated for inputs that may be invalid:
  * plain Error messages instead of vitest assertions, and regular expressions that stay linear on
  * 100 KB lines. What changes for hostile input:
  * - a part's original text is what the product's own decoder makes of it (a broken QP escape or a stray
@@ -9,7 +9,7 @@
  */
 import iconv from 'iconv-lite';
 import { parseFragment } from 'parse5';
-import type { RewritePlan } from '../src/filter/plan-rewrite.js';
+import type { RewritePlan } from '../src/tracking/plan-rewrite.js';
 import { lookupCharset } from '../src/mime/charset.js';
 import type { ByteRange, PartReport } from '../src/mime/index.js';
 import { decodeTransfer as productDecodeTransfer } from '../src/mime/transfer.js';

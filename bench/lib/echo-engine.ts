@@ -2,7 +2,7 @@
 // Prints "ready" once it listens; SIGTERM stops it.
 import { MilterServer } from '../../src/milter/server.js';
 import { parseSocketSpec } from '../../src/milter/address.js';
-import { createEchoFilter } from '../../src/filter/echo-filter.js';
+import { createEchoFilter } from './echo-filter.js';
 import { silentLogger } from '../../src/util/log.js';
 
 const spec = process.argv[2];

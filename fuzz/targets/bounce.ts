@@ -5,7 +5,7 @@
  * supervisor), and never names anyone but the signed identity (a mutation may lose it, not invent one).
  */
 import { parseReport, type BounceResult } from '../../src/bounce/index.js';
-import { encodeInfoHeader } from '../../src/links/index.js';
+import { encodeInfoHeader } from '../../src/tokens/index.js';
 import { fixtureWithHeader, identity, injectAfterLine, ourKeys } from '../../test/bounce/helpers.js';
 import { corpusMessages, corpusPresent, type Seed } from '../corpus.js';
 import { mutateMail, nest } from '../mail-mutations.js';

@@ -5,9 +5,9 @@
  *
  * Findings: an exception; the internal-error skip (an exception the MIME layer caught to save the mail);
  * a case over 5 s (the supervisor); output that breaks the rewriting invariants (plan-invariants.ts, the
- * checks of test/filter/pipeline-check.ts restated for invalid input).
+ * checks of test/tracking/pipeline-check.ts restated for invalid input).
  */
-import { planRewrite, type RewriteSettings } from '../../src/filter/plan-rewrite.js';
+import { planRewrite, type RewriteSettings } from '../../src/tracking/plan-rewrite.js';
 import { splitMessage } from '../../src/milter/client.js';
 import { RecordingMinter } from '../../test/rewrite/recording-minter.js';
 import { corpusMessages, corpusPresent, corpusTemplates, generatedMessages, wrapHtml, type Seed, type WrapEncoding } from '../corpus.js';

@@ -16,7 +16,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createKeyring, mintStatefulOpen, mintStatelessClick, mintStatelessOpen, signingKey, type Keyring } from '../../src/links/index.js';
+import { createKeyring, mintStatefulOpen, mintStatelessClick, mintStatelessOpen, signingKey, type Keyring } from '../../src/tokens/index.js';
 import { daemonUnavailableReason, TrackmilterDaemon } from '../../test/helpers/daemon.js';
 import { mutateBytes } from '../mutate.js';
 import type { Rng } from '../random.js';

@@ -21,8 +21,8 @@ import {
   signingKey,
   type Keyring,
   type RecipientIdentity,
-} from '../../src/links/index.js';
-import { seal, type KindCode } from '../../src/links/seal.js';
+} from '../../src/tokens/index.js';
+import { seal, type KindCode } from '../../src/tokens/seal.js';
 import { mutateBytes } from '../mutate.js';
 import type { Rng } from '../random.js';
 import type { FuzzCase, FuzzTarget, Problem, TargetSession } from '../target.js';

@@ -9,8 +9,8 @@ import type http from 'node:http';
 import type { TrackStore } from '../store/index.js';
 import type { Logger } from '../util/log.js';
 import { errorCode, errorMessage } from '../util/errors.js';
-import { summarize } from './report.js';
-import { CSV_HEADER, eventCsvLine, eventJsonLine } from './event-format.js';
+import { summarize } from '../reports/report.js';
+import { CSV_HEADER, eventCsvLine, eventJsonLine } from '../reports/event-format.js';
 
 export type PostHandler = (body: Buffer) => Promise<{ status: number; json: unknown }>;
 

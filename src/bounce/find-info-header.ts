@@ -7,7 +7,7 @@
  * generates (a bounce sent through Postfix's cleanup with non_smtpd_milters), the header there
  * names the bounce's recipient, not the recipient the bounce is about.
  */
-import { decodeInfoHeader, INFO_HEADER_NAME, type Keyring, type RecipientIdentity, type RejectionCode } from '../links/index.js';
+import { decodeInfoHeader, INFO_HEADER_NAME, type Keyring, type RecipientIdentity, type RejectionCode } from '../tokens/index.js';
 import { fieldValues, readHeaderBlock } from './parts.js';
 
 const HEADER_NAME = INFO_HEADER_NAME.toLowerCase();

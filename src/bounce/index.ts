@@ -9,8 +9,8 @@
  * kind 'bounce' with the delays alongside; one holding only delays gives kind 'delayed'.
  * Read receipts (MDN), ARF auth-failure and not-spam reports, and success DSNs are not-a-report.
  */
-import type { Keyring } from '../links/index.js';
-import { capText } from './events.js';
+import type { Keyring } from '../tokens/index.js';
+import { capText } from './report-event.js';
 import { verifyCandidates } from './find-info-header.js';
 import { inspectReport, type ReportInspection } from './inspect.js';
 import { arfResult, dsnResult, unstructuredResult, type BounceResult } from './report-events.js';
@@ -21,8 +21,8 @@ export { classify, greenArrowBounceType, greenArrowEventTypes, HARD_CATEGORIES, 
 export type { DeliveryStatus, DsnRecipient } from './dsn.js';
 export { parseDeliveryStatus } from './dsn.js';
 export { parseFeedbackReport } from './arf.js';
-export type { BounceEvent, ComplaintEvent, DelayedEvent, ReportEvent, ReportEventFields, ReportSource } from './events.js';
-export { FIELD_CAPS } from './events.js';
+export type { BounceEvent, ComplaintEvent, DelayedEvent, ReportEvent, ReportEventFields, ReportSource } from './report-event.js';
+export { FIELD_CAPS } from './report-event.js';
 export type { FailureNotice } from './quoted-headers.js';
 export { inspectReport, type ReportFormat, type ReportInspection } from './inspect.js';
 export type { BounceResult, NotAReportReason, NotOursReason } from './report-events.js';

@@ -1,6 +1,6 @@
 // From a received report to recorded events: what `trackmilter bounce` and the milter's bounce
 // addresses both do. Delays are counted, not recorded (the MTA is still trying).
-import type { Keyring } from '../links/index.js';
+import type { Keyring } from '../tokens/index.js';
 import { newEventId, type TrackEvent } from '../store/index.js';
 import { parseReport, type ReportEvent } from './index.js';
 

@@ -2,7 +2,7 @@
 import { NON_COMPLAINT_FEEDBACK_TYPES, type FeedbackReport } from './arf.js';
 import { classify, statusClass } from './classify.js';
 import type { DeliveryStatus, DsnRecipient } from './dsn.js';
-import { capText, FIELD_CAPS, type BounceEvent, type ComplaintEvent, type DelayedEvent, type ReportEventFields } from './events.js';
+import { capText, FIELD_CAPS, type BounceEvent, type ComplaintEvent, type DelayedEvent, type ReportEventFields } from './report-event.js';
 import type { IdentityLookup } from './find-info-header.js';
 import type { ReportInspection } from './inspect.js';
 

@@ -3,7 +3,7 @@
 // Postfix keeps the message and retries: a bounce is never dropped.
 import { COMMON_OPTIONS, flagOverrides, parseCommand } from './args.js';
 import { loadConfig } from '../config/load.js';
-import { adminRequest, expectJson } from '../admin/admin-client.js';
+import { adminRequest, expectJson } from './admin-client.js';
 import type { IntakeOutcome } from '../bounce/intake.js';
 import { errorMessage } from '../util/errors.js';
 

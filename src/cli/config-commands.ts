@@ -1,7 +1,7 @@
 // `trackmilter check-config` and `trackmilter keygen`.
 import { COMMON_OPTIONS, flagOverrides, parseCommand } from './args.js';
 import { ConfigError, loadConfig, type ConfigValues } from '../config/load.js';
-import { addKey } from '../links/index.js';
+import { addKey } from '../tokens/index.js';
 
 export const CHECK_CONFIG_HELP = `Usage: trackmilter check-config [--config FILE] [--milter SOCKET] [--http HOST:PORT] [--data DIR] [--json]
 

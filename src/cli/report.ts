@@ -1,8 +1,8 @@
 // `trackmilter report` and `trackmilter events`: a send's numbers and its events, from the running daemon.
 import { COMMON_OPTIONS, flagOverrides, parseCommand } from './args.js';
 import { loadConfig } from '../config/load.js';
-import { adminRequest, expectJson } from '../admin/admin-client.js';
-import { formatReport, type SendReport } from '../admin/report.js';
+import { adminRequest, expectJson } from './admin-client.js';
+import { formatReport, type SendReport } from '../reports/report.js';
 import { CodedError } from '../util/errors.js';
 
 export const REPORT_HELP = `Usage: trackmilter report --sendid ID [--json] [--config FILE] [--http HOST:PORT] [--data DIR]

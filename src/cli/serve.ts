@@ -2,7 +2,7 @@
 import { COMMON_OPTIONS, flagOverrides, parseCommand } from './args.js';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../util/log.js';
-import { startDaemon, type DaemonRole } from '../daemon.js';
+import { startDaemon, type DaemonRole } from '../app/daemon.js';
 import { errorCode, errorMessage } from '../util/errors.js';
 import { VERSION } from '../version.js';
 

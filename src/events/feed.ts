@@ -21,7 +21,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
-import { GroupCommitter } from '../store/group-commit.js';
+import { GroupCommitter } from '../level/group-commit.js';
 import { CodedError, errorCodeChain, errorMessage } from '../util/errors.js';
 import { EventsErrorCode, eventsError } from './errors.js';
 import { toEventJson, type EventJson, type SinkEvent } from './event-json.js';

@@ -3,7 +3,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ConfigValues } from '../config/load.js';
-import type { MetricsRegistry } from '../redirector/metrics.js';
+import type { MetricsRegistry } from '../metrics/registry.js';
 import type { TrackEvent, TrackStore } from '../store/index.js';
 import { CodedError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';

@@ -7,7 +7,7 @@ import { buildTree, MimeSkip, type Entity } from './entity.js';
 import { fieldsFromHeaderList } from './headers.js';
 import { locateTopParts, type Candidate } from './locate.js';
 import { rewritePart, type PartOutcome } from './part.js';
-import { applyEdits, type Edit } from './splice.js';
+import { applyEdits, type Edit } from './body-edits.js';
 import type { BodyRewrite, HeaderField, MimeLimits, PartTransform, RewriteOptions, SkipReason } from './types.js';
 
 export type { BodyRewrite, ByteRange, HeaderField, MimeLimits, PartKind, PartReport, PartTransform, RewriteOptions, SkipReason } from './types.js';

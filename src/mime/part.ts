@@ -7,7 +7,7 @@ import { encodePart } from './encode-part.js';
 import type { Entity } from './entity.js';
 import { detectEol } from './eol.js';
 import type { Candidate } from './locate.js';
-import { transferEncodingEdits, type Edit } from './splice.js';
+import { transferEncodingEdits, type Edit } from './body-edits.js';
 import { decodeTransfer, SUPPORTED_ENCODINGS, type Eol } from './transfer.js';
 import type { HeaderField, MimeLimits, PartReport, PartTransform, RewriteOptions, SkipReason } from './types.js';
 

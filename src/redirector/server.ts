@@ -19,11 +19,11 @@ import { performance } from 'node:perf_hooks';
 import { CodedError, errorCode, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { createClientIpResolver, type ClientIpResolver } from './client-ip.js';
-import { buildEvent, EventIdSource } from './events.js';
+import { buildEvent, EventIdSource } from './build-event.js';
 import { createHostCheck, type HostCheck } from './host-check.js';
 import { truncateAddress, validateTruncation, type IpTruncation } from './ip-address.js';
 import { createMachineClassifier, type MachineClassifier, type MachineFlagOptions } from './machine-flags.js';
-import { METRICS_CONTENT_TYPE, MetricsRegistry, type Counter, type CounterChild, type Histogram } from './metrics.js';
+import { METRICS_CONTENT_TYPE, MetricsRegistry, type Counter, type CounterChild, type Histogram } from '../metrics/registry.js';
 import { FastFront, putFastFrontBefore } from './fast-front.js';
 import {
   GIF,

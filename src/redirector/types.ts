@@ -1,6 +1,6 @@
 /**
  * The redirector's contracts with the rest of the daemon. The redirector knows nothing of tokens or
- * storage: the daemon implements LinkResolver on top of src/links + src/store (store-resolver.ts), and
+ * storage: the daemon implements LinkResolver on top of src/tokens + src/store (app/store-resolver.ts), and
  * EventSink on the event pipeline. Its events are the store's event records.
  */
 import type { TrackEvent } from '../store/index.js';

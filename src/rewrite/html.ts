@@ -9,7 +9,7 @@ import {
   unchangedOutcome,
   type PendingLink,
   type Splice,
-} from './splice.js';
+} from './link-splices.js';
 import type { LinkFound, LinkMinter, RewriteOptions, RewriteOutcome } from './types.js';
 import { judgeUrl } from './url-rules.js';
 

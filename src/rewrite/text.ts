@@ -1,4 +1,4 @@
-import { applySplices, limitOutcome, mintPending, unchangedOutcome, type PendingLink } from './splice.js';
+import { applySplices, limitOutcome, mintPending, unchangedOutcome, type PendingLink } from './link-splices.js';
 import type { RewriteOptions, RewriteOutcome } from './types.js';
 import { judgeUrl } from './url-rules.js';
 

@@ -11,7 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import { CodedError } from '../util/errors.js';
 import { closedError, corruptError, invalidError, openError, operationError, StoreErrorCode } from './errors.js';
-import { GroupCommitter } from './group-commit.js';
+import { GroupCommitter } from '../level/group-commit.js';
 import {
   checkSendId,
   checkTimeMs,
@@ -47,7 +47,7 @@ import {
 } from './keys.js';
 import { BoundedMap } from '../util/bounded-map.js';
 import { byTimeThenId, EventHeap } from './event-heap.js';
-import { preflightDamage } from './preflight.js';
+import { preflightDamage } from '../level/preflight.js';
 import { RecentRows } from './recent-rows.js';
 import type {
   EventQuery,

@@ -8,7 +8,7 @@ import { createAdminApi } from '../../src/admin/admin-api.js';
 import { loadOrCreateAdminToken, readAdminToken } from '../../src/admin/admin-token.js';
 import { defaultConfig } from '../../src/config/load.js';
 import { startEventPipeline } from '../../src/events/pipeline.js';
-import { MetricsRegistry } from '../../src/redirector/metrics.js';
+import { MetricsRegistry } from '../../src/metrics/registry.js';
 import { LevelTrackStore } from '../../src/store/index.js';
 import { silentLogger } from '../../src/util/log.js';
 

@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeInfoHeader } from '../../src/links/index.js';
+import { encodeInfoHeader } from '../../src/tokens/index.js';
 import { inspectReport, parseReport, type BounceResult, type ReportFormat } from '../../src/bounce/index.js';
 import { CORPUS, corpusExists, identity, injectAfterLine, NOW, otherKeys, ourKeys } from './helpers.js';
 

@@ -1,6 +1,6 @@
 /** Our own fixtures: the report shapes the corpus lacks, and the inputs that must not be taken as ours. */
 import { describe, expect, it } from 'vitest';
-import { encodeInfoHeader } from '../../src/links/index.js';
+import { encodeInfoHeader } from '../../src/tokens/index.js';
 import { encodeQuotedPrintable } from '../../src/mime/transfer.js';
 import { FIELD_CAPS, inspectReport, parseReport, type BounceResult } from '../../src/bounce/index.js';
 import { fixtureWithHeader, foldedValue, identity, NOW, otherKeys, ourKeys, readFixture } from './helpers.js';

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeInfoHeader } from '../../src/links/index.js';
+import { encodeInfoHeader } from '../../src/tokens/index.js';
 import { parseReport, type BounceResult } from '../../src/bounce/index.js';
 import { CORPUS, corpusExists, fixtureWithHeader, identity, injectAfterLine, ourKeys } from './helpers.js';
 

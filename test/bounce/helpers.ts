@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createKeyring, encodeInfoHeader, signingKey, type InfoHeaderFields, type Keyring } from '../../src/links/index.js';
+import { createKeyring, encodeInfoHeader, signingKey, type InfoHeaderFields, type Keyring } from '../../src/tokens/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const FIXTURES = join(here, 'fixtures');

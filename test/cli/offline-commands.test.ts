@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeToken, loadKeyring } from '../../src/links/index.js';
+import { decodeToken, loadKeyring } from '../../src/tokens/index.js';
 import { MAIN, runCli } from './daemon-process.js';
 
 const MESSAGE = [

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeInfoHeader, decodeToken, loadKeyring, type Keyring } from '../../src/links/index.js';
+import { decodeInfoHeader, decodeToken, loadKeyring, type Keyring } from '../../src/tokens/index.js';
 import { TrackmilterDaemon } from '../helpers/daemon.js';
 import { PROJECT_ROOT, PostfixLab, postfixLabUnavailableReason, type DeliveredMessage } from '../helpers/postfix-lab.js';
 import { sendMessages } from '../helpers/smtp.js';

@@ -4,8 +4,8 @@
  * the test timeout, while the fixed code takes milliseconds: a hang fails the test, no clock is read.
  */
 import { describe, expect, it } from 'vitest';
-import { planRewrite } from '../../src/filter/plan-rewrite.js';
-import { createKeyring, decodeToken, mintStatelessOpen, signingKey } from '../../src/links/index.js';
+import { planRewrite } from '../../src/tracking/plan-rewrite.js';
+import { createKeyring, decodeToken, mintStatelessOpen, signingKey } from '../../src/tokens/index.js';
 import type { HeaderField } from '../../src/milter/commands.js';
 import { splitMessage } from '../../src/milter/client.js';
 import { encodeQuotedPrintable } from '../../src/mime/transfer.js';
@@ -101,7 +101,7 @@ describe('fuzz findings: mime', () => {
 
 describe('fuzz findings: tokens', () => {
   // tokens seed 7 case 84089: a stateless token whose SendID starts with U+FEFF decoded without it. The
-  // reader's STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true }) (src/links/binary.ts:11) strips a
+  // reader's STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true }) (src/tokens/binary.ts:11) strips a
   // leading byte order mark from every string it decodes (TextDecoder's default), so recipient, SendID,
   // ListID, email_code and the URL of stateless links and X-Mailer-Info-Extra do not round-trip when
   // they start with one. Fix: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).

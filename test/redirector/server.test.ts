@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
-import { MetricsRegistry } from '../../src/redirector/metrics.js';
+import { MetricsRegistry } from '../../src/metrics/registry.js';
 import type { RedirectorServer } from '../../src/redirector/server.js';
 import { MapResolver, MemorySink, headLines, rawExchange, request, startServer } from './fixtures.js';
 

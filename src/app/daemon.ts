@@ -1,0 +1,221 @@
+// The long-running process in its three roles:
+//   serve       milter + redirector + the store they share (LevelDB allows one process per directory)
+//   redirector  redirector alone, for stateless links: keys to verify them, its own store for events
+//   milter      milter alone: stateless classes are tracked; stateful ones need the store and pass untouched
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { MilterServer } from '../milter/server.js';
+import { formatSocketSpec, parseHostPort, parseSocketSpec } from '../milter/address.js';
+import type { MessageFilter } from '../milter/filter.js';
+import type { MessageOutcome } from '../milter/session.js';
+import { DEFAULT_LIMITS, RedirectorServer } from '../redirector/server.js';
+import { MetricsRegistry } from '../metrics/registry.js';
+import { createStoreResolver } from './store-resolver.js';
+import type { ConfigValues } from '../config/load.js';
+import type { Logger } from '../util/log.js';
+import { createTrackingFilter } from '../tracking/tracking-filter.js';
+import { trackingHosts } from '../tracking/settings.js';
+import { loadKeyring, type Keyring } from '../tokens/index.js';
+import { isTokenText } from '../tokens/token-text.js';
+import { LevelTrackStore, type ReadCacheStats } from '../store/index.js';
+import { createAdminApi } from '../admin/admin-api.js';
+import { loadOrCreateAdminToken } from '../admin/admin-token.js';
+import { startRetentionSweep } from './retention-schedule.js';
+import { errorCode, errorMessage } from '../util/errors.js';
+import { startEventPipeline, type EventPipeline } from '../events/pipeline.js';
+import { takeInReport } from '../bounce/intake.js';
+
+export type DaemonRole = 'serve' | 'redirector' | 'milter';
+
+export interface Daemon {
+  milterAddress: string | null;
+  httpAddress: string | null;
+  /** Re-read what can change without a restart (the TLS certificate). */
+  reload(): void;
+  stop(): Promise<void>;
+}
+
+interface Closeable {
+  close(): Promise<void>;
+}
+
+export function storeDir(dataDir: string): string {
+  return path.join(dataDir, 'db');
+}
+
+export async function startDaemon(config: ConfigValues, logger: Logger, role: DaemonRole = 'serve', filterOverride?: MessageFilter): Promise<Daemon> {
+  const dataDir = config['data.dir'];
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const keyring = await loadKeyring(dataDir);
+  const storeOptions = { sync: config['store.sync'], readCacheEntries: config['store.read_cache_entries'] };
+  const store = role === 'milter' ? null : new LevelTrackStore(storeDir(dataDir), storeOptions);
+  const metrics = new MetricsRegistry();
+  // Started parts, closed in reverse when a later part fails to start, and on stop.
+  const started: Closeable[] = [];
+  try {
+    let events: EventPipeline | null = null;
+    if (store) {
+      await store.open();
+      started.push(store);
+      storeMetrics(metrics, store);
+      events = await startEventPipeline(config, store, logger, metrics);
+      started.push(events);
+    }
+    const filter = filterOverride ?? createTrackingFilter({ config, keyring, store, ...(events ? { recordEvents: events.record } : {}) });
+    const milter = role === 'redirector' ? null : await startMilter(config, logger, metrics, filter);
+    if (milter) started.push({ close: () => milter.close(config['milter.shutdown_timeout_ms']) });
+    const http = store && events ? await startHttp(config, logger, metrics, keyring, store, events, milter) : null;
+    if (http) started.push(http);
+    const sweep = store ? startSweep(config, logger, store) : null;
+    if (sweep) started.push({ close: () => sweep.stop() });
+    return {
+      milterAddress: milter ? formatSocketSpec(milter.address) : null,
+      httpAddress: http ? printableHostPort(config['http.listen'], http.port) : null,
+      reload() {
+        events?.reopen();
+        if (http && config['http.tls_cert']) http.reloadTls();
+      },
+      async stop() {
+        await closeAll(started.reverse());
+      },
+    };
+  } catch (err) {
+    await closeAll(started.reverse()).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** In reverse order of starting: the listeners and sweep first, then the event outbox, then the store. */
+async function closeAll(parts: Closeable[]): Promise<void> {
+  for (const p of parts) await p.close();
+}
+
+type CountingMilter = MilterServer & { messagesSeen(): number };
+
+async function startMilter(config: ConfigValues, logger: Logger, metrics: MetricsRegistry, filter: MessageFilter): Promise<CountingMilter> {
+  const counter = milterMetrics(metrics);
+  const milter = new MilterServer({
+    listen: parseSocketSpec(config['milter.listen']),
+    socketMode: parseInt(config['milter.socket_mode'], 8),
+    socketGroup: config['milter.socket_group'] || undefined,
+    maxPacket: config['milter.max_packet_bytes'],
+    filter,
+    logger,
+    filterTimeoutMs: config['milter.filter_timeout_ms'],
+    failurePolicy: config['milter.on_error'],
+    maxMessageBytes: config['milter.max_message_bytes'],
+    onMessage: counter,
+  });
+  await milter.listen();
+  return Object.assign(milter, { messagesSeen: counter.total });
+}
+
+async function startHttp(
+  config: ConfigValues,
+  logger: Logger,
+  metrics: MetricsRegistry,
+  keyring: Keyring,
+  store: LevelTrackStore,
+  events: EventPipeline,
+  milter: CountingMilter | null,
+): Promise<RedirectorServer> {
+  const { host, port } = parseHostPort(config['http.listen']);
+  const tlsCert = config['http.tls_cert'];
+  const http = new RedirectorServer({
+    host,
+    port,
+    logger,
+    metrics,
+    resolver: createStoreResolver(keyring, store),
+    events: { record: (recorded) => events.record(recorded) },
+    trackingHosts: [...trackingHosts(config)],
+    trustedProxies: splitList(config['http.trusted_proxies']),
+    limits: {
+      maxUrlBytes: config['http.max_url_bytes'],
+      maxHeaderBytes: config['http.max_header_bytes'],
+      headersTimeoutMs: config['http.headers_timeout_ms'],
+      requestTimeoutMs: Math.max(config['http.headers_timeout_ms'], DEFAULT_LIMITS.requestTimeoutMs),
+      keepAliveTimeoutMs: config['http.keep_alive_timeout_ms'],
+    },
+    fastFront: config['http.fast_front'],
+    tokenSyntax: (token) => isTokenText(token),
+    machineFlags: { fastClickSeconds: config['events.fast_click_seconds'] },
+    ...(config['events.truncate_ip'] ? { ipTruncation: { ipv4Bits: 24, ipv6Bits: 48 } } : {}),
+    ...(tlsCert ? { tls: { certFile: tlsCert, keyFile: config['http.tls_key'] } } : {}),
+    health: () => (milter ? { milterSessions: milter.sessionCount, messages: milter.messagesSeen() } : {}),
+    admin: createAdminApi({
+      token: await loadOrCreateAdminToken(config['data.dir']),
+      store,
+      logger,
+      post: {
+        bounce: async (body) => {
+          const outcome = await takeInReport(body, keyring, events.record);
+          logger.info({ ...outcome, bytes: body.length }, 'bounce');
+          return { status: 200, json: outcome };
+        },
+      },
+    }),
+  });
+  await http.listen();
+  return http;
+}
+
+function startSweep(config: ConfigValues, logger: Logger, store: LevelTrackStore): { stop(): Promise<void> } {
+  const days = config['retention.days'];
+  return startRetentionSweep(store, days, (result, err) => {
+    if (err) logger.error({ code: errorCode(err), err: errorMessage(err) }, 'retention sweep failed');
+    else logger.info({ ...result, retentionDays: days }, 'retention sweep');
+  });
+}
+
+function printableHostPort(listen: string, port: number): string {
+  const { host } = parseHostPort(listen);
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function splitList(text: string): string[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/** The store's own figures, read at scrape time: how well the read caches work, how busy writes are. */
+function storeMetrics(metrics: MetricsRegistry, store: LevelTrackStore): void {
+  const caches = (): Array<[string, ReadCacheStats]> => {
+    const { rows, messages } = store.stats().readCache;
+    return [
+      ['rows', rows],
+      ['messages', messages],
+    ];
+  };
+  metrics.collected(
+    'trackmilter_store_read_cache_lookups_total',
+    'Reads of URL rows and message records, answered from the read cache (hit) or from LevelDB (miss).',
+    'counter',
+    ['cache', 'result'],
+    () => caches().flatMap(([cache, figures]) => [
+      [[cache, 'hit'], figures.hits],
+      [[cache, 'miss'], figures.misses],
+    ]),
+  );
+  metrics.collected('trackmilter_store_read_cache_entries', 'Records held in each read cache (store.read_cache_entries each at most).', 'gauge', ['cache'], () =>
+    caches().map(([cache, figures]) => [[cache], figures.entries]),
+  );
+  metrics.gauge('trackmilter_store_pending_writes', 'Store writes waiting for, or inside, a LevelDB batch not yet on disk.', () => store.stats().pendingCalls);
+}
+
+/** Milter counters on the shared registry, served by /metrics (and the total by /healthz). */
+function milterMetrics(metrics: MetricsRegistry): ((o: MessageOutcome) => void) & { total(): number } {
+  const messages = metrics.counter('trackmilter_milter_messages_total', 'Messages seen by the milter, by outcome', ['outcome']);
+  const bytes = metrics.counter('trackmilter_milter_body_bytes_total', 'Body bytes seen by the milter', []);
+  const skipped = metrics.counter('trackmilter_milter_skipped_total', 'Messages passed unchanged on purpose or after an error, by reason', ['reason']);
+  let total = 0;
+  const count = (o: MessageOutcome): void => {
+    total += 1;
+    messages.labels(o.outcome).inc();
+    bytes.inc(o.bodyBytes);
+    if (o.reason) skipped.labels(o.reason).inc();
+  };
+  return Object.assign(count, { total: () => total });
+}

@@ -1,0 +1,132 @@
+// The milter filter that tracks: who the message is for, its links rewritten and its pixel inserted,
+// its URL rows and record stored before the verdict, X-Mailer-Info-Extra added, control headers removed.
+import { randomBytes } from 'node:crypto';
+import type { FilterResult, HeaderChange, MessageContext, MessageFilter } from '../milter/filter.js';
+import type { ConfigValues } from '../config/load.js';
+import type { ClassSettings } from '../config/schema.js';
+import { encodeInfoHeader, INFO_HEADER_NAME, type Keyring } from '../tokens/index.js';
+import type { MessageRecord, TrackEvent, TrackStore, UrlRow } from '../store/index.js';
+import { takeInReport } from '../bounce/intake.js';
+import { planRewrite, type RewritePlan } from './plan-rewrite.js';
+import { resolveSend, type SendIdentity } from './send-context.js';
+import { createMessageMinter, RowIdCache } from './message-minter.js';
+import { rewriteSettings, trackingHosts, trackingOrigin } from './settings.js';
+
+/** Message record ids: random, so that two messages never share one (queue ids are reused by MTAs). */
+const MESSAGE_ID_BYTES = 9;
+
+/** What tracking makes of one message, before anything is stored. */
+export type TrackingOutcome =
+  | { kind: 'reject'; reply: string; detail: string }
+  | { kind: 'skip'; reason: string; detail: string; headerChanges: HeaderChange[] }
+  | {
+      kind: 'track';
+      identity: SendIdentity;
+      settings: ClassSettings;
+      plan: RewritePlan;
+      headerChanges: HeaderChange[];
+      record: MessageRecord;
+      urlRows: UrlRow[];
+    };
+
+type Envelope = Pick<MessageContext, 'from' | 'recipients' | 'headers' | 'body' | 'queueId'>;
+
+/** Pure apart from the random message id: the milter filter and `trackmilter rewrite` share it. */
+export function prepareTracking(
+  msg: Envelope,
+  config: ConfigValues,
+  keyring: Keyring,
+  hosts = trackingHosts(config),
+  rowIds?: RowIdCache,
+): TrackingOutcome {
+  const decision = resolveSend(msg.headers, msg, config);
+  if (decision.kind === 'reject') return decision;
+  if (decision.kind === 'pass') return { kind: 'skip', reason: decision.reason, detail: decision.detail, headerChanges: decision.removeHeaders };
+  const { identity, settings } = decision;
+  const messageId = randomBytes(MESSAGE_ID_BYTES);
+  const time = new Date();
+  const minter = createMessageMinter({
+    keyring,
+    identity,
+    settings,
+    origin: trackingOrigin(config, settings),
+    messageId,
+    sentAt: time.getTime(),
+    trackingHosts: hosts,
+    ...(rowIds ? { rowIds } : {}),
+  });
+  const plan = planRewrite(msg.headers, msg.body, minter, rewriteSettings(config, settings));
+  // A message passed over for a reason (signed, over a limit) is left exactly as it came.
+  if (plan.skipped) return { kind: 'skip', reason: plan.skipped.code, detail: plan.skipped.detail, headerChanges: [] };
+  const { recipient, sendId, listId, emailCode, recipients } = identity;
+  return {
+    kind: 'track',
+    identity,
+    settings,
+    plan,
+    headerChanges: [
+      ...decision.removeHeaders,
+      ...plan.headerChanges,
+      { op: 'add', name: INFO_HEADER_NAME, value: encodeInfoHeader(keyring, { recipient, sendId, listId, emailCode }) },
+    ],
+    record: { id: messageId, recipients, emailCode, sendId, listId, queueId: msg.queueId, time },
+    urlRows: minter.urlRows(),
+  };
+}
+
+export interface TrackingFilterOptions {
+  config: ConfigValues;
+  keyring: Keyring;
+  /** Where stateful messages keep their URL rows and record; null runs stateless classes only. */
+  store: TrackStore | null;
+  /** Records bounce and complaint events from mail to the configured bounce addresses. */
+  recordEvents?: (events: TrackEvent[]) => Promise<void>;
+}
+
+export function createTrackingFilter({ config, keyring, store, recordEvents }: TrackingFilterOptions): MessageFilter {
+  const hosts = trackingHosts(config);
+  const rowIds = new RowIdCache();
+  const bounceAddresses = new Set(
+    config['bounce.addresses']
+      .split(',')
+      .map((a) => a.trim().toLowerCase())
+      .filter((a) => a !== ''),
+  );
+  return {
+    async endOfMessage(ctx: MessageContext): Promise<FilterResult> {
+      if (recordEvents && ctx.recipients.some((r) => bounceAddresses.has(r.address.toLowerCase()))) {
+        const outcome = await takeInReport(rawMessage(ctx), keyring, recordEvents);
+        const discard = outcome.recorded > 0 && config['bounce.after_record'] === 'discard';
+        return { ...(discard ? { verdict: { kind: 'discard' } } : {}), log: { bounce: outcome.kind, recorded: outcome.recorded, reason: outcome.reason } };
+      }
+      const outcome = prepareTracking(ctx, config, keyring, hosts, rowIds);
+      if (outcome.kind === 'reject') {
+        return { verdict: { kind: 'reject', reply: outcome.reply }, log: { reason: 'invalid-msys-api', detail: outcome.detail } };
+      }
+      if (outcome.kind === 'skip') return { headerChanges: outcome.headerChanges, skipped: { reason: outcome.reason, detail: outcome.detail } };
+      const { settings, plan, identity } = outcome;
+      if (settings.mode === 'stateful') {
+        if (!store) return { skipped: { reason: 'no-store', detail: 'a stateful class, but this process has no store' } };
+        // Before the verdict: a link that reaches a recipient always has its row.
+        await store.recordMessage(outcome.record, outcome.urlRows);
+      }
+      return {
+        headerChanges: outcome.headerChanges,
+        ...(plan.body ? { body: plan.body } : {}),
+        log: {
+          sendId: identity.sendId,
+          mode: settings.mode,
+          links: plan.links.length,
+          pixel: plan.pixel,
+          partsRewritten: plan.parts.filter((p) => p.changed).length,
+        },
+      };
+    },
+  };
+}
+
+/** The message as it was received, for parsers that want the whole thing. */
+function rawMessage(ctx: MessageContext): Buffer {
+  const head = ctx.headers.map((h) => `${h.name}: ${h.value.replace(/\r?\n/g, '\r\n')}\r\n`).join('');
+  return Buffer.concat([Buffer.from(head + '\r\n', 'latin1'), ctx.body]);
+}

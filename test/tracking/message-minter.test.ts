@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { createMessageMinter, RowIdCache } from '../../src/tracking/message-minter.js';
+import { createKeyring, signingKey, urlRowId } from '../../src/tokens/index.js';
+
+const one = createKeyring([signingKey(1, Buffer.alloc(32, 1))], 1);
+const two = createKeyring([signingKey(1, Buffer.alloc(32, 1)), signingKey(2, Buffer.alloc(32, 2))], 2);
+const row = (n: number) => ({ sendId: 'a1', listId: 'l', url: `https://shop.example/p/${n}`, linkName: '' });
+
+describe('RowIdCache', () => {
+  it('hashes a row once, keeps its answer per current key, and stays right past its capacity', () => {
+    const cache = new RowIdCache(4);
+    const first = cache.get(one, row(1));
+    expect(first).toEqual(urlRowId(one.current, row(1)));
+    expect(cache.get(one, row(1))).toBe(first); // the memo, not a new hash
+    expect(cache.get(two, row(1))).toEqual(urlRowId(two.current, row(1))); // a rotated key hashes anew
+    expect(cache.get(two, row(1))).not.toEqual(first);
+    for (let n = 0; n < 50; n++) expect(cache.get(one, row(n))).toEqual(urlRowId(one.current, row(n)));
+  });
+});
+
+describe('isTrackingUrl', () => {
+  it('knows a tracking host with or without its port, in any case, and nothing else', () => {
+    const minter = createMessageMinter({
+      keyring: one,
+      identity: { sendId: 'a1', listId: 'l', emailCode: 'c', mailClass: 'a', recipient: 'r@example.net', recipients: ['r@example.net'], campaignId: '', metadata: null },
+      settings: { clicks: true, opens: true, domain: 't.example.org', scheme: 'https', style: 'compact', mode: 'stateless' },
+      origin: { scheme: 'https', domain: 't.example.org' },
+      messageId: Buffer.alloc(9, 1),
+      trackingHosts: new Set(['t.example.org', 'links.example:8443']),
+    });
+    const ours = (url: string) => minter.isTrackingUrl(new URL(url));
+    expect(ours('https://T.Example.org/c/x')).toBe(true);
+    expect(ours('http://t.example.org:8080/o/x')).toBe(true); // the host alone is listed: any port
+    expect(ours('https://links.example:8443/c/x')).toBe(true);
+    expect(ours('https://links.example/c/x')).toBe(false); // listed with a port: only that port
+    expect(ours('https://t.example.org.evil.example/c/x')).toBe(false);
+  });
+});

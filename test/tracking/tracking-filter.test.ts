@@ -1,0 +1,125 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTrackingFilter } from '../../src/tracking/tracking-filter.js';
+import { defaultConfig, type ConfigValues } from '../../src/config/load.js';
+import { clickDestination, createKeyring, decodeInfoHeader, decodeToken, signingKey } from '../../src/tokens/index.js';
+import { splitMessage } from '../../src/milter/client.js';
+import type { FilterResult, MessageContext } from '../../src/milter/filter.js';
+import { LevelTrackStore } from '../../src/store/index.js';
+
+const keyring = createKeyring([signingKey(3, Buffer.alloc(32, 9))], 3);
+
+const RAW = [
+  'From: News <news@sender.example>',
+  'To: reader@example.net',
+  'X-GreenArrow-MailClass: a',
+  'X-GreenArrow-InstanceID: 100525',
+  'X-GreenArrow-ListID: list7',
+  'X-GreenArrow-Click-Tracking-ID: sub-42',
+  'MIME-Version: 1.0',
+  'Content-Type: text/html; charset=utf-8',
+  '',
+  '<html><body><a href="https://shop.example/item?id=5&amp;utm=x">Item</a> <a href="https://shop.example/item?id=6">Other</a></body></html>',
+  '',
+].join('\r\n');
+
+function ctx(raw: string, recipients = ['reader@example.net']): MessageContext {
+  const { headers, body } = splitMessage(Buffer.from(raw, 'latin1'));
+  return {
+    queueId: 'QID1',
+    connect: null,
+    helo: '',
+    from: { address: 'news@sender.example', args: [] },
+    recipients: recipients.map((address) => ({ address, args: [] })),
+    headers,
+    body,
+    macro: () => undefined,
+  };
+}
+
+const signal = new AbortController().signal;
+const links = (body: Buffer): string[] => [...body.toString('latin1').matchAll(/https:\/\/t\.example\.org\/([co])\/([A-Za-z0-9_~]+)(\?[^"]*)?/g)].map((m) => m[0]);
+const info = (result: FilterResult): string => result.headerChanges!.find((h) => h.name === 'X-Mailer-Info-Extra')!.value;
+
+describe('tracking filter, stateful', () => {
+  let dir: string;
+  let store: LevelTrackStore;
+  const config: ConfigValues = { ...defaultConfig(), 'tracking.domain': 't.example.org' };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'tm-filter-'));
+    store = new LevelTrackStore(dir);
+    await store.open();
+  });
+  afterAll(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('stores the message record and one row per URL before returning, and every link leads back through its row', async () => {
+    const result = await createTrackingFilter({ config, keyring, store }).endOfMessage(ctx(RAW), signal);
+    const minted = links(result.body!);
+    expect(minted).toHaveLength(3); // two clicks, one open
+    const destinations: string[] = [];
+    for (const link of minted.filter((l) => l.includes('/c/'))) {
+      const [, token = '', query = ''] = /\/c\/([^?]+)(\?.*)?$/.exec(link.replace(/&amp;/g, '&'))!;
+      const decoded = decodeToken(keyring, token);
+      if (!decoded.ok || decoded.kind !== 'stateful-click') throw new Error('not a stateful click');
+      const row = await store.getUrlRow(decoded.rowId);
+      const message = await store.getMessage(decoded.messageId);
+      expect(row).toMatchObject({ sendId: 'a100525', listId: 'list7', url: 'https://shop.example/item' });
+      expect(message).toMatchObject({ recipients: ['reader@example.net'], emailCode: 'sub-42', sendId: 'a100525', queueId: 'QID1' });
+      destinations.push(clickDestination(row!.url, query)!);
+    }
+    expect(destinations).toEqual(['https://shop.example/item?id=5&utm=x', 'https://shop.example/item?id=6']);
+    // URLs that differ only after `?` share one row; the open is a row with an empty URL.
+    const rows = [];
+    for await (const row of store.urlRowsBySendId('a100525')) rows.push(row.url);
+    expect(rows.sort()).toEqual(['', 'https://shop.example/item']);
+  });
+
+  it('adds X-Mailer-Info-Extra naming the recipient and send, and removes the control headers', async () => {
+    const result = await createTrackingFilter({ config, keyring, store }).endOfMessage(ctx(RAW), signal);
+    expect(decodeInfoHeader(keyring, info(result))).toMatchObject({ ok: true, recipient: 'reader@example.net', sendId: 'a100525', listId: 'list7', emailCode: 'sub-42' });
+    const removed = result.headerChanges!.filter((h) => h.op === 'change' && h.value === '').map((h) => h.name);
+    expect(removed.sort()).toEqual(['X-GreenArrow-Click-Tracking-ID', 'X-GreenArrow-InstanceID', 'X-GreenArrow-ListID', 'X-GreenArrow-MailClass']);
+  });
+
+  it('with several recipients the links and header name no one, and the record keeps the list', async () => {
+    const result = await createTrackingFilter({ config, keyring, store }).endOfMessage(ctx(RAW, ['x@example.net', 'y@example.net']), signal);
+    expect(decodeInfoHeader(keyring, info(result))).toMatchObject({ ok: true, recipient: '' });
+  });
+
+  it('a store that fails makes the filter fail, so the failure policy decides (never a link without its row)', async () => {
+    const closed = new LevelTrackStore(path.join(dir, 'never-opened'));
+    await expect(createTrackingFilter({ config, keyring, store: closed }).endOfMessage(ctx(RAW), signal)).rejects.toThrow();
+  });
+
+  it('refuses invalid X-MSYS-API JSON with 550 5.6.0', async () => {
+    const raw = RAW.replace('MIME-Version', 'X-MSYS-API: {"options":\r\nMIME-Version');
+    const result = await createTrackingFilter({ config, keyring, store }).endOfMessage(ctx(raw), signal);
+    expect(result.verdict).toEqual({ kind: 'reject', reply: expect.stringMatching(/^550 5\.6\.0 /) });
+  });
+});
+
+describe('tracking filter, stateless', () => {
+  const config: ConfigValues = { ...defaultConfig(), 'tracking.domain': 't.example.org', 'tracking.mode': 'stateless' };
+
+  it('needs no store: every link carries recipient, URL and send', async () => {
+    const result = await createTrackingFilter({ config, keyring, store: null }).endOfMessage(ctx(RAW), signal);
+    const clicks = links(result.body!)
+      .filter((l) => l.includes('/c/'))
+      .map((l) => decodeToken(keyring, /\/c\/([^?"]+)/.exec(l)![1]!));
+    expect(clicks).toMatchObject([
+      { ok: true, kind: 'stateless-click', url: 'https://shop.example/item?id=5&utm=x', recipient: 'reader@example.net', sendId: 'a100525', position: 1, part: 'h' },
+      { ok: true, kind: 'stateless-click', url: 'https://shop.example/item?id=6', position: 2, part: 'h' },
+    ]);
+  });
+
+  it('a stateful class in a process without a store passes the message untouched', async () => {
+    const result = await createTrackingFilter({ config: { ...config, classes: { a: { mode: 'stateful' } } }, keyring, store: null }).endOfMessage(ctx(RAW), signal);
+    expect(result).toEqual({ skipped: { reason: 'no-store', detail: expect.any(String) } });
+  });
+});
