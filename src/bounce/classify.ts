@@ -23,6 +23,7 @@
  *   repeated expiries to one domain are for a threshold over many events to judge, not one report.
  */
 import { ENHANCED_STATUS } from './dsn.js';
+import type { GreenArrowEventType } from '../events/event-json.js';
 
 export type Classification = 'hard' | 'soft' | 'unknown';
 
@@ -41,7 +42,7 @@ export type BounceCategory =
   | 'protocol'
   | 'other';
 
-export interface Verdict {
+export interface BounceVerdict {
   classification: Classification;
   category: BounceCategory;
 }
@@ -129,7 +130,7 @@ function categoryOf(enhanced: string, diagnostic: string): BounceCategory {
   return SUBJECT_DEFAULTS[subject] ?? 'other';
 }
 
-export function classify(status: string, diagnostic: string): Verdict {
+export function classify(status: string, diagnostic: string): BounceVerdict {
   const enhanced = effectiveStatus(status, diagnostic);
   const category = categoryOf(enhanced, diagnostic);
   switch (statusClass(status, diagnostic)) {
@@ -145,7 +146,8 @@ export function classify(status: string, diagnostic: string): Verdict {
   }
 }
 
-export type GreenArrowEventType = 'bounce_all' | 'bounce_bad_address' | 'scomp';
+/** The GreenArrow event types a report can become. */
+export type ReportGreenArrowType = Extract<GreenArrowEventType, 'bounce_all' | 'bounce_bad_address' | 'scomp'>;
 
 /**
  * GreenArrow's names for one of our events. Every bounce is a `bounce_all` (with bounce_type h, s
@@ -154,7 +156,7 @@ export type GreenArrowEventType = 'bounce_all' | 'bounce_bad_address' | 'scomp';
  * counts over many events, which is the store's job, not a parser's). A complaint is `scomp`.
  * A delay is not a bounce in GreenArrow either: no event.
  */
-export function greenArrowEventTypes(event: { type: 'bounce' | 'delayed' | 'complaint'; classification: Classification }): GreenArrowEventType[] {
+export function greenArrowEventTypes(event: { type: 'bounce' | 'delayed' | 'complaint'; classification: Classification }): ReportGreenArrowType[] {
   if (event.type === 'complaint') return ['scomp'];
   if (event.type === 'delayed') return [];
   return event.classification === 'hard' ? ['bounce_all', 'bounce_bad_address'] : ['bounce_all'];

@@ -16,7 +16,7 @@ import { inspectReport, type ReportInspection } from './inspect.js';
 import { arfResult, dsnResult, unstructuredResult, type BounceResult } from './report-events.js';
 
 export type { FeedbackReport } from './arf.js';
-export type { BounceCategory, Classification, GreenArrowEventType, Verdict } from './classify.js';
+export type { BounceCategory, Classification, BounceVerdict, ReportGreenArrowType } from './classify.js';
 export { classify, greenArrowBounceType, greenArrowEventTypes, HARD_CATEGORIES, SPECIFIC_CODES, SUBJECT_DEFAULTS, TEXT_RULES } from './classify.js';
 export type { DeliveryStatus, DsnRecipient } from './dsn.js';
 export { parseDeliveryStatus } from './dsn.js';

@@ -4,6 +4,7 @@
 import { Cmd, Family, Reply } from './constants.js';
 import { cstrings, encodePacket, splitCStrings, u32 } from './codec.js';
 import { CodedError } from '../util/errors.js';
+import type { HeaderField } from '../util/header-field.js';
 
 export interface OptNeg {
   version: number;
@@ -26,10 +27,7 @@ export interface EnvelopeAddress {
   args: string[];
 }
 
-export interface HeaderField {
-  name: string;
-  value: string;
-}
+export type { HeaderField };
 
 export interface MacroPacket {
   /** The command the macros belong to. */

@@ -5,7 +5,7 @@
  */
 import { parseHeaderBlock, readContentInfo, type ContentInfo, type HeaderBlock, type RawField } from './headers.js';
 import { splitMultipart } from './multipart.js';
-import type { ByteRange, MimeLimits, SkipReason } from './types.js';
+import type { ByteRange, MimeLimits, PartSkip } from './types.js';
 
 export interface Entity {
   info: ContentInfo;
@@ -21,7 +21,7 @@ export interface Entity {
 
 /** Raised inside the tree walk when a limit is exceeded; rewriteBody turns it into a skip. */
 export class MimeSkip extends Error {
-  constructor(readonly reason: SkipReason) {
+  constructor(readonly reason: PartSkip) {
     super(reason.detail);
   }
 }

@@ -8,16 +8,16 @@ import { fieldsFromHeaderList } from './headers.js';
 import { locateTopParts, type Candidate } from './locate.js';
 import { rewritePart, type PartOutcome } from './part.js';
 import { applyEdits, type Edit } from './body-edits.js';
-import type { BodyRewrite, HeaderField, MimeLimits, PartTransform, RewriteOptions, SkipReason } from './types.js';
+import type { BodyRewrite, HeaderField, MimeLimits, PartTransform, BodyRewriteOptions, PartSkip } from './types.js';
 
-export type { BodyRewrite, ByteRange, HeaderField, MimeLimits, PartKind, PartReport, PartTransform, RewriteOptions, SkipReason } from './types.js';
+export type { BodyRewrite, ByteRange, HeaderField, MimeLimits, PartKind, PartReport, PartTransform, BodyRewriteOptions, PartSkip } from './types.js';
 
-function unchanged(skipped?: SkipReason, parts: BodyRewrite['parts'] = []): BodyRewrite {
+function unchanged(skipped?: PartSkip, parts: BodyRewrite['parts'] = []): BodyRewrite {
   return skipped ? { body: null, headerChanges: [], parts, skipped } : { body: null, headerChanges: [], parts };
 }
 
 /** Reasons to leave the whole message alone, read from the root. */
-function rootSkip(root: Entity): SkipReason | undefined {
+function rootSkip(root: Entity): PartSkip | undefined {
   if (root.info.ambiguous) return { code: 'ambiguous-headers', detail: root.info.ambiguous };
   switch (root.notEntered) {
     case undefined:
@@ -49,7 +49,7 @@ function spliceOutcomes(body: Buffer, outcomes: PartOutcome[]): BodyRewrite {
   return { body: spliced.body, headerChanges: outcomes.flatMap((o) => o.rootHeaderChanges), parts };
 }
 
-function rewrite(headers: HeaderField[], body: Buffer, transform: PartTransform, limits: MimeLimits, options: RewriteOptions): BodyRewrite {
+function rewrite(headers: HeaderField[], body: Buffer, transform: PartTransform, limits: MimeLimits, options: BodyRewriteOptions): BodyRewrite {
   const root = buildTree(fieldsFromHeaderList(headers), body, limits);
   const skipped = rootSkip(root);
   if (skipped) return unchanged(skipped);
@@ -60,9 +60,9 @@ function rewrite(headers: HeaderField[], body: Buffer, transform: PartTransform,
 
 /**
  * Rewrites the top text/html and text/plain parts of a message with `transform`.
- * `options` is for tests (see RewriteOptions); production callers leave it out.
+ * `options` is for tests (see BodyRewriteOptions); production callers leave it out.
  */
-export function rewriteBody(headers: HeaderField[], body: Buffer, transform: PartTransform, limits: MimeLimits, options: RewriteOptions = {}): BodyRewrite {
+export function rewriteBody(headers: HeaderField[], body: Buffer, transform: PartTransform, limits: MimeLimits, options: BodyRewriteOptions = {}): BodyRewrite {
   try {
     return rewrite(headers, body, transform, limits, options);
   } catch (err) {

@@ -9,7 +9,7 @@ import { detectEol } from './eol.js';
 import type { Candidate } from './locate.js';
 import { transferEncodingEdits, type Edit } from './body-edits.js';
 import { decodeTransfer, SUPPORTED_ENCODINGS, type Eol } from './transfer.js';
-import type { HeaderField, MimeLimits, PartReport, PartTransform, RewriteOptions, SkipReason } from './types.js';
+import type { HeaderField, MimeLimits, PartReport, PartTransform, BodyRewriteOptions, PartSkip } from './types.js';
 
 export interface PartOutcome {
   report: PartReport;
@@ -55,12 +55,12 @@ function initialReport(candidate: Candidate): PartReport {
   return { kind: candidate.kind, contentType: info.type, charset: info.charset ?? 'us-ascii', cte: info.cte, start: content.start, end: content.end, isRoot, changed: false };
 }
 
-function skipped(report: PartReport, reason: SkipReason): PartOutcome {
+function skipped(report: PartReport, reason: PartSkip): PartOutcome {
   return { report: { ...report, skipped: reason }, headerEdits: [], rootHeaderChanges: [] };
 }
 
 /** Checks that rule out a part before decoding it. */
-function precheck(entity: Entity, limits: MimeLimits): SkipReason | undefined {
+function precheck(entity: Entity, limits: MimeLimits): PartSkip | undefined {
   const size = entity.content.end - entity.content.start;
   if (entity.headerBlock?.malformed) return { code: 'malformed-headers', detail: entity.headerBlock.malformed };
   // Without the blank line, new content could not be told apart from the part's headers.
@@ -71,7 +71,7 @@ function precheck(entity: Entity, limits: MimeLimits): SkipReason | undefined {
   return undefined;
 }
 
-function decodePart(entity: Entity, raw: Buffer): Decoded | SkipReason {
+function decodePart(entity: Entity, raw: Buffer): Decoded | PartSkip {
   const data = decodeTransfer(entity.info.cte, raw.subarray(0, raw.length - contentTail(entity, raw).length));
   const charset = lookupCharset(entity.info.charset, data);
   if (!charset) return { code: 'unknown-charset', detail: entity.info.charset ?? '' };
@@ -83,7 +83,7 @@ function decodePart(entity: Entity, raw: Buffer): Decoded | SkipReason {
   return { charset, text };
 }
 
-function applyTransform(transform: PartTransform, candidate: Candidate, text: string): string | null | SkipReason {
+function applyTransform(transform: PartTransform, candidate: Candidate, text: string): string | null | PartSkip {
   try {
     return transform(candidate.kind, text);
   } catch (err) {
@@ -91,7 +91,7 @@ function applyTransform(transform: PartTransform, candidate: Candidate, text: st
   }
 }
 
-function isSkip(value: unknown): value is SkipReason {
+function isSkip(value: unknown): value is PartSkip {
   return typeof value === 'object' && value !== null && 'code' in value;
 }
 
@@ -108,7 +108,7 @@ function declareEncoding(entity: Entity, cte: string, eol: Eol): Pick<PartOutcom
 }
 
 /** Encodes the new text and works out how the part's declared encoding must follow. */
-function reencode(entity: Entity, body: Buffer, raw: Buffer, decoded: Decoded, newText: string): Omit<PartOutcome, 'report'> & { cte: string } | SkipReason {
+function reencode(entity: Entity, body: Buffer, raw: Buffer, decoded: Decoded, newText: string): Omit<PartOutcome, 'report'> & { cte: string } | PartSkip {
   const eol = detectEol(body, entity.content);
   const tail = contentTail(entity, raw);
   const encoded = encodePart(newText, { charset: decoded.charset, cte: entity.info.cte, eol, tail });
@@ -121,7 +121,7 @@ function reencode(entity: Entity, body: Buffer, raw: Buffer, decoded: Decoded, n
   return { contentEdit: { ...entity.content, bytes: encoded.bytes }, cte: encoded.cte, ...declared };
 }
 
-export function rewritePart(candidate: Candidate, body: Buffer, transform: PartTransform, limits: MimeLimits, options: RewriteOptions): PartOutcome {
+export function rewritePart(candidate: Candidate, body: Buffer, transform: PartTransform, limits: MimeLimits, options: BodyRewriteOptions): PartOutcome {
   const { entity } = candidate;
   const report = initialReport(candidate);
   const early = precheck(entity, limits);

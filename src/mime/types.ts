@@ -1,6 +1,7 @@
 /** Shared types of the MIME module; index.ts re-exports the public ones. */
+import type { HeaderField } from '../util/header-field.js';
 
-export interface HeaderField { name: string; value: string }
+export type { HeaderField };
 
 export type PartKind = 'html' | 'text';
 
@@ -9,7 +10,7 @@ export type PartTransform = (kind: PartKind, text: string) => string | null;
 
 export interface MimeLimits { maxDepth: number; maxParts: number; maxPartBytes: number }
 
-export interface SkipReason { code: string; detail: string }
+export interface PartSkip { code: string; detail: string }
 
 /** A byte range [start, end) of the body Buffer. */
 export interface ByteRange { start: number; end: number }
@@ -34,7 +35,7 @@ export interface PartReport {
   output?: ByteRange;
   /** In-body header edits that declare newCte (non-root parts): input range and output range. */
   headerEdits?: Array<{ input: ByteRange; output: ByteRange }>;
-  skipped?: SkipReason;
+  skipped?: PartSkip;
 }
 
 export interface BodyRewrite {
@@ -44,10 +45,10 @@ export interface BodyRewrite {
   headerChanges: HeaderField[];
   parts: PartReport[];
   /** Whole-message skip; the message then passes unchanged. */
-  skipped?: SkipReason;
+  skipped?: PartSkip;
 }
 
-export interface RewriteOptions {
+export interface BodyRewriteOptions {
   /**
    * Re-encode and splice a part even when the transform returns the same text. Used by tests to
    * prove that the splice path is byte-exact for canonically encoded parts.

@@ -4,11 +4,11 @@
  * EventSink on the event pipeline. Its events are the store's event records.
  */
 import type { TrackEvent } from '../store/index.js';
+import type { LinkStyle } from '../tokens/url-style.js';
+
+export type { LinkStyle };
 
 export type LinkKind = 'click' | 'open';
-
-/** Compact: `/c/TOKEN`, `/o/TOKEN`. Path-preserving: `/original/path-TOKEN` (token after the last '-'). */
-export type LinkStyle = 'compact' | 'path';
 
 /** A tracking request, as the route parser understood its path. Nothing in it is verified yet. */
 export interface TrackingRoute {

@@ -3,7 +3,7 @@ export type {
   EventQuery,
   EventType,
   MessageRecord,
-  PartCode,
+  EventPart,
   RecordId,
   StoredUrlRow,
   StoreStats,

@@ -42,7 +42,7 @@ export const EVENT_TYPES = ['click', 'open', 'bounce', 'complaint', 'unsubscribe
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** Which part a link was in: `h` html, `t` text, the empty string when not applicable (bounces). */
-export type PartCode = 'h' | 't' | '';
+export type EventPart = 'h' | 't' | '';
 
 export interface TrackEvent {
   id: RecordId;
@@ -56,7 +56,7 @@ export interface TrackEvent {
   linkName: string;
   /** Ordinal position of the link in its part; 0 when not applicable. */
   position: number;
-  part: PartCode;
+  part: EventPart;
   ip: string;
   userAgent: string;
   /** A scanner, prefetcher, privacy proxy or HEAD request rather than a person. */

@@ -5,7 +5,7 @@
  * one short value. Ids, sendIds and times that are already in the key are not repeated here.
  */
 import { TIME_BYTES } from './keys.js';
-import { EVENT_TYPES, type EventType, type MessageRecord, type PartCode, type StoredUrlRow, type TrackEvent, type UrlRow } from './types.js';
+import { EVENT_TYPES, type EventType, type MessageRecord, type EventPart, type StoredUrlRow, type TrackEvent, type UrlRow } from './types.js';
 
 interface UrlRowValue {
   s: string;
@@ -33,7 +33,7 @@ interface EventValue {
   u: string;
   n: string;
   p: number;
-  a: PartCode;
+  a: EventPart;
   i: string;
   g: string;
   m: 0 | 1;

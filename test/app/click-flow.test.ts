@@ -16,9 +16,9 @@ import {
   splitMultipart,
   type ExpectedClick,
   type Newsletter,
-  type LinkStyle,
   type RewrittenNewsletter,
 } from './support/newsletter.js';
+import type { LinkStyle } from '../../src/tokens/url-style.js';
 import { browse, isOnePixelGif, sendThroughMilter, type HttpAnswer } from './support/traffic.js';
 import { parseCsv } from './support/csv.js';
 

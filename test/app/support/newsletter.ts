@@ -2,6 +2,7 @@
 // knows every original URL and its place without asking the daemon; and the independent reading of
 // what comes back (MIME parts split, quoted-printable decoded, tracking links picked out in order).
 import type { HeaderField } from '../../../src/milter/commands.js';
+import type { LinkStyle } from '../../../src/tokens/url-style.js';
 
 export const SEND = {
   mailClass: 'a',
@@ -225,7 +226,6 @@ export function textClickLinks(text: string, base: string, style: LinkStyle = 'c
   return [...text.matchAll(new RegExp(`${escapeRegExp(base)}${path}(?:\\?[^\\s<>"]*)?`, 'g'))].map((m) => m[0]);
 }
 
-export type LinkStyle = 'compact' | 'path';
 
 export interface RewrittenNewsletter {
   parts: MimePart[];
