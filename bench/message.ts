@@ -24,7 +24,7 @@ import { RowIdCache } from '../src/tracking/message-minter.js';
 import { rewriteSettings, trackingHosts } from '../src/tracking/settings.js';
 import { prepareTracking } from '../src/tracking/tracking-filter.js';
 import { createKeyring, signingKey } from '../src/tokens/index.js';
-import { splitMessage } from '../src/milter/client.js';
+import { splitMessage } from '../src/mime/message-split.js';
 import type { HeaderField } from '../src/milter/commands.js';
 import { rewriteBody } from '../src/mime/index.js';
 import { buildNewsletter } from '../test/app/support/newsletter.js';

@@ -46,7 +46,8 @@ if (!(timeoutMs > 0)) fail(`--timeout ${values.timeout}: expected a number of se
 // The daemon's own config loader and address parsers, from the package this file ships in.
 const dist = new URL('../dist/', import.meta.url);
 const { loadConfig } = await import(new URL('config/load.js', dist).href);
-const { parseSocketSpec, parseHostPort } = await import(new URL('milter/address.js', dist).href);
+const { parseSocketSpec } = await import(new URL('milter/address.js', dist).href);
+const { parseHostPort } = await import(new URL('util/host-port.js', dist).href);
 
 const overrides = {};
 if (values.milter !== undefined) overrides['milter.listen'] = values.milter;

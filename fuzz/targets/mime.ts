@@ -8,7 +8,7 @@
  * checks of test/tracking/pipeline-check.ts restated for invalid input).
  */
 import { planRewrite, type RewriteSettings } from '../../src/tracking/plan-rewrite.js';
-import { splitMessage } from '../../src/milter/client.js';
+import { splitMessage } from '../../src/mime/message-split.js';
 import { RecordingMinter } from '../../test/rewrite/recording-minter.js';
 import { corpusMessages, corpusPresent, corpusTemplates, generatedMessages, wrapHtml, type Seed, type WrapEncoding } from '../corpus.js';
 import { mutateMail, nest } from '../mail-mutations.js';

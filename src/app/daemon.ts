@@ -5,7 +5,8 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { MilterServer } from '../milter/server.js';
-import { formatSocketSpec, parseHostPort, parseSocketSpec } from '../milter/address.js';
+import { formatSocketSpec, parseSocketSpec } from '../milter/address.js';
+import { parseHostPort } from '../util/host-port.js';
 import type { MessageFilter } from '../milter/filter.js';
 import type { MessageOutcome } from '../milter/session.js';
 import { DEFAULT_LIMITS, RedirectorServer } from '../redirector/server.js';

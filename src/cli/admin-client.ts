@@ -1,7 +1,7 @@
 // How commands reach the running daemon: its HTTP address and data directory come from the same config
 // and flags as `serve`, the admin token from the data directory.
 import http from 'node:http';
-import { parseHostPort } from '../milter/address.js';
+import { parseHostPort } from '../util/host-port.js';
 import type { ConfigValues } from '../config/load.js';
 import { CodedError } from '../util/errors.js';
 import { readAdminToken } from '../admin/admin-token.js';

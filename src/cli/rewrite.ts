@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { COMMON_OPTIONS, flagOverrides, parseCommand } from './args.js';
 import { loadConfig } from '../config/load.js';
 import { loadKeyring } from '../tokens/index.js';
-import { splitMessage, toCrlf } from '../milter/client.js';
+import { splitMessage, toCrlf } from '../mime/message-split.js';
 import { prepareTracking } from '../tracking/tracking-filter.js';
 import type { RewrittenLink } from '../rewrite/types.js';
 import type { HeaderField } from '../milter/commands.js';

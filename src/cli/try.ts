@@ -2,7 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseCommand } from './args.js';
 import { loadConfig } from '../config/load.js';
-import { MilterClient, splitMessage, toCrlf } from '../milter/client.js';
+import { MilterClient } from '../milter/client.js';
+import { splitMessage, toCrlf } from '../mime/message-split.js';
 import { parseSocketSpec } from '../milter/address.js';
 import type { MessageResult } from '../milter/client.js';
 

@@ -1,6 +1,7 @@
 // Every configuration key, its type, default and meaning, in one place: validation, defaults and the
 // documented reference all come from here.
-import { parseHostPort, parseSocketSpec } from '../milter/address.js';
+import { parseSocketSpec } from '../milter/address.js';
+import { parseHostPort } from '../util/host-port.js';
 
 export type KeyType = 'string' | 'integer' | 'boolean' | 'enum' | 'socket' | 'hostport' | 'mode' | 'host';
 

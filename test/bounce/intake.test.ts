@@ -10,7 +10,7 @@ import { takeInReport } from '../../src/bounce/intake.js';
 import { createTrackingFilter } from '../../src/tracking/tracking-filter.js';
 import { defaultConfig } from '../../src/config/load.js';
 import { encodeInfoHeader, loadKeyring, type Keyring } from '../../src/tokens/index.js';
-import { splitMessage } from '../../src/milter/client.js';
+import { splitMessage } from '../../src/mime/message-split.js';
 import type { MessageContext } from '../../src/milter/filter.js';
 import { LevelTrackStore, type TrackEvent } from '../../src/store/index.js';
 import { MAIN, ROOT, ServeProcess, freePort } from '../cli/daemon-process.js';

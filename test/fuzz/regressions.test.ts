@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { planRewrite } from '../../src/tracking/plan-rewrite.js';
 import { createKeyring, decodeToken, mintStatelessOpen, signingKey } from '../../src/tokens/index.js';
 import type { HeaderField } from '../../src/milter/commands.js';
-import { splitMessage } from '../../src/milter/client.js';
+import { splitMessage } from '../../src/mime/message-split.js';
 import { encodeQuotedPrintable } from '../../src/mime/transfer.js';
 import { RecordingMinter } from '../rewrite/recording-minter.js';
 import { MIME_FUZZ_SETTINGS, runPipeline } from '../../fuzz/targets/mime.js';

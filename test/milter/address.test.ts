@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatSocketSpec, parseHostPort, parseSocketSpec } from '../../src/milter/address.js';
+import { formatSocketSpec, parseSocketSpec } from '../../src/milter/address.js';
 import { CodedError } from '../../src/util/errors.js';
 
 describe('parseSocketSpec', () => {
@@ -57,18 +57,6 @@ describe('parseSocketSpec', () => {
     expect(err).toBeInstanceOf(CodedError);
     expect((err as CodedError).code).toBe('ESOCKET_SPEC');
     expect((err as CodedError).message).toContain(`'${spec}'`);
-  });
-});
-
-describe('parseHostPort', () => {
-  it('takes HOST:PORT, [IPv6]:PORT and PORT@HOST', () => {
-    expect(parseHostPort('127.0.0.1:8080')).toEqual({ host: '127.0.0.1', port: 8080 });
-    expect(parseHostPort('[::1]:8080')).toEqual({ host: '::1', port: 8080 });
-    expect(parseHostPort('8080@0.0.0.0')).toEqual({ host: '0.0.0.0', port: 8080 });
-  });
-
-  it.each(['127.0.0.1', ':8080', '127.0.0.1:http', '[::1]', 'host:70000'])('refuses %j', (text) => {
-    expect(() => parseHostPort(text)).toThrow(CodedError);
   });
 });
 

@@ -13,7 +13,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { planRewrite, type RewriteSettings } from '../../src/tracking/plan-rewrite.js';
-import { splitMessage } from '../../src/milter/client.js';
+import { splitMessage } from '../../src/mime/message-split.js';
 import { RecordingMinter } from '../rewrite/recording-minter.js';
 import { checkPlan } from './pipeline-check.js';
 import { plainQuotedPrintable } from '../helpers/plain-qp.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planRewrite, type RewriteSettings } from '../../src/tracking/plan-rewrite.js';
 import { createMessageMinter } from '../../src/tracking/message-minter.js';
 import { createKeyring, decodeToken, signingKey } from '../../src/tokens/index.js';
-import { splitMessage } from '../../src/milter/client.js';
+import { splitMessage } from '../../src/mime/message-split.js';
 
 const keyring = createKeyring([signingKey(1, Buffer.alloc(32, 7))], 1);
 const identity = { sendId: 'a1', listId: 'l', emailCode: 'c', mailClass: 'a', recipient: 'b@example.net', recipients: ['b@example.net'], campaignId: '', metadata: null };

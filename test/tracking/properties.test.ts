@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { planRewrite, type RewriteSettings } from '../../src/tracking/plan-rewrite.js';
-import { splitMessage } from '../../src/milter/client.js';
+import { splitMessage } from '../../src/mime/message-split.js';
 import { CHARSETS, CTES, encodeContent, type Cte } from '../mime/fixtures.js';
 import { RecordingMinter } from '../rewrite/recording-minter.js';
 import { checkPlan } from './pipeline-check.js';

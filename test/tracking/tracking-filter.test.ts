@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTrackingFilter } from '../../src/tracking/tracking-filter.js';
 import { defaultConfig, type ConfigValues } from '../../src/config/load.js';
 import { clickDestination, createKeyring, decodeInfoHeader, decodeToken, signingKey } from '../../src/tokens/index.js';
-import { splitMessage } from '../../src/milter/client.js';
+import { splitMessage } from '../../src/mime/message-split.js';
 import type { FilterResult, MessageContext } from '../../src/milter/filter.js';
 import { LevelTrackStore } from '../../src/store/index.js';
 
