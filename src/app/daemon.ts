@@ -15,6 +15,8 @@ import { createStoreResolver } from './store-resolver.js';
 import type { ConfigValues } from '../config/load.js';
 import type { Logger } from '../util/log.js';
 import { createTrackingFilter } from '../tracking/tracking-filter.js';
+import { bounceAddressSet, createMessageRouter } from './message-router.js';
+import { createBounceReader } from './bounce-reader.js';
 import { trackingHosts } from '../tracking/settings.js';
 import { loadKeyring, type Keyring } from '../tokens/index.js';
 import { isTokenText } from '../tokens/token-text.js';
@@ -62,7 +64,7 @@ export async function startDaemon(config: ConfigValues, logger: Logger, role: Da
       events = await startEventPipeline(config, store, logger, metrics);
       started.push(events);
     }
-    const filter = filterOverride ?? createTrackingFilter({ config, keyring, store, ...(events ? { recordEvents: events.record } : {}) });
+    const filter = filterOverride ?? messageRouter(config, keyring, store, events);
     const milter = role === 'redirector' ? null : await startMilter(config, logger, metrics, filter);
     if (milter) started.push({ close: () => milter.close(config['milter.shutdown_timeout_ms']) });
     const http = store && events ? await startHttp(config, logger, metrics, keyring, store, events, milter) : null;
@@ -84,6 +86,15 @@ export async function startDaemon(config: ConfigValues, logger: Logger, role: Da
     await closeAll(started.reverse()).catch(() => undefined);
     throw err;
   }
+}
+
+/** Mail to a bounce address to the bounce reader (where events can be recorded), the rest to tracking. */
+function messageRouter(config: ConfigValues, keyring: Keyring, store: LevelTrackStore | null, events: EventPipeline | null): MessageFilter {
+  return createMessageRouter({
+    bounceAddresses: bounceAddressSet(config['bounce.addresses']),
+    bounceReader: events ? createBounceReader({ keyring, recordEvents: events.record, afterRecord: config['bounce.after_record'] }) : null,
+    tracking: createTrackingFilter({ config, keyring, store }),
+  });
 }
 
 /** In reverse order of starting: the listeners and sweep first, then the event outbox, then the store. */

@@ -5,8 +5,7 @@ import type { FilterResult, HeaderChange, MessageContext, MessageFilter } from '
 import type { ConfigValues } from '../config/load.js';
 import type { ClassSettings } from '../config/schema.js';
 import { encodeInfoHeader, INFO_HEADER_NAME, type Keyring } from '../tokens/index.js';
-import type { MessageRecord, TrackEvent, TrackStore, UrlRow } from '../store/index.js';
-import { takeInReport } from '../bounce/intake.js';
+import type { MessageRecord, TrackStore, UrlRow } from '../store/index.js';
 import { planRewrite, type RewritePlan } from './plan-rewrite.js';
 import { resolveSend, type SendIdentity } from './send-context.js';
 import { createMessageMinter, RowIdCache } from './message-minter.js';
@@ -79,26 +78,13 @@ export interface TrackingFilterOptions {
   keyring: Keyring;
   /** Where stateful messages keep their URL rows and record; null runs stateless classes only. */
   store: TrackStore | null;
-  /** Records bounce and complaint events from mail to the configured bounce addresses. */
-  recordEvents?: (events: TrackEvent[]) => Promise<void>;
 }
 
-export function createTrackingFilter({ config, keyring, store, recordEvents }: TrackingFilterOptions): MessageFilter {
+export function createTrackingFilter({ config, keyring, store }: TrackingFilterOptions): MessageFilter {
   const hosts = trackingHosts(config);
   const rowIds = new RowIdCache();
-  const bounceAddresses = new Set(
-    config['bounce.addresses']
-      .split(',')
-      .map((a) => a.trim().toLowerCase())
-      .filter((a) => a !== ''),
-  );
   return {
     async endOfMessage(ctx: MessageContext): Promise<FilterResult> {
-      if (recordEvents && ctx.recipients.some((r) => bounceAddresses.has(r.address.toLowerCase()))) {
-        const outcome = await takeInReport(rawMessage(ctx), keyring, recordEvents);
-        const discard = outcome.recorded > 0 && config['bounce.after_record'] === 'discard';
-        return { ...(discard ? { verdict: { kind: 'discard' } } : {}), log: { bounce: outcome.kind, recorded: outcome.recorded, reason: outcome.reason } };
-      }
       const outcome = prepareTracking(ctx, config, keyring, hosts, rowIds);
       if (outcome.kind === 'reject') {
         return { verdict: { kind: 'reject', reply: outcome.reply }, log: { reason: 'invalid-msys-api', detail: outcome.detail } };
@@ -123,10 +109,4 @@ export function createTrackingFilter({ config, keyring, store, recordEvents }: T
       };
     },
   };
-}
-
-/** The message as it was received, for parsers that want the whole thing. */
-function rawMessage(ctx: MessageContext): Buffer {
-  const head = ctx.headers.map((h) => `${h.name}: ${h.value.replace(/\r?\n/g, '\r\n')}\r\n`).join('');
-  return Buffer.concat([Buffer.from(head + '\r\n', 'latin1'), ctx.body]);
 }

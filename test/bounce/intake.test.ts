@@ -8,6 +8,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { takeInReport } from '../../src/bounce/intake.js';
 import { createTrackingFilter } from '../../src/tracking/tracking-filter.js';
+import { bounceAddressSet, createMessageRouter } from '../../src/app/message-router.js';
+import { createBounceReader } from '../../src/app/bounce-reader.js';
+import type { ConfigValues } from '../../src/config/load.js';
 import { defaultConfig } from '../../src/config/load.js';
 import { encodeInfoHeader, loadKeyring, type Keyring } from '../../src/tokens/index.js';
 import { splitMessage } from '../../src/mime/message-split.js';
@@ -164,6 +167,13 @@ describe.skipIf(!built)('trackmilter bounce (pipe transport)', () => {
 
 describe('the milter at a bounce address', () => {
   const keyringDir = mkdtemp(path.join(tmpdir(), 'tm-bounce-addr-'));
+  /** The milter's filter as the daemon wires it; recordEvents null is the `milter` role (no store). */
+  const milterFilter = (config: ConfigValues, keyring: Keyring, recordEvents: ((e: TrackEvent[]) => Promise<void>) | null) =>
+    createMessageRouter({
+      bounceAddresses: bounceAddressSet(config['bounce.addresses']),
+      bounceReader: recordEvents ? createBounceReader({ keyring, recordEvents, afterRecord: config['bounce.after_record'] }) : null,
+      tracking: createTrackingFilter({ config, keyring, store: null }),
+    });
   const ctx = (raw: Buffer, rcpt: string): MessageContext => {
     const { headers, body } = splitMessage(raw);
     return {
@@ -183,7 +193,7 @@ describe('the milter at a bounce address', () => {
     const keyring = await loadKeyring(dir);
     const recorded: TrackEvent[] = [];
     const config = { ...defaultConfig(), 'bounce.addresses': 'Bounces@News.example.com, other@example.com', 'bounce.after_record': 'discard' as const };
-    const filter = createTrackingFilter({ config, keyring, store: null, recordEvents: async (e) => void recorded.push(...e) });
+    const filter = milterFilter(config, keyring, async (e) => void recorded.push(...e));
     const result = await filter.endOfMessage(ctx(postfixDsn(encodeInfoHeader(keyring, identity)), 'bounces@news.example.com'), new AbortController().signal);
     expect(result.verdict).toEqual({ kind: 'discard' });
     expect(result.body).toBeUndefined();
@@ -194,9 +204,25 @@ describe('the milter at a bounce address', () => {
   it('delivers a report it could not tie to a send (nothing recorded, nothing discarded)', async () => {
     const keyring = await loadKeyring(await mkdtemp(path.join(tmpdir(), 'tm-bounce-addr2-')));
     const config = { ...defaultConfig(), 'bounce.addresses': 'bounces@news.example.com', 'bounce.after_record': 'discard' as const };
-    const filter = createTrackingFilter({ config, keyring, store: null, recordEvents: async () => undefined });
+    const filter = milterFilter(config, keyring, async () => undefined);
     const result = await filter.endOfMessage(ctx(postfixDsn('not-a-valid-value'), 'bounces@news.example.com'), new AbortController().signal);
     expect(result.verdict).toBeUndefined();
     expect(result.log).toMatchObject({ bounce: 'not-ours', recorded: 0 });
+  });
+
+  it('in the milter role (no store), mail to a bounce address passes untouched, never tracked', async () => {
+    const keyring = await loadKeyring(await mkdtemp(path.join(tmpdir(), 'tm-bounce-addr3-')));
+    const config = { ...defaultConfig(), 'bounce.addresses': 'bounces@news.example.com', 'tracking.mode': 'stateless' as const };
+    const filter = milterFilter(config, keyring, null);
+    // Trackable HTML, so that tracking it would show: a link, a pixel, our header.
+    const html = Buffer.from('From: a@news.example.com\r\nTo: someone@example.net\r\nContent-Type: text/html\r\n\r\n<p><a href="https://shop.example.com/">shop</a></p>\r\n', 'latin1');
+    const result = await filter.endOfMessage(ctx(html, 'Bounces@news.example.com'), new AbortController().signal);
+    expect(result.body).toBeUndefined();
+    expect(result.headerChanges ?? []).toEqual([]);
+    expect(result.verdict).toBeUndefined();
+    expect(result.skipped?.reason).toBe('bounce-address');
+    // The same message to anyone else is tracked (the class is stateless, so no store is needed).
+    const tracked = await filter.endOfMessage(ctx(html, 'someone@example.net'), new AbortController().signal);
+    expect(tracked.headerChanges?.some((h) => h.name === 'X-Mailer-Info-Extra')).toBe(true);
   });
 });
