@@ -8,7 +8,6 @@ import { MilterServer } from '../milter/server.js';
 import { formatSocketSpec, parseSocketSpec } from '../milter/address.js';
 import { parseHostPort } from '../util/host-port.js';
 import type { MessageFilter } from '../milter/filter.js';
-import type { MessageOutcome } from '../milter/session.js';
 import { DEFAULT_LIMITS, RedirectorServer } from '../redirector/server.js';
 import { MetricsRegistry } from '../metrics/registry.js';
 import { createStoreResolver } from './store-resolver.js';
@@ -20,7 +19,9 @@ import { createBounceReader } from './bounce-reader.js';
 import { trackingHosts } from '../tracking/settings.js';
 import { loadKeyring, type Keyring } from '../tokens/index.js';
 import { isTokenText } from '../tokens/token-text.js';
-import { LevelTrackStore, type ReadCacheStats } from '../store/index.js';
+import { LevelTrackStore } from '../store/index.js';
+import { storeMetrics } from './store-metrics.js';
+import { milterMetrics } from './milter-metrics.js';
 import { createAdminApi } from '../admin/admin-api.js';
 import { loadOrCreateAdminToken } from '../admin/admin-token.js';
 import { startRetentionSweep } from './retention-schedule.js';
@@ -190,44 +191,4 @@ function splitList(text: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-}
-
-/** The store's own figures, read at scrape time: how well the read caches work, how busy writes are. */
-function storeMetrics(metrics: MetricsRegistry, store: LevelTrackStore): void {
-  const caches = (): Array<[string, ReadCacheStats]> => {
-    const { rows, messages } = store.stats().readCache;
-    return [
-      ['rows', rows],
-      ['messages', messages],
-    ];
-  };
-  metrics.collected(
-    'trackmilter_store_read_cache_lookups_total',
-    'Reads of URL rows and message records, answered from the read cache (hit) or from LevelDB (miss).',
-    'counter',
-    ['cache', 'result'],
-    () => caches().flatMap(([cache, figures]) => [
-      [[cache, 'hit'], figures.hits],
-      [[cache, 'miss'], figures.misses],
-    ]),
-  );
-  metrics.collected('trackmilter_store_read_cache_entries', 'Records held in each read cache (store.read_cache_entries each at most).', 'gauge', ['cache'], () =>
-    caches().map(([cache, figures]) => [[cache], figures.entries]),
-  );
-  metrics.gauge('trackmilter_store_pending_writes', 'Store writes waiting for, or inside, a LevelDB batch not yet on disk.', () => store.stats().pendingCalls);
-}
-
-/** Milter counters on the shared registry, served by /metrics (and the total by /healthz). */
-function milterMetrics(metrics: MetricsRegistry): ((o: MessageOutcome) => void) & { total(): number } {
-  const messages = metrics.counter('trackmilter_milter_messages_total', 'Messages seen by the milter, by outcome', ['outcome']);
-  const bytes = metrics.counter('trackmilter_milter_body_bytes_total', 'Body bytes seen by the milter', []);
-  const skipped = metrics.counter('trackmilter_milter_skipped_total', 'Messages passed unchanged on purpose or after an error, by reason', ['reason']);
-  let total = 0;
-  const count = (o: MessageOutcome): void => {
-    total += 1;
-    messages.labels(o.outcome).inc();
-    bytes.inc(o.bodyBytes);
-    if (o.reason) skipped.labels(o.reason).inc();
-  };
-  return Object.assign(count, { total: () => total });
 }

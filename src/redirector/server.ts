@@ -23,7 +23,9 @@ import { buildEvent, EventIdSource } from './build-event.js';
 import { createHostCheck, type HostCheck } from './host-check.js';
 import { truncateAddress, validateTruncation, type IpTruncation } from './ip-address.js';
 import { createMachineClassifier, type MachineClassifier, type MachineFlagOptions } from './machine-flags.js';
-import { METRICS_CONTENT_TYPE, MetricsRegistry, type Counter, type CounterChild, type Histogram } from '../metrics/registry.js';
+import { METRICS_CONTENT_TYPE, MetricsRegistry } from '../metrics/registry.js';
+import { registerMetrics, type RedirectorMetrics, type RouteLabel } from './server-metrics.js';
+import { answerClientError } from './client-errors.js';
 import { FastFront, putFastFrontBefore } from './fast-front.js';
 import {
   GIF,
@@ -108,40 +110,6 @@ export interface RedirectorServerOptions {
 
 /** Longer user agents are cut: they are for reports, and headers may be 16 KB. */
 const MAX_USER_AGENT_CHARS = 512;
-
-type RouteLabel = 'click' | 'open' | 'healthz' | 'metrics' | 'other';
-
-interface RedirectorMetrics {
-  requests: Counter;
-  latency: Histogram;
-  /** By kind, then by machine flag: kept, as Counter.labels asks, rather than looked up per event. */
-  eventsRecorded: Record<LinkKind, { person: CounterChild; machine: CounterChild }>;
-  eventFailures: CounterChild;
-  rejected: Counter;
-  limits: Counter;
-  handedToNode: Counter;
-}
-
-function registerMetrics(registry: MetricsRegistry): RedirectorMetrics {
-  return {
-    requests: registry.counter('trackmilter_http_requests_total', 'HTTP requests answered, by route and status.', ['route', 'status']),
-    latency: registry.histogram('trackmilter_http_request_duration_seconds', 'Time from request head to response, event write included.'),
-    eventsRecorded: recordedByKind(registry.counter('trackmilter_events_recorded_total', 'Click and open events written by the redirector.', ['type', 'machine'])),
-    eventFailures: registry.counter('trackmilter_event_record_failures_total', 'Events whose write failed (the response was still sent).').labels(),
-    rejected: registry.counter('trackmilter_http_rejected_total', 'Tracking requests refused, by reason.', ['reason']),
-    limits: registry.counter('trackmilter_http_limit_hits_total', 'Requests cut off by an abuse limit, by limit.', ['limit']),
-    handedToNode: registry.counter(
-      'trackmilter_http_handed_to_node_total',
-      'Connections the fast front passed to node:http, by reason.',
-      ['reason'],
-    ),
-  };
-}
-
-function recordedByKind(counter: Counter): RedirectorMetrics['eventsRecorded'] {
-  const byMachine = (kind: LinkKind) => ({ person: counter.labels(kind, 'false'), machine: counter.labels(kind, 'true') });
-  return { click: byMachine('click'), open: byMachine('open') };
-}
 
 export class RedirectorServer {
   private server: http.Server | https.Server | null = null;
@@ -440,41 +408,18 @@ export class RedirectorServer {
     this.m.latency.observe((performance.now() - started) / 1000);
   }
 
-  /**
-   * Requests node's parser refused before they reached us: heads over maxHeaderSize, timeouts (the
-   * slowloris defence), malformed requests. Answered minimally and the connection closed.
-   */
+  /** Requests node's parser refused before they reached us: answered minimally, counted, logged, closed. */
   private onClientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): void {
-    const code = err.code ?? '';
-    let status = 400;
-    let limit = 'bad_request';
-    if (code === 'HPE_HEADER_OVERFLOW') {
-      const overflowedRequestLine = this.requestLineOverflowed(err.rawPacket);
-      status = overflowedRequestLine ? 414 : 431;
-      limit = overflowedRequestLine ? 'url_too_long' : 'headers_too_large';
-    } else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-      status = 408;
-      limit = 'timeout';
-    } else if (code === 'ECONNRESET' || code === 'HPE_INVALID_EOF_STATE') {
+    const answer = answerClientError(err, this.limits.maxUrlBytes);
+    if (!answer) {
       socket.destroy();
       return;
     }
-    this.m.limits.labels(limit).inc();
-    this.log.warn(limit, { code, ip: socket.remoteAddress }, `client error: ${status}`);
+    this.m.limits.labels(answer.limit).inc();
+    this.log.warn(answer.limit, { code: err.code ?? '', ip: socket.remoteAddress }, `client error: ${answer.status}`);
     if (socket.writable) {
-      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      socket.end(`HTTP/1.1 ${answer.status} ${http.STATUS_CODES[answer.status]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
     }
     socket.destroySoon();
-  }
-
-  /**
-   * Node counts the request line towards maxHeaderSize and reports both the same way. The chunk that
-   * overflowed tells them apart: a request line too long has no line break within maxUrlBytes.
-   * (A request line trickled in many small chunks may still be called 431.)
-   */
-  private requestLineOverflowed(packet: Buffer | undefined): boolean {
-    if (!packet) return false;
-    const lineEnd = packet.indexOf(0x0a);
-    return lineEnd === -1 || lineEnd > this.limits.maxUrlBytes;
   }
 }
