@@ -29,7 +29,12 @@ import { errorCode, errorMessage } from '../util/errors.js';
 import { startEventPipeline, type EventPipeline } from '../events/pipeline.js';
 import { takeInReport } from '../bounce/intake.js';
 
-export type DaemonRole = 'serve' | 'redirector' | 'milter';
+export const DAEMON_ROLES = ['serve', 'redirector', 'milter'] as const;
+export type DaemonRole = (typeof DAEMON_ROLES)[number];
+
+export function isDaemonRole(value: unknown): value is DaemonRole {
+  return (DAEMON_ROLES as readonly unknown[]).includes(value);
+}
 
 export interface Daemon {
   milterAddress: string | null;
@@ -152,8 +157,8 @@ async function startHttp(
     },
     fastFront: config['http.fast_front'],
     tokenSyntax: (token) => isTokenText(token),
-    machineFlags: { fastClickSeconds: config['events.fast_click_seconds'] },
-    ...(config['events.truncate_ip'] ? { ipTruncation: { ipv4Bits: 24, ipv6Bits: 48 } } : {}),
+    machineFlags: { fastClickSeconds: config['http.fast_click_seconds'] },
+    ...(config['http.truncate_ip'] ? { ipTruncation: { ipv4Bits: 24, ipv6Bits: 48 } } : {}),
     ...(tlsCert ? { tls: { certFile: tlsCert, keyFile: config['http.tls_key'] } } : {}),
     health: () => (milter ? { milterSessions: milter.sessionCount, messages: milter.messagesSeen() } : {}),
     admin: createAdminApi({

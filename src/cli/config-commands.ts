@@ -1,12 +1,17 @@
 // `trackmilter check-config` and `trackmilter keygen`.
 import { COMMON_OPTIONS, flagOverrides, parseCommand } from './args.js';
-import { ConfigError, loadConfig, type ConfigValues } from '../config/load.js';
+import { ConfigError, loadConfig, readConfig, type ConfigValues, type LoadedConfig } from '../config/load.js';
+import { roleWarnings } from '../app/role-warnings.js';
+import { isDaemonRole } from '../app/daemon.js';
+import { CodedError } from '../util/errors.js';
 import { addKey } from '../tokens/index.js';
 
-export const CHECK_CONFIG_HELP = `Usage: trackmilter check-config [--config FILE] [--milter SOCKET] [--http HOST:PORT] [--data DIR] [--json]
+export const CHECK_CONFIG_HELP = `Usage: trackmilter check-config [--config FILE] [--milter SOCKET] [--http HOST:PORT] [--data DIR] [--role ROLE] [--json]
 
 Prints the effective configuration (defaults, then the file, then the flags), or every problem found,
-each naming the key, the value and why, and exits 1.
+each naming the key, the value and why, and exits 1. Warnings (old key names, settings that do nothing
+in the role: serve, the default, milter or redirector) go to stderr, each on a line starting
+'warning: '; they do not change the exit code.
 `;
 
 export const KEYGEN_HELP = `Usage: trackmilter keygen [--config FILE] [--data DIR]
@@ -16,19 +21,23 @@ stay, so links already sent keep working; restart or reload the daemon to start 
 `;
 
 export async function checkConfigCommand(argv: string[]): Promise<number> {
-  const { values } = parseCommand(argv, { ...COMMON_OPTIONS, json: { type: 'boolean' } });
+  const { values } = parseCommand(argv, { ...COMMON_OPTIONS, json: { type: 'boolean' }, role: { type: 'string', default: 'serve' } });
   if (values.help) {
     process.stdout.write(CHECK_CONFIG_HELP);
     return 0;
   }
-  let config: ConfigValues;
+  const role = values.role;
+  if (!isDaemonRole(role)) throw new CodedError('EUSAGE', `--role is serve, milter or redirector, not ${JSON.stringify(role)}`);
+  let loaded: LoadedConfig;
   try {
-    config = await loadConfig(values.config, flagOverrides(values));
+    loaded = await readConfig(values.config, flagOverrides(values));
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     for (const p of err.problems) process.stderr.write(`${p.key} = ${JSON.stringify(p.value)}: ${p.why}\n`);
     return 1;
   }
+  const { config, warnings } = loaded;
+  for (const warning of [...warnings, ...roleWarnings(config, role)]) process.stderr.write(`warning: ${warning}\n`);
   process.stdout.write(values.json ? JSON.stringify(config, null, 2) + '\n' : renderToml(config));
   return 0;
 }

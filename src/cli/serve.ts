@@ -1,6 +1,7 @@
 // `trackmilter serve | redirector | milter`: the long-running process in its three roles.
 import { COMMON_OPTIONS, flagOverrides, parseCommand } from './args.js';
-import { loadConfig } from '../config/load.js';
+import { readConfig } from '../config/load.js';
+import { roleWarnings } from '../app/role-warnings.js';
 import { createLogger } from '../util/log.js';
 import { startDaemon, type DaemonRole } from '../app/daemon.js';
 import { errorCode, errorMessage } from '../util/errors.js';
@@ -42,8 +43,9 @@ export function daemonCommand(role: DaemonRole): (argv: string[]) => Promise<num
       process.stdout.write(help);
       return 0;
     }
-    const config = await loadConfig(values.config, flagOverrides(values));
+    const { config, warnings } = await readConfig(values.config, flagOverrides(values));
     const logger = createLogger({ level: config['log.level'] });
+    for (const warning of [...warnings, ...roleWarnings(config, role)]) logger.warn({}, warning);
     const daemon = await startDaemon(config, logger, role);
     const stopped = runUntilSignalled(daemon, logger);
     // Only now: whoever waits for this line may signal us at once, and the handlers are in place.

@@ -1,7 +1,7 @@
 // Effective configuration: built-in defaults, then the TOML file, then command-line flags.
 import { readFile } from 'node:fs/promises';
 import { parse as parseToml } from 'smol-toml';
-import { CLASS_SCHEMA, CONFIG_SCHEMA, checkValue, isHostName, type ClassSettings, type ConfigKey, type KeySpec } from './schema.js';
+import { CLASS_SCHEMA, CONFIG_SCHEMA, RENAMED_KEYS, checkValue, isHostName, type ClassSettings, type ConfigKey, type KeySpec } from './schema.js';
 import { CodedError } from '../util/errors.js';
 
 type ValueOf<S> = S extends { values: readonly (infer V)[] } ? V : S extends { default: number } ? number : S extends { default: boolean } ? boolean : string;
@@ -106,7 +106,35 @@ export function applyValues(base: ConfigValues, values: Record<string, unknown>,
   return out as ConfigValues;
 }
 
+/** Old key names read under their new names, each with a warning for the log and `check-config`. */
+function renameOldKeys(values: Record<string, unknown>, warnings: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(values)) {
+    const renamed = RENAMED_KEYS[key];
+    if (!renamed) {
+      out[key] = value;
+    } else if (renamed in values) {
+      warnings.push(`${key} is the old name of ${renamed}, which is also set: ${key} is ignored; remove it`);
+    } else {
+      warnings.push(`${key} is deprecated: it is read as ${renamed}; rename it in the config file`);
+      out[renamed] = value;
+    }
+  }
+  return out;
+}
+
+export interface LoadedConfig {
+  config: ConfigValues;
+  /** Things that work but should change (old key names); the daemon logs them, check-config prints them. */
+  warnings: string[];
+}
+
 export async function loadConfig(file: string | undefined, overrides: Record<string, unknown>): Promise<ConfigValues> {
+  return (await readConfig(file, overrides)).config;
+}
+
+export async function readConfig(file: string | undefined, overrides: Record<string, unknown>): Promise<LoadedConfig> {
+  const warnings: string[] = [];
   let config = defaultConfig();
   if (file) {
     let text: string;
@@ -126,7 +154,7 @@ export async function loadConfig(file: string | undefined, overrides: Record<str
     const parsedClasses = readClasses(classes, problems);
     const parsedDomains = readSenderDomains(senderDomains, problems);
     try {
-      config = applyValues(config, flatten(rest), file);
+      config = applyValues(config, renameOldKeys(flatten(rest), warnings), file);
     } catch (err) {
       if (err instanceof ConfigError) problems.unshift(...err.problems);
       else throw err;
@@ -134,5 +162,5 @@ export async function loadConfig(file: string | undefined, overrides: Record<str
     if (problems.length > 0) throw new ConfigError(problems, file);
     config = { ...config, classes: parsedClasses, senderDomains: parsedDomains };
   }
-  return applyValues(config, overrides, 'command line');
+  return { config: applyValues(config, overrides, 'command line'), warnings };
 }

@@ -140,25 +140,25 @@ export const CONFIG_SCHEMA = {
     default: true,
     doc: 'Pass messages that already carry a DKIM-Signature unchanged (rewriting would break the signature).',
   },
-  'limits.max_links': {
+  'rewrite.max_links': {
     type: 'integer',
     default: 1000,
     min: 1,
     doc: 'Most trackable links in one part; a message with more passes unchanged and the skip is logged.',
   },
-  'limits.max_mime_depth': {
+  'rewrite.max_mime_depth': {
     type: 'integer',
     default: 20,
     min: 1,
     doc: 'Deepest multipart nesting looked into; deeper messages pass unchanged, logged.',
   },
-  'limits.max_mime_parts': {
+  'rewrite.max_mime_parts': {
     type: 'integer',
     default: 500,
     min: 1,
     doc: 'Most MIME parts in a message; more and the message passes unchanged, logged.',
   },
-  'limits.max_part_bytes': {
+  'rewrite.max_part_bytes': {
     type: 'integer',
     default: 10 * 1024 * 1024,
     min: 1,
@@ -208,12 +208,12 @@ export const CONFIG_SCHEMA = {
     default: '',
     doc: 'Comma-separated addresses or CIDR ranges of proxies whose X-Forwarded-For is believed; the client is the right-most untrusted address.',
   },
-  'events.truncate_ip': {
+  'http.truncate_ip': {
     type: 'boolean',
     default: false,
     doc: 'Store client addresses truncated to /24 (IPv4) and /48 (IPv6).',
   },
-  'events.fast_click_seconds': {
+  'http.fast_click_seconds': {
     type: 'integer',
     default: 10,
     min: 0,
@@ -294,6 +294,20 @@ export const CONFIG_SCHEMA = {
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;
+
+/**
+ * Keys renamed when the configuration was grouped by who reads it (rewrite limits under `rewrite.*`,
+ * redirector settings under `http.*`). A file that uses an old name still works: the value is read
+ * under the new name, and the daemon's log and `check-config` say so.
+ */
+export const RENAMED_KEYS: Readonly<Record<string, ConfigKey>> = {
+  'limits.max_links': 'rewrite.max_links',
+  'limits.max_mime_depth': 'rewrite.max_mime_depth',
+  'limits.max_mime_parts': 'rewrite.max_mime_parts',
+  'limits.max_part_bytes': 'rewrite.max_part_bytes',
+  'events.truncate_ip': 'http.truncate_ip',
+  'events.fast_click_seconds': 'http.fast_click_seconds',
+};
 
 /** Why a value does not fit its key, or null when it does. */
 export function checkValue(spec: KeySpec, value: unknown): string | null {

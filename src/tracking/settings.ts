@@ -8,12 +8,12 @@ export function rewriteSettings(config: ConfigValues, settings: Pick<ClassSettin
   return {
     clicks: settings.clicks,
     opens: settings.opens,
-    maxLinks: config['limits.max_links'],
+    maxLinks: config['rewrite.max_links'],
     skipDkimSigned: config['rewrite.skip_dkim_signed'],
     limits: {
-      maxDepth: config['limits.max_mime_depth'],
-      maxParts: config['limits.max_mime_parts'],
-      maxPartBytes: config['limits.max_part_bytes'],
+      maxDepth: config['rewrite.max_mime_depth'],
+      maxParts: config['rewrite.max_mime_parts'],
+      maxPartBytes: config['rewrite.max_part_bytes'],
     },
   };
 }

@@ -78,7 +78,7 @@ describe.skipIf(!CLI_BUILT)('redirector abuse against a real serve daemon', () =
 
   beforeAll(async () => {
     const dataDir = path.join(await dirs.make(), 'data');
-    daemon = await DaemonProcess.start({ role: 'serve', dataDir, configToml: '[events]\nfast_click_seconds = 0\n' });
+    daemon = await DaemonProcess.start({ role: 'serve', dataDir, configToml: '[http]\nfast_click_seconds = 0\n' });
     slowClient = new Promise((resolve) => {
       const socket = net.connect(daemon.httpPort, '127.0.0.1');
       let answer = '';

@@ -90,7 +90,7 @@ describe.skipIf(!CLI_BUILT)('click flow: milter -> links -> redirector -> report
 
   beforeAll(async () => {
     const dataDir = path.join(await dirs.make(), 'data');
-    daemon = await DaemonProcess.start({ role: 'serve', dataDir, configToml: '[events]\nfast_click_seconds = 0\n' });
+    daemon = await DaemonProcess.start({ role: 'serve', dataDir, configToml: '[http]\nfast_click_seconds = 0\n' });
     delivered = await deliverNewsletter(daemon);
     // A person reading the message: every link once, in order, then the images load.
     for (const click of delivered.clicks) answers.set(click.link, await browse(click.link));
@@ -215,7 +215,7 @@ describe.skipIf(!CLI_BUILT)('click flow: milter -> links -> redirector -> report
   });
 });
 
-describe.skipIf(!CLI_BUILT)('click flow with the default events.fast_click_seconds: clicks right after delivery are machines', () => {
+describe.skipIf(!CLI_BUILT)('click flow with the default http.fast_click_seconds: clicks right after delivery are machines', () => {
   const dirs = new TempDirs();
   let daemon: DaemonProcess;
   let delivered: Awaited<ReturnType<typeof deliverNewsletter>>;

@@ -23,7 +23,7 @@ describe.skipIf(!CLI_BUILT)('stateless links served by a separate redirector hol
     milterHost = await DaemonProcess.start({
       role: 'serve',
       dataDir: dataA,
-      configToml: `[tracking]\nmode = "stateless"\ndomain = "127.0.0.1:${portB}"\nscheme = "http"\n\n[events]\nfast_click_seconds = 0\n`,
+      configToml: `[tracking]\nmode = "stateless"\ndomain = "127.0.0.1:${portB}"\nscheme = "http"\n\n[http]\nfast_click_seconds = 0\n`,
     });
     const message = buildNewsletter();
     const result = await sendThroughMilter(milterHost.milterPort, message);
@@ -40,7 +40,7 @@ describe.skipIf(!CLI_BUILT)('stateless links served by a separate redirector hol
       role: 'redirector',
       dataDir: dataB,
       httpPort: portB,
-      configToml: '[events]\nfast_click_seconds = 600\n',
+      configToml: '[http]\nfast_click_seconds = 600\n',
     });
   });
   afterAll(async () => {

@@ -78,6 +78,22 @@ describe.skipIf(!existsSync(MAIN))('offline commands', () => {
     expect(res.stderr).toContain('http.listen = 8080');
   });
 
+  it('check-config: warns (stderr, exit 0) of old key names and of bounce addresses in the milter role', async () => {
+    const file = path.join(dir, 'old-names.toml');
+    await writeFile(file, '[events]\ntruncate_ip = true\n[bounce]\naddresses = "bounces@news.example"\n');
+    const serve = await runCli(['check-config', '--config', file]);
+    expect(serve.code).toBe(0);
+    expect(serve.stderr).toMatch(/^warning: events\.truncate_ip is deprecated: it is read as http\.truncate_ip/m);
+    expect(serve.stderr).not.toMatch(/bounce\.addresses/);
+    expect(serve.stdout).toMatch(/^\[http\]$[^[]*^truncate_ip = true$/m);
+    const milter = await runCli(['check-config', '--config', file, '--role', 'milter']);
+    expect(milter.code).toBe(0);
+    expect(milter.stderr).toMatch(/^warning: bounce\.addresses is set, but the milter role has no store/m);
+    const wrongRole = await runCli(['check-config', '--role', 'mta']);
+    expect(wrongRole.code).not.toBe(0);
+    expect(wrongRole.stderr).toMatch(/--role is serve, milter or redirector/);
+  });
+
   it('keygen: adds a current key (0600) and keeps the old one', async () => {
     const keys = path.join(data, 'keys');
     const before = (await readdir(keys)).filter((f) => f.endsWith('.key'));

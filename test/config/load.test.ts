@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, defaultConfig, loadConfig } from '../../src/config/load.js';
+import { ConfigError, defaultConfig, loadConfig, readConfig } from '../../src/config/load.js';
+import { RENAMED_KEYS } from '../../src/config/schema.js';
 import { flagOverrides } from '../../src/cli/args.js';
 import { CodedError } from '../../src/util/errors.js';
 
@@ -132,5 +133,34 @@ dir = "/var/lib/trackmilter"
     const e2 = await loadConfig(broken, {}).then(() => null, (e: unknown) => e);
     expect(e2).toBeInstanceOf(CodedError);
     expect((e2 as CodedError).message).toContain(broken);
+  });
+});
+
+describe('renamed keys', () => {
+  it('an old key name is read under its new name, with a warning naming both', async () => {
+    const file = await tomlFile('[limits]\nmax_links = 7\n[events]\nfast_click_seconds = 3\ntruncate_ip = true\n');
+    const { config, warnings } = await readConfig(file, {});
+    expect(config['rewrite.max_links']).toBe(7);
+    expect(config['http.fast_click_seconds']).toBe(3);
+    expect(config['http.truncate_ip']).toBe(true);
+    expect(warnings).toHaveLength(3);
+    expect(warnings[0]).toMatch(/limits\.max_links is deprecated: it is read as rewrite\.max_links/);
+  });
+
+  it('when both names are set the new one wins and the old one is reported as ignored', async () => {
+    const file = await tomlFile('[limits]\nmax_links = 7\n[rewrite]\nmax_links = 9\n');
+    const { config, warnings } = await readConfig(file, {});
+    expect(config['rewrite.max_links']).toBe(9);
+    expect(warnings).toEqual([expect.stringMatching(/limits\.max_links .* also set: limits\.max_links is ignored/)]);
+  });
+
+  it('an old name is checked like the new one, and every new name exists', async () => {
+    const err = await configError(await tomlFile('[limits]\nmax_links = 0\n'));
+    expect(err.problems.map((p) => p.key)).toEqual(['rewrite.max_links']);
+    for (const renamed of Object.values(RENAMED_KEYS)) expect(defaultConfig()).toHaveProperty([renamed]);
+  });
+
+  it('a file with only current names has no warnings', async () => {
+    expect((await readConfig(await tomlFile('[rewrite]\nmax_links = 7\n'), {})).warnings).toEqual([]);
   });
 });
