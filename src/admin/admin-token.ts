@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CodedError } from '../util/errors.js';
+import { AdminErrorCode } from './errors.js';
 
 export function adminTokenPath(dataDir: string): string {
   return path.join(dataDir, 'admin.token');
@@ -15,7 +16,7 @@ export async function loadOrCreateAdminToken(dataDir: string): Promise<string> {
     await writeFile(file, randomBytes(24).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
     await chmod(file, 0o600);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new CodedError('EADMIN_TOKEN', `cannot create ${file}: ${(err as Error).message}`, { cause: err });
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new CodedError(AdminErrorCode.TOKEN, `cannot create ${file}: ${(err as Error).message}`, { cause: err });
   }
   return readAdminToken(dataDir);
 }
@@ -24,10 +25,10 @@ export async function readAdminToken(dataDir: string): Promise<string> {
   const file = adminTokenPath(dataDir);
   try {
     const info = await stat(file);
-    if ((info.mode & 0o077) !== 0) throw new CodedError('EADMIN_TOKEN', `${file} is readable by others; chmod 600 it`);
+    if ((info.mode & 0o077) !== 0) throw new CodedError(AdminErrorCode.TOKEN, `${file} is readable by others; chmod 600 it`);
     return (await readFile(file, 'utf8')).trim();
   } catch (err) {
     if (err instanceof CodedError) throw err;
-    throw new CodedError('EADMIN_TOKEN', `cannot read ${file} (is the daemon's data directory right? --data / data.dir): ${(err as Error).message}`, { cause: err });
+    throw new CodedError(AdminErrorCode.TOKEN, `cannot read ${file} (is the daemon's data directory right? --data / data.dir): ${(err as Error).message}`, { cause: err });
   }
 }

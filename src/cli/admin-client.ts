@@ -5,6 +5,7 @@ import { parseHostPort } from '../util/host-port.js';
 import type { ConfigValues } from '../config/load.js';
 import { CodedError } from '../util/errors.js';
 import { readAdminToken } from '../admin/admin-token.js';
+import { CliErrorCode } from './errors.js';
 
 export interface AdminResponse {
   status: number;
@@ -48,7 +49,7 @@ export async function adminRequest(
     );
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', (err) =>
-      reject(new CodedError('EDAEMON_UNREACHABLE', `cannot reach the trackmilter daemon at ${host}:${port} (http.listen): ${err.message}`, { cause: err })),
+      reject(new CodedError(CliErrorCode.DAEMON_UNREACHABLE, `cannot reach the trackmilter daemon at ${host}:${port} (http.listen): ${err.message}`, { cause: err })),
     );
     req.end(options.body);
   });
@@ -64,7 +65,7 @@ export function expectJson<T>(res: AdminResponse): T {
     } catch {
       // not JSON: keep the text
     }
-    throw new CodedError('EDAEMON_REFUSED', `the daemon answered ${res.status}: ${message}`);
+    throw new CodedError(CliErrorCode.DAEMON_REFUSED, `the daemon answered ${res.status}: ${message}`);
   }
   return JSON.parse(text) as T;
 }

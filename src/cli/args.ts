@@ -1,6 +1,7 @@
 // Shared command-line handling: the flags that every daemon-facing command accepts.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CodedError } from '../util/errors.js';
+import { CliErrorCode } from './errors.js';
 
 export const COMMON_OPTIONS = {
   config: { type: 'string' },
@@ -14,7 +15,7 @@ export function parseCommand<O extends NonNullable<ParseArgsConfig['options']>>(
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true });
   } catch (err) {
-    throw new CodedError('EUSAGE', (err as Error).message, { cause: err });
+    throw new CodedError(CliErrorCode.USAGE, (err as Error).message, { cause: err });
   }
 }
 

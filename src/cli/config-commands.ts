@@ -5,6 +5,7 @@ import { roleWarnings } from '../app/role-warnings.js';
 import { isDaemonRole } from '../app/daemon.js';
 import { CodedError } from '../util/errors.js';
 import { addKey } from '../tokens/index.js';
+import { CliErrorCode } from './errors.js';
 
 export const CHECK_CONFIG_HELP = `Usage: trackmilter check-config [--config FILE] [--milter SOCKET] [--http HOST:PORT] [--data DIR] [--role ROLE] [--json]
 
@@ -27,7 +28,7 @@ export async function checkConfigCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const role = values.role;
-  if (!isDaemonRole(role)) throw new CodedError('EUSAGE', `--role is serve, milter or redirector, not ${JSON.stringify(role)}`);
+  if (!isDaemonRole(role)) throw new CodedError(CliErrorCode.USAGE, `--role is serve, milter or redirector, not ${JSON.stringify(role)}`);
   let loaded: LoadedConfig;
   try {
     loaded = await readConfig(values.config, flagOverrides(values));

@@ -7,6 +7,7 @@ import { bounceCommand, BOUNCE_HELP } from './bounce.js';
 import { eventsCommand, EVENTS_HELP, EXPORT_HELP, reportCommand, REPORT_HELP } from './report.js';
 import { VERSION } from '../version.js';
 import { errorCode, errorMessage } from '../util/errors.js';
+import { CliErrorCode } from './errors.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string; summary: string }> = {
   serve: { run: daemonCommand('serve'), help: SERVE_HELP, summary: 'run the milter, the redirector and their store (the default service)' },
@@ -65,6 +66,6 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     const code = errorCode(err);
     process.stderr.write(`trackmilter: ${errorMessage(err)} (${code})\n`);
-    process.exitCode = code === 'EUSAGE' ? 2 : 1;
+    process.exitCode = code === CliErrorCode.USAGE ? 2 : 1;
   },
 );

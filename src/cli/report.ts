@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load.js';
 import { adminRequest, expectJson } from './admin-client.js';
 import { formatReport, type SendReport } from '../reports/report.js';
 import { CodedError } from '../util/errors.js';
+import { CliErrorCode } from './errors.js';
 
 export const REPORT_HELP = `Usage: trackmilter report --sendid ID [--json] [--config FILE] [--http HOST:PORT] [--data DIR]
 
@@ -27,7 +28,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
     process.stdout.write(REPORT_HELP);
     return 0;
   }
-  if (values.sendid === undefined) throw new CodedError('EUSAGE', '--sendid is required (use --sendid "" for mail without a SendID)');
+  if (values.sendid === undefined) throw new CodedError(CliErrorCode.USAGE, '--sendid is required (use --sendid "" for mail without a SendID)');
   const config = await loadConfig(values.config, flagOverrides(values));
   const report = expectJson<SendReport>(await adminRequest(config, `/admin/report?sendid=${encodeURIComponent(values.sendid)}`));
   process.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
@@ -42,9 +43,9 @@ export async function eventsCommand(argv: string[], help = EVENTS_HELP): Promise
     process.stdout.write(help);
     return 0;
   }
-  if (values.sendid === undefined) throw new CodedError('EUSAGE', '--sendid is required');
+  if (values.sendid === undefined) throw new CodedError(CliErrorCode.USAGE, '--sendid is required');
   const format = values.format ?? 'json';
-  if (format !== 'json' && format !== 'csv') throw new CodedError('EUSAGE', '--format is json or csv');
+  if (format !== 'json' && format !== 'csv') throw new CodedError(CliErrorCode.USAGE, '--format is json or csv');
   const config = await loadConfig(values.config, flagOverrides(values));
   const query = new URLSearchParams({ sendid: values.sendid, format });
   if (values.since) query.set('since', values.since);

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseToml } from 'smol-toml';
 import { CLASS_SCHEMA, CONFIG_SCHEMA, RENAMED_KEYS, checkValue, isHostName, type ClassSettings, type ConfigKey, type KeySpec } from './schema.js';
 import { CodedError } from '../util/errors.js';
+import { ConfigErrorCode } from './errors.js';
 
 type ValueOf<S> = S extends { values: readonly (infer V)[] } ? V : S extends { default: number } ? number : S extends { default: boolean } ? boolean : string;
 type FlatValues = { [K in ConfigKey]: ValueOf<(typeof CONFIG_SCHEMA)[K]> };
@@ -22,7 +23,7 @@ export interface ConfigProblem {
 
 export class ConfigError extends CodedError {
   constructor(readonly problems: ConfigProblem[], source: string) {
-    super('ECONFIG', `${source}: ${problems.map((p) => `${p.key} = ${JSON.stringify(p.value)}: ${p.why}`).join('; ')}`);
+    super(ConfigErrorCode.INVALID, `${source}: ${problems.map((p) => `${p.key} = ${JSON.stringify(p.value)}: ${p.why}`).join('; ')}`);
   }
 }
 
@@ -141,13 +142,13 @@ export async function readConfig(file: string | undefined, overrides: Record<str
     try {
       text = await readFile(file, 'utf8');
     } catch (err) {
-      throw new CodedError('ECONFIG_READ', `cannot read config file ${file}: ${(err as Error).message}`, { cause: err });
+      throw new CodedError(ConfigErrorCode.READ, `cannot read config file ${file}: ${(err as Error).message}`, { cause: err });
     }
     let parsed: Record<string, unknown>;
     try {
       parsed = parseToml(text) as Record<string, unknown>;
     } catch (err) {
-      throw new CodedError('ECONFIG_SYNTAX', `${file}: ${(err as Error).message}`, { cause: err });
+      throw new CodedError(ConfigErrorCode.SYNTAX, `${file}: ${(err as Error).message}`, { cause: err });
     }
     const { classes, sender_domains: senderDomains, ...rest } = parsed;
     const problems: ConfigProblem[] = [];

@@ -12,6 +12,7 @@ import { EventFeed } from './feed.js';
 import { JsonlSink } from './jsonl-sink.js';
 import type { Sink } from './sink.js';
 import { WebhookSink } from './webhook-sink.js';
+import { ConfigErrorCode } from '../config/errors.js';
 
 export interface EventPipeline {
   record(events: readonly TrackEvent[]): Promise<void>;
@@ -71,13 +72,13 @@ async function configuredSinks(config: ConfigValues, logger: Logger): Promise<Si
 }
 
 async function readSecret(file: string): Promise<string> {
-  if (!file) throw new CodedError('ECONFIG', 'events.webhook_url is set but events.webhook_secret_file is not');
+  if (!file) throw new CodedError(ConfigErrorCode.INVALID, 'events.webhook_url is set but events.webhook_secret_file is not');
   const info = await stat(file).catch((err: unknown) => {
-    throw new CodedError('ECONFIG', `cannot read events.webhook_secret_file ${file}: ${(err as Error).message}`, { cause: err });
+    throw new CodedError(ConfigErrorCode.INVALID, `cannot read events.webhook_secret_file ${file}: ${(err as Error).message}`, { cause: err });
   });
-  if ((info.mode & 0o077) !== 0) throw new CodedError('ECONFIG', `events.webhook_secret_file ${file} is readable by others; chmod 600 it`);
+  if ((info.mode & 0o077) !== 0) throw new CodedError(ConfigErrorCode.INVALID, `events.webhook_secret_file ${file} is readable by others; chmod 600 it`);
   const secret = (await readFile(file, 'utf8')).trim();
-  if (secret.length < 16) throw new CodedError('ECONFIG', `events.webhook_secret_file ${file} holds fewer than 16 characters`);
+  if (secret.length < 16) throw new CodedError(ConfigErrorCode.INVALID, `events.webhook_secret_file ${file} holds fewer than 16 characters`);
   return secret;
 }
 

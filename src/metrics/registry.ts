@@ -4,6 +4,7 @@
  * label sets are resolved once into children that callers keep, and rendering only happens on scrape.
  */
 import { CodedError } from '../util/errors.js';
+import { MetricsErrorCode } from './errors.js';
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -55,7 +56,7 @@ export class Counter implements Metric {
   /** The counter for one set of label values; keep it rather than calling this per event. */
   labels(...values: string[]): CounterChild {
     if (values.length !== this.labelNames.length) {
-      throw new CodedError('EMETRICS', `${this.name} takes ${this.labelNames.length} label values, got ${values.length}`);
+      throw new CodedError(MetricsErrorCode.INVALID, `${this.name} takes ${this.labelNames.length} label values, got ${values.length}`);
     }
     const key = values.join('\u0000');
     let entry = this.children.get(key);
@@ -103,7 +104,7 @@ export class CollectedMetric implements Metric {
     out.push(`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.type}`);
     for (const [values, value] of this.read()) {
       if (values.length !== this.labelNames.length) {
-        throw new CodedError('EMETRICS', `${this.name} takes ${this.labelNames.length} label values, got ${values.length}`);
+        throw new CodedError(MetricsErrorCode.INVALID, `${this.name} takes ${this.labelNames.length} label values, got ${values.length}`);
       }
       out.push(`${this.name}${formatLabels(this.labelNames, values)} ${formatNumber(value)}`);
     }
@@ -122,7 +123,7 @@ export class Histogram implements Metric {
     private readonly buckets: readonly number[],
   ) {
     for (let i = 1; i < buckets.length; i += 1) {
-      if ((buckets[i] ?? 0) <= (buckets[i - 1] ?? 0)) throw new CodedError('EMETRICS', `${name}: buckets must increase`);
+      if ((buckets[i] ?? 0) <= (buckets[i - 1] ?? 0)) throw new CodedError(MetricsErrorCode.INVALID, `${name}: buckets must increase`);
     }
     this.counts = new Array<number>(buckets.length + 1).fill(0);
   }
@@ -157,7 +158,7 @@ export const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
 
 function checkLabelNames(metric: string, labelNames: readonly string[]): void {
   for (const label of labelNames) {
-    if (!LABEL_NAME.test(label) || label === 'le') throw new CodedError('EMETRICS', `invalid label name "${label}" for ${metric}`);
+    if (!LABEL_NAME.test(label) || label === 'le') throw new CodedError(MetricsErrorCode.INVALID, `invalid label name "${label}" for ${metric}`);
   }
 }
 
@@ -193,8 +194,8 @@ export class MetricsRegistry {
   }
 
   private add<T extends Metric>(metric: T): T {
-    if (!METRIC_NAME.test(metric.name)) throw new CodedError('EMETRICS', `invalid metric name "${metric.name}"`);
-    if (this.metrics.has(metric.name)) throw new CodedError('EMETRICS', `metric ${metric.name} is registered twice`);
+    if (!METRIC_NAME.test(metric.name)) throw new CodedError(MetricsErrorCode.INVALID, `invalid metric name "${metric.name}"`);
+    if (this.metrics.has(metric.name)) throw new CodedError(MetricsErrorCode.INVALID, `metric ${metric.name} is registered twice`);
     this.metrics.set(metric.name, metric);
     return metric;
   }

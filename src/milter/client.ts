@@ -16,6 +16,7 @@ import {
 import type { SocketSpec } from './address.js';
 import type { HeaderChange } from './filter.js';
 import { CodedError } from '../util/errors.js';
+import { MilterErrorCode } from './errors.js';
 
 /** Everything Postfix 3.7 offers. */
 export const POSTFIX_OFFER: OptNeg = {
@@ -67,7 +68,7 @@ export class MilterClient {
       }
     });
     socket.on('error', (err) => this.finish(err));
-    socket.on('close', () => this.finish(new CodedError('EMILTER_EOF', 'milter closed the connection')));
+    socket.on('close', () => this.finish(new CodedError(MilterErrorCode.EOF, 'milter closed the connection')));
   }
 
   static connect(spec: SocketSpec, timeoutMs = 5000): Promise<MilterClient> {
@@ -76,7 +77,7 @@ export class MilterClient {
       socket.setNoDelay(true);
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new CodedError('EMILTER_CONNECT', `timed out connecting to the milter after ${timeoutMs} ms`));
+        reject(new CodedError(MilterErrorCode.CONNECT, `timed out connecting to the milter after ${timeoutMs} ms`));
       }, timeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
@@ -84,7 +85,7 @@ export class MilterClient {
       });
       socket.once('error', (err) => {
         clearTimeout(timer);
-        reject(new CodedError('EMILTER_CONNECT', `cannot connect to the milter: ${err.message}`, { cause: err }));
+        reject(new CodedError(MilterErrorCode.CONNECT, `cannot connect to the milter: ${err.message}`, { cause: err }));
       });
     });
   }
@@ -120,7 +121,7 @@ export class MilterClient {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        reject(new CodedError('EMILTER_TIMEOUT', `no reply from the milter within ${timeoutMs} ms`));
+        reject(new CodedError(MilterErrorCode.TIMEOUT, `no reply from the milter within ${timeoutMs} ms`));
       }, timeoutMs);
       const done = (p: Packet): void => {
         clearTimeout(timer);
@@ -140,7 +141,7 @@ export class MilterClient {
     this.send(encodePacket(Cmd.OPTNEG, u32(offer.version, offer.actions, offer.protocol)));
     const reply = await this.read();
     if (reply.code !== Reply.OPTNEG || reply.data.length < 12) {
-      throw new CodedError('EMILTER_OPTNEG', `unexpected negotiation reply '${reply.code}'`);
+      throw new CodedError(MilterErrorCode.OPTNEG, `unexpected negotiation reply '${reply.code}'`);
     }
     this.negotiated = {
       version: reply.data.readUInt32BE(0),
@@ -156,7 +157,7 @@ export class MilterClient {
   }
 
   private get protocol(): number {
-    if (!this.negotiated) throw new CodedError('EMILTER_SEQUENCE', 'negotiate first');
+    if (!this.negotiated) throw new CodedError(MilterErrorCode.SEQUENCE, 'negotiate first');
     return this.negotiated.protocol;
   }
 

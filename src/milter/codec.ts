@@ -2,6 +2,7 @@
 // The decoder is incremental and indifferent to how reads split or coalesce packets.
 import { DEFAULT_MAX_PACKET } from './constants.js';
 import { CodedError } from '../util/errors.js';
+import { MilterErrorCode } from './errors.js';
 
 export interface Packet {
   /** The command or reply code, one ASCII character. */
@@ -34,7 +35,7 @@ export class FrameDecoder {
    * length of 0 or above the limit: the stream cannot be resynchronised after that, so the caller closes.
    */
   push(chunk: Buffer): Packet[] {
-    if (this.failed) throw new CodedError('EMILTER_DECODER_FAILED', 'decoder already failed; the connection must close');
+    if (this.failed) throw new CodedError(MilterErrorCode.DECODER_FAILED, 'decoder already failed; the connection must close');
     const packets: Packet[] = [];
     let offset = 0;
     while (offset < chunk.length) {
@@ -84,7 +85,7 @@ export class FrameDecoder {
     if (length === 0 || length > this.maxPacket) {
       this.failed = true;
       throw new CodedError(
-        'EMILTER_FRAME_LENGTH',
+        MilterErrorCode.FRAME_LENGTH,
         length === 0 ? 'milter packet with length 0' : `milter packet length ${length} exceeds limit ${this.maxPacket}`,
       );
     }

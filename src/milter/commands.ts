@@ -5,6 +5,7 @@ import { Cmd, Family, Reply } from './constants.js';
 import { cstrings, encodePacket, splitCStrings, u32 } from './codec.js';
 import { CodedError } from '../util/errors.js';
 import type { HeaderField } from '../util/header-field.js';
+import { MilterErrorCode } from './errors.js';
 
 export interface OptNeg {
   version: number;
@@ -36,7 +37,7 @@ export interface MacroPacket {
 }
 
 export function parseOptNeg(data: Buffer): OptNeg {
-  if (data.length < 12) throw new CodedError('EMILTER_OPTNEG', `OPTNEG payload of ${data.length} bytes, need 12`);
+  if (data.length < 12) throw new CodedError(MilterErrorCode.OPTNEG, `OPTNEG payload of ${data.length} bytes, need 12`);
   return { version: data.readUInt32BE(0), actions: data.readUInt32BE(4), protocol: data.readUInt32BE(8) };
 }
 

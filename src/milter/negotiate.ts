@@ -2,6 +2,7 @@
 import { Action, MILTER_MAX_VERSION, MILTER_MIN_VERSION, Proto, PROTO_INTERNAL_MASK } from './constants.js';
 import type { OptNeg } from './commands.js';
 import { CodedError } from '../util/errors.js';
+import { MilterErrorCode } from './errors.js';
 
 /** libmilter's SMFI_V1_ACTS: what an MTA that sends an action word of 0 allows. */
 const V1_ACTIONS = Action.ADDHDRS | Action.CHGBODY | Action.ADDRCPT | Action.DELRCPT;
@@ -27,7 +28,7 @@ export const WANTED_ACTIONS = Action.ADDHDRS | Action.CHGHDRS | Action.CHGBODY;
 
 export function negotiate(offer: OptNeg, wantedActions = WANTED_ACTIONS, wantedProtocol = WANTED_PROTOCOL): OptNeg {
   if (offer.version < MILTER_MIN_VERSION) {
-    throw new CodedError('EMILTER_VERSION', `MTA offers milter protocol version ${offer.version}, need ${MILTER_MIN_VERSION} or later`);
+    throw new CodedError(MilterErrorCode.VERSION, `MTA offers milter protocol version ${offer.version}, need ${MILTER_MIN_VERSION} or later`);
   }
   const offeredActions = offer.actions === 0 ? V1_ACTIONS : offer.actions;
   const offeredProtocol = offer.protocol & ~PROTO_INTERNAL_MASK;

@@ -5,7 +5,8 @@ import { FrameDecoder } from './codec.js';
 import { MilterSession, type SessionOptions } from './session.js';
 import { formatSocketSpec, type SocketSpec } from './address.js';
 import { DEFAULT_MAX_PACKET } from './constants.js';
-import { CodedError, errorCode, errorMessage } from '../util/errors.js';
+import { CodedError, errorCode, errorMessage, CommonErrorCode } from '../util/errors.js';
+import { MilterErrorCode } from './errors.js';
 
 export interface MilterServerOptions extends SessionOptions {
   listen: SocketSpec;
@@ -42,7 +43,7 @@ export class MilterServer {
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) =>
-        reject(new CodedError('ELISTEN', `cannot listen on ${formatSocketSpec(spec)}: ${err.message}`, { cause: err })),
+        reject(new CodedError(CommonErrorCode.LISTEN, `cannot listen on ${formatSocketSpec(spec)}: ${err.message}`, { cause: err })),
       );
       if (spec.kind === 'unix') server.listen(spec.path, () => resolve());
       else server.listen({ host: spec.host, port: spec.port }, () => resolve());
@@ -133,7 +134,7 @@ export class MilterServer {
 async function removeStaleSocket(path: string): Promise<void> {
   const stat = await lstat(path).catch(() => null);
   if (!stat) return;
-  if (!stat.isSocket()) throw new CodedError('ELISTEN', `${path} exists and is not a socket; refusing to replace it`);
+  if (!stat.isSocket()) throw new CodedError(CommonErrorCode.LISTEN, `${path} exists and is not a socket; refusing to replace it`);
   const alive = await new Promise<boolean>((resolve) => {
     const probe = net.connect(path);
     probe.once('connect', () => {
@@ -142,7 +143,7 @@ async function removeStaleSocket(path: string): Promise<void> {
     });
     probe.once('error', () => resolve(false));
   });
-  if (alive) throw new CodedError('ELISTEN', `${path} is in use by a running process`);
+  if (alive) throw new CodedError(CommonErrorCode.LISTEN, `${path} is in use by a running process`);
   await unlink(path);
 }
 
@@ -153,7 +154,7 @@ async function resolveGroup(group: string | number): Promise<number> {
     const [name, , gid] = line.split(':');
     if (name === group && gid) return Number(gid);
   }
-  throw new CodedError('ESOCKET_GROUP', `unknown group '${group}' for the milter socket`);
+  throw new CodedError(MilterErrorCode.SOCKET_GROUP, `unknown group '${group}' for the milter socket`);
 }
 
 const BAD_STREAM_FLUSH_MS = 5_000;

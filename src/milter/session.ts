@@ -26,6 +26,7 @@ import type { FailurePolicy, FilterResult, HeaderChange, MessageContext, Message
 import type { Logger } from '../util/log.js';
 import { CodedError, errorCode, errorMessage } from '../util/errors.js';
 import { Fifo } from '../util/fifo.js';
+import { MilterErrorCode } from './errors.js';
 
 export interface SessionOptions {
   filter: MessageFilter;
@@ -101,7 +102,7 @@ export class MilterSession {
     if (this.closed) return;
     this.closed = true;
     this.queue.clear();
-    this.eomAbort?.abort(new CodedError('EMILTER_CLOSED', 'connection closed during end of message'));
+    this.eomAbort?.abort(new CodedError(MilterErrorCode.CLOSED, 'connection closed during end of message'));
     this.notifyIdle();
   }
 
@@ -151,7 +152,7 @@ export class MilterSession {
     const { code, data } = packet;
     if (code === Cmd.OPTNEG) return this.onOptNeg(data);
     if (!this.negotiated) {
-      throw new CodedError('EMILTER_SEQUENCE', `command '${printable(code)}' before option negotiation`);
+      throw new CodedError(MilterErrorCode.SEQUENCE, `command '${printable(code)}' before option negotiation`);
     }
     switch (code) {
       case Cmd.MACRO: {
@@ -339,7 +340,7 @@ export class MilterSession {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const err = new CodedError('EFILTER_TIMEOUT', `filter exceeded its ${budget} ms budget`);
+        const err = new CodedError(MilterErrorCode.FILTER_TIMEOUT, `filter exceeded its ${budget} ms budget`);
         controller.abort(err);
         reject(err);
       }, budget);

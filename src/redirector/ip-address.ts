@@ -4,6 +4,7 @@
  */
 import { BlockList, isIP } from 'node:net';
 import { CodedError } from '../util/errors.js';
+import { RedirectorErrorCode } from './errors.js';
 
 /** `::ffff:1.2.3.4` (what a dual-stack socket reports for IPv4 peers) becomes `1.2.3.4`. */
 export function normalizeAddress(address: string): string {
@@ -24,7 +25,7 @@ export class AddressSet {
       const slash = entry.indexOf('/');
       const address = slash === -1 ? entry : entry.slice(0, slash);
       const family = isIP(address);
-      if (family === 0) throw new CodedError('EREDIRECTOR_CONFIG', `invalid ${what} "${raw}": not an IP address or CIDR range`);
+      if (family === 0) throw new CodedError(RedirectorErrorCode.CONFIG, `invalid ${what} "${raw}": not an IP address or CIDR range`);
       const type = family === 4 ? 'ipv4' : 'ipv6';
       if (slash === -1) {
         this.list.addAddress(address, type);
@@ -34,7 +35,7 @@ export class AddressSet {
       const bits = Number(bitsText);
       const max = family === 4 ? 32 : 128;
       if (!/^\d{1,3}$/.test(bitsText) || bits > max) {
-        throw new CodedError('EREDIRECTOR_CONFIG', `invalid ${what} "${raw}": prefix length must be 0 to ${max}`);
+        throw new CodedError(RedirectorErrorCode.CONFIG, `invalid ${what} "${raw}": prefix length must be 0 to ${max}`);
       }
       this.list.addSubnet(address, bits, type);
     }
@@ -125,9 +126,9 @@ export function truncateAddress(address: string, truncation: IpTruncation): stri
 export function validateTruncation(truncation: IpTruncation): void {
   const { ipv4Bits, ipv6Bits } = truncation;
   if (!Number.isInteger(ipv4Bits) || ipv4Bits < 0 || ipv4Bits > 32) {
-    throw new CodedError('EREDIRECTOR_CONFIG', `IPv4 truncation must keep 0 to 32 bits, not ${ipv4Bits}`);
+    throw new CodedError(RedirectorErrorCode.CONFIG, `IPv4 truncation must keep 0 to 32 bits, not ${ipv4Bits}`);
   }
   if (!Number.isInteger(ipv6Bits) || ipv6Bits < 0 || ipv6Bits > 128) {
-    throw new CodedError('EREDIRECTOR_CONFIG', `IPv6 truncation must keep 0 to 128 bits, not ${ipv6Bits}`);
+    throw new CodedError(RedirectorErrorCode.CONFIG, `IPv6 truncation must keep 0 to 128 bits, not ${ipv6Bits}`);
   }
 }

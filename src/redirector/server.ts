@@ -16,7 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import { CodedError, errorCode, errorMessage } from '../util/errors.js';
+import { CodedError, errorCode, errorMessage, CommonErrorCode } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { createClientIpResolver, type ClientIpResolver } from './client-ip.js';
 import { buildEvent, EventIdSource } from './build-event.js';
@@ -39,6 +39,7 @@ import {
 import { createRouteParser, type RouteParser, type TokenSyntax } from './routes.js';
 import { ThrottledLog } from './throttled-log.js';
 import type { EventSink, IncomingRequest, LinkKind, LinkResolver, ResolvedLink, TrackingRoute } from './types.js';
+import { RedirectorErrorCode } from './errors.js';
 
 const ADMIN_PREFIX = '/admin/';
 
@@ -165,7 +166,7 @@ export class RedirectorServer {
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) =>
-        reject(new CodedError('ELISTEN', `cannot listen on ${this.options.host}:${this.options.port}: ${err.message}`, { cause: err })),
+        reject(new CodedError(CommonErrorCode.LISTEN, `cannot listen on ${this.options.host}:${this.options.port}: ${err.message}`, { cause: err })),
       );
       server.listen({ host: this.options.host, port: this.options.port }, () => resolve());
     });
@@ -178,13 +179,13 @@ export class RedirectorServer {
   async reloadTls(): Promise<void> {
     const files = this.options.tls;
     const server = this.server;
-    if (!files || !(server instanceof https.Server)) throw new CodedError('ETLS_RELOAD', 'HTTPS is not configured');
+    if (!files || !(server instanceof https.Server)) throw new CodedError(RedirectorErrorCode.TLS_RELOAD, 'HTTPS is not configured');
     let material: { cert: Buffer; key: Buffer };
     try {
       material = { cert: await readFile(files.certFile), key: await readFile(files.keyFile) };
       createSecureContext(material); // throws on a bad or mismatched pair before anything is swapped
     } catch (err) {
-      throw new CodedError('ETLS_RELOAD', `cannot reload TLS from ${files.certFile} and ${files.keyFile}: ${errorMessage(err)}`, { cause: err });
+      throw new CodedError(RedirectorErrorCode.TLS_RELOAD, `cannot reload TLS from ${files.certFile} and ${files.keyFile}: ${errorMessage(err)}`, { cause: err });
     }
     server.setSecureContext(material);
     this.options.logger.info({ certFile: files.certFile }, 'TLS certificate reloaded');
@@ -242,7 +243,7 @@ export class RedirectorServer {
     try {
       return { cert: readFileSync(files.certFile), key: readFileSync(files.keyFile) };
     } catch (err) {
-      throw new CodedError('ETLS', `cannot read TLS files ${files.certFile}, ${files.keyFile}: ${errorMessage(err)}`, { cause: err });
+      throw new CodedError(RedirectorErrorCode.TLS, `cannot read TLS files ${files.certFile}, ${files.keyFile}: ${errorMessage(err)}`, { cause: err });
     }
   }
 

@@ -10,6 +10,7 @@ import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:c
 import { chmod, link, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CodedError } from '../util/errors.js';
+import { TokensErrorCode } from './errors.js';
 
 export const SECRET_BYTES = 32;
 export const MAX_KID = 255;
@@ -71,15 +72,15 @@ interface KeyFiles {
 
 async function readKeyFile(path: string): Promise<Buffer> {
   const info = await stat(path);
-  if (!info.isFile()) throw new CodedError('EKEY_INVALID', `${path} is not a regular file`);
+  if (!info.isFile()) throw new CodedError(TokensErrorCode.KEY_INVALID, `${path} is not a regular file`);
   if ((info.mode & 0o077) !== 0) {
     const mode = (info.mode & 0o777).toString(8).padStart(3, '0');
-    throw new CodedError('EKEY_MODE', `${path} is readable or writable by others (mode ${mode}); chmod 600 it`);
+    throw new CodedError(TokensErrorCode.KEY_MODE, `${path} is readable or writable by others (mode ${mode}); chmod 600 it`);
   }
   const text = (await readFile(path, 'utf8')).trim();
   const secret = Buffer.from(text, 'base64');
   if (secret.length !== SECRET_BYTES || secret.toString('base64') !== text) {
-    throw new CodedError('EKEY_INVALID', `${path} does not hold a ${SECRET_BYTES}-byte base64 key`);
+    throw new CodedError(TokensErrorCode.KEY_INVALID, `${path} does not hold a ${SECRET_BYTES}-byte base64 key`);
   }
   return secret;
 }
@@ -93,7 +94,7 @@ async function readCurrentKid(dir: string): Promise<number | null> {
     throw err;
   }
   const kid = /^[0-9]{1,3}$/.test(text) ? Number(text) : NaN;
-  if (!(kid <= MAX_KID)) throw new CodedError('EKEY_CURRENT', `${join(dir, CURRENT_FILE)} does not name a key id: ${JSON.stringify(text)}`);
+  if (!(kid <= MAX_KID)) throw new CodedError(TokensErrorCode.KEY_CURRENT, `${join(dir, CURRENT_FILE)} does not name a key id: ${JSON.stringify(text)}`);
   return kid;
 }
 
@@ -126,7 +127,7 @@ function toKeyring(dataDir: string, files: KeyFiles): Keyring {
   // 256 rotations.
   const currentKid = files.currentKid ?? Math.max(...kids);
   if (!files.secrets.has(currentKid)) {
-    throw new CodedError('EKEY_CURRENT', `${join(keysDir(dataDir), CURRENT_FILE)} names key ${currentKid}, which has no key file`);
+    throw new CodedError(TokensErrorCode.KEY_CURRENT, `${join(keysDir(dataDir), CURRENT_FILE)} names key ${currentKid}, which has no key file`);
   }
   const keys = kids.map((kid) => signingKey(kid, files.secrets.get(kid) as Buffer));
   return createKeyring(keys, currentKid);
@@ -184,7 +185,7 @@ export async function addKey(dataDir: string): Promise<Keyring> {
     const after = files.currentKid ?? (files.secrets.size > 0 ? Math.max(...files.secrets.keys()) : null);
     const kid = nextKid(new Set(files.secrets.keys()), after);
     if (kid === null) {
-      throw new CodedError('EKEY_FULL', `${dir} already holds ${MAX_KID + 1} keys; remove the oldest (links signed with it stop working)`);
+      throw new CodedError(TokensErrorCode.KEY_FULL, `${dir} already holds ${MAX_KID + 1} keys; remove the oldest (links signed with it stop working)`);
     }
     const secret = randomBytes(SECRET_BYTES);
     if (!(await writeNewFile(keyFilePath(dataDir, kid), secret.toString('base64') + '\n'))) continue; // lost a race

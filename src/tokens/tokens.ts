@@ -22,6 +22,7 @@ import { packFields, unpackFields } from './packed-fields.js';
 import { KIND, reject, seal, unseal, type KindCode, type Rejection } from './seal.js';
 import { decodeTokenText, encodeTokenText } from './token-text.js';
 import { ROW_ID_BYTES } from './url-row.js';
+import { TokensErrorCode } from './errors.js';
 
 /**
  * Longest token minted or accepted. Outlook cuts URLs near 2,048 characters, so a longer link is broken
@@ -101,7 +102,7 @@ function checkMessageId(id: Uint8Array): Uint8Array {
 function mint(keyring: Keyring, kind: KindCode, body: Buffer): string {
   const token = encodeTokenText(seal(keyring.current, kind, body));
   if (token.length > MAX_TOKEN_CHARS) {
-    throw new CodedError('ETOKEN_TOO_LONG', `token of ${token.length} characters exceeds ${MAX_TOKEN_CHARS}`);
+    throw new CodedError(TokensErrorCode.TOKEN_TOO_LONG, `token of ${token.length} characters exceeds ${MAX_TOKEN_CHARS}`);
   }
   return token;
 }

@@ -1,3 +1,13 @@
+/** Error codes shared by several modules. */
+export const CommonErrorCode = {
+  /** An unexpected failure inside trackmilter; the message passes per milter.on_error. Report it. */
+  INTERNAL: 'EINTERNAL',
+  /** A listen address (milter.listen, http.listen, a flag) cannot be read. */
+  SOCKET_SPEC: 'ESOCKET_SPEC',
+  /** A listener cannot bind its address (in use, no permission, a file in the way of a unix socket). */
+  LISTEN: 'ELISTEN',
+} as const;
+
 /** An error with a stable machine-readable code, and the error that caused it. */
 export class CodedError extends Error {
   readonly code: string;
@@ -12,7 +22,7 @@ export class CodedError extends Error {
 export function errorCode(err: unknown): string {
   if (err instanceof CodedError) return err.code;
   if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'string') return err.code;
-  return 'EINTERNAL';
+  return CommonErrorCode.INTERNAL;
 }
 
 export function errorMessage(err: unknown): string {

@@ -1,6 +1,6 @@
 // Listen addresses as admins write them in main.cf and sendmail.mc, for the milter socket and the
 // HTTP listener alike.
-import { CodedError } from './errors.js';
+import { CodedError, CommonErrorCode } from './errors.js';
 
 /** `host:port`, `[v6]:port`, or sendmail's `port@host`. */
 export function parseHostPort(text: string, spec = text): { host: string; port: number } {
@@ -30,5 +30,5 @@ export function parseHostPort(text: string, spec = text): { host: string; port: 
 
 /** A socket or listen address that cannot be read. */
 export function socketSpecError(spec: string, why: string): CodedError {
-  return new CodedError('ESOCKET_SPEC', `invalid socket '${spec}': ${why}`);
+  return new CodedError(CommonErrorCode.SOCKET_SPEC, `invalid socket '${spec}': ${why}`);
 }
