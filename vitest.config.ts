@@ -1,5 +1,31 @@
 import { defineConfig } from 'vitest/config';
 
+// Projects named for what their tests run:
+//   in-process  modules in the test's own process (real LevelDB on disk, real sockets on loopback)
+//   processes   tests that start programs: trackmilter daemons and commands, miltertest, Sendmail,
+//               openssl, npm pack, systemd-analyze, crash children
+//   postfix     a private Postfix relaying to smtp-sink, and the stress runs under load
+const PROCESSES = [
+  'test/app/abuse.test.ts',
+  'test/app/click-flow.test.ts',
+  'test/app/config-wiring.test.ts',
+  'test/app/durability.test.ts',
+  'test/app/http-limits.test.ts',
+  'test/app/sinks.test.ts',
+  'test/app/stateless.test.ts',
+  'test/bounce/intake.test.ts',
+  'test/cli/**/*.test.ts',
+  'test/events/crash.test.ts',
+  'test/fuzz/fuzz.test.ts',
+  'test/install/**/*.test.ts',
+  'test/milter/unix-socket.test.ts',
+  'test/miltertest/**/*.test.ts',
+  'test/redirector/tls.test.ts',
+  'test/sendmail/**/*.test.ts',
+  'test/store/crash.test.ts',
+];
+const POSTFIX = ['test/e2e/**/*.test.ts', 'test/stress/**/*.test.ts'];
+
 export default defineConfig({
   test: {
     pool: 'forks',
@@ -7,21 +33,30 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          name: 'unit',
+          name: 'in-process',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/e2e/**', 'test/stress/**', '**/node_modules/**'],
+          exclude: [...PROCESSES, ...POSTFIX, '**/node_modules/**'],
           testTimeout: 30_000,
           hookTimeout: 120_000,
         },
       },
       {
-        // The end-to-end suites each run a private Postfix instance and real daemons under load:
-        // one file at a time, after the unit tests (groupOrder), so they neither race each other
-        // nor compete with the unit tests for the CPU.
         extends: true,
         test: {
-          name: 'e2e',
-          include: ['test/e2e/**/*.test.ts', 'test/stress/**/*.test.ts'],
+          name: 'processes',
+          include: PROCESSES,
+          testTimeout: 30_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        // Each file runs a private Postfix instance and real daemons under load: one file at a time,
+        // after the other projects (groupOrder), so they neither race each other nor compete with
+        // the rest for the CPU.
+        extends: true,
+        test: {
+          name: 'postfix',
+          include: POSTFIX,
           fileParallelism: false,
           sequence: { groupOrder: 1 },
           testTimeout: 180_000,

@@ -5,7 +5,7 @@
  *   tsx bench/message.ts        BENCH_ROUNDS=7 interleaved rounds (median), BENCH_LINKS=40
  *
  * Messages: bench:mta's newsletter (../shared/bench/make-newsletter.py, when ../shared is there) and
- * our own test newsletter (test/daemon/support/newsletter.ts), both multipart/alternative in
+ * our own test newsletter (test/app/helpers/newsletter.ts), both multipart/alternative in
  * quoted-printable. Passes, in CPU time per message:
  *   prepareTracking   everything the milter does at end of message: MIME tree, decode, rewrite both
  *                     parts, mint every token (HMAC), re-encode, self-check, X-Mailer-Info-Extra
@@ -27,7 +27,7 @@ import { createKeyring, signingKey } from '../src/tokens/index.js';
 import { splitMessage } from '../src/mime/message-split.js';
 import type { HeaderField } from '../src/milter/commands.js';
 import { rewriteBody } from '../src/mime/index.js';
-import { buildNewsletter } from '../test/app/support/newsletter.js';
+import { buildNewsletter } from '../test/app/helpers/newsletter.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const LINKS = Number(process.env.BENCH_LINKS ?? 40);

@@ -26,7 +26,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { TrackmilterDaemon, PACKAGE_VERSION, daemonUnavailableReason, readPeakRssKb } from '../test/helpers/daemon.js';
-import { ECHO_MILTER_SOURCE, EchoMilter, SHARED_BENCH_DIR, buildEchoMilter, echoMilterUnavailableReason } from '../test/helpers/echo-milter.js';
+import { ECHO_MILTER_SOURCE, EchoMilter, buildEchoMilter, echoMilterUnavailableReason } from '../test/helpers/echo-milter.js';
+import { buildNewsletter } from '../test/app/helpers/newsletter.js';
 import { PROJECT_ROOT, PostfixLab, postfixLabUnavailableReason } from '../test/helpers/postfix-lab.js';
 import { measureThroughput, type ThroughputResult } from './lib/mta-run.js';
 
@@ -112,11 +113,23 @@ async function startSetup(name: string, startMilter: () => Promise<MilterUnderTe
   return { name, milter, lab, rounds: [] };
 }
 
-async function main(): Promise<number> {
-  if (!existsSync(SHARED_BENCH_DIR)) {
-    console.log(`bench:mta: ${SHARED_BENCH_DIR} is absent (it holds echo-milter.c and make-newsletter.py); nothing to measure.`);
-    return 0;
+/**
+ * The message sent: the newsletter of ../shared/bench/make-newsletter.py when ../shared is beside the
+ * project (the figures in the issues were measured with it), otherwise our own test newsletter.
+ */
+async function benchNewsletter(): Promise<Buffer> {
+  const script = path.resolve(import.meta.dirname, '..', '..', 'shared', 'bench', 'make-newsletter.py');
+  if (existsSync(script)) {
+    const { stdout } = await execFileAsync('python3', [script, String(LINKS)], { maxBuffer: 64 * 1024 * 1024, encoding: 'buffer' });
+    return stdout;
   }
+  console.log(`bench:mta: ${script} is absent; sending our own test newsletter (test/app/helpers/newsletter.ts) instead`);
+  const own = buildNewsletter();
+  const head = own.headers.map((h) => `${h.name}: ${h.value}\r\n`).join('');
+  return Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), own.body]);
+}
+
+async function main(): Promise<number> {
   const blockers = [postfixLabUnavailableReason(), echoMilterUnavailableReason(), daemonUnavailableReason()].filter((reason) => reason !== undefined);
   if (blockers.length > 0) {
     console.error(`bench:mta cannot run: ${blockers.join('; ')}`);
@@ -130,9 +143,9 @@ async function main(): Promise<number> {
   try {
     const echoBinary = await buildEchoMilter(work);
     const messageFile = path.join(work, 'newsletter.eml');
-    const { stdout: newsletter } = await execFileAsync('python3', [path.join(SHARED_BENCH_DIR, 'make-newsletter.py'), String(LINKS)], { maxBuffer: 64 * 1024 * 1024 });
+    const newsletter = await benchNewsletter();
     await fs.writeFile(messageFile, newsletter);
-    const messageBytes = Buffer.byteLength(newsletter);
+    const messageBytes = newsletter.length;
     console.log(
       `bench:mta: ${COUNT} copies of a ${(messageBytes / 1024).toFixed(1)} KB newsletter with ${LINKS} links, ${SESSIONS} sessions, ` +
         `${ROUNDS} interleaved round(s), warm-up ${WARMUP}, milters on ${TRANSPORT} sockets; ${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`,

@@ -2,7 +2,7 @@
  * Records kept by the tracking store and the interface every store implements.
  *
  * Ids are opaque bytes chosen by the caller: URL row ids are a keyed hash of the row's content (computed
- * in src/links, so rewriting never needs a database read), message ids likewise, event ids are random.
+ * in src/tokens, so rewriting never needs a database read), message ids likewise, event ids are random.
  * Bytes rather than strings because they go into keys and tokens as they are, with no text encoding.
  */
 

@@ -8,9 +8,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyring, decodeToken, loadKeyring, mintStatefulClick, mintStatefulOpen, mintStatelessClick, mintStatelessOpen, signingKey, type Keyring } from '../../src/tokens/index.js';
-import { CLI_BUILT, DaemonProcess, TempDirs, cli } from './support/processes.js';
-import { BROWSER_UA, SEND, buildNewsletter, hrefsOf, readRewritten, type HtmlAnchor, type RewrittenNewsletter } from './support/newsletter.js';
-import { browse, isOnePixelGif, rawExchange, requestTarget, sendThroughMilter } from './support/traffic.js';
+import { CLI_BUILT, DaemonProcess, TempDirs, cli } from './helpers/processes.js';
+import { BROWSER_UA, SEND, buildNewsletter, hrefsOf, readRewritten, type HtmlAnchor, type RewrittenNewsletter } from './helpers/newsletter.js';
+import { browse, isOnePixelGif, rawExchange, requestTarget, sendThroughMilter } from './helpers/traffic.js';
 
 /** Destinations a sender (or an attacker writing the mail) may put in hrefs. */
 const HOSTILE_ANCHORS: HtmlAnchor[] = [

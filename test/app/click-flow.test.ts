@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageResult } from '../../src/milter/client.js';
 import { decodeInfoHeader, loadKeyring } from '../../src/tokens/index.js';
-import { CLI_BUILT, DaemonProcess, TempDirs, cli } from './support/processes.js';
+import { CLI_BUILT, DaemonProcess, TempDirs, cli } from './helpers/processes.js';
 import {
   BROWSER_UA,
   SEND,
@@ -17,10 +17,10 @@ import {
   type ExpectedClick,
   type Newsletter,
   type RewrittenNewsletter,
-} from './support/newsletter.js';
+} from './helpers/newsletter.js';
 import type { LinkStyle } from '../../src/tokens/url-style.js';
-import { browse, isOnePixelGif, sendThroughMilter, type HttpAnswer } from './support/traffic.js';
-import { parseCsv } from './support/csv.js';
+import { browse, isOnePixelGif, sendThroughMilter, type HttpAnswer } from './helpers/traffic.js';
+import { parseCsv } from './helpers/csv.js';
 
 interface ReportCounts {
   opens: number;

@@ -3,9 +3,9 @@
 // same traffic (a message, the same link clicked twice, one POST); /metrics shows the difference.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_BUILT, DaemonProcess, TempDirs } from './support/processes.js';
-import { buildNewsletter, pairClicks, readRewritten } from './support/newsletter.js';
-import { browse, rawExchange, sendThroughMilter } from './support/traffic.js';
+import { CLI_BUILT, DaemonProcess, TempDirs } from './helpers/processes.js';
+import { buildNewsletter, pairClicks, readRewritten } from './helpers/newsletter.js';
+import { browse, rawExchange, sendThroughMilter } from './helpers/traffic.js';
 
 /** Every sample of one metric, keyed by its label text (`{a="b"}`, or '' without labels). */
 function samples(metricsText: string, name: string): Map<string, number> {

@@ -6,9 +6,9 @@ import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_BUILT, DaemonProcess, TempDirs, cli } from './support/processes.js';
-import { BROWSER_UA, SEND, buildNewsletter, pairClicks, readRewritten, type ExpectedClick } from './support/newsletter.js';
-import { browse, sendThroughMilter } from './support/traffic.js';
+import { CLI_BUILT, DaemonProcess, TempDirs, cli } from './helpers/processes.js';
+import { BROWSER_UA, SEND, buildNewsletter, pairClicks, readRewritten, type ExpectedClick } from './helpers/newsletter.js';
+import { browse, sendThroughMilter } from './helpers/traffic.js';
 
 const CLIENT_LOOPS = 8;
 const LOAD_BEFORE_KILL_MS = 1_500;

@@ -2,8 +2,8 @@
 // must apply exactly those, not the built-in defaults (8 KB URL, 16 KB head, 10 s, 5 s).
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_BUILT, DaemonProcess, TempDirs } from './support/processes.js';
-import { rawExchange } from './support/traffic.js';
+import { CLI_BUILT, DaemonProcess, TempDirs } from './helpers/processes.js';
+import { rawExchange } from './helpers/traffic.js';
 
 const LIMITS = {
   max_url_bytes: 512,

@@ -5,7 +5,7 @@ import { formatReport, summarize, type SendReport } from '../../src/reports/repo
 import { CSV_HEADER, eventCsvLine, eventJsonLine } from '../../src/reports/event-format.js';
 import { toEventJson } from '../../src/events/index.js';
 import type { TrackEvent } from '../../src/store/index.js';
-import { parseCsv } from './support/csv.js';
+import { parseCsv } from './helpers/csv.js';
 
 const SEND_ID = 'a100525';
 let nextId = 1;

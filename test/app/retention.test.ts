@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startRetentionSweep } from '../../src/app/retention-schedule.js';
 import { LevelTrackStore, type MessageRecord, type SweepResult, type TrackEvent, type UrlRow } from '../../src/store/index.js';
-import { TempDirs } from './support/processes.js';
+import { TempDirs } from './helpers/processes.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const RETENTION_DAYS = 30;

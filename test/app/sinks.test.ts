@@ -7,9 +7,9 @@ import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_BUILT, DaemonProcess, TempDirs } from './support/processes.js';
-import { BROWSER_UA, buildNewsletter, pairClicks, readRewritten } from './support/newsletter.js';
-import { browse, sendThroughMilter } from './support/traffic.js';
+import { CLI_BUILT, DaemonProcess, TempDirs } from './helpers/processes.js';
+import { BROWSER_UA, buildNewsletter, pairClicks, readRewritten } from './helpers/newsletter.js';
+import { browse, sendThroughMilter } from './helpers/traffic.js';
 
 const SECRET = 'a-webhook-secret-of-enough-length';
 

@@ -4,9 +4,9 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_BUILT, DaemonProcess, TempDirs, cli, copyKeys, freePort } from './support/processes.js';
-import { SEND, buildNewsletter, pairClicks, readRewritten, type ExpectedClick, type RewrittenNewsletter } from './support/newsletter.js';
-import { browse, isOnePixelGif, sendThroughMilter } from './support/traffic.js';
+import { CLI_BUILT, DaemonProcess, TempDirs, cli, copyKeys, freePort } from './helpers/processes.js';
+import { SEND, buildNewsletter, pairClicks, readRewritten, type ExpectedClick, type RewrittenNewsletter } from './helpers/newsletter.js';
+import { browse, isOnePixelGif, sendThroughMilter } from './helpers/traffic.js';
 
 describe.skipIf(!CLI_BUILT)('stateless links served by a separate redirector holding only the keys', () => {
   const dirs = new TempDirs();

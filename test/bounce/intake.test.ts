@@ -16,7 +16,7 @@ import { encodeInfoHeader, loadKeyring, type Keyring } from '../../src/tokens/in
 import { splitMessage } from '../../src/mime/message-split.js';
 import type { MessageContext } from '../../src/milter/filter.js';
 import { LevelTrackStore, type TrackEvent } from '../../src/store/index.js';
-import { MAIN, ROOT, ServeProcess, freePort } from '../cli/daemon-process.js';
+import { MAIN, ROOT, ServeProcess, freePort } from '../helpers/cli-process.js';
 
 /** A DSN as Postfix's bounce(8) writes it, returning the original headers with our X-Mailer-Info-Extra. */
 function postfixDsn(infoHeader: string, rcpt = 'gone@example.net'): Buffer {

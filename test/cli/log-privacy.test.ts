@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAIN, ServeProcess, runCli } from './daemon-process.js';
+import { MAIN, ServeProcess, runCli } from '../helpers/cli-process.js';
 
 const SENDER = 'private-sender@example.com';
 const RECIPIENT = 'private-person@example.net';

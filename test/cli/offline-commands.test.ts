@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeToken, loadKeyring } from '../../src/tokens/index.js';
-import { MAIN, runCli } from './daemon-process.js';
+import { MAIN, runCli } from '../helpers/cli-process.js';
 
 const MESSAGE = [
   'From: News <news@sender.example>',

@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, MAIN, ROOT, runCli, ServeProcess, type LogLine } from './daemon-process.js';
+import { freePort, MAIN, ROOT, runCli, ServeProcess, type LogLine } from '../helpers/cli-process.js';
 import { MilterClient, POSTFIX_OFFER } from '../../src/milter/client.js';
 import { encodeEnvelope } from '../../src/milter/commands.js';
 import { encodePacket } from '../../src/milter/codec.js';

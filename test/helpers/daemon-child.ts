@@ -1,6 +1,6 @@
 /**
  * The process part of every test daemon (test/helpers/daemon.ts for e2e, stress and fuzz;
- * test/daemon/support/processes.ts for the daemon tests; test/cli/daemon-process.ts for the CLI
+ * test/app/helpers/processes.ts for the daemon tests; test/helpers/cli-process.ts for the CLI
  * tests): spawns the built CLI, keeps its JSON log
  * lines, waits for `"msg":"ready"`, and stops, kills, signals and relaunches it. What to run (role,
  * ports, data) is the caller's.

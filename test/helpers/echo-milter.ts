@@ -1,5 +1,5 @@
 /**
- * The C echo milter from ../shared/bench/echo-milter.c (libmilter; adds `X-Echo: 1`, hands the body
+ * The C echo milter, bench/echo-milter.c (libmilter; adds `X-Echo: 1`, hands the body
  * back unchanged): the floor for the MTA benchmark and a known-good peer for checking the harness.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -13,9 +13,7 @@ import { PROJECT_ROOT } from './postfix-lab.js';
 
 const execFileAsync = promisify(execFile);
 
-/** ../shared/bench relative to the project root. */
-export const SHARED_BENCH_DIR = path.resolve(PROJECT_ROOT, '..', 'shared', 'bench');
-export const ECHO_MILTER_SOURCE = path.join(SHARED_BENCH_DIR, 'echo-milter.c');
+export const ECHO_MILTER_SOURCE = path.join(PROJECT_ROOT, 'bench', 'echo-milter.c');
 
 /** Why the echo milter cannot be built here, or undefined when it can. */
 export function echoMilterUnavailableReason(): string | undefined {

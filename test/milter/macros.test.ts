@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Cmd } from '../../src/milter/constants.js';
 import { encodeEnvelope, encodeMacro } from '../../src/milter/commands.js';
 import { POSTFIX_OFFER } from '../../src/milter/client.js';
-import { readEom, startServer, type TestServer } from './support.js';
+import { readEom, startServer, type TestServer } from './helpers.js';
 import { encodePacket } from '../../src/milter/codec.js';
 
 describe('macro stages', () => {

@@ -8,7 +8,7 @@ import { FrameDecoder } from '../../src/milter/codec.js';
 import type { FilterResult } from '../../src/milter/filter.js';
 import { MilterSession } from '../../src/milter/session.js';
 import { silentLogger } from '../../src/util/log.js';
-import { FULL_OFFER, raw } from './support.js';
+import { FULL_OFFER, raw } from './helpers.js';
 
 describe('the session queue', () => {
   it('drains 300,000 packets queued behind a slow end of message in linear time', { timeout: 15_000 }, async () => {

@@ -20,7 +20,7 @@ import {
   textBody,
   until,
   type TestServer,
-} from './support.js';
+} from './helpers.js';
 
 const ADDHDRS = 0x01;
 const CHGBODY = 0x02;

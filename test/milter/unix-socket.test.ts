@@ -9,7 +9,7 @@ import { MilterServer, type MilterServerOptions } from '../../src/milter/server.
 import { MilterClient, POSTFIX_OFFER } from '../../src/milter/client.js';
 import { CodedError } from '../../src/util/errors.js';
 import { silentLogger } from '../../src/util/log.js';
-import { RecordingFilter } from './support.js';
+import { RecordingFilter } from './helpers.js';
 
 let dir: string;
 let sock: string;

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAIN, ServeProcess } from '../cli/daemon-process.js';
+import { MAIN, ServeProcess } from '../helpers/cli-process.js';
 
 const MILTERTEST = '/usr/bin/miltertest';
 const HERE = path.dirname(fileURLToPath(import.meta.url));

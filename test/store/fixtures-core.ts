@@ -2,12 +2,12 @@
 import { createHash } from 'node:crypto';
 import type { MessageRecord, TrackEvent, UrlRow } from '../../src/store/index.js';
 
-/** A deterministic 12-byte id, standing in for the keyed hash src/links computes. */
+/** A deterministic 12-byte id, standing in for the keyed hash src/tokens computes. */
 export function idOf(...parts: string[]): Buffer {
   return createHash('sha256').update(parts.join('\0')).digest().subarray(0, 12);
 }
 
-/** The row src/links would produce for a link: the URL is cut at `?`, the id hashes the row's content. */
+/** The row src/tokens would produce for a link: the URL is cut at `?`, the id hashes the row's content. */
 export function urlRow(sendId: string, url: string, linkName = '', listId = 'list1'): UrlRow {
   const stored = url.split('?')[0]!;
   return { id: idOf('row', sendId, listId, stored, linkName), sendId, listId, url: stored, linkName };

@@ -6,7 +6,7 @@ import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, runCli, type RunResult } from '../../cli/daemon-process.js';
+import { freePort, runCli, type RunResult } from '../../helpers/cli-process.js';
 import { DaemonChild, type LogLine } from '../../helpers/daemon-child.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DaemonChild, type ExitStatus, type LogLine } from '../helpers/daemon-child.js';
+import { DaemonChild, type ExitStatus, type LogLine } from './daemon-child.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
