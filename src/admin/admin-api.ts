@@ -12,9 +12,9 @@ import { errorCode, errorMessage } from '../util/errors.js';
 import { summarize } from '../reports/report.js';
 import { CSV_HEADER, eventCsvLine, eventJsonLine } from '../reports/event-format.js';
 
-export type PostHandler = (body: Buffer) => Promise<{ status: number; json: unknown }>;
+type PostHandler = (body: Buffer) => Promise<{ status: number; json: unknown }>;
 
-export interface AdminApiOptions {
+interface AdminApiOptions {
   token: string;
   store: TrackStore;
   logger: Logger;

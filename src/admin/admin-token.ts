@@ -6,7 +6,7 @@ import path from 'node:path';
 import { CodedError } from '../util/errors.js';
 import { AdminErrorCode } from './errors.js';
 
-export function adminTokenPath(dataDir: string): string {
+function adminTokenPath(dataDir: string): string {
   return path.join(dataDir, 'admin.token');
 }
 

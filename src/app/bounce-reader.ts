@@ -6,7 +6,7 @@ import type { TrackEvent } from '../store/index.js';
 import type { Keyring } from '../tokens/index.js';
 import type { ConfigValues } from '../config/load.js';
 
-export interface BounceReaderOptions {
+interface BounceReaderOptions {
   keyring: Keyring;
   recordEvents: (events: TrackEvent[]) => Promise<void>;
   afterRecord: ConfigValues['bounce.after_record'];

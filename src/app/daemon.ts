@@ -29,14 +29,14 @@ import { errorCode, errorMessage } from '../util/errors.js';
 import { startEventPipeline, type EventPipeline } from '../events/pipeline.js';
 import { takeInReport } from '../bounce/intake.js';
 
-export const DAEMON_ROLES = ['serve', 'redirector', 'milter'] as const;
+const DAEMON_ROLES = ['serve', 'redirector', 'milter'] as const;
 export type DaemonRole = (typeof DAEMON_ROLES)[number];
 
 export function isDaemonRole(value: unknown): value is DaemonRole {
   return (DAEMON_ROLES as readonly unknown[]).includes(value);
 }
 
-export interface Daemon {
+interface Daemon {
   milterAddress: string | null;
   httpAddress: string | null;
   /** Re-read what can change without a restart (the TLS certificate). */
@@ -48,7 +48,7 @@ interface Closeable {
   close(): Promise<void>;
 }
 
-export function storeDir(dataDir: string): string {
+function storeDir(dataDir: string): string {
   return path.join(dataDir, 'db');
 }
 

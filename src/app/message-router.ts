@@ -3,7 +3,7 @@
 // runs (the `milter` role has no store to record into): it then passes untouched.
 import type { FilterResult, MessageContext, MessageFilter } from '../milter/filter.js';
 
-export interface MessageRoutes {
+interface MessageRoutes {
   /** Lower-cased addresses whose mail is read as bounces and complaints. */
   bounceAddresses: ReadonlySet<string>;
   /** Reads mail to a bounce address; null where nothing can record what it finds. */

@@ -2,7 +2,7 @@
 import type { TrackStore } from '../store/index.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-export const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
+const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 
 type SweepResult = Awaited<ReturnType<TrackStore['sweep']>>;
 

@@ -42,13 +42,13 @@ export type BounceCategory =
   | 'protocol'
   | 'other';
 
-export interface BounceVerdict {
+interface BounceVerdict {
   classification: Classification;
   category: BounceCategory;
 }
 
 /** subject.detail of enhanced codes that are specific enough to decide the category alone. */
-export const SPECIFIC_CODES: Readonly<Record<string, BounceCategory>> = {
+const SPECIFIC_CODES: Readonly<Record<string, BounceCategory>> = {
   '1.1': 'bad-address', // bad destination mailbox address
   '1.2': 'bad-domain', // bad destination system address
   '1.3': 'bad-address', // bad destination mailbox address syntax
@@ -78,7 +78,7 @@ export const SPECIFIC_CODES: Readonly<Record<string, BounceCategory>> = {
 };
 
 /** When a code is generic and the text says nothing known: the category its subject implies. */
-export const SUBJECT_DEFAULTS: Readonly<Record<string, BounceCategory>> = {
+const SUBJECT_DEFAULTS: Readonly<Record<string, BounceCategory>> = {
   '1': 'bad-address',
   '4': 'routing',
   '5': 'protocol',
@@ -104,13 +104,13 @@ export const TEXT_RULES: ReadonlyArray<{ pattern: RegExp; category: BounceCatego
 ];
 
 /** Categories for which a permanent (5.x.x) failure means the address should not be mailed again. */
-export const HARD_CATEGORIES: ReadonlySet<BounceCategory> = new Set(['bad-address', 'bad-domain', 'inactive', 'other']);
+const HARD_CATEGORIES: ReadonlySet<BounceCategory> = new Set(['bad-address', 'bad-domain', 'inactive', 'other']);
 
 /** An SMTP reply code (550) at the start of a diagnostic or after "said:", "#" and the like. */
 const REPLY_CODE = /(?:^|[\s:#(;])([245])\d\d(?=[\s-]|$)/;
 
 /** The enhanced status code in `status`, else the first one in `diagnostic`. */
-export function effectiveStatus(status: string, diagnostic: string): string {
+function effectiveStatus(status: string, diagnostic: string): string {
   return ENHANCED_STATUS.exec(status)?.[0] ?? ENHANCED_STATUS.exec(diagnostic)?.[0] ?? '';
 }
 
@@ -147,7 +147,7 @@ export function classify(status: string, diagnostic: string): BounceVerdict {
 }
 
 /** The GreenArrow event types a report can become. */
-export type ReportGreenArrowType = Extract<GreenArrowEventType, 'bounce_all' | 'bounce_bad_address' | 'scomp'>;
+type ReportGreenArrowType = Extract<GreenArrowEventType, 'bounce_all' | 'bounce_bad_address' | 'scomp'>;
 
 /**
  * GreenArrow's names for one of our events. Every bounce is a `bounce_all` (with bounce_type h, s

@@ -4,7 +4,7 @@
  */
 import { addressValue, firstValue, parseFieldGroups, withoutTypePrefix, type FieldGroup, type ReportField } from './field-groups.js';
 
-export interface DsnMessageFields {
+interface DsnMessageFields {
   reportingMta: string;
   arrivalDate: string;
   receivedFromMta: string;

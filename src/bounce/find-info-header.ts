@@ -22,7 +22,7 @@ export function infoHeadersInHeaderBlock(block: Buffer): string[] {
   return fieldValues(readHeaderBlock(block).fields, HEADER_NAME).slice(0, MAX_CANDIDATES);
 }
 
-export interface QuotedInfoHeader {
+interface QuotedInfoHeader {
   value: string;
   /** Index of the line where the quoted header field starts. */
   line: number;

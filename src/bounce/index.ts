@@ -15,19 +15,16 @@ import { verifyCandidates } from './find-info-header.js';
 import { inspectReport, type ReportInspection } from './inspect.js';
 import { arfResult, dsnResult, unstructuredResult, type BounceResult } from './report-events.js';
 
-export type { FeedbackReport } from './arf.js';
-export type { BounceCategory, Classification, BounceVerdict, ReportGreenArrowType } from './classify.js';
-export { classify, greenArrowBounceType, greenArrowEventTypes, HARD_CATEGORIES, SPECIFIC_CODES, SUBJECT_DEFAULTS, TEXT_RULES } from './classify.js';
-export type { DeliveryStatus, DsnRecipient } from './dsn.js';
-export { parseDeliveryStatus } from './dsn.js';
-export { parseFeedbackReport } from './arf.js';
-export type { BounceEvent, ComplaintEvent, DelayedEvent, ReportEvent, ReportEventFields, ReportSource } from './report-event.js';
-export { FIELD_CAPS } from './report-event.js';
-export type { FailureNotice } from './quoted-headers.js';
-export { inspectReport, type ReportFormat, type ReportInspection } from './inspect.js';
-export type { BounceResult, NotAReportReason, NotOursReason } from './report-events.js';
+export type { BounceCategory, Classification } from './classify.js';
+export { classify, greenArrowBounceType, greenArrowEventTypes } from './classify.js';
 
-export interface ParseOptions {
+export type { ReportEvent } from './report-event.js';
+export { FIELD_CAPS } from './report-event.js';
+
+export { inspectReport, type ReportFormat } from './inspect.js';
+export type { BounceResult } from './report-events.js';
+
+interface ParseOptions {
   /** The event time (when the report was read); defaults to now. */
   now?: Date;
 }

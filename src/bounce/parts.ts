@@ -10,7 +10,7 @@ import { lookupCharset } from '../mime/charset.js';
 import { decodeTransfer } from '../mime/transfer.js';
 
 /** Bounds that keep a hostile or broken report from costing more than a normal one. */
-export const PART_LIMITS = { maxDepth: 12, maxParts: 300, maxTextBytes: 2 * 1024 * 1024 };
+const PART_LIMITS = { maxDepth: 12, maxParts: 300, maxTextBytes: 2 * 1024 * 1024 };
 
 export interface ReportPart {
   /** Lower-cased type/subtype ('text/plain' when absent, 'invalid' when unreadable). */
@@ -22,7 +22,7 @@ export interface ReportPart {
   depth: number;
 }
 
-export interface ReportTree {
+interface ReportTree {
   root: ReportPart;
   /** Every part in document order (the root first), not descending into message/* parts. */
   parts: ReportPart[];

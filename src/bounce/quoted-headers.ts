@@ -69,7 +69,7 @@ export function noticeLines(lines: string[], quotedHeaderLine?: number): string[
 }
 
 /** True when the text reads like a failure notice at all. */
-export function hasFailureEvidence(text: string): boolean {
+function hasFailureEvidence(text: string): boolean {
   return FAILURE_CODE.test(text) || REPLY_IN_CONTEXT.test(text) || BOUNCE_PHRASE.test(text);
 }
 

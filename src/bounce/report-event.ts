@@ -6,7 +6,7 @@
 import type { BounceCategory, Classification } from './classify.js';
 
 /** How the event was read: a DSN, an ARF report, or prose that quotes the original headers. */
-export type ReportSource = 'dsn' | 'arf' | 'quoted-headers';
+type ReportSource = 'dsn' | 'arf' | 'quoted-headers';
 
 export interface ReportEventFields {
   time: Date;

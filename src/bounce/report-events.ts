@@ -6,8 +6,8 @@ import { capText, FIELD_CAPS, type BounceEvent, type ComplaintEvent, type Delaye
 import type { IdentityLookup } from './find-info-header.js';
 import type { ReportInspection } from './inspect.js';
 
-export type NotOursReason = 'no-info-header' | 'info-header-invalid';
-export type NotAReportReason =
+type NotOursReason = 'no-info-header' | 'info-header-invalid';
+type NotAReportReason =
   | 'no-failure-notice'
   | 'disposition-notification'
   | 'not-a-complaint'

@@ -7,7 +7,7 @@ import { CodedError } from '../util/errors.js';
 import { readAdminToken } from '../admin/admin-token.js';
 import { CliErrorCode } from './errors.js';
 
-export interface AdminResponse {
+interface AdminResponse {
   status: number;
   body: Buffer;
 }

@@ -7,7 +7,7 @@ import { adminRequest, expectJson } from './admin-client.js';
 import type { IntakeOutcome } from '../bounce/intake.js';
 import { errorMessage } from '../util/errors.js';
 
-export const EX_TEMPFAIL = 75;
+const EX_TEMPFAIL = 75;
 const MAX_REPORT_BYTES = 25 * 1024 * 1024;
 
 export const BOUNCE_HELP = `Usage: trackmilter bounce [--config FILE] [--http HOST:PORT] [--data DIR] < message

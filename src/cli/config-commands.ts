@@ -44,7 +44,7 @@ export async function checkConfigCommand(argv: string[]): Promise<number> {
 }
 
 /** The effective config as TOML an admin could paste into a file. */
-export function renderToml(config: ConfigValues): string {
+function renderToml(config: ConfigValues): string {
   const { classes, senderDomains, ...flat } = config;
   const sections = new Map<string, string[]>();
   for (const [key, value] of Object.entries(flat)) {

@@ -62,12 +62,12 @@ export async function rewriteCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-export function linksTable(links: RewrittenLink[]): string {
+function linksTable(links: RewrittenLink[]): string {
   const rows = links.map((l) => [String(l.position), l.part, l.url, l.newUrl, l.linkName ?? ''].join('\t'));
   return ['position\tpart\toriginal\tnew\tname', ...rows].join('\n') + '\n';
 }
 
-export function applyHeaderChanges(headers: HeaderField[], changes: HeaderChange[]): HeaderField[] {
+function applyHeaderChanges(headers: HeaderField[], changes: HeaderChange[]): HeaderField[] {
   const out = headers.map((h) => ({ ...h }));
   for (const c of changes) {
     if (c.op === 'add') out.push({ name: c.name, value: c.value });
@@ -83,7 +83,7 @@ export function applyHeaderChanges(headers: HeaderField[], changes: HeaderChange
   return out;
 }
 
-export function renderMessage(headers: HeaderField[], body: Buffer, lf: boolean): Buffer {
+function renderMessage(headers: HeaderField[], body: Buffer, lf: boolean): Buffer {
   const head = headers.map((h) => `${h.name}: ${h.value.replace(/\r?\n/g, '\r\n')}\r\n`).join('') + '\r\n';
   const whole = Buffer.concat([Buffer.from(head, 'latin1'), toCrlf(body)]);
   return lf ? Buffer.from(whole.toString('latin1').replace(/\r\n/g, '\n'), 'latin1') : whole;

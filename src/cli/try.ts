@@ -69,7 +69,7 @@ export async function tryCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-export function describeResult(result: MessageResult, originalBody: Buffer): string {
+function describeResult(result: MessageResult, originalBody: Buffer): string {
   const lines: string[] = [];
   lines.push(`verdict: ${VERDICTS[result.verdict] ?? result.verdict}${result.replyText ? ` "${result.replyText}"` : ''}`);
   for (const h of result.headerChanges) {

@@ -15,7 +15,7 @@ export type ConfigValues = FlatValues & {
   senderDomains: Record<string, string>;
 };
 
-export interface ConfigProblem {
+interface ConfigProblem {
   key: string;
   value: unknown;
   why: string;
@@ -90,7 +90,7 @@ function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unkn
 }
 
 /** Applies overrides, checking each against the schema; every problem is reported, not just the first. */
-export function applyValues(base: ConfigValues, values: Record<string, unknown>, source: string): ConfigValues {
+function applyValues(base: ConfigValues, values: Record<string, unknown>, source: string): ConfigValues {
   const problems: ConfigProblem[] = [];
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(values)) {

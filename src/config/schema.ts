@@ -3,7 +3,7 @@
 import { parseSocketSpec } from '../milter/address.js';
 import { parseHostPort } from '../util/host-port.js';
 
-export type KeyType = 'string' | 'integer' | 'boolean' | 'enum' | 'socket' | 'hostport' | 'mode' | 'host';
+type KeyType = 'string' | 'integer' | 'boolean' | 'enum' | 'socket' | 'hostport' | 'mode' | 'host';
 
 export interface KeySpec {
   type: KeyType;
@@ -50,7 +50,7 @@ export const CLASS_SCHEMA = {
   },
 } as const satisfies Record<string, KeySpec>;
 
-export type ClassKey = keyof typeof CLASS_SCHEMA;
+type ClassKey = keyof typeof CLASS_SCHEMA;
 type SettingValue<S> = S extends { values: readonly (infer V)[] } ? V : S extends { default: boolean } ? boolean : string;
 export type ClassSettings = { -readonly [K in ClassKey]: SettingValue<(typeof CLASS_SCHEMA)[K]> };
 

@@ -15,7 +15,7 @@ import type { EventFeed, FeedStats } from './feed.js';
 import type { Sink } from './sink.js';
 import { SinkRunner, type SinkStats } from './sink-runner.js';
 
-export interface EventDeliveryStats {
+interface EventDeliveryStats {
   feed: FeedStats;
   sinks: SinkStats[];
 }

@@ -28,7 +28,7 @@ import { EventsErrorCode, eventsError } from './errors.js';
 export type BounceClassification = 'hard' | 'soft' | 'unknown';
 
 /** Details a bounce or complaint may carry beyond the stored TrackEvent. */
-export interface DeliveryReportDetails {
+interface DeliveryReportDetails {
   /** Enhanced status code, e.g. "5.1.1". */
   status?: string;
   classification?: BounceClassification;

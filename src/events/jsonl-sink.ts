@@ -28,7 +28,7 @@ import type { DeliveryPolicy, Sink } from './sink.js';
 /** "always", "never", or an interval in ms. */
 export type FsyncPolicy = 'always' | 'never' | number;
 
-export interface JsonlSinkOptions {
+interface JsonlSinkOptions {
   path: string;
   /** The sink's cursor name. Default "jsonl". */
   name?: string;

@@ -21,7 +21,7 @@ export function signWebhook(secret: string | Buffer, timestamp: number | string,
   return SCHEME + hmacHex(secret, String(timestamp), body);
 }
 
-export interface VerifyOptions {
+interface VerifyOptions {
   secret: string | Buffer;
   /** The X-Trackmilter-Timestamp header. */
   timestamp: string | undefined;

@@ -37,7 +37,7 @@ export interface WebhookSinkOptions {
   headers?: Record<string, string>;
 }
 
-export const WEBHOOK_DEFAULTS = {
+const WEBHOOK_DEFAULTS = {
   batchSize: 100,
   lingerMs: 500,
   timeoutMs: 10_000,

@@ -9,7 +9,7 @@ interface Waiter<T> {
   reject: (err: unknown) => void;
 }
 
-export interface GroupCommitStats {
+interface GroupCommitStats {
   groups: number;
   calls: number;
   largestGroup: number;

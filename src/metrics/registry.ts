@@ -85,13 +85,13 @@ export class Counter implements Metric {
 }
 
 /** One sample of a collected metric: its label values, in the order of the metric's label names. */
-export type Sample = readonly [labelValues: readonly string[], value: number];
+type Sample = readonly [labelValues: readonly string[], value: number];
 
 /**
  * A labelled counter or gauge whose samples are read from their owner at scrape time, for figures a
  * component already keeps (a store's cache hits): the hot path never touches the registry.
  */
-export class CollectedMetric implements Metric {
+class CollectedMetric implements Metric {
   constructor(
     readonly name: string,
     private readonly help: string,
@@ -154,7 +154,7 @@ export class Histogram implements Metric {
 }
 
 /** Latency buckets in seconds, from 0.25 ms (a fast redirect) to 2.5 s (a stuck store). */
-export const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 function checkLabelNames(metric: string, labelNames: readonly string[]): void {
   for (const label of labelNames) {

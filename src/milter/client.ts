@@ -25,7 +25,7 @@ export const POSTFIX_OFFER: OptNeg = {
   protocol: 0x1fffff,
 };
 
-export interface ClientMessage {
+interface ClientMessage {
   connect?: ConnectInfo;
   helo?: string;
   from: string | EnvelopeAddress;

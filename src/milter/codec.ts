@@ -10,7 +10,7 @@ export interface Packet {
   data: Buffer;
 }
 
-export const FRAME_HEADER_BYTES = 4;
+const FRAME_HEADER_BYTES = 4;
 
 export class FrameDecoder {
   private readonly maxPacket: number;

@@ -30,7 +30,7 @@ export interface EnvelopeAddress {
 
 export type { HeaderField };
 
-export interface MacroPacket {
+interface MacroPacket {
   /** The command the macros belong to. */
   stage: string;
   macros: Record<string, string>;

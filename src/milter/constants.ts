@@ -44,7 +44,6 @@ export const Reply = {
   REPLYCODE: 'y',
   OPTNEG: 'O',
 } as const;
-export type ReplyCode = (typeof Reply)[keyof typeof Reply];
 
 /** Action flags (SMFIF_*): what the milter may change. */
 export const Action = {
@@ -86,17 +85,6 @@ export const Proto = {
 
 /** Bits of the MTA's protocol word that are internal to libmilter (data size negotiation), never echoed. */
 export const PROTO_INTERNAL_MASK = 0x70000000;
-
-/** Macro stages, as used in SMFIR_SETSYMLIST / the OPTNEG reply. */
-export const MacroStage = {
-  CONNECT: 0,
-  HELO: 1,
-  ENVFROM: 2,
-  ENVRCPT: 3,
-  DATA: 4,
-  EOM: 5,
-  EOH: 6,
-} as const;
 
 /** CONNECT address families. */
 export const Family = {

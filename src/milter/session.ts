@@ -52,7 +52,7 @@ export interface MessageOutcome {
 }
 
 /** Where the session writes replies, and how it ends the connection. */
-export interface SessionTransport {
+interface SessionTransport {
   write(packet: Buffer): void;
   close(): void;
 }

@@ -8,7 +8,7 @@ import type { ByteRange } from './types.js';
 
 export interface Edit extends ByteRange { bytes: Buffer }
 
-export interface Spliced { body: Buffer; outputRanges: ByteRange[] }
+interface Spliced { body: Buffer; outputRanges: ByteRange[] }
 
 /** Applies non-overlapping edits; outputRanges[i] is where edits[i]'s bytes landed. */
 export function applyEdits(body: Buffer, edits: Edit[]): Spliced {

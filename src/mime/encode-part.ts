@@ -7,7 +7,7 @@ import { hasOnlyLineBreaksOfStyle, longestLine, MAX_LINE_OCTETS } from './eol.js
 import { encodeBase64, encodeQuotedPrintable, type Eol } from './transfer.js';
 import type { PartSkip } from './types.js';
 
-export interface PartEncoding {
+interface PartEncoding {
   charset: Charset;
   /** The part's transfer encoding as declared. */
   cte: string;
@@ -16,7 +16,7 @@ export interface PartEncoding {
   tail: Buffer;
 }
 
-export type EncodeResult = { bytes: Buffer; cte: string } | { skip: PartSkip };
+type EncodeResult = { bytes: Buffer; cte: string } | { skip: PartSkip };
 
 /** Whether 7bit/8bit can carry the data as it is (RFC 2045 2.7, 2.8). */
 function fitsAsIs(data: Buffer, cte: '7bit' | '8bit', eol: Eol): boolean {

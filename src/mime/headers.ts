@@ -86,7 +86,7 @@ export function fieldsFromHeaderList(headers: HeaderField[]): RawField[] {
   return headers.map((h) => ({ name: h.name.trim().toLowerCase(), value: h.value }));
 }
 
-export function unfold(value: string): string {
+function unfold(value: string): string {
   return value.replace(/\r?\n(?=[ \t])/g, '').trim();
 }
 
@@ -122,7 +122,7 @@ function parseParams(value: string): Record<string, string> {
 /** Transfer encodings written in odd but unambiguous ways by real mailers. */
 const CTE_ALIASES: Record<string, string> = { '8bits': '8bit', '7bits': '7bit', 'quoted_printable': 'quoted-printable' };
 
-export function normaliseTransferEncoding(value: string | undefined): string {
+function normaliseTransferEncoding(value: string | undefined): string {
   const token = (value ?? '').trim().toLowerCase().split(/[\s;]/)[0] ?? '';
   if (token === '') return '7bit';
   return CTE_ALIASES[token] ?? token;

@@ -10,7 +10,7 @@ import { rewritePart, type PartOutcome } from './part.js';
 import { applyEdits, type Edit } from './body-edits.js';
 import type { BodyRewrite, HeaderField, MimeLimits, PartTransform, BodyRewriteOptions, PartSkip } from './types.js';
 
-export type { BodyRewrite, ByteRange, HeaderField, MimeLimits, PartKind, PartReport, PartTransform, BodyRewriteOptions, PartSkip } from './types.js';
+export type { BodyRewrite, ByteRange, HeaderField, MimeLimits, PartKind, PartReport } from './types.js';
 
 function unchanged(skipped?: PartSkip, parts: BodyRewrite['parts'] = []): BodyRewrite {
   return skipped ? { body: null, headerChanges: [], parts, skipped } : { body: null, headerChanges: [], parts };

@@ -10,7 +10,7 @@ const DASH = 0x2d;
 const SPACE = 0x20;
 const TAB = 0x09;
 
-export interface MultipartLayout {
+interface MultipartLayout {
   /** Each body part, from just after its delimiter line to just before the line break that precedes the next delimiter. */
   parts: ByteRange[];
   /** Bytes before the first delimiter. */

@@ -11,11 +11,11 @@ const EQUALS = 0x3d;
 
 export type Eol = '\r\n' | '\n';
 
-export const IDENTITY_ENCODINGS = new Set(['7bit', '8bit', 'binary']);
+const IDENTITY_ENCODINGS = new Set(['7bit', '8bit', 'binary']);
 export const SUPPORTED_ENCODINGS = new Set([...IDENTITY_ENCODINGS, 'quoted-printable', 'base64']);
 
-export const QP_MAX_LINE = 76;
-export const BASE64_LINE = 76;
+const QP_MAX_LINE = 76;
+const BASE64_LINE = 76;
 
 function hexValue(byte: number | undefined): number {
   if (byte === undefined) return -1;

@@ -27,7 +27,7 @@ export class EventIdSource {
   }
 }
 
-export interface RequestFacts {
+interface RequestFacts {
   time: Date;
   ip: string;
   userAgent: string;

@@ -1,7 +1,7 @@
 // What to answer a request node's HTTP parser refused before it reached us: heads over
 // maxHeaderSize, timeouts (the slowloris defence), malformed requests.
 
-export interface ClientErrorAnswer {
+interface ClientErrorAnswer {
   status: 400 | 408 | 414 | 431;
   /** The limit counted on trackmilter_http_limit_hits_total. */
   limit: 'bad_request' | 'url_too_long' | 'headers_too_large' | 'timeout';

@@ -24,12 +24,12 @@ import type { IncomingRequest } from './types.js';
  * an odd byte...), a head cut across reads, one over the size limit, an admin API request, or more
  * pipelined requests than it lets wait.
  */
-export type HandOffReason = 'unread_head' | 'partial_head' | 'oversized_head' | 'admin' | 'pipelined';
+type HandOffReason = 'unread_head' | 'partial_head' | 'oversized_head' | 'admin' | 'pipelined';
 
 /** A connection with more requests than this still unanswered goes to node:http, which paces a flood. */
 const MAX_OWED = 16;
 
-export interface FastFrontOptions {
+interface FastFrontOptions {
   /** Answers one request through `out`, now or later. */
   handle: (request: IncomingRequest, out: ResponseWriter) => void;
   /** Serves the rest of a connection with node:http (its 'connection' listener). */

@@ -4,7 +4,7 @@
  */
 
 /** `Example.COM:8080` -> `example.com`; `[::1]:80` -> `::1`; a trailing root dot is dropped. */
-export function hostnameOf(hostHeader: string): string {
+function hostnameOf(hostHeader: string): string {
   let host = hostHeader.trim().toLowerCase();
   if (host.charCodeAt(0) === 0x5b /* [ */) {
     const close = host.indexOf(']');

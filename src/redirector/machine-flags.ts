@@ -39,7 +39,7 @@ interface UserAgentRule {
   kind?: LinkKind;
 }
 
-export const USER_AGENT_RULES: readonly UserAgentRule[] = [
+const USER_AGENT_RULES: readonly UserAgentRule[] = [
   { pattern: /barracuda/i, reason: 'scanner:barracuda' },
   { pattern: /proofpoint/i, reason: 'scanner:proofpoint' },
   { pattern: /mimecast/i, reason: 'scanner:mimecast' },

@@ -5,7 +5,7 @@
  * Saying null too often costs speed, never correctness, so every doubt is a null.
  */
 
-export interface RequestHead {
+interface RequestHead {
   isHead: boolean;
   /** Path and query, visible ASCII only. */
   target: string;

@@ -8,7 +8,7 @@ import type { LinkStyle, TrackingRoute } from './types.js';
 /** Whether a string may be a token of the given link style. Cheap and allocation-free, ideally. */
 export type TokenSyntax = (token: string, style: LinkStyle) => boolean;
 
-export type RequestTarget =
+type RequestTarget =
   | { type: 'healthz' }
   | { type: 'metrics' }
   | { type: 'link'; route: TrackingRoute }
@@ -25,10 +25,10 @@ const NOT_FOUND: RequestTarget = { type: 'not-found' };
 const COMPACT_TOKEN = /^[A-Za-z0-9_-]+$/;
 const PATH_TOKEN = /^[A-Za-z0-9_]+$/;
 
-export const defaultTokenSyntax: TokenSyntax = (token, style) =>
+const defaultTokenSyntax: TokenSyntax = (token, style) =>
   style === 'compact' ? COMPACT_TOKEN.test(token) : PATH_TOKEN.test(token);
 
-export interface RouteParserOptions {
+interface RouteParserOptions {
   tokenSyntax?: TokenSyntax;
   /** Accept path-preserving links (`/original/path-TOKEN`). Default true. */
   pathStyle?: boolean;

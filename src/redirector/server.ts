@@ -43,7 +43,7 @@ import { RedirectorErrorCode } from './errors.js';
 
 const ADMIN_PREFIX = '/admin/';
 
-export interface RedirectorLimits {
+interface RedirectorLimits {
   /** Longest request target (path + query) served; longer -> 414. Default 8192 (Outlook cuts links near 2048). */
   maxUrlBytes: number;
   /** Request line + headers; beyond it -> 431 (414 when the request line alone is too long). Default 16384. */
@@ -70,7 +70,7 @@ export const DEFAULT_LIMITS: RedirectorLimits = {
   closeGraceMs: 2_000,
 };
 
-export interface TlsFiles {
+interface TlsFiles {
   certFile: string;
   keyFile: string;
 }

@@ -3,7 +3,7 @@
 import { greenarrowType, toEventJson, type BounceClassification } from '../events/event-json.js';
 import type { TrackEvent } from '../store/index.js';
 
-export const EVENT_COLUMNS = [
+const EVENT_COLUMNS = [
   'id',
   'time',
   'type',

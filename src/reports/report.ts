@@ -1,7 +1,7 @@
 // A send's numbers, computed from its events in one pass. Pure: the admin API feeds it from the store.
 import type { TrackEvent } from '../store/index.js';
 
-export interface LinkCounts {
+interface LinkCounts {
   /** The destination up to `?` (per-subscriber query strings are not separate links, as in GreenArrow). */
   url: string;
   linkName: string;
@@ -9,7 +9,7 @@ export interface LinkCounts {
   uniqueClicks: number;
 }
 
-export interface Counts {
+interface Counts {
   opens: number;
   uniqueOpens: number;
   clicks: number;

@@ -28,7 +28,7 @@ import { judgeUrl } from './url-rules.js';
 const { TAG_ID } = html;
 
 /** Momentum keeps link names up to 63 bytes. */
-export const MAX_LINK_NAME_BYTES = 63;
+const MAX_LINK_NAME_BYTES = 63;
 
 const LINK_NAME_ATTR = 'data-msys-linkname';
 

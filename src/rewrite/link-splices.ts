@@ -35,7 +35,7 @@ export function insertSorted(splices: Splice[], splice: Splice): void {
   splices.splice(i, 0, splice);
 }
 
-export interface MintResult {
+interface MintResult {
   links: RewrittenLink[];
   declined: number;
 }

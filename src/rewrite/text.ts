@@ -3,7 +3,7 @@ import type { RewriteOptions, RewriteOutcome } from './types.js';
 import { judgeUrl } from './url-rules.js';
 
 /** A URL found in running text: source[start, end) is exactly the URL (no brackets, no punctuation). */
-export interface TextUrl {
+interface TextUrl {
   start: number;
   end: number;
 }

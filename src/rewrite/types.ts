@@ -24,7 +24,7 @@ export interface RewrittenLink extends LinkFound {
 }
 
 /** Set when the part holds more trackable links than allowed: the caller passes the message unchanged. */
-export interface LimitHit {
+interface LimitHit {
   reason: 'max-links';
   maxLinks: number;
   /** Trackable links found (at least maxLinks + 1). */

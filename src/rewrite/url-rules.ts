@@ -1,8 +1,8 @@
 import type { LinkMinter } from './types.js';
 
-export type UrlSkipReason = 'not-http' | 'no-host' | 'invalid' | 'placeholder' | 'tracking-domain';
+type UrlSkipReason = 'not-http' | 'no-host' | 'invalid' | 'placeholder' | 'tracking-domain';
 
-export type UrlVerdict = { track: true; url: string } | { track: false; reason: UrlSkipReason };
+type UrlVerdict = { track: true; url: string } | { track: false; reason: UrlSkipReason };
 
 // HTML's ASCII whitespace; browsers strip it around attribute URLs.
 const EDGE_WHITESPACE = /^[\t\n\f\r ]+|[\t\n\f\r ]+$/g;

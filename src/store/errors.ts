@@ -20,7 +20,7 @@ const REPAIR_ADVICE =
   'The store was not changed. Restore the directory from a backup, or move it aside and start with an empty ' +
   'one; ClassicLevel.repair() can salvage what is readable, but records in the damaged parts are lost.';
 
-export function lockedError(dir: string, cause: unknown): CodedError {
+function lockedError(dir: string, cause: unknown): CodedError {
   return new CodedError(
     StoreErrorCode.LOCKED,
     `store directory ${dir} is locked by another process (is another trackmilter serve running on it?)`,

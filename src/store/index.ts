@@ -1,20 +1,7 @@
 /** The tracking store: URL rows, message records and events, on LevelDB. */
-export type {
-  EventQuery,
-  EventType,
-  MessageRecord,
-  EventPart,
-  RecordId,
-  StoredUrlRow,
-  StoreStats,
-  ReadCacheStats,
-  SweepResult,
-  TrackEvent,
-  TrackStore,
-  UrlRow,
-} from './types.js';
+export type { EventType, MessageRecord, ReadCacheStats, SweepResult, TrackEvent, TrackStore, UrlRow } from './types.js';
 export { EVENT_TYPES } from './types.js';
-export { StoreErrorCode } from './errors.js';
+
 export { LevelTrackStore, type LevelStoreOptions } from './level-store.js';
 
 import { randomBytes } from 'node:crypto';

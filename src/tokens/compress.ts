@@ -38,7 +38,7 @@ const DEFLATE_OPTIONS = { level: 9, windowBits: 10, memLevel: 4, dictionary: DIC
  * Upper bound on what inflating may produce. Tokens are only inflated after their MAC verified, so a
  * bomb would have to come from us; the cap still keeps a bug from allocating without limit.
  */
-export const MAX_INFLATED_BYTES = 16 * 1024;
+const MAX_INFLATED_BYTES = 16 * 1024;
 
 export function deflateFields(plain: Buffer): Buffer {
   return deflateRawSync(plain, DEFLATE_OPTIONS);

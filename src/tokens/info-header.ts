@@ -17,10 +17,10 @@ import { KIND, reject, seal, unseal, type Rejection } from './seal.js';
 export const INFO_HEADER_NAME = 'X-Mailer-Info-Extra';
 export const INFO_CHUNK_CHARS = 56;
 /** Longer values are not ours; the bound keeps a hostile bounce from making us hash megabytes. */
-export const MAX_INFO_HEADER_CHARS = 8192;
+const MAX_INFO_HEADER_CHARS = 8192;
 
 export type InfoHeaderFields = RecipientIdentity;
-export type DecodedInfoHeader = { ok: true; kid: number } & InfoHeaderFields;
+type DecodedInfoHeader = { ok: true; kid: number } & InfoHeaderFields;
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const WHITESPACE = /\s+/g;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { CodedError } from '../util/errors.js';
 import { TokensErrorCode } from './errors.js';
 
-export const SECRET_BYTES = 32;
+const SECRET_BYTES = 32;
 export const MAX_KID = 255;
 
 const KEY_FILE = /^kid-(0|[1-9][0-9]{0,2})\.key$/;

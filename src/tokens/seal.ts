@@ -18,7 +18,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Keyring, SigningKey } from './keyring.js';
 
 export const MAC_BYTES = 12;
-export const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 1;
 const HEADER_BYTES = 2;
 
 export const KIND = {
@@ -37,7 +37,7 @@ export interface Rejection {
   code: RejectionCode;
 }
 
-export interface Opened {
+interface Opened {
   ok: true;
   kind: KindCode;
   kid: number;

@@ -29,24 +29,24 @@ import { TokensErrorCode } from './errors.js';
  * anyway; the bound also keeps the redirector from hashing arbitrarily long input.
  */
 export const MAX_TOKEN_CHARS = 4096;
-export const MIN_MESSAGE_ID_BYTES = 1;
-export const MAX_MESSAGE_ID_BYTES = 32;
-export const MAX_POSITION = 2 ** 31 - 1;
+const MIN_MESSAGE_ID_BYTES = 1;
+const MAX_MESSAGE_ID_BYTES = 32;
+const MAX_POSITION = 2 ** 31 - 1;
 
-export interface LinkPlace {
+interface LinkPlace {
   /** Ordinal of the link within its part (1-based; 0 when not applicable). */
   position: number;
   part: PartCode;
 }
 
-export interface StatefulClick extends LinkPlace {
+interface StatefulClick extends LinkPlace {
   /** urlRowId() of the row holding the URL without its query. */
   rowId: Uint8Array;
   /** The message record's id (opaque, chosen by the caller, 8 to 12 bytes in practice). */
   messageId: Uint8Array;
 }
 
-export interface StatefulOpen {
+interface StatefulOpen {
   messageId: Uint8Array;
 }
 
@@ -62,7 +62,7 @@ export interface StatelessClick extends LinkPlace, RecipientIdentity {
   sentAt?: number;
 }
 
-export type StatelessOpen = RecipientIdentity;
+type StatelessOpen = RecipientIdentity;
 
 /** Decoded ids are Buffers (views into the token's bytes), usable as store keys as they are. */
 export type DecodedToken =
@@ -71,8 +71,6 @@ export type DecodedToken =
   | ({ ok: true; kind: 'stateless-click'; kid: number } & StatelessClick)
   | ({ ok: true; kind: 'stateless-open'; kid: number } & StatelessOpen);
 
-export type TokenKind = DecodedToken['kind'];
-export type TokenRejection = Rejection;
 
 // Scheme flags of a stateless click: the common prefixes cost a flag bit instead of 7-8 bytes. Only an
 // exact lowercase prefix is dropped, so the URL comes back byte for byte.
@@ -186,7 +184,7 @@ function decodeStatelessOpen(kid: number, body: Buffer): BodyResult {
 }
 
 /** Verifies and decodes a click or open token of any kind; never throws. */
-export function decodeToken(keyring: Keyring, token: string): DecodedToken | TokenRejection {
+export function decodeToken(keyring: Keyring, token: string): DecodedToken | Rejection {
   if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS) return reject('malformed');
   const sealed = decodeTokenText(token);
   if (!sealed) return reject('malformed');

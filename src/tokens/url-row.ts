@@ -29,7 +29,7 @@ export function urlRowId(key: SigningKey, row: UrlRowContent): Buffer {
   return createHmac('sha256', key.rowIdKey).update(content).digest().subarray(0, ROW_ID_BYTES);
 }
 
-export interface SplitUrl {
+interface SplitUrl {
   /** Up to the query's `?`. */
   rowUrl: string;
   /** From the query's `?` to the end (fragment included), or '' when the URL has no query. */

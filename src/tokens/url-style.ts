@@ -11,7 +11,7 @@
  */
 
 export type LinkStyle = 'compact' | 'path';
-export type LinkScheme = 'http' | 'https';
+type LinkScheme = 'http' | 'https';
 
 export interface TrackingOrigin {
   scheme: LinkScheme;
@@ -20,7 +20,7 @@ export interface TrackingOrigin {
 }
 
 /** The destination a click link is dressed as. */
-export interface ClickTarget {
+interface ClickTarget {
   /** The URL whose path a path-preserving link shows (a stateful row's URL, or a stateless full URL). */
   url: string;
   /** `?...` carried in the link, or '' (the default). */

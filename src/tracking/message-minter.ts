@@ -18,12 +18,12 @@ import type { UrlRow } from '../store/index.js';
 import { BoundedMap } from '../util/bounded-map.js';
 import type { SendIdentity } from './send-context.js';
 
-export interface MessageMinter extends LinkMinter {
+interface MessageMinter extends LinkMinter {
   /** Rows for every distinct URL minted so far, plus the open row when the pixel was minted (stateful only). */
   urlRows(): UrlRow[];
 }
 
-export interface MessageMinterOptions {
+interface MessageMinterOptions {
   keyring: Keyring;
   identity: SendIdentity;
   settings: ClassSettings;

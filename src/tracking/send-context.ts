@@ -19,7 +19,7 @@ export interface SendIdentity {
   metadata: Record<string, unknown> | null;
 }
 
-export type SendDecision =
+type SendDecision =
   | { kind: 'track'; identity: SendIdentity; settings: ClassSettings; removeHeaders: HeaderChange[] }
   | { kind: 'pass'; reason: string; detail: string; removeHeaders: HeaderChange[] }
   | { kind: 'reject'; reply: string; detail: string };
@@ -78,7 +78,7 @@ export function resolveSend(
 }
 
 /** The default class (`tracking.*`), overlaid with the named class, with the sender domain's tracking domain. */
-export function classSettings(config: ConfigValues, mailClass: string, sender: string): ClassSettings {
+function classSettings(config: ConfigValues, mailClass: string, sender: string): ClassSettings {
   const base: ClassSettings = {
     clicks: config['tracking.clicks'],
     opens: config['tracking.opens'],
@@ -110,7 +110,7 @@ export function controlHeaderRemovals(headers: HeaderField[]): HeaderChange[] {
 
 type MsysApi = { kind: 'absent' } | { kind: 'ok'; value: Record<string, unknown> } | { kind: 'invalid'; why: string };
 
-export function parseMsysApi(raw: string | undefined): MsysApi {
+function parseMsysApi(raw: string | undefined): MsysApi {
   if (raw === undefined) return { kind: 'absent' };
   try {
     const value: unknown = JSON.parse(headerText(raw));

@@ -15,7 +15,7 @@ import { rewriteSettings, trackingHosts, trackingOrigin } from './settings.js';
 const MESSAGE_ID_BYTES = 9;
 
 /** What tracking makes of one message, before anything is stored. */
-export type TrackingOutcome =
+type TrackingOutcome =
   | { kind: 'reject'; reply: string; detail: string }
   | { kind: 'skip'; reason: string; detail: string; headerChanges: HeaderChange[] }
   | {
@@ -73,7 +73,7 @@ export function prepareTracking(
   };
 }
 
-export interface TrackingFilterOptions {
+interface TrackingFilterOptions {
   config: ConfigValues;
   keyring: Keyring;
   /** Where stateful messages keep their URL rows and record; null runs stateless classes only. */
