@@ -11,15 +11,15 @@ export function isTargetName(name: string): name is TargetName {
 export async function loadTarget(name: string): Promise<FuzzTarget> {
   switch (name) {
     case 'milter':
-      return (await import('./milter.js')).milterTarget as FuzzTarget;
+      return (await import('./milter.js')).milterTarget;
     case 'mime':
-      return (await import('./mime.js')).mimeTarget as FuzzTarget;
+      return (await import('./mime.js')).mimeTarget;
     case 'tokens':
-      return (await import('./tokens.js')).tokensTarget as FuzzTarget;
+      return (await import('./tokens.js')).tokensTarget;
     case 'redirector':
-      return (await import('./redirector.js')).redirectorTarget as FuzzTarget;
+      return (await import('./redirector.js')).redirectorTarget;
     case 'bounce':
-      return (await import('./bounce.js')).bounceTarget as FuzzTarget;
+      return (await import('./bounce.js')).bounceTarget;
     default:
       throw new Error(`unknown fuzz target '${name}' (targets: ${TARGET_NAMES.join(', ')}, all)`);
   }

@@ -53,7 +53,7 @@ function readClasses(tables: unknown, problems: ConfigProblem[]): ConfigValues['
       if (why) problems.push({ key: `classes.${name}.${key}`, value, why });
       else settings[key] = value;
     }
-    out[name] = settings as Partial<ClassSettings>;
+    out[name] = settings;
   }
   return out;
 }
@@ -146,7 +146,7 @@ export async function readConfig(file: string | undefined, overrides: Record<str
     }
     let parsed: Record<string, unknown>;
     try {
-      parsed = parseToml(text) as Record<string, unknown>;
+      parsed = parseToml(text);
     } catch (err) {
       throw new CodedError(ConfigErrorCode.SYNTAX, `${file}: ${(err as Error).message}`, { cause: err });
     }

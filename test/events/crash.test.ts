@@ -22,11 +22,11 @@ function startChild(args: string[]): Promise<Child> {
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   onCleanup(() => void child.kill('SIGKILL'));
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
   let acknowledged = -1;
   return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       if (line === 'ready') resolve({ process: child, acknowledged: () => acknowledged, exited, stderr: () => stderr });
       else acknowledged = Number(line.split(' ')[1]);

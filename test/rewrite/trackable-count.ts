@@ -47,7 +47,7 @@ function countTrackable(node: T.ParentNode, counts: Counts, insideComment: boole
       continue;
     }
     if (!('tagName' in child)) continue;
-    const element = child as T.Element;
+    const element = child;
     const href = element.attrs.find((a) => a.name === 'href');
     if (LINK_TAGS.has(element.tagName) && href && !isOptedOut(element) && isTrackableHref(href.value)) {
       if (insideComment) counts.inComments++;

@@ -3,7 +3,7 @@
 import { ClassicLevel } from 'classic-level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeSendId, encodeTime, eventKey, eventRetentionKey, LAYOUT_VERSION, VERSION_KEY } from '../../src/store/keys.js';
-import { LevelTrackStore, type TrackEvent } from '../../src/store/index.js';
+import { type LevelTrackStore, type TrackEvent } from '../../src/store/index.js';
 import { encodeEvent, encodeEventBatch, splitEventBatch } from '../../src/store/values.js';
 import { collect, event, openStore, tempDir } from './fixtures.js';
 
