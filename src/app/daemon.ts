@@ -39,8 +39,12 @@ export function isDaemonRole(value: unknown): value is DaemonRole {
 interface Daemon {
   milterAddress: string | null;
   httpAddress: string | null;
-  /** Re-read what can change without a restart (the TLS certificate). */
-  reload(): void;
+  /**
+   * Re-reads what can change without a restart (the TLS certificate). Never rejects: a part that
+   * cannot be reloaded keeps what it had, and the failure is logged with its code. Resolves true when
+   * everything was reloaded.
+   */
+  reload(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -80,9 +84,16 @@ export async function startDaemon(config: ConfigValues, logger: Logger, role: Da
     return {
       milterAddress: milter ? formatSocketSpec(milter.address) : null,
       httpAddress: http ? printableHostPort(config['http.listen'], http.port) : null,
-      reload() {
+      async reload() {
         events?.reopen();
-        if (http && config['http.tls_cert']) http.reloadTls();
+        if (!http || !config['http.tls_cert']) return true;
+        try {
+          await http.reloadTls();
+          return true;
+        } catch (err) {
+          logger.error({ code: errorCode(err), err: errorMessage(err) }, 'TLS reload failed; serving the old certificate');
+          return false;
+        }
       },
       async stop() {
         await closeAll(started.reverse());
