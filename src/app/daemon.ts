@@ -40,7 +40,7 @@ interface Daemon {
   milterAddress: string | null;
   httpAddress: string | null;
   /**
-   * Re-reads what can change without a restart (the TLS certificate). Never rejects: a part that
+   * Re-reads what can change without a restart (the JSONL event file, the TLS certificate). Never rejects: a part that
    * cannot be reloaded keeps what it had, and the failure is logged with its code. Resolves true when
    * everything was reloaded.
    */
@@ -85,15 +85,19 @@ export async function startDaemon(config: ConfigValues, logger: Logger, role: Da
       milterAddress: milter ? formatSocketSpec(milter.address) : null,
       httpAddress: http ? printableHostPort(config['http.listen'], http.port) : null,
       async reload() {
-        events?.reopen();
-        if (!http || !config['http.tls_cert']) return true;
-        try {
-          await http.reloadTls();
-          return true;
-        } catch (err) {
-          logger.error({ code: errorCode(err), err: errorMessage(err) }, 'TLS reload failed; serving the old certificate');
-          return false;
+        const steps: Array<[failure: string, step: () => Promise<void>]> = [];
+        if (events) steps.push(['JSONL reopen failed; events wait in the outbox until the file can be written', () => events!.reopen()]);
+        if (http && config['http.tls_cert']) steps.push(['TLS reload failed; serving the old certificate', () => http.reloadTls()]);
+        let complete = true;
+        for (const [failure, step] of steps) {
+          try {
+            await step();
+          } catch (err) {
+            complete = false;
+            logger.error({ code: errorCode(err), err: errorMessage(err) }, failure);
+          }
         }
+        return complete;
       },
       async stop() {
         await closeAll(started.reverse());

@@ -16,7 +16,8 @@ export const SERVE_HELP = `Usage: trackmilter serve [--config FILE] [--milter SO
 
 Runs the milter, the redirector and the store they share in one process, on built-in defaults unless
 told otherwise. Prints a JSON line with "msg":"ready" once both listen.
-SIGTERM or SIGINT: finish messages in flight, then exit. SIGHUP: reload the TLS certificate.
+SIGTERM or SIGINT: finish messages in flight, then exit. SIGHUP: reopen the JSONL event file and
+reload the TLS certificate (a failure is logged; the old file or certificate stays in use).
 ${FLAGS}
 `;
 

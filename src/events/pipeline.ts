@@ -16,8 +16,11 @@ import { ConfigErrorCode } from '../config/errors.js';
 
 export interface EventPipeline {
   record(events: readonly TrackEvent[]): Promise<void>;
-  /** SIGHUP: a rotated JSONL file is reopened at its configured path. */
-  reopen(): void;
+  /**
+   * SIGHUP: a rotated JSONL file is reopened at its configured path. Rejects (EEVENTS_FILE_IO) when it
+   * cannot be opened; the sink then retries opening it with each delivery, events waiting in the outbox.
+   */
+  reopen(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -28,7 +31,7 @@ function outboxDir(dataDir: string): string {
 export async function startEventPipeline(config: ConfigValues, store: TrackStore, logger: Logger, metrics: MetricsRegistry): Promise<EventPipeline> {
   const sinks = await configuredSinks(config, logger);
   if (sinks.length === 0) {
-    return { record: (events) => store.recordEvents(events), reopen() {}, close: async () => {} };
+    return { record: (events) => store.recordEvents(events), reopen: async () => {}, close: async () => {} };
   }
   const feed = new EventFeed(outboxDir(config['data.dir']), { sync: config['store.sync'] });
   await feed.open();
@@ -39,8 +42,8 @@ export async function startEventPipeline(config: ConfigValues, store: TrackStore
     record: async (events) => {
       await Promise.all([store.recordEvents(events), feed.append(events)]);
     },
-    reopen() {
-      for (const sink of sinks) if (sink instanceof JsonlSink) sink.reopen();
+    async reopen() {
+      await Promise.all(sinks.filter((sink) => sink instanceof JsonlSink).map((sink) => sink.reopen()));
     },
     async close() {
       await delivery.close({ deadlineMs: 5000 });
