@@ -45,9 +45,9 @@ import {
   urlRowKey,
   VERSION_KEY,
 } from './keys.js';
-import { BoundedMap } from '../util/bounded-map.js';
 import { byTimeThenId, EventHeap } from './event-heap.js';
 import { preflightDamage } from '../level/preflight.js';
+import { ReadCache } from './read-cache.js';
 import { RecentRows } from './recent-rows.js';
 import type {
   EventQuery,
@@ -55,7 +55,6 @@ import type {
   RecordId,
   StoredUrlRow,
   StoreStats,
-  ReadCacheStats,
   SweepResult,
   TrackEvent,
   TrackStore,
@@ -144,9 +143,9 @@ export class LevelTrackStore implements TrackStore {
   private readonly sync: boolean;
   private readonly verifyOnOpen: boolean;
   private readonly recentRows: RecentRows;
-  /** Read-through caches of getUrlRow and getMessage; never holds an absence. */
-  private readonly cachedRows: CountedCache<StoredUrlRow>;
-  private readonly cachedMessages: CountedCache<MessageRecord>;
+  /** Read-through caches of getUrlRow and getMessage (./read-cache.ts). */
+  private readonly cachedRows: ReadCache<StoredUrlRow>;
+  private readonly cachedMessages: ReadCache<MessageRecord>;
   private readonly committer: GroupCommitter<WriteItem>;
   private state: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new';
   private readonly counts = { messages: 0, events: 0, urlRowsWritten: 0, urlRowsSkipped: 0 };
@@ -158,8 +157,8 @@ export class LevelTrackStore implements TrackStore {
     this.sync = options.sync ?? false;
     this.verifyOnOpen = options.verifyOnOpen ?? false;
     this.recentRows = new RecentRows(options.recentRowCapacity ?? 100_000, options.rowRefreshMs ?? 86_400_000);
-    this.cachedRows = countedCache(options.readCacheEntries ?? 100_000);
-    this.cachedMessages = countedCache(options.readCacheEntries ?? 100_000);
+    this.cachedRows = new ReadCache(options.readCacheEntries ?? 100_000);
+    this.cachedMessages = new ReadCache(options.readCacheEntries ?? 100_000);
     this.committer = new GroupCommitter((items) => this.writeGroup(items), options.maxGroupSize ?? 1000);
   }
 
@@ -346,8 +345,8 @@ export class LevelTrackStore implements TrackStore {
       return { ops: keys.map(del), expiredRows };
     });
     // What was swept must stop resolving, cached or not.
-    this.cachedRows.map.clear();
-    this.cachedMessages.map.clear();
+    this.cachedRows.clear();
+    this.cachedMessages.clear();
     return { events: batches.entries + singles.entries, messages: messages.entries, urlRows: urlRows.rowsDeleted };
   }
 
@@ -359,7 +358,7 @@ export class LevelTrackStore implements TrackStore {
       largestGroup: group.largestGroup,
       pendingCalls: this.committer.pending,
       ...this.counts,
-      readCache: { rows: cacheStats(this.cachedRows), messages: cacheStats(this.cachedMessages) },
+      readCache: { rows: this.cachedRows.stats(), messages: this.cachedMessages.stats() },
     };
   }
 
@@ -449,16 +448,16 @@ export class LevelTrackStore implements TrackStore {
       throw operationError(this.dir, err);
     }
     // A refreshed row has a new time: the next read takes it from LevelDB.
-    for (const id of rowsWritten) this.cachedRows.map.delete(id.toString('latin1'));
+    for (const id of rowsWritten) this.cachedRows.invalidate(id.toString('latin1'));
     this.counts.messages += messages;
     this.counts.events += events;
     this.counts.urlRowsWritten += rowsWritten.length;
     this.counts.urlRowsSkipped += skipped;
   }
 
-  /** A record from the cache, or read from LevelDB and cached when found. A hit costs no promise chain. */
+  /** A record from the cache, or read from LevelDB and cached when found. */
   private async readThroughCache<T>(
-    cache: CountedCache<T>,
+    cache: ReadCache<T>,
     id: RecordId,
     keyOf: (id: Buffer) => Buffer,
     decode: (id: Buffer, value: Buffer) => T,
@@ -470,18 +469,10 @@ export class LevelTrackStore implements TrackStore {
     } catch (err) {
       throw invalidError(err);
     }
-    const cacheKey = bytes.toString('latin1');
-    const cached = cache.map.get(cacheKey);
-    if (cached !== undefined) {
-      cache.hits += 1;
-      return cached;
-    }
-    cache.misses += 1;
-    const value = await this.read(() => this.db.get(keyOf(bytes)));
-    if (value === undefined) return undefined;
-    const record = decode(bytes, value);
-    cache.map.set(cacheKey, record);
-    return record;
+    return cache.read(bytes.toString('latin1'), async () => {
+      const value = await this.read(() => this.db.get(keyOf(bytes)));
+      return value === undefined ? undefined : decode(bytes, value);
+    });
   }
 
   /** Runs a read, refusing when not open, with LevelDB's errors translated. */
@@ -588,19 +579,4 @@ class SendIdCache {
 
 function del(key: Buffer): Del {
   return { type: 'del', key };
-}
-
-/** A read cache with its hit and miss counts (plain numbers: a hit stays one Map lookup and an add). */
-interface CountedCache<T> {
-  readonly map: BoundedMap<T>;
-  hits: number;
-  misses: number;
-}
-
-function countedCache<T>(capacity: number): CountedCache<T> {
-  return { map: new BoundedMap<T>(capacity), hits: 0, misses: 0 };
-}
-
-function cacheStats(cache: CountedCache<unknown>): ReadCacheStats {
-  return { hits: cache.hits, misses: cache.misses, entries: cache.map.size };
 }

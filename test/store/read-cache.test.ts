@@ -1,0 +1,79 @@
+// The store's read cache against real LevelDB: a read that was in flight while its record was swept
+// or rewritten must not put back what it read.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { LevelTrackStore, type LevelStoreOptions } from '../../src/store/index.js';
+import { message, openStore, urlRow } from './fixtures.js';
+
+const open: LevelTrackStore[] = [];
+afterEach(async () => {
+  for (const store of open.splice(0)) await store.close();
+});
+async function fresh(options: LevelStoreOptions = {}): Promise<LevelTrackStore> {
+  const store = await openStore(undefined, options);
+  open.push(store);
+  return store;
+}
+
+const at = (seconds: number): Date => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds));
+
+/**
+ * Holds back the answer of the store's next LevelDB get (the read itself runs, on LevelDB) until
+ * release() is called, so a test can act while that read is in flight.
+ */
+function holdNextRead(store: LevelTrackStore): { release(): void } {
+  const db = (store as unknown as { db: { get: (key: Buffer) => Promise<Buffer | undefined> } }).db;
+  const original = db.get.bind(db);
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  vi.spyOn(db, 'get').mockImplementationOnce(async (key: Buffer) => {
+    const value = await original(key);
+    await released;
+    return value;
+  });
+  return { release };
+}
+
+describe('a read in flight while the cache is emptied', () => {
+  it('does not bring back a row and a message the sweep removed', async () => {
+    const store = await fresh();
+    const row = urlRow('s1', 'https://x.example/a');
+    await store.recordMessage(message(1, 's1', at(0)), [row]);
+
+    const rowRead = holdNextRead(store);
+    const inFlightRow = store.getUrlRow(row.id);
+    await store.sweep(at(10));
+    rowRead.release();
+    expect(await inFlightRow).toBeDefined(); // it read before the sweep: its caller may see the row
+    expect(await store.getUrlRow(row.id)).toBeUndefined();
+
+    await store.recordMessage(message(2, 's1', at(20)), []);
+    const messageRead = holdNextRead(store);
+    const inFlightMessage = store.getMessage(message(2).id);
+    await store.sweep(at(30));
+    messageRead.release();
+    expect(await inFlightMessage).toBeDefined();
+    expect(await store.getMessage(message(2).id)).toBeUndefined();
+  });
+
+  it('does not keep the old time of a row a later message refreshed', async () => {
+    const store = await fresh({ rowRefreshMs: 60_000 });
+    const row = urlRow('s1', 'https://x.example/a');
+    await store.recordMessage(message(1, 's1', at(0)), [row]);
+
+    const read = holdNextRead(store);
+    const inFlight = store.getUrlRow(row.id);
+    await store.recordMessage(message(2, 's1', at(90)), [row]); // older than the refresh age: rewritten
+    read.release();
+    expect((await inFlight)!.time).toEqual(at(0));
+    expect((await store.getUrlRow(row.id))!.time).toEqual(at(90));
+  });
+
+  it('still caches what a read finds when nothing happened meanwhile', async () => {
+    const store = await fresh();
+    const row = urlRow('s1', 'https://x.example/a');
+    await store.recordMessage(message(1, 's1', at(0)), [row]);
+    await store.getUrlRow(row.id);
+    await store.getUrlRow(row.id);
+    expect(store.stats().readCache.rows).toEqual({ hits: 1, misses: 1, entries: 1 });
+  });
+});
