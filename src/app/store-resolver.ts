@@ -1,12 +1,14 @@
 // The daemon's LinkResolver: verifies a token with the keyring and, for stateful links, reads the URL row
-// and message record from the store. Stateless links need nothing but the keyring.
+// and message record from the store. Stateless links need nothing but the keyring. Whatever needs no
+// read (a stateless link, or a stateful one whose row and message are in the store's read cache) is
+// answered synchronously, so the redirector serves it without a promise in between.
 import { clickDestination, decodeToken, type Keyring } from '../tokens/index.js';
-import type { TrackStore } from '../store/index.js';
+import type { MessageRecord, StoredUrlRow, TrackStore } from '../store/types.js';
 import type { LinkResolver, ResolvedLink, TrackingRoute } from '../redirector/types.js';
 
 export function createStoreResolver(keyring: Keyring, store: TrackStore | null): LinkResolver {
   return {
-    async resolve(route: TrackingRoute): Promise<ResolvedLink | null> {
+    resolve(route: TrackingRoute): Promise<ResolvedLink | null> | ResolvedLink | null {
       const token = decodeToken(keyring, route.token);
       if (!token.ok) return null;
       switch (token.kind) {
@@ -24,37 +26,50 @@ export function createStoreResolver(keyring: Keyring, store: TrackStore | null):
           return { kind: 'open', ...identityOf(token) };
         case 'stateful-click': {
           if (!store) return null;
-          const [row, message] = await Promise.all([store.getUrlRow(token.rowId), store.getMessage(token.messageId)]);
-          if (!row) return null;
-          const url = clickDestination(row.url, route.query ? `?${route.query}` : '');
-          if (!url) return null;
-          return {
-            kind: 'click',
-            url,
-            sendId: row.sendId,
-            listId: row.listId,
-            recipient: soleRecipient(message?.recipients),
-            emailCode: message?.emailCode ?? '',
-            linkName: row.linkName,
-            position: token.position,
-            part: token.part,
-            ...(message ? { deliveredAt: message.time } : {}),
-          };
+          const row = store.peekUrlRow(token.rowId);
+          const message = store.peekMessage(token.messageId);
+          if (row && message) return statefulClick(route, token, row, message);
+          return Promise.all([row ?? store.getUrlRow(token.rowId), message ?? store.getMessage(token.messageId)]).then(([r, m]) =>
+            statefulClick(route, token, r, m),
+          );
         }
         case 'stateful-open': {
-          const message = store ? await store.getMessage(token.messageId) : undefined;
-          if (!message) return null;
-          return {
-            kind: 'open',
-            sendId: message.sendId,
-            listId: message.listId,
-            recipient: soleRecipient(message.recipients),
-            emailCode: message.emailCode,
-            deliveredAt: message.time,
-          };
+          if (!store) return null;
+          const message = store.peekMessage(token.messageId);
+          return message ? statefulOpen(message) : store.getMessage(token.messageId).then(statefulOpen);
         }
       }
     },
+  };
+}
+
+function statefulClick(route: TrackingRoute, token: Required<Pick<ResolvedLink, 'position' | 'part'>>, row: StoredUrlRow | undefined, message: MessageRecord | undefined): ResolvedLink | null {
+  if (!row) return null;
+  const url = clickDestination(row.url, route.query ? `?${route.query}` : '');
+  if (!url) return null;
+  return {
+    kind: 'click',
+    url,
+    sendId: row.sendId,
+    listId: row.listId,
+    recipient: soleRecipient(message?.recipients),
+    emailCode: message?.emailCode ?? '',
+    linkName: row.linkName,
+    position: token.position,
+    part: token.part,
+    ...(message ? { deliveredAt: message.time } : {}),
+  };
+}
+
+function statefulOpen(message: MessageRecord | undefined): ResolvedLink | null {
+  if (!message) return null;
+  return {
+    kind: 'open',
+    sendId: message.sendId,
+    listId: message.listId,
+    recipient: soleRecipient(message.recipients),
+    emailCode: message.emailCode,
+    deliveredAt: message.time,
   };
 }
 

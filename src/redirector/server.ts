@@ -314,6 +314,7 @@ export class RedirectorServer {
     } catch (err) {
       return this.resolverFailed(out, route, err, started);
     }
+    // The daemon's resolver answers stateless links and cached stateful ones with the link itself.
     if (resolved !== null && typeof (resolved as Promise<ResolvedLink | null>).then === 'function') {
       (resolved as Promise<ResolvedLink | null>).then(
         (link) => this.respond(req, out, route, link, isHead, started),

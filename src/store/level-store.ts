@@ -234,6 +234,14 @@ export class LevelTrackStore implements TrackStore {
     return this.readThroughCache(this.cachedMessages, id, messageKey, decodeMessage);
   }
 
+  peekUrlRow(id: RecordId): StoredUrlRow | undefined {
+    return this.peekCache(this.cachedRows, id);
+  }
+
+  peekMessage(id: RecordId): MessageRecord | undefined {
+    return this.peekCache(this.cachedMessages, id);
+  }
+
   async *eventsBySendId(sendId: string, query: EventQuery = {}): AsyncIterable<TrackEvent> {
     let left = query.limit ?? Infinity;
     if (left <= 0) return;
@@ -453,6 +461,17 @@ export class LevelTrackStore implements TrackStore {
     this.counts.events += events;
     this.counts.urlRowsWritten += rowsWritten.length;
     this.counts.urlRowsSkipped += skipped;
+  }
+
+  private peekCache<T>(cache: ReadCache<T>, id: RecordId): T | undefined {
+    if (this.state !== 'open') return undefined;
+    let bytes: Buffer;
+    try {
+      bytes = idBytes(id);
+    } catch {
+      return undefined; // the read that follows reports the bad id
+    }
+    return cache.peek(bytes.toString('latin1'));
   }
 
   /** A record from the cache, or read from LevelDB and cached when found. */

@@ -125,6 +125,13 @@ export interface TrackStore {
   recordEvents(events: readonly TrackEvent[]): Promise<void>;
   getUrlRow(id: RecordId): Promise<StoredUrlRow | undefined>;
   getMessage(id: RecordId): Promise<MessageRecord | undefined>;
+  /**
+   * The row or message if the read cache holds it, synchronously: a click on a link of a send already
+   * being clicked is answered without a promise. Undefined when not cached (or not open): then read it
+   * with getUrlRow / getMessage.
+   */
+  peekUrlRow(id: RecordId): StoredUrlRow | undefined;
+  peekMessage(id: RecordId): MessageRecord | undefined;
   /** Events of one send in time order (ties by id). */
   eventsBySendId(sendId: string, query?: EventQuery): AsyncIterable<TrackEvent>;
   /** How many messages of a send are on record. */
