@@ -162,15 +162,14 @@ async function runInMemory(c: MilterCase, filter: ScriptedFilter): Promise<Probl
     if (closed) break;
     const chunk = c.input.subarray(offset, offset + size);
     offset += size;
-    let packets: Packet[];
+    let decoded: ReturnType<FrameDecoder['decode']>;
     try {
-      packets = decoder.push(chunk);
+      decoded = decoder.decode(chunk);
     } catch (err) {
-      const code = errorCode(err);
-      if (code === 'EMILTER_FRAME_LENGTH' || code === 'EMILTER_DECODER_FAILED') break; // the server closes here
-      return [{ kind: 'crash', message: `FrameDecoder.push threw ${code}: ${String(err)}` }];
+      return [{ kind: 'crash', message: `FrameDecoder.decode threw ${errorCode(err)}: ${String(err)}` }];
     }
-    for (const p of packets) session.handle(p);
+    for (const p of decoded.packets) session.handle(p);
+    if (decoded.error) break; // as the server: the packets before a bad length are served, then it closes
     if (offset % 7 === 0) await Promise.resolve();
   }
   // White box: the session is done with its input once nothing is queued and no end of message runs.

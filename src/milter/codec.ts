@@ -33,10 +33,33 @@ export class FrameDecoder {
   /**
    * Feed bytes; returns the packets they complete. Throws a CodedError (`EMILTER_FRAME_LENGTH`) on a
    * length of 0 or above the limit: the stream cannot be resynchronised after that, so the caller closes.
+   * The packets completed before the bad length in the same chunk are lost with the throw: a caller that
+   * must serve them uses decode().
    */
   push(chunk: Buffer): Packet[] {
-    if (this.failed) throw new CodedError(MilterErrorCode.DECODER_FAILED, 'decoder already failed; the connection must close');
+    const { packets, error } = this.decode(chunk);
+    if (error) throw error;
+    return packets;
+  }
+
+  /**
+   * Feed bytes; returns the packets they complete and, after a bad length, the error (as push() throws
+   * it) with the whole packets that came before it in this chunk. Every later call returns the error
+   * `EMILTER_DECODER_FAILED` and no packets.
+   */
+  decode(chunk: Buffer): { packets: Packet[]; error?: CodedError } {
+    if (this.failed) return { packets: [], error: new CodedError(MilterErrorCode.DECODER_FAILED, 'decoder already failed; the connection must close') };
     const packets: Packet[] = [];
+    try {
+      this.decodeInto(chunk, packets);
+    } catch (err) {
+      if (!(err instanceof CodedError)) throw err;
+      return { packets, error: err };
+    }
+    return { packets };
+  }
+
+  private decodeInto(chunk: Buffer, packets: Packet[]): void {
     let offset = 0;
     while (offset < chunk.length) {
       if (this.partial === null) {
@@ -73,7 +96,6 @@ export class FrameDecoder {
         this.partialFill = 0;
       }
     }
-    return packets;
   }
 
   private startPartial(length: number): void {

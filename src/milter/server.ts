@@ -5,7 +5,7 @@ import { FrameDecoder } from './codec.js';
 import { MilterSession, type SessionOptions } from './session.js';
 import { formatSocketSpec, type SocketSpec } from './address.js';
 import { DEFAULT_MAX_PACKET } from './constants.js';
-import { CodedError, errorCode, errorMessage, CommonErrorCode } from '../util/errors.js';
+import { CodedError, CommonErrorCode } from '../util/errors.js';
 import { MilterErrorCode } from './errors.js';
 
 export interface MilterServerOptions extends SessionOptions {
@@ -79,15 +79,13 @@ export class MilterServer {
     );
     this.connections.set(socket, session);
     socket.on('data', (chunk: Buffer) => {
-      let packets;
-      try {
-        packets = decoder.push(chunk);
-      } catch (err) {
-        logger.warn({ code: errorCode(err), err: errorMessage(err) }, 'bad milter stream; closing connection');
-        closeAfterBadStream(socket, session, this.options.badStreamFlushMs ?? BAD_STREAM_FLUSH_MS);
-        return;
-      }
+      const { packets, error } = decoder.decode(chunk);
       for (const p of packets) session.handle(p);
+      if (!error) return;
+      logger.warn({ code: error.code, err: error.message }, 'bad milter stream; closing connection');
+      // The packets before the bad one are served (an end of message among them gets its verdict).
+      ignoreFurtherInput(socket);
+      void session.whenDrained().then(() => closeAfterBadStream(socket, session, this.options.badStreamFlushMs ?? BAD_STREAM_FLUSH_MS));
     });
     socket.on('error', (err) => logger.debug({ err: err.message }, 'milter connection error'));
     socket.on('close', () => {
@@ -160,15 +158,21 @@ async function resolveGroup(group: string | number): Promise<number> {
 const BAD_STREAM_FLUSH_MS = 5_000;
 
 /**
- * After a bad stream nothing more is decoded or answered, but the replies already written are whole
- * packets (a verdict among them, perhaps) and go out before the close: destroying the socket would cut
- * them mid-packet. Input is still read and dropped, since closing with unread input resets the
- * connection, which can lose them too. A peer that neither reads nor closes is cut off after flushMs.
+ * After a bad stream nothing more is decoded, but input is still read and dropped, since closing with
+ * unread input resets the connection, which can lose the replies on their way.
+ */
+function ignoreFurtherInput(socket: net.Socket): void {
+  socket.removeAllListeners('data');
+  socket.on('data', () => undefined);
+}
+
+/**
+ * Once the packets before a bad stream are served, the replies written are whole packets (a verdict
+ * among them, perhaps) and go out before the close: destroying the socket would cut them mid-packet.
+ * A peer that neither reads nor closes is cut off after flushMs.
  */
 function closeAfterBadStream(socket: net.Socket, session: MilterSession, flushMs: number): void {
   session.end();
-  socket.removeAllListeners('data');
-  socket.on('data', () => undefined);
   socket.end();
   setTimeout(() => socket.destroy(), flushMs).unref();
 }

@@ -74,6 +74,7 @@ export class MilterSession {
   private closed = false;
   private eomAbort: AbortController | null = null;
   private idleWaiters: Array<() => void> = [];
+  private drainWaiters: Array<() => void> = [];
 
   constructor(
     private readonly transport: SessionTransport,
@@ -91,6 +92,12 @@ export class MilterSession {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Resolves once every packet handed in so far has been dealt with (replies written), or the session ended. */
+  whenDrained(): Promise<void> {
+    if (this.closed || (!this.busy && this.queue.length === 0)) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
   handle(packet: Packet): void {
     if (this.closed) return;
     this.queue.push(packet);
@@ -104,6 +111,7 @@ export class MilterSession {
     this.queue.clear();
     this.eomAbort?.abort(new CodedError(MilterErrorCode.CLOSED, 'connection closed during end of message'));
     this.notifyIdle();
+    this.notifyDrained();
   }
 
   private drain(): void {
@@ -133,6 +141,13 @@ export class MilterSession {
       }
     }
     this.notifyIdle();
+    this.notifyDrained();
+  }
+
+  private notifyDrained(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
   }
 
   private fail(err: unknown): void {

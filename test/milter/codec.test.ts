@@ -422,6 +422,14 @@ describe('malformed input', () => {
     expect(() => d.push(frame('A'))).toThrow(CodedError);
   });
 
+  it('decode() hands back the whole packets before a bad length in the same chunk, with the error', () => {
+    const d = new FrameDecoder({ maxPacket: 100 });
+    const { packets, error } = d.decode(Buffer.concat([frame('M', '<a@x>\0'), frame('E'), Buffer.from([0, 0, 1, 0, 0x42])]));
+    expect(packets.map((p) => p.code)).toEqual(['M', 'E']);
+    expect(error?.code).toBe('EMILTER_FRAME_LENGTH');
+    expect(d.decode(frame('A'))).toMatchObject({ packets: [], error: { code: 'EMILTER_DECODER_FAILED' } });
+  });
+
   it('a truncated packet yields nothing and reports pending bytes, and completes when the rest arrives', () => {
     const whole = frame('L', 'Subject\0hello\0');
     for (let cut = 1; cut < whole.length; cut++) {

@@ -748,6 +748,30 @@ describe('connection trouble', () => {
     expect(Buffer.concat(packets.filter((p) => p.code === 'b').map((p) => p.data)).equals(newBody)).toBe(true);
   }, 30_000);
 
+  it('an end of message and garbage in one read: the message still gets its replies and verdict, then the close', async () => {
+    const release = deferred<FilterResult>();
+    const filter = new RecordingFilter(() => release.promise); // a filter still working when the garbage is read
+    const s = await serve(filter);
+    if (s.spec.kind !== 'inet') throw new Error('inet expected');
+    const socket = net.connect({ host: s.spec.host, port: s.spec.port });
+    const received: Buffer[] = [];
+    socket.on('data', (d: Buffer) => received.push(d));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const message = [raw.optneg(6, 0x1ff, NR_ALL), raw.mail('a@x'), raw.rcpt('b@y'), raw.header('Subject', 'hi'), raw.body('hi\r\n'), raw.eom()];
+    socket.write(Buffer.concat([...message, Buffer.from([0xff, 0xff, 0xff, 0xff, 0x42])]));
+    await filter.calls(1);
+    release.resolve({ headerChanges: [{ op: 'add', name: 'X-A', value: '1' }], body: Buffer.from('new\r\n') });
+    await closed;
+    const decoder = new FrameDecoder();
+    const packets = decoder.push(Buffer.concat(received));
+    expect(decoder.pendingBytes).toBe(0);
+    expect(packets.map((p) => p.code)).toEqual(['O', 'h', 'b', 'c']);
+    expect(packets[2]!.data.toString()).toBe('new\r\n');
+    expect(filter.seen[0]!.signal.aborted).toBe(false);
+    await until('the session to end', () => s.server.sessionCount === 0);
+  });
+
   it('garbage from a peer that then neither reads nor closes: the connection is cut off after badStreamFlushMs', async () => {
     const s = await serve(new RecordingFilter(), { badStreamFlushMs: 200 });
     if (s.spec.kind !== 'inet') throw new Error('inet expected');
