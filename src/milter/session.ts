@@ -62,6 +62,7 @@ const MACRO_LOOKUP_ORDER: string[] = [Cmd.BODYEOB, Cmd.EOH, Cmd.DATA, Cmd.RCPT, 
 const CONNECTION_MACRO_STAGES = new Set<string>([Cmd.CONNECT, Cmd.HELO]);
 
 const CONTINUE = encodePacket(Reply.CONTINUE);
+const BODY_CHANGE_NOT_OFFERED = { reason: 'body-change-not-offered', detail: 'the MTA did not offer body replacement (SMFIF_CHGBODY)' };
 
 export class MilterSession {
   private negotiated: OptNeg | null = null;
@@ -326,9 +327,15 @@ export class MilterSession {
     }
     if (this.closed) return;
 
-    const packets = this.eomPackets(result);
+    const { packets, bodyDropped } = this.eomPackets(result);
     this.finishMessage(packets);
-    this.report(log, { ...result.log, ...result.skipped, ...base, outcome: outcomeOf(result), bodyOutBytes: result.body?.length }, started);
+    const outcome = outcomeOf(result);
+    if (bodyDropped && outcome === 'modified') {
+      // The links were not rewritten on the way out: not a modified message, whatever headers changed.
+      this.report(log, { ...result.log, ...base, outcome: 'skipped', ...BODY_CHANGE_NOT_OFFERED }, started);
+      return;
+    }
+    this.report(log, { ...result.log, ...result.skipped, ...base, outcome, bodyOutBytes: result.body?.length }, started);
   }
 
   private report(log: Logger, fields: Record<string, unknown> & { queueId: string; outcome: string; bodyBytes: number }, started: number): void {
@@ -372,14 +379,15 @@ export class MilterSession {
   }
 
   /** Header changes, then every REPLBODY chunk back to back, then the verdict: the order both MTAs accept. */
-  private eomPackets(result: FilterResult): Buffer[] {
+  private eomPackets(result: FilterResult): { packets: Buffer[]; bodyDropped: boolean } {
     const actions = this.negotiated!.actions;
     const out: Buffer[] = [];
+    const bodyDropped = result.body !== undefined && (actions & Action.CHGBODY) === 0;
     for (const change of result.headerChanges ?? []) {
       const packet = this.headerChangePacket(change, actions);
       if (packet) out.push(packet);
     }
-    if (result.body && (actions & Action.CHGBODY) === 0) {
+    if (bodyDropped) {
       this.options.logger.warn({}, 'MTA did not allow body replacement; body left unchanged');
     } else if (result.body) {
       const body = result.body;
@@ -389,7 +397,7 @@ export class MilterSession {
       }
     }
     out.push(verdictPacket(result.verdict));
-    return out;
+    return { packets: out, bodyDropped };
   }
 
   private headerChangePacket(change: HeaderChange, actions: number): Buffer | null {

@@ -411,6 +411,17 @@ describe('end of message output', () => {
     expect((await readEom(c)).map((p) => p.code)).toEqual(['h', 'c']);
   });
 
+  it('a message whose new body was dropped is counted as skipped (body-change-not-offered), not modified', async () => {
+    const outcomes: MessageOutcome[] = [];
+    const filter = new RecordingFilter(() => ({ headerChanges: [{ op: 'add', name: 'X-A', value: '1' }], body: Buffer.from('new\r\n') }));
+    const s = await serve(filter, { onMessage: (o) => outcomes.push(o) });
+    const c = await s.connect();
+    await negotiateRaw(c, 6, ADDHDRS, FULL_OFFER.protocol);
+    c.send(Buffer.concat([raw.mail('a@x'), raw.rcpt('b@y'), raw.body('old\r\n'), raw.eom()]));
+    expect((await readEom(c)).map((p) => p.code)).toEqual(['h', 'c']);
+    expect(outcomes).toMatchObject([{ outcome: 'skipped', reason: 'body-change-not-offered' }]);
+  });
+
   it('header changes the MTA did not allow are not sent', async () => {
     const s = await serve(new RecordingFilter(() => ({ headerChanges: changes, body: Buffer.from('new\r\n') })));
     const c = await s.connect();
