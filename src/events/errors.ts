@@ -8,6 +8,8 @@ export const EventsErrorCode = {
   INVALID: 'EEVENTS_INVALID',
   /** The feed's LevelDB failed to open (locked by another process, damaged) or to read or write. */
   FEED_IO: 'EEVENTS_FEED_IO',
+  /** The feed's directory is damaged (checked before LevelDB opens it, as the store's is); it was left as it was. */
+  FEED_CORRUPT: 'EEVENTS_FEED_CORRUPT',
   /** A JSONL sink could not open, write or sync its file. */
   FILE_IO: 'EEVENTS_FILE_IO',
   /** A webhook receiver answered with a status other than 2xx. */

@@ -22,6 +22,7 @@
 import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import { GroupCommitter } from '../level/group-commit.js';
+import { preflightDamage } from '../level/preflight.js';
 import { CodedError, errorCodeChain, errorMessage } from '../util/errors.js';
 import { EventsErrorCode, eventsError } from './errors.js';
 import { toEventJson, type EventJson, type SinkEvent } from './event-json.js';
@@ -102,6 +103,9 @@ export class EventFeed {
     this.state = 'opening';
     try {
       await mkdir(this.dir, { recursive: true });
+      // Before LevelDB opens it: recovering a damaged log, LevelDB would drop queued events silently.
+      const damage = await preflightDamage(this.dir);
+      if (damage) throw corruptFeedError(this.dir, damage);
       this.db = new ClassicLevel<Buffer, Buffer>(this.dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
       await this.db.open({ createIfMissing: true });
       const last = await this.db.get(lastSeqKey());
@@ -113,6 +117,8 @@ export class EventFeed {
     } catch (err) {
       this.state = 'closed';
       await this.db?.close().catch(() => undefined);
+      if (err instanceof CodedError && err.code === EventsErrorCode.FEED_CORRUPT) throw err;
+      if (errorCodeChain(err).includes('LEVEL_CORRUPTION')) throw corruptFeedError(this.dir, errorMessage(err), err);
       const locked = errorCodeChain(err).includes('LEVEL_LOCKED') ? ' (locked: is another trackmilter running on it?)' : '';
       throw eventsError(EventsErrorCode.FEED_IO, `cannot open event feed ${this.dir}${locked}: ${errorMessage(err)}`, err);
     }
@@ -296,4 +302,14 @@ export class EventFeed {
 function decodeEntry(seq: number, value: Buffer): FeedEntry {
   const stored = JSON.parse(value.toString()) as StoredEntry;
   return { seq, appendedAt: stored.a, event: stored.e };
+}
+
+function corruptFeedError(dir: string, detail: string, cause?: unknown): CodedError {
+  return eventsError(
+    EventsErrorCode.FEED_CORRUPT,
+    `event outbox ${dir} is damaged: ${detail}. It was not changed. Its events are in the store (reports show them) ` +
+      'but some may not have reached the sinks yet: restore the directory from a backup, or move it aside to start ' +
+      'with an empty outbox (what it held is then not delivered).',
+    cause,
+  );
 }
