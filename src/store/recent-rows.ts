@@ -2,7 +2,7 @@ import { BoundedMap } from '../util/bounded-map.js';
 
 /**
  * The URL rows this process wrote lately, so that the thousands of messages of one send do not each
- * rewrite the same rows. Bounded (./bounded-map.ts): the rows written longest ago are forgotten first.
+ * rewrite the same rows. Bounded (../util/bounded-map.ts): the rows written longest ago are forgotten first.
  * Forgetting only costs a harmless rewrite of identical content.
  */
 export class RecentRows {
