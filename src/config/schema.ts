@@ -109,7 +109,7 @@ export const CONFIG_SCHEMA = {
   'http.listen': {
     type: 'hostport',
     default: '127.0.0.1:8080',
-    doc: 'Where the HTTP side (health, later the redirector) listens: HOST:PORT or [IPv6]:PORT.',
+    doc: 'Where the HTTP side (redirector, /healthz, /metrics, /admin/) listens: HOST:PORT or [IPv6]:PORT.',
   },
   ...prefixed('tracking', CLASS_SCHEMA),
   'tracking.untagged': {
