@@ -144,7 +144,7 @@ export const CONFIG_SCHEMA = {
     type: 'integer',
     default: 1000,
     min: 1,
-    doc: 'Most trackable links in one part; a message with more passes unchanged and the skip is logged.',
+    doc: 'Most trackable links tracked in one part: past it, the first this many (in document order) are tracked and the rest left as they are; logged and counted.',
   },
   'rewrite.max_mime_depth': {
     type: 'integer',

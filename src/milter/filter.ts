@@ -38,6 +38,8 @@ export interface FilterResult {
   skipped?: { reason: string; detail: string };
   /** Extra fields for the per-message log line (reason for a skip, links rewritten, ...). */
   log?: Record<string, unknown>;
+  /** Limits hit without passing the message over (max-links: links past it left as they are); logged and counted. */
+  limitsHit?: string[];
 }
 
 export interface MessageFilter {

@@ -49,6 +49,8 @@ export interface MessageOutcome {
   ms: number;
   /** Why a message was skipped or failed. */
   reason?: string;
+  /** Limits the message hit without being passed over (FilterResult.limitsHit). */
+  limitsHit?: string[];
 }
 
 /** Where the session writes replies, and how it ends the connection. */
@@ -335,7 +337,8 @@ export class MilterSession {
       this.report(log, { ...result.log, ...base, outcome: 'skipped', ...BODY_CHANGE_NOT_OFFERED }, started);
       return;
     }
-    this.report(log, { ...result.log, ...result.skipped, ...base, outcome, bodyOutBytes: result.body?.length }, started);
+    const limitsHit = result.limitsHit?.length ? { limitsHit: result.limitsHit } : {};
+    this.report(log, { ...result.log, ...result.skipped, ...base, outcome, bodyOutBytes: result.body?.length, ...limitsHit }, started);
   }
 
   private report(log: Logger, fields: Record<string, unknown> & { queueId: string; outcome: string; bodyBytes: number }, started: number): void {
@@ -347,6 +350,7 @@ export class MilterSession {
       bodyBytes: fields.bodyBytes,
       ms,
       ...(typeof fields.reason === 'string' ? { reason: fields.reason } : {}),
+      ...(Array.isArray(fields.limitsHit) ? { limitsHit: fields.limitsHit as string[] } : {}),
     });
   }
 

@@ -4,9 +4,9 @@ import { openPixelHtml } from './pixel.js';
 import {
   applySplices,
   insertSorted,
-  limitOutcome,
   mintPending,
   unchangedOutcome,
+  withinLinkLimit,
   type PendingLink,
   type Splice,
 } from './link-splices.js';
@@ -21,7 +21,7 @@ import { judgeUrl } from './url-rules.js';
  *   whether or not the link itself gets tracked; with click tracking off nothing but the pixel changes.
  * - A position is given to every link that passes the URL rules, before the minter is asked; a link the
  *   minter declines keeps its position and its original href and counts as skipped.
- * - Minting happens after the scan, so a part over maxLinks costs the minter nothing.
+ * - Minting happens after the scan; over maxLinks only the first maxLinks links (document order) are minted.
  * - `<opentag>` and `</body>` count only outside comments and raw-text elements.
  */
 
@@ -296,11 +296,9 @@ export function rewriteHtml(source: string, opts: RewriteOptions): RewriteOutcom
   if (!opts.clicks && !opts.opens) return unchangedOutcome(source, 0);
   const state = new ScanState(source, opts.minter, opts.clicks, opts.opens);
   new HtmlScanner(state, 0, false).run(source);
-  if (state.pending.length > opts.maxLinks) {
-    return limitOutcome(source, state.pending.length, opts.maxLinks, state.skipped);
-  }
-  const { links, declined } = mintPending(state.pending, opts.minter, encodeForAttribute);
+  const { tracked, left, limit } = withinLinkLimit(state.pending, opts.maxLinks);
+  const { links, declined } = mintPending(tracked, opts.minter, encodeForAttribute);
   const pixel = opts.opens ? placePixel(state, openPixelHtml(opts.minter.open())) : null;
   const text = applySplices(source, state.splices);
-  return { text, links, skippedLinks: state.skipped + declined, pixel, changed: text !== source };
+  return { text, links, skippedLinks: state.skipped + declined + left, pixel, changed: text !== source, ...(limit ? { limit } : {}) };
 }

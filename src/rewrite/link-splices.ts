@@ -1,4 +1,4 @@
-import type { LinkFound, LinkMinter, RewriteOutcome, RewrittenLink } from './types.js';
+import type { LimitHit, LinkFound, LinkMinter, RewriteOutcome, RewrittenLink } from './types.js';
 
 /** Replace source[start, end) with text; text null means "keep the source" (a link the minter declined). */
 export interface Splice {
@@ -60,16 +60,14 @@ export function mintPending(
   return { links, declined };
 }
 
-/** The outcome for a part that holds more trackable links than allowed: nothing changes. */
-export function limitOutcome(source: string, found: number, maxLinks: number, skipped: number): RewriteOutcome {
-  return {
-    text: source,
-    links: [],
-    skippedLinks: skipped,
-    pixel: null,
-    changed: false,
-    limit: { reason: 'max-links', maxLinks, found },
-  };
+/**
+ * The links to track when a part may hold at most maxLinks: the first ones in document order (as
+ * SendGrid does), the rest left as they are, and the limit hit when there were more.
+ */
+export function withinLinkLimit<L extends PendingLink>(pending: L[], maxLinks: number): { tracked: L[]; left: number; limit?: LimitHit } {
+  if (pending.length <= maxLinks) return { tracked: pending, left: 0 };
+  const tracked = pending.slice(0, Math.max(0, maxLinks));
+  return { tracked, left: pending.length - tracked.length, limit: { reason: 'max-links', maxLinks, found: pending.length } };
 }
 
 export function unchangedOutcome(source: string, skipped: number): RewriteOutcome {

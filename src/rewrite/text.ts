@@ -1,4 +1,4 @@
-import { applySplices, limitOutcome, mintPending, unchangedOutcome, type PendingLink } from './link-splices.js';
+import { applySplices, mintPending, unchangedOutcome, withinLinkLimit, type PendingLink } from './link-splices.js';
 import type { RewriteOptions, RewriteOutcome } from './types.js';
 import { judgeUrl } from './url-rules.js';
 
@@ -105,8 +105,8 @@ export function rewriteText(text: string, opts: RewriteOptions): RewriteOutcome 
     }
     pending.push({ splice: { start, end, text: null }, found: { position: pending.length + 1, part: 't', url: verdict.url } });
   }
-  if (pending.length > opts.maxLinks) return limitOutcome(text, pending.length, opts.maxLinks, skipped);
-  const { links, declined } = mintPending(pending, opts.minter, (newUrl) => newUrl);
+  const { tracked, left, limit } = withinLinkLimit(pending, opts.maxLinks);
+  const { links, declined } = mintPending(tracked, opts.minter, (newUrl) => newUrl);
   const output = applySplices(text, pending.map((link) => link.splice));
-  return { text: output, links, skippedLinks: skipped + declined, pixel: null, changed: output !== text };
+  return { text: output, links, skippedLinks: skipped + declined + left, pixel: null, changed: output !== text, ...(limit ? { limit } : {}) };
 }

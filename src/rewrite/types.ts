@@ -23,8 +23,8 @@ export interface RewrittenLink extends LinkFound {
   newUrl: string;
 }
 
-/** Set when the part holds more trackable links than allowed: the caller passes the message unchanged. */
-interface LimitHit {
+/** Set when the part holds more trackable links than allowed: only the first maxLinks were tracked. */
+export interface LimitHit {
   reason: 'max-links';
   maxLinks: number;
   /** Trackable links found (at least maxLinks + 1). */

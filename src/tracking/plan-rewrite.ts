@@ -3,14 +3,14 @@
 import { rewriteBody, type MimeLimits, type PartKind, type PartReport } from '../mime/index.js';
 import { rewriteHtml } from '../rewrite/html.js';
 import { rewriteText } from '../rewrite/text.js';
-import type { LinkMinter, RewriteOutcome, RewrittenLink } from '../rewrite/types.js';
+import type { LimitHit, LinkMinter, RewriteOutcome, RewrittenLink } from '../rewrite/types.js';
 import type { HeaderField } from '../milter/commands.js';
 import type { HeaderChange } from '../milter/filter.js';
 
 export interface RewriteSettings {
   clicks: boolean;
   opens: boolean;
-  /** Most trackable links in one part; more and the message passes unchanged. */
+  /** Most trackable links tracked in one part: past it, links are left as they are (see limitsHit). */
   maxLinks: number;
   /** Leave messages that already carry a DKIM-Signature alone (rewriting would break it). */
   skipDkimSigned: boolean;
@@ -27,6 +27,8 @@ export interface RewritePlan {
   parts: PartReport[];
   /** Why the message passes unchanged, when it does for a reason worth logging. */
   skipped?: { code: string; detail: string };
+  /** Parts that held more trackable links than maxLinks: at most their first maxLinks were tracked. */
+  limitsHit: Array<LimitHit & { part: PartKind }>;
 }
 
 export function planRewrite(headers: HeaderField[], body: Buffer, minter: LinkMinter, settings: RewriteSettings): RewritePlan {
@@ -36,6 +38,7 @@ export function planRewrite(headers: HeaderField[], body: Buffer, minter: LinkMi
     links: [],
     pixel: false,
     parts,
+    limitsHit: [],
     ...(skipped ? { skipped } : {}),
   });
   if (!settings.clicks && !settings.opens) return none({ code: 'tracking-off', detail: 'clicks and opens are both off' });
@@ -44,21 +47,18 @@ export function planRewrite(headers: HeaderField[], body: Buffer, minter: LinkMi
   }
 
   const outcomes = new Map<PartKind, RewriteOutcome>();
-  let limitHit: RewriteOutcome['limit'];
+  const limitsHit: RewritePlan['limitsHit'] = [];
   const options = { minter, clicks: settings.clicks, opens: settings.opens, maxLinks: settings.maxLinks };
   const transform = (kind: PartKind, text: string): string | null => {
     const outcome = kind === 'html' ? rewriteHtml(text, options) : rewriteText(text, options);
-    if (outcome.limit) limitHit = outcome.limit;
+    if (outcome.limit) limitsHit.push({ ...outcome.limit, part: kind });
     if (!outcome.changed) return null;
     outcomes.set(kind, outcome);
     return outcome.text;
   };
   const result = rewriteBody(headers, body, transform, settings.limits);
-  if (limitHit) {
-    return none({ code: 'link-limit', detail: `${limitHit.found} trackable links in one part, limit ${limitHit.maxLinks}` }, result.parts);
-  }
   if (result.skipped) return none(result.skipped, result.parts);
-  if (!result.body) return none(undefined, result.parts);
+  if (!result.body) return { ...none(undefined, result.parts), limitsHit };
   // Only the links of parts the MIME layer really replaced count (a part it could not re-encode stays as it was).
   const kept = result.parts.filter((p) => p.changed).flatMap((p) => outcomes.get(p.kind) ?? []);
   return {
@@ -67,6 +67,7 @@ export function planRewrite(headers: HeaderField[], body: Buffer, minter: LinkMi
     links: kept.flatMap((o) => o.links),
     pixel: kept.some((o) => o.pixel !== null),
     parts: result.parts,
+    limitsHit,
   };
 }
 

@@ -96,15 +96,19 @@ export function createTrackingFilter({ config, keyring, store }: TrackingFilterO
         // Before the verdict: a link that reaches a recipient always has its row.
         await store.recordMessage(outcome.record, outcome.urlRows);
       }
+      const overLimit = plan.limitsHit.length > 0;
       return {
         headerChanges: outcome.headerChanges,
         ...(plan.body ? { body: plan.body } : {}),
+        ...(overLimit ? { limitsHit: ['max-links'] } : {}),
         log: {
           sendId: identity.sendId,
           mode: settings.mode,
           links: plan.links.length,
           pixel: plan.pixel,
           partsRewritten: plan.parts.filter((p) => p.changed).length,
+          // Links past rewrite.max_links went out as they were.
+          ...(overLimit ? { linkLimit: plan.limitsHit.map(({ part, found, maxLinks }) => ({ part, found, maxLinks })) } : {}),
         },
       };
     },

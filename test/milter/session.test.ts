@@ -411,6 +411,15 @@ describe('end of message output', () => {
     expect((await readEom(c)).map((p) => p.code)).toEqual(['h', 'c']);
   });
 
+  it('limits the filter hit without passing the message over reach onMessage with the outcome', async () => {
+    const outcomes: MessageOutcome[] = [];
+    const s = await serve(new RecordingFilter(() => ({ body: Buffer.from('new\r\n'), limitsHit: ['max-links'] })), { onMessage: (o) => outcomes.push(o) });
+    const c = await s.connect();
+    await c.negotiate(POSTFIX_OFFER);
+    expect((await c.sendMessage({ from: 'a@x', recipients: ['b@y'], headers: [], body: Buffer.from('x\r\n') })).verdict).toBe('c');
+    expect(outcomes).toMatchObject([{ outcome: 'modified', limitsHit: ['max-links'] }]);
+  });
+
   it('a message whose new body was dropped is counted as skipped (body-change-not-offered), not modified', async () => {
     const outcomes: MessageOutcome[] = [];
     const filter = new RecordingFilter(() => ({ headerChanges: [{ op: 'add', name: 'X-A', value: '1' }], body: Buffer.from('new\r\n') }));

@@ -329,15 +329,23 @@ describe('rewriteHtml: unchanged input', () => {
 });
 
 describe('rewriteHtml: link limit', () => {
-  it('passes the part unchanged and says why when there are more trackable links than allowed', () => {
-    const html = '<a href="http://a.example/1">1</a><a href="http://a.example/2">2</a><a href="http://a.example/3">3</a>';
+  it('over the limit: tracks the first maxLinks links in document order, leaves the rest as they are, says so', () => {
+    const html =
+      '<a href="http://a.example/1">1</a><!--[if mso]><v:roundrect href="http://a.example/2"></v:roundrect><![endif]-->' +
+      '<a href="http://a.example/3">3</a><a href="http://a.example/4" data-msys-linkname="four">4</a></body>';
     const minter = new RecordingMinter();
     const out = rewriteHtml(html, options(minter, { maxLinks: 2, opens: true }));
-    expect(out.text).toBe(html);
-    expect(out.changed).toBe(false);
-    expect(out.pixel).toBeNull();
-    expect(out.limit).toEqual({ reason: 'max-links', maxLinks: 2, found: 3 });
-    expect(minter.calls).toEqual([]);
+    expect(out.links.map((l) => [l.position, l.url])).toEqual([
+      [1, 'http://a.example/1'],
+      [2, 'http://a.example/2'],
+    ]);
+    expect(minter.calls).toHaveLength(2);
+    expect(out.limit).toEqual({ reason: 'max-links', maxLinks: 2, found: 4 });
+    expect(out.skippedLinks).toBe(2);
+    // The links past the limit keep their href; the marker goes, as for any link with click tracking on.
+    expect(out.text).toContain('<a href="http://a.example/3">3</a><a href="http://a.example/4">4</a>');
+    expect(out.text).not.toContain('href="http://a.example/1"');
+    expect(out.pixel).toBe('before-body');
   });
 
   it('allows exactly maxLinks', () => {

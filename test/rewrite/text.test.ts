@@ -127,9 +127,12 @@ describe('rewriteText', () => {
     expect(rewrite(text, { clicks: false }).text).toBe(text);
   });
 
-  it('passes unchanged over the link limit', () => {
-    const out = rewrite('http://a.example/1 http://a.example/2', { maxLinks: 1 });
-    expect(out.text).toBe('http://a.example/1 http://a.example/2');
-    expect(out.limit).toEqual({ reason: 'max-links', maxLinks: 1, found: 2 });
+  it('over the link limit: the first maxLinks URLs are tracked, the rest left as they are', () => {
+    const out = rewrite('http://a.example/1 http://a.example/2 http://a.example/3', { maxLinks: 2 });
+    expect(out.links.map((l) => l.url)).toEqual(['http://a.example/1', 'http://a.example/2']);
+    expect(out.text).toMatch(/ http:\/\/a\.example\/3$/);
+    expect(out.text).not.toContain('http://a.example/1 ');
+    expect(out.limit).toEqual({ reason: 'max-links', maxLinks: 2, found: 3 });
+    expect(out.skippedLinks).toBe(1);
   });
 });

@@ -84,13 +84,17 @@ describe('planRewrite', () => {
     expect(planRewrite(signed.headers, signed.body, minter, { ...settings, skipDkimSigned: false }).body).not.toBeNull();
   });
 
-  it('passes the whole message unchanged when a part has more links than allowed', () => {
+  it('a part with more links than allowed: the first maxLinks are tracked, the rest left, the limit reported', () => {
     const links = Array.from({ length: 5 }, (_, i) => `https://example.com/${i}`).join('\n');
     const m = message('Content-Type: text/plain', links);
     const plan = planRewrite(m.headers, m.body, minter, { ...settings, maxLinks: 4 });
-    expect(plan.body).toBeNull();
-    expect(plan.skipped?.code).toBe('link-limit');
-    expect(planRewrite(m.headers, m.body, minter, { ...settings, maxLinks: 5 }).links).toHaveLength(5);
+    expect(plan.skipped).toBeUndefined();
+    expect(plan.links.map((l) => l.url)).toEqual([0, 1, 2, 3].map((i) => `https://example.com/${i}`));
+    expect(plan.body!.toString()).toMatch(/\nhttps:\/\/example\.com\/4\r?\n?$/);
+    expect(plan.limitsHit).toEqual([{ reason: 'max-links', part: 'text', maxLinks: 4, found: 5 }]);
+    const within = planRewrite(m.headers, m.body, minter, { ...settings, maxLinks: 5 });
+    expect(within.links).toHaveLength(5);
+    expect(within.limitsHit).toEqual([]);
   });
 
   it('does nothing when clicks and opens are both off', () => {

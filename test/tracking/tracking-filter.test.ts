@@ -118,6 +118,17 @@ describe('tracking filter, stateless', () => {
     ]);
   });
 
+  it('over rewrite.max_links: the first links are tracked, the rest left, and the limit is reported for the log and metrics', async () => {
+    const result = await createTrackingFilter({ config: { ...config, 'rewrite.max_links': 1 }, keyring, store: null }).endOfMessage(ctx(RAW), signal);
+    expect(links(result.body!).filter((l) => l.includes('/c/'))).toHaveLength(1);
+    expect(result.body!.toString()).toContain('href="https://shop.example/item?id=6"');
+    expect(result.limitsHit).toEqual(['max-links']);
+    expect(result.log).toMatchObject({ links: 1, linkLimit: [{ part: 'html', found: 2, maxLinks: 1 }] });
+    const within = await createTrackingFilter({ config, keyring, store: null }).endOfMessage(ctx(RAW), signal);
+    expect(within.limitsHit).toBeUndefined();
+    expect(within.log).not.toHaveProperty('linkLimit');
+  });
+
   it('a stateful class in a process without a store passes the message untouched', async () => {
     const result = await createTrackingFilter({ config: { ...config, classes: { a: { mode: 'stateful' } } }, keyring, store: null }).endOfMessage(ctx(RAW), signal);
     expect(result).toEqual({ skipped: { reason: 'no-store', detail: expect.any(String) } });
