@@ -8,7 +8,7 @@ import type { Entity } from './entity.js';
 import { detectEol } from './eol.js';
 import type { Candidate } from './locate.js';
 import { transferEncodingEdits, type Edit } from './body-edits.js';
-import { decodeTransfer, SUPPORTED_ENCODINGS, type Eol } from './transfer.js';
+import { base64Ambiguity, decodeTransfer, SUPPORTED_ENCODINGS, type Eol } from './transfer.js';
 import type { HeaderField, MimeLimits, PartReport, PartTransform, BodyRewriteOptions, PartSkip } from './types.js';
 
 export interface PartOutcome {
@@ -72,7 +72,11 @@ function precheck(entity: Entity, limits: MimeLimits): PartSkip | undefined {
 }
 
 function decodePart(entity: Entity, raw: Buffer): Decoded | PartSkip {
-  const data = decodeTransfer(entity.info.cte, raw.subarray(0, raw.length - contentTail(entity, raw).length));
+  const encoded = raw.subarray(0, raw.length - contentTail(entity, raw).length);
+  // Rewriting such a part would write our reading of it for every reader, changing what some saw outside the links.
+  const ambiguity = entity.info.cte === 'base64' ? base64Ambiguity(encoded) : undefined;
+  if (ambiguity) return { code: 'ambiguous-base64', detail: ambiguity };
+  const data = decodeTransfer(entity.info.cte, encoded);
   const charset = lookupCharset(entity.info.charset, data);
   if (!charset) return { code: 'unknown-charset', detail: entity.info.charset ?? '' };
   const text = charset.decode(data);

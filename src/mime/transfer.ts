@@ -82,6 +82,35 @@ export function decodeBase64(data: Buffer): Buffer {
   return Buffer.concat(blocks.filter((b) => b.length > 0).map((b) => Buffer.from(b, 'base64')));
 }
 
+/**
+ * Why readers may disagree on what base64 data holds, or undefined when they all read the same bytes.
+ * Characters outside the alphabet (blanks, a stray '!') are ignored by every reader (RFC 2045 6.8) and
+ * a missing final padding is read alike; but after '=' padding some readers stop while decodeBase64
+ * goes on with the next block, and a last group of one character (6 bits) makes no byte and is read
+ * differently, or refused.
+ */
+export function base64Ambiguity(data: Buffer): string | undefined {
+  let inGroup = 0;
+  let padded = false;
+  for (let i = 0; i < data.length; i++) {
+    const byte = data[i]!;
+    if (byte === EQUALS) {
+      if (inGroup === 1) return 'a group of one character before "=" (6 bits, no byte)';
+      padded = true;
+      inGroup = 0;
+      continue;
+    }
+    if (!isBase64Letter(byte)) continue;
+    if (padded) return 'data after "=" padding (some readers stop there)';
+    inGroup = (inGroup + 1) % 4;
+  }
+  return inGroup === 1 ? 'a last group of one character (6 bits, no byte)' : undefined;
+}
+
+function isBase64Letter(byte: number): boolean {
+  return (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x30 && byte <= 0x39) || byte === 0x2b || byte === 0x2f;
+}
+
 export function decodeTransfer(cte: string, data: Buffer): Buffer {
   if (cte === 'quoted-printable') return decodeQuotedPrintable(data);
   if (cte === 'base64') return decodeBase64(data);

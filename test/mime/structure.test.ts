@@ -328,4 +328,24 @@ body
     const result = rewriteBody([{ name: 'Content-Type', value: 'text/plain; charset=utf-8' }, { name: 'Content-Transfer-Encoding', value: 'base64' }], Buffer.from(`${sloppy}\r\n`), mark, LIMITS);
     expect(result.body!.toString()).toBe(`${Buffer.from(data + MARK).toString('base64').replace(/(.{76})/g, '$1\r\n')}\r\n`);
   });
+
+  const BASE64_TEXT: HeaderField[] = [{ name: 'Content-Type', value: 'text/plain; charset=utf-8' }, { name: 'Content-Transfer-Encoding', value: 'base64' }];
+
+  it('leaves sloppy base64 byte-for-byte when its text does not change', () => {
+    const sloppy = Buffer.from(`${Buffer.from('x'.repeat(100)).toString('base64').replace(/(.{50})/g, '$1 !\r\n')}\r\n`);
+    const result = rewriteBody(BASE64_TEXT, sloppy, (_kind, text) => text, LIMITS);
+    expect(result.body).toBeNull();
+    expect(result.parts[0]).toMatchObject({ changed: false });
+    expect(result.parts[0]!.skipped).toBeUndefined();
+  });
+
+  it.each([
+    ['padding in the middle (blocks glued together)', `${Buffer.from('shown by every reader ').toString('base64')}\r\n${Buffer.from('maybe hidden').toString('base64')}\r\n`],
+    ['a stray "=" inside the data', `${Buffer.from('abcdef').toString('base64').slice(0, 4)}=${Buffer.from('abcdef').toString('base64').slice(4)}\r\n`],
+    ['a lone last character (6 bits, no byte)', `${Buffer.from('abcdef').toString('base64')}Q\r\n`],
+  ])('leaves base64 that readers may decode differently byte-for-byte, links or not: %s', (_name, content) => {
+    const result = rewriteBody(BASE64_TEXT, Buffer.from(content), mark, LIMITS);
+    expect(result.body).toBeNull();
+    expect(result.parts[0]).toMatchObject({ changed: false, skipped: { code: 'ambiguous-base64' } });
+  });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBase64, decodeQuotedPrintable, encodeBase64, encodeQuotedPrintable } from '../../src/mime/transfer.js';
+import { base64Ambiguity, decodeBase64, decodeQuotedPrintable, encodeBase64, encodeQuotedPrintable } from '../../src/mime/transfer.js';
 import { longestLineOf } from './helpers.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -79,6 +79,16 @@ describe('base64', () => {
   it('decodes despite missing padding, stray characters and whitespace', () => {
     expect(s(decodeBase64(b('aGVs\r\nbG8 gd29y!bGQ')))).toBe('hello world');
   });
+  it('says when readers may disagree on base64, and only then', () => {
+    for (const unambiguous of ['', 'aGVsbG8=', 'aGVsbG8', 'aGVs\r\nbG8 gd29y!bGQ', 'aGk', 'aGk=\r\n', 'aGVsbG8==', 'aGVs=']) {
+      expect(base64Ambiguity(b(unambiguous)), unambiguous).toBeUndefined();
+    }
+    expect(base64Ambiguity(b('aGk=\r\ndGhlcmU='))).toMatch(/after "=" padding/);
+    expect(base64Ambiguity(b('aGVsbG=8'))).toMatch(/after "=" padding/);
+    expect(base64Ambiguity(b('aGVsbG8hQ'))).toMatch(/last group of one character/);
+    expect(base64Ambiguity(b('aGVsQ=\r\n'))).toMatch(/one character before "="/);
+  });
+
   it('decodes several padded blocks glued together', () => {
     expect(s(decodeBase64(b('aGk=\r\ndGhlcmU=')))).toBe('hithere');
   });
