@@ -14,6 +14,8 @@ export interface MessageContext {
   body: Buffer;
   /** Latest value of a macro over all stages so far (name with or without braces). */
   macro(name: string): string | undefined;
+  /** False when the MTA did not offer body replacement (SMFIF_CHGBODY): a new body would be dropped. */
+  bodyReplaceable?: boolean;
 }
 
 export type HeaderChange =

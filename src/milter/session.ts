@@ -308,6 +308,7 @@ export class MilterSession {
       headers: m.headers,
       body: m.body.length === 1 ? m.body[0]! : Buffer.concat(m.body, m.bodyBytes),
       macro: (name) => this.macro(name),
+      bodyReplaceable: (this.negotiated!.actions & Action.CHGBODY) !== 0,
     };
 
     let result: FilterResult;

@@ -7,7 +7,7 @@ import type { ClassSettings } from '../config/schema.js';
 import { encodeInfoHeader, INFO_HEADER_NAME, type Keyring } from '../tokens/index.js';
 import type { MessageRecord, TrackStore, UrlRow } from '../store/index.js';
 import { planRewrite, type RewritePlan } from './plan-rewrite.js';
-import { resolveSend, type SendIdentity } from './send-context.js';
+import { controlHeaderRemovals, resolveSend, type SendIdentity } from './send-context.js';
 import { createMessageMinter, RowIdCache } from './message-minter.js';
 import { rewriteSettings, trackingHosts, trackingOrigin } from './settings.js';
 
@@ -90,6 +90,12 @@ export function createTrackingFilter({ config, keyring, store }: TrackingFilterO
         return { verdict: { kind: 'reject', reply: outcome.reply }, log: { reason: 'invalid-msys-api', detail: outcome.detail } };
       }
       if (outcome.kind === 'skip') return { headerChanges: outcome.headerChanges, skipped: { reason: outcome.reason, detail: outcome.detail } };
+      if (ctx.bodyReplaceable === false) {
+        // The links could not go out rewritten, and header changes made for the new body (a root part's
+        // Content-Transfer-Encoding) would not match the body that does: pass it as for any skip.
+        const removals = config['headers.remove_control'] ? controlHeaderRemovals(ctx.headers) : [];
+        return { headerChanges: removals, skipped: { reason: 'body-change-not-offered', detail: 'the MTA did not offer body replacement (SMFIF_CHGBODY)' } };
+      }
       const { settings, plan, identity } = outcome;
       if (settings.mode === 'stateful') {
         if (!store) return { skipped: { reason: 'no-store', detail: 'a stateful class, but this process has no store' } };

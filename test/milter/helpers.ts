@@ -71,6 +71,7 @@ export class RecordingFilter implements MessageFilter {
       recipients: ctx.recipients.map((r) => ({ address: r.address, args: [...r.args] })),
       headers: ctx.headers.map((h) => ({ ...h })),
       body: Buffer.from(ctx.body),
+      ...(ctx.bodyReplaceable !== undefined ? { bodyReplaceable: ctx.bodyReplaceable } : {}),
       macro: (name) => {
         if (!lookups.has(name)) throw new Error(`macro ${name} not snapshotted; add it to MACRO_NAMES`);
         return lookups.get(name);

@@ -420,6 +420,19 @@ describe('end of message output', () => {
     expect(outcomes).toMatchObject([{ outcome: 'modified', limitsHit: ['max-links'] }]);
   });
 
+  it('tells the filter whether the MTA offered body replacement', async () => {
+    const filter = new RecordingFilter();
+    const s = await serve(filter);
+    for (const actions of [ADDHDRS, ADDHDRS | CHGBODY]) {
+      const c = await s.connect();
+      await negotiateRaw(c, 6, actions, FULL_OFFER.protocol);
+      c.send(Buffer.concat([raw.mail('a@x'), raw.rcpt('b@y'), raw.body('old\r\n'), raw.eom()]));
+      await readEom(c);
+      c.destroy();
+    }
+    expect(filter.seen.map((seen) => seen.bodyReplaceable)).toEqual([false, true]);
+  });
+
   it('a message whose new body was dropped is counted as skipped (body-change-not-offered), not modified', async () => {
     const outcomes: MessageOutcome[] = [];
     const filter = new RecordingFilter(() => ({ headerChanges: [{ op: 'add', name: 'X-A', value: '1' }], body: Buffer.from('new\r\n') }));

@@ -129,6 +129,23 @@ describe('tracking filter, stateless', () => {
     expect(within.log).not.toHaveProperty('linkLimit');
   });
 
+  it('an MTA that does not take body changes: nothing is rewritten, only control headers go', async () => {
+    // A 7bit line that the rewrite takes past 998 octets: tracked, the root part becomes quoted-printable.
+    const raw = RAW.replace('Content-Type: text/html; charset=utf-8', 'Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 7bit').replace(
+      '<html><body>',
+      `<html><body>${'x'.repeat(850)}`,
+    );
+    const filter = createTrackingFilter({ config, keyring, store: null });
+    const tracked = await filter.endOfMessage(ctx(raw), signal);
+    expect(tracked.headerChanges).toContainEqual({ op: 'change', index: 1, name: 'Content-Transfer-Encoding', value: 'quoted-printable' });
+    const result = await filter.endOfMessage({ ...ctx(raw), bodyReplaceable: false }, signal);
+    expect(result.body).toBeUndefined();
+    expect(result.skipped).toEqual({ reason: 'body-change-not-offered', detail: expect.any(String) });
+    expect(result.headerChanges!.map((h) => [h.op, h.name, h.value])).toEqual(
+      ['X-GreenArrow-MailClass', 'X-GreenArrow-InstanceID', 'X-GreenArrow-ListID', 'X-GreenArrow-Click-Tracking-ID'].map((name) => ['change', name, '']),
+    );
+  });
+
   it('a stateful class in a process without a store passes the message untouched', async () => {
     const result = await createTrackingFilter({ config: { ...config, classes: { a: { mode: 'stateful' } } }, keyring, store: null }).endOfMessage(ctx(RAW), signal);
     expect(result).toEqual({ skipped: { reason: 'no-store', detail: expect.any(String) } });
