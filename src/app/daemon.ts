@@ -86,7 +86,7 @@ export async function startDaemon(config: ConfigValues, logger: Logger, role: Da
       httpAddress: http ? printableHostPort(config['http.listen'], http.port) : null,
       async reload() {
         const steps: Array<[failure: string, step: () => Promise<void>]> = [];
-        if (events) steps.push(['JSONL reopen failed; events wait in the outbox until the file can be written', () => events!.reopen()]);
+        if (events) steps.push(['JSONL reopen failed; events wait in the outbox until the file can be written', () => events.reopen()]);
         if (http && config['http.tls_cert']) steps.push(['TLS reload failed; serving the old certificate', () => http.reloadTls()]);
         let complete = true;
         for (const [failure, step] of steps) {

@@ -3,7 +3,7 @@ import type { MetricsRegistry } from '../metrics/registry.js';
 import type { MessageOutcome } from '../milter/session.js';
 
 /** Milter counters on the shared registry, served by /metrics (and the total by /healthz). */
-export function milterMetrics(metrics: MetricsRegistry): ((o: MessageOutcome) => void) & { total(): number } {
+export function milterMetrics(metrics: MetricsRegistry): ((o: MessageOutcome) => void) & { total: () => number } {
   const messages = metrics.counter('trackmilter_milter_messages_total', 'Messages seen by the milter, by outcome', ['outcome']);
   const bytes = metrics.counter('trackmilter_milter_body_bytes_total', 'Body bytes seen by the milter', []);
   const skipped = metrics.counter('trackmilter_milter_skipped_total', 'Messages passed unchanged on purpose or after an error, by reason', ['reason']);

@@ -50,7 +50,7 @@ export async function eventsCommand(argv: string[], help = EVENTS_HELP): Promise
   const query = new URLSearchParams({ sendid: values.sendid, format });
   if (values.since) query.set('since', values.since);
   if (values.until) query.set('until', values.until);
-  const res = await adminRequest(config, `/admin/events?${query}`, { onData: (chunk) => process.stdout.write(chunk) });
+  const res = await adminRequest(config, `/admin/events?${query.toString()}`, { onData: (chunk) => process.stdout.write(chunk) });
   if (res.status !== 200) expectJson(res);
   return 0;
 }

@@ -15,7 +15,7 @@ import { WebhookSink } from './webhook-sink.js';
 import { ConfigErrorCode } from '../config/errors.js';
 
 export interface EventPipeline {
-  record(events: readonly TrackEvent[]): Promise<void>;
+  record: (events: readonly TrackEvent[]) => Promise<void>;
   /**
    * SIGHUP: a rotated JSONL file is reopened at its configured path. Rejects (EEVENTS_FILE_IO) when it
    * cannot be opened; the sink then retries opening it with each delivery, events waiting in the outbox.

@@ -19,13 +19,7 @@ import { crc32c, maskCrc } from './crc32c.js';
 
 const BLOCK_SIZE = 32768;
 const HEADER_SIZE = 7;
-const enum RecordType {
-  Zero = 0,
-  Full = 1,
-  First = 2,
-  Middle = 3,
-  Last = 4,
-}
+const RecordType = { Zero: 0, Full: 1, First: 2, Middle: 3, Last: 4 } as const;
 /** A write batch's own header: 8-byte sequence number and 4-byte count. */
 const MIN_BATCH_SIZE = 12;
 

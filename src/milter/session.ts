@@ -373,7 +373,7 @@ export class MilterSession {
       }, budget);
     });
     const closed = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true });
     });
     try {
       return await Promise.race([Promise.resolve(this.options.filter.endOfMessage(ctx, controller.signal)), timeout, closed]);

@@ -362,7 +362,7 @@ export class RedirectorServer {
     try {
       recording = sink.record([event]);
     } catch (err) {
-      recording = Promise.reject(err);
+      recording = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     recording.then(
       () => {

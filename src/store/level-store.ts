@@ -113,6 +113,9 @@ interface PendingRow {
   timeKey: Buffer;
 }
 
+/** The writes that remove what a chunk of index keys points at, and how many records that is (default: one per key). */
+type SweepDeletes = { ops: Operation[]; expiredRows: ExpiredRow[]; removed?: number };
+
 /** A swept URL row: deleted unless a message rewrote it after the sweep read it. */
 interface ExpiredRow {
   id: Buffer;
@@ -253,7 +256,7 @@ export class LevelTrackStore implements TrackStore {
 
   /** Layout 1's per-event records first (all written before layout 2), then the batch records. */
   private async *eventsInOrder(sendId: string, since?: Date, until?: Date): AsyncIterable<TrackEvent> {
-    const ranges = await this.read(async () => {
+    const ranges = await this.read(() => {
       const key = encodeSendId(sendId);
       return { single: eventRange(key, since, until), batches: eventBatchRange(key, since, until) };
     });
@@ -276,7 +279,7 @@ export class LevelTrackStore implements TrackStore {
   }
 
   async countMessages(sendId: string): Promise<number> {
-    const range = await this.read(async () => sendMessageRange(encodeSendId(sendId)));
+    const range = await this.read(() => sendMessageRange(encodeSendId(sendId)));
     let count = 0;
     try {
       for await (const _key of this.db.keys(range)) count++;
@@ -287,7 +290,7 @@ export class LevelTrackStore implements TrackStore {
   }
 
   async *urlRowsBySendId(sendId: string): AsyncIterable<StoredUrlRow> {
-    const range = await this.read(async () => sendUrlRange(encodeSendId(sendId)));
+    const range = await this.read(() => sendUrlRange(encodeSendId(sendId)));
     try {
       let ids: Buffer[] = [];
       for await (const key of this.db.keys(range)) {
@@ -304,7 +307,7 @@ export class LevelTrackStore implements TrackStore {
   }
 
   async sweep(olderThan: Date): Promise<SweepResult> {
-    await this.read(async () => encodeTime(olderThan));
+    await this.read(() => encodeTime(olderThan));
     const cutoff = olderThan.getTime();
     const batches = await this.sweepIndex(retentionRanges.eventBatches(olderThan), async (keys) => {
       const recordKeys = keys.map(eventBatchKeyFromRetentionKey);
@@ -323,11 +326,11 @@ export class LevelTrackStore implements TrackStore {
       });
       return { ops, expiredRows: [], removed };
     });
-    const singles = await this.sweepIndex(retentionRanges.events(olderThan), async (keys) => ({
+    const singles = await this.sweepIndex(retentionRanges.events(olderThan), (keys) => ({
       ops: keys.flatMap((key) => [del(key), del(eventKeyFromRetentionKey(key))]),
       expiredRows: [],
     }));
-    const messages = await this.sweepIndex(retentionRanges.messages(olderThan), async (keys) => ({
+    const messages = await this.sweepIndex(retentionRanges.messages(olderThan), (keys) => ({
       ops: keys.flatMap((key) => {
         const { id, sendMessageKey: indexKey } = messageKeysFromRetentionKey(key);
         return [del(key), del(messageKey(id)), del(indexKey)];
@@ -495,7 +498,7 @@ export class LevelTrackStore implements TrackStore {
   }
 
   /** Runs a read, refusing when not open, with LevelDB's errors translated. */
-  private async read<T>(operation: () => Promise<T>): Promise<T> {
+  private async read<T>(operation: () => T | Promise<T>): Promise<T> {
     if (this.state !== 'open') throw closedError(this.dir);
     try {
       return await operation();
@@ -521,8 +524,7 @@ export class LevelTrackStore implements TrackStore {
    */
   private async sweepIndex(
     range: { gte: Buffer; lt: Buffer },
-    /** The writes that remove what a chunk of index keys points at, and how many records that is (default: one per key). */
-    deletesFor: (keys: Buffer[]) => Promise<{ ops: Operation[]; expiredRows: ExpiredRow[]; removed?: number }>,
+    deletesFor: (keys: Buffer[]) => SweepDeletes | Promise<SweepDeletes>,
   ): Promise<{ entries: number; rowsDeleted: number }> {
     const swept = { entries: 0, rowsDeleted: 0 };
     for (;;) {

@@ -37,7 +37,7 @@ afterEach(async () => {
 function get(port: number, path: string): Promise<{ status: number; location?: string; cn: string }> {
   return new Promise((resolve, reject) => {
     const req = https.request({ host: '127.0.0.1', port, path, rejectUnauthorized: false, agent: false }, (res) => {
-      const cert = (res.socket as import('node:tls').TLSSocket).getPeerCertificate();
+      const cert = (res.socket as tls.TLSSocket).getPeerCertificate();
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, cn: String(cert.subject.CN) }));
     });

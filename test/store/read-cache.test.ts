@@ -1,7 +1,7 @@
 // The store's read cache against real LevelDB: a read that was in flight while its record was swept
 // or rewritten must not put back what it read.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LevelTrackStore, type LevelStoreOptions } from '../../src/store/index.js';
+import { type LevelTrackStore, type LevelStoreOptions } from '../../src/store/index.js';
 import { message, openStore, urlRow } from './fixtures.js';
 
 const open: LevelTrackStore[] = [];
