@@ -19,11 +19,8 @@
  * The daemon appends every event it records in the tracking store and acknowledges (for a click, sends
  * the redirect) only after both writes resolve: `await Promise.all([store.recordEvents(e), feed.append(e)])`.
  */
-import { mkdir } from 'node:fs/promises';
-import { ClassicLevel } from 'classic-level';
-import { GroupCommitter } from '../level/group-commit.js';
-import { preflightDamage } from '../level/preflight.js';
-import { CodedError, errorCodeChain, errorMessage } from '../util/errors.js';
+import { LevelDatabase, type LevelErrors, type LevelPut } from '../level/database.js';
+import { CodedError, errorMessage } from '../util/errors.js';
 import { EventsErrorCode, eventsError } from './errors.js';
 import { toEventJson, type EventJson, type SinkEvent } from './event-json.js';
 import {
@@ -78,10 +75,7 @@ interface StoredEntry {
 type Waiter = () => void;
 
 export class EventFeed {
-  private db!: ClassicLevel<Buffer, Buffer>;
-  private readonly sync: boolean;
-  private readonly committer: GroupCommitter<string[]>;
-  private state: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new';
+  private readonly level: LevelDatabase<string[]>;
   private last = 0;
   private readonly cursors = new Map<string, number>();
   private attached: ReadonlySet<string> = new Set();
@@ -94,49 +88,34 @@ export class EventFeed {
     readonly dir: string,
     options: EventFeedOptions = {},
   ) {
-    this.sync = options.sync ?? false;
-    this.committer = new GroupCommitter((items) => this.writeGroup(items), options.maxGroupSize ?? 1000);
+    this.level = new LevelDatabase(dir, {
+      errors: feedErrors(dir),
+      writeGroup: (items) => this.writeGroup(items),
+      ...(options.sync !== undefined ? { sync: options.sync } : {}),
+      ...(options.maxGroupSize !== undefined ? { maxGroupSize: options.maxGroupSize } : {}),
+    });
   }
 
+  /** Opens after the damage preflight: recovering a damaged log, LevelDB would drop queued events silently. */
   async open(): Promise<void> {
-    if (this.state !== 'new') throw eventsError(EventsErrorCode.FEED_IO, `event feed ${this.dir} can be opened only once`);
-    this.state = 'opening';
-    try {
-      await mkdir(this.dir, { recursive: true });
-      // Before LevelDB opens it: recovering a damaged log, LevelDB would drop queued events silently.
-      const damage = await preflightDamage(this.dir);
-      if (damage) throw corruptFeedError(this.dir, damage);
-      this.db = new ClassicLevel<Buffer, Buffer>(this.dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-      await this.db.open({ createIfMissing: true });
-      const last = await this.db.get(lastSeqKey());
+    await this.level.open(async (db) => {
+      const last = await db.get(lastSeqKey());
       this.last = last === undefined ? 0 : decodeSeq(last);
-      for await (const [key, value] of this.db.iterator({ gte: cursorKey(''), lt: Buffer.from('c"') })) {
+      for await (const [key, value] of db.iterator({ gte: cursorKey(''), lt: Buffer.from('c"') })) {
         this.cursors.set(key.subarray(2).toString(), decodeSeq(value));
       }
-      this.state = 'open';
-    } catch (err) {
-      this.state = 'closed';
-      await this.db?.close().catch(() => undefined);
-      if (err instanceof CodedError && err.code === EventsErrorCode.FEED_CORRUPT) throw err;
-      if (errorCodeChain(err).includes('LEVEL_CORRUPTION')) throw corruptFeedError(this.dir, errorMessage(err), err);
-      const locked = errorCodeChain(err).includes('LEVEL_LOCKED') ? ' (locked: is another trackmilter running on it?)' : '';
-      throw eventsError(EventsErrorCode.FEED_IO, `cannot open event feed ${this.dir}${locked}: ${errorMessage(err)}`, err);
-    }
+    });
   }
 
   /** Writes everything already appended, then closes. Stop the sinks first. */
   async close(): Promise<void> {
-    if (this.state !== 'open') return;
-    this.state = 'closing';
-    await this.committer.drain();
-    this.state = 'closed';
+    await this.level.close();
     this.wakeAll();
-    await this.db.close();
   }
 
   /** Resolves once the events are written, in this order, after every event appended before. */
   append(events: readonly SinkEvent[]): Promise<void> {
-    if (this.state !== 'open') return Promise.reject(this.closedError());
+    if (!this.level.isOpen) return Promise.reject(this.closedError());
     let values: string[];
     try {
       // Encoded on the caller's turn so a bad event fails its own call, not its whole group.
@@ -145,7 +124,7 @@ export class EventFeed {
       return Promise.reject(err instanceof CodedError ? err : eventsError(EventsErrorCode.INVALID, errorMessage(err), err));
     }
     if (values.length === 0) return Promise.resolve();
-    return this.committer.submit(values);
+    return this.level.submit(values);
   }
 
   /**
@@ -171,13 +150,8 @@ export class EventFeed {
 
   /** Up to `limit` entries with sequence numbers after `after`, in order. */
   async read(after: number, limit: number): Promise<FeedEntry[]> {
-    this.checkOpen();
-    try {
-      const rows = await this.db.iterator({ ...entryRange(after), limit }).all();
-      return rows.map(([key, value]) => decodeEntry(seqOfEntryKey(key), value));
-    } catch (err) {
-      throw this.ioError('read', err);
-    }
+    const rows = await this.level.read((db) => db.iterator({ ...entryRange(after), limit }).all());
+    return rows.map(([key, value]) => decodeEntry(seqOfEntryKey(key), value));
   }
 
   /**
@@ -187,13 +161,13 @@ export class EventFeed {
   async advance(sink: string, through: number, deadLetters: readonly DeadLetter[] = []): Promise<void> {
     this.checkOpen();
     if (through <= this.cursor(sink)) return;
-    const ops = [{ type: 'put' as const, key: cursorKey(sink), value: encodeSeq(through) }];
+    const ops: LevelPut[] = [{ type: 'put', key: cursorKey(sink), value: encodeSeq(through) }];
     for (const letter of deadLetters) {
       const { seq, ...rest } = letter;
       ops.push({ type: 'put', key: deadLetterKey(sink, seq), value: Buffer.from(JSON.stringify({ ...rest, seq })) });
     }
     try {
-      await this.db.batch(ops, { sync: this.sync });
+      await this.level.writeBatch(ops);
     } catch (err) {
       throw this.ioError('advance a cursor in', err);
     }
@@ -203,8 +177,7 @@ export class EventFeed {
 
   /** The entries a sink gave up on, oldest first. */
   async *deadLetters(sink: string): AsyncIterable<DeadLetter> {
-    this.checkOpen();
-    for await (const value of this.db.values(deadLetterRange(sink))) {
+    for await (const value of this.level.db.values(deadLetterRange(sink))) {
       yield JSON.parse(value.toString()) as DeadLetter;
     }
   }
@@ -214,7 +187,7 @@ export class EventFeed {
    * whichever comes first. Never rejects: the caller looks again.
    */
   waitForEntries(after: number, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
-    if (this.last > after || this.state !== 'open' || options.signal?.aborted) return Promise.resolve();
+    if (this.last > after || !this.level.isOpen || options.signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const done = (): void => {
@@ -224,7 +197,7 @@ export class EventFeed {
         resolve();
       };
       const check = (): void => {
-        if (this.last > after || this.state !== 'open') done();
+        if (this.last > after || !this.level.isOpen) done();
       };
       this.waiters.add(check);
       if (options.timeoutMs !== undefined) timer = setTimeout(done, options.timeoutMs);
@@ -238,7 +211,7 @@ export class EventFeed {
 
   private async writeGroup(groups: string[][]): Promise<void> {
     const appendedAt = Date.now();
-    const ops: { type: 'put'; key: Buffer; value: Buffer }[] = [];
+    const ops: LevelPut[] = [];
     let seq = this.last;
     for (const values of groups) {
       for (const json of values) {
@@ -248,7 +221,7 @@ export class EventFeed {
     }
     ops.push({ type: 'put', key: lastSeqKey(), value: encodeSeq(seq) });
     try {
-      await this.db.batch(ops, { sync: this.sync });
+      await this.level.writeBatch(ops);
     } catch (err) {
       throw this.ioError('append to', err);
     }
@@ -269,7 +242,7 @@ export class EventFeed {
     const from = this.trimmedThrough;
     this.trimmedThrough = through;
     try {
-      await this.db.clear(entryRange(from, through));
+      await this.level.db.clear(entryRange(from, through));
     } catch (err) {
       throw this.ioError('trim', err);
     }
@@ -286,17 +259,27 @@ export class EventFeed {
   }
 
   private checkOpen(): void {
-    if (this.state !== 'open') throw this.closedError();
+    if (!this.level.isOpen) throw this.closedError();
   }
 
   private closedError(): CodedError {
-    return eventsError(EventsErrorCode.CLOSED, `event feed ${this.dir} is not open`);
+    return feedErrors(this.dir).closed();
   }
 
-  private ioError(what: string, err: unknown): CodedError {
-    if (errorCodeChain(err).includes('LEVEL_DATABASE_NOT_OPEN')) return eventsError(EventsErrorCode.CLOSED, `event feed ${this.dir} is not open`, err);
-    return eventsError(EventsErrorCode.FEED_IO, `cannot ${what} event feed ${this.dir}: ${errorMessage(err)}`, err);
+  private ioError(doing: string, err: unknown): CodedError {
+    return this.level.translate(err, doing);
   }
+}
+
+/** The outbox's failures in the events module's codes. */
+function feedErrors(dir: string): LevelErrors {
+  return {
+    locked: (cause) => eventsError(EventsErrorCode.FEED_IO, `cannot open event feed ${dir} (locked: is another trackmilter running on it?)`, cause),
+    corrupt: (detail, cause) => corruptFeedError(dir, detail, cause),
+    closed: (cause) => eventsError(EventsErrorCode.CLOSED, `event feed ${dir} is not open`, cause),
+    invalid: (cause) => eventsError(EventsErrorCode.INVALID, `event feed ${dir}: ${errorMessage(cause)}`, cause),
+    io: (doing, detail, cause) => eventsError(EventsErrorCode.FEED_IO, `cannot ${doing} event feed ${dir}: ${detail}`, cause),
+  };
 }
 
 function decodeEntry(seq: number, value: Buffer): FeedEntry {
