@@ -1,5 +1,6 @@
-/** Store error codes, and the translation of LevelDB's errors into them. */
-import { CodedError, errorCodeChain } from '../util/errors.js';
+/** Store error codes, and the store's failures named in them for the LevelDB layer under it. */
+import type { LevelErrors } from '../level/database.js';
+import { CodedError } from '../util/errors.js';
 
 export const StoreErrorCode = {
   /** Another process holds the directory's LevelDB lock. */
@@ -20,48 +21,21 @@ const REPAIR_ADVICE =
   'The store was not changed. Restore the directory from a backup, or move it aside and start with an empty ' +
   'one; ClassicLevel.repair() can salvage what is readable, but records in the damaged parts are lost.';
 
-function lockedError(dir: string, cause: unknown): CodedError {
-  return new CodedError(
-    StoreErrorCode.LOCKED,
-    `store directory ${dir} is locked by another process (is another trackmilter serve running on it?)`,
-    { cause },
-  );
+/** The store's failures in its codes, for the LevelDB layer under it (../level/database.ts). */
+export function storeErrors(dir: string): LevelErrors {
+  return {
+    locked: (cause) =>
+      new CodedError(StoreErrorCode.LOCKED, `store directory ${dir} is locked by another process (is another trackmilter serve running on it?)`, { cause }),
+    corrupt: (detail, cause) => new CodedError(StoreErrorCode.CORRUPT, `store directory ${dir} is damaged: ${detail}. ${REPAIR_ADVICE}`, { cause }),
+    closed: (cause) => new CodedError(StoreErrorCode.CLOSED, `store ${dir} is not open`, cause === undefined ? undefined : { cause }),
+    invalid: (cause) => invalidError(cause),
+    io: (doing, detail, cause) =>
+      new CodedError(StoreErrorCode.IO, doing === 'open' ? `cannot open store directory ${dir}: ${detail}` : `store ${dir}: ${detail}`, { cause }),
+  };
 }
 
-export function corruptError(dir: string, detail: string, cause?: unknown): CodedError {
-  return new CodedError(StoreErrorCode.CORRUPT, `store directory ${dir} is damaged: ${detail}. ${REPAIR_ADVICE}`, { cause });
-}
-
-export function closedError(dir: string): CodedError {
-  return new CodedError(StoreErrorCode.CLOSED, `store ${dir} is not open`);
-}
-
+/** A record the caller passed that cannot be stored, found while encoding it. */
 export function invalidError(cause: unknown): CodedError {
   const detail = cause instanceof Error ? cause.message : String(cause);
   return new CodedError(StoreErrorCode.INVALID, `record cannot be stored: ${detail}`, { cause });
-}
-
-function innermostMessage(err: unknown): string {
-  let e = err;
-  while (e && typeof e === 'object' && (e as { cause?: unknown }).cause) e = (e as { cause?: unknown }).cause;
-  return e instanceof Error ? e.message : String(e);
-}
-
-/** Translates an error from opening LevelDB. */
-export function openError(dir: string, err: unknown): CodedError {
-  const codes = errorCodeChain(err);
-  if (codes.includes('LEVEL_LOCKED')) return lockedError(dir, err);
-  if (codes.includes('LEVEL_CORRUPTION')) return corruptError(dir, innermostMessage(err), err);
-  return new CodedError(StoreErrorCode.IO, `cannot open store directory ${dir}: ${innermostMessage(err)}`, { cause: err });
-}
-
-/** Translates an error from a read or write on an open database. */
-export function operationError(dir: string, err: unknown): CodedError {
-  if (err instanceof CodedError && err.code.startsWith('ESTORE_')) return err;
-  const codes = errorCodeChain(err);
-  if (codes.includes('LEVEL_CORRUPTION')) return corruptError(dir, innermostMessage(err), err);
-  if (codes.includes('LEVEL_DATABASE_NOT_OPEN')) {
-    return new CodedError(StoreErrorCode.CLOSED, `store ${dir} is not open`, { cause: err });
-  }
-  return new CodedError(StoreErrorCode.IO, `store ${dir}: ${innermostMessage(err)}`, { cause: err });
 }

@@ -21,7 +21,7 @@ const at = (seconds: number): Date => new Date(Date.UTC(2026, 0, 1, 0, 0, second
  * release() is called, so a test can act while that read is in flight.
  */
 function holdNextRead(store: LevelTrackStore): { release(): void } {
-  const db = (store as unknown as { db: { get: (key: Buffer) => Promise<Buffer | undefined> } }).db;
+  const db = (store as unknown as { level: { db: { get: (key: Buffer) => Promise<Buffer | undefined> } } }).level.db;
   const original = db.get.bind(db);
   let release: () => void = () => undefined;
   const released = new Promise<void>((resolve) => (release = resolve));

@@ -73,7 +73,7 @@ describe('the read cache', () => {
     const store = await fresh();
     const row = urlRow('s1', 'https://x.example/a');
     await store.recordMessage(message(1, 's1', at(0)), [row]);
-    const db = (store as unknown as { db: { get: (key: Buffer) => Promise<Buffer | undefined> } }).db;
+    const db = (store as unknown as { level: { db: { get: (key: Buffer) => Promise<Buffer | undefined> } } }).level.db;
     const gets = vi.spyOn(db, 'get');
     expect(await store.getUrlRow(row.id)).toMatchObject({ url: 'https://x.example/a' });
     expect(await store.getMessage(message(1).id)).toMatchObject({ sendId: 's1' });
@@ -97,7 +97,7 @@ describe('the read cache', () => {
   it('reads LevelDB every time with readCacheEntries 0', async () => {
     const store = await fresh(undefined, { readCacheEntries: 0 });
     await store.recordMessage(message(1, 's1', at(0)), []);
-    const db = (store as unknown as { db: { get: (key: Buffer) => Promise<Buffer | undefined> } }).db;
+    const db = (store as unknown as { level: { db: { get: (key: Buffer) => Promise<Buffer | undefined> } } }).level.db;
     const gets = vi.spyOn(db, 'get');
     await store.getMessage(message(1).id);
     await store.getMessage(message(1).id);

@@ -1,0 +1,194 @@
+/**
+ * The store's writer: what recordMessage and recordEvents become (checked and encoded on the caller's
+ * turn, so a bad record fails only its own call), and the one LevelDB batch each group of them is
+ * written as. URL rows a send already wrote recently are skipped (./recent-rows.ts); events of one send
+ * are packed into batch records (./keys.ts, layout 2).
+ */
+import type { LevelDatabase, LevelDel, LevelOperation, LevelPut } from '../level/database.js';
+import {
+  checkSendId,
+  checkTimeMs,
+  encodeSendId,
+  encodeTime,
+  encodeTimeMs,
+  EVENT_BATCH_SPAN_MS,
+  eventBatchKey,
+  eventBatchRetentionKey,
+  idBytes,
+  messageKey,
+  messageRetentionKey,
+  sendMessageKey,
+  sendUrlKey,
+  urlRetentionKey,
+  urlRowKey,
+} from './keys.js';
+import { byTimeThenId } from './event-heap.js';
+import type { RecentRows } from './recent-rows.js';
+import type { MessageRecord, TrackEvent, UrlRow } from './types.js';
+import { encodeEvent, encodeEventBatch, encodeMessage, encodeUrlRow, type EncodedEvent } from './values.js';
+
+/**
+ * A URL row checked at submit time (so a bad one fails only its own call) and encoded only if its group
+ * decides to write it: in the steady state of a send every row is known and encoding would be waste.
+ */
+interface PendingRow {
+  id: Buffer;
+  sendId: Buffer;
+  row: UrlRow;
+  time: Date;
+  timeKey: Buffer;
+}
+
+/** A swept URL row: deleted unless a message rewrote it after the sweep read it. */
+export interface ExpiredRow {
+  id: Buffer;
+  timeMs: number;
+  ops: LevelDel[];
+}
+
+/** An event encoded at submit time; its group decides which batch record it joins. */
+interface PendingEvent extends EncodedEvent {
+  sendId: string;
+}
+
+export type WriteItem =
+  | { kind: 'message'; ops: LevelPut[]; rows: PendingRow[] }
+  | { kind: 'events'; events: PendingEvent[] }
+  | { kind: 'delete'; ops: LevelOperation[]; expiredRows: ExpiredRow[]; rowsDeleted: number };
+
+export const EMPTY = Buffer.alloc(0);
+
+/** A message record, its send and retention index entries, and its URL rows, checked. Throws on a bad record. */
+export function messageItem(message: MessageRecord, urlRows: readonly UrlRow[]): WriteItem {
+  const time = encodeTime(message.time);
+  const sendId = encodeSendId(message.sendId);
+  const ops: LevelPut[] = [
+    { type: 'put', key: messageKey(message.id), value: encodeMessage(message) },
+    { type: 'put', key: sendMessageKey(sendId, time, message.id), value: EMPTY },
+    { type: 'put', key: messageRetentionKey(time, sendId, message.id), value: EMPTY },
+  ];
+  const sendIds = new SendIdCache();
+  const rows = urlRows.map((row): PendingRow => ({ id: idBytes(row.id), sendId: sendIds.encode(row.sendId), row, time: message.time, timeKey: time }));
+  return { kind: 'message', ops, rows };
+}
+
+/** Events, checked and encoded; the send is encoded once per group. Throws on a bad record. */
+export function eventsItem(events: readonly TrackEvent[]): WriteItem {
+  const pending = events.map((event): PendingEvent => {
+    const timeMs = event.time.getTime();
+    checkTimeMs(timeMs);
+    checkSendId(event.sendId);
+    return { sendId: event.sendId, id: idBytes(event.id), timeMs, value: encodeEvent(event) };
+  });
+  return { kind: 'events', events: pending };
+}
+
+export interface WriterCounts {
+  messages: number;
+  events: number;
+  urlRowsWritten: number;
+  urlRowsSkipped: number;
+}
+
+export class StoreWriter {
+  readonly counts: WriterCounts = { messages: 0, events: 0, urlRowsWritten: 0, urlRowsSkipped: 0 };
+
+  constructor(
+    private readonly level: LevelDatabase<WriteItem>,
+    private readonly recentRows: RecentRows,
+    /** Told of URL rows rewritten with a new time, once they are on disk (the read cache drops them). */
+    private readonly rowsWritten: (ids: readonly Buffer[]) => void,
+  ) {}
+
+  /** One group of submitted items as one atomic batch. */
+  async writeGroup(items: WriteItem[]): Promise<void> {
+    const ops: LevelOperation[] = [];
+    const rowsWritten: Buffer[] = [];
+    let messages = 0;
+    let events = 0;
+    let skipped = 0;
+    const eventsBySend = new Map<string, PendingEvent[]>();
+    for (const item of items) {
+      if (item.kind === 'events') {
+        events += item.events.length;
+        for (const event of item.events) {
+          const send = eventsBySend.get(event.sendId);
+          if (send) send.push(event);
+          else eventsBySend.set(event.sendId, [event]);
+        }
+        continue;
+      }
+      ops.push(...item.ops);
+      if (item.kind === 'delete') {
+        item.rowsDeleted = 0;
+        for (const row of item.expiredRows) {
+          // Between the sweep's read and now a message may have rewritten the row: it lives on.
+          if (this.recentRows.writtenAfter(row.id, row.timeMs)) continue;
+          this.recentRows.forget(row.id);
+          ops.push(...row.ops);
+          item.rowsDeleted += 1;
+        }
+        continue;
+      }
+      messages += 1;
+      for (const row of item.rows) {
+        // Decided here, not at submit, so a failed group cannot leave rows marked written that are not.
+        const timeMs = row.time.getTime();
+        if (!this.recentRows.needsWrite(row.id, timeMs)) {
+          skipped += 1;
+          continue;
+        }
+        this.recentRows.remember(row.id, timeMs);
+        rowsWritten.push(row.id);
+        ops.push(
+          { type: 'put', key: urlRowKey(row.id), value: encodeUrlRow(row.row, row.time) },
+          { type: 'put', key: sendUrlKey(row.sendId, row.id), value: EMPTY },
+          { type: 'put', key: urlRetentionKey(row.timeKey, row.id), value: EMPTY },
+        );
+      }
+    }
+    for (const [sendId, sendEvents] of eventsBySend) ops.push(...eventBatchPuts(encodeSendId(sendId), sendEvents));
+    try {
+      await this.level.writeBatch(ops);
+    } catch (err) {
+      for (const id of rowsWritten) this.recentRows.forget(id);
+      throw err;
+    }
+    this.rowsWritten(rowsWritten);
+    this.counts.messages += messages;
+    this.counts.events += events;
+    this.counts.urlRowsWritten += rowsWritten.length;
+    this.counts.urlRowsSkipped += skipped;
+  }
+}
+
+/**
+ * The puts for one send's events from one group: records of events less than EVENT_BATCH_SPAN_MS
+ * apart, each in (time, id) order, and a retention entry per record.
+ */
+export function eventBatchPuts(sendIdKey: Buffer, events: EncodedEvent[]): LevelPut[] {
+  events.sort(byTimeThenId);
+  const puts: LevelPut[] = [];
+  let start = 0;
+  for (let i = 1; i <= events.length; i++) {
+    if (i < events.length && events[i]!.timeMs - events[start]!.timeMs < EVENT_BATCH_SPAN_MS) continue;
+    const first = events[start]!;
+    const key = eventBatchKey(sendIdKey, encodeTimeMs(first.timeMs), first.id);
+    puts.push(
+      { type: 'put', key, value: encodeEventBatch(events.slice(start, i)) },
+      { type: 'put', key: eventBatchRetentionKey(key), value: EMPTY },
+    );
+    start = i;
+  }
+  return puts;
+}
+
+/** The rows of one message nearly always share its sendId: encode it once. */
+class SendIdCache {
+  private last: { text: string; bytes: Buffer } | undefined;
+
+  encode(sendId: string): Buffer {
+    if (this.last?.text !== sendId) this.last = { text: sendId, bytes: encodeSendId(sendId) };
+    return this.last.bytes;
+  }
+}
