@@ -28,6 +28,9 @@ import { startRetentionSweep } from './retention-schedule.js';
 import { errorCode, errorMessage } from '../util/errors.js';
 import { startEventPipeline, type EventPipeline } from '../events/pipeline.js';
 import { takeInReport } from '../bounce/intake.js';
+import { startTrackingWork } from './tracking-workers.js';
+import { eventLoopDelayMetrics } from '../metrics/event-loop.js';
+import type { TrackingWork } from '../tracking/tracking-work.js';
 
 const DAEMON_ROLES = ['serve', 'redirector', 'milter'] as const;
 export type DaemonRole = (typeof DAEMON_ROLES)[number];
@@ -74,13 +77,22 @@ export async function startDaemon(config: ConfigValues, logger: Logger, role: Da
       events = await startEventPipeline(config, store, logger, metrics);
       started.push(events);
     }
-    const filter = filterOverride ?? messageRouter(config, keyring, store, events);
+    let work: TrackingWork | undefined;
+    if (role !== 'redirector' && !filterOverride) {
+      const tracking = await startTrackingWork(config, keyring, logger, metrics);
+      work = tracking.work;
+      const pool = tracking.pool;
+      if (pool) started.push({ close: () => pool.close() });
+    }
+    const filter = filterOverride ?? messageRouter(config, keyring, store, events, work);
     const milter = role === 'redirector' ? null : await startMilter(config, logger, metrics, filter);
     if (milter) started.push({ close: () => milter.close(config['milter.shutdown_timeout_ms']) });
     const http = store && events ? await startHttp(config, logger, metrics, keyring, store, events, milter) : null;
     if (http) started.push(http);
     const sweep = store ? startSweep(config, logger, store) : null;
     if (sweep) started.push({ close: () => sweep.stop() });
+    const stopDelayMonitor = eventLoopDelayMetrics(metrics);
+    started.push({ close: async () => stopDelayMonitor() });
     return {
       milterAddress: milter ? formatSocketSpec(milter.address) : null,
       httpAddress: http ? printableHostPort(config['http.listen'], http.port) : null,
@@ -110,11 +122,17 @@ export async function startDaemon(config: ConfigValues, logger: Logger, role: Da
 }
 
 /** Mail to a bounce address to the bounce reader (where events can be recorded), the rest to tracking. */
-function messageRouter(config: ConfigValues, keyring: Keyring, store: LevelTrackStore | null, events: EventPipeline | null): MessageFilter {
+function messageRouter(
+  config: ConfigValues,
+  keyring: Keyring,
+  store: LevelTrackStore | null,
+  events: EventPipeline | null,
+  work: TrackingWork | undefined,
+): MessageFilter {
   return createMessageRouter({
     bounceAddresses: bounceAddressSet(config['bounce.addresses']),
     bounceReader: events ? createBounceReader({ keyring, recordEvents: events.record, afterRecord: config['bounce.after_record'] }) : null,
-    tracking: createTrackingFilter({ config, keyring, store }),
+    tracking: createTrackingFilter({ config, keyring, store, ...(work ? { work } : {}) }),
   });
 }
 

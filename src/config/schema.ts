@@ -88,6 +88,18 @@ export const CONFIG_SCHEMA = {
     default: 'accept',
     doc: 'What happens to a message when the filter fails or overruns its time: accept it unchanged, or tempfail it so the sender retries.',
   },
+  'milter.workers': {
+    type: 'integer',
+    default: -1,
+    min: -1,
+    doc: 'Worker threads doing the message work (MIME, rewriting, re-encoding) off the thread that serves clicks. -1: one per CPU core less one, at least 1; 0: all on the main thread.',
+  },
+  'milter.worker_min_bytes': {
+    type: 'integer',
+    default: 65536,
+    min: 0,
+    doc: 'Bodies smaller than this are worked on the main thread: their work costs less than the hand-over to a worker.',
+  },
   'milter.max_message_bytes': {
     type: 'integer',
     default: 50 * 1024 * 1024,

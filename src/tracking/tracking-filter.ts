@@ -8,14 +8,15 @@ import { encodeInfoHeader, INFO_HEADER_NAME, type Keyring } from '../tokens/inde
 import type { MessageRecord, TrackStore, UrlRow } from '../store/index.js';
 import { planRewrite, type RewritePlan } from './plan-rewrite.js';
 import { controlHeaderRemovals, resolveSend, type SendIdentity } from './send-context.js';
-import { createMessageMinter, RowIdCache } from './message-minter.js';
+import { createMessageMinter, type RowIdCache } from './message-minter.js';
+import { inlineWork, type TrackingWork } from './tracking-work.js';
 import { rewriteSettings, trackingHosts, trackingOrigin } from './settings.js';
 
 /** Message record ids: random, so that two messages never share one (queue ids are reused by MTAs). */
 const MESSAGE_ID_BYTES = 9;
 
 /** What tracking makes of one message, before anything is stored. */
-type TrackingOutcome =
+export type TrackingOutcome =
   | { kind: 'reject'; reply: string; detail: string }
   | { kind: 'skip'; reason: string; detail: string; headerChanges: HeaderChange[] }
   | {
@@ -78,14 +79,14 @@ interface TrackingFilterOptions {
   keyring: Keyring;
   /** Where stateful messages keep their URL rows and record; null runs stateless classes only. */
   store: TrackStore | null;
+  /** Where the CPU work runs; on this thread by default. */
+  work?: TrackingWork;
 }
 
-export function createTrackingFilter({ config, keyring, store }: TrackingFilterOptions): MessageFilter {
-  const hosts = trackingHosts(config);
-  const rowIds = new RowIdCache();
+export function createTrackingFilter({ config, keyring, store, work = inlineWork(config, keyring) }: TrackingFilterOptions): MessageFilter {
   return {
-    async endOfMessage(ctx: MessageContext): Promise<FilterResult> {
-      const outcome = prepareTracking(ctx, config, keyring, hosts, rowIds);
+    async endOfMessage(ctx: MessageContext, signal: AbortSignal): Promise<FilterResult> {
+      const outcome = await work.prepare(ctx, signal);
       if (outcome.kind === 'reject') {
         return { verdict: { kind: 'reject', reply: outcome.reply }, log: { reason: 'invalid-msys-api', detail: outcome.detail } };
       }
@@ -97,6 +98,8 @@ export function createTrackingFilter({ config, keyring, store }: TrackingFilterO
         return { headerChanges: removals, skipped: { reason: 'body-change-not-offered', detail: 'the MTA did not offer body replacement (SMFIF_CHGBODY)' } };
       }
       const { settings, plan, identity } = outcome;
+      // Past the budget the verdict has gone out already: nothing to store for it.
+      if (signal.aborted) throw signal.reason;
       if (settings.mode === 'stateful') {
         if (!store) return { skipped: { reason: 'no-store', detail: 'a stateful class, but this process has no store' } };
         // Before the verdict: a link that reaches a recipient always has its row.

@@ -1,0 +1,10 @@
+/** Error codes of tracking: the pool of worker threads that does a message's work off the main thread. */
+
+export const TrackingErrorCode = {
+  /** A worker thread died or threw outside the message work; the message passed per milter.on_error and the worker was replaced. */
+  WORKER_FAILED: 'ETRACKING_WORKER',
+  /** The worker threads could not start (at daemon start). */
+  WORKER_START: 'ETRACKING_WORKER_START',
+  /** The pool is closed (stopping): the message passes per milter.on_error. */
+  POOL_CLOSED: 'ETRACKING_POOL_CLOSED',
+} as const;

@@ -1,0 +1,31 @@
+// Where a message's tracking work runs: on the main thread (small messages, or `milter.workers = 0`),
+// or on the pool of worker threads (the rest), so that large messages never hold up clicks.
+import type { ConfigValues } from '../config/load.js';
+import type { Keyring } from '../tokens/index.js';
+import { RowIdCache } from './message-minter.js';
+import { trackingHosts } from './settings.js';
+import { prepareTracking, type TrackingOutcome } from './tracking-filter.js';
+import type { TrackingPool } from './worker-pool.js';
+import type { WorkerEnvelope } from './worker-messages.js';
+
+export interface TrackingWork {
+  /** The message's outcome. Its body may be moved to another thread: not to be read afterwards. */
+  prepare(msg: WorkerEnvelope, signal: AbortSignal): TrackingOutcome | Promise<TrackingOutcome>;
+}
+
+/** On the calling thread, as `trackmilter rewrite` and `milter.workers = 0` do. */
+export function inlineWork(config: ConfigValues, keyring: Keyring): TrackingWork {
+  const hosts = trackingHosts(config);
+  const rowIds = new RowIdCache();
+  return { prepare: (msg) => prepareTracking(msg, config, keyring, hosts, rowIds) };
+}
+
+/**
+ * Bodies of at least `minBytes` go to the pool; smaller ones stay on the main thread, where their work
+ * costs less than the hand-over to a worker and back (`milter.worker_min_bytes`).
+ */
+export function pooledWork(pool: TrackingPool, inline: TrackingWork, minBytes: number): TrackingWork {
+  return {
+    prepare: (msg, signal) => (msg.body.length < minBytes ? inline.prepare(msg, signal) : pool.run(msg, signal)),
+  };
+}

@@ -1,0 +1,29 @@
+// A tracking worker thread: prepareTracking on the messages the main thread hands it, the body moved
+// in and the rewritten body moved back. Its own RowIdCache: row ids are a keyed hash of the row's
+// content, so each worker computing them again gives the same ids; the cache only saves the hashing.
+import { parentPort, workerData } from 'node:worker_threads';
+import { createKeyring } from '../tokens/index.js';
+import { errorCode, errorMessage } from '../util/errors.js';
+import { RowIdCache } from './message-minter.js';
+import { trackingHosts } from './settings.js';
+import { prepareTracking } from './tracking-filter.js';
+import { reviveBuffers, transferOf, type WorkerInit, type WorkerJob, type WorkerReply } from './worker-messages.js';
+
+const port = parentPort;
+if (!port) throw new Error('tracking-worker runs as a worker thread');
+const init = workerData as WorkerInit;
+const keyring = createKeyring(init.keyring.keys, init.keyring.currentKid);
+const hosts = trackingHosts(init.config);
+const rowIds = new RowIdCache();
+
+port.on('message', (job: WorkerJob) => {
+  try {
+    const outcome = prepareTracking(reviveBuffers(job.msg), init.config, keyring, hosts, rowIds);
+    // Only the new body moves: the rest is small, and row ids may be shared with the RowIdCache.
+    const body = outcome.kind === 'track' ? outcome.plan.body : null;
+    port.postMessage({ id: job.id, kind: 'done', outcome } satisfies WorkerReply, transferOf(body));
+  } catch (err) {
+    port.postMessage({ id: job.id, kind: 'error', code: errorCode(err), message: errorMessage(err) } satisfies WorkerReply);
+  }
+});
+port.postMessage({ kind: 'ready' } satisfies WorkerReply);
