@@ -96,9 +96,9 @@ export const CONFIG_SCHEMA = {
   },
   'milter.worker_min_bytes': {
     type: 'integer',
-    default: 65536,
+    default: 4096,
     min: 0,
-    doc: 'Bodies smaller than this are worked on the main thread: their work costs less than the hand-over to a worker.',
+    doc: 'Bodies smaller than this are worked on the main thread, where a message that small costs about as much as its hand-over to a worker.',
   },
   'milter.max_message_bytes': {
     type: 'integer',
