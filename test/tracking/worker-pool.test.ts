@@ -39,7 +39,8 @@ describe('tracking pool', () => {
     expect(pooled.plan.body!.length).toBe(inline.plan.body!.length);
     expect(pooled.plan.links.map((l) => l.url)).toEqual(inline.plan.links.map((l) => l.url));
     // Row ids are a keyed hash of the row: the same in the worker, signed with the current key.
-    expect(pooled.urlRows.map((r) => r.id.toString('hex')).sort()).toEqual(inline.urlRows.map((r) => r.id.toString('hex')).sort());
+    const hex = (rows: Array<{ id: Uint8Array }>): string[] => rows.map((r) => Buffer.from(r.id).toString('hex')).sort();
+    expect(hex(pooled.urlRows)).toEqual(hex(inline.urlRows));
     expect(pooled.urlRows.every((r) => Buffer.isBuffer(r.id))).toBe(true);
     expect(Buffer.isBuffer(pooled.record.id)).toBe(true);
     expect(pooled.record.time).toBeInstanceOf(Date);
