@@ -33,6 +33,7 @@ interface Row {
   clicksPerSec: number;
   clickP50Ms: number;
   clickP99Ms: number;
+  badClicks: number;
   messagesPerSec: number;
   messages: number;
   refused: number;
@@ -40,6 +41,8 @@ interface Row {
 
 interface WrkResult {
   requestsPerSec: number;
+  /** Answers other than a redirect: must be 0, or the row measured something else than clicks. */
+  non3xx: number;
   p50Ms: number;
   p99Ms: number;
 }
@@ -55,7 +58,12 @@ async function wrk(url: string, seconds: number): Promise<WrkResult> {
     const match = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(stdout);
     return match ? toMs(match[1] ?? '', match[2] ?? 'ms') : NaN;
   };
-  return { requestsPerSec: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN), p50Ms: percentile('50'), p99Ms: percentile('99') };
+  return {
+    requestsPerSec: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN),
+    non3xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0),
+    p50Ms: percentile('50'),
+    p99Ms: percentile('99'),
+  };
 }
 
 function loadAverage(): string {
@@ -92,6 +100,7 @@ async function runMode(mode: string, configToml: string): Promise<Row[]> {
         clicksPerSec: Math.round(clicks.requestsPerSec),
         clickP50Ms: clicks.p50Ms,
         clickP99Ms: clicks.p99Ms,
+        badClicks: clicks.non3xx,
         messagesPerSec: Math.round((counts.accepted / elapsed) * 100) / 100,
         messages: counts.accepted,
         refused: counts.refused,
@@ -125,6 +134,7 @@ async function main(): Promise<void> {
       'clicks/s': r.clicksPerSec,
       'click p50 ms': r.clickP50Ms,
       'click p99 ms': r.clickP99Ms,
+      'not 302': r.badClicks,
       'messages/s': r.messagesPerSec,
       refused: r.refused,
       'load avg': r.load,

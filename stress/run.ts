@@ -1,5 +1,5 @@
 /**
- * Full stress runs: `tsx stress/run.ts [all | load | kills | disk | store | webhook | memory | soak | soak-capped]...`
+ * Full stress runs: `tsx stress/run.ts [all | load | kills | disk | store | webhook | memory | mixed | soak | soak-capped]...`
  * (`all`, the default, is every one but the soaks).
  * Each prints its figures as a table, writes them to stress/out/<name>.json, and lists the
  * invariants it broke (mail or events lost, duplicates, refusals...); the exit code is 1 if any
@@ -13,6 +13,7 @@ import { runFullDiskScenario } from './scenarios/full-disk.js';
 import { runKillScenario } from './scenarios/kills.js';
 import { runLoadScenario } from './scenarios/load.js';
 import { runMemoryScenario } from './scenarios/memory.js';
+import { runMixedScenario } from './scenarios/mixed.js';
 import { runWebhookScenario } from './scenarios/webhook.js';
 
 interface Outcome {
@@ -124,6 +125,17 @@ const SCENARIOS: Record<string, () => Promise<Outcome[]>> = {
     check(broken, accepted === 50 && delivered === 50, 'big messages refused or not delivered');
     check(broken, peakRssMB <= targetMB, `peak RSS ${Math.round(peakRssMB)} MB over the target ${Math.round(targetMB)} MB`);
     return [{ name: 'memory', title: 'memory: 50 sessions x 10 MB', figures, broken }];
+  },
+
+  /** Clicks while 10 MB messages and newsletters flow; the message work on the worker pool (the default). */
+  async mixed() {
+    const { figures, badClicks, accepted, refused, outcomes } = await runMixedScenario({ seconds: 30, newsletterSenders: 4, clickers: 16 });
+    const broken: string[] = [];
+    check(broken, badClicks === 0, `${badClicks} clicks not redirected to the link's destination`);
+    check(broken, refused === 0, `${refused} messages refused`);
+    check(broken, accepted.big > 0 && accepted.newsletters > 0, 'big messages or newsletters did not get through');
+    check(broken, Object.keys(outcomes).every((o) => o === 'modified'), `message outcomes other than modified: ${JSON.stringify(outcomes)}`);
+    return [{ name: 'mixed', title: 'mixed: 10 MB messages, 4 newsletter senders and 16 clickers, 30 s', figures, broken }];
   },
 };
 

@@ -79,8 +79,12 @@ export async function clickLink(daemon: TrackmilterDaemon): Promise<string> {
     await client.negotiate();
     const { headers, body } = splitMessage(Buffer.from(newsletter().data));
     const result = await client.sendMessage({ from: 'news@example.com', recipients: ['reader@example.net'], headers, body });
-    const link = new RegExp(`http://127\\.0\\.0\\.1:${daemon.httpPort}/c/[A-Za-z0-9_~-]+`).exec(result.body?.toString('latin1') ?? '')?.[0];
+    // The parts are quoted-printable: soft line breaks out first (a token never holds '=').
+    const text = (result.body?.toString('latin1') ?? '').replace(/=\r?\n/g, '');
+    const link = new RegExp(`http://127\\.0\\.0\\.1:${daemon.httpPort}/c/[A-Za-z0-9_~]+`).exec(text)?.[0];
     if (!link) throw new Error(`no click link in the rewritten newsletter (verdict ${result.verdict})`);
+    const answer = await fetch(link, { redirect: 'manual' });
+    if (answer.status !== 302) throw new Error(`${link} answers ${answer.status}, not a redirect`);
     return link;
   } finally {
     await client.quit();
