@@ -1,7 +1,7 @@
 /** Error codes of tracking: the pool of worker threads that does a message's work off the main thread. */
 
 export const TrackingErrorCode = {
-  /** A worker thread died or threw outside the message work; the message passed per milter.on_error and the worker was replaced. */
+  /** A worker thread died or threw outside the message work (or the message could not be handed over); it passed per milter.on_error. */
   WORKER_FAILED: 'ETRACKING_WORKER',
   /** The worker threads could not start (at daemon start). */
   WORKER_START: 'ETRACKING_WORKER_START',

@@ -2,7 +2,7 @@
 // thread, which keeps the sockets, the store and the redirector: a 10 MB message no longer holds up
 // clicks, and a message that overruns its budget is really stopped (its worker terminated and replaced).
 import { Worker } from 'node:worker_threads';
-import { CodedError, errorMessage } from '../util/errors.js';
+import { CodedError, errorCode, errorMessage } from '../util/errors.js';
 import type { Keyring } from '../tokens/index.js';
 import type { ConfigValues } from '../config/load.js';
 import type { Logger } from '../util/log.js';
@@ -157,7 +157,14 @@ export class TrackingPool {
     // The fields by name: a MessageContext also holds functions, which cannot cross.
     const { from, recipients, headers, queueId } = job.msg;
     const body = transferable(job.msg.body);
-    slot.worker.postMessage({ id: job.id, msg: { from, recipients, headers, queueId, body } }, transferOf(body));
+    try {
+      slot.worker.postMessage({ id: job.id, msg: { from, recipients, headers, queueId, body } }, transferOf(body));
+    } catch (err) {
+      // Something in the message that cannot cross (never expected): that message fails, not the pool.
+      slot.job = null;
+      this.settle(job, new CodedError(TrackingErrorCode.WORKER_FAILED, `message cannot be handed to a worker: ${errorMessage(err)}`, { cause: err }));
+      this.next(slot);
+    }
   }
 
   private next(slot: Slot): void {
@@ -196,7 +203,8 @@ export class TrackingPool {
     }
     slot.job = null;
     this.settle(job, job.signal.reason);
-    this.options.logger.warn({ worker: slot.worker.threadId }, 'tracking worker terminated: its message overran the budget');
+    // The reason's code tells a budget overrun (EFILTER_TIMEOUT) from an MTA gone (EMILTER_CLOSED).
+    this.options.logger.warn({ worker: slot.worker.threadId, code: errorCode(job.signal.reason) }, 'tracking worker terminated with its message');
     this.replace(slot);
   }
 

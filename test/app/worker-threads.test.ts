@@ -107,7 +107,7 @@ describe.skipIf(!CLI_BUILT)('a message whose work outruns milter.filter_timeout_
     // The work was cut, not finished late: no worker ever completed a message, and one was replaced.
     expect(await scrape(daemon.baseUrl, 'trackmilter_tracking_workers_replaced_total')).toBe(1);
     expect(await scrape(daemon.baseUrl, 'trackmilter_tracking_worker_messages_total')).toBe(0);
-    expect(daemon.logs.some((l) => l.msg === 'tracking worker terminated: its message overran the budget')).toBe(true);
+    expect(daemon.logs.find((l) => l.msg === 'tracking worker terminated with its message')).toMatchObject({ code: 'EFILTER_TIMEOUT' });
 
     // The new worker takes the next message (a newsletter, over the inline threshold) within budget.
     await until('the replacement is up', async () => (await scrape(daemon.baseUrl, 'trackmilter_tracking_workers')) === 1, daemon);
