@@ -50,13 +50,10 @@ async function main(): Promise<void> {
       const a = messages(bytes);
       const b = messages(bytes);
       // Warm both paths (JIT, the worker's caches) on a few messages first.
-      for (const m of a.slice(0, 5)) inline.prepare({ ...m, body: Buffer.from(m.body) }, never);
+      for (const m of a.slice(0, 5)) await inline.prepare({ ...m, body: Buffer.from(m.body) }, never);
       for (const m of b.slice(0, 5)) await pool.run({ ...m, body: Buffer.from(m.body) }, never);
       const inl = await mainThreadMs(async () => {
-        for (const m of a) {
-          inline.prepare(m, never);
-          await Promise.resolve();
-        }
+        for (const m of a) await inline.prepare(m, never);
       });
       const pooled = await mainThreadMs(async () => {
         for (const m of b) await pool.run(m, never);

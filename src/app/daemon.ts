@@ -92,7 +92,12 @@ export async function startDaemon(config: ConfigValues, logger: Logger, role: Da
     const sweep = store ? startSweep(config, logger, store) : null;
     if (sweep) started.push({ close: () => sweep.stop() });
     const stopDelayMonitor = eventLoopDelayMetrics(metrics);
-    started.push({ close: async () => stopDelayMonitor() });
+    started.push({
+      close: () => {
+        stopDelayMonitor();
+        return Promise.resolve();
+      },
+    });
     return {
       milterAddress: milter ? formatSocketSpec(milter.address) : null,
       httpAddress: http ? printableHostPort(config['http.listen'], http.port) : null,

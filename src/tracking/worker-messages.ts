@@ -50,7 +50,8 @@ export function transferOf(bytes: Uint8Array | null | undefined): ArrayBuffer[] 
 export function reviveBuffers<T>(value: T): T {
   if (value instanceof Uint8Array) return (Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)) as T;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i += 1) value[i] = reviveBuffers(value[i]);
+    const list: unknown[] = value;
+    for (let i = 0; i < list.length; i += 1) list[i] = reviveBuffers(list[i]);
   } else if (isPlainObject(value)) {
     const record: Record<string, unknown> = value;
     for (const [k, v] of Object.entries(record)) record[k] = reviveBuffers(v);

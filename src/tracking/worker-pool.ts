@@ -21,9 +21,9 @@ interface Job {
   id: number;
   msg: WorkerEnvelope;
   signal: AbortSignal;
-  resolve(outcome: TrackingOutcome): void;
-  reject(err: unknown): void;
-  onAbort(): void;
+  resolve: (outcome: TrackingOutcome) => void;
+  reject: (err: unknown) => void;
+  onAbort: () => void;
 }
 
 interface Slot {
@@ -42,6 +42,12 @@ function newWorker(workerData: WorkerInit): Worker {
   const entry = new URL('./tracking-worker.ts', import.meta.url).href;
   const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
   return new Worker(boot, { eval: true, workerData });
+}
+
+/** Why a signal aborted, as an Error (the milter's signals carry CodedErrors; anything else is wrapped). */
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new CodedError(TrackingErrorCode.WORKER_FAILED, `message work abandoned: ${String(reason)}`);
 }
 
 export interface TrackingPoolStats {
@@ -102,7 +108,7 @@ export class TrackingPool {
    */
   run(msg: WorkerEnvelope, signal: AbortSignal): Promise<TrackingOutcome> {
     if (this.closed) return Promise.reject(new CodedError(TrackingErrorCode.POOL_CLOSED, 'the tracking pool is closed'));
-    if (signal.aborted) return Promise.reject(signal.reason);
+    if (signal.aborted) return Promise.reject(abortReason(signal));
     return new Promise<TrackingOutcome>((resolve, reject) => {
       const job: Job = {
         id: this.nextId++,
@@ -198,11 +204,11 @@ export class TrackingPool {
     const slot = this.slots.find((s) => s.job === job);
     if (!slot) {
       this.queue = this.queue.filter((j) => j !== job);
-      this.settle(job, job.signal.reason);
+      this.settle(job, abortReason(job.signal));
       return;
     }
     slot.job = null;
-    this.settle(job, job.signal.reason);
+    this.settle(job, abortReason(job.signal));
     // The reason's code tells a budget overrun (EFILTER_TIMEOUT) from an MTA gone (EMILTER_CLOSED).
     this.options.logger.warn({ worker: slot.worker.threadId, code: errorCode(job.signal.reason) }, 'tracking worker terminated with its message');
     this.replace(slot);
