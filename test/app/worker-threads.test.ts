@@ -1,6 +1,6 @@
 // The milter's message work on worker threads, seen from outside a real `serve` daemon: a click is
 // answered while a worker spends seconds on a 10 MB message, the main thread's event loop is never
-// late by more than a small ceiling, and a message whose work outruns milter.filter_timeout_ms gets
+// late by more than a quarter of the time that message took, and a message whose work outruns milter.filter_timeout_ms gets
 // the failure policy while its worker is terminated and replaced.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,8 +11,13 @@ import { browse, sendThroughMilter } from './helpers/traffic.js';
 import { scrape } from './helpers/metrics.js';
 import { bigHtmlMessage } from '../helpers/big-html.js';
 
-/** The most the event loop may be late while the 10 MB message is worked on: its work alone is ~0.7 s of CPU. */
-const EVENT_LOOP_CEILING_S = 0.25;
+/**
+ * The most the event loop may be late, as a share of the time the 10 MB message took: worked inline,
+ * the loop is held for nearly all of it in one piece (measured 2.17 s of 2.4 s); on a worker, only by
+ * the main thread's own short steps. A share rather than seconds, because a machine busy with other
+ * test files stretches both alike.
+ */
+const EVENT_LOOP_CEILING_SHARE = 0.25;
 
 function sendBig(daemon: DaemonProcess, bytes = 10_000_000): Promise<MessageResult> {
   const { headers, body } = bigHtmlMessage(bytes, 1000);
@@ -75,8 +80,11 @@ describe.skipIf(!CLI_BUILT)('serve with the message work on worker threads', () 
     // The newsletter (over milter.worker_min_bytes) and the big one.
     expect(await scrape(daemon.baseUrl, 'trackmilter_tracking_worker_messages_total')).toBe(2);
     const maxDelay = await scrape(daemon.baseUrl, 'trackmilter_event_loop_delay_seconds', '{quantile="max"}');
+    const isBig = (l: { msg?: unknown; queueId?: unknown }): boolean => l.msg === 'message' && l.queueId === 'BIG1';
+    await until('the message is logged', async () => daemon.logs.some(isBig), daemon);
+    const messageSeconds = Number(daemon.logs.find(isBig)!.ms) / 1000;
     expect(maxDelay).toBeDefined();
-    expect(maxDelay!).toBeLessThan(EVENT_LOOP_CEILING_S);
+    expect(maxDelay!).toBeLessThan(messageSeconds * EVENT_LOOP_CEILING_SHARE);
   });
 });
 
