@@ -2,7 +2,8 @@
 // through the one process holding the LevelDB lock: report, events, bounce.
 //   GET  /admin/report?sendid=X                                  -> SendReport JSON
 //   GET  /admin/events?sendid=X[&since=ISO][&until=ISO][&format=json|csv] -> JSON lines or CSV
-//   POST /admin/<name> for handlers registered by others (e.g. bounce intake)
+//   GET  /admin/suppressions[?list=ID]                            -> JSON lines (../unsubscribe/admin.ts)
+//   POST /admin/<name> for handlers registered by others (e.g. bounce intake, suppressions/add)
 // Every request carries `Authorization: Bearer <data dir's admin.token>`.
 import { timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
@@ -11,6 +12,7 @@ import type { Logger } from '../util/log.js';
 import { errorCode, errorMessage } from '../util/errors.js';
 import { summarize } from '../reports/report.js';
 import { CSV_HEADER, eventCsvLine, eventJsonLine } from '../reports/event-format.js';
+import { suppressionJsonLine } from '../unsubscribe/admin.js';
 
 type PostHandler = (body: Buffer) => Promise<{ status: number; json: unknown }>;
 
@@ -39,6 +41,7 @@ export function createAdminApi(o: AdminApiOptions): (req: http.IncomingMessage, 
     const run = async (): Promise<void> => {
       if (req.method === 'GET' && name === 'report') return report(url, res);
       if (req.method === 'GET' && name === 'events') return events(url, res);
+      if (req.method === 'GET' && name === 'suppressions') return suppressions(url, res);
       const handler = o.post?.[name];
       if (req.method === 'POST' && handler) {
         const body = await readBody(req, maxBody);
@@ -75,6 +78,15 @@ export function createAdminApi(o: AdminApiOptions): (req: http.IncomingMessage, 
     const line = format === 'csv' ? eventCsvLine : eventJsonLine;
     for await (const e of o.store.eventsBySendId(sendId, { ...(since ? { since } : {}), ...(until ? { until } : {}) })) {
       if (!res.write(line(e))) await new Promise((resolve) => res.once('drain', resolve));
+    }
+    res.end();
+  }
+
+  async function suppressions(url: URL, res: http.ServerResponse): Promise<void> {
+    const list = url.searchParams.get('list');
+    res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
+    for await (const s of o.store.suppressions(list === null || list === '' ? undefined : list)) {
+      if (!res.write(suppressionJsonLine(s))) await new Promise((resolve) => res.once('drain', resolve));
     }
     res.end();
   }

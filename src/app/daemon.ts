@@ -31,6 +31,9 @@ import { takeInReport } from '../bounce/intake.js';
 import { startTrackingWork } from './tracking-workers.js';
 import { eventLoopDelayMetrics } from '../metrics/event-loop.js';
 import type { TrackingWork } from '../tracking/tracking-work.js';
+import { UnsubscribeService } from '../unsubscribe/service.js';
+import { PageTemplates } from '../unsubscribe/page.js';
+import { suppressionPostHandlers } from '../unsubscribe/admin.js';
 
 const DAEMON_ROLES = ['serve', 'redirector', 'milter'] as const;
 export type DaemonRole = (typeof DAEMON_ROLES)[number];
@@ -84,7 +87,7 @@ export async function startDaemon(config: ConfigValues, logger: Logger, role: Da
       const pool = tracking.pool;
       if (pool) started.push({ close: () => pool.close() });
     }
-    const filter = filterOverride ?? messageRouter(config, keyring, store, events, work);
+    const filter = filterOverride ?? messageRouter(config, keyring, store, events, work, metrics);
     const milter = role === 'redirector' ? null : await startMilter(config, logger, metrics, filter);
     if (milter) started.push({ close: () => milter.close(config['milter.shutdown_timeout_ms']) });
     const http = store && events ? await startHttp(config, logger, metrics, keyring, store, events, milter) : null;
@@ -133,11 +136,23 @@ function messageRouter(
   store: LevelTrackStore | null,
   events: EventPipeline | null,
   work: TrackingWork | undefined,
+  metrics: MetricsRegistry,
 ): MessageFilter {
+  const suppressed = metrics.counter(
+    'trackmilter_suppressed_recipients_total',
+    'Envelope recipients who had unsubscribed from the message\'s list, by what was done (removed, tagged).',
+    ['action'],
+  );
   return createMessageRouter({
     bounceAddresses: bounceAddressSet(config['bounce.addresses']),
     bounceReader: events ? createBounceReader({ keyring, recordEvents: events.record, afterRecord: config['bounce.after_record'] }) : null,
-    tracking: createTrackingFilter({ config, keyring, store, ...(work ? { work } : {}) }),
+    tracking: createTrackingFilter({
+      config,
+      keyring,
+      store,
+      ...(work ? { work } : {}),
+      onSuppressed: (s) => suppressed.labels(s.policy === 'tag' ? 'tagged' : 'removed').inc(s.unsubscribed.length),
+    }),
   });
 }
 
@@ -183,6 +198,13 @@ async function startHttp(
     logger,
     metrics,
     resolver: createStoreResolver(keyring, store),
+    unsubscribe: {
+      service: new UnsubscribeService({ keyring, store, record: (e) => events.record(e), maxAgeMs: config['retention.days'] * 86_400_000 }),
+      templates: PageTemplates.load(
+        config['tracking.unsubscribe_page'],
+        Object.fromEntries(Object.entries(config.classes).map(([name, c]) => [name, c.unsubscribe_page])),
+      ),
+    },
     events: { record: (recorded) => events.record(recorded) },
     trackingHosts: [...trackingHosts(config)],
     trustedProxies: splitList(config['http.trusted_proxies']),
@@ -204,6 +226,7 @@ async function startHttp(
       store,
       logger,
       post: {
+        ...suppressionPostHandlers(store),
         bounce: async (body) => {
           const outcome = await takeInReport(body, keyring, events.record);
           logger.info({ ...outcome, bytes: body.length }, 'bounce');

@@ -5,15 +5,16 @@ import type { LevelTrackStore, ReadCacheStats } from '../store/index.js';
 /** The store's own figures, read at scrape time: how well the read caches work, how busy writes are. */
 export function storeMetrics(metrics: MetricsRegistry, store: LevelTrackStore): void {
   const caches = (): Array<[string, ReadCacheStats]> => {
-    const { rows, messages } = store.stats().readCache;
+    const stats = store.stats();
     return [
-      ['rows', rows],
-      ['messages', messages],
+      ['rows', stats.readCache.rows],
+      ['messages', stats.readCache.messages],
+      ['suppressions', stats.suppressionCache],
     ];
   };
   metrics.collected(
     'trackmilter_store_read_cache_lookups_total',
-    'Reads of URL rows and message records, answered from the read cache (hit) or from LevelDB (miss).',
+    'Reads of URL rows, message records and suppressions, answered from the read cache (hit) or from LevelDB (miss).',
     'counter',
     ['cache', 'result'],
     () => caches().flatMap(([cache, figures]) => [

@@ -5,6 +5,7 @@ import { rewriteCommand, REWRITE_HELP } from './rewrite.js';
 import { checkConfigCommand, CHECK_CONFIG_HELP, keygenCommand, KEYGEN_HELP } from './config-commands.js';
 import { bounceCommand, BOUNCE_HELP } from './bounce.js';
 import { eventsCommand, EVENTS_HELP, EXPORT_HELP, reportCommand, REPORT_HELP } from './report.js';
+import { suppressionsCommand, SUPPRESSIONS_HELP } from './suppressions.js';
 import { VERSION } from '../version.js';
 import { errorCode, errorMessage } from '../util/errors.js';
 import { CliErrorCode } from './errors.js';
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   events: { run: eventsCommand, help: EVENTS_HELP, summary: "a send's events as JSON lines or CSV, from the running daemon" },
   export: { run: (argv) => eventsCommand(argv, EXPORT_HELP), help: EXPORT_HELP, summary: 'the same as events' },
   bounce: { run: bounceCommand, help: BOUNCE_HELP, summary: 'record one bounce or complaint from stdin (for a Postfix pipe transport; exit 75 to retry)' },
+  suppressions: { run: suppressionsCommand, help: SUPPRESSIONS_HELP, summary: 'list, add, remove or import unsubscribed recipients per list, through the running daemon' },
   'check-config': { run: checkConfigCommand, help: CHECK_CONFIG_HELP, summary: 'print the effective configuration, or what is wrong with it (exit 1)' },
   keygen: { run: keygenCommand, help: KEYGEN_HELP, summary: 'add a new link signing key, keeping the old ones for links already sent' },
   try: { run: tryCommand, help: TRY_HELP, summary: 'send a message file through a running milter and show what changed' },

@@ -48,6 +48,17 @@ export const CLASS_SCHEMA = {
     default: 'stateful',
     doc: 'stateful: URLs stored in LevelDB, short links; stateless: links carry everything, any redirector with the key serves them.',
   },
+  unsubscribe: {
+    type: 'enum',
+    values: ['missing', 'replace', 'off'],
+    default: 'missing',
+    doc: 'One-click unsubscribe headers (List-Unsubscribe with a signed /u/ link, List-Unsubscribe-Post) on tracked mail with a ListID and one recipient: missing adds them unless the message has a List-Unsubscribe of its own, which is kept; replace puts ours in place of the message\'s own; off adds none.',
+  },
+  unsubscribe_page: {
+    type: 'string',
+    default: '',
+    doc: 'HTML template file of the unsubscribe confirmation page (placeholders {{list}}, {{address}}, {{action}}; see the README). Empty: the built-in page. Read at start.',
+  },
 } as const satisfies Record<string, KeySpec>;
 
 type ClassKey = keyof typeof CLASS_SCHEMA;
@@ -274,6 +285,23 @@ export const CONFIG_SCHEMA = {
     values: ['accept', 'discard'],
     default: 'accept',
     doc: 'What the milter does with a message to a bounce address once recorded: deliver it on, or discard it. A report that could not be recorded is always delivered.',
+  },
+  'unsubscribe.mailto': {
+    type: 'string',
+    default: '',
+    doc: 'Unsubscribe address: List-Unsubscribe also offers mailto:, and the milter reads mail to it as unsubscribes (never delivered on unless unsubscribe.mailto_after_record says so). Empty: no mailto form.',
+  },
+  'unsubscribe.mailto_after_record': {
+    type: 'enum',
+    values: ['discard', 'accept'],
+    default: 'discard',
+    doc: 'What the milter does with mail to unsubscribe.mailto once the unsubscribe is recorded: discard it, or deliver it on. Mail it cannot read an unsubscribe from is always delivered.',
+  },
+  'unsubscribe.suppression': {
+    type: 'enum',
+    values: ['suppress', 'tag', 'off'],
+    default: 'suppress',
+    doc: 'Recipients who unsubscribed from a message\'s ListID: suppress removes them from the envelope (the message is discarded when none remain); tag delivers but adds X-Trackmilter-Suppressed and logs; off does neither. Needs the store (serve).',
   },
   'store.sync': {
     type: 'boolean',

@@ -49,6 +49,8 @@ export interface MessageResult {
   /** The replacement body (REPLBODY chunks joined), or null when the milter sent none. */
   body: Buffer | null;
   replbodyChunks: number;
+  /** Recipients the milter removed (SMFIR_DELRCPT), as it named them. */
+  recipientsRemoved: string[];
 }
 
 export class MilterClient {
@@ -201,7 +203,7 @@ export class MilterClient {
       const reply = await this.command(code, encode());
       if (reply && reply.code !== Reply.CONTINUE) {
         if (reply.code === Reply.SKIP && code === Cmd.BODY) break;
-        return { ...verdictOf(reply), stage: code, headerChanges: [], body: null, replbodyChunks: 0 };
+        return { ...verdictOf(reply), stage: code, headerChanges: [], body: null, replbodyChunks: 0, recipientsRemoved: [] };
       }
     }
     this.macros(Cmd.BODYEOB, msg.macros?.[Cmd.BODYEOB]);
@@ -217,6 +219,7 @@ export class MilterClient {
   private async readEndOfMessage(): Promise<MessageResult> {
     const headerChanges: HeaderChange[] = [];
     const body: Buffer[] = [];
+    const recipientsRemoved: string[] = [];
     let replbodyChunks = 0;
     const leadSpace = (this.protocol & Proto.HDR_LEADSPC) !== 0;
     const value = (v: string): string => (leadSpace && v.startsWith(' ') ? v.slice(1) : v);
@@ -239,6 +242,9 @@ export class MilterClient {
           replbodyChunks += 1;
           body.push(p.data);
           break;
+        case Reply.DELRCPT:
+          recipientsRemoved.push(splitCStrings(p.data)[0] ?? '');
+          break;
         case Reply.PROGRESS:
           break;
         default:
@@ -248,6 +254,7 @@ export class MilterClient {
             headerChanges,
             body: replbodyChunks > 0 ? Buffer.concat(body) : null,
             replbodyChunks,
+            recipientsRemoved,
           };
       }
     }

@@ -33,6 +33,11 @@ export type Verdict =
 
 export interface FilterResult {
   headerChanges?: HeaderChange[];
+  /**
+   * Envelope recipients to remove (SMFIR_DELRCPT), each as the MTA gave it in RCPT TO (without angle
+   * brackets). Removing every recipient is the filter's to avoid: say discard instead.
+   */
+  removeRecipients?: string[];
   /** A replacement body, CRLF line ends; absent = body unchanged. */
   body?: Buffer;
   verdict?: Verdict;

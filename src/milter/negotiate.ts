@@ -24,7 +24,8 @@ export const WANTED_PROTOCOL =
   Proto.NOUNKNOWN |
   Proto.HDR_LEADSPC;
 
-export const WANTED_ACTIONS = Action.ADDHDRS | Action.CHGHDRS | Action.CHGBODY;
+/** Headers added and changed, the body replaced, and unsubscribed recipients removed (DELRCPT). */
+export const WANTED_ACTIONS = Action.ADDHDRS | Action.CHGHDRS | Action.CHGBODY | Action.DELRCPT;
 
 export function negotiate(offer: OptNeg, wantedActions = WANTED_ACTIONS, wantedProtocol = WANTED_PROTOCOL): OptNeg {
   if (offer.version < MILTER_MIN_VERSION) {

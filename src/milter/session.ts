@@ -2,7 +2,7 @@
 // Packets are handled strictly in order; only end of message is asynchronous, and packets that
 // arrive meanwhile wait for it.
 import { Action, Cmd, MILTER_CHUNK_SIZE, NO_REPLY_FLAG, Proto, Reply, type CmdCode } from './constants.js';
-import { encodePacket, type Packet } from './codec.js';
+import { cstrings, encodePacket, type Packet } from './codec.js';
 import {
   encodeAddHeader,
   encodeChangeHeader,
@@ -392,6 +392,13 @@ export class MilterSession {
       const packet = this.headerChangePacket(change, actions);
       if (packet) out.push(packet);
     }
+    const removals = result.removeRecipients ?? [];
+    if (removals.length > 0 && (actions & Action.DELRCPT) === 0) {
+      this.options.logger.warn({ recipients: removals.length }, 'MTA did not allow removing recipients (DELRCPT); recipients kept');
+    } else {
+      // Angle brackets as in RCPT TO: both Postfix and Sendmail parse the address out of them.
+      for (const recipient of removals) out.push(encodePacket(Reply.DELRCPT, cstrings(`<${recipient}>`)));
+    }
     if (bodyDropped) {
       this.options.logger.warn({}, 'MTA did not allow body replacement; body left unchanged');
     } else if (result.body) {
@@ -468,7 +475,7 @@ function outcomeOf(result: FilterResult): MessageOutcome['outcome'] {
       return 'discarded';
     default:
       if (result.skipped) return 'skipped';
-      return result.body || (result.headerChanges?.length ?? 0) > 0 ? 'modified' : 'unchanged';
+      return result.body || (result.headerChanges?.length ?? 0) > 0 || (result.removeRecipients?.length ?? 0) > 0 ? 'modified' : 'unchanged';
   }
 }
 

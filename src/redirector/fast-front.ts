@@ -24,7 +24,6 @@ import type { IncomingRequest } from './types.js';
  * an odd byte...), a head cut across reads, one over the size limit, an admin API request, or more
  * pipelined requests than it lets wait.
  */
-type HandOffReason = 'unread_head' | 'partial_head' | 'oversized_head' | 'admin' | 'pipelined';
 
 /** A connection with more requests than this still unanswered goes to node:http, which paces a flood. */
 const MAX_OWED = 16;
@@ -36,8 +35,11 @@ interface FastFrontOptions {
   handOff: (socket: Socket) => void;
   /** Told why each connection is handed off (for metrics). */
   onHandOff?: (reason: HandOffReason) => void;
-  /** Targets starting with this always go to node:http (the admin API reads bodies and streams). */
-  nodeOnlyPrefix?: string;
+  /**
+   * Targets starting with one of these prefixes always go to node:http, with the reason given (the
+   * admin API and the unsubscribe pages read bodies and set headers of their own).
+   */
+  nodeOnlyPrefixes?: ReadonlyArray<readonly [prefix: string, reason: HandOffReason]>;
   maxUrlBytes: number;
   maxHeaderBytes: number;
   /** A connection that sends nothing is closed after this (node:http's headersTimeout)... */
@@ -179,7 +181,8 @@ class FastConnection {
       if (end - at > options.maxHeaderBytes) return this.handOff(data.slice(at), 'oversized_head');
       const head = readRequestHead(data.slice(at, end), options.maxUrlBytes);
       if (head === null) return this.handOff(data.slice(at), 'unread_head');
-      if (options.nodeOnlyPrefix !== undefined && head.target.startsWith(options.nodeOnlyPrefix)) return this.handOff(data.slice(at), 'admin');
+      const nodeOnly = options.nodeOnlyPrefixes?.find(([prefix]) => head.target.startsWith(prefix));
+      if (nodeOnly) return this.handOff(data.slice(at), nodeOnly[1]);
       if (this.owed.length >= MAX_OWED) return this.handOff(data.slice(at), 'pipelined');
       at = end + 4;
       const slot = new ReplySlot(this, head.isHead, head.close);

@@ -38,6 +38,9 @@ import {
 } from './responses.js';
 import { createRouteParser, type RouteParser, type TokenSyntax } from './routes.js';
 import { ThrottledLog } from './throttled-log.js';
+import { createUnsubscribeRoute, UNSUBSCRIBE_PREFIX } from './unsubscribe-route.js';
+import type { UnsubscribeService } from '../unsubscribe/service.js';
+import type { PageTemplates } from '../unsubscribe/page.js';
 import type { EventSink, IncomingRequest, LinkKind, LinkResolver, ResolvedLink, TrackingRoute } from './types.js';
 import { RedirectorErrorCode } from './errors.js';
 
@@ -81,6 +84,8 @@ export interface RedirectorServerOptions {
   logger: Logger;
   /** Handles every request under /admin/ (any method); without it those paths are 404. */
   admin?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  /** Serves `/u/TOKEN` (one-click unsubscribe and its confirmation page); without it those paths are 404. */
+  unsubscribe?: { service: UnsubscribeService; templates: PageTemplates };
   /** Extra facts for /healthz (e.g. milter sessions). */
   health?: () => Record<string, unknown>;
   /** Verifies tokens. Without one every click is a 404 and every open the GIF, nothing recorded. */
@@ -125,6 +130,7 @@ export class RedirectorServer {
   private readonly now: () => number;
   readonly metrics: MetricsRegistry;
   private readonly m: RedirectorMetrics;
+  private readonly unsubscribe: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | null;
 
   constructor(private readonly options: RedirectorServerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -137,6 +143,32 @@ export class RedirectorServer {
     this.now = options.now ?? Date.now;
     this.metrics = options.metrics ?? new MetricsRegistry();
     this.m = registerMetrics(this.metrics);
+    this.unsubscribe = options.unsubscribe ? this.createUnsubscribe(options.unsubscribe) : null;
+  }
+
+  private createUnsubscribe(u: NonNullable<RedirectorServerOptions['unsubscribe']>): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+    const answers = this.metrics.counter('trackmilter_unsubscribe_requests_total', 'Requests to /u/ (unsubscribe), by outcome and status.', ['outcome', 'status']);
+    return createUnsubscribeRoute({
+      service: u.service,
+      templates: u.templates,
+      log: this.log,
+      onAnswer: (outcome, status) => answers.labels(outcome, String(status)).inc(),
+      facts: (req) => {
+        const now = this.now();
+        const fullIp = this.clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+        const header = req.headers['user-agent'] ?? '';
+        const userAgent = header.length > MAX_USER_AGENT_CHARS ? header.slice(0, MAX_USER_AGENT_CHARS) : header;
+        // A POST is never a link followed; the verdict still reports a tool or scanner by its agent or range.
+        const machineReason = this.classify({ kind: 'click', isHead: false, userAgent, ip: fullIp, deliveredAt: undefined, now });
+        const truncation = this.options.ipTruncation;
+        return {
+          time: new Date(now),
+          ip: truncation ? truncateAddress(fullIp, truncation) : fullIp,
+          userAgent,
+          ...(machineReason !== undefined ? { machineReason } : {}),
+        };
+      },
+    });
   }
 
   get port(): number {
@@ -226,7 +258,10 @@ export class RedirectorServer {
           handle: (request, out) => this.handleRequest(request, out),
           handOff,
           onHandOff: (reason) => this.m.handedToNode.labels(reason).inc(),
-          nodeOnlyPrefix: this.options.admin ? ADMIN_PREFIX : undefined,
+          nodeOnlyPrefixes: [
+            ...(this.options.admin ? [[ADMIN_PREFIX, 'admin'] as const] : []),
+            ...(this.unsubscribe ? [[UNSUBSCRIBE_PREFIX, 'unsubscribe'] as const] : []),
+          ],
           maxUrlBytes: this.limits.maxUrlBytes,
           maxHeaderBytes: this.limits.maxHeaderBytes,
           headersTimeoutMs: this.limits.headersTimeoutMs,
@@ -255,6 +290,16 @@ export class RedirectorServer {
       return;
     }
     const headers = req.headers;
+    if (this.unsubscribe && target.startsWith(UNSUBSCRIBE_PREFIX)) {
+      const started = performance.now();
+      if (target.length > this.limits.maxUrlBytes || !this.hostAllowed(headers.host)) {
+        req.resume();
+        new NodeResponseWriter(res).canned(target.length > this.limits.maxUrlBytes ? URI_TOO_LONG : NOT_FOUND);
+        return this.count('other', target.length > this.limits.maxUrlBytes ? 414 : 404, started);
+      }
+      this.unsubscribe(req, res);
+      return;
+    }
     const request: IncomingRequest = {
       method: req.method,
       target,

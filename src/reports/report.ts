@@ -16,6 +16,8 @@ interface Counts {
   uniqueClicks: number;
   bounces: number;
   complaints: number;
+  /** One-click, page and mailto unsubscribes (a person unsubscribes once per list: repeats are not recorded). */
+  unsubscribes: number;
   links: LinkCounts[];
 }
 
@@ -33,6 +35,7 @@ class Tally {
   clicks = 0;
   bounces = 0;
   complaints = 0;
+  unsubscribes = 0;
   private openers = new Set<string>();
   private clickers = new Set<string>();
   private links = new Map<string, { url: string; linkName: string; clicks: number; who: Set<string> }>();
@@ -61,6 +64,9 @@ class Tally {
       case 'complaint':
         this.complaints++;
         return;
+      case 'unsubscribe':
+        this.unsubscribes++;
+        return;
       default:
         return;
     }
@@ -77,6 +83,7 @@ class Tally {
       uniqueClicks: this.clickers.size,
       bounces: this.bounces,
       complaints: this.complaints,
+      unsubscribes: this.unsubscribes,
       links,
     };
   }
@@ -112,6 +119,7 @@ export function formatReport(r: SendReport): string {
     line('unique clicks', r.all.uniqueClicks, r.human.uniqueClicks),
     line('bounces', r.all.bounces, r.human.bounces),
     line('complaints', r.all.complaints, r.human.complaints),
+    line('unsubscribes', r.all.unsubscribes, r.human.unsubscribes),
   ];
   if (r.all.links.length > 0) {
     out.push('', 'clicks (all / humans, unique all / humans)  link name  URL');

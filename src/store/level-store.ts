@@ -32,7 +32,8 @@ import {
 } from './keys.js';
 import { ReadCache } from './read-cache.js';
 import { RecentRows } from './recent-rows.js';
-import { eventsItem, messageItem, StoreWriter, type WriteItem } from './store-writer.js';
+import { eventsItem, messageItem, StoreWriter, suppressionsItem, type WriteItem } from './store-writer.js';
+import { decodeSuppression, SuppressionCache, suppressionKey, suppressionRange, type Suppression, type SuppressionChange } from './suppressions.js';
 import { sweepStore } from './store-sweep.js';
 import type { EventQuery, MessageRecord, RecordId, StoredUrlRow, StoreStats, SweepResult, TrackEvent, TrackStore, UrlRow } from './types.js';
 import { decodeEncodedEvent, decodeEvent, decodeMessage, decodeUrlRow, splitEventBatch } from './values.js';
@@ -70,6 +71,8 @@ export class LevelTrackStore implements TrackStore {
   /** Read-through caches of getUrlRow and getMessage (./read-cache.ts). */
   private readonly cachedRows: ReadCache<StoredUrlRow>;
   private readonly cachedMessages: ReadCache<MessageRecord>;
+  /** Suppressions found and absent (./suppressions.ts), in front of the milter's per-message check. */
+  private readonly suppressionCache: SuppressionCache;
 
   constructor(
     readonly dir: string,
@@ -78,6 +81,7 @@ export class LevelTrackStore implements TrackStore {
     this.verifyOnOpen = options.verifyOnOpen ?? false;
     this.cachedRows = new ReadCache(options.readCacheEntries ?? 100_000);
     this.cachedMessages = new ReadCache(options.readCacheEntries ?? 100_000);
+    this.suppressionCache = new SuppressionCache(options.readCacheEntries ?? 100_000);
     this.level = new LevelDatabase<WriteItem>(dir, {
       errors: storeErrors(dir),
       writeGroup: (items) => this.writer.writeGroup(items),
@@ -86,9 +90,16 @@ export class LevelTrackStore implements TrackStore {
     });
     const recentRows = new RecentRows(options.recentRowCapacity ?? 100_000, options.rowRefreshMs ?? 86_400_000);
     // A refreshed row has a new time: the next read takes it from LevelDB.
-    this.writer = new StoreWriter(this.level, recentRows, (ids) => {
-      for (const id of ids) this.cachedRows.invalidate(id.toString('latin1'));
-    });
+    this.writer = new StoreWriter(
+      this.level,
+      recentRows,
+      (ids) => {
+        for (const id of ids) this.cachedRows.invalidate(id.toString('latin1'));
+      },
+      (ops) => {
+        for (const op of ops) this.suppressionCache.written(op.key, op.type === 'put');
+      },
+    );
   }
 
   async open(): Promise<void> {
@@ -108,6 +119,60 @@ export class LevelTrackStore implements TrackStore {
 
   recordEvents(events: readonly TrackEvent[]): Promise<void> {
     return this.submit(() => eventsItem(events));
+  }
+
+  /** Adds and removes suppressions in one batch. */
+  changeSuppressions(changes: readonly SuppressionChange[]): Promise<void> {
+    return this.submit(() => suppressionsItem(changes));
+  }
+
+  /**
+   * Which of these addresses (as given) are suppressed from the list. Answered from the suppression
+   * cache where it can be; the rest in one LevelDB read. An address no key can hold is not suppressed.
+   */
+  async suppressedAmong(listId: string, addresses: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    if (listId === '' || addresses.length === 0) return found;
+    if (!this.level.isOpen) throw storeErrors(this.dir).closed();
+    const unknown: Array<{ address: string; key: Buffer }> = [];
+    for (const address of addresses) {
+      let key: Buffer;
+      try {
+        key = suppressionKey(listId, address);
+      } catch {
+        continue;
+      }
+      const known = this.suppressionCache.lookup(key);
+      if (known === true) found.add(address);
+      else if (known === undefined) unknown.push({ address, key });
+    }
+    if (unknown.length === 0) return found;
+    const keys = unknown.map((u) => u.key);
+    const lookup = this.suppressionCache.startLookup(keys);
+    let values: Array<Buffer | undefined> | undefined;
+    try {
+      values = await this.level.read((db) => db.getMany(keys));
+    } finally {
+      // A failed read leaves the cache as it was (an empty list keeps nothing).
+      const read = values;
+      lookup.finish(read ? keys.map((_, i) => read[i] !== undefined) : []);
+    }
+    values.forEach((value, i) => {
+      if (value !== undefined) found.add(unknown[i]!.address);
+    });
+    return found;
+  }
+
+  /** Every suppression in key order (by list, then address), or one list's. */
+  async *suppressions(listId?: string): AsyncIterable<Suppression> {
+    if (!this.level.isOpen) throw storeErrors(this.dir).closed();
+    const range = suppressionRange(listId);
+    const iterator = this.level.db.iterator(range);
+    try {
+      for await (const [key, value] of iterator) yield decodeSuppression(key, value);
+    } catch (err) {
+      throw this.level.translate(err, 'read suppressions');
+    }
   }
 
   /** What these two return may be the cached object itself: callers read it, never change it. */
@@ -205,6 +270,7 @@ export class LevelTrackStore implements TrackStore {
       pendingCalls: this.level.pendingWrites,
       ...this.writer.counts,
       readCache: { rows: this.cachedRows.stats(), messages: this.cachedMessages.stats() },
+      suppressionCache: { hits: this.suppressionCache.hits, misses: this.suppressionCache.misses, entries: this.suppressionCache.size },
     };
   }
 

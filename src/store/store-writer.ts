@@ -25,6 +25,7 @@ import {
 import { byTimeThenId } from './event-heap.js';
 import type { RecentRows } from './recent-rows.js';
 import type { MessageRecord, TrackEvent, UrlRow } from './types.js';
+import { encodeSuppression, normalizeAddress, suppressingSource, suppressionKey, type SuppressionChange } from './suppressions.js';
 import { encodeEvent, encodeEventBatch, encodeMessage, encodeUrlRow, type EncodedEvent } from './values.js';
 
 /**
@@ -53,7 +54,9 @@ interface PendingEvent extends EncodedEvent {
 
 export type WriteItem =
   | { kind: 'message'; ops: LevelPut[]; rows: PendingRow[] }
-  | { kind: 'events'; events: PendingEvent[] }
+  /** ops: the suppressions its unsubscribe events imply, written in the same batch. */
+  | { kind: 'events'; events: PendingEvent[]; ops: LevelPut[] }
+  | { kind: 'suppressions'; ops: LevelOperation[] }
   | { kind: 'delete'; ops: LevelOperation[]; expiredRows: ExpiredRow[]; rowsDeleted: number };
 
 export const EMPTY = Buffer.alloc(0);
@@ -80,7 +83,33 @@ export function eventsItem(events: readonly TrackEvent[]): WriteItem {
     checkSendId(event.sendId);
     return { sendId: event.sendId, id: idBytes(event.id), timeMs, value: encodeEvent(event) };
   });
-  return { kind: 'events', events: pending };
+  // An unsubscribe of a named person from a list suppresses them, atomically with its event.
+  const ops: LevelPut[] = [];
+  for (const event of events) {
+    const source = suppressingSource(event);
+    if (source === null) continue;
+    let key: Buffer;
+    try {
+      key = suppressionKey(event.listId, event.recipient);
+    } catch {
+      continue; // an address no key can hold: the event is still recorded
+    }
+    const suppression = { listId: event.listId, address: normalizeAddress(event.recipient), time: event.time, source, sendId: event.sendId };
+    ops.push({ type: 'put', key, value: encodeSuppression(suppression) });
+  }
+  return { kind: 'events', events: pending, ops };
+}
+
+/** Suppressions added and removed by hand, checked. Throws on one no key can hold. */
+export function suppressionsItem(changes: readonly SuppressionChange[]): WriteItem {
+  return {
+    kind: 'suppressions',
+    ops: changes.map((c): LevelOperation =>
+      c.op === 'add'
+        ? { type: 'put', key: suppressionKey(c.suppression.listId, c.suppression.address), value: encodeSuppression(c.suppression) }
+        : { type: 'del', key: suppressionKey(c.listId, c.address) },
+    ),
+  };
 }
 
 export interface WriterCounts {
@@ -98,6 +127,8 @@ export class StoreWriter {
     private readonly recentRows: RecentRows,
     /** Told of URL rows rewritten with a new time, once they are on disk (the read cache drops them). */
     private readonly rowsWritten: (ids: readonly Buffer[]) => void,
+    /** Told of suppressions put or deleted, once they are on disk (the suppression cache follows). */
+    private readonly suppressionsWritten: (ops: readonly LevelOperation[]) => void = () => undefined,
   ) {}
 
   /** One group of submitted items as one atomic batch. */
@@ -108,8 +139,16 @@ export class StoreWriter {
     let events = 0;
     let skipped = 0;
     const eventsBySend = new Map<string, PendingEvent[]>();
+    const suppressionOps: LevelOperation[] = [];
     for (const item of items) {
+      if (item.kind === 'suppressions') {
+        ops.push(...item.ops);
+        suppressionOps.push(...item.ops);
+        continue;
+      }
       if (item.kind === 'events') {
+        ops.push(...item.ops);
+        suppressionOps.push(...item.ops);
         events += item.events.length;
         for (const event of item.events) {
           const send = eventsBySend.get(event.sendId);
@@ -155,6 +194,7 @@ export class StoreWriter {
       throw err;
     }
     this.rowsWritten(rowsWritten);
+    this.suppressionsWritten(suppressionOps);
     this.counts.messages += messages;
     this.counts.events += events;
     this.counts.urlRowsWritten += rowsWritten.length;

@@ -6,6 +6,8 @@
  * Bytes rather than strings because they go into keys and tokens as they are, with no text encoding.
  */
 
+import type { Suppression, SuppressionChange } from './suppressions.js';
+
 /** An opaque record id of 1 to 64 bytes (8 to 16 in practice). */
 export type RecordId = Uint8Array;
 
@@ -97,6 +99,8 @@ export interface StoreStats {
   pendingCalls: number;
   /** The read caches in front of getUrlRow and getMessage (`store.read_cache_entries`). */
   readCache: { rows: ReadCacheStats; messages: ReadCacheStats };
+  /** The cache of suppression lookups (found and absent), in front of the milter's per-message check. */
+  suppressionCache: ReadCacheStats;
 }
 
 export interface ReadCacheStats {
@@ -140,4 +144,12 @@ export interface TrackStore {
   /** Removes events, URL rows and messages whose time is before `olderThan`. */
   sweep(olderThan: Date): Promise<SweepResult>;
   stats(): StoreStats;
+  /**
+   * Suppressions (./suppressions.ts). An unsubscribe event with a ListID and a recipient, recorded
+   * through recordEvents, adds one in the same batch; these add and remove them directly.
+   */
+  changeSuppressions(changes: readonly SuppressionChange[]): Promise<void>;
+  /** The addresses (as given) suppressed from the list; cached, so cheap per message. */
+  suppressedAmong(listId: string, addresses: readonly string[]): Promise<Set<string>>;
+  suppressions(listId?: string): AsyncIterable<Suppression>;
 }

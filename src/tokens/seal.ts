@@ -27,6 +27,8 @@ export const KIND = {
   statelessClick: 3,
   statelessOpen: 4,
   infoHeader: 5,
+  statefulUnsubscribe: 6,
+  statelessUnsubscribe: 7,
 } as const;
 export type KindCode = (typeof KIND)[keyof typeof KIND];
 const KNOWN_KINDS: ReadonlySet<number> = new Set(Object.values(KIND));

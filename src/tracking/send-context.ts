@@ -77,6 +77,12 @@ export function resolveSend(
   };
 }
 
+/** The message's ListID (X-GreenArrow-ListID), unfolded and trimmed; '' when it has none. */
+export function listIdOf(headers: readonly HeaderField[]): string {
+  const field = headers.find((h) => h.name.toLowerCase() === 'x-greenarrow-listid');
+  return field ? headerText(field.value).trim() : '';
+}
+
 /** The default class (`tracking.*`), overlaid with the named class, with the sender domain's tracking domain. */
 function classSettings(config: ConfigValues, mailClass: string, sender: string): ClassSettings {
   const base: ClassSettings = {
@@ -86,6 +92,8 @@ function classSettings(config: ConfigValues, mailClass: string, sender: string):
     scheme: config['tracking.scheme'],
     style: config['tracking.style'],
     mode: config['tracking.mode'],
+    unsubscribe: config['tracking.unsubscribe'],
+    unsubscribe_page: config['tracking.unsubscribe_page'],
   };
   const own = (mailClass && config.classes[mailClass]) || {};
   const senderDomain = sender.slice(sender.lastIndexOf('@') + 1).toLowerCase();

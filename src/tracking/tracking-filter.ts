@@ -7,10 +7,13 @@ import type { ClassSettings } from '../config/schema.js';
 import { encodeInfoHeader, INFO_HEADER_NAME, type Keyring } from '../tokens/index.js';
 import type { MessageRecord, TrackStore, UrlRow } from '../store/index.js';
 import { planRewrite, type RewritePlan } from './plan-rewrite.js';
-import { controlHeaderRemovals, resolveSend, type SendIdentity } from './send-context.js';
+import { controlHeaderRemovals, listIdOf, resolveSend, type SendIdentity } from './send-context.js';
+import { suppressRecipients, type Suppressed } from '../unsubscribe/suppress.js';
 import { createMessageMinter, type RowIdCache } from './message-minter.js';
 import { inlineWork, type TrackingWork } from './tracking-work.js';
 import { rewriteSettings, trackingHosts, trackingOrigin } from './settings.js';
+import { mintUnsubscribeToken } from '../tokens/unsubscribe-token.js';
+import { planUnsubscribeHeaders, type UnsubscribeHeaderNote } from './unsubscribe-headers.js';
 
 /** Message record ids: random, so that two messages never share one (queue ids are reused by MTAs). */
 const MESSAGE_ID_BYTES = 9;
@@ -27,6 +30,8 @@ export type TrackingOutcome =
       headerChanges: HeaderChange[];
       record: MessageRecord;
       urlRows: UrlRow[];
+      /** What became of the List-Unsubscribe headers (logged). */
+      unsubscribe: UnsubscribeHeaderNote;
     };
 
 type Envelope = Pick<MessageContext, 'from' | 'recipients' | 'headers' | 'body' | 'queueId'>;
@@ -45,11 +50,12 @@ export function prepareTracking(
   const { identity, settings } = decision;
   const messageId = randomBytes(MESSAGE_ID_BYTES);
   const time = new Date();
+  const origin = trackingOrigin(config, settings);
   const minter = createMessageMinter({
     keyring,
     identity,
     settings,
-    origin: trackingOrigin(config, settings),
+    origin,
     messageId,
     sentAt: time.getTime(),
     trackingHosts: hosts,
@@ -58,7 +64,25 @@ export function prepareTracking(
   const plan = planRewrite(msg.headers, msg.body, minter, rewriteSettings(config, settings));
   // A message passed over for a reason (signed, over a limit) is left exactly as it came.
   if (plan.skipped) return { kind: 'skip', reason: plan.skipped.code, detail: plan.skipped.detail, headerChanges: [] };
-  const { recipient, sendId, listId, emailCode, recipients } = identity;
+  const { recipient, sendId, listId, emailCode, recipients, mailClass } = identity;
+  const unsubscribe = planUnsubscribeHeaders({
+    headers: msg.headers,
+    policy: settings.unsubscribe,
+    listId,
+    recipientCount: recipients.length,
+    origin,
+    mailto: config['unsubscribe.mailto'],
+    mintToken: () => {
+      const common = { mailClass, mintedAt: time.getTime() };
+      try {
+        return settings.mode === 'stateful'
+          ? mintUnsubscribeToken(keyring, { kind: 'stateful', messageId, ...common })
+          : mintUnsubscribeToken(keyring, { kind: 'stateless', recipient, sendId, listId, emailCode, ...common });
+      } catch {
+        return null; // fields no token can carry (absurd lengths): the message goes without our headers
+      }
+    },
+  });
   return {
     kind: 'track',
     identity,
@@ -68,9 +92,11 @@ export function prepareTracking(
       ...decision.removeHeaders,
       ...plan.headerChanges,
       { op: 'add', name: INFO_HEADER_NAME, value: encodeInfoHeader(keyring, { recipient, sendId, listId, emailCode }) },
+      ...unsubscribe.changes,
     ],
     record: { id: messageId, recipients, emailCode, sendId, listId, queueId: msg.queueId, time },
     urlRows: minter.urlRows(),
+    unsubscribe: unsubscribe.note,
   };
 }
 
@@ -81,21 +107,39 @@ interface TrackingFilterOptions {
   store: TrackStore | null;
   /** Where the CPU work runs; on this thread by default. */
   work?: TrackingWork;
+  /** Told of every message with unsubscribed recipients (metrics). */
+  onSuppressed?: (s: Suppressed) => void;
 }
 
-export function createTrackingFilter({ config, keyring, store, work = inlineWork(config, keyring) }: TrackingFilterOptions): MessageFilter {
+export function createTrackingFilter({ config, keyring, store, work = inlineWork(config, keyring), onSuppressed }: TrackingFilterOptions): MessageFilter {
   return {
     async endOfMessage(ctx: MessageContext, signal: AbortSignal): Promise<FilterResult> {
-      const outcome = await work.prepare(ctx, signal);
+      // Suppression first (a store read, on this thread): the tracking work sees only who remains.
+      const policy = config['unsubscribe.suppression'];
+      const suppressed = store && policy !== 'off' ? await suppressRecipients(store, listIdOf(ctx.headers), ctx.recipients, policy) : null;
+      if (suppressed) onSuppressed?.(suppressed);
+      if (suppressed?.kept.length === 0) {
+        return { verdict: { kind: 'discard' }, log: { suppressed: suppressed.removed.length, listId: suppressed.listId, reason: 'all-recipients-unsubscribed' } };
+      }
+      const removal = suppressed ? suppressed.result : {};
+      const outcome = await work.prepare(suppressed ? { ...ctx, recipients: suppressed.kept } : ctx, signal);
       if (outcome.kind === 'reject') {
         return { verdict: { kind: 'reject', reply: outcome.reply }, log: { reason: 'invalid-msys-api', detail: outcome.detail } };
       }
-      if (outcome.kind === 'skip') return { headerChanges: outcome.headerChanges, skipped: { reason: outcome.reason, detail: outcome.detail } };
+      if (outcome.kind === 'skip') {
+        const changes = [...outcome.headerChanges, ...(removal.headerChanges ?? [])];
+        return { ...removal, headerChanges: changes, skipped: { reason: outcome.reason, detail: outcome.detail } };
+      }
       if (ctx.bodyReplaceable === false) {
         // The links could not go out rewritten, and header changes made for the new body (a root part's
         // Content-Transfer-Encoding) would not match the body that does: pass it as for any skip.
+        // Suppression still applies: it changes only the envelope.
         const removals = config['headers.remove_control'] ? controlHeaderRemovals(ctx.headers) : [];
-        return { headerChanges: removals, skipped: { reason: 'body-change-not-offered', detail: 'the MTA did not offer body replacement (SMFIF_CHGBODY)' } };
+        return {
+          ...removal,
+          headerChanges: [...removals, ...(removal.headerChanges ?? [])],
+          skipped: { reason: 'body-change-not-offered', detail: 'the MTA did not offer body replacement (SMFIF_CHGBODY)' },
+        };
       }
       const { settings, plan, identity } = outcome;
       // Past the budget the verdict has gone out already: nothing to store for it.
@@ -107,10 +151,12 @@ export function createTrackingFilter({ config, keyring, store, work = inlineWork
       }
       const overLimit = plan.limitsHit.length > 0;
       return {
-        headerChanges: outcome.headerChanges,
+        ...removal,
+        headerChanges: [...outcome.headerChanges, ...(removal.headerChanges ?? [])],
         ...(plan.body ? { body: plan.body } : {}),
         ...(overLimit ? { limitsHit: ['max-links'] } : {}),
         log: {
+          ...removal.log,
           sendId: identity.sendId,
           mode: settings.mode,
           links: plan.links.length,
@@ -118,6 +164,7 @@ export function createTrackingFilter({ config, keyring, store, work = inlineWork
           partsRewritten: plan.parts.filter((p) => p.changed).length,
           // Links past rewrite.max_links went out as they were.
           ...(overLimit ? { linkLimit: plan.limitsHit.map(({ part, found, maxLinks }) => ({ part, found, maxLinks })) } : {}),
+          unsubscribe: outcome.unsubscribe,
         },
       };
     },

@@ -110,11 +110,18 @@ describe('summarize', () => {
     });
   });
 
-  it('counts bounces and complaints, and an empty send is all zeros', async () => {
-    const r = await summarize(SEND_ID, 2, [ev({ type: 'bounce', url: '' }), ev({ type: 'bounce', url: '' }), ev({ type: 'complaint', url: '' }), ev({ type: 'unsubscribe', url: '' })]);
-    expect(r.all).toMatchObject({ bounces: 2, complaints: 1, clicks: 0, opens: 0, links: [] });
+  it('counts bounces, complaints and unsubscribes, and an empty send is all zeros', async () => {
+    const r = await summarize(SEND_ID, 2, [
+      ev({ type: 'bounce', url: '' }),
+      ev({ type: 'bounce', url: '' }),
+      ev({ type: 'complaint', url: '' }),
+      ev({ type: 'unsubscribe', url: '' }),
+      machine({ type: 'unsubscribe', url: '' }),
+    ]);
+    expect(r.all).toMatchObject({ bounces: 2, complaints: 1, unsubscribes: 2, clicks: 0, opens: 0, links: [] });
+    expect(r.human.unsubscribes).toBe(1);
     const empty = await summarize('nothing', 0, []);
-    expect(empty.all).toEqual({ opens: 0, uniqueOpens: 0, clicks: 0, uniqueClicks: 0, bounces: 0, complaints: 0, links: [] });
+    expect(empty.all).toEqual({ opens: 0, uniqueOpens: 0, clicks: 0, uniqueClicks: 0, bounces: 0, complaints: 0, unsubscribes: 0, links: [] });
     expect(empty.human).toEqual(empty.all);
   });
 });
@@ -149,6 +156,7 @@ describe('formatReport', () => {
       'unique clicks': [2, 1],
       bounces: [1, 1],
       complaints: [0, 0],
+      unsubscribes: [0, 0],
     });
     const linkLines = text.split('\n').filter((line) => line.includes('https://'));
     expect(linkLines).toHaveLength(2);
