@@ -13,6 +13,7 @@ const PROCESSES = [
   'test/app/http-limits.test.ts',
   'test/app/sinks.test.ts',
   'test/app/stateless.test.ts',
+  'test/app/unsubscribe.test.ts',
   'test/app/worker-threads.test.ts',
   'test/bounce/intake.test.ts',
   'test/cli/**/*.test.ts',

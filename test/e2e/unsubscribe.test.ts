@@ -7,10 +7,10 @@
  * nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeUnsubscribeToken } from '../../src/links/unsubscribe-token.js';
-import { loadKeyring } from '../../src/links/index.js';
-import { decodeTokenText, encodeTokenText } from '../../src/links/token-text.js';
-import { runCli } from '../cli/daemon-process.js';
+import { decodeUnsubscribeToken } from '../../src/tokens/unsubscribe-token.js';
+import { loadKeyring } from '../../src/tokens/index.js';
+import { decodeTokenText, encodeTokenText } from '../../src/tokens/token-text.js';
+import { runCli } from '../helpers/cli-process.js';
 import { TrackmilterDaemon } from '../helpers/daemon.js';
 import { pollUntil } from '../helpers/net.js';
 import { PostfixLab, postfixLabUnavailableReason, type DeliveredMessage } from '../helpers/postfix-lab.js';
@@ -65,7 +65,7 @@ describe.skipIf(unavailable !== undefined)('one-click unsubscribe and suppressio
     lab = await PostfixLab.start({ milter: daemon.postfixSpec, defaultAction: 'tempfail' });
     const [outcome] = await sendMessages(lab.smtpPort, [message('weekly', 'first', [READER])], { concurrency: 1 });
     expect(outcome?.accepted).toBe(true);
-    [first] = await lab.waitForDeliveredMessages(1);
+    first = (await lab.waitForDeliveredMessages(1))[0]!;
     url = /^<(http:\/\/[^>]+)>$/.exec(first!.header('List-Unsubscribe')[0] ?? '')?.[1] ?? '';
   });
 
