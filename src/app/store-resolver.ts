@@ -19,6 +19,7 @@ export function createStoreResolver(keyring: Keyring, store: TrackStore | null):
             url: token.url,
             position: token.position,
             part: token.part,
+            ...(token.unsubscribeLink ? { unsubscribeLink: true as const } : {}),
             ...(token.linkName ? { linkName: token.linkName } : {}),
             ...(token.sentAt !== undefined ? { deliveredAt: token.sentAt } : {}),
           };
@@ -43,7 +44,12 @@ export function createStoreResolver(keyring: Keyring, store: TrackStore | null):
   };
 }
 
-function statefulClick(route: TrackingRoute, token: Required<Pick<ResolvedLink, 'position' | 'part'>>, row: StoredUrlRow | undefined, message: MessageRecord | undefined): ResolvedLink | null {
+function statefulClick(
+  route: TrackingRoute,
+  token: Required<Pick<ResolvedLink, 'position' | 'part'>> & Pick<ResolvedLink, 'unsubscribeLink'>,
+  row: StoredUrlRow | undefined,
+  message: MessageRecord | undefined,
+): ResolvedLink | null {
   if (!row) return null;
   const url = clickDestination(row.url, route.query ? `?${route.query}` : '');
   if (!url) return null;
@@ -57,6 +63,7 @@ function statefulClick(route: TrackingRoute, token: Required<Pick<ResolvedLink, 
     linkName: row.linkName,
     position: token.position,
     part: token.part,
+    ...(token.unsubscribeLink ? { unsubscribeLink: true as const } : {}),
     ...(message ? { deliveredAt: message.time } : {}),
   };
 }

@@ -52,5 +52,8 @@ export function buildEvent(id: Uint8Array, kind: LinkKind, link: ResolvedLink, l
     machine: facts.machineReason !== undefined,
   };
   if (facts.machineReason !== undefined) event.machineReason = facts.machineReason;
+  // A click on the sender's own unsubscribe page (data-msys-unsubscribe): an unsubscribe click, with
+  // its verdict; the sender's page decides whether anyone is unsubscribed, so it suppresses no one.
+  if (kind === 'click' && link.unsubscribeLink) return { ...event, type: 'unsubscribe', details: { source: 'link' } };
   return event;
 }

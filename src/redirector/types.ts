@@ -37,6 +37,8 @@ export interface ResolvedLink {
   position?: number;
   /** Which part the link was in: 'h' html, 't' text. */
   part?: 'h' | 't' | '';
+  /** A link marked data-msys-unsubscribe: its click is recorded as an unsubscribe (source 'link'), never a suppression. */
+  unsubscribeLink?: true;
   /** When the message was delivered to the milter; enables the fast-click machine flag. */
   deliveredAt?: Date | number;
 }
@@ -64,7 +66,8 @@ export interface LinkResolver {
  * redirector sees. Its id is 16 bytes, unique across restarts (random prefix + counter); its ip is the
  * client after X-Forwarded-For from trusted proxies, truncated if so configured.
  */
-export type RedirectEvent = Omit<TrackEvent, 'type' | 'details'> & { type: LinkKind };
+export type RedirectEvent = Omit<TrackEvent, 'type' | 'details'> &
+  ({ type: LinkKind } | { type: 'unsubscribe'; details: { source: 'link' } });
 
 export interface EventSink {
   /** Resolves once the events are durably written (group commit: with the batch that holds them). */

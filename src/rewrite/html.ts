@@ -12,12 +12,15 @@ import {
 } from './link-splices.js';
 import type { LinkFound, LinkMinter, RewriteOptions, RewriteOutcome } from './types.js';
 import { judgeUrl } from './url-rules.js';
+import { UNSUBSCRIBE_PLACEHOLDER } from './unsubscribe-placeholder.js';
 
 /*
  * Rules beyond what the types say:
  * - Tracked: href of `a`, `area`, `v:roundrect`, `v:rect`, also inside conditional comments (`<!--[if ...]>`),
  *   which Outlook renders as markup; only the first of duplicate href attributes (the one browsers use).
- * - Markers (opt-outs, data-msys-linkname) are removed from those elements whenever click tracking is on,
+ * - A link marked data-msys-unsubscribe="1" is flagged; marked with an href of `#` or nothing, it gets
+ *   UNSUBSCRIBE_PLACEHOLDER as its URL, which the minter turns into our unsubscribe page.
+ * - Markers (opt-outs, data-msys-linkname, data-msys-unsubscribe) are removed from those elements whenever click tracking is on,
  *   whether or not the link itself gets tracked; with click tracking off nothing but the pixel changes.
  * - A position is given to every link that passes the URL rules, before the minter is asked; a link the
  *   minter declines keeps its position and its original href and counts as skipped.
@@ -31,6 +34,8 @@ const { TAG_ID } = html;
 const MAX_LINK_NAME_BYTES = 63;
 
 const LINK_NAME_ATTR = 'data-msys-linkname';
+/** Momentum's unsubscribe mark; a marked link without a URL of its own leads to our confirmation page. */
+const UNSUBSCRIBE_ATTR = 'data-msys-unsubscribe';
 
 /** Where a quoted or unquoted attribute value sits in the source. */
 interface ValueSpan {
@@ -169,6 +174,7 @@ class HtmlScanner implements TokenHandler {
     let href: Token.Attribute | undefined;
     let optedOut = false;
     let linkName: string | undefined;
+    let unsubscribe = false;
     for (const attr of tag.attrs) {
       if (attr.name === 'href') {
         href = attr;
@@ -178,11 +184,12 @@ class HtmlScanner implements TokenHandler {
       if (marker === null) continue;
       optedOut ||= marker === 'opt-out';
       if (attr.name === LINK_NAME_ATTR) linkName = truncateUtf8(attr.value, MAX_LINK_NAME_BYTES) || undefined;
+      if (attr.name === UNSUBSCRIBE_ATTR) unsubscribe = attr.value.trim() === '1';
       const location = attrLocations[attr.name];
       if (location) edits.push(this.removalOf(location, tagStart));
     }
     if (href) {
-      const link = optedOut ? null : this.queueHref(href, attrLocations[href.name], linkName);
+      const link = optedOut ? null : this.queueHref(href, attrLocations[href.name], linkName, unsubscribe);
       if (link) edits.push(link);
       else this.state.skipped++;
     }
@@ -191,15 +198,18 @@ class HtmlScanner implements TokenHandler {
   }
 
   /** The splice for a trackable href (its minted URL is filled in later), or null when it is not tracked. */
-  private queueHref(href: Token.Attribute, location: Token.Location | undefined, linkName?: string): Splice | null {
+  private queueHref(href: Token.Attribute, location: Token.Location | undefined, linkName: string | undefined, unsubscribe: boolean): Splice | null {
     const { state } = this;
-    const verdict = judgeUrl(href.value, state.minter);
+    const bare = unsubscribe && (href.value.trim() === '' || href.value.trim() === '#');
+    const verdict = bare ? { track: true as const, url: UNSUBSCRIBE_PLACEHOLDER } : judgeUrl(href.value, state.minter);
     if (!verdict.track || !location) return null;
     const span = locateValue(state.source, this.base + location.startOffset, this.base + location.endOffset, href.name);
     if (!span) return null;
     const [start, end] = trimmedRange(state.source, span.start, span.end);
     const splice: Splice = { start, end, text: null };
-    state.pending.push({ splice, found: htmlLink(state.pending.length + 1, verdict.url, linkName), quote: span.quote });
+    const found = htmlLink(state.pending.length + 1, verdict.url, linkName);
+    if (unsubscribe) found.unsubscribe = true;
+    state.pending.push({ splice, found, quote: span.quote });
     return splice;
   }
 
@@ -228,6 +238,7 @@ function readMarker(attr: Token.Attribute): Marker | null {
     case 'clicktracking':
       return attr.value.trim().toLowerCase() === 'off' ? 'opt-out' : null;
     case LINK_NAME_ATTR:
+    case UNSUBSCRIBE_ATTR:
       return 'remove';
     default:
       return null;

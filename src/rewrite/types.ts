@@ -8,6 +8,8 @@ export interface LinkFound {
   /** The real (decoded, trimmed) URL. */
   url: string;
   linkName?: string;
+  /** Marked `data-msys-unsubscribe="1"`: a click on it is an unsubscribe (the sender's page, or ours). */
+  unsubscribe?: true;
 }
 
 export interface LinkMinter {

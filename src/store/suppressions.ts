@@ -32,7 +32,8 @@ export type SuppressionChange = { op: 'add'; suppression: Suppression } | { op: 
 
 /**
  * The suppression an event implies: an unsubscribe of a named person from a list, made by a one-click
- * POST, the confirmation page or mail to the unsubscribe address.
+ * POST, the confirmation page or mail to the unsubscribe address. A click on a sender's own unsubscribe
+ * link (source 'link') implies none: following a link is what scanners do.
  */
 export function suppressingSource(event: { type: string; listId: string; recipient: string; details?: Record<string, string> }): SuppressionSource | null {
   if (event.type !== 'unsubscribe' || event.listId === '' || event.recipient === '') return null;

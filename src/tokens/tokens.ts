@@ -2,13 +2,18 @@
  * Click and open tokens, stateful and stateless, minted with the keyring's current key and decoded by
  * any key the keyring holds. Bodies (after the frame of seal.ts):
  *
- *   stateful click   row id (12) | sized message id | varint(position * 2 + part)
+ *   stateful click   row id (12) | sized message id | varint(position * 2 + part) [| varint(link flags)]
  *   stateful open    sized message id
  *   stateless click  packed fields (flags bits 0-1: URL scheme): varint(position * 2 + part),
  *                    recipient, SendID, ListID, email_code, URL (without the scheme when a flag says it),
  *                    link name (data-msys-linkname; empty when none), and optionally
  *                    varint(seconds since the epoch the message passed the milter); tokens minted
- *                    before that field existed end after the link name and still decode
+ *                    before that field existed end after the link name and still decode; then
+ *                    optionally varint(link flags), after the time (0 when the time is unknown)
+ *
+ * Link flags (bit 0: an unsubscribe link, data-msys-unsubscribe) are written only when not 0, so every
+ * link minted before they existed decodes as it did; a redirector from before them refuses a flagged
+ * link (upgrade redirectors first).
  *   stateless open   packed fields: recipient, SendID, ListID, email_code
  *
  * part is 0 for html, 1 for text. Decoding never throws: any input gives a token or a typed rejection.
@@ -29,8 +34,8 @@ import { TokensErrorCode } from './errors.js';
  * anyway; the bound also keeps the redirector from hashing arbitrarily long input.
  */
 export const MAX_TOKEN_CHARS = 4096;
-const MIN_MESSAGE_ID_BYTES = 1;
-const MAX_MESSAGE_ID_BYTES = 32;
+export const MIN_MESSAGE_ID_BYTES = 1;
+export const MAX_MESSAGE_ID_BYTES = 32;
 const MAX_POSITION = 2 ** 31 - 1;
 
 interface LinkPlace {
@@ -39,7 +44,25 @@ interface LinkPlace {
   part: PartCode;
 }
 
-interface StatefulClick extends LinkPlace {
+/** What a click link is besides a place: only the unsubscribe mark so far. Absent = false. */
+interface LinkFlags {
+  /** Marked data-msys-unsubscribe: its click is recorded as an unsubscribe (source 'link'). */
+  unsubscribeLink?: true;
+}
+
+const UNSUBSCRIBE_LINK_FLAG = 1;
+
+function flagsValue(flags: LinkFlags): number {
+  return flags.unsubscribeLink ? UNSUBSCRIBE_LINK_FLAG : 0;
+}
+
+/** The flags of a token's trailing varint; null when a bit is unknown or the value is 0 (never written). */
+function readFlags(value: number): LinkFlags | null {
+  if (value === UNSUBSCRIBE_LINK_FLAG) return { unsubscribeLink: true };
+  return null;
+}
+
+interface StatefulClick extends LinkPlace, LinkFlags {
   /** urlRowId() of the row holding the URL without its query. */
   rowId: Uint8Array;
   /** The message record's id (opaque, chosen by the caller, 8 to 12 bytes in practice). */
@@ -50,7 +73,7 @@ interface StatefulOpen {
   messageId: Uint8Array;
 }
 
-export interface StatelessClick extends LinkPlace, RecipientIdentity {
+export interface StatelessClick extends LinkPlace, RecipientIdentity, LinkFlags {
   /** The full original URL, query string included. */
   url: string;
   /** data-msys-linkname, so reports group stateless clicks by it too; absent when the link has none. */
@@ -66,7 +89,7 @@ type StatelessOpen = RecipientIdentity;
 
 /** Decoded ids are Buffers (views into the token's bytes), usable as store keys as they are. */
 export type DecodedToken =
-  | ({ ok: true; kind: 'stateful-click'; kid: number; rowId: Buffer; messageId: Buffer } & LinkPlace)
+  | ({ ok: true; kind: 'stateful-click'; kid: number; rowId: Buffer; messageId: Buffer } & LinkPlace & LinkFlags)
   | { ok: true; kind: 'stateful-open'; kid: number; messageId: Buffer }
   | ({ ok: true; kind: 'stateless-click'; kid: number } & StatelessClick)
   | ({ ok: true; kind: 'stateless-open'; kid: number } & StatelessOpen);
@@ -108,6 +131,8 @@ function mint(keyring: Keyring, kind: KindCode, body: Buffer): string {
 export function mintStatefulClick(keyring: Keyring, click: StatefulClick): string {
   if (click.rowId.byteLength !== ROW_ID_BYTES) throw new RangeError(`row id must be ${ROW_ID_BYTES} bytes`);
   const body = new ByteWriter().bytes(click.rowId).sizedBytes(checkMessageId(click.messageId)).varint(placeValue(click));
+  const flags = flagsValue(click);
+  if (flags !== 0) body.varint(flags);
   return mint(keyring, KIND.statefulClick, body.toBuffer());
 }
 
@@ -122,7 +147,10 @@ export function mintStatelessClick(keyring: Keyring, click: StatelessClick): str
     .string(urlRest)
     .string(click.linkName ?? '');
   const sentSeconds = click.sentAt === undefined ? -1 : Math.floor(click.sentAt / 1000);
-  if (sentSeconds >= 0 && sentSeconds <= MAX_VARINT) writer.varint(sentSeconds);
+  const sentKnown = sentSeconds >= 0 && sentSeconds <= MAX_VARINT;
+  const flags = flagsValue(click);
+  if (sentKnown || flags !== 0) writer.varint(sentKnown ? sentSeconds : 0);
+  if (flags !== 0) writer.varint(flags);
   const fields = writer.toBuffer();
   return mint(keyring, KIND.statelessClick, packFields(fields, scheme));
 }
@@ -138,10 +166,11 @@ function decodeStatefulClick(kid: number, body: Buffer): BodyResult {
   const rowId = reader.bytes(ROW_ID_BYTES);
   const messageId = reader.sizedBytes();
   const place = readPlace(reader);
-  if (!reader.complete || messageId.length < MIN_MESSAGE_ID_BYTES || messageId.length > MAX_MESSAGE_ID_BYTES) {
+  const flags = reader.ok && !reader.atEnd ? readFlags(reader.varint()) : {};
+  if (!flags || !reader.complete || messageId.length < MIN_MESSAGE_ID_BYTES || messageId.length > MAX_MESSAGE_ID_BYTES) {
     return reject('malformed');
   }
-  return { ok: true, kind: 'stateful-click', kid, rowId, messageId, ...place };
+  return { ok: true, kind: 'stateful-click', kid, rowId, messageId, ...place, ...flags };
 }
 
 function decodeStatefulOpen(kid: number, body: Buffer): BodyResult {
@@ -161,7 +190,8 @@ function decodeStatelessClick(kid: number, body: Buffer): BodyResult {
   const url = prefix + reader.string();
   const linkName = reader.string();
   const sentAt = reader.atEnd ? undefined : reader.varint() * 1000;
-  if (!reader.complete) return reject('malformed');
+  const flags = reader.ok && !reader.atEnd ? readFlags(reader.varint()) : {};
+  if (!flags || !reader.complete) return reject('malformed');
   return {
     ok: true,
     kind: 'stateless-click',
@@ -171,6 +201,7 @@ function decodeStatelessClick(kid: number, body: Buffer): BodyResult {
     url,
     ...(linkName ? { linkName } : {}),
     ...(sentAt !== undefined ? { sentAt } : {}),
+    ...flags,
   };
 }
 

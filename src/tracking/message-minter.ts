@@ -14,6 +14,7 @@ import {
   type TrackingOrigin,
 } from '../tokens/index.js';
 import type { LinkFound, LinkMinter } from '../rewrite/types.js';
+import { isUnsubscribePlaceholder } from '../rewrite/unsubscribe-placeholder.js';
 import type { UrlRow } from '../store/index.js';
 import { BoundedMap } from '../util/bounded-map.js';
 import type { SendIdentity } from './send-context.js';
@@ -33,6 +34,11 @@ interface MessageMinterOptions {
   sentAt?: number;
   /** Hosts (lower case, with or without port) whose links are ours already and never tracked again. */
   trackingHosts: ReadonlySet<string>;
+  /**
+   * The message's one-click unsubscribe page (`/u/TOKEN`) for UNSUBSCRIBE_PLACEHOLDER links, or null
+   * when it has none (no ListID, several recipients): such a link is then left as it is.
+   */
+  unsubscribeUrl?: () => string | null;
   /** Row ids already computed, shared across messages: a send's copies all link to the same rows. */
   rowIds?: RowIdCache;
 }
@@ -71,7 +77,8 @@ export function createMessageMinter(o: MessageMinterOptions): MessageMinter {
 
   return {
     click(link: LinkFound): string | null {
-      const place = { position: link.position, part: link.part };
+      if (isUnsubscribePlaceholder(link.url)) return o.unsubscribeUrl?.() ?? null;
+      const place = { position: link.position, part: link.part, ...(link.unsubscribe ? { unsubscribeLink: true as const } : {}) };
       try {
         if (!stateful) {
           const token = mintStatelessClick(keyring, {

@@ -13,7 +13,7 @@ import { createMessageMinter, type RowIdCache } from './message-minter.js';
 import { inlineWork, type TrackingWork } from './tracking-work.js';
 import { rewriteSettings, trackingHosts, trackingOrigin } from './settings.js';
 import { mintUnsubscribeToken } from '../tokens/unsubscribe-token.js';
-import { planUnsubscribeHeaders, type UnsubscribeHeaderNote } from './unsubscribe-headers.js';
+import { oneClickUrl, planUnsubscribeHeaders, type UnsubscribeHeaderNote } from './unsubscribe-headers.js';
 
 /** Message record ids: random, so that two messages never share one (queue ids are reused by MTAs). */
 const MESSAGE_ID_BYTES = 9;
@@ -51,6 +51,24 @@ export function prepareTracking(
   const messageId = randomBytes(MESSAGE_ID_BYTES);
   const time = new Date();
   const origin = trackingOrigin(config, settings);
+  const { recipient, sendId, listId, emailCode, recipients, mailClass } = identity;
+  // One token per message, for the header and any placeholder link alike; only for one named person.
+  let unsubscribeToken: string | null | undefined;
+  const mintToken = (): string | null => {
+    if (unsubscribeToken !== undefined) return unsubscribeToken;
+    const common = { mailClass, mintedAt: time.getTime() };
+    try {
+      unsubscribeToken =
+        listId === '' || recipients.length !== 1
+          ? null
+          : settings.mode === 'stateful'
+            ? mintUnsubscribeToken(keyring, { kind: 'stateful', messageId, ...common })
+            : mintUnsubscribeToken(keyring, { kind: 'stateless', recipient, sendId, listId, emailCode, ...common });
+    } catch {
+      unsubscribeToken = null; // fields no token can carry (absurd lengths): no header, placeholders left
+    }
+    return unsubscribeToken;
+  };
   const minter = createMessageMinter({
     keyring,
     identity,
@@ -59,12 +77,15 @@ export function prepareTracking(
     messageId,
     sentAt: time.getTime(),
     trackingHosts: hosts,
+    unsubscribeUrl: () => {
+      const token = mintToken();
+      return token === null ? null : oneClickUrl(origin, token);
+    },
     ...(rowIds ? { rowIds } : {}),
   });
   const plan = planRewrite(msg.headers, msg.body, minter, rewriteSettings(config, settings));
   // A message passed over for a reason (signed, over a limit) is left exactly as it came.
   if (plan.skipped) return { kind: 'skip', reason: plan.skipped.code, detail: plan.skipped.detail, headerChanges: [] };
-  const { recipient, sendId, listId, emailCode, recipients, mailClass } = identity;
   const unsubscribe = planUnsubscribeHeaders({
     headers: msg.headers,
     policy: settings.unsubscribe,
@@ -72,16 +93,7 @@ export function prepareTracking(
     recipientCount: recipients.length,
     origin,
     mailto: config['unsubscribe.mailto'],
-    mintToken: () => {
-      const common = { mailClass, mintedAt: time.getTime() };
-      try {
-        return settings.mode === 'stateful'
-          ? mintUnsubscribeToken(keyring, { kind: 'stateful', messageId, ...common })
-          : mintUnsubscribeToken(keyring, { kind: 'stateless', recipient, sendId, listId, emailCode, ...common });
-      } catch {
-        return null; // fields no token can carry (absurd lengths): the message goes without our headers
-      }
-    },
+    mintToken,
   });
   return {
     kind: 'track',

@@ -181,6 +181,55 @@ describe.skipIf(!CLI_BUILT)('one-click unsubscribe through the daemon', () => {
     expect(await unsubscribes(daemon, 's100525')).toMatchObject([{ recipient: 's@mail.example', listId: 'stateless-list', source: 'page' }]);
   });
 
+  it('body links: the placeholder and a bare marked link lead to the page; a marked sender link is an unsubscribe click that suppresses no one', async () => {
+    const boundary = 'b-unsub';
+    const headers = [
+      { name: 'From', value: SEND.sender },
+      { name: 'To', value: 'body@mail.example' },
+      { name: 'Subject', value: 'body links' },
+      { name: 'MIME-Version', value: '1.0' },
+      { name: 'Content-Type', value: `multipart/alternative; boundary="${boundary}"` },
+      { name: 'X-GreenArrow-MailClass', value: 'a' },
+      { name: 'X-GreenArrow-InstanceID', value: '9' },
+      { name: 'X-GreenArrow-ListID', value: 'body-list' },
+    ];
+    const body = [
+      `--${boundary}`,
+      'Content-Type: text/plain; charset=us-ascii',
+      '',
+      'Leave: https://trackmilter.invalid/unsubscribe',
+      `--${boundary}`,
+      'Content-Type: text/html; charset=us-ascii',
+      '',
+      '<a href="https://trackmilter.invalid/unsubscribe">ours</a> <a href="#" data-msys-unsubscribe="1">bare</a>',
+      '<a href="https://shop.example/leave?u=42" data-msys-unsubscribe="1">theirs</a>',
+      `--${boundary}--`,
+      '',
+    ].join('\r\n');
+    const result = await sendThroughMilter(daemon.milterPort, { headers, body: Buffer.from(body), spec: { anchors: [], textUrls: [] } }, ['body@mail.example']);
+    const out = result.body!.toString('latin1');
+    expect(out).not.toContain('trackmilter.invalid');
+    expect(out).not.toContain('data-msys-unsubscribe');
+    const page = oneClickUrl(result);
+    const hrefs = [...out.matchAll(/href="([^"]+)"/g)].map((m) => m[1]!);
+    expect(hrefs.slice(0, 2)).toEqual([page, page]);
+    expect(out).toContain(`Leave: ${page}`);
+    expect(hrefs[2]).toMatch(/\/c\/[A-Za-z0-9_~]+\?u=42$/);
+
+    expect((await fetch(page)).status).toBe(200);
+    expect(await unsubscribes(daemon, 'a9')).toEqual([]);
+    const click = await fetch(hrefs[2]!, { redirect: 'manual', headers: { 'User-Agent': BROWSER_UA } });
+    expect(click.status).toBe(302);
+    expect(click.headers.get('location')).toBe('https://shop.example/leave?u=42');
+    const recorded = await unsubscribes(daemon, 'a9');
+    // Within events.fast_click_seconds of delivery: the verdict says machine, as for any click.
+    expect(recorded).toMatchObject([{ source: 'link', url: 'https://shop.example/leave?u=42', recipient: 'body@mail.example', machine: true, machineReason: 'fast-click' }]);
+    expect(await cli(['suppressions', 'list', '--list', 'body-list', ...daemon.cliFlags])).toBe('');
+    const again = await sendThroughMilter(daemon.milterPort, { headers, body: Buffer.from(body), spec: { anchors: [], textUrls: [] } }, ['body@mail.example']);
+    expect(again.verdict).not.toBe('d');
+    expect(again.recipientsRemoved).toEqual([]);
+  });
+
   it('trackmilter suppressions lists, adds, removes and imports', async () => {
     const listed = (await cli(['suppressions', 'list', '--json', ...daemon.cliFlags]))
       .split('\n')

@@ -371,3 +371,29 @@ describe('rewriteHtml: broken HTML never throws', () => {
     expect(out.text).toBe(expected.replace('H1', minted(1)));
   });
 });
+
+describe('rewriteHtml: unsubscribe links (data-msys-unsubscribe)', () => {
+  it('flags a marked link with a URL of its own, and removes the mark', () => {
+    const out = rewrite('<a data-msys-unsubscribe="1" href="https://sender.example/leave?u=7">leave</a><a href="http://a.example/">a</a>');
+    expect(out.text).toBe(`<a href="${minted(1)}">leave</a><a href="${minted(2)}">a</a>`);
+    expect(out.links.map((l) => [l.url, l.unsubscribe])).toEqual([
+      ['https://sender.example/leave?u=7', true],
+      ['http://a.example/', undefined],
+    ]);
+  });
+
+  it('gives a marked link without a URL (# or empty) the placeholder, which the minter replaces', () => {
+    const out = rewrite('<a href="#" data-msys-unsubscribe="1">x</a><a href="" data-msys-unsubscribe="1">y</a><a href="#" data-msys-unsubscribe="0">z</a>');
+    expect(out.links.map((l) => [l.url, l.unsubscribe])).toEqual([
+      ['https://trackmilter.invalid/unsubscribe', true],
+      ['https://trackmilter.invalid/unsubscribe', true],
+    ]);
+    expect(out.text).toBe(`<a href="${minted(1)}">x</a><a href="${minted(2)}">y</a><a href="#">z</a>`);
+  });
+
+  it('an opted-out marked link stays as it is, mark removed', () => {
+    const out = rewrite('<a href="https://sender.example/leave" data-msys-unsubscribe="1" data-msys-clicktrack="0">x</a>');
+    expect(out.text).toBe('<a href="https://sender.example/leave">x</a>');
+    expect(out.links).toEqual([]);
+  });
+});

@@ -53,3 +53,25 @@ describe('unsubscribe tokens', () => {
     expect(decodeUnsubscribeToken(keyring, encodeTokenText(Buffer.from(info, 'base64url'))).ok).toBe(false);
   });
 });
+
+describe('unsubscribe-link flag of click tokens', () => {
+  it('round-trips on stateful and stateless clicks, and is absent unless set', async () => {
+    const { mintStatefulClick, mintStatelessClick } = await import('../../src/tokens/tokens.js');
+    const rowId = Buffer.alloc(12, 3);
+    const messageId = Buffer.alloc(9, 4);
+    const plain = decodeToken(keyring, mintStatefulClick(keyring, { rowId, messageId, position: 2, part: 'h' }));
+    expect(plain.ok && 'unsubscribeLink' in plain).toBe(false);
+    const flagged = decodeToken(keyring, mintStatefulClick(keyring, { rowId, messageId, position: 2, part: 'h', unsubscribeLink: true }));
+    expect(flagged).toMatchObject({ ok: true, kind: 'stateful-click', position: 2, unsubscribeLink: true });
+    const stateless = { ...who, url: 'https://sender.example/leave', position: 1, part: 't' as const };
+    expect(decodeToken(keyring, mintStatelessClick(keyring, { ...stateless, sentAt: MINTED, unsubscribeLink: true }))).toMatchObject({
+      ok: true,
+      kind: 'stateless-click',
+      sentAt: MINTED,
+      unsubscribeLink: true,
+    });
+    expect(decodeToken(keyring, mintStatelessClick(keyring, { ...stateless, unsubscribeLink: true }))).toMatchObject({ ok: true, sentAt: 0, unsubscribeLink: true });
+    const none = decodeToken(keyring, mintStatelessClick(keyring, { ...stateless, sentAt: MINTED }));
+    expect(none.ok && 'unsubscribeLink' in none).toBe(false);
+  });
+});
