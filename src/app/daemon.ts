@@ -34,6 +34,7 @@ import type { TrackingWork } from '../tracking/tracking-work.js';
 import { UnsubscribeService } from '../unsubscribe/service.js';
 import { PageTemplates } from '../unsubscribe/page.js';
 import { suppressionPostHandlers } from '../unsubscribe/admin.js';
+import { createMailtoReader, parseUnsubscribeAddress } from '../unsubscribe/mailto-reader.js';
 
 const DAEMON_ROLES = ['serve', 'redirector', 'milter'] as const;
 export type DaemonRole = (typeof DAEMON_ROLES)[number];
@@ -87,10 +88,13 @@ export async function startDaemon(config: ConfigValues, logger: Logger, role: Da
       const pool = tracking.pool;
       if (pool) started.push({ close: () => pool.close() });
     }
-    const filter = filterOverride ?? messageRouter(config, keyring, store, events, work, metrics);
+    // One service for the /u/ pages and the mailto reader, so a POST and a mail at once record one unsubscribe.
+    const unsubscribe =
+      store && events ? new UnsubscribeService({ keyring, store, record: (e) => events.record(e), maxAgeMs: config['retention.days'] * 86_400_000 }) : null;
+    const filter = filterOverride ?? messageRouter(config, keyring, store, events, work, metrics, unsubscribe);
     const milter = role === 'redirector' ? null : await startMilter(config, logger, metrics, filter);
     if (milter) started.push({ close: () => milter.close(config['milter.shutdown_timeout_ms']) });
-    const http = store && events ? await startHttp(config, logger, metrics, keyring, store, events, milter) : null;
+    const http = store && events && unsubscribe ? await startHttp(config, logger, metrics, keyring, store, events, milter, unsubscribe) : null;
     if (http) started.push(http);
     const sweep = store ? startSweep(config, logger, store) : null;
     if (sweep) started.push({ close: () => sweep.stop() });
@@ -137,7 +141,9 @@ function messageRouter(
   events: EventPipeline | null,
   work: TrackingWork | undefined,
   metrics: MetricsRegistry,
+  unsubscribe: UnsubscribeService | null,
 ): MessageFilter {
+  const mailto = parseUnsubscribeAddress(config['unsubscribe.mailto']);
   const suppressed = metrics.counter(
     'trackmilter_suppressed_recipients_total',
     'Envelope recipients who had unsubscribed from the message\'s list, by what was done (removed, tagged).',
@@ -153,6 +159,14 @@ function messageRouter(
       ...(work ? { work } : {}),
       onSuppressed: (s) => suppressed.labels(s.policy === 'tag' ? 'tagged' : 'removed').inc(s.unsubscribed.length),
     }),
+    ...(mailto
+      ? {
+          unsubscribe: {
+            address: mailto,
+            reader: unsubscribe ? createMailtoReader({ address: mailto, service: unsubscribe, keyring, afterRecord: config['unsubscribe.mailto_after_record'] }) : null,
+          },
+        }
+      : {}),
   });
 }
 
@@ -189,6 +203,7 @@ async function startHttp(
   store: LevelTrackStore,
   events: EventPipeline,
   milter: CountingMilter | null,
+  unsubscribe: UnsubscribeService,
 ): Promise<RedirectorServer> {
   const { host, port } = parseHostPort(config['http.listen']);
   const tlsCert = config['http.tls_cert'];
@@ -199,7 +214,7 @@ async function startHttp(
     metrics,
     resolver: createStoreResolver(keyring, store),
     unsubscribe: {
-      service: new UnsubscribeService({ keyring, store, record: (e) => events.record(e), maxAgeMs: config['retention.days'] * 86_400_000 }),
+      service: unsubscribe,
       templates: PageTemplates.load(
         config['tracking.unsubscribe_page'],
         Object.fromEntries(Object.entries(config.classes).map(([name, c]) => [name, c.unsubscribe_page])),

@@ -13,6 +13,7 @@ import { createMessageMinter, type RowIdCache } from './message-minter.js';
 import { inlineWork, type TrackingWork } from './tracking-work.js';
 import { rewriteSettings, trackingHosts, trackingOrigin } from './settings.js';
 import { mintUnsubscribeToken } from '../tokens/unsubscribe-token.js';
+import { parseUnsubscribeAddress } from '../unsubscribe/mailto-reader.js';
 import { oneClickUrl, planUnsubscribeHeaders, type UnsubscribeHeaderNote } from './unsubscribe-headers.js';
 
 /** Message record ids: random, so that two messages never share one (queue ids are reused by MTAs). */
@@ -92,7 +93,7 @@ export function prepareTracking(
     listId,
     recipientCount: recipients.length,
     origin,
-    mailto: config['unsubscribe.mailto'],
+    mailto: parseUnsubscribeAddress(config['unsubscribe.mailto']) ? config['unsubscribe.mailto'].trim() : '',
     mintToken,
   });
   return {

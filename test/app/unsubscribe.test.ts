@@ -256,4 +256,17 @@ describe.skipIf(!CLI_BUILT)('one-click unsubscribe through the daemon', () => {
     const shared = await sendThroughMilter(daemon.milterPort, withList(buildNewsletter(), 'imported-list'), ['x@mail.example', 'z@mail.example', 'y@mail.example']);
     expect(shared.recipientsRemoved).toEqual(['<x@mail.example>', '<y@mail.example>']);
   });
+  it('mail to the mailto: form records the unsubscribe from its token, and is not delivered', async () => {
+    const nl = buildNewsletter();
+    const headers = nl.headers.map((h) => (h.name === 'X-GreenArrow-InstanceID' ? { ...h, value: '77' } : h.name === 'X-GreenArrow-ListID' ? { ...h, value: 'mailto-list' } : h));
+    const sent = await sendThroughMilter(daemon.milterPort, { ...nl, headers }, ['m@mail.example']);
+    const mailto = /<mailto:([^?>]+)\?subject=unsubscribe>/.exec(added(sent, 'List-Unsubscribe')[0] ?? '')?.[1];
+    expect(mailto).toMatch(/^unsub\+[A-Za-z0-9_~]+@shop\.example$/);
+    const request = { headers: [{ name: 'From', value: 'm@mail.example' }, { name: 'Subject', value: 'unsubscribe' }], body: Buffer.from('\r\n'), spec: { anchors: [], textUrls: [] } };
+    const answer = await sendThroughMilter(daemon.milterPort, request, [mailto!]);
+    expect(answer.verdict).toBe('d');
+    expect(await unsubscribes(daemon, 'a77')).toMatchObject([{ recipient: 'm@mail.example', listId: 'mailto-list', source: 'mailto' }]);
+    const next = await sendThroughMilter(daemon.milterPort, { ...nl, headers }, ['m@mail.example']);
+    expect(next.verdict).toBe('d');
+  });
 });
