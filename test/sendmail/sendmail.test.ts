@@ -1,8 +1,9 @@
 // A real Sendmail (Debian's sendmail-bin, unpacked beside Postfix: see sendmail-kit.ts) passes messages
 // through trackmilter with the INPUT_MAIL_FILTER line of sendmail-examples/sendmail.mc, and relays
-// them to an SMTP sink on loopback: the delivered message carries X-Mailer-Info-Extra and links that
-// go through the daemon's redirector. With the example's F= an unreachable trackmilter lets mail pass
-// untouched; with F=T it is tempfailed.
+// them to an SMTP sink on loopback: the delivered message carries X-Mailer-Info-Extra, links that
+// go through the daemon's redirector and, for mail of a list, the one-click unsubscribe headers; a
+// recipient who unsubscribed is removed from the list's next envelope (DELRCPT). With the example's F=
+// an unreachable trackmilter lets mail pass untouched; with F=T it is tempfailed.
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
@@ -151,12 +152,17 @@ function smtpData(message: string): string {
 }
 
 /** One SMTP transaction through `sendmail -bs`: the replies, and the queue id Sendmail gave the message. */
-async function sendThroughSendmail(kit: SendmailKit, cf: string, message: string): Promise<{ replies: string[]; queueId: string | undefined; session: SendmailSession }> {
+async function sendThroughSendmail(
+  kit: SendmailKit,
+  cf: string,
+  message: string,
+  recipients = ['rcpt@example.net'],
+): Promise<{ replies: string[]; queueId: string | undefined; session: SendmailSession }> {
   const session = SendmailSession.start(kit, cf);
   const replies: string[] = [];
   try {
     replies.push(await session.reply());
-    for (const line of ['EHLO client.test', 'MAIL FROM:<sender@example.com>', 'RCPT TO:<rcpt@example.net>', 'DATA']) {
+    for (const line of ['EHLO client.test', 'MAIL FROM:<sender@example.com>', ...recipients.map((r) => `RCPT TO:<${r}>`), 'DATA']) {
       const reply = await session.command(line);
       replies.push(reply);
       if (!/^[23]/.test(reply)) break;
@@ -242,6 +248,29 @@ describe.skipIf(skipReason !== undefined)('a real Sendmail through trackmilter (
       expect(res.status).toBe(302);
       expect(res.location).toMatch(/^https:\/\/example\.org\/offer\?id=7&x=1$/);
     }
+  });
+
+  it('adds List-Unsubscribe and List-Unsubscribe-Post, and removes an unsubscribed recipient (DELRCPT)', async () => {
+    const port = Number(daemon.milterSocket.split(':').pop());
+    const cf = await configFor('unsubscribe', exampleFilterLine(port));
+    const withList = (id: string): string => testMessage(id).replace('MIME-Version: 1.0', 'X-GreenArrow-MailClass: m\nX-GreenArrow-InstanceID: 5\nX-GreenArrow-ListID: sm-weekly\nMIME-Version: 1.0');
+    const first = await sendThroughSendmail(kit, cf, withList('unsub-1'));
+    expect(first.queueId, first.session.diagnostics()).toBeDefined();
+    const message = await pollUntil('the message at the sink', () => delivered('unsub-1'), 10_000);
+    const { headers } = splitMessage(message.data);
+    const url = new RegExp(`^List-Unsubscribe: <(http://127\\.0\\.0\\.1:${daemon.httpPort}/u/[A-Za-z0-9_~]+)>$`, 'm').exec(headers)?.[1];
+    expect(url, headers).toBeDefined();
+    expect(headers).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click$/m);
+    expect(headers).not.toMatch(/^X-GreenArrow-/m);
+    const posted = await fetch(url!, { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    expect(posted.status).toBe(200);
+
+    const second = await sendThroughSendmail(kit, cf, withList('unsub-2'), ['other@example.net', 'rcpt@example.net', 'third@example.net']);
+    expect(second.queueId, second.session.diagnostics()).toBeDefined();
+    const next = await pollUntil('the second message at the sink', () => delivered('unsub-2'), 10_000);
+    expect(next.to.sort()).toEqual(['other@example.net', 'third@example.net']);
+    const log = await pollUntil('the daemon log line', () => daemon.messageLogs().find((l) => l.queueId === second.queueId), 5_000);
+    expect(log).toMatchObject({ suppressed: 1, outcome: 'modified' });
   });
 
   it('with the example F= (empty), mail passes untouched while trackmilter cannot be reached', async () => {
