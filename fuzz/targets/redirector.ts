@@ -6,9 +6,15 @@
  * versions, Host and other headers, bodies), sometimes byte-mutated. `{HOST}` in a saved input stands
  * for the daemon's HOST:PORT.
  *
- * Findings: a 5xx; a Location that is not an absolute http(s) URL of visible ASCII; a connection the
- * daemon neither answers nor closes within 5 s of the client's EOF; the daemon exiting; /healthz not
- * answering 200 after each batch of cases.
+ * The one-click unsubscribe route `/u/TOKEN` gets GET, HEAD, POST and other methods with valid,
+ * mutated and junk tokens and One-Click, multipart, junk and oversized bodies. Its tokens name three
+ * identities: one only ever fetched (GET/HEAD), one POSTed (three recipients, one list), and one whose
+ * tokens are only ever sent mutated (forged).
+ *
+ * Findings: a 5xx; a Location that is not an absolute http(s) URL of visible ASCII; any redirect from
+ * /u/; a connection the daemon neither answers nor closes within 5 s of the client's EOF; the daemon
+ * exiting; /healthz not answering 200 after each batch of cases; at those checks, an event recorded for
+ * the fetched-only or forged identities, or more unsubscribes of the POSTed one than it has recipients.
  */
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -16,7 +22,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readFile } from 'node:fs/promises';
 import { createKeyring, mintStatefulOpen, mintStatelessClick, mintStatelessOpen, signingKey, type Keyring } from '../../src/tokens/index.js';
+import { mintUnsubscribeToken } from '../../src/tokens/unsubscribe-token.js';
 import { daemonUnavailableReason, TrackmilterDaemon } from '../../test/helpers/daemon.js';
 import { mutateBytes } from '../mutate.js';
 import type { Rng } from '../random.js';
@@ -62,6 +70,65 @@ function token(rng: Rng): string {
     default:
       return mintStatefulOpen(KEYRING, { messageId: rng.bytes(1 + rng.below(12)) });
   }
+}
+
+/** Unsubscribe identities: fetched only, POSTed (these recipients), and forged (only sent mutated). */
+const UNSUB = {
+  fetched: { sendId: 'u-get', listId: 'fuzz-list', emailCode: '' },
+  posted: { sendId: 'u-post', listId: 'fuzz-list', emailCode: '' },
+  forged: { sendId: 'u-forged', listId: 'fuzz-list', emailCode: '' },
+};
+const POSTED_RECIPIENTS = ['p1@example.net', 'p2@example.net', 'p3@example.net'];
+/** A fixed mint time (the token expires after retention.days, so not the epoch). */
+const MINTED_AT = Date.UTC(2026, 0, 1);
+
+function unsubscribeToken(rng: Rng, identity: keyof typeof UNSUB): string {
+  const recipient = identity === 'posted' ? rng.pick(POSTED_RECIPIENTS) : `${identity}@example.net`;
+  if (identity !== 'posted' && rng.chance(0.2)) {
+    // Stateful: a message record this daemon never stored (404 whatever the method).
+    return mintUnsubscribeToken(KEYRING, { kind: 'stateful', messageId: rng.bytes(1 + rng.below(12)), mailClass: '', mintedAt: MINTED_AT });
+  }
+  return mintUnsubscribeToken(KEYRING, { kind: 'stateless', recipient, ...UNSUB[identity], mailClass: rng.pick(['', 'a', 'zz']), mintedAt: MINTED_AT });
+}
+
+/** A token mutated so that it cannot verify (a changed, cut or appended character; never the same text). */
+function forgedToken(rng: Rng, t: string): string {
+  for (;;) {
+    const forged = mutateToken(rng, t);
+    if (forged !== t) return forged;
+  }
+}
+
+const UNSUB_BODIES = [
+  'List-Unsubscribe=One-Click',
+  'List-Unsubscribe=One-Click&via=page',
+  'List-Unsubscribe=one-click',
+  'List-Unsubscribe=',
+  '',
+  'x'.repeat(9000),
+  '--b\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--b--\r\n',
+  'List-Unsubscribe=One-Click&List-Unsubscribe=One-Click',
+  '%FF%FE=\u0000',
+];
+
+/** One request to /u/: what gateways (GET), mailbox providers (POST) and junk do. */
+function unsubscribeRequest(rng: Rng): string {
+  const method = rng.pick(['GET', 'HEAD', 'POST', 'POST', 'POST', 'PUT', 'OPTIONS', 'DELETE']);
+  const fetchOnly = method === 'GET' || method === 'HEAD';
+  const roll = rng.below(10);
+  let path: string;
+  if (roll < 3) path = `/u/${forgedToken(rng, unsubscribeToken(rng, 'forged'))}`;
+  else if (roll < 4) path = rng.pick(['/u/', '/u//x', '/u/%7E', `/u/${rng.text(rng.skewed(300), 'ABCabc019_~-%./')}`, `/u/${token(rng)}`]);
+  else path = `/u/${unsubscribeToken(rng, fetchOnly ? 'fetched' : 'posted')}`;
+  if (rng.chance(0.2)) path += rng.pick(['?x=1', '?next=https://evil.example/', '#f', '/']);
+  const body = method === 'POST' || method === 'PUT' ? rng.pick(UNSUB_BODIES) : '';
+  const headers = [`Host: ${HOST}`, 'Connection: close'];
+  if (body !== '' || rng.chance(0.5)) {
+    headers.push(`Content-Type: ${rng.pick(['application/x-www-form-urlencoded', 'multipart/form-data; boundary=b', 'text/plain', ''])}`);
+    headers.push(`Content-Length: ${rng.chance(0.9) ? Buffer.byteLength(body) : rng.pick(['0', '99999', '-1', 'x'])}`);
+  }
+  if (rng.chance(0.3)) headers.push(`User-Agent: ${rng.pick(['Mozilla/5.0', 'Proofpoint URL Defense', 'curl/8', 'Google-One-Click'])}`);
+  return `${method} ${path} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n${body}`;
 }
 
 function mutateToken(rng: Rng, t: string): string {
@@ -158,6 +225,7 @@ function request(rng: Rng): string {
 }
 
 function generate(rng: Rng): FuzzCase {
+  if (rng.chance(0.15)) return { label: 'unsubscribe request', input: Buffer.from(unsubscribeRequest(rng), 'utf8'), details: { halfClose: false } };
   if (rng.chance(0.5)) return { label: 'one well-formed request', input: Buffer.from(wellFormedRequest(rng), 'utf8'), details: { halfClose: false } };
   const count = 1 + rng.skewed(2);
   let raw: Buffer = Buffer.from(Array.from({ length: count }, () => request(rng)).join(''), 'utf8');
@@ -223,6 +291,7 @@ async function writeKey(dataDir: string): Promise<void> {
 
 class DaemonHarness implements TargetSession {
   private cases = 0;
+  private unsubscribedSeen = 0;
   constructor(
     private readonly daemon: TrackmilterDaemon,
     private readonly root: string,
@@ -238,6 +307,7 @@ class DaemonHarness implements TargetSession {
     const problems = responseProblems(response);
     for (const m of response.matchAll(/^HTTP\/1\.[01] (\d{3})/gm)) this.ctx.count(`status-${m[1]}`);
     if (!closed) problems.push({ kind: 'hang', message: `no close within ${HANG_MS} ms of the client's EOF (${response.length} bytes answered)` });
+    if (c.label === 'unsubscribe request' && /^HTTP\/1\.[01] 3\d\d/m.test(response)) problems.push({ kind: 'violation', message: 'a redirect from /u/' });
     if (++this.cases % HEALTH_EVERY === 0) problems.push(...(await this.health()));
     return problems;
   }
@@ -248,7 +318,34 @@ class DaemonHarness implements TargetSession {
     const { response } = await exchange(this.daemon.httpPort, Buffer.from(`GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`), HANG_MS);
     if (!/^HTTP\/1\.1 200/.test(response)) return [{ kind: 'violation', message: `/healthz did not answer 200: ${JSON.stringify(response.slice(0, 200))}` }];
     this.ctx.count('health-checks');
-    return [];
+    return this.unsubscribeEvents();
+  }
+
+  /** Nothing recorded for tokens only fetched or forged; at most one unsubscribe per POSTed recipient. */
+  private async unsubscribeEvents(): Promise<Problem[]> {
+    const token = (await readFile(path.join(this.daemon.dataDir, 'admin.token'), 'utf8')).trim();
+    const events = async (sendId: string): Promise<Array<{ type: string; recipient: string }>> => {
+      const res = await fetch(`http://127.0.0.1:${this.daemon.httpPort}/admin/events?sendid=${sendId}`, { headers: { Authorization: `Bearer ${token}` } });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`/admin/events answered ${res.status}: ${text.slice(0, 200)}`);
+      return text
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as { type: string; recipient: string });
+    };
+    const problems: Problem[] = [];
+    for (const identity of ['fetched', 'forged'] as const) {
+      const recorded = await events(UNSUB[identity].sendId);
+      if (recorded.length > 0) problems.push({ kind: 'violation', message: `${recorded.length} event(s) recorded from ${identity} unsubscribe tokens` });
+    }
+    const posted = (await events(UNSUB.posted.sendId)).filter((e) => e.type === 'unsubscribe');
+    const people = new Set(posted.map((e) => e.recipient));
+    if (posted.length !== people.size) problems.push({ kind: 'violation', message: `${posted.length} unsubscribes recorded for ${people.size} recipient(s): a repeat was recorded` });
+    this.ctx.count('unsubscribe-checks');
+    // How many of the POSTed identity's recipients are unsubscribed so far (the last check's figure is the total).
+    this.ctx.count('unsubscribed-recipients', people.size - this.unsubscribedSeen);
+    this.unsubscribedSeen = people.size;
+    return problems;
   }
 
   async close(): Promise<void> {
