@@ -80,11 +80,12 @@ export function readOneClickBody(body: Buffer, contentType: string | undefined):
   if (type.startsWith('multipart/form-data')) {
     const text = body.toString('latin1');
     const field = (name: string, value: string): boolean =>
-      new RegExp(`name="?${name}"?[^\\r\\n]*\\r?\\n(?:[^\\r\\n]+\\r?\\n)*\\r?\\n${value}\\r?\\n`, 'i').test(text);
+      new RegExp(`name="?${name}"?[^\\r\\n]*\\r?\\n(?:[^\\r\\n]+\\r?\\n)*\\r?\\n[ \\t]*${value}[ \\t]*\\r?\\n`, 'i').test(text);
     return { oneClick: field(ONE_CLICK_FIELD, ONE_CLICK_VALUE), fromPage: field(PAGE_FIELD, 'page') };
   }
+  // Trimmed: some senders end the body with a line break.
   const params = new URLSearchParams(body.toString('latin1'));
-  return { oneClick: params.getAll(ONE_CLICK_FIELD).includes(ONE_CLICK_VALUE), fromPage: params.get(PAGE_FIELD) === 'page' };
+  return { oneClick: params.getAll(ONE_CLICK_FIELD).some((v) => v.trim() === ONE_CLICK_VALUE), fromPage: params.get(PAGE_FIELD)?.trim() === 'page' };
 }
 
 export function createUnsubscribeRoute(o: UnsubscribeRouteOptions): (req: http.IncomingMessage, res: http.ServerResponse) => void {

@@ -58,6 +58,7 @@ describe('one-click request parsing', () => {
   it('reads List-Unsubscribe=One-Click urlencoded and multipart, nothing else', () => {
     expect(readOneClickBody(Buffer.from('List-Unsubscribe=One-Click'), 'application/x-www-form-urlencoded')).toEqual({ oneClick: true, fromPage: false });
     expect(readOneClickBody(Buffer.from('List-Unsubscribe=One-Click&via=page'), undefined)).toEqual({ oneClick: true, fromPage: true });
+    expect(readOneClickBody(Buffer.from('List-Unsubscribe=One-Click\r\n'), 'application/x-www-form-urlencoded').oneClick).toBe(true);
     const multipart = '--b\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--b--\r\n';
     expect(readOneClickBody(Buffer.from(multipart), 'multipart/form-data; boundary=b').oneClick).toBe(true);
     for (const body of ['', 'List-Unsubscribe=one-click', 'List-Unsubscribe=', 'X=One-Click', 'List-Unsubscribe=One-Click2']) {
