@@ -14,7 +14,7 @@ import { summarize } from '../reports/report.js';
 import { CSV_HEADER, eventCsvLine, eventJsonLine } from '../reports/event-format.js';
 import { suppressionJsonLine } from '../unsubscribe/admin.js';
 
-type PostHandler = (body: Buffer) => Promise<{ status: number; json: unknown }>;
+export type PostHandler = (body: Buffer) => Promise<{ status: number; json: unknown }>;
 
 interface AdminApiOptions {
   token: string;

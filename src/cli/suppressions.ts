@@ -69,7 +69,7 @@ export async function suppressionsCommand(argv: string[]): Promise<number> {
 }
 
 /** Lines of an import file as entries; throws EUSAGE naming the first line that is neither. */
-export function parseImport(text: string, list: string | undefined): SuppressionEntry[] {
+function parseImport(text: string, list: string | undefined): SuppressionEntry[] {
   const entries: SuppressionEntry[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();

@@ -21,9 +21,10 @@ import type { IncomingRequest } from './types.js';
 
 /**
  * Why a connection went to node:http: a head the strict reader leaves to node (another method, a body,
- * an odd byte...), a head cut across reads, one over the size limit, an admin API request, or more
- * pipelined requests than it lets wait.
+ * an odd byte...), a head cut across reads, one over the size limit, an admin API or unsubscribe
+ * request, or more pipelined requests than it lets wait.
  */
+type HandOffReason = 'unread_head' | 'partial_head' | 'oversized_head' | 'admin' | 'unsubscribe' | 'pipelined';
 
 /** A connection with more requests than this still unanswered goes to node:http, which paces a flood. */
 const MAX_OWED = 16;

@@ -29,9 +29,9 @@ import type { ThrottledLog } from './throttled-log.js';
 export const UNSUBSCRIBE_PREFIX = '/u/';
 
 /** A one-click body is 26 bytes; a multipart one a few hundred. More is not an unsubscribe request. */
-export const MAX_UNSUBSCRIBE_BODY_BYTES = 8192;
+const MAX_UNSUBSCRIBE_BODY_BYTES = 8192;
 
-export type UnsubscribeRouteOutcome =
+type UnsubscribeRouteOutcome =
   | 'page'
   | 'page-already'
   | 'recorded'
@@ -42,7 +42,7 @@ export type UnsubscribeRouteOutcome =
   | 'method'
   | 'failed';
 
-export interface UnsubscribeRouteOptions {
+interface UnsubscribeRouteOptions {
   service: UnsubscribeService;
   templates: PageTemplates;
   /** The client address (trusted proxies applied, truncated if so configured), user agent and verdict. */

@@ -15,8 +15,8 @@ const SUPPRESSION = Buffer.from('x!');
 /** Longest address kept (RFC 5321's path limit is 256 octets). */
 export const MAX_SUPPRESSED_ADDRESS_BYTES = 320;
 
-export const SUPPRESSION_SOURCES = ['one-click', 'page', 'mailto', 'import', 'manual'] as const;
-export type SuppressionSource = (typeof SUPPRESSION_SOURCES)[number];
+/** How a suppression came about: an unsubscribe (RFC 8058 POST, the page's button, mail), or by hand. */
+type SuppressionSource = 'one-click' | 'page' | 'mailto' | 'import' | 'manual';
 
 export interface Suppression {
   listId: string;

@@ -19,17 +19,17 @@ import { KIND, reject, seal, unseal, type Rejection } from './seal.js';
 import { decodeTokenText, encodeTokenText } from './token-text.js';
 import { MAX_MESSAGE_ID_BYTES, MAX_TOKEN_CHARS, MIN_MESSAGE_ID_BYTES } from './tokens.js';
 
-export interface UnsubscribeTokenCommon {
+interface UnsubscribeTokenCommon {
   mailClass: string;
   /** When the token was minted, ms since the epoch (the token keeps whole seconds). */
   mintedAt: number;
 }
 
-export type UnsubscribeTokenFields =
+type UnsubscribeTokenFields =
   | ({ kind: 'stateful'; messageId: Uint8Array } & UnsubscribeTokenCommon)
   | ({ kind: 'stateless' } & RecipientIdentity & UnsubscribeTokenCommon);
 
-export type DecodedUnsubscribeToken =
+type DecodedUnsubscribeToken =
   | ({ ok: true; kind: 'stateful'; kid: number; messageId: Buffer } & UnsubscribeTokenCommon)
   | ({ ok: true; kind: 'stateless'; kid: number } & RecipientIdentity & UnsubscribeTokenCommon);
 

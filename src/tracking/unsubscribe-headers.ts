@@ -4,17 +4,17 @@ import type { HeaderField } from '../milter/commands.js';
 import type { HeaderChange } from '../milter/filter.js';
 import type { TrackingOrigin } from '../tokens/url-style.js';
 
-export const LIST_UNSUBSCRIBE = 'List-Unsubscribe';
-export const LIST_UNSUBSCRIBE_POST = 'List-Unsubscribe-Post';
+const LIST_UNSUBSCRIBE = 'List-Unsubscribe';
+const LIST_UNSUBSCRIBE_POST = 'List-Unsubscribe-Post';
 /** RFC 8058's only defined value, and the body of the one-click POST. */
-export const ONE_CLICK = 'List-Unsubscribe=One-Click';
+const ONE_CLICK = 'List-Unsubscribe=One-Click';
 
 /** SMTP's line limit (RFC 5322 2.1.1) less the header name: a longer value is not sent. */
 const MAX_HEADER_LINE = 998;
 /** RFC 5321 4.5.3.1.1: a local part is at most 64 octets. */
 const MAX_LOCAL_PART = 64;
 
-export type UnsubscribePolicy = 'missing' | 'replace' | 'off';
+type UnsubscribePolicy = 'missing' | 'replace' | 'off';
 
 /** Why a message got (or did not get) our headers; logged with the message. */
 export type UnsubscribeHeaderNote = 'added' | 'replaced' | 'kept-own' | 'off' | 'no-list' | 'multiple-recipients' | 'too-long' | 'no-token';
@@ -32,7 +32,7 @@ export interface UnsubscribeHeaderInput {
   mintToken: () => string | null;
 }
 
-export interface UnsubscribeHeaderPlan {
+interface UnsubscribeHeaderPlan {
   changes: HeaderChange[];
   note: UnsubscribeHeaderNote;
   token?: string;

@@ -16,7 +16,7 @@ export interface SuppressionEntry {
 }
 
 /** The entries of a request body, or why they are not acceptable. */
-export function readEntries(body: Buffer): { entries: SuppressionEntry[]; source: 'manual' | 'import' } | { error: string } {
+function readEntries(body: Buffer): { entries: SuppressionEntry[]; source: 'manual' | 'import' } | { error: string } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));

@@ -37,17 +37,15 @@ export function addressDetail(recipient: string, address: UnsubscribeAddress): s
   return recipient.slice(address.local.length + 1, at);
 }
 
-export interface MailtoReaderOptions {
+interface MailtoReaderOptions {
   address: UnsubscribeAddress;
   service: UnsubscribeService;
   keyring: Keyring;
   afterRecord: 'discard' | 'accept';
 }
 
-export type MailtoOutcome = { found: 'token' | 'info-header'; result: 'recorded' | 'already' } | { found: 'nothing' };
-
 /** Who a request names: tokens first (address detail, then Subject), then a quoted info header. */
-export async function readRequest(ctx: Pick<MessageContext, 'recipients' | 'headers' | 'body'>, o: Pick<MailtoReaderOptions, 'address' | 'service' | 'keyring'>): Promise<{ target: UnsubscribeTarget; found: 'token' | 'info-header' } | null> {
+async function readRequest(ctx: Pick<MessageContext, 'recipients' | 'headers' | 'body'>, o: Pick<MailtoReaderOptions, 'address' | 'service' | 'keyring'>): Promise<{ target: UnsubscribeTarget; found: 'token' | 'info-header' } | null> {
   const tokens: string[] = [];
   for (const r of ctx.recipients) {
     const detail = addressDetail(r.address, o.address);

@@ -11,7 +11,7 @@ export const ONE_CLICK_VALUE = 'One-Click';
 /** A hidden field the page's form adds, so the event can say the person used the page (source 'page'). */
 export const PAGE_FIELD = 'via';
 
-export interface PageValues {
+interface PageValues {
   list: string;
   address: string;
   /** The path the form posts to: `/u/TOKEN`. */
@@ -42,7 +42,7 @@ export const BUILT_IN_CONFIRM_TEMPLATE = page(
     '<p>Nothing changes unless you press the button.</p>',
 );
 
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#39;'));
 }
 
@@ -97,7 +97,7 @@ export const TRY_LATER_PAGE = page(
 );
 
 /** Reads a class's template file; refuses one without a form (its page could not unsubscribe anyone). */
-export function loadTemplate(file: string, key: string): string {
+function loadTemplate(file: string, key: string): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -16,7 +16,7 @@ export interface UnsubscribeTarget {
 }
 
 /** How the unsubscribe arrived: RFC 8058's POST, the confirmation page's button, or mail to the address. */
-export type UnsubscribeSource = 'one-click' | 'page' | 'mailto';
+type UnsubscribeSource = 'one-click' | 'page' | 'mailto';
 
 export interface UnsubscribeFacts {
   time: Date;
@@ -25,9 +25,9 @@ export interface UnsubscribeFacts {
   machineReason?: string;
 }
 
-export type UnsubscribeOutcome = 'recorded' | 'already';
+type UnsubscribeOutcome = 'recorded' | 'already';
 
-export interface UnsubscribeServiceOptions {
+interface UnsubscribeServiceOptions {
   keyring: Keyring;
   /** Stateful tokens need the message record; suppressions make repeats idempotent. Null: stateless only. */
   store: Pick<TrackStore, 'getMessage' | 'suppressedAmong'> | null;
@@ -91,7 +91,7 @@ export class UnsubscribeService {
   }
 }
 
-export function unsubscribeEvent(target: UnsubscribeTarget, facts: UnsubscribeFacts, source: UnsubscribeSource): TrackEvent {
+function unsubscribeEvent(target: UnsubscribeTarget, facts: UnsubscribeFacts, source: UnsubscribeSource): TrackEvent {
   const event: TrackEvent = {
     id: randomBytes(16),
     time: facts.time,

@@ -5,7 +5,7 @@ import type { EnvelopeAddress } from '../milter/commands.js';
 import type { FilterResult } from '../milter/filter.js';
 import type { TrackStore } from '../store/index.js';
 
-export const SUPPRESSED_HEADER = 'X-Trackmilter-Suppressed';
+const SUPPRESSED_HEADER = 'X-Trackmilter-Suppressed';
 
 export interface Suppressed {
   listId: string;
