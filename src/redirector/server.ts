@@ -38,7 +38,7 @@ import {
 } from './responses.js';
 import { createRouteParser, type RouteParser, type TokenSyntax } from './routes.js';
 import { ThrottledLog } from './throttled-log.js';
-import { createUnsubscribeRoute, UNSUBSCRIBE_PREFIX } from './unsubscribe-route.js';
+import { createUnsubscribeRoute, UNSUBSCRIBE_PREFIX, unsubscribeToken } from './unsubscribe-route.js';
 import type { UnsubscribeService } from '../unsubscribe/service.js';
 import type { PageTemplates } from '../unsubscribe/page.js';
 import type { EventSink, IncomingRequest, LinkKind, LinkResolver, ResolvedLink, TrackingRoute } from './types.js';
@@ -290,7 +290,9 @@ export class RedirectorServer {
       return;
     }
     const headers = req.headers;
-    if (this.unsubscribe && target.startsWith(UNSUBSCRIBE_PREFIX)) {
+    // Only a well-formed /u/TOKEN: a path-preserving click link whose original path starts with /u/
+    // (`/u/profile-TOKEN`) has a '-' no unsubscribe token has, and goes on to the link routes.
+    if (this.unsubscribe && unsubscribeToken(target) !== null) {
       const started = performance.now();
       if (target.length > this.limits.maxUrlBytes || !this.hostAllowed(headers.host)) {
         req.resume();

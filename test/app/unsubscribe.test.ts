@@ -60,7 +60,7 @@ describe.skipIf(!CLI_BUILT)('one-click unsubscribe through the daemon', () => {
 
   beforeAll(async () => {
     const dataDir = path.join(await dirs.make(), 'data');
-    const toml = ['[unsubscribe]', 'mailto = "unsub@shop.example"', '', '[classes.s]', 'mode = "stateless"', ''].join('\n');
+    const toml = ['[unsubscribe]', 'mailto = "unsub@shop.example"', '', '[classes.s]', 'mode = "stateless"', '', '[classes.p]', 'style = "path"', ''].join('\n');
     daemon = await DaemonProcess.start({ role: 'serve', dataDir, configToml: toml });
     first = await sendThroughMilter(daemon.milterPort, buildNewsletter());
     url = oneClickUrl(first);
@@ -268,5 +268,15 @@ describe.skipIf(!CLI_BUILT)('one-click unsubscribe through the daemon', () => {
     expect(await unsubscribes(daemon, 'a77')).toMatchObject([{ recipient: 'm@mail.example', listId: 'mailto-list', source: 'mailto' }]);
     const next = await sendThroughMilter(daemon.milterPort, { ...nl, headers }, ['m@mail.example']);
     expect(next.verdict).toBe('d');
+  });
+  it('a path-preserving click link whose original path starts with /u/ still redirects', async () => {
+    const nl = buildNewsletter({ anchors: [{ href: 'https://shop.example/u/profile', tracked: true }], textUrls: [] });
+    const headers = nl.headers.map((h) => (h.name === 'X-GreenArrow-MailClass' ? { ...h, value: 'p' } : h));
+    const result = await sendThroughMilter(daemon.milterPort, { ...nl, headers }, ['path@mail.example']);
+    const link = [...result.body!.toString('latin1').replace(/=\r\n/g, '').replace(/=3D/g, '=').matchAll(/href="([^"]+)"/g)].map((m) => m[1]!)[0]!;
+    expect(link).toMatch(/\/u\/profile-[A-Za-z0-9_~]+$/);
+    const res = await fetch(link, { redirect: 'manual', headers: { 'User-Agent': BROWSER_UA } });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('https://shop.example/u/profile');
   });
 });
