@@ -10,7 +10,7 @@ import type { MessageResult } from '../milter/client.js';
 export const TRY_HELP = `Usage: trackmilter try FILE [--milter SOCKET] [--from ADDR] [--rcpt ADDR]... [--body] [--config FILE]
 
 Sends the message in FILE through a running milter, as an MTA would, and prints what the milter
-changed: header changes, whether the body was replaced (and how), and the verdict.
+changed: header changes, recipients removed, whether the body was replaced (and how), and the verdict.
   --milter SOCKET   the milter to talk to (default: milter.listen from the config, inet:127.0.0.1:8899)
   --from ADDR       envelope sender (default sender@example.com)
   --rcpt ADDR       envelope recipient, repeatable (default recipient@example.net)
@@ -78,6 +78,7 @@ function describeResult(result: MessageResult, originalBody: Buffer): string {
     else if (h.value === '') lines.push(`header removed: ${h.name} (#${h.index})`);
     else lines.push(`header changed: ${h.name} (#${h.index}): ${h.value}`);
   }
+  for (const r of result.recipientsRemoved) lines.push(`recipient removed: ${r} (unsubscribed from the list)`);
   if (!result.body) lines.push('body: not replaced');
   else if (result.body.equals(originalBody)) lines.push(`body: replaced with identical content (${result.body.length} bytes, ${result.replbodyChunks} chunks)`);
   else lines.push(`body: rewritten, ${originalBody.length} -> ${result.body.length} bytes (${result.replbodyChunks} chunks)`);

@@ -115,6 +115,19 @@ describe.skipIf(!built)('trackmilter serve', () => {
     expect(last.recipients).toBe(2);
   });
 
+  it('suppressions add, then try shows the unsubscribed recipient removed and the list header for the other', async () => {
+    const flags = ['--http', `127.0.0.1:${daemon.httpPort}`, '--data', path.join(daemon.dataDir, 'data')];
+    const added = await runCli(['suppressions', 'add', '--list', 'try-list', 'gone@example.net', ...flags]);
+    expect(added.stdout, added.stderr).toBe('added 1\n');
+    const listFile = path.join(tmp, 'list-message.eml');
+    await writeFile(listFile, MESSAGE.replace('MIME-Version: 1.0', 'X-GreenArrow-ListID: try-list\nMIME-Version: 1.0'));
+    const res = await runCli(['try', listFile, '--milter', daemon.milterSpec, '--rcpt', 'gone@example.net', '--rcpt', 'stays@example.net']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/^recipient removed: <gone@example\.net> \(unsubscribed from the list\)$/m);
+    expect(res.stdout).toMatch(new RegExp(`^header added: List-Unsubscribe: <http://127\\.0\\.0\\.1:${daemon.httpPort}/u/[A-Za-z0-9_~]+>$`, 'm'));
+    expect(res.stdout).toMatch(/^header added: List-Unsubscribe-Post: List-Unsubscribe=One-Click$/m);
+  });
+
   it('try against a port where nothing listens fails with a message, not a stack trace', async () => {
     const res = await runCli(['try', messageFile, '--milter', `inet:127.0.0.1:${await freePort()}`]);
     expect(res.code).not.toBe(0);

@@ -16,7 +16,7 @@ import { readinessScript, SYSTEMD_DIR, trackmilterArgs, unitText } from './units
 
 const run = promisify(execFile);
 const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string>; files: string[] };
-const COMMANDS = ['serve', 'redirector', 'milter', 'rewrite', 'report', 'events', 'export', 'bounce', 'check-config', 'keygen', 'try'];
+const COMMANDS = ['serve', 'redirector', 'milter', 'rewrite', 'report', 'events', 'export', 'bounce', 'suppressions', 'check-config', 'keygen', 'try'];
 
 const built = existsSync(path.join(PROJECT_ROOT, pkg.bin.trackmilter!));
 if (!built) console.log(`test/install: ${pkg.bin.trackmilter} is missing (run npm run build); skipping the pack and install test`);
