@@ -3,7 +3,8 @@
 // gateway does) shows the page and records nothing; the RFC 8058 POST records one unsubscribe, however
 // often it is sent; the list's next message to that person loses them from its envelope (DELRCPT),
 // another list's does not; `trackmilter suppressions` lists, adds, removes and imports.
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { pollUntil } from '../helpers/net.js';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageResult } from '../../src/milter/client.js';
@@ -57,10 +58,24 @@ describe.skipIf(!CLI_BUILT)('one-click unsubscribe through the daemon', () => {
   let daemon: DaemonProcess;
   let first: MessageResult;
   let url: string;
+  let jsonl: string;
 
   beforeAll(async () => {
     const dataDir = path.join(await dirs.make(), 'data');
-    const toml = ['[unsubscribe]', 'mailto = "unsub@shop.example"', '', '[classes.s]', 'mode = "stateless"', '', '[classes.p]', 'style = "path"', ''].join('\n');
+    jsonl = path.join(path.dirname(dataDir), 'events.jsonl');
+    const toml = [
+      '[unsubscribe]',
+      'mailto = "unsub@shop.example"',
+      '[events]',
+      `jsonl_path = ${JSON.stringify(jsonl)}`,
+      '',
+      '[classes.s]',
+      'mode = "stateless"',
+      '',
+      '[classes.p]',
+      'style = "path"',
+      '',
+    ].join('\n');
     daemon = await DaemonProcess.start({ role: 'serve', dataDir, configToml: toml });
     first = await sendThroughMilter(daemon.milterPort, buildNewsletter());
     url = oneClickUrl(first);
@@ -142,6 +157,13 @@ describe.skipIf(!CLI_BUILT)('one-click unsubscribe through the daemon', () => {
     const report = JSON.parse(await cli(['report', '--sendid', SEND.sendId, '--json', ...daemon.cliFlags])) as { all: { unsubscribes: number }; human: { unsubscribes: number } };
     expect(report.all.unsubscribes).toBe(1);
     expect(report.human.unsubscribes).toBe(1);
+    // The JSONL sink publishes the same event, GreenArrow's engine_unsub, in the documented shape.
+    const published = await pollUntil('the unsubscribe in the JSONL file', async () => {
+      const lines = (await readFile(jsonl, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '');
+      const found = lines.map((l) => JSON.parse(l) as EventJson).filter((e) => e.type === 'unsubscribe');
+      return found.length > 0 ? found : undefined;
+    }, 10_000);
+    expect(published).toEqual([recorded[0]]);
     // The page now says so instead of offering the button again.
     expect(await (await fetch(url)).text()).toContain('was already unsubscribed');
   });
