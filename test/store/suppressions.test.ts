@@ -62,6 +62,10 @@ describe('suppressions', () => {
     await expect(store.changeSuppressions([{ op: 'add', suppression: manual('', 'x@e.example') }])).rejects.toMatchObject({ code: 'ESTORE_INVALID' });
     await expect(store.changeSuppressions([{ op: 'add', suppression: manual('l', 'x'.repeat(400)) }])).rejects.toMatchObject({ code: 'ESTORE_INVALID' });
     expect(await store.suppressedAmong('l', ['', 'x'.repeat(400)])).toEqual(new Set());
+    // An unsubscribe naming such an address is still recorded, without a suppression.
+    await store.recordEvents([event('s', at(9), { type: 'unsubscribe', listId: 'l', recipient: 'x'.repeat(400), details: { source: 'one-click' } })]);
+    expect(await collect(store.eventsBySendId('s'))).toHaveLength(1);
+    expect(await collect(store.suppressions())).toEqual([]);
     expect(() => suppressionKey('l', ' ')).toThrow(RangeError);
   });
 });
