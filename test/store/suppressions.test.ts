@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LevelTrackStore, type Suppression } from '../../src/store/index.js';
-import { suppressionKey } from '../../src/store/suppressions.js';
+import { type LevelTrackStore, type Suppression } from '../../src/store/index.js';
+import { SuppressionCache, suppressionKey } from '../../src/store/suppressions.js';
 import { collect, event, openStore, tempDir } from './fixtures.js';
 
 const open: LevelTrackStore[] = [];
@@ -67,5 +67,26 @@ describe('suppressions', () => {
     expect(await collect(store.eventsBySendId('s'))).toHaveLength(1);
     expect(await collect(store.suppressions())).toEqual([]);
     expect(() => suppressionKey('l', ' ')).toThrow(RangeError);
+  });
+});
+
+describe('SuppressionCache', () => {
+  it('a lookup that read LevelDB before a write does not keep what it read', () => {
+    const cache = new SuppressionCache(100);
+    const key = suppressionKey('l', 'ann@mail.example');
+    const before = cache.startLookup([key]);
+    cache.written(key, true); // an unsubscribe lands while the read is in flight
+    before.finish([false]); // the read saw no suppression yet
+    expect(cache.lookup(key)).toBe(true);
+    const again = cache.startLookup([key]);
+    again.finish([false]);
+    expect(cache.lookup(key)).toBe(false); // no write meanwhile: kept
+  });
+
+  it('a failed lookup keeps nothing', () => {
+    const cache = new SuppressionCache(100);
+    const key = suppressionKey('l', 'bob@mail.example');
+    cache.startLookup([key]).finish([]);
+    expect(cache.lookup(key)).toBeUndefined();
   });
 });

@@ -3,7 +3,7 @@
 // does; one unsubscribe per person and list, however many mails.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageContext } from '../../src/milter/filter.js';
-import { LevelTrackStore } from '../../src/store/index.js';
+import { type LevelTrackStore } from '../../src/store/index.js';
 import { encodeInfoHeader } from '../../src/tokens/index.js';
 import { mintUnsubscribeToken } from '../../src/tokens/unsubscribe-token.js';
 import { addressDetail, createMailtoReader, parseUnsubscribeAddress } from '../../src/unsubscribe/mailto-reader.js';
