@@ -57,7 +57,7 @@ export const CLASS_SCHEMA = {
   unsubscribe_page: {
     type: 'string',
     default: '',
-    doc: 'HTML template file of the unsubscribe confirmation page (placeholders {{list}}, {{address}}, {{action}}; see the README). Empty: the built-in page. Read at start.',
+    doc: 'HTML template file of the unsubscribe confirmation page (placeholders {{list}}, {{address}}, and {{form}} or {{action}}; see the README). Empty: the built-in page. Read at start.',
   },
 } as const satisfies Record<string, KeySpec>;
 
