@@ -19,7 +19,7 @@
  * (bench/out/mta-unix.json with BENCH_TRANSPORT=unix).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
+import { findFreePort } from '../test/helpers/net.js';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -53,13 +53,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+const freePort = (): Promise<number> => findFreePort();
 
 function envInt(name: string, fallback: number, min = 0): number {
   const raw = process.env[name];

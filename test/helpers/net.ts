@@ -1,21 +1,33 @@
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Asks the kernel for a currently unused loopback TCP port. */
+/** Ports this process has handed out: never handed out twice, even once their listener is gone. */
+const handedOut = new Set<number>();
+
+/**
+ * An unused loopback TCP port, for a server a test or bench starts itself. Picked at random below
+ * Linux's ephemeral range (32768 and up), so that it is neither a port the kernel hands to outgoing
+ * connections nor one a parallel test process is likely to pick (asking the kernel for port 0 gives
+ * neighbouring processes, and two calls in one process, the same recently freed port), then checked
+ * by binding it.
+ */
 export async function findFreePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * 22_000);
+    if (handedOut.has(port)) continue;
+    if (await canBind(port, host)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function canBind(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('no port assigned'));
-        return;
-      }
-      server.close(() => resolve(address.port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
   });
 }
 
