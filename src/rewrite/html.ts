@@ -218,7 +218,23 @@ class HtmlScanner implements TokenHandler {
     const { source } = this.state;
     let start = this.base + location.startOffset;
     while (start > tagStart + 1 && isHtmlSpace(source.charCodeAt(start - 1))) start--;
-    return { start, end: this.base + location.endOffset, text: '' };
+    const end = this.base + location.endOffset;
+    const valueless = !source.slice(this.base + location.startOffset, end).includes('=');
+    return { start, end: valueless ? this.endOfAttribute(end) : end, text: '' };
+  }
+
+  /**
+   * parse5 ends the location of `name=` with a missing value (`name=>`, `name= >`) after the name: the
+   * `=` must go too, or it stays behind as an attribute of its own named `=`.
+   */
+  private endOfAttribute(end: number): number {
+    const { source } = this.state;
+    let i = end;
+    while (isHtmlSpace(source.charCodeAt(i))) i++;
+    if (source.charCodeAt(i) !== 0x3d /* = */) return end;
+    i++;
+    while (isHtmlSpace(source.charCodeAt(i))) i++;
+    return source.charCodeAt(i) === 0x3e /* > */ || i >= source.length ? i : end;
   }
 }
 
