@@ -14,10 +14,7 @@
  *                     before it changes a link. The ratio floor/prepareTracking is the share of that.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Tokenizer } from 'parse5';
 import { defaultConfig } from '../src/config/load.js';
 import { RowIdCache } from '../src/tracking/message-minter.js';
@@ -28,11 +25,12 @@ import { splitMessage } from '../src/mime/message-split.js';
 import type { HeaderField } from '../src/milter/commands.js';
 import { rewriteBody } from '../src/mime/index.js';
 import { buildNewsletter } from '../test/app/helpers/newsletter.js';
+import { sharedPath } from '../test/helpers/shared-dir.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const LINKS = Number(process.env.BENCH_LINKS ?? 40);
-const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const MAKE_NEWSLETTER = path.join(PROJECT_ROOT, '..', 'shared', 'bench', 'make-newsletter.py');
+const NEWSLETTER_SCRIPT = sharedPath('bench', 'make-newsletter.py');
+const MAKE_NEWSLETTER = NEWSLETTER_SCRIPT.path;
 
 interface Sample {
   name: string;
@@ -43,11 +41,11 @@ interface Sample {
 function messages(): Sample[] {
   const own = buildNewsletter();
   const list: Sample[] = [{ name: 'own test newsletter', headers: own.headers, body: own.body }];
-  if (existsSync(MAKE_NEWSLETTER)) {
+  if (NEWSLETTER_SCRIPT.present) {
     const raw = execFileSync('python3', [MAKE_NEWSLETTER, String(LINKS)], { maxBuffer: 64 << 20 });
     list.unshift({ name: `bench:mta newsletter, ${LINKS} links`, ...splitMessage(raw) });
   } else {
-    console.log(`(${MAKE_NEWSLETTER} is absent: only our own newsletter is measured)`);
+    console.log(`(${NEWSLETTER_SCRIPT.absence}: only our own newsletter is measured)`);
   }
   return list;
 }

@@ -20,7 +20,6 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { findFreePort } from '../test/helpers/net.js';
-import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +28,7 @@ import { TrackmilterDaemon, PACKAGE_VERSION, daemonUnavailableReason, readPeakRs
 import { ECHO_MILTER_SOURCE, EchoMilter, buildEchoMilter, echoMilterUnavailableReason } from '../test/helpers/echo-milter.js';
 import { buildNewsletter } from '../test/app/helpers/newsletter.js';
 import { PROJECT_ROOT, PostfixLab, postfixLabUnavailableReason } from '../test/helpers/postfix-lab.js';
+import { sharedPath } from '../test/helpers/shared-dir.js';
 import { measureThroughput, type ThroughputResult } from './lib/mta-run.js';
 
 const execFileAsync = promisify(execFile);
@@ -112,12 +112,12 @@ async function startSetup(name: string, startMilter: () => Promise<MilterUnderTe
  * project (the figures in the issues were measured with it), otherwise our own test newsletter.
  */
 async function benchNewsletter(): Promise<Buffer> {
-  const script = path.resolve(import.meta.dirname, '..', '..', 'shared', 'bench', 'make-newsletter.py');
-  if (existsSync(script)) {
-    const { stdout } = await execFileAsync('python3', [script, String(LINKS)], { maxBuffer: 64 * 1024 * 1024, encoding: 'buffer' });
+  const script = sharedPath('bench', 'make-newsletter.py');
+  if (script.present) {
+    const { stdout } = await execFileAsync('python3', [script.path, String(LINKS)], { maxBuffer: 64 * 1024 * 1024, encoding: 'buffer' });
     return stdout;
   }
-  console.log(`bench:mta: ${script} is absent; sending our own test newsletter (test/app/helpers/newsletter.ts) instead`);
+  console.log(`bench:mta: ${script.absence}; sending our own test newsletter (test/app/helpers/newsletter.ts) instead`);
   const own = buildNewsletter();
   const head = own.headers.map((h) => `${h.name}: ${h.value}\r\n`).join('');
   return Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), own.body]);

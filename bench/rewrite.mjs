@@ -1,26 +1,29 @@
 // HTML rewrite throughput against a bare parse5 tokenizer pass over the same input, in the same run.
 //
-//   npm run build && node bench/rewrite.mjs [--rounds N] [--seeded] [--hmac]
+//   npm run build && tsx bench/rewrite.mjs [--rounds N] [--seeded] [--hmac]
+//
+// (tsx for test/helpers/shared-dir.ts, which finds ../shared; the code measured is dist's JavaScript.)
 //
 // --seeded  replace the corpus's `href="#"` / `href="http://"` placeholders with real URLs (many more links)
 // --hmac    mint real stateful tokens (the milter's own minter, HMAC and all) instead of a constant-time string builder
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Tokenizer, TokenizerMode, html as htmlSpec } from 'parse5';
 import { rewriteHtml } from '../dist/rewrite/html.js';
 import { createMessageMinter } from '../dist/tracking/message-minter.js';
 import { createKeyring, signingKey } from '../dist/tokens/index.js';
+import { sharedPath } from '../test/helpers/shared-dir.ts';
 
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(name);
 const rounds = Number(args[args.indexOf('--rounds') + 1]) || 15;
 
-const corpusDir = fileURLToPath(new URL('../../shared/corpus/templates/', import.meta.url));
-if (!existsSync(corpusDir)) {
-  console.error(`no corpus at ${corpusDir}`);
+const corpus = sharedPath('corpus', 'templates');
+if (!corpus.present) {
+  console.error(`no corpus: ${corpus.absence}`);
   process.exit(1);
 }
+const corpusDir = corpus.path;
 let docs = readdirSync(corpusDir)
   .filter((name) => name.endsWith('.html'))
   .sort()

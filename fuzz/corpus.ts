@@ -2,14 +2,13 @@
  * The shared corpus (`../shared/corpus/` beside the project root), read in place and never copied, and
  * the seeds built from it. Without the corpus, generated messages stand in and the run says so.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from './report.js';
 import { plainQuotedPrintable } from '../test/helpers/plain-qp.js';
+import { sharedPath } from '../test/helpers/shared-dir.js';
 
-export const CORPUS_DIR = join(PROJECT_ROOT, '..', 'shared', 'corpus');
-const MESSAGES = join(CORPUS_DIR, 'messages');
-const TEMPLATES = join(CORPUS_DIR, 'templates');
+const MESSAGES = sharedPath('corpus', 'messages');
+const TEMPLATES = sharedPath('corpus', 'templates');
 
 export interface Seed {
   name: string;
@@ -17,24 +16,29 @@ export interface Seed {
 }
 
 export function corpusPresent(): boolean {
-  return existsSync(MESSAGES);
+  return MESSAGES.present;
+}
+
+/** Why the corpus is not used ('' when it is). */
+export function corpusAbsence(): string {
+  return MESSAGES.absence;
 }
 
 /** Every corpus message whose file name matches `filter` (all of them by default), sorted by name. */
 export function corpusMessages(filter: RegExp = /\.eml$/): Seed[] {
-  if (!existsSync(MESSAGES)) return [];
-  return readdirSync(MESSAGES)
+  if (!MESSAGES.present) return [];
+  return readdirSync(MESSAGES.path)
     .filter((f) => f.endsWith('.eml') && filter.test(f))
     .sort()
-    .map((name) => ({ name, raw: readFileSync(join(MESSAGES, name)) }));
+    .map((name) => ({ name, raw: readFileSync(join(MESSAGES.path, name)) }));
 }
 
 export function corpusTemplates(): Seed[] {
-  if (!existsSync(TEMPLATES)) return [];
-  return readdirSync(TEMPLATES)
+  if (!TEMPLATES.present) return [];
+  return readdirSync(TEMPLATES.path)
     .filter((f) => f.endsWith('.html'))
     .sort()
-    .map((name) => ({ name, raw: readFileSync(join(TEMPLATES, name)) }));
+    .map((name) => ({ name, raw: readFileSync(join(TEMPLATES.path, name)) }));
 }
 
 export type WrapEncoding = 'quoted-printable' | 'base64' | '8bit';

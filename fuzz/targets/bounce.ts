@@ -7,7 +7,7 @@
 import { parseReport, type BounceResult } from '../../src/bounce/index.js';
 import { encodeInfoHeader } from '../../src/tokens/index.js';
 import { fixtureWithHeader, identity, injectAfterLine, ourKeys } from '../../test/bounce/helpers.js';
-import { corpusMessages, corpusPresent, type Seed } from '../corpus.js';
+import { corpusAbsence, corpusMessages, corpusPresent, type Seed } from '../corpus.js';
 import { mutateMail, nest } from '../mail-mutations.js';
 import { stack } from '../mutate.js';
 import type { Rng } from '../random.js';
@@ -21,7 +21,7 @@ function seeds(ctx: TargetContext): Seed[] {
     (name) => ({ name: `fixture ${name}`, raw: fixtureWithHeader(name, SIGNED) }),
   );
   if (!corpusPresent()) {
-    ctx.note('shared corpus not found: mutating test/bounce/fixtures only');
+    ctx.note(`shared corpus not used (${corpusAbsence()}): mutating test/bounce/fixtures only`);
     return own;
   }
   const corpus = corpusMessages(REPORT_NAMES);

@@ -10,7 +10,7 @@
 import { planRewrite, type RewriteSettings } from '../../src/tracking/plan-rewrite.js';
 import { splitMessage } from '../../src/mime/message-split.js';
 import { RecordingMinter } from '../../test/rewrite/recording-minter.js';
-import { corpusMessages, corpusPresent, corpusTemplates, generatedMessages, wrapHtml, type Seed, type WrapEncoding } from '../corpus.js';
+import { corpusAbsence, corpusMessages, corpusPresent, corpusTemplates, generatedMessages, wrapHtml, type Seed, type WrapEncoding } from '../corpus.js';
 import { mutateMail, nest } from '../mail-mutations.js';
 import { checkPlanInvariants } from '../plan-invariants.js';
 import { stack } from '../mutate.js';
@@ -35,7 +35,7 @@ function withLinks(html: Buffer): Buffer {
 
 function seeds(ctx: TargetContext): Seed[] {
   if (!corpusPresent()) {
-    ctx.note('shared corpus not found (../shared/corpus): mutating generated messages instead');
+    ctx.note(`shared corpus not used (${corpusAbsence()}): mutating generated messages instead`);
     return generatedMessages();
   }
   const messages = corpusMessages();

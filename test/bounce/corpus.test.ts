@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeInfoHeader } from '../../src/tokens/index.js';
 import { inspectReport, parseReport, type BounceResult, type ReportFormat } from '../../src/bounce/index.js';
-import { CORPUS, corpusExists, identity, injectAfterLine, NOW, otherKeys, ourKeys } from './helpers.js';
+import { CORPUS, corpusAbsence, corpusExists, identity, injectAfterLine, NOW, otherKeys, ourKeys } from './helpers.js';
 
 interface RecipientExpectation {
   reportedRecipient: string;
@@ -198,7 +198,7 @@ const EXPECTED: Record<string, CorpusExpectation> = {
 
 const BOUNCE_LIKE = /bounce|report|delivery-status|complaint|disposition|failure/;
 
-if (!corpusExists) console.log(`corpus not found at ${CORPUS}: the corpus bounce tests are skipped`);
+if (!corpusExists) console.log(`the corpus bounce tests are skipped: ${corpusAbsence}`);
 
 describe.skipIf(!corpusExists)('corpus bounces and complaints', () => {
   const files = corpusExists ? readdirSync(CORPUS).filter((f) => BOUNCE_LIKE.test(f)).sort() : [];

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeInfoHeader } from '../../src/tokens/index.js';
 import { parseReport, type BounceResult } from '../../src/bounce/index.js';
-import { CORPUS, corpusExists, fixtureWithHeader, identity, injectAfterLine, ourKeys } from './helpers.js';
+import { CORPUS, corpusAbsence, corpusExists, fixtureWithHeader, identity, injectAfterLine, ourKeys } from './helpers.js';
 
 const signed = identity('subscriber@list.example');
 
@@ -72,7 +72,7 @@ function eventsOf(result: BounceResult) {
 
 describe('mutated bounces', () => {
   const inputs = samples();
-  if (!corpusExists) console.log(`corpus not found at ${CORPUS}: fuzzing our own fixtures only`);
+  if (!corpusExists) console.log(`corpus not used (${corpusAbsence}): fuzzing our own fixtures only`);
 
   it('never throw and never name anyone but the signed recipient', () => {
     let withEvents = 0;

@@ -1,14 +1,18 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKeyring, encodeInfoHeader, signingKey, type InfoHeaderFields, type Keyring } from '../../src/tokens/index.js';
+import { sharedPath } from '../helpers/shared-dir.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const FIXTURES = join(here, 'fixtures');
-/** The shared corpus, relative to the project root (read in place, never copied). */
-export const CORPUS = join(here, '..', '..', '..', 'shared', 'corpus', 'messages');
-export const corpusExists = existsSync(CORPUS);
+/** The shared corpus (read in place, never copied). */
+const corpus = sharedPath('corpus', 'messages');
+export const CORPUS = corpus.path;
+export const corpusExists = corpus.present;
+/** Why the corpus is not used ('' when it is). */
+export const corpusAbsence = corpus.absence;
 
 export function keyringFor(label: string, kid = 1): Keyring {
   return createKeyring([signingKey(kid, createHash('sha256').update(`bounce test key ${label}`).digest())], kid);

@@ -6,17 +6,18 @@
  * trackable link rewritten.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeInfoHeader, decodeToken, loadKeyring, type Keyring } from '../../src/tokens/index.js';
 import { TrackmilterDaemon } from '../helpers/daemon.js';
-import { PROJECT_ROOT, PostfixLab, postfixLabUnavailableReason, type DeliveredMessage } from '../helpers/postfix-lab.js';
+import { PostfixLab, postfixLabUnavailableReason, type DeliveredMessage } from '../helpers/postfix-lab.js';
+import { sharedPath } from '../helpers/shared-dir.js';
 import { sendMessages } from '../helpers/smtp.js';
 
 const unavailable = postfixLabUnavailableReason();
 if (unavailable) console.log(`test/e2e/classes.test.ts: skipped: ${unavailable}`);
-const NEWSLETTER_SCRIPT = path.join(PROJECT_ROOT, '..', 'shared', 'bench', 'make-newsletter.py');
+const NEWSLETTER = sharedPath('bench', 'make-newsletter.py');
+const NEWSLETTER_SCRIPT = NEWSLETTER.path;
+if (!NEWSLETTER.present) console.log(`the bench newsletter test is skipped: ${NEWSLETTER.absence}`);
 
 const CONFIG = [
   '[classes.s]',
@@ -110,7 +111,7 @@ describe.skipIf(unavailable !== undefined)('two mail classes through Postfix', (
     }
   });
 
-  it.skipIf(!existsSync(NEWSLETTER_SCRIPT))('the bench newsletter: every trackable link rewritten onto the class domain', async () => {
+  it.skipIf(!NEWSLETTER.present)('the bench newsletter: every trackable link rewritten onto the class domain', async () => {
     const newsletter = execFileSync('python3', [NEWSLETTER_SCRIPT, '12']).toString().replace(/^X-GreenArrow-MailClass: .*$/m, 'X-GreenArrow-MailClass: s');
     await lab.clearDeliveredMessages();
     const [outcome] = await sendMessages(lab.smtpPort, [{ envelope: { from: 'news@sender.example', to: ['reader@example.net'] }, data: newsletter }], { concurrency: 1 });

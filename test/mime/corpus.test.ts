@@ -1,14 +1,16 @@
 /** Runs rewriteBody over every message of the shared corpus (read in place, never copied). */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rewriteBody, type PartKind } from '../../src/mime/index.js';
+import { sharedPath } from '../helpers/shared-dir.js';
 import { decodeOutputPart, expectUntouchedOutsideEdits, LIMITS, longestLineOf, splitMessage } from './helpers.js';
 
-const CORPUS = join(import.meta.dirname, '../../../shared/corpus/messages');
+const corpus = sharedPath('corpus', 'messages');
+const CORPUS = corpus.path;
 const MARKER = ' [[trackmilter-marker]]';
-const haveCorpus = existsSync(CORPUS);
-if (!haveCorpus) console.log(`mime corpus test skipped: ${CORPUS} does not exist`);
+const haveCorpus = corpus.present;
+if (!haveCorpus) console.log(`mime corpus test skipped: ${corpus.absence}`);
 
 describe.skipIf(!haveCorpus)('corpus messages', () => {
   const files = haveCorpus ? readdirSync(CORPUS).filter((f) => f.endsWith('.eml')).sort() : [];

@@ -1,15 +1,16 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { rewriteHtml } from '../../src/rewrite/html.js';
 import { openPixelHtml } from '../../src/rewrite/pixel.js';
 import { PIXEL_URL, RecordingMinter, options, unmintHtml } from './recording-minter.js';
 import { countTrackableLinks } from './trackable-count.js';
+import { sharedPath } from '../helpers/shared-dir.js';
 
-const TEMPLATES = fileURLToPath(new URL('../../../shared/corpus/templates/', import.meta.url));
-const corpusPresent = existsSync(TEMPLATES);
-if (!corpusPresent) console.warn(`corpus test skipped: ${TEMPLATES} does not exist`);
+const corpus = sharedPath('corpus', 'templates');
+const TEMPLATES = corpus.path;
+const corpusPresent = corpus.present;
+if (!corpusPresent) console.warn(`corpus test skipped: ${corpus.absence}`);
 
 const templates = corpusPresent ? readdirSync(TEMPLATES).filter((name) => name.endsWith('.html')).sort() : [];
 

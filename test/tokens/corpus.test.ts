@@ -2,8 +2,7 @@
  * Every absolute http(s) link the HTML rewriter finds in the shared corpus templates, minted by the real
  * token functions in both modes and both styles, and read back as the redirector would.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rewriteHtml } from '../../src/rewrite/html.js';
@@ -13,8 +12,10 @@ import { clickDestination, joinQuery, splitQuery, urlRowId, type UrlRowContent }
 import { clickLink, type LinkStyle, type TrackingOrigin } from '../../src/tokens/url-style.js';
 import { parseLinkPath } from './link-path.js';
 import { testKeyring } from './fixtures.js';
+import { sharedPath } from '../helpers/shared-dir.js';
 
-const TEMPLATES = fileURLToPath(new URL('../../../shared/corpus/templates', import.meta.url));
+const corpus = sharedPath('corpus', 'templates');
+const TEMPLATES = corpus.path;
 const ORIGIN: TrackingOrigin = { scheme: 'https', domain: 'click.example.com' };
 const keyring = testKeyring();
 const identity = { recipient: 'jane.doe@example.org', sendId: 'a100525', listId: '42', emailCode: 'ec-77' };
@@ -60,8 +61,8 @@ function readBack(newUrl: string, rows: Map<string, UrlRowContent>): { url: stri
   return { url: joinQuery(row.url, parsed.query), position: decoded.position, part: decoded.part, fragment };
 }
 
-const templates = existsSync(TEMPLATES) ? readdirSync(TEMPLATES).filter((name) => name.endsWith('.html')) : [];
-if (templates.length === 0) console.log(`corpus round trip SKIPPED: no templates in ${TEMPLATES}`);
+const templates = corpus.present ? readdirSync(TEMPLATES).filter((name) => name.endsWith('.html')) : [];
+if (templates.length === 0) console.log(`corpus round trip SKIPPED: no templates (${corpus.absence || `none in ${TEMPLATES}`})`);
 
 describe.skipIf(templates.length === 0)('corpus round trip', () => {
   for (const mode of ['stateless', 'stateful'] as const) {

@@ -9,18 +9,19 @@
  * octets, valid quoted-printable and base64; (5) as many links rewritten as an independent parse5 tree
  * walk finds trackable.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { planRewrite, type RewriteSettings } from '../../src/tracking/plan-rewrite.js';
 import { splitMessage } from '../../src/mime/message-split.js';
 import { RecordingMinter } from '../rewrite/recording-minter.js';
 import { checkPlan } from './pipeline-check.js';
 import { plainQuotedPrintable } from '../helpers/plain-qp.js';
+import { sharedPath } from '../helpers/shared-dir.js';
 
-const CORPUS = fileURLToPath(new URL('../../../shared/corpus/', import.meta.url));
-const present = existsSync(CORPUS);
-if (!present) console.log(`test/tracking/corpus.test.ts skipped: the shared corpus is not at ${CORPUS}`);
+const corpus = sharedPath('corpus');
+const CORPUS = `${corpus.path}/`;
+const present = corpus.present;
+if (!present) console.log(`test/tracking/corpus.test.ts skipped: the shared corpus is not used (${corpus.absence})`);
 
 const SETTINGS: RewriteSettings = {
   clicks: true,
