@@ -17,6 +17,12 @@ export interface WorkerArgs {
 export type WorkerMessage =
   /** Case `index` is starting (sent for every case in exact mode, else at most every HEARTBEAT_MS). */
   | { t: 'case'; index: number; exact: boolean }
+  /**
+   * The product's work on case `index` is done and the harness's own checks of it begin: the watchdog
+   * times the product, not the harness (a check may be slow on a huge input without the product being
+   * so). The next case start is always sent after this.
+   */
+  | { t: 'checking'; index: number }
   | { t: 'problem'; index: number; kind: ProblemKind; message: string; label: string; input?: string; details?: Record<string, unknown> }
   | { t: 'counters'; counters: Record<string, number> }
   | { t: 'note'; text: string }

@@ -1,11 +1,13 @@
 /**
  * Runs a target in worker processes and watches them: a case that shows no progress for the target's
- * case timeout (plus a margin) is a hang, a worker that dies is a crash. Either way the worker is
+ * case timeout (plus a margin) of the worker's CPU time is a hang (the harness's checks after the
+ * product's work, announced by the target, not counted), a worker that dies is a crash. Either way the worker is
  * killed, the case is pinned down (the worker is rerun from the last case it reported, reporting every
  * case), its input rebuilt from the seed and saved, and a new worker carries on after it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { processCpuMs } from './cpu-time.js';
 import { caseRng } from './random.js';
 import type { WorkerArgs, WorkerMessage } from './protocol.js';
 import { emptyReport, PROJECT_ROOT, recordFinding, type TargetReport } from './report.js';
@@ -15,6 +17,17 @@ import type { FuzzCase, ProblemKind, TargetContext } from './target.js';
 const WORKER = join(PROJECT_ROOT, 'fuzz', 'worker.ts');
 /** Beyond the case timeout, before a silent worker is killed. */
 const KILL_MARGIN_MS = 1_000;
+/**
+ * The watchdog times a case by the worker's CPU time where /proc tells it: a loaded or slower machine
+ * stretches the wall time of a case, not the work it does. A worker that burns no CPU yet shows no
+ * progress (waiting on a daemon that never answers) is caught by wall time, at this many case timeouts.
+ */
+const WALL_LIMIT_FACTOR = 6;
+/**
+ * How long the harness's own checks of one case may run (after the target's `checking()`): not the
+ * product's time, yet bounded, so that a check that never ends is reported instead of stalling the run.
+ */
+const CHECK_LIMIT_MS = 60_000;
 /** After a hang or crash without an exact case, rerun this many cases one by one. */
 const EXACT_WINDOW = 5_000;
 
@@ -126,24 +139,53 @@ function runWorker(args: WorkerArgs, silenceLimitMs: number, onMessage: (m: Work
     let lastIndex = args.firstCase;
     let lastExact = false;
     let lastBeat = Date.now();
+    /** The worker's CPU time at the first watchdog tick after lastBeat (null: not read yet, or unknown). */
+    let cpuAtBeat: number | null = null;
+    let beatSeen = false;
     let finished: WorkerOutcome | null = null;
     let started = false;
+    /** In the harness's checks of case lastIndex (which are not the product's time). */
+    let checking = false;
+    /** Over a limit at the last tick: killed only if still so at the next, after IPC messages that queued meanwhile are read. */
+    let overAtLastTick = false;
     const watchdog = setInterval(() => {
       // The worker's own start-up (imports, a daemon) is not a case: only watch once cases run.
       if (!started || finished) return;
-      const silent = Date.now() - lastBeat;
-      if (silent > silenceLimitMs) {
-        finished = { end: 'hang', index: lastIndex, exact: lastExact, detail: `no progress for ${silent} ms` };
-        child.kill('SIGKILL');
+      const cpuNow = processCpuMs(child.pid);
+      if (!beatSeen) {
+        beatSeen = true;
+        cpuAtBeat = cpuNow;
       }
+      const wall = Date.now() - lastBeat;
+      const cpu = cpuNow !== null && cpuAtBeat !== null ? cpuNow - cpuAtBeat : null;
+      const over = checking ? wall > CHECK_LIMIT_MS : (cpu ?? wall) > silenceLimitMs || wall > WALL_LIMIT_FACTOR * silenceLimitMs;
+      if (!over || !overAtLastTick) {
+        overAtLastTick = over;
+        return;
+      }
+      const detail = checking
+        ? `the harness's checks of the case ran for ${wall} ms (the product had finished)`
+        : `no progress for ${cpu === null ? `${wall} ms` : `${cpu} ms of CPU time (${wall} ms wall)`}`;
+      finished = { end: 'hang', index: lastIndex, exact: lastExact || checking, detail };
+      child.kill('SIGKILL');
     }, 100);
+    const beat = (): void => {
+      lastBeat = Date.now();
+      beatSeen = false;
+      overAtLastTick = false;
+    };
     child.on('message', (raw) => {
       const m = raw as WorkerMessage;
       if (m.t === 'case') {
         started = true;
+        checking = false;
         lastIndex = m.index;
         lastExact = m.exact;
-        lastBeat = Date.now();
+        beat();
+      } else if (m.t === 'checking') {
+        checking = true;
+        lastIndex = m.index;
+        beat();
       } else if (m.t === 'done') {
         finished = { end: 'done', index: m.next, exact: true, detail: '' };
       } else if (m.t === 'problem' && m.kind === 'crash' && m.message.startsWith('uncaught')) {
@@ -152,7 +194,9 @@ function runWorker(args: WorkerArgs, silenceLimitMs: number, onMessage: (m: Work
       }
       onMessage(m);
     });
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': it comes after the IPC channel is drained, so that no message still queued
+    // ('done' among them) is lost and the worker taken for dead at an old case.
+    child.on('close', (code, signal) => {
       clearInterval(watchdog);
       resolve(finished ?? { end: 'died', index: lastIndex, exact: lastExact, detail: `worker exited (${signal ?? `code ${code}`})` });
     });

@@ -24,6 +24,12 @@ export interface TargetContext {
   count(name: string, by?: number): void;
   /** Lines of information for the report (where the corpus was found, what was skipped). */
   note(text: string): void;
+  /**
+   * Called by a target between the product's work on a case and the harness's checks of its result:
+   * from then until the next case, the time is the harness's and is not taken for a hang of the product.
+   * Optional to call; without it the whole case is timed.
+   */
+  checking?(): void;
 }
 
 /** A started target: generates cases and runs them. Generation must be a pure function of the Rng. */

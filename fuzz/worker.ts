@@ -18,13 +18,18 @@ function send(message: WorkerMessage): void {
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '{}') as WorkerArgs;
   const counters: Record<string, number> = {};
+  let current = args.firstCase;
+  let lastBeat = 0;
   const ctx: TargetContext = {
     count: (name, by = 1) => {
       counters[name] = (counters[name] ?? 0) + by;
     },
     note: (text) => send({ t: 'note', text }),
+    checking: () => {
+      send({ t: 'checking', index: current });
+      lastBeat = 0; // the supervisor must hear of the next case start, to time the product again
+    },
   };
-  let current = args.firstCase;
   process.on('uncaughtException', (err) => {
     send({ t: 'problem', index: current, kind: 'crash', message: `uncaught exception: ${err.stack ?? String(err)}`, label: '' });
     process.exit(70);
@@ -37,7 +42,6 @@ async function main(): Promise<void> {
   const target = await loadTarget(args.target);
   const session = await target.start(ctx);
   const seen = new Map<string, number>();
-  let lastBeat = 0;
   let lastFlush = Date.now();
   let index = args.firstCase;
   const end = args.endCase ?? Number.POSITIVE_INFINITY;
@@ -76,7 +80,12 @@ async function main(): Promise<void> {
   }
   await session.close();
   send({ t: 'counters', counters: { ...counters } });
-  send({ t: 'done', next: index });
+  // Disconnecting closes the channel and cancels writes still queued to a supervisor slow to read:
+  // 'done' (and the case reports before it) would be lost and the worker taken for dead.
+  await new Promise<void>((resolve) => {
+    if (process.send) process.send({ t: 'done', next: index } satisfies WorkerMessage, () => resolve());
+    else resolve();
+  });
   process.disconnect?.();
 }
 
