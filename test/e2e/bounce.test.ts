@@ -2,7 +2,8 @@
  * Bounces close the loop through a real Postfix: a tracked message to a recipient whose server
  * refuses it (a second smtp-sink answering RCPT with 5xx), Postfix's own bounce(8) DSN to the sender,
  * routed by transport_maps to the pipe transport of postfix-examples/master.cf.example, which runs
- * `trackmilter bounce`: the recorded bounce event names the recipient and SendID.
+ * `trackmilter bounce` (a copy of the built CLI that the pipe's user can reach, wherever the checkout
+ * is: test/helpers/pipe-install.ts): the recorded bounce event names the recipient and SendID.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
@@ -13,25 +14,32 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrackmilterDaemon } from '../helpers/daemon.js';
 import { PROJECT_ROOT, PostfixLab, postfixLabUnavailableReason, program } from '../helpers/postfix-lab.js';
 import { pollUntil } from '../helpers/net.js';
+import { installForPipeUser, type PipeInstall } from '../helpers/pipe-install.js';
 import { sendMessages } from '../helpers/smtp.js';
 
-const unavailable = postfixLabUnavailableReason();
+/** pipe(8) never runs as root; nobody reads the admin token below. */
+const PIPE_USER = 'nobody';
+
+// The pipe's user may not reach this checkout (a clone below /root, mode 0700): it runs a copy.
+const labUnavailable = postfixLabUnavailableReason();
+const install = labUnavailable ? undefined : await installForPipeUser(PIPE_USER).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+const unavailable = labUnavailable ?? (install instanceof Error ? `the pipe's user cannot run the CLI: ${install.message}` : undefined);
 if (unavailable) console.log(`test/e2e/bounce.test.ts: Postfix bounce test skipped: ${unavailable}`);
+const pipeInstall = install instanceof Error ? undefined : install;
 
 const BOUNCE_ADDRESS = 'bounces@lab.example.test';
 const GONE = 'gone@refusing.example';
 
-/** The pipe service of postfix-examples/master.cf.example, pointed at this checkout and this daemon. */
-async function bounceTransport(daemon: TrackmilterDaemon): Promise<string> {
+/** The pipe service of postfix-examples/master.cf.example, pointed at the pipe's copy of the CLI and this daemon. */
+async function bounceTransport(daemon: TrackmilterDaemon, cliCopy: PipeInstall): Promise<string> {
   const example = await readFile(path.join(PROJECT_ROOT, 'postfix-examples', 'master.cf.example'), 'utf8');
   const service = example.split('\n').filter((line) => /^trackmilter-bounce\s/.test(line) || /^\s+flags=/.test(line));
   expect(service).toHaveLength(2);
-  const cli = `${process.execPath} ${path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js')}`;
+  const cli = `${cliCopy.node} ${cliCopy.cli}`;
   return (
     service
       .join('\n')
-      // pipe(8) never runs as root; nobody reads the admin token below.
-      .replace('user=trackmilter', 'user=nobody')
+      .replace('user=trackmilter', `user=${PIPE_USER}`)
       .replace(/argv=\S+ bounce --config \S+/, `argv=${cli} bounce --http 127.0.0.1:${daemon.httpPort} --data ${daemon.dataDir}`) + '\n'
   );
 }
@@ -50,7 +58,7 @@ describe.skipIf(unavailable !== undefined)('Postfix bounce -> pipe -> trackmilte
     daemon = await TrackmilterDaemon.start();
     // The pipe runs as nobody: let it reach the data directory's admin token, and nothing else there.
     await chmod(daemon.dataDir, 0o711);
-    const nobody = os.userInfo().uid === 0 ? execFileSync('id', ['-u', 'nobody']).toString().trim() : '';
+    const nobody = os.userInfo().uid === 0 ? execFileSync('id', ['-u', PIPE_USER]).toString().trim() : '';
     const tokenFile = path.join(daemon.dataDir, 'admin.token');
     if (nobody) await chown(tokenFile, Number(nobody), -1);
     token = (await readFile(tokenFile, 'utf8')).trim();
@@ -71,7 +79,7 @@ describe.skipIf(unavailable !== undefined)('Postfix bounce -> pipe -> trackmilte
         transport_maps: `inline:{ {refusing.example = smtp:[127.0.0.1]:${refusingPort}}, {${BOUNCE_ADDRESS} = trackmilter-bounce:} }`,
         'trackmilter-bounce_destination_recipient_limit': '1',
       },
-      extraMasterCf: await bounceTransport(daemon),
+      extraMasterCf: await bounceTransport(daemon, pipeInstall!),
     });
   });
 
@@ -79,6 +87,7 @@ describe.skipIf(unavailable !== undefined)('Postfix bounce -> pipe -> trackmilte
     await lab?.stop();
     refusing?.kill();
     await daemon?.dispose();
+    await pipeInstall?.dispose();
   });
 
   it('the bounce event names the recipient and SendID of the tracked message', async () => {
