@@ -4,24 +4,22 @@
  * daemon to hit. Shared by the mixed stress scenario and bench:mixed.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { MilterClient } from '../../src/milter/client.js';
 import { parseSocketSpec } from '../../src/milter/address.js';
 import { splitMessage } from '../../src/mime/message-split.js';
 import type { TrackmilterDaemon } from '../../test/helpers/daemon.js';
-import { PROJECT_ROOT } from '../../test/helpers/postfix-lab.js';
 import { makeTestMessage } from '../../test/helpers/messages.js';
 import { SmtpSession, type OutgoingMessage } from '../../test/helpers/smtp.js';
 import { BIG_HTML_CONTROL_HEADERS, bigHtmlBody } from '../../test/helpers/big-html.js';
 import { buildNewsletter } from '../../test/app/helpers/newsletter.js';
+import { sharedPath } from '../../test/helpers/shared-dir.js';
 
-const MAKE_NEWSLETTER = path.join(PROJECT_ROOT, '..', 'shared', 'bench', 'make-newsletter.py');
+const MAKE_NEWSLETTER = sharedPath('bench', 'make-newsletter.py');
 
 /** The 40-link newsletter of bench:mta when ../shared is there, else our own test newsletter. */
 export function newsletter(): OutgoingMessage {
   const envelope = { from: 'news@example.com', to: ['reader@example.net'] };
-  if (existsSync(MAKE_NEWSLETTER)) return { envelope, data: execFileSync('python3', [MAKE_NEWSLETTER, '40'], { maxBuffer: 64 << 20 }) };
+  if (MAKE_NEWSLETTER.present) return { envelope, data: execFileSync('python3', [MAKE_NEWSLETTER.path, '40'], { maxBuffer: 64 << 20 }) };
   const own = buildNewsletter();
   const head = own.headers.map((h) => `${h.name}: ${h.value}`).join('\r\n');
   return { envelope, data: Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'latin1'), own.body]) };
