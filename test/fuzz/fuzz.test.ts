@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { corpusAbsence } from '../../fuzz/corpus.js';
 import type { TargetReport } from '../../fuzz/report.js';
 import { daemonUnavailableReason } from '../helpers/daemon.js';
 
@@ -56,6 +57,9 @@ function fuzz(target: (typeof TARGETS)[number], seed: number): Promise<{ report:
 
 describe('fuzzing', () => {
   console.log(`fuzz seeds: ${FIXED_SEED} and ${SECOND_SEED} (replay: npx tsx fuzz/run.ts TARGET --seed ${SECOND_SEED})`);
+  // The targets run in child processes, which find ../shared as this import does (and so CI's
+  // `vitest related test/helpers/shared-dir.ts` selects this file).
+  if (corpusAbsence()) console.log(`mime and bounce fuzz without the shared corpus: ${corpusAbsence()}`);
   for (const target of TARGETS) {
     const skip = target === 'redirector' ? daemonUnavailableReason() : undefined;
     if (skip) console.log(`fuzz redirector skipped: ${skip}`);
