@@ -10,7 +10,7 @@ import type http from 'node:http';
 import type { TrackStore } from '../store/index.js';
 import type { Logger } from '../util/log.js';
 import { errorCode, errorMessage } from '../util/errors.js';
-import { summarize } from '../reports/report.js';
+import { sendReport } from '../reports/send-report.js';
 import { CSV_HEADER, eventCsvLine, eventJsonLine } from '../reports/event-format.js';
 import { suppressionJsonLine } from '../unsubscribe/admin.js';
 
@@ -61,8 +61,7 @@ export function createAdminApi(o: AdminApiOptions): (req: http.IncomingMessage, 
   async function report(url: URL, res: http.ServerResponse): Promise<void> {
     const sendId = url.searchParams.get('sendid');
     if (sendId === null) return sendJson(res, 400, { error: 'sendid is required' });
-    const result = await summarize(sendId, await o.store.countMessages(sendId), o.store.eventsBySendId(sendId));
-    sendJson(res, 200, result);
+    sendJson(res, 200, await sendReport(o.store, sendId));
   }
 
   async function events(url: URL, res: http.ServerResponse): Promise<void> {

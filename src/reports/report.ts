@@ -1,5 +1,8 @@
-// A send's numbers, computed from its events in one pass. Pure: the admin API feeds it from the store.
+// A send's numbers: from the store's running aggregates (what the admin API, `report` and the dashboard
+// show), or computed from its events in one pass (the reference the aggregates are tested against, and
+// what bench:report compares with). Pure: the admin API feeds it from the store.
 import type { TrackEvent } from '../store/index.js';
+import { whoOf, type LinkAggregate, type SendTotals } from '../store/send-aggregates.js';
 
 interface LinkCounts {
   /** The destination up to `?` (per-subscriber query strings are not separate links, as in GreenArrow). */
@@ -28,6 +31,12 @@ export interface SendReport {
   all: Counts;
   /** Without events flagged as machines (scanners, prefetchers, privacy proxies, HEAD requests). */
   human: Counts;
+  /** Bounces by classification (hard, soft, unknown). */
+  bounceClasses: Record<string, number>;
+  /** Complaints by feedback type. */
+  complaintTypes: Record<string, number>;
+  /** Machine events by reason, then by event type. */
+  machineReasons: Record<string, Record<string, number>>;
 }
 
 class Tally {
@@ -75,7 +84,7 @@ class Tally {
   counts(): Counts {
     const links = [...this.links.values()]
       .map((l) => ({ url: l.url, linkName: l.linkName, clicks: l.clicks, uniqueClicks: l.who.size }))
-      .sort((a, b) => b.clicks - a.clicks || a.url.localeCompare(b.url));
+      .sort(byClicks);
     return {
       opens: this.opens,
       uniqueOpens: this.openers.size,
@@ -89,22 +98,62 @@ class Tally {
   }
 }
 
-/**
- * Who an event counts as for "unique": the recipient; for messages with several recipients (no one
- * named in the links) the email_code, and failing that the client, so such sends still count people.
- */
-function whoOf(e: TrackEvent): string {
-  return e.recipient ? `r:${e.recipient}` : e.emailCode ? `c:${e.emailCode}` : `i:${e.ip}\n${e.userAgent}`;
+function byClicks(a: LinkCounts, b: LinkCounts): number {
+  return b.clicks - a.clicks || (a.url < b.url ? -1 : a.url > b.url ? 1 : a.linkName < b.linkName ? -1 : a.linkName > b.linkName ? 1 : 0);
 }
 
+function bump(record: Record<string, number>, key: string): void {
+  record[key] = (record[key] ?? 0) + 1;
+}
+
+/**
+ * The report from every event of the send, in one pass. Who counts as one person for "unique": the
+ * recipient; for messages with several recipients (no one named in the links) the email_code, and
+ * failing that the client, so such sends still count people.
+ */
 export async function summarize(sendId: string, messages: number, events: AsyncIterable<TrackEvent> | Iterable<TrackEvent>): Promise<SendReport> {
   const all = new Tally();
   const human = new Tally();
+  const bounceClasses: Record<string, number> = {};
+  const complaintTypes: Record<string, number> = {};
+  const machineReasons: Record<string, Record<string, number>> = {};
   for await (const e of events) {
     all.add(e);
     if (!e.machine) human.add(e);
+    if (e.type === 'bounce') bump(bounceClasses, e.details?.classification || 'unknown');
+    if (e.type === 'complaint') bump(complaintTypes, e.details?.feedbackType || 'unknown');
+    if (e.machine) bump((machineReasons[e.machineReason || 'unknown'] ??= {}), e.type);
   }
-  return { sendId, messages, all: all.counts(), human: human.counts() };
+  return { sendId, messages, all: all.counts(), human: human.counts(), bounceClasses, complaintTypes, machineReasons };
+}
+
+/** The same report from the store's running aggregates: a few records read, whatever the send's size. */
+export function reportFromAggregates(sendId: string, totals: SendTotals | undefined, links: readonly LinkAggregate[]): SendReport {
+  const side = (human: boolean): Counts => {
+    const c = human ? totals?.human : totals?.all;
+    return {
+      opens: c?.opens ?? 0,
+      uniqueOpens: c?.uniqueOpens ?? 0,
+      clicks: c?.clicks ?? 0,
+      uniqueClicks: c?.uniqueClicks ?? 0,
+      bounces: c?.bounces ?? 0,
+      complaints: c?.complaints ?? 0,
+      unsubscribes: c?.unsubscribes ?? 0,
+      links: links
+        .filter((l) => (human ? l.humanClicks : l.clicks) > 0)
+        .map((l) => ({ url: l.url, linkName: l.linkName, clicks: human ? l.humanClicks : l.clicks, uniqueClicks: human ? l.humanUniqueClicks : l.uniqueClicks }))
+        .sort(byClicks),
+    };
+  };
+  return {
+    sendId,
+    messages: totals?.messages ?? 0,
+    all: side(false),
+    human: side(true),
+    bounceClasses: { ...totals?.bounceClasses },
+    complaintTypes: { ...totals?.complaintTypes },
+    machineReasons: Object.fromEntries(Object.entries(totals?.machineReasons ?? {}).map(([k, v]) => [k, { ...v } as Record<string, number>])),
+  };
 }
 
 export function formatReport(r: SendReport): string {

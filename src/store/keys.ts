@@ -12,6 +12,7 @@
  *   t!m!<time><sendId><id>             -> (empty)            message retention index
  *   t!b!<time><sendId><id>             -> (empty)            event batch retention index
  *   t!e!<time><sendId><id>             -> (empty)            event retention index (layout 1, read only)
+ *   y!...                              -> running aggregates per send (see send-aggregates.ts)
  *
  * <time> is milliseconds since the epoch as 6 bytes big-endian (sorts as a number, good to year 10889).
  * <sendId> is its UTF-8 bytes behind a 2-byte big-endian length, so no send's keys are a prefix range of

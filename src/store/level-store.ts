@@ -35,6 +35,7 @@ import { RecentRows } from './recent-rows.js';
 import { eventsItem, messageItem, StoreWriter, suppressionsItem, type WriteItem } from './store-writer.js';
 import { decodeSuppression, SuppressionCache, suppressionKey, suppressionRange, type Suppression, type SuppressionChange } from './suppressions.js';
 import { sweepStore } from './store-sweep.js';
+import { SendAggregates, sendIdsOnRecord } from './send-aggregates.js';
 import type { EventQuery, MessageRecord, RecordId, StoredUrlRow, StoreStats, SweepResult, TrackEvent, TrackStore, UrlRow } from './types.js';
 import { decodeEncodedEvent, decodeEvent, decodeMessage, decodeUrlRow, splitEventBatch } from './values.js';
 
@@ -55,6 +56,8 @@ export interface LevelStoreOptions {
    * and opens of a send do not each read LevelDB. Emptied by every sweep. Default 100,000; 0: none.
    */
   readCacheEntries?: number;
+  /** Running-aggregate records kept in memory between groups (./send-aggregates.ts). Default 200,000. */
+  aggregateCacheEntries?: number;
   /**
    * Read every record at open, so damaged table files are found at start rather than at the first
    * read that touches them. Costs a full scan. Default false.
@@ -68,6 +71,9 @@ export class LevelTrackStore implements TrackStore {
   private readonly level: LevelDatabase<WriteItem>;
   private readonly writer: StoreWriter;
   private readonly verifyOnOpen: boolean;
+  private readonly aggregateCacheEntries: number;
+  /** Running totals per send and time bucket (./send-aggregates.ts), written with the events. */
+  aggregates!: SendAggregates;
   /** Read-through caches of getUrlRow and getMessage (./read-cache.ts). */
   private readonly cachedRows: ReadCache<StoredUrlRow>;
   private readonly cachedMessages: ReadCache<MessageRecord>;
@@ -79,6 +85,7 @@ export class LevelTrackStore implements TrackStore {
     options: LevelStoreOptions = {},
   ) {
     this.verifyOnOpen = options.verifyOnOpen ?? false;
+    this.aggregateCacheEntries = options.aggregateCacheEntries ?? 200_000;
     this.cachedRows = new ReadCache(options.readCacheEntries ?? 100_000);
     this.cachedMessages = new ReadCache(options.readCacheEntries ?? 100_000);
     this.suppressionCache = new SuppressionCache(options.readCacheEntries ?? 100_000);
@@ -99,6 +106,7 @@ export class LevelTrackStore implements TrackStore {
       (ops) => {
         for (const op of ops) this.suppressionCache.written(op.key, op.type === 'put');
       },
+      (messages, events, rebuild) => this.aggregates.prepare(messages, events, rebuild, this.aggregateSource()),
     );
   }
 
@@ -106,7 +114,20 @@ export class LevelTrackStore implements TrackStore {
     await this.level.open(async (db) => {
       await this.checkLayoutVersion(db);
       if (this.verifyOnOpen) await this.readEverything(db);
+      this.aggregates = new SendAggregates(db, this.aggregateCacheEntries);
     });
+    // A store written before aggregates existed gets every send folded once, before anyone writes.
+    try {
+      if (!(await this.aggregates.isBuilt())) await this.aggregates.buildAll(await sendIdsOnRecord(this.level.db), this.aggregateSource());
+    } catch (err) {
+      await this.level.close().catch(() => undefined);
+      throw this.level.translate(err, 'open');
+    }
+  }
+
+  /** Where a rebuild of a send's aggregates reads: the send's events and its messages. */
+  private aggregateSource(): { events(sendId: string): AsyncIterable<TrackEvent>; messages(sendId: string): Promise<number> } {
+    return { events: (sendId) => this.eventsInOrder(sendId), messages: (sendId) => this.countMessages(sendId) };
   }
 
   close(): Promise<void> {

@@ -14,13 +14,17 @@ import {
   retentionRanges,
   sendIdOfEventBatchRetentionKey,
   sendUrlKey,
+  TIME_BYTES,
   urlRowKey,
 } from './keys.js';
 import { eventBatchPuts, type ExpiredRow, type WriteItem } from './store-writer.js';
+import { sendIdAt } from './send-aggregates.js';
 import type { SweepResult } from './types.js';
 import { decodeUrlRow, splitEventBatch } from './values.js';
 
 const SWEEP_CHUNK = 1000;
+/** Where the sendId starts in a `t!b!`, `t!e!` or `t!m!` retention key: after the prefix and the time. */
+const RETENTION_SEND_AT = 4 + TIME_BYTES;
 
 /** The writes that remove what a chunk of index keys points at, and how many records that is (default: one per key). */
 type SweepDeletes = { ops: LevelOperation[]; expiredRows: ExpiredRow[]; removed?: number };
@@ -29,12 +33,15 @@ type SweepDeletes = { ops: LevelOperation[]; expiredRows: ExpiredRow[]; removed?
 export async function sweepStore(level: LevelDatabase<WriteItem>, olderThan: Date): Promise<SweepResult> {
   await level.read(() => encodeTime(olderThan)); // a cutoff out of range is refused before anything is read
   const cutoff = olderThan.getTime();
+  // Sends that lose events or messages get their running aggregates rebuilt from what is left.
+  const touched = new Set<string>();
   const batches = await sweepIndex(level, retentionRanges.eventBatches(olderThan), async (keys) => {
     const recordKeys = keys.map(eventBatchKeyFromRetentionKey);
     const values = await level.db.getMany(recordKeys);
     const ops: LevelOperation[] = [];
     let removed = 0;
     keys.forEach((key, i) => {
+      touched.add(sendIdAt(key, RETENTION_SEND_AT));
       ops.push(del(key), del(recordKeys[i]!));
       const value = values[i];
       if (value === undefined) return;
@@ -47,11 +54,15 @@ export async function sweepStore(level: LevelDatabase<WriteItem>, olderThan: Dat
     return { ops, expiredRows: [], removed };
   });
   const singles = await sweepIndex(level, retentionRanges.events(olderThan), (keys) => ({
-    ops: keys.flatMap((key) => [del(key), del(eventKeyFromRetentionKey(key))]),
+    ops: keys.flatMap((key) => {
+      touched.add(sendIdAt(key, RETENTION_SEND_AT));
+      return [del(key), del(eventKeyFromRetentionKey(key))];
+    }),
     expiredRows: [],
   }));
   const messages = await sweepIndex(level, retentionRanges.messages(olderThan), (keys) => ({
     ops: keys.flatMap((key) => {
+      touched.add(sendIdAt(key, RETENTION_SEND_AT));
       const { id, sendMessageKey: indexKey } = messageKeysFromRetentionKey(key);
       return [del(key), del(messageKey(id)), del(indexKey)];
     }),
@@ -75,6 +86,7 @@ export async function sweepStore(level: LevelDatabase<WriteItem>, olderThan: Dat
     });
     return { ops: keys.map(del), expiredRows };
   });
+  if (touched.size > 0) await level.submit({ kind: 'rebuild', sendIds: [...touched] });
   return { events: batches.entries + singles.entries, messages: messages.entries, urlRows: urlRows.rowsDeleted };
 }
 

@@ -50,14 +50,24 @@ export interface ExpiredRow {
 /** An event encoded at submit time; its group decides which batch record it joins. */
 interface PendingEvent extends EncodedEvent {
   sendId: string;
+  event: TrackEvent;
 }
 
 export type WriteItem =
-  | { kind: 'message'; ops: LevelPut[]; rows: PendingRow[] }
+  | { kind: 'message'; ops: LevelPut[]; rows: PendingRow[]; message: MessageRecord }
   /** ops: the suppressions its unsubscribe events imply, written in the same batch. */
   | { kind: 'events'; events: PendingEvent[]; ops: LevelPut[] }
   | { kind: 'suppressions'; ops: LevelOperation[] }
-  | { kind: 'delete'; ops: LevelOperation[]; expiredRows: ExpiredRow[]; rowsDeleted: number };
+  | { kind: 'delete'; ops: LevelOperation[]; expiredRows: ExpiredRow[]; rowsDeleted: number }
+  /** Sends whose running aggregates are recomputed from their records (after a sweep). */
+  | { kind: 'rebuild'; sendIds: string[] };
+
+/** Folds a group's messages and events into the running aggregates (./send-aggregates.ts). */
+export type AggregateFold = (
+  messages: readonly MessageRecord[],
+  events: readonly TrackEvent[],
+  rebuild: readonly string[],
+) => Promise<{ ops: LevelOperation[]; commit: () => void }>;
 
 export const EMPTY = Buffer.alloc(0);
 
@@ -72,7 +82,7 @@ export function messageItem(message: MessageRecord, urlRows: readonly UrlRow[]):
   ];
   const sendIds = new SendIdCache();
   const rows = urlRows.map((row): PendingRow => ({ id: idBytes(row.id), sendId: sendIds.encode(row.sendId), row, time: message.time, timeKey: time }));
-  return { kind: 'message', ops, rows };
+  return { kind: 'message', ops, rows, message };
 }
 
 /** Events, checked and encoded; the send is encoded once per group. Throws on a bad record. */
@@ -81,7 +91,7 @@ export function eventsItem(events: readonly TrackEvent[]): WriteItem {
     const timeMs = event.time.getTime();
     checkTimeMs(timeMs);
     checkSendId(event.sendId);
-    return { sendId: event.sendId, id: idBytes(event.id), timeMs, value: encodeEvent(event) };
+    return { sendId: event.sendId, id: idBytes(event.id), timeMs, value: encodeEvent(event), event };
   });
   // An unsubscribe of a named person from a list suppresses them, atomically with its event.
   const ops: LevelPut[] = [];
@@ -129,6 +139,8 @@ export class StoreWriter {
     private readonly rowsWritten: (ids: readonly Buffer[]) => void,
     /** Told of suppressions put or deleted, once they are on disk (the suppression cache follows). */
     private readonly suppressionsWritten: (ops: readonly LevelOperation[]) => void = () => undefined,
+    /** The running aggregates' share of each group, written in the same batch (none: no aggregates). */
+    private readonly fold: AggregateFold = () => Promise.resolve({ ops: [], commit: () => undefined }),
   ) {}
 
   /** One group of submitted items as one atomic batch. */
@@ -140,7 +152,12 @@ export class StoreWriter {
     let skipped = 0;
     const eventsBySend = new Map<string, PendingEvent[]>();
     const suppressionOps: LevelOperation[] = [];
+    const recorded = { messages: [] as MessageRecord[], events: [] as TrackEvent[], rebuild: [] as string[] };
     for (const item of items) {
+      if (item.kind === 'rebuild') {
+        recorded.rebuild.push(...item.sendIds);
+        continue;
+      }
       if (item.kind === 'suppressions') {
         ops.push(...item.ops);
         suppressionOps.push(...item.ops);
@@ -151,6 +168,7 @@ export class StoreWriter {
         suppressionOps.push(...item.ops);
         events += item.events.length;
         for (const event of item.events) {
+          recorded.events.push(event.event);
           const send = eventsBySend.get(event.sendId);
           if (send) send.push(event);
           else eventsBySend.set(event.sendId, [event]);
@@ -170,6 +188,7 @@ export class StoreWriter {
         continue;
       }
       messages += 1;
+      recorded.messages.push(item.message);
       for (const row of item.rows) {
         // Decided here, not at submit, so a failed group cannot leave rows marked written that are not.
         const timeMs = row.time.getTime();
@@ -187,12 +206,16 @@ export class StoreWriter {
       }
     }
     for (const [sendId, sendEvents] of eventsBySend) ops.push(...eventBatchPuts(encodeSendId(sendId), sendEvents));
+    let folded: Awaited<ReturnType<AggregateFold>>;
     try {
+      folded = await this.fold(recorded.messages, recorded.events, recorded.rebuild);
+      ops.push(...folded.ops);
       await this.level.writeBatch(ops);
     } catch (err) {
       for (const id of rowsWritten) this.recentRows.forget(id);
       throw err;
     }
+    folded.commit();
     this.rowsWritten(rowsWritten);
     this.suppressionsWritten(suppressionOps);
     this.counts.messages += messages;

@@ -7,6 +7,7 @@
  */
 
 import type { Suppression, SuppressionChange } from './suppressions.js';
+import type { SendAggregates } from './send-aggregates.js';
 
 /** An opaque record id of 1 to 64 bytes (8 to 16 in practice). */
 export type RecordId = Uint8Array;
@@ -144,6 +145,8 @@ export interface TrackStore {
   /** Removes events, URL rows and messages whose time is before `olderThan`. */
   sweep(olderThan: Date): Promise<SweepResult>;
   stats(): StoreStats;
+  /** Running totals per send and time bucket, and the send's HTML for the click map. */
+  readonly aggregates: SendAggregates;
   /**
    * Suppressions (./suppressions.ts). An unsubscribe event with a ListID and a recipient, recorded
    * through recordEvents, adds one in the same batch; these add and remove them directly.

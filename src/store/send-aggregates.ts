@@ -1,0 +1,473 @@
+/**
+ * Running aggregates per send, kept in the store beside the events, so reports and dashboard pages read
+ * a few small records instead of scanning a send's events (a 1,000,000-event send: see bench:report).
+ * They are folded in by the store's group writer, in the same LevelDB batch as the events and messages
+ * they count, so what the aggregates say and what the events say never part.
+ *
+ *   y!v                                   -> aggregates version: present once every send was folded
+ *   y!t!<sendId>                          -> totals                SendTotals (JSON)
+ *   y!l!<sendId><hash>                    -> clicks per link       (URL up to `?`, link name)
+ *   y!p!<sendId><hash>                    -> clicks per position   (part, position, URL, link name)
+ *   y!m!<sendId><minute>                  -> counts in one minute  (4-byte minutes since the epoch)
+ *   y!h!<sendId><hour>                    -> counts in one hour
+ *   y!s!<sendId><hash>                    -> who was seen opening / clicking (a link): bit 1 any, bit 2 a person
+ *   y!x!<sendId>                          -> the send's HTML for the click map (kept once per send)
+ *
+ * Unique counts need to know whether someone was seen before: the `y!s!` keys answer that, read through
+ * a bounded cache (a miss is one LevelDB read, batched per group). Retention: a sweep that removes
+ * events or messages of a send rebuilds that send's aggregates from what is left.
+ */
+import { createHash } from 'node:crypto';
+import type { ClassicLevel } from 'classic-level';
+import { BoundedMap } from '../util/bounded-map.js';
+import { encodeSendId } from './keys.js';
+import type { EventType, MessageRecord, TrackEvent } from './types.js';
+
+type Db = ClassicLevel<Buffer, Buffer>;
+type Op = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+
+export interface AggregateCounts {
+  opens: number;
+  uniqueOpens: number;
+  clicks: number;
+  uniqueClicks: number;
+  bounces: number;
+  complaints: number;
+  unsubscribes: number;
+}
+
+export interface SendTotals {
+  sendId: string;
+  /** Time of the send's first message or event (ms since the epoch). */
+  firstMs: number;
+  lastMs: number;
+  messages: number;
+  /** Every event, machines included. */
+  all: AggregateCounts;
+  /** Events not flagged as machines. */
+  human: AggregateCounts;
+  /** Bounces by classification (`hard`, `soft`, `unknown`). */
+  bounceClasses: Record<string, number>;
+  /** Complaints by feedback type (`abuse`, ... or `unknown`). */
+  complaintTypes: Record<string, number>;
+  /** Machine events by reason, then by event type. */
+  machineReasons: Record<string, Partial<Record<EventType, number>>>;
+}
+
+export interface LinkAggregate {
+  url: string;
+  linkName: string;
+  clicks: number;
+  humanClicks: number;
+  uniqueClicks: number;
+  humanUniqueClicks: number;
+}
+
+export interface PositionAggregate {
+  part: string;
+  position: number;
+  url: string;
+  linkName: string;
+  clicks: number;
+  humanClicks: number;
+}
+
+/** Counts of one time bucket, in this order. */
+export const BUCKET_FIELDS = ['humanOpens', 'machineOpens', 'humanClicks', 'machineClicks', 'bounces', 'complaints', 'unsubscribes'] as const;
+export type BucketCounts = number[];
+
+export interface Bucket {
+  /** Start of the bucket, ms since the epoch. */
+  startMs: number;
+  counts: BucketCounts;
+}
+
+export type Granularity = 'minute' | 'hour';
+const BUCKET_MS: Record<Granularity, number> = { minute: 60_000, hour: 3_600_000 };
+
+const AGG_VERSION_KEY = Buffer.from('y!v');
+const AGG_VERSION = '1';
+const NS = {
+  totals: Buffer.from('y!t!'),
+  link: Buffer.from('y!l!'),
+  position: Buffer.from('y!p!'),
+  minute: Buffer.from('y!m!'),
+  hour: Buffer.from('y!h!'),
+  seen: Buffer.from('y!s!'),
+  html: Buffer.from('y!x!'),
+};
+/** Namespaces a rebuild replaces (the HTML stays while the send has anything on record). */
+const REBUILT = [NS.totals, NS.link, NS.position, NS.minute, NS.hour, NS.seen];
+const SEEN_ANY = 1;
+const SEEN_HUMAN = 2;
+
+/** Who an event counts as for "unique" (the same rule as reports/report.ts's one-pass fold). */
+export function whoOf(e: TrackEvent): string {
+  return e.recipient ? `r:${e.recipient}` : e.emailCode ? `c:${e.emailCode}` : `i:${e.ip}\n${e.userAgent}`;
+}
+
+/** A link as reports count it: the URL up to `?` and the link name. */
+function linkKeyOf(e: TrackEvent): string {
+  return `${e.url.split('?', 1)[0]!}\n${e.linkName}`;
+}
+
+function hash(text: string): Buffer {
+  return createHash('sha256').update(text).digest().subarray(0, 12);
+}
+
+function keyOf(ns: Buffer, sendKey: Buffer, rest?: Buffer): Buffer {
+  return rest ? Buffer.concat([ns, sendKey, rest]) : Buffer.concat([ns, sendKey]);
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(n, 0);
+  return b;
+}
+
+function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i] = end[i]! + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0xff]);
+}
+
+const zeroCounts = (): AggregateCounts => ({ opens: 0, uniqueOpens: 0, clicks: 0, uniqueClicks: 0, bounces: 0, complaints: 0, unsubscribes: 0 });
+
+function emptyTotals(sendId: string, timeMs: number): SendTotals {
+  return { sendId, firstMs: timeMs, lastMs: timeMs, messages: 0, all: zeroCounts(), human: zeroCounts(), bounceClasses: {}, complaintTypes: {}, machineReasons: {} };
+}
+
+type Value = SendTotals | LinkAggregate | PositionAggregate | BucketCounts | number;
+
+const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
+const parse = <T>(b: Buffer): T => JSON.parse(b.toString('utf8')) as T;
+
+function encodeValue(key: Buffer, value: Value): Buffer {
+  return key.subarray(0, 4).equals(NS.seen) ? Buffer.from([value as number]) : json(value);
+}
+
+function decodeValue(key: Buffer, bytes: Buffer): Value {
+  return key.subarray(0, 4).equals(NS.seen) ? bytes[0]! : parse<Value>(bytes);
+}
+
+/**
+ * The records one group changes, loaded (from the cache, else LevelDB) before anything is folded, and
+ * copied so a group whose batch fails leaves the cache as it was.
+ */
+class Scratch {
+  readonly values = new Map<string, { key: Buffer; value: Value | undefined; dirty: boolean }>();
+  /** Sends rebuilt in this group: their old records are deleted, so nothing is loaded for them. */
+  readonly fresh = new Set<string>();
+
+  want(key: Buffer): void {
+    const k = key.toString('latin1');
+    if (!this.values.has(k)) this.values.set(k, { key, value: undefined, dirty: false });
+  }
+
+  get<T extends Value>(key: Buffer): T | undefined {
+    return this.values.get(key.toString('latin1'))?.value as T | undefined;
+  }
+
+  set(key: Buffer, value: Value): void {
+    this.values.set(key.toString('latin1'), { key, value, dirty: true });
+  }
+}
+
+interface PlannedEvent {
+  event: TrackEvent;
+  sendKey: Buffer;
+  who: string;
+}
+
+export class SendAggregates {
+  private readonly cache: BoundedMap<Value>;
+
+  constructor(
+    private readonly db: Db,
+    cacheEntries = 200_000,
+  ) {
+    this.cache = new BoundedMap<Value>(cacheEntries);
+  }
+
+  /** True once every send on record has been folded (a store from before aggregates needs buildAll). */
+  async isBuilt(): Promise<boolean> {
+    return (await this.db.get(AGG_VERSION_KEY))?.toString() === AGG_VERSION;
+  }
+
+  /**
+   * The writes that fold one group's messages and events in, and what to do once they are written.
+   * `rebuild` names sends whose aggregates are recomputed from `source` first (after a sweep).
+   */
+  async prepare(
+    messages: readonly MessageRecord[],
+    events: readonly TrackEvent[],
+    rebuild: readonly string[] = [],
+    source?: { events(sendId: string): AsyncIterable<TrackEvent>; messages(sendId: string): Promise<number> },
+  ): Promise<{ ops: Op[]; commit(): void }> {
+    const scratch = new Scratch();
+    const ops: Op[] = [];
+    for (const sendId of rebuild) {
+      if (!source) break;
+      const sendKey = encodeSendId(sendId);
+      scratch.fresh.add(sendKey.toString('latin1'));
+      for (const ns of REBUILT) for await (const key of this.db.keys({ gte: keyOf(ns, sendKey), lt: prefixEnd(keyOf(ns, sendKey)) })) ops.push({ type: 'del', key });
+      const count = await source.messages(sendId);
+      let chunk: TrackEvent[] = [];
+      for await (const e of source.events(sendId)) {
+        chunk.push(e);
+        if (chunk.length === 10_000) {
+          await this.fold(scratch, [], chunk);
+          chunk = [];
+        }
+      }
+      await this.fold(scratch, [], chunk);
+      const totalsKey = keyOf(NS.totals, sendKey);
+      const totals = scratch.get<SendTotals>(totalsKey);
+      if (totals) scratch.set(totalsKey, { ...totals, messages: count });
+      else if (count > 0) scratch.set(totalsKey, { ...emptyTotals(sendId, Date.now()), messages: count });
+      else ops.push({ type: 'del', key: keyOf(NS.html, sendKey) });
+    }
+    await this.fold(scratch, messages, events);
+    for (const { key, value, dirty } of scratch.values.values()) if (dirty && value !== undefined) ops.push({ type: 'put', key, value: encodeValue(key, value) });
+    return {
+      ops,
+      commit: () => {
+        if (rebuild.length > 0) this.cache.clear();
+        for (const [k, { value, dirty }] of scratch.values) if (dirty && value !== undefined) this.cache.set(k, value);
+      },
+    };
+  }
+
+  private async fold(scratch: Scratch, messages: readonly MessageRecord[], events: readonly TrackEvent[]): Promise<void> {
+    const sendKeys = new Map<string, Buffer>();
+    const sendKeyOf = (sendId: string): Buffer => {
+      let k = sendKeys.get(sendId);
+      if (!k) sendKeys.set(sendId, (k = encodeSendId(sendId)));
+      return k;
+    };
+    const planned: PlannedEvent[] = events.map((event) => ({ event, sendKey: sendKeyOf(event.sendId), who: whoOf(event) }));
+    // First the keys every change touches, so they load in one read.
+    for (const m of messages) scratch.want(keyOf(NS.totals, sendKeyOf(m.sendId)));
+    for (const p of planned) for (const key of keysTouched(p)) scratch.want(key);
+    await this.load(scratch);
+    for (const m of messages) {
+      const key = keyOf(NS.totals, sendKeyOf(m.sendId));
+      const t = scratch.get<SendTotals>(key) ?? emptyTotals(m.sendId, m.time.getTime());
+      t.messages += 1;
+      stretch(t, m.time.getTime());
+      scratch.set(key, t);
+    }
+    for (const p of planned) foldEvent(scratch, p);
+  }
+
+  private async load(scratch: Scratch): Promise<void> {
+    const missing: { k: string; key: Buffer }[] = [];
+    for (const [k, entry] of scratch.values) {
+      if (entry.value !== undefined || entry.dirty) continue;
+      if (scratch.fresh.has(sendKeyPart(entry.key).toString('latin1'))) continue;
+      const cached = this.cache.get(k);
+      if (cached !== undefined) entry.value = structuredClone(cached);
+      else missing.push({ k, key: entry.key });
+    }
+    for (let i = 0; i < missing.length; i += 1000) {
+      const part = missing.slice(i, i + 1000);
+      const values = await this.db.getMany(part.map((m) => m.key));
+      part.forEach((m, j) => {
+        const bytes = values[j];
+        if (bytes !== undefined) scratch.values.get(m.k)!.value = decodeValue(m.key, bytes);
+      });
+    }
+  }
+
+  /** Folds every send on record (a store written before aggregates existed), then marks them built. */
+  async buildAll(sendIds: Iterable<string>, source: { events(sendId: string): AsyncIterable<TrackEvent>; messages(sendId: string): Promise<number> }): Promise<void> {
+    for (const sendId of sendIds) {
+      const { ops, commit } = await this.prepare([], [], [sendId], source);
+      await this.db.batch(ops);
+      commit();
+    }
+    await this.db.put(AGG_VERSION_KEY, Buffer.from(AGG_VERSION));
+  }
+
+  async markBuilt(): Promise<void> {
+    await this.db.put(AGG_VERSION_KEY, Buffer.from(AGG_VERSION));
+  }
+
+  // ---- reading (always LevelDB: what the last written batch holds) ----
+
+  async totals(sendId: string): Promise<SendTotals | undefined> {
+    const bytes = await this.db.get(keyOf(NS.totals, encodeSendId(sendId)));
+    return bytes ? parse<SendTotals>(bytes) : undefined;
+  }
+
+  async allTotals(): Promise<SendTotals[]> {
+    const out: SendTotals[] = [];
+    for await (const bytes of this.db.values({ gte: NS.totals, lt: prefixEnd(NS.totals) })) out.push(parse<SendTotals>(bytes));
+    return out;
+  }
+
+  async links(sendId: string): Promise<LinkAggregate[]> {
+    return this.scan<LinkAggregate>(NS.link, sendId);
+  }
+
+  async positions(sendId: string): Promise<PositionAggregate[]> {
+    return this.scan<PositionAggregate>(NS.position, sendId);
+  }
+
+  /** Buckets of one granularity with fromMs <= start < toMs, in time order. */
+  async buckets(sendId: string, granularity: Granularity, fromMs: number, toMs: number): Promise<Bucket[]> {
+    const ns = granularity === 'minute' ? NS.minute : NS.hour;
+    const size = BUCKET_MS[granularity];
+    const prefix = keyOf(ns, encodeSendId(sendId));
+    const from = Math.max(0, Math.floor(fromMs / size));
+    const to = Math.min(0xffffffff, Math.ceil(toMs / size));
+    const out: Bucket[] = [];
+    if (to <= from) return out;
+    for await (const [key, value] of this.db.iterator({ gte: Buffer.concat([prefix, u32(from)]), lt: Buffer.concat([prefix, u32(to)]) })) {
+      out.push({ startMs: key.readUInt32BE(key.length - 4) * size, counts: parse<BucketCounts>(value) });
+    }
+    return out;
+  }
+
+  /** Keeps the send's HTML unless one is kept already; true when this call kept it. */
+  async keepHtml(sendId: string, html: string): Promise<boolean> {
+    const key = keyOf(NS.html, encodeSendId(sendId));
+    if ((await this.db.get(key)) !== undefined) return false;
+    await this.db.put(key, Buffer.from(html, 'utf8'));
+    return true;
+  }
+
+  async hasHtml(sendId: string): Promise<boolean> {
+    return (await this.db.get(keyOf(NS.html, encodeSendId(sendId)))) !== undefined;
+  }
+
+  async html(sendId: string): Promise<string | undefined> {
+    return (await this.db.get(keyOf(NS.html, encodeSendId(sendId))))?.toString('utf8');
+  }
+
+  private async scan<T>(ns: Buffer, sendId: string): Promise<T[]> {
+    const prefix = keyOf(ns, encodeSendId(sendId));
+    const out: T[] = [];
+    for await (const bytes of this.db.values({ gte: prefix, lt: prefixEnd(prefix) })) out.push(parse<T>(bytes));
+    return out;
+  }
+}
+
+/** The send part (length bytes included) of an aggregate key. */
+function sendKeyPart(key: Buffer): Buffer {
+  return sendKeyPartAt(key, 4);
+}
+
+function bucketKeys(sendKey: Buffer, timeMs: number): [Buffer, Buffer] {
+  return [keyOf(NS.minute, sendKey, u32(Math.floor(timeMs / BUCKET_MS.minute))), keyOf(NS.hour, sendKey, u32(Math.floor(timeMs / BUCKET_MS.hour)))];
+}
+
+function positionKey(sendKey: Buffer, e: TrackEvent): Buffer {
+  return keyOf(NS.position, sendKey, hash(`${e.part}\n${e.position}\n${linkKeyOf(e)}`));
+}
+
+function keysTouched({ event: e, sendKey, who }: PlannedEvent): Buffer[] {
+  const keys = [keyOf(NS.totals, sendKey), ...bucketKeys(sendKey, e.time.getTime())];
+  if (e.type === 'open') keys.push(keyOf(NS.seen, sendKey, hash(`o\n${who}`)));
+  if (e.type === 'click') {
+    const link = linkKeyOf(e);
+    keys.push(keyOf(NS.seen, sendKey, hash(`c\n${who}`)), keyOf(NS.seen, sendKey, hash(`l\n${link}\n${who}`)), keyOf(NS.link, sendKey, hash(link)), positionKey(sendKey, e));
+  }
+  return keys;
+}
+
+function stretch(t: SendTotals, timeMs: number): void {
+  if (timeMs < t.firstMs) t.firstMs = timeMs;
+  if (timeMs > t.lastMs) t.lastMs = timeMs;
+}
+
+/** Marks `who` seen in `key`; which of (anyone, a person) are new. */
+function see(scratch: Scratch, key: Buffer, human: boolean): { newAny: boolean; newHuman: boolean } {
+  const flags = scratch.get<number>(key) ?? 0;
+  const next = flags | SEEN_ANY | (human ? SEEN_HUMAN : 0);
+  if (next !== flags) scratch.set(key, next);
+  return { newAny: (flags & SEEN_ANY) === 0, newHuman: human && (flags & SEEN_HUMAN) === 0 };
+}
+
+function bump(record: Record<string, number>, key: string): void {
+  record[key] = (record[key] ?? 0) + 1;
+}
+
+function foldEvent(scratch: Scratch, { event: e, sendKey, who }: PlannedEvent): void {
+  const human = !e.machine;
+  const timeMs = e.time.getTime();
+  const totalsKey = keyOf(NS.totals, sendKey);
+  const t = scratch.get<SendTotals>(totalsKey) ?? emptyTotals(e.sendId, timeMs);
+  stretch(t, timeMs);
+  const sides = human ? [t.all, t.human] : [t.all];
+  const field = ({ open: 'opens', click: 'clicks', bounce: 'bounces', complaint: 'complaints', unsubscribe: 'unsubscribes' } as const)[e.type];
+  for (const side of sides) side[field] += 1;
+  if (e.type === 'open') {
+    const seen = see(scratch, keyOf(NS.seen, sendKey, hash(`o\n${who}`)), human);
+    if (seen.newAny) t.all.uniqueOpens += 1;
+    if (seen.newHuman) t.human.uniqueOpens += 1;
+  } else if (e.type === 'click') {
+    const seen = see(scratch, keyOf(NS.seen, sendKey, hash(`c\n${who}`)), human);
+    if (seen.newAny) t.all.uniqueClicks += 1;
+    if (seen.newHuman) t.human.uniqueClicks += 1;
+    const link = linkKeyOf(e);
+    const linkKey = keyOf(NS.link, sendKey, hash(link));
+    const l = scratch.get<LinkAggregate>(linkKey) ?? { url: link.slice(0, link.lastIndexOf('\n')), linkName: e.linkName, clicks: 0, humanClicks: 0, uniqueClicks: 0, humanUniqueClicks: 0 };
+    const linkSeen = see(scratch, keyOf(NS.seen, sendKey, hash(`l\n${link}\n${who}`)), human);
+    l.clicks += 1;
+    if (human) l.humanClicks += 1;
+    if (linkSeen.newAny) l.uniqueClicks += 1;
+    if (linkSeen.newHuman) l.humanUniqueClicks += 1;
+    scratch.set(linkKey, l);
+    const posKey = positionKey(sendKey, e);
+    const p = scratch.get<PositionAggregate>(posKey) ?? { part: e.part, position: e.position, url: l.url, linkName: e.linkName, clicks: 0, humanClicks: 0 };
+    p.clicks += 1;
+    if (human) p.humanClicks += 1;
+    scratch.set(posKey, p);
+  } else if (e.type === 'bounce') {
+    bump(t.bounceClasses, e.details?.classification || 'unknown');
+  } else if (e.type === 'complaint') {
+    bump(t.complaintTypes, e.details?.feedbackType || 'unknown');
+  }
+  if (e.machine) bump((t.machineReasons[e.machineReason || 'unknown'] ??= {}) as Record<string, number>, e.type);
+  scratch.set(totalsKey, t);
+  const slot = { open: human ? 0 : 1, click: human ? 2 : 3, bounce: 4, complaint: 5, unsubscribe: 6 }[e.type];
+  for (const key of bucketKeys(sendKey, timeMs)) {
+    const counts = scratch.get<BucketCounts>(key) ?? BUCKET_FIELDS.map(() => 0);
+    counts[slot] = (counts[slot] ?? 0) + 1;
+    scratch.set(key, counts);
+  }
+}
+
+/** The sendId stored (length bytes first) at `offset` of a key. */
+export function sendIdAt(key: Buffer, offset: number): string {
+  const length = key.readUInt16BE(offset);
+  return key.subarray(offset + 2, offset + 2 + length).toString('utf8');
+}
+
+/** Every send with messages or events on record: one seek per send in each namespace, not a scan of it. */
+export async function sendIdsOnRecord(db: Db): Promise<Set<string>> {
+  const sends = new Set<string>();
+  for (const prefix of [Buffer.from('n!'), Buffer.from('b!'), Buffer.from('e!')]) {
+    const iterator = db.keys({ gte: prefix, lt: prefixEnd(prefix) });
+    try {
+      for (let key = await iterator.next(); key !== undefined; key = await iterator.next()) {
+        const sendKey = sendKeyPartAt(key, prefix.length);
+        sends.add(sendKey.subarray(2).toString('utf8'));
+        iterator.seek(prefixEnd(Buffer.concat([prefix, sendKey])));
+      }
+    } finally {
+      await iterator.close();
+    }
+  }
+  return sends;
+}
+
+function sendKeyPartAt(key: Buffer, at: number): Buffer {
+  return key.subarray(at, at + 2 + key.readUInt16BE(at));
+}

@@ -1,0 +1,121 @@
+// The running aggregates give the numbers a scan of the events gives, however the events arrive
+// (groups merged, several sends, machines, retention), and a store from before them is folded at open.
+import fc from 'fast-check';
+import { ClassicLevel } from 'classic-level';
+import { describe, expect, it } from 'vitest';
+import { reportFromAggregates, summarize, type SendReport } from '../../src/reports/report.js';
+import type { LevelTrackStore, TrackEvent } from '../../src/store/index.js';
+import { BUCKET_FIELDS } from '../../src/store/send-aggregates.js';
+import { event, message, openStore, tempDir } from './fixtures.js';
+
+const T0 = Date.UTC(2026, 2, 1, 9, 0, 0);
+
+const arbEvent = fc.record({
+  send: fc.constantFrom('s1', 's2', ''),
+  type: fc.constantFrom('click', 'click', 'open', 'open', 'bounce', 'complaint', 'unsubscribe') as fc.Arbitrary<TrackEvent['type']>,
+  minutes: fc.integer({ min: 0, max: 60 * 24 * 4 }),
+  who: fc.integer({ min: 0, max: 6 }),
+  whoKind: fc.constantFrom('recipient', 'code', 'client'),
+  link: fc.integer({ min: 0, max: 3 }),
+  query: fc.constantFrom('', '?u=1', '?u=2'),
+  machine: fc.boolean(),
+  reason: fc.constantFrom('scanner', 'head', 'apple-mpp', ''),
+  classification: fc.constantFrom('hard', 'soft', ''),
+});
+
+type RawEvent = typeof arbEvent extends fc.Arbitrary<infer R> ? R : never;
+
+function toEvent(r: RawEvent): TrackEvent {
+  const url = `https://shop.example/p${r.link}${r.query}`;
+  return event(r.send, new Date(T0 + r.minutes * 60_000 + (r.who % 7) * 1000), {
+    type: r.type,
+    recipient: r.whoKind === 'recipient' ? `u${r.who}@example.com` : '',
+    emailCode: r.whoKind === 'code' ? `code${r.who}` : '',
+    ip: `192.0.2.${r.who}`,
+    url: r.type === 'click' ? url : '',
+    linkName: r.type === 'click' && r.link % 2 === 0 ? `name${r.link}` : '',
+    position: r.type === 'click' ? r.link + 1 : 0,
+    part: r.type === 'click' ? (r.link === 3 ? 't' : 'h') : '',
+    machine: r.machine,
+    ...(r.machine && r.reason ? { machineReason: r.reason } : {}),
+    ...(r.type === 'bounce' && r.classification ? { details: { classification: r.classification } } : {}),
+  });
+}
+
+async function scanned(store: LevelTrackStore, sendId: string): Promise<SendReport> {
+  return summarize(sendId, await store.countMessages(sendId), store.eventsBySendId(sendId));
+}
+
+async function aggregated(store: LevelTrackStore, sendId: string): Promise<SendReport> {
+  return reportFromAggregates(sendId, await store.aggregates.totals(sendId), await store.aggregates.links(sendId));
+}
+
+describe('send aggregates', () => {
+  it('equal a scan of the events for any events, in any grouping, after a sweep too', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(arbEvent, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 8 }), fc.integer({ min: 0, max: 4 }), async (calls, messages) => {
+        const store = await openStore(tempDir());
+        try {
+          await Promise.all(Array.from({ length: messages }, (_, n) => store.recordMessage(message(n, 's1', new Date(T0 + n * 86_400_000)), [])));
+          // Concurrent calls: the group committer merges them, so one group holds several calls' events.
+          await Promise.all(calls.map((call) => store.recordEvents(call.map(toEvent))));
+          for (const sendId of ['s1', 's2', '']) expect(await aggregated(store, sendId)).toEqual(await scanned(store, sendId));
+          await store.sweep(new Date(T0 + 2 * 86_400_000));
+          for (const sendId of ['s1', 's2', '']) expect(await aggregated(store, sendId)).toEqual(await scanned(store, sendId));
+        } finally {
+          await store.close();
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('time buckets add up to the totals, in minutes and in hours', async () => {
+    const store = await openStore();
+    const events = fc.sample(arbEvent, { numRuns: 300, seed: 7 }).map((r) => toEvent({ ...r, send: 's1' }));
+    await store.recordEvents(events);
+    const totals = (await store.aggregates.totals('s1'))!;
+    for (const granularity of ['minute', 'hour'] as const) {
+      const buckets = await store.aggregates.buckets('s1', granularity, 0, Date.now() + 1e12);
+      const sum = (field: (typeof BUCKET_FIELDS)[number]) => buckets.reduce((n, b) => n + b.counts[BUCKET_FIELDS.indexOf(field)]!, 0);
+      expect(sum('humanOpens') + sum('machineOpens')).toBe(totals.all.opens);
+      expect(sum('humanClicks')).toBe(totals.human.clicks);
+      expect(sum('machineClicks')).toBe(totals.all.clicks - totals.human.clicks);
+      expect(sum('bounces') + sum('complaints') + sum('unsubscribes')).toBe(totals.all.bounces + totals.all.complaints + totals.all.unsubscribes);
+      expect(buckets.map((b) => b.startMs)).toEqual([...buckets.map((b) => b.startMs)].sort((a, b) => a - b));
+    }
+    await store.close();
+  });
+
+  it('a store written before aggregates existed is folded once at open', async () => {
+    const dir = tempDir();
+    const store = await openStore(dir);
+    await store.recordMessage(message(1, 's1', new Date(T0)), []);
+    await store.recordEvents(fc.sample(arbEvent, { numRuns: 200, seed: 3 }).map(toEvent));
+    const before = await aggregated(store, 's1');
+    await store.close();
+    // Remove every aggregate record, as a store of the previous release has none.
+    const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    await db.open();
+    let removed = 0;
+    for await (const key of db.keys({ gte: Buffer.from('y!'), lt: Buffer.from('y"') })) {
+      await db.del(key);
+      removed++;
+    }
+    await db.close();
+    expect(removed).toBeGreaterThan(0);
+    const reopened = await openStore(dir);
+    expect(await aggregated(reopened, 's1')).toEqual(before);
+    expect(await aggregated(reopened, 's2')).toEqual(await scanned(reopened, 's2'));
+    await reopened.close();
+  });
+
+  it('keeps one HTML per send, the first', async () => {
+    const store = await openStore();
+    expect(await store.aggregates.keepHtml('s1', '<p>first</p>')).toBe(true);
+    expect(await store.aggregates.keepHtml('s1', '<p>second</p>')).toBe(false);
+    expect(await store.aggregates.html('s1')).toBe('<p>first</p>');
+    expect(await store.aggregates.html('s2')).toBeUndefined();
+    await store.close();
+  });
+});
