@@ -314,6 +314,12 @@ export const CONFIG_SCHEMA = {
     min: 0,
     doc: 'URL rows, and separately message records, kept in memory once a click or open has read them (a few hundred bytes each), so later clicks need no LevelDB read; emptied by every retention sweep. 0 reads LevelDB for every click.',
   },
+  'dashboard.click_map': {
+    type: 'enum',
+    values: ['redact', 'keep', 'off'],
+    default: 'redact',
+    doc: "The HTML of a send's first message, kept for the dashboard's click map: redact removes the recipient's address, the email code and every URL's query string first (a greeting by name stays: use off for such mail); keep stores it as it came; off keeps none.",
+  },
   'retention.days': {
     type: 'integer',
     default: 365,

@@ -15,6 +15,7 @@ import { rewriteSettings, trackingHosts, trackingOrigin } from './settings.js';
 import { mintUnsubscribeToken } from '../tokens/unsubscribe-token.js';
 import { parseUnsubscribeAddress } from '../unsubscribe/mailto-reader.js';
 import { oneClickUrl, planUnsubscribeHeaders, type UnsubscribeHeaderNote } from './unsubscribe-headers.js';
+import { clickMapHtml, createClickMapKeeper } from './click-map-keeper.js';
 
 /** Message record ids: random, so that two messages never share one (queue ids are reused by MTAs). */
 const MESSAGE_ID_BYTES = 9;
@@ -33,9 +34,11 @@ export type TrackingOutcome =
       urlRows: UrlRow[];
       /** What became of the List-Unsubscribe headers (logged). */
       unsubscribe: UnsubscribeHeaderNote;
+      /** Asked for with `clickMap`: the HTML the send's click map keeps, or null when it has none. */
+      clickMapHtml?: string | null;
     };
 
-type Envelope = Pick<MessageContext, 'from' | 'recipients' | 'headers' | 'body' | 'queueId'>;
+type Envelope = Pick<MessageContext, 'from' | 'recipients' | 'headers' | 'body' | 'queueId'> & { clickMap?: boolean };
 
 /** Pure apart from the random message id: the milter filter and `trackmilter rewrite` share it. */
 export function prepareTracking(
@@ -110,6 +113,7 @@ export function prepareTracking(
     record: { id: messageId, recipients, emailCode, sendId, listId, queueId: msg.queueId, time },
     urlRows: minter.urlRows(),
     unsubscribe: unsubscribe.note,
+    ...(msg.clickMap ? { clickMapHtml: clickMapHtml(msg, config, identity, settings, hosts) } : {}),
   };
 }
 
@@ -125,6 +129,7 @@ interface TrackingFilterOptions {
 }
 
 export function createTrackingFilter({ config, keyring, store, work = inlineWork(config, keyring), onSuppressed }: TrackingFilterOptions): MessageFilter {
+  const clickMap = store ? createClickMapKeeper(config, store) : null;
   return {
     async endOfMessage(ctx: MessageContext, signal: AbortSignal): Promise<FilterResult> {
       // Suppression first (a store read, on this thread): the tracking work sees only who remains.
@@ -135,7 +140,11 @@ export function createTrackingFilter({ config, keyring, store, work = inlineWork
         return { verdict: { kind: 'discard' }, log: { suppressed: suppressed.removed.length, listId: suppressed.listId, reason: 'all-recipients-unsubscribed' } };
       }
       const removal = suppressed ? suppressed.result : {};
-      const outcome = await work.prepare(suppressed ? { ...ctx, recipients: suppressed.kept } : ctx, signal);
+      const envelope = suppressed ? { ...ctx, recipients: suppressed.kept } : ctx;
+      // A send's first message here also brings its HTML for the click map, made with the rest of the work.
+      const wantsClickMap = clickMap?.wants(envelope) ?? false;
+      const { from, recipients, headers, body, queueId } = envelope;
+      const outcome = await work.prepare(wantsClickMap ? { from, recipients, headers, body, queueId, clickMap: true } : envelope, signal);
       if (outcome.kind === 'reject') {
         return { verdict: { kind: 'reject', reply: outcome.reply }, log: { reason: 'invalid-msys-api', detail: outcome.detail } };
       }
@@ -163,6 +172,7 @@ export function createTrackingFilter({ config, keyring, store, work = inlineWork
         await store.recordMessage(outcome.record, outcome.urlRows);
       }
       const overLimit = plan.limitsHit.length > 0;
+      const clickMapKept = clickMap && outcome.clickMapHtml !== undefined ? await clickMap.keep(identity.sendId, outcome.clickMapHtml) : undefined;
       return {
         ...removal,
         headerChanges: [...outcome.headerChanges, ...(removal.headerChanges ?? [])],
@@ -178,6 +188,7 @@ export function createTrackingFilter({ config, keyring, store, work = inlineWork
           // Links past rewrite.max_links went out as they were.
           ...(overLimit ? { linkLimit: plan.limitsHit.map(({ part, found, maxLinks }) => ({ part, found, maxLinks })) } : {}),
           unsubscribe: outcome.unsubscribe,
+          ...(clickMapKept ? { clickMap: clickMapKept } : {}),
         },
       };
     },

@@ -16,8 +16,11 @@ export interface WorkerInit {
   keyring: WorkerKeys;
 }
 
-/** The part of a message the tracking work reads. */
-export type WorkerEnvelope = Pick<MessageContext, 'from' | 'recipients' | 'headers' | 'body' | 'queueId'>;
+/**
+ * The part of a message the tracking work reads; `clickMap` asks for the HTML the dashboard's click
+ * map keeps (a send's first message), made where the rest of the work is, off the main thread.
+ */
+export type WorkerEnvelope = Pick<MessageContext, 'from' | 'recipients' | 'headers' | 'body' | 'queueId'> & { clickMap?: boolean };
 
 export interface WorkerJob {
   id: number;

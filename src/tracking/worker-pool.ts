@@ -161,10 +161,10 @@ export class TrackingPool {
   private dispatch(slot: Slot, job: Job): void {
     slot.job = job;
     // The fields by name: a MessageContext also holds functions, which cannot cross.
-    const { from, recipients, headers, queueId } = job.msg;
+    const { from, recipients, headers, queueId, clickMap } = job.msg;
     const body = transferable(job.msg.body);
     try {
-      slot.worker.postMessage({ id: job.id, msg: { from, recipients, headers, queueId, body } }, transferOf(body));
+      slot.worker.postMessage({ id: job.id, msg: { from, recipients, headers, queueId, body, ...(clickMap ? { clickMap } : {}) } }, transferOf(body));
     } catch (err) {
       // Something in the message that cannot cross (never expected): that message fails, not the pool.
       slot.job = null;
