@@ -3,8 +3,10 @@
 //   GET  /admin/report?sendid=X                                  -> SendReport JSON
 //   GET  /admin/events?sendid=X[&since=ISO][&until=ISO][&format=json|csv] -> JSON lines or CSV
 //   GET  /admin/suppressions[?list=ID]                            -> JSON lines (../unsubscribe/admin.ts)
-//   POST /admin/<name> for handlers registered by others (e.g. bounce intake, suppressions/add)
-// Every request carries `Authorization: Bearer <data dir's admin.token>`.
+//   POST /admin/<name> for handlers registered by others (e.g. bounce intake, suppressions/add,
+//        dashboard login codes)
+// Every request carries `Authorization: Bearer <data dir's admin.token>`, except the dashboard's
+// pages (./dashboard.ts), which need its session cookie instead.
 import { timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
 import type { TrackStore } from '../store/index.js';
@@ -13,6 +15,7 @@ import { errorCode, errorMessage } from '../util/errors.js';
 import { sendReport } from '../reports/send-report.js';
 import { CSV_HEADER, eventCsvLine, eventJsonLine } from '../reports/event-format.js';
 import { suppressionJsonLine } from '../unsubscribe/admin.js';
+import type { Dashboard } from './dashboard.js';
 
 export type PostHandler = (body: Buffer) => Promise<{ status: number; json: unknown }>;
 
@@ -24,6 +27,8 @@ interface AdminApiOptions {
   post?: Record<string, PostHandler>;
   /** Largest POST body accepted (a bounce with its returned message). */
   maxBodyBytes?: number;
+  /** The pages for people, authenticated by their own session cookie. */
+  dashboard?: Dashboard;
 }
 
 export function createAdminApi(o: AdminApiOptions): (req: http.IncomingMessage, res: http.ServerResponse) => void {
@@ -36,6 +41,14 @@ export function createAdminApi(o: AdminApiOptions): (req: http.IncomingMessage, 
 
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    if (o.dashboard?.handles(url.pathname)) {
+      o.dashboard.serve(req, res, url).catch((err: unknown) => {
+        o.logger.error({ code: errorCode(err), err: errorMessage(err), path: url.pathname }, 'dashboard request failed');
+        if (!res.headersSent) sendJson(res, 503, { error: errorMessage(err), code: errorCode(err) });
+        else res.destroy();
+      });
+      return;
+    }
     if (!authorized(req)) return sendJson(res, 401, { error: 'missing or wrong admin token' });
     const name = url.pathname.slice('/admin/'.length);
     const run = async (): Promise<void> => {

@@ -24,6 +24,8 @@ import { storeMetrics } from './store-metrics.js';
 import { milterMetrics } from './milter-metrics.js';
 import { createAdminApi } from '../admin/admin-api.js';
 import { loadOrCreateAdminToken } from '../admin/admin-token.js';
+import { createDashboard } from '../admin/dashboard.js';
+import { AdminSessions } from '../admin/sessions.js';
 import { startRetentionSweep } from './retention-schedule.js';
 import { errorCode, errorMessage } from '../util/errors.js';
 import { startEventPipeline, type EventPipeline } from '../events/pipeline.js';
@@ -207,6 +209,7 @@ async function startHttp(
 ): Promise<RedirectorServer> {
   const { host, port } = parseHostPort(config['http.listen']);
   const tlsCert = config['http.tls_cert'];
+  const sessions = new AdminSessions();
   const http = new RedirectorServer({
     host,
     port,
@@ -240,8 +243,10 @@ async function startHttp(
       token: await loadOrCreateAdminToken(config['data.dir']),
       store,
       logger,
+      dashboard: createDashboard({ store, sessions, secure: tlsCert !== '' }),
       post: {
         ...suppressionPostHandlers(store),
+        'login-code': async () => ({ status: 200, json: sessions.issueCode() }),
         bounce: async (body) => {
           const outcome = await takeInReport(body, keyring, events.record);
           logger.info({ ...outcome, bytes: body.length }, 'bounce');

@@ -13,7 +13,7 @@ interface AdminResponse {
 }
 
 /** A wildcard listen address is reached over loopback. */
-function connectHost(host: string): string {
+export function connectHost(host: string): string {
   if (host === '0.0.0.0') return '127.0.0.1';
   if (host === '::') return '::1';
   return host;

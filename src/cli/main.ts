@@ -6,6 +6,7 @@ import { checkConfigCommand, CHECK_CONFIG_HELP, keygenCommand, KEYGEN_HELP } fro
 import { bounceCommand, BOUNCE_HELP } from './bounce.js';
 import { eventsCommand, EVENTS_HELP, EXPORT_HELP, reportCommand, REPORT_HELP } from './report.js';
 import { suppressionsCommand, SUPPRESSIONS_HELP } from './suppressions.js';
+import { dashboardCommand, DASHBOARD_HELP } from './dashboard.js';
 import { VERSION } from '../version.js';
 import { errorCode, errorMessage } from '../util/errors.js';
 import { CliErrorCode } from './errors.js';
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   milter: { run: daemonCommand('milter'), help: MILTER_HELP, summary: 'run the milter alone, without a store (stateless classes only)' },
   rewrite: { run: rewriteCommand, help: REWRITE_HELP, summary: 'show what a message file becomes, offline (--links: a table of its links)' },
   report: { run: reportCommand, help: REPORT_HELP, summary: "a send's opens, clicks, bounces per link, from the running daemon" },
+  dashboard: { run: dashboardCommand, help: DASHBOARD_HELP, summary: 'print a one-time URL that logs a browser into the dashboard (sends, charts, click maps)' },
   events: { run: eventsCommand, help: EVENTS_HELP, summary: "a send's events as JSON lines or CSV, from the running daemon" },
   export: { run: (argv) => eventsCommand(argv, EXPORT_HELP), help: EXPORT_HELP, summary: 'the same as events' },
   bounce: { run: bounceCommand, help: BOUNCE_HELP, summary: 'record one bounce or complaint from stdin (for a Postfix pipe transport; exit 75 to retry)' },
