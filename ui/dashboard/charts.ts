@@ -20,6 +20,15 @@ function hatch(): CanvasPattern | string {
   return ctx.createPattern(tile, 'repeat') ?? '#999';
 }
 
+/** The time axis: the buckets with a margin; a single bucket gets some minutes either side. */
+function xRange(xs: number[]): [number, number] {
+  const min = Math.min(...xs);
+  const max = Math.max(...xs);
+  if (xs.length === 0) return [0, 1];
+  const pad = max === min ? 900 : (max - min) * 0.03;
+  return [min - pad, max + pad];
+}
+
 function draw(el: HTMLElement, points: Point[], human: 2 | 4, machine: 3 | 5): void {
   const xs = points.map((p) => p[0] / 1000);
   const humans = points.map((p) => p[human]);
@@ -29,7 +38,11 @@ function draw(el: HTMLElement, points: Point[], human: 2 | 4, machine: 3 | 5): v
   const opts: uPlot.Options = {
     width,
     height: 220,
-    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+    scales: {
+      // One bucket alone would get a range of years: give it some minutes either side instead.
+      x: { time: true, auto: false, range: xRange(xs) },
+      y: { range: (_u, _min, max) => [0, Math.max(1, max)] },
+    },
     series: [
       { label: 'time' },
       { label: 'humans + machines', stroke: '#333', width: 1, fill: () => hatch(), paths: bars, points: { show: false } },
