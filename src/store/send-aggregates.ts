@@ -17,7 +17,6 @@
  * a bounded cache (a miss is one LevelDB read, batched per group). Retention: a sweep that removes
  * events or messages of a send rebuilds that send's aggregates from what is left.
  */
-import { createHash } from 'node:crypto';
 import type { ClassicLevel } from 'classic-level';
 import { BoundedMap } from '../util/bounded-map.js';
 import { encodeSendId } from './keys.js';
@@ -106,13 +105,34 @@ export function whoOf(e: TrackEvent): string {
   return e.recipient ? `r:${e.recipient}` : e.emailCode ? `c:${e.emailCode}` : `i:${e.ip}\n${e.userAgent}`;
 }
 
-/** A link as reports count it: the URL up to `?` and the link name. */
-function linkKeyOf(e: TrackEvent): string {
-  return `${e.url.split('?', 1)[0]!}\n${e.linkName}`;
+/**
+ * 106 bits of a string (two cyrb53 hashes with different seeds), as 14 bytes: for seen keys and link
+ * keys of one send, where a collision would merge two people or two links, so 2^-53 per pair is not
+ * enough but a cryptographic hash is more than the redirector's write path should pay per event.
+ */
+function hash(text: string): Buffer {
+  const out = Buffer.allocUnsafe(14);
+  put53(out, 0, cyrb53(text, 0x9e3779b9));
+  put53(out, 7, cyrb53(text, 0x85ebca6b));
+  return out;
 }
 
-function hash(text: string): Buffer {
-  return createHash('sha256').update(text).digest().subarray(0, 12);
+function put53(out: Buffer, at: number, value: number): void {
+  out.writeUIntBE(Math.floor(value / 4294967296), at, 3);
+  out.writeUInt32BE(value >>> 0, at + 3);
+}
+
+function cyrb53(text: string, seed: number): number {
+  let h1 = 0xdeadbeef ^ seed;
+  let h2 = 0x41c6ce57 ^ seed;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
 function keyOf(ns: Buffer, sendKey: Buffer, rest?: Buffer): Buffer {
@@ -178,10 +198,16 @@ class Scratch {
   }
 }
 
+/** An event with every key it changes, computed once. */
 interface PlannedEvent {
   event: TrackEvent;
-  sendKey: Buffer;
-  who: string;
+  totals: Buffer;
+  minute: Buffer;
+  hour: Buffer;
+  /** Opens and clicks: whether its person was seen doing this before. */
+  seen?: Buffer;
+  /** Clicks: the link's record, its position's record, and whether its person clicked this link before. */
+  link?: { key: Buffer; position: Buffer; seen: Buffer; url: string };
 }
 
 export class SendAggregates {
@@ -244,19 +270,16 @@ export class SendAggregates {
   }
 
   private async fold(scratch: Scratch, messages: readonly MessageRecord[], events: readonly TrackEvent[]): Promise<void> {
-    const sendKeys = new Map<string, Buffer>();
-    const sendKeyOf = (sendId: string): Buffer => {
-      let k = sendKeys.get(sendId);
-      if (!k) sendKeys.set(sendId, (k = encodeSendId(sendId)));
-      return k;
-    };
-    const planned: PlannedEvent[] = events.map((event) => ({ event, sendKey: sendKeyOf(event.sendId), who: whoOf(event) }));
+    const keys = new KeyMemo();
+    const planned = events.map((event) => plan(event, keys));
     // First the keys every change touches, so they load in one read.
-    for (const m of messages) scratch.want(keyOf(NS.totals, sendKeyOf(m.sendId)));
-    for (const p of planned) for (const key of keysTouched(p)) scratch.want(key);
+    for (const m of messages) scratch.want(keys.totals(m.sendId));
+    for (const p of planned) {
+      for (const key of [p.totals, p.minute, p.hour, p.seen, p.link?.key, p.link?.position, p.link?.seen]) if (key) scratch.want(key);
+    }
     await this.load(scratch);
     for (const m of messages) {
-      const key = keyOf(NS.totals, sendKeyOf(m.sendId));
+      const key = keys.totals(m.sendId);
       const t = scratch.get<SendTotals>(key) ?? emptyTotals(m.sendId, m.time.getTime());
       t.messages += 1;
       stretch(t, m.time.getTime());
@@ -363,22 +386,52 @@ function sendKeyPart(key: Buffer): Buffer {
   return sendKeyPartAt(key, 4);
 }
 
-function bucketKeys(sendKey: Buffer, timeMs: number): [Buffer, Buffer] {
-  return [keyOf(NS.minute, sendKey, u32(Math.floor(timeMs / BUCKET_MS.minute))), keyOf(NS.hour, sendKey, u32(Math.floor(timeMs / BUCKET_MS.hour)))];
-}
+/** Keys shared by many events of a group (a send's, a bucket's, a link's), built once per group. */
+class KeyMemo {
+  private readonly memo = new Map<string, Buffer>();
 
-function positionKey(sendKey: Buffer, e: TrackEvent): Buffer {
-  return keyOf(NS.position, sendKey, hash(`${e.part}\n${e.position}\n${linkKeyOf(e)}`));
-}
-
-function keysTouched({ event: e, sendKey, who }: PlannedEvent): Buffer[] {
-  const keys = [keyOf(NS.totals, sendKey), ...bucketKeys(sendKey, e.time.getTime())];
-  if (e.type === 'open') keys.push(keyOf(NS.seen, sendKey, hash(`o\n${who}`)));
-  if (e.type === 'click') {
-    const link = linkKeyOf(e);
-    keys.push(keyOf(NS.seen, sendKey, hash(`c\n${who}`)), keyOf(NS.seen, sendKey, hash(`l\n${link}\n${who}`)), keyOf(NS.link, sendKey, hash(link)), positionKey(sendKey, e));
+  private get(text: string, build: () => Buffer): Buffer {
+    let key = this.memo.get(text);
+    if (!key) this.memo.set(text, (key = build()));
+    return key;
   }
-  return keys;
+
+  sendKey(sendId: string): Buffer {
+    return this.get(`s\n${sendId}`, () => encodeSendId(sendId));
+  }
+
+  totals(sendId: string): Buffer {
+    return this.get(`t\n${sendId}`, () => keyOf(NS.totals, this.sendKey(sendId)));
+  }
+
+  bucket(granularity: Granularity, sendId: string, timeMs: number): Buffer {
+    const n = Math.floor(timeMs / BUCKET_MS[granularity]);
+    return this.get(`${granularity}\n${n}\n${sendId}`, () => keyOf(granularity === 'minute' ? NS.minute : NS.hour, this.sendKey(sendId), u32(n)));
+  }
+
+  link(sendId: string, link: string): Buffer {
+    return this.get(`l\n${sendId}\n${link}`, () => keyOf(NS.link, this.sendKey(sendId), hash(link)));
+  }
+
+  position(sendId: string, part: string, position: number, link: string): Buffer {
+    const text = `${part}\n${position}\n${link}`;
+    return this.get(`p\n${sendId}\n${text}`, () => keyOf(NS.position, this.sendKey(sendId), hash(text)));
+  }
+}
+
+function plan(e: TrackEvent, keys: KeyMemo): PlannedEvent {
+  const timeMs = e.time.getTime();
+  const p: PlannedEvent = { event: e, totals: keys.totals(e.sendId), minute: keys.bucket('minute', e.sendId, timeMs), hour: keys.bucket('hour', e.sendId, timeMs) };
+  if (e.type !== 'open' && e.type !== 'click') return p;
+  const who = whoOf(e);
+  const sendKey = keys.sendKey(e.sendId);
+  p.seen = keyOf(NS.seen, sendKey, hash(`${e.type === 'open' ? 'o' : 'c'}\n${who}`));
+  if (e.type === 'click') {
+    const url = e.url.split('?', 1)[0]!;
+    const link = `${url}\n${e.linkName}`;
+    p.link = { key: keys.link(e.sendId, link), position: keys.position(e.sendId, e.part, e.position, link), seen: keyOf(NS.seen, sendKey, hash(`l\n${link}\n${who}`)), url };
+  }
+  return p;
 }
 
 function stretch(t: SendTotals, timeMs: number): void {
@@ -398,37 +451,37 @@ function bump(record: Record<string, number>, key: string): void {
   record[key] = (record[key] ?? 0) + 1;
 }
 
-function foldEvent(scratch: Scratch, { event: e, sendKey, who }: PlannedEvent): void {
+function foldEvent(scratch: Scratch, p: PlannedEvent): void {
+  const e = p.event;
   const human = !e.machine;
   const timeMs = e.time.getTime();
-  const totalsKey = keyOf(NS.totals, sendKey);
+  const totalsKey = p.totals;
   const t = scratch.get<SendTotals>(totalsKey) ?? emptyTotals(e.sendId, timeMs);
   stretch(t, timeMs);
   const sides = human ? [t.all, t.human] : [t.all];
   const field = ({ open: 'opens', click: 'clicks', bounce: 'bounces', complaint: 'complaints', unsubscribe: 'unsubscribes' } as const)[e.type];
   for (const side of sides) side[field] += 1;
   if (e.type === 'open') {
-    const seen = see(scratch, keyOf(NS.seen, sendKey, hash(`o\n${who}`)), human);
+    const seen = see(scratch, p.seen!, human);
     if (seen.newAny) t.all.uniqueOpens += 1;
     if (seen.newHuman) t.human.uniqueOpens += 1;
-  } else if (e.type === 'click') {
-    const seen = see(scratch, keyOf(NS.seen, sendKey, hash(`c\n${who}`)), human);
+  } else if (e.type === 'click' && p.link) {
+    const seen = see(scratch, p.seen!, human);
     if (seen.newAny) t.all.uniqueClicks += 1;
     if (seen.newHuman) t.human.uniqueClicks += 1;
-    const link = linkKeyOf(e);
-    const linkKey = keyOf(NS.link, sendKey, hash(link));
-    const l = scratch.get<LinkAggregate>(linkKey) ?? { url: link.slice(0, link.lastIndexOf('\n')), linkName: e.linkName, clicks: 0, humanClicks: 0, uniqueClicks: 0, humanUniqueClicks: 0 };
-    const linkSeen = see(scratch, keyOf(NS.seen, sendKey, hash(`l\n${link}\n${who}`)), human);
+    const linkKey = p.link.key;
+    const l = scratch.get<LinkAggregate>(linkKey) ?? { url: p.link.url, linkName: e.linkName, clicks: 0, humanClicks: 0, uniqueClicks: 0, humanUniqueClicks: 0 };
+    const linkSeen = see(scratch, p.link.seen, human);
     l.clicks += 1;
     if (human) l.humanClicks += 1;
     if (linkSeen.newAny) l.uniqueClicks += 1;
     if (linkSeen.newHuman) l.humanUniqueClicks += 1;
     scratch.set(linkKey, l);
-    const posKey = positionKey(sendKey, e);
-    const p = scratch.get<PositionAggregate>(posKey) ?? { part: e.part, position: e.position, url: l.url, linkName: e.linkName, clicks: 0, humanClicks: 0 };
-    p.clicks += 1;
-    if (human) p.humanClicks += 1;
-    scratch.set(posKey, p);
+    const posKey = p.link.position;
+    const pos = scratch.get<PositionAggregate>(posKey) ?? { part: e.part, position: e.position, url: l.url, linkName: e.linkName, clicks: 0, humanClicks: 0 };
+    pos.clicks += 1;
+    if (human) pos.humanClicks += 1;
+    scratch.set(posKey, pos);
   } else if (e.type === 'bounce') {
     bump(t.bounceClasses, e.details?.classification || 'unknown');
   } else if (e.type === 'complaint') {
@@ -437,7 +490,7 @@ function foldEvent(scratch: Scratch, { event: e, sendKey, who }: PlannedEvent): 
   if (e.machine) bump((t.machineReasons[e.machineReason || 'unknown'] ??= {}) as Record<string, number>, e.type);
   scratch.set(totalsKey, t);
   const slot = { open: human ? 0 : 1, click: human ? 2 : 3, bounce: 4, complaint: 5, unsubscribe: 6 }[e.type];
-  for (const key of bucketKeys(sendKey, timeMs)) {
+  for (const key of [p.minute, p.hour]) {
     const counts = scratch.get<BucketCounts>(key) ?? BUCKET_FIELDS.map(() => 0);
     counts[slot] = (counts[slot] ?? 0) + 1;
     scratch.set(key, counts);
