@@ -180,7 +180,8 @@ describe.skipIf(missing !== undefined)('dashboard in Chromium', () => {
     await page.goto(await loginUrl());
     await page.goto(`${daemon.baseUrl}/admin/send?id=${SEND.sendId}`);
     await page.waitForSelector('html[data-charts-ready="true"]');
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    // Evaluated in the page (as text: the tests are typed for Node, without the DOM).
+    const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
     expect(overflow).toBeLessThanOrEqual(1);
     await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'send-phone.png'), fullPage: true });
     await context.close();
