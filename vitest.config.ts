@@ -7,6 +7,7 @@ import { defineConfig } from 'vitest/config';
 //   postfix     a private Postfix relaying to smtp-sink, and the stress runs under load
 const PROCESSES = [
   'test/admin/dashboard-browser.test.ts',
+  'test/metrics/grafana-dashboard.test.ts',
   'test/app/abuse.test.ts',
   'test/app/click-flow.test.ts',
   'test/app/config-wiring.test.ts',
