@@ -1,7 +1,7 @@
 /**
  * Key layout of the tracking store. Keys are bytes; LevelDB orders them bytewise.
  *
- *   v!                                 -> layout version ("1")
+ *   v!                                 -> layout version ("3": with the y! aggregates)
  *   u!<id>                             -> URL row            {s,l,u,n,t}
  *   s!<sendId><id>                     -> (empty)            URL rows of a send
  *   m!<id>                             -> message record     {r,c,s,l,q,t}
@@ -41,8 +41,12 @@ export const MAX_ID_BYTES = 64;
 
 export const VERSION_KEY = Buffer.from('v!');
 /** The layout this code writes; it also reads (and upgrades in place) the versions before it. */
-export const LAYOUT_VERSION = '2';
-export const READABLE_LAYOUT_VERSIONS: readonly string[] = ['1', '2'];
+export const LAYOUT_VERSION = '3';
+/**
+ * 3 adds the y! aggregates: an older release would write events without folding them, so it must
+ * refuse the directory; a version 1 or 2 store gets its sends folded once at open.
+ */
+export const READABLE_LAYOUT_VERSIONS: readonly string[] = ['1', '2', '3'];
 
 /** Events of one send further apart than this go into separate batch records. */
 export const EVENT_BATCH_SPAN_MS = 1_000;
