@@ -16,7 +16,7 @@ import { readinessScript, SYSTEMD_DIR, trackmilterArgs, unitText } from './units
 
 const run = promisify(execFile);
 const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string>; files: string[] };
-const COMMANDS = ['serve', 'redirector', 'milter', 'rewrite', 'report', 'events', 'export', 'bounce', 'suppressions', 'check-config', 'keygen', 'try'];
+const COMMANDS = ['serve', 'redirector', 'milter', 'rewrite', 'report', 'dashboard', 'events', 'export', 'bounce', 'suppressions', 'check-config', 'keygen', 'try'];
 
 const built = existsSync(path.join(PROJECT_ROOT, pkg.bin.trackmilter!));
 if (!built) console.log(`test/install: ${pkg.bin.trackmilter} is missing (run npm run build); skipping the pack and install test`);
@@ -93,6 +93,10 @@ describe.skipIf(!built)('npm pack, npm install -g, run the installed trackmilter
       'systemd/trackmilter-redirector.service',
       'systemd/trackmilter.toml.example',
       'systemd/trackmilter-wait-ready.mjs',
+      // The dashboard's browser files, bundled at build time: the daemon serves them itself.
+      'dist/dashboard/dashboard.js',
+      'dist/dashboard/dashboard.css',
+      'dist/dashboard/uPlot.min.css',
     ]) {
       expect(files, `${needed} in the tarball (package.json "files")`).toContain(needed);
     }
