@@ -56,12 +56,14 @@ export function createDashboard(o: DashboardOptions): Dashboard {
   return {
     handles: (pathname) => pathname === '/admin/login' || pathname === '/admin/logout' || pathname in pages || pathname.startsWith(ASSETS),
     async serve(req, res, url) {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return html(res, 405, messagePage(405, 'Method not allowed', 'The dashboard is read with GET.'));
-      if (url.pathname === '/admin/login') return login(req, res, url);
+      const reading = req.method === 'GET' || req.method === 'HEAD';
+      if (url.pathname === '/admin/login' && reading) return login(req, res, url);
+      // The session first, whatever the method: without it, everything here is 401.
       const session = sessionFromCookie(req.headers.cookie);
       if (!o.sessions.check(session)) {
         return html(res, 401, messagePage(401, 'Not logged in', 'Run `trackmilter dashboard` on the server and open the URL it prints (it works once, for a few minutes).'));
       }
+      if (!reading) return html(res, 405, messagePage(405, 'Method not allowed', 'The dashboard is read with GET.'));
       if (url.pathname === '/admin/logout') {
         o.sessions.end(session);
         res.writeHead(303, { Location: '/admin/login', 'Set-Cookie': `${sessionCookie('', o.secure)}; Max-Age=0`, 'Cache-Control': 'no-store' });

@@ -70,6 +70,7 @@ describe('dashboard', () => {
       expect((await get(p, { Cookie: 'trackmilter_session=made-up' })).status, p).toBe(401);
       expect((await get(p, { Authorization: `Bearer ${token}` })).status, p).toBe(401);
     }
+    for (const p of PAGES) expect((await fetch(base + p, { method: 'POST', body: 'x' })).status, `POST ${p}`).toBe(401);
     // Nor can a login code be had without the admin token.
     expect((await fetch(`${base}/admin/login-code`, { method: 'POST' })).status).toBe(401);
   });
