@@ -11,6 +11,7 @@ import type { TrackStore } from '../store/index.js';
 import { sendReport } from '../reports/send-report.js';
 import { sendSeries } from '../reports/send-series.js';
 import { renderClickMap } from '../reports/click-map.js';
+import type { Logger } from '../util/log.js';
 import { AdminSessions, sessionCookie, sessionFromCookie } from './sessions.js';
 import { ASSETS, clickMapPage, messagePage, sendPage, sendsPage } from './dashboard-pages.js';
 
@@ -33,6 +34,8 @@ interface DashboardOptions {
   sessions: AdminSessions;
   /** Set the cookie's Secure flag (the listener speaks HTTPS). */
   secure: boolean;
+  /** Logins and refused login codes are logged (never the code or the session). */
+  logger?: Logger;
   assetsDir?: string;
 }
 
@@ -74,8 +77,9 @@ export function createDashboard(o: DashboardOptions): Dashboard {
     },
   };
 
-  async function login(_req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+  async function login(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
     const session = o.sessions.redeem(url.searchParams.get('code') ?? '');
+    o.logger?.info({ ok: session !== null, client: req.socket.remoteAddress }, session ? 'dashboard login' : 'dashboard login refused');
     if (!session) return html(res, 401, messagePage(401, 'Login link not valid', 'It was used already, has expired, or was mistyped. Run `trackmilter dashboard` again for a new one.'));
     // 303 to a URL without the code, so the code is not what stays in the address bar.
     res.writeHead(303, { Location: '/admin/', 'Set-Cookie': sessionCookie(session, o.secure), 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });

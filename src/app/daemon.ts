@@ -69,7 +69,11 @@ export async function startDaemon(config: ConfigValues, logger: Logger, role: Da
   const dataDir = config['data.dir'];
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const keyring = await loadKeyring(dataDir);
-  const storeOptions = { sync: config['store.sync'], readCacheEntries: config['store.read_cache_entries'] };
+  const storeOptions = {
+    sync: config['store.sync'],
+    readCacheEntries: config['store.read_cache_entries'],
+    aggregateCacheEntries: config['store.aggregate_cache_entries'],
+  };
   const store = role === 'milter' ? null : new LevelTrackStore(storeDir(dataDir), storeOptions);
   const metrics = new MetricsRegistry();
   // Started parts, closed in reverse when a later part fails to start, and on stop.
@@ -243,7 +247,7 @@ async function startHttp(
       token: await loadOrCreateAdminToken(config['data.dir']),
       store,
       logger,
-      dashboard: createDashboard({ store, sessions, secure: tlsCert !== '' }),
+      dashboard: createDashboard({ store, sessions, secure: tlsCert !== '', logger }),
       post: {
         ...suppressionPostHandlers(store),
         'login-code': async () => ({ status: 200, json: sessions.issueCode() }),

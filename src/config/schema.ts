@@ -314,6 +314,12 @@ export const CONFIG_SCHEMA = {
     min: 0,
     doc: 'URL rows, and separately message records, kept in memory once a click or open has read them (a few hundred bytes each), so later clicks need no LevelDB read; emptied by every retention sweep. 0 reads LevelDB for every click.',
   },
+  'store.aggregate_cache_entries': {
+    type: 'integer',
+    default: 200_000,
+    min: 0,
+    doc: "Running-aggregate records (a send's totals, time buckets, links, and who was seen opening or clicking) kept in memory between writes, so folding an event seldom reads LevelDB; about 100 bytes each. 0 reads LevelDB for every one.",
+  },
   'dashboard.click_map': {
     type: 'enum',
     values: ['redact', 'keep', 'off'],
