@@ -176,13 +176,13 @@ async function startDaemon(dataDir: string): Promise<{ port: number; stop(): Pro
   const child = spawn(process.execPath, [CLI, 'serve', '--data', dataDir, '--http', `127.0.0.1:${port}`, '--milter', `inet:127.0.0.1:${milter}`], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
+    child.stdout.on('data', (c: Buffer) => {
       out += c.toString();
       if (out.includes('"msg":"ready"')) resolve();
     });
     child.once('exit', (code) => reject(new Error(`daemon exited ${code}: ${out}`)));
   });
-  child.stdout!.resume();
+  child.stdout.resume();
   return {
     port,
     stop: () =>
@@ -212,9 +212,9 @@ async function browserTimes(port: number, cookie: string, target: string): Promi
       await page.goto(`http://127.0.0.1:${port}${target}`);
       await page.waitForSelector('html[data-charts-ready="true"]');
       // Run in the page (a DOM script, as text: this file is typed for Node).
-      const t = (await page.evaluate(
+      const t = await page.evaluate<{ ttfb: number; complete: number }>(
         "(() => { const nav = performance.getEntriesByType('navigation')[0]; return { ttfb: nav.responseStart - nav.startTime, complete: performance.now() - nav.startTime }; })()",
-      )) as { ttfb: number; complete: number };
+      );
       if (r === 0) continue; // the first load fills the browser's cache of the assets
       ttfb.push(t.ttfb);
       complete.push(t.complete);

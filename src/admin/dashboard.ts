@@ -12,7 +12,7 @@ import { sendReport } from '../reports/send-report.js';
 import { sendSeries } from '../reports/send-series.js';
 import { renderClickMap } from '../reports/click-map.js';
 import type { Logger } from '../util/log.js';
-import { AdminSessions, sessionCookie, sessionFromCookie } from './sessions.js';
+import { type AdminSessions, sessionCookie, sessionFromCookie } from './sessions.js';
 import { ASSETS, clickMapPage, messagePage, sendPage, sendsPage } from './dashboard-pages.js';
 
 const PAGE_CSP =
@@ -77,7 +77,7 @@ export function createDashboard(o: DashboardOptions): Dashboard {
     },
   };
 
-  async function login(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+  function login(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
     const session = o.sessions.redeem(url.searchParams.get('code') ?? '');
     o.logger?.info({ ok: session !== null, client: req.socket.remoteAddress }, session ? 'dashboard login' : 'dashboard login refused');
     if (!session) return html(res, 401, messagePage(401, 'Login link not valid', 'It was used already, has expired, or was mistyped. Run `trackmilter dashboard` again for a new one.'));

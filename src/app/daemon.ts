@@ -250,7 +250,7 @@ async function startHttp(
       dashboard: createDashboard({ store, sessions, secure: tlsCert !== '', logger }),
       post: {
         ...suppressionPostHandlers(store),
-        'login-code': async () => ({ status: 200, json: sessions.issueCode() }),
+        'login-code': () => Promise.resolve({ status: 200, json: sessions.issueCode() }),
         bounce: async (body) => {
           const outcome = await takeInReport(body, keyring, events.record);
           logger.info({ ...outcome, bytes: body.length }, 'bounce');

@@ -152,7 +152,7 @@ export function reportFromAggregates(sendId: string, totals: SendTotals | undefi
     human: side(true),
     bounceClasses: { ...totals?.bounceClasses },
     complaintTypes: { ...totals?.complaintTypes },
-    machineReasons: Object.fromEntries(Object.entries(totals?.machineReasons ?? {}).map(([k, v]) => [k, { ...v } as Record<string, number>])),
+    machineReasons: Object.fromEntries(Object.entries(totals?.machineReasons ?? {}).map(([k, v]) => [k, { ...v }])),
   };
 }
 

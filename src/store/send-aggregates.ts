@@ -234,7 +234,7 @@ export class SendAggregates {
     events: readonly TrackEvent[],
     rebuild: readonly string[] = [],
     source?: { events(sendId: string): AsyncIterable<TrackEvent>; messages(sendId: string): Promise<number> },
-  ): Promise<{ ops: Op[]; commit(): void }> {
+  ): Promise<{ ops: Op[]; commit: () => void }> {
     const scratch = new Scratch();
     const ops: Op[] = [];
     for (const sendId of rebuild) {
@@ -487,7 +487,7 @@ function foldEvent(scratch: Scratch, p: PlannedEvent): void {
   } else if (e.type === 'complaint') {
     bump(t.complaintTypes, e.details?.feedbackType || 'unknown');
   }
-  if (e.machine) bump((t.machineReasons[e.machineReason || 'unknown'] ??= {}) as Record<string, number>, e.type);
+  if (e.machine) bump((t.machineReasons[e.machineReason || 'unknown'] ??= {}), e.type);
   scratch.set(totalsKey, t);
   const slot = { open: human ? 0 : 1, click: human ? 2 : 3, bounce: 4, complaint: 5, unsubscribe: 6 }[e.type];
   for (const key of [p.minute, p.hour]) {

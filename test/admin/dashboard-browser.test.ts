@@ -157,7 +157,12 @@ describe.skipIf(missing !== undefined)('dashboard in Chromium', () => {
     await page.waitForURL(/\/admin\/clickmap\?id=/);
     const frame = page.frameLocator('iframe.clickmap');
     await frame.locator('.tm-badge').first().waitFor();
-    const badges = await frame.locator('.tm-badge').evaluateAll((els) => els.map((e) => [Number(e.getAttribute('data-position')), Number(e.getAttribute('data-clicks')), e.textContent ?? ''] as const));
+    // Read in the frame: position, human clicks, the badge's text.
+    // (The elements' type spelled out: the tests are typed for Node, without the DOM.)
+    type Badge = { getAttribute(name: string): string | null; textContent: string | null };
+    const badges = await frame
+      .locator('.tm-badge')
+      .evaluateAll((els: Badge[]) => els.map((e): [number, number, string] => [Number(e.getAttribute('data-position')), Number(e.getAttribute('data-clicks')), e.textContent ?? '']));
     // Every tracked HTML link of the newsletter has a badge, in document order.
     expect(badges.map((b) => b[0])).toEqual([1, 2, 3, 4, 5, 6, 7]);
     for (const [position, clicks, text] of badges) {
@@ -181,7 +186,7 @@ describe.skipIf(missing !== undefined)('dashboard in Chromium', () => {
     await page.goto(`${daemon.baseUrl}/admin/send?id=${SEND.sendId}`);
     await page.waitForSelector('html[data-charts-ready="true"]');
     // Evaluated in the page (as text: the tests are typed for Node, without the DOM).
-    const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
     expect(overflow).toBeLessThanOrEqual(1);
     await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'send-phone.png'), fullPage: true });
     await context.close();

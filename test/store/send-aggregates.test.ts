@@ -12,7 +12,7 @@ const T0 = Date.UTC(2026, 2, 1, 9, 0, 0);
 
 const arbEvent = fc.record({
   send: fc.constantFrom('s1', 's2', ''),
-  type: fc.constantFrom('click', 'click', 'open', 'open', 'bounce', 'complaint', 'unsubscribe') as fc.Arbitrary<TrackEvent['type']>,
+  type: fc.constantFrom<TrackEvent['type'][]>('click', 'click', 'open', 'open', 'bounce', 'complaint', 'unsubscribe'),
   minutes: fc.integer({ min: 0, max: 60 * 24 * 4 }),
   who: fc.integer({ min: 0, max: 6 }),
   whoKind: fc.constantFrom('recipient', 'code', 'client'),
