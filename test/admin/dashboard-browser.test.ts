@@ -3,6 +3,7 @@
 // numbers on the pages must equal `report --json`; the click map's badges must equal the human
 // clicks this test made on each HTML link. Screenshots go to .tmp/artifacts/dashboard/.
 import { mkdirSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -177,6 +178,35 @@ describe.skipIf(missing !== undefined)('dashboard in Chromium', () => {
     expect([...origins]).toEqual([daemon.baseUrl]);
     expect(errors).toEqual([]);
     await context.close();
+  });
+
+  it('through a tunnel to another local port (as ssh -L gives), --base logs in and the pages stay on that origin', async () => {
+    // A TCP forwarder standing in for the SSH tunnel: localhost:PORT -> the daemon's listener.
+    const tunnel = net.createServer((client) => {
+      const upstream = net.connect(daemon.httpPort, '127.0.0.1');
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => tunnel.listen(0, '127.0.0.1', resolve));
+    const base = `http://localhost:${(tunnel.address() as net.AddressInfo).port}`;
+    try {
+      const out = (await cli(['dashboard', '--base', base, ...daemon.cliFlags])).trim().split('\n');
+      const url = out[out.length - 1]!;
+      expect(url.startsWith(`${base}/admin/login?code=`)).toBe(true);
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const requested: string[] = [];
+      page.on('request', (req) => requested.push(req.url()));
+      expect((await page.goto(url))!.status()).toBe(200);
+      await page.locator(`tr[data-send="${SEND.sendId}"] a`).click();
+      await page.waitForSelector('html[data-charts-ready="true"]');
+      expect(page.url()).toBe(`${base}/admin/send?id=${SEND.sendId}`);
+      expect(new Set(requested.map((u) => new URL(u).origin))).toEqual(new Set([base]));
+      await context.close();
+    } finally {
+      await new Promise((resolve) => tunnel.close(resolve));
+    }
   });
 
   it('the send page fits a phone width: no sideways scrolling of the page itself', async () => {
