@@ -48,6 +48,17 @@ describe('tracking pool', () => {
     expect(pool.stats()).toMatchObject({ size: 1, busy: 0, queued: 0, done: 1 });
   });
 
+  it('makes the click map HTML in the worker when asked, the same as on the main thread, and only when asked', async () => {
+    const inline = prepareTracking({ ...message(100_000, 12), clickMap: true }, config, keyring);
+    const pooled = await pool.run({ ...message(100_000, 12), clickMap: true }, never);
+    const plain = await pool.run(message(100_000, 12), never);
+    if (inline.kind !== 'track' || pooled.kind !== 'track' || plain.kind !== 'track') throw new Error('expected tracked messages');
+    expect(typeof pooled.clickMapHtml).toBe('string');
+    expect(pooled.clickMapHtml).toBe(inline.clickMapHtml);
+    expect(pooled.clickMapHtml).toContain('https://clickmap.trackmilter.invalid/h/12?u=');
+    expect(plain.clickMapHtml).toBeUndefined();
+  });
+
   it('terminates and replaces a worker whose message overruns the signal, then goes on', async () => {
     const controller = new AbortController();
     const slow = pool.run(message(10_000_000, 1000), controller.signal);
