@@ -37,6 +37,7 @@ import { UnsubscribeService } from '../unsubscribe/service.js';
 import { PageTemplates } from '../unsubscribe/page.js';
 import { suppressionPostHandlers } from '../unsubscribe/admin.js';
 import { createMailtoReader, parseUnsubscribeAddress } from '../unsubscribe/mailto-reader.js';
+import { loadRangeDir, SHIPPED_RANGES_DIR } from '../truth/address-ranges.js';
 
 const DAEMON_ROLES = ['serve', 'redirector', 'milter'] as const;
 export type DaemonRole = (typeof DAEMON_ROLES)[number];
@@ -227,7 +228,7 @@ async function startHttp(
         Object.fromEntries(Object.entries(config.classes).map(([name, c]) => [name, c.unsubscribe_page])),
       ),
     },
-    events: { record: (recorded) => events.record(recorded) },
+    events: { record: (recorded) => events.record(recorded), reclassify: (changed) => events.reclassify(changed) },
     trackingHosts: [...trackingHosts(config)],
     trustedProxies: splitList(config['http.trusted_proxies']),
     limits: {
@@ -239,7 +240,17 @@ async function startHttp(
     },
     fastFront: config['http.fast_front'],
     tokenSyntax: (token) => isTokenText(token),
-    machineFlags: { fastClickSeconds: config['http.fast_click_seconds'] },
+    machineFlags: {
+      fastClickSeconds: config['http.fast_click_seconds'],
+      earlySeconds: config['machine.early_seconds'],
+      burstGapMs: config['machine.burst_gap_ms'],
+      burstMinLinks: config['machine.burst_min_links'],
+      honeypotWindowMs: config['machine.honeypot_window_ms'],
+      pairWindowMs: config['machine.pair_window_ms'],
+      scanNetworkWindowMs: config['machine.scan_network_window_ms'],
+      recipients: config['machine.recipients'],
+      ranges: await loadRangeDir(config['machine.ranges_dir'] || SHIPPED_RANGES_DIR),
+    },
     ...(config['http.truncate_ip'] ? { ipTruncation: { ipv4Bits: 24, ipv6Bits: 48 } } : {}),
     ...(tlsCert ? { tls: { certFile: tlsCert, keyFile: config['http.tls_key'] } } : {}),
     health: () => (milter ? { milterSessions: milter.sessionCount, messages: milter.messagesSeen() } : {}),

@@ -64,7 +64,7 @@ function statefulClick(
     position: token.position,
     part: token.part,
     ...(token.unsubscribeLink ? { unsubscribeLink: true as const } : {}),
-    ...(message ? { deliveredAt: message.time } : {}),
+    ...(message ? { deliveredAt: message.time, messageId: hexId(message.id) } : {}),
   };
 }
 
@@ -77,7 +77,13 @@ function statefulOpen(message: MessageRecord | undefined): ResolvedLink | null {
     recipient: soleRecipient(message.recipients),
     emailCode: message.emailCode,
     deliveredAt: message.time,
+    messageId: hexId(message.id),
   };
+}
+
+/** A message id as the machine judge keys recipients by it (src/truth/judge.ts). */
+function hexId(id: Uint8Array): string {
+  return Buffer.from(id.buffer, id.byteOffset, id.length).toString('hex');
 }
 
 function identityOf(t: { sendId: string; listId: string; recipient: string; emailCode: string }) {

@@ -42,6 +42,11 @@ export const CLASS_SCHEMA = {
     default: 'compact',
     doc: 'compact: DOMAIN/c/TOKEN; path: DOMAIN/original/path-TOKEN, so links look like the sender\'s own.',
   },
+  honeypot: {
+    type: 'boolean',
+    default: false,
+    doc: 'Add one hidden link to the top text/html part (invisible, aria-hidden, no tab stop): only machines follow it, and a hit makes the recipient\'s events around it machines. Shown by rewrite --links as position 0.',
+  },
   mode: {
     type: 'enum',
     values: ['stateful', 'stateless'],
@@ -238,9 +243,56 @@ export const CONFIG_SCHEMA = {
   },
   'http.fast_click_seconds': {
     type: 'integer',
-    default: 10,
+    default: 0,
     min: 0,
-    doc: 'A click this soon after the message passed the milter is flagged as a machine (security scanners follow links on arrival).',
+    doc: 'A click this soon after the message passed the milter is a machine on that alone (0: off; scanners mostly come later than 10 s, and some people sooner: see machine.early_seconds).',
+  },
+  'machine.ranges_dir': {
+    type: 'string',
+    default: '',
+    doc: 'Directory of address range files (*.txt, one CIDR a line, with "# reason:" headers) of security vendors and Apple MPP; empty: the lists shipped in data/ranges.',
+  },
+  'machine.early_seconds': {
+    type: 'integer',
+    default: 60,
+    min: 0,
+    doc: 'An event this soon after delivery gets the weak reason "early" (a machine only with another weak reason, e.g. no open before an HTML click); 0: off.',
+  },
+  'machine.burst_gap_ms': {
+    type: 'integer',
+    default: 2000,
+    min: 0,
+    doc: 'Events of one recipient no further apart than this form one run; a run with clicks on machine.burst_min_links different links is a scan ("burst").',
+  },
+  'machine.burst_min_links': {
+    type: 'integer',
+    default: 2,
+    min: 2,
+    doc: 'Different links clicked in one run that make it a burst.',
+  },
+  'machine.honeypot_window_ms': {
+    type: 'integer',
+    default: 10_000,
+    min: 0,
+    doc: 'A honeypot hit makes the recipient\'s events this close to it (either side) machines.',
+  },
+  'machine.pair_window_ms': {
+    type: 'integer',
+    default: 5000,
+    min: 0,
+    doc: 'The same link clicked twice within this time from two networks: the first is a vendor\'s time-of-click check (e.g. Safe Links), the second the person.',
+  },
+  'machine.scan_network_window_ms': {
+    type: 'integer',
+    default: 120_000,
+    min: 0,
+    doc: 'Events from the network (/24, /48) of a scan (burst or honeypot), this close to it, are the scanner\'s too (its pixel fetch).',
+  },
+  'machine.recipients': {
+    type: 'integer',
+    default: 50_000,
+    min: 0,
+    doc: 'Recipients whose recent events the redirector keeps in memory for the burst, honeypot and pair rules (least recently active forgotten first).',
   },
   'events.jsonl_path': {
     type: 'string',

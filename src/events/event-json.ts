@@ -13,7 +13,11 @@
  *   part            "h" html, "t" text, "" when not applicable
  *   ip, userAgent   of the request (empty for bounces and complaints)
  *   machine         true for scanners, prefetchers, privacy proxies, HEAD requests
- *   machineReason   why machine is true; present only then
+ *   machineReason   why machine is true; present only then (reasons comma-separated; README, "Machine or person")
+ *   reclassified    true on a follow-up: an event published before (same id, every other field the same)
+ *                   whose verdict later evidence changed to machine (a burst, a honeypot hit, a
+ *                   person's click after a vendor's check). Receivers replace their copy (or subtract
+ *                   it from their human counts); absent on first publication
  *   status, classification, diagnostic, reportingMta, remoteMta, action, reportedRecipient, category,
  *   source, arrivalDate, feedbackType, sourceIp, reporter
  *                   bounce and complaint details (strings), each present only when known (non-empty);
@@ -56,9 +60,10 @@ interface DeliveryReportDetails {
 
 /**
  * An event to publish: a stored event, whose bounce or complaint details are in `details` (as the store
- * keeps them) or already top-level fields (either is read; a top-level field wins).
+ * keeps them) or already top-level fields (either is read; a top-level field wins); `reclassified` on a
+ * follow-up.
  */
-export type SinkEvent = TrackEvent & DeliveryReportDetails;
+export type SinkEvent = TrackEvent & DeliveryReportDetails & { reclassified?: boolean };
 
 export type GreenArrowEventType = 'engine_click' | 'engine_open' | 'bounce_bad_address' | 'bounce_all' | 'scomp' | 'engine_unsub';
 
@@ -67,6 +72,7 @@ export interface EventJson extends Omit<TrackEvent, 'id' | 'time' | 'details'>, 
   id: string;
   greenarrowType: GreenArrowEventType;
   time: string;
+  reclassified?: true;
 }
 
 const DETAIL_FIELDS = [
@@ -127,6 +133,7 @@ export function toEventJson(event: SinkEvent): EventJson {
     machine: event.machine,
   };
   if (event.machineReason !== undefined) json.machineReason = event.machineReason;
+  if (event.reclassified === true) json.reclassified = true;
   for (const field of DETAIL_FIELDS) {
     const value = detailOf(event, field);
     if (value !== undefined && value !== '') (json as unknown as Record<string, unknown>)[field] = value;

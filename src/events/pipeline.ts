@@ -17,6 +17,11 @@ import { ConfigErrorCode } from '../config/errors.js';
 export interface EventPipeline {
   record: (events: readonly TrackEvent[]) => Promise<void>;
   /**
+   * Events recorded earlier whose verdict changed (same id; machine and machineReason as they are now):
+   * the store's reports read the new verdict, and sinks get the event again marked `reclassified`.
+   */
+  reclassify(events: readonly TrackEvent[]): Promise<void>;
+  /**
    * SIGHUP: a rotated JSONL file is reopened at its configured path. Rejects (EEVENTS_FILE_IO) when it
    * cannot be opened; the sink then retries opening it with each delivery, events waiting in the outbox.
    */
@@ -31,7 +36,7 @@ function outboxDir(dataDir: string): string {
 export async function startEventPipeline(config: ConfigValues, store: TrackStore, logger: Logger, metrics: MetricsRegistry): Promise<EventPipeline> {
   const sinks = await configuredSinks(config, logger);
   if (sinks.length === 0) {
-    return { record: (events) => store.recordEvents(events), reopen: async () => {}, close: async () => {} };
+    return { record: (events) => store.recordEvents(events), reclassify: (events) => store.recordVerdicts(events), reopen: async () => {}, close: async () => {} };
   }
   const feed = new EventFeed(outboxDir(config['data.dir']), { sync: config['store.sync'] });
   await feed.open();
@@ -41,6 +46,9 @@ export async function startEventPipeline(config: ConfigValues, store: TrackStore
   return {
     record: async (events) => {
       await Promise.all([store.recordEvents(events), feed.append(events)]);
+    },
+    reclassify: async (events) => {
+      await Promise.all([store.recordVerdicts(events), feed.append(events.map((e) => ({ ...e, reclassified: true })))]);
     },
     async reopen() {
       await Promise.all(sinks.filter((sink) => sink instanceof JsonlSink).map((sink) => sink.reopen()));

@@ -73,6 +73,9 @@ export const REDIRECT = canned(302, ['Cache-Control', 'no-store', 'Referrer-Poli
 
 export const METHOD_NOT_ALLOWED = canned(405, ['Allow', 'GET, HEAD', 'Cache-Control', 'no-store']);
 
+/** OPTIONS on a tracking link (Office's existence discovery): what the link allows, nothing else. */
+export const OPTIONS_ALLOWED = canned(200, ['Allow', 'GET, HEAD, OPTIONS', 'Cache-Control', 'no-store']);
+
 export const URI_TOO_LONG = canned(414, ['Connection', 'close']);
 
 /**

@@ -11,6 +11,9 @@ export interface RedirectorMetrics {
   /** By kind, then by machine flag: kept, as Counter.labels asks, rather than looked up per event. */
   eventsRecorded: Record<LinkKind, { person: CounterChild; machine: CounterChild }>;
   eventFailures: CounterChild;
+  /** Clicks and opens turned from person to machine by later evidence (src/truth). */
+  reclassified: Record<LinkKind, CounterChild>;
+  reclassifyFailures: CounterChild;
   rejected: Counter;
   limits: Counter;
   handedToNode: Counter;
@@ -22,6 +25,12 @@ export function registerMetrics(registry: MetricsRegistry): RedirectorMetrics {
     latency: registry.histogram('trackmilter_http_request_duration_seconds', 'Time from request head to response, event write included.'),
     eventsRecorded: recordedByKind(registry.counter('trackmilter_events_recorded_total', 'Click and open events written by the redirector.', ['type', 'machine'])),
     eventFailures: registry.counter('trackmilter_event_record_failures_total', 'Events whose write failed (the response was still sent).').labels(),
+    reclassified: reclassifiedByKind(
+      registry.counter('trackmilter_events_reclassified_total', 'Clicks and opens recorded as a person and turned into a machine by later evidence.', ['type']),
+    ),
+    reclassifyFailures: registry
+      .counter('trackmilter_event_reclassify_failures_total', 'Verdict changes whose write failed (reports keep the earlier verdict).')
+      .labels(),
     rejected: registry.counter('trackmilter_http_rejected_total', 'Tracking requests refused, by reason.', ['reason']),
     limits: registry.counter('trackmilter_http_limit_hits_total', 'Requests cut off by an abuse limit, by limit.', ['limit']),
     handedToNode: registry.counter(
@@ -30,6 +39,10 @@ export function registerMetrics(registry: MetricsRegistry): RedirectorMetrics {
       ['reason'],
     ),
   };
+}
+
+function reclassifiedByKind(counter: Counter): RedirectorMetrics['reclassified'] {
+  return { click: counter.labels('click'), open: counter.labels('open') };
 }
 
 function recordedByKind(counter: Counter): RedirectorMetrics['eventsRecorded'] {

@@ -22,7 +22,8 @@ import { createClientIpResolver, type ClientIpResolver } from './client-ip.js';
 import { buildEvent, EventIdSource } from './build-event.js';
 import { createHostCheck, type HostCheck } from './host-check.js';
 import { truncateAddress, validateTruncation, type IpTruncation } from './ip-address.js';
-import { createMachineClassifier, type MachineClassifier, type MachineFlagOptions } from './machine-flags.js';
+import { createMachineJudge, type MachineFlagOptions } from './machine-flags.js';
+import { recipientKey, type MachineJudge } from '../truth/judge.js';
 import { METRICS_CONTENT_TYPE, MetricsRegistry } from '../metrics/registry.js';
 import { registerMetrics, type RedirectorMetrics, type RouteLabel } from './server-metrics.js';
 import { answerClientError } from './client-errors.js';
@@ -32,6 +33,7 @@ import {
   METHOD_NOT_ALLOWED,
   NodeResponseWriter,
   NOT_FOUND,
+  OPTIONS_ALLOWED,
   safeLocation,
   URI_TOO_LONG,
   type ResponseWriter,
@@ -41,7 +43,7 @@ import { ThrottledLog } from './throttled-log.js';
 import { createUnsubscribeRoute, UNSUBSCRIBE_PREFIX, unsubscribeToken } from './unsubscribe-route.js';
 import type { UnsubscribeService } from '../unsubscribe/service.js';
 import type { PageTemplates } from '../unsubscribe/page.js';
-import type { EventSink, IncomingRequest, LinkKind, LinkResolver, ResolvedLink, TrackingRoute } from './types.js';
+import type { EventSink, IncomingRequest, LinkKind, LinkResolver, RedirectEvent, ResolvedLink, TrackingRoute } from './types.js';
 import { RedirectorErrorCode } from './errors.js';
 
 const ADMIN_PREFIX = '/admin/';
@@ -124,7 +126,8 @@ export class RedirectorServer {
   private readonly parseRoute: RouteParser;
   private readonly hostAllowed: HostCheck;
   private readonly clientIp: ClientIpResolver;
-  private readonly classify: MachineClassifier;
+  /** Machine or person, with what the recipient did just before (src/truth). */
+  private readonly judge: MachineJudge;
   private readonly ids = new EventIdSource();
   private readonly log: ThrottledLog;
   private readonly now: () => number;
@@ -137,12 +140,12 @@ export class RedirectorServer {
     this.parseRoute = createRouteParser({ tokenSyntax: options.tokenSyntax, pathStyle: options.pathStyle });
     this.hostAllowed = createHostCheck(options.trackingHosts);
     this.clientIp = createClientIpResolver(options.trustedProxies ?? []);
-    this.classify = createMachineClassifier(options.machineFlags);
     if (options.ipTruncation) validateTruncation(options.ipTruncation);
     this.log = new ThrottledLog(options.logger);
     this.now = options.now ?? Date.now;
     this.metrics = options.metrics ?? new MetricsRegistry();
     this.m = registerMetrics(this.metrics);
+    this.judge = createMachineJudge(options.machineFlags, (events) => this.reclassify(events));
     this.unsubscribe = options.unsubscribe ? this.createUnsubscribe(options.unsubscribe) : null;
   }
 
@@ -159,7 +162,7 @@ export class RedirectorServer {
         const header = req.headers['user-agent'] ?? '';
         const userAgent = header.length > MAX_USER_AGENT_CHARS ? header.slice(0, MAX_USER_AGENT_CHARS) : header;
         // A POST is never a link followed; the verdict still reports a tool or scanner by its agent or range.
-        const machineReason = this.classify({ kind: 'click', isHead: false, userAgent, ip: fullIp, deliveredAt: undefined, now });
+        const machineReason = this.judge.requestVerdict({ kind: 'click', method: req.method ?? 'POST', userAgent, ip: fullIp, deliveredAt: undefined, now });
         const truncation = this.options.ipTruncation;
         return {
           time: new Date(now),
@@ -226,6 +229,7 @@ export class RedirectorServer {
   async close(): Promise<void> {
     const server = this.server;
     if (!server) return;
+    this.judge.flush();
     this.server = null;
     const front = this.front;
     await new Promise<void>((resolve) => {
@@ -318,7 +322,8 @@ export class RedirectorServer {
     const method = req.method;
     const isHead = method === 'HEAD';
     const target = req.target;
-    if (method !== 'GET' && !isHead) {
+    // OPTIONS only on tracking links (Office asks before it opens one): recorded as a machine.
+    if (method !== 'GET' && !isHead && !(method === 'OPTIONS' && target.length > 3 && target.charCodeAt(0) === 0x2f)) {
       out.canned(METHOD_NOT_ALLOWED);
       this.count('other', 405, started);
       return;
@@ -334,16 +339,18 @@ export class RedirectorServer {
     switch (parsed.type) {
       case 'link':
         if (!this.hostAllowed(req.host)) return this.reject(out, parsed.route.kind, 'wrong_host', started, false);
-        return this.serveLink(req, out, parsed.route, isHead, started);
+        return this.serveLink(req, out, parsed.route, method ?? 'GET', started);
       case 'bad-open':
         if (!this.hostAllowed(req.host)) return this.reject(out, 'open', 'wrong_host', started, false);
         return this.reject(out, 'open', 'bad_token', started, true);
       case 'healthz': {
+        if (method === 'OPTIONS') return this.notAllowed(out, started);
         const body = JSON.stringify({ status: 'ok', ...this.options.health?.() });
         out.text(200, 'application/json', body);
         return this.count('healthz', 200, started);
       }
       case 'metrics':
+        if (method === 'OPTIONS') return this.notAllowed(out, started);
         out.text(200, METRICS_CONTENT_TYPE, this.metrics.render());
         return this.count('metrics', 200, started);
       case 'not-found':
@@ -352,7 +359,12 @@ export class RedirectorServer {
     }
   }
 
-  private serveLink(req: IncomingRequest, out: ResponseWriter, route: TrackingRoute, isHead: boolean, started: number): void {
+  private notAllowed(out: ResponseWriter, started: number): void {
+    out.canned(METHOD_NOT_ALLOWED);
+    this.count('other', 405, started);
+  }
+
+  private serveLink(req: IncomingRequest, out: ResponseWriter, route: TrackingRoute, method: string, started: number): void {
     const resolver = this.options.resolver;
     if (!resolver) return this.reject(out, route.kind, 'no_resolver', started, route.kind === 'open');
     let resolved: ReturnType<LinkResolver['resolve']>;
@@ -364,12 +376,12 @@ export class RedirectorServer {
     // The daemon's resolver answers stateless links and cached stateful ones with the link itself.
     if (resolved !== null && typeof (resolved as Promise<ResolvedLink | null>).then === 'function') {
       (resolved as Promise<ResolvedLink | null>).then(
-        (link) => this.respond(req, out, route, link, isHead, started),
+        (link) => this.respond(req, out, route, link, method, started),
         (err: unknown) => this.resolverFailed(out, route, err, started),
       );
       return;
     }
-    this.respond(req, out, route, resolved as ResolvedLink | null, isHead, started);
+    this.respond(req, out, route, resolved as ResolvedLink | null, method, started);
   }
 
   private respond(
@@ -377,7 +389,7 @@ export class RedirectorServer {
     out: ResponseWriter,
     route: TrackingRoute,
     link: ResolvedLink | null,
-    isHead: boolean,
+    method: string,
     started: number,
   ): void {
     // A compact link's path says what it is and must agree with the token; a path-preserving link
@@ -394,16 +406,31 @@ export class RedirectorServer {
       location = safe;
     }
     const sink = this.options.events;
-    if (!sink) return this.send(out, kind, location, started);
+    if (!sink) return this.send(out, kind, location, started, method);
 
     const now = this.now();
     const fullIp = this.clientIp(req.remoteAddress, req.forwardedFor);
     const userAgentHeader = req.userAgent ?? '';
     const userAgent = userAgentHeader.length > MAX_USER_AGENT_CHARS ? userAgentHeader.slice(0, MAX_USER_AGENT_CHARS) : userAgentHeader;
-    const machineReason = this.classify({ kind, isHead, userAgent, ip: fullIp, deliveredAt: link.deliveredAt, now });
+    const position = link.position ?? 0;
+    const part = link.part ?? '';
+    const judged = this.judge.judge({
+      kind,
+      method,
+      userAgent,
+      ip: fullIp,
+      deliveredAt: link.deliveredAt === undefined ? undefined : +link.deliveredAt,
+      now,
+      recipientKey: recipientKey(link.sendId, link.recipient, link.emailCode, link.messageId ?? '', fullIp),
+      position,
+      part,
+      honeypot: kind === 'click' && part === 'h' && position === 0,
+    });
+    const machineReason = judged.machineReason;
     const truncation = this.options.ipTruncation;
     const ip = truncation ? truncateAddress(fullIp, truncation) : fullIp;
     const event = buildEvent(this.ids.next(), kind, link, location, { time: new Date(now), ip, userAgent, machineReason });
+    judged.remember(event);
 
     let recording: Promise<void>;
     try {
@@ -415,18 +442,43 @@ export class RedirectorServer {
       () => {
         const recorded = this.m.eventsRecorded[kind];
         (machineReason === undefined ? recorded.person : recorded.machine).inc();
-        this.send(out, kind, location, started);
+        this.send(out, kind, location, started, method);
       },
       (err: unknown) => {
         this.m.eventFailures.inc();
         this.log.warn('record_failed', { code: errorCode(err), err: errorMessage(err), type: kind }, 'event not recorded; response sent anyway');
-        this.send(out, kind, location, started);
+        this.send(out, kind, location, started, method);
       },
     );
   }
 
-  private send(out: ResponseWriter, kind: LinkKind, location: string, started: number): void {
-    if (kind === 'click') {
+  /** Earlier events that later evidence made machines: their follow-ups, off the response path. */
+  private reclassify(events: RedirectEvent[]): void {
+    for (const e of events) if (e.type !== 'unsubscribe') this.m.reclassified[e.type].inc();
+    const sink = this.options.events;
+    if (!sink?.reclassify) return;
+    let writing: Promise<void>;
+    try {
+      writing = sink.reclassify(events);
+    } catch (err) {
+      writing = Promise.reject(err);
+    }
+    writing.catch((err: unknown) => {
+      this.m.reclassifyFailures.inc();
+      this.log.warn('reclassify_failed', { code: errorCode(err), err: errorMessage(err), events: events.length }, 'verdict changes not recorded');
+    });
+  }
+
+  /** Verdict changes still waiting for their turn are found now (tests; before close). */
+  flushVerdicts(): void {
+    this.judge.flush();
+  }
+
+  private send(out: ResponseWriter, kind: LinkKind, location: string, started: number, method = 'GET'): void {
+    if (method === 'OPTIONS') {
+      out.canned(OPTIONS_ALLOWED);
+      this.count(kind, 200, started);
+    } else if (kind === 'click') {
       out.redirect(location);
       this.count('click', 302, started);
     } else {

@@ -39,8 +39,10 @@ export interface ResolvedLink {
   part?: 'h' | 't' | '';
   /** A link marked data-msys-unsubscribe: its click is recorded as an unsubscribe (source 'link'), never a suppression. */
   unsubscribeLink?: true;
-  /** When the message was delivered to the milter; enables the fast-click machine flag. */
+  /** When the message was delivered to the milter; time since delivery is a machine signal. */
   deliveredAt?: Date | number;
+  /** The message's id (stateful links), hex: tells recipients of a message sent to several apart. */
+  messageId?: string;
 }
 
 /** What the redirector needs of an HTTP request, whichever front read it (node:http or ./fast-front.ts). */
@@ -72,4 +74,10 @@ export type RedirectEvent = Omit<TrackEvent, 'type' | 'details'> &
 export interface EventSink {
   /** Resolves once the events are durably written (group commit: with the batch that holds them). */
   record(events: RedirectEvent[]): Promise<void>;
+  /**
+   * Earlier events whose verdict changed to machine (same id, new machine and machineReason): the
+   * store's reports take the new verdict, sinks get a follow-up. Called after the responses, never
+   * before a redirect.
+   */
+  reclassify?(events: RedirectEvent[]): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { Tokenizer, TokenizerMode, html, type Token, type TokenHandler } from 'parse5';
 import { encodeAttrValue, truncateUtf8, type QuoteStyle } from './attr-encoding.js';
+import { HONEYPOT_LINK_NAME, HONEYPOT_POSITION, honeypotHtml } from './honeypot.js';
 import { openPixelHtml } from './pixel.js';
 import {
   applySplices,
@@ -10,7 +11,7 @@ import {
   type PendingLink,
   type Splice,
 } from './link-splices.js';
-import type { LinkFound, LinkMinter, RewriteOptions, RewriteOutcome } from './types.js';
+import type { LinkFound, LinkMinter, RewriteOptions, RewriteOutcome, RewrittenLink } from './types.js';
 import { judgeUrl } from './url-rules.js';
 import { UNSUBSCRIBE_PLACEHOLDER } from './unsubscribe-placeholder.js';
 
@@ -300,6 +301,16 @@ function encodeForAttribute(newUrl: string, link: PendingLink): string {
   return encodeAttrValue(newUrl, (link as HtmlLinkPending).quote);
 }
 
+/** The honeypot link, where the pixel goes without an <opentag> (before </body>, else at the end). */
+function placeHoneypot(state: ScanState, links: RewrittenLink[], minter: LinkMinter): void {
+  const found: LinkFound = { position: HONEYPOT_POSITION, part: 'h', url: links[0]!.url, linkName: HONEYPOT_LINK_NAME };
+  const newUrl = minter.click(found);
+  if (newUrl === null) return;
+  const at = state.bodyEndStart >= 0 ? state.bodyEndStart : state.source.length;
+  insertSorted(state.splices, { start: at, end: at, text: honeypotHtml(newUrl) });
+  links.unshift({ ...found, newUrl });
+}
+
 /** Place the open pixel by GreenArrow's rules; returns where it went. */
 function placePixel(state: ScanState, pixelHtml: string): NonNullable<RewriteOutcome['pixel']> {
   if (state.opentagStart >= 0) {
@@ -325,6 +336,7 @@ export function rewriteHtml(source: string, opts: RewriteOptions): RewriteOutcom
   new HtmlScanner(state, 0, false).run(source);
   const { tracked, left, limit } = withinLinkLimit(state.pending, opts.maxLinks);
   const { links, declined } = mintPending(tracked, opts.minter, encodeForAttribute);
+  if (opts.honeypot && links.length > 0) placeHoneypot(state, links, opts.minter);
   const pixel = opts.opens ? placePixel(state, openPixelHtml(opts.minter.open())) : null;
   const text = applySplices(source, state.splices);
   return { text, links, skippedLinks: state.skipped + declined + left, pixel, changed: text !== source, ...(limit ? { limit } : {}) };

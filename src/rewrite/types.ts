@@ -48,4 +48,6 @@ export interface RewriteOptions {
   clicks: boolean;
   opens: boolean;
   maxLinks: number;
+  /** Add the hidden honeypot link to an HTML part with tracked links (./honeypot.ts). Default false. */
+  honeypot?: boolean;
 }

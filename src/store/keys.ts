@@ -8,10 +8,12 @@
  *   n!<sendId><time><id>               -> (empty)            messages of a send (report counts)
  *   b!<sendId><time><id>               -> event batch        the events of one send written in one batch
  *   e!<sendId><time><id>               -> event              {y,l,r,c,u,n,p,a,i,g,m,w}   (layout 1, read only)
+ *   r!<sendId><time><id>               -> machineReason      a later verdict of the event with this time and id (layout 3)
  *   t!u!<time><id>                     -> (empty)            URL row retention index
  *   t!m!<time><sendId><id>             -> (empty)            message retention index
  *   t!b!<time><sendId><id>             -> (empty)            event batch retention index
  *   t!e!<time><sendId><id>             -> (empty)            event retention index (layout 1, read only)
+ *   t!r!<time><sendId><id>             -> (empty)            verdict retention index
  *   y!...                              -> running aggregates per send (see send-aggregates.ts)
  *
  * <time> is milliseconds since the epoch as 6 bytes big-endian (sorts as a number, good to year 10889).
@@ -44,7 +46,8 @@ export const VERSION_KEY = Buffer.from('v!');
 export const LAYOUT_VERSION = '3';
 /**
  * 3 adds the y! aggregates: an older release would write events without folding them, so it must
- * refuse the directory; a version 1 or 2 store gets its sends folded once at open.
+ * refuse the directory; a version 1 or 2 store gets its sends folded once at open. It also adds the
+ * r! verdicts (reclassified events), which it ignores as well.
  */
 export const READABLE_LAYOUT_VERSIONS: readonly string[] = ['1', '2', '3'];
 
@@ -61,6 +64,8 @@ const RETAIN_URL = Buffer.from('t!u!');
 const RETAIN_MESSAGE = Buffer.from('t!m!');
 const RETAIN_EVENT = Buffer.from('t!e!');
 const RETAIN_EVENT_BATCH = Buffer.from('t!b!');
+const VERDICT = Buffer.from('r!');
+const RETAIN_VERDICT = Buffer.from('t!r!');
 
 /** Byte prefixes of the namespaces a sweep walks, with their ranges (gte/lt). */
 export const retentionRanges = {
@@ -68,7 +73,31 @@ export const retentionRanges = {
   messages: (before: Date) => ({ gte: RETAIN_MESSAGE, lt: Buffer.concat([RETAIN_MESSAGE, encodeTime(before)]) }),
   events: (before: Date) => ({ gte: RETAIN_EVENT, lt: Buffer.concat([RETAIN_EVENT, encodeTime(before)]) }),
   eventBatches: (before: Date) => ({ gte: RETAIN_EVENT_BATCH, lt: Buffer.concat([RETAIN_EVENT_BATCH, encodeTime(before)]) }),
+  verdicts: (before: Date) => ({ gte: RETAIN_VERDICT, lt: Buffer.concat([RETAIN_VERDICT, encodeTime(before)]) }),
 };
+
+/**
+ * A later verdict of one event (src/truth: a burst or honeypot hit seen after it), keyed like the event
+ * so a send's verdicts are one range scan. The event's own record is never rewritten.
+ */
+export const verdictKey = (sendId: Buffer, time: Buffer, id: Uint8Array): Buffer => Buffer.concat([VERDICT, sendId, time, idBytes(id)]);
+export const verdictRetentionKey = (verdict: Buffer): Buffer => swapSendAndTime(verdict, VERDICT, RETAIN_VERDICT);
+export const verdictKeyFromRetentionKey = (key: Buffer): Buffer => swapTimeAndSend(key, RETAIN_VERDICT, VERDICT);
+
+/** The verdicts of a send's events with since <= time < until. */
+export function verdictRange(sendId: Buffer, since?: Date, until?: Date): { gte: Buffer; lt: Buffer } {
+  const prefix = Buffer.concat([VERDICT, sendId]);
+  return {
+    gte: since ? Buffer.concat([prefix, encodeTime(since)]) : prefix,
+    lt: until ? Buffer.concat([prefix, encodeTime(until)]) : prefixEnd(prefix),
+  };
+}
+
+/** Time and id of a verdict key, as one string: what an event is matched to its verdict by. */
+export function verdictMatchKey(key: Buffer): string {
+  const timeAt = VERDICT.length + sendIdLength(key, VERDICT.length);
+  return key.subarray(timeAt).toString('latin1');
+}
 
 export function encodeTime(time: Date): Buffer {
   return encodeTimeMs(time.getTime());

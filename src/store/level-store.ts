@@ -16,6 +16,7 @@ import { invalidError, storeErrors, StoreErrorCode } from './errors.js';
 import { EventHeap } from './event-heap.js';
 import {
   encodeSendId,
+  encodeTimeMs,
   eventBatchRange,
   eventRange,
   firstTimeOfEventBatchKey,
@@ -28,11 +29,13 @@ import {
   sendMessageRange,
   sendUrlRange,
   urlRowKey,
+  verdictMatchKey,
+  verdictRange,
   VERSION_KEY,
 } from './keys.js';
 import { ReadCache } from './read-cache.js';
 import { RecentRows } from './recent-rows.js';
-import { eventsItem, messageItem, StoreWriter, suppressionsItem, type WriteItem } from './store-writer.js';
+import { eventsItem, messageItem, StoreWriter, suppressionsItem, verdictsItem, type WriteItem } from './store-writer.js';
 import { decodeSuppression, SuppressionCache, suppressionKey, suppressionRange, type Suppression, type SuppressionChange } from './suppressions.js';
 import { sweepStore } from './store-sweep.js';
 import { SendAggregates, sendIdsOnRecord } from './send-aggregates.js';
@@ -196,6 +199,10 @@ export class LevelTrackStore implements TrackStore {
     }
   }
 
+  recordVerdicts(events: readonly TrackEvent[]): Promise<void> {
+    return this.submit(() => verdictsItem(events));
+  }
+
   /** What these two return may be the cached object itself: callers read it, never change it. */
   getUrlRow(id: RecordId): Promise<StoredUrlRow | undefined> {
     return this.readThroughCache(this.cachedRows, id, urlRowKey, decodeUrlRow);
@@ -216,7 +223,9 @@ export class LevelTrackStore implements TrackStore {
   async *eventsBySendId(sendId: string, query: EventQuery = {}): AsyncIterable<TrackEvent> {
     let left = query.limit ?? Infinity;
     if (left <= 0) return;
+    const verdicts = await this.verdictsOf(sendId, query.since, query.until);
     for await (const event of this.eventsInOrder(sendId, query.since, query.until)) {
+      if (verdicts.size > 0) applyVerdict(event, verdicts);
       yield event;
       if (--left === 0) return; // leaving the loop closes the LevelDB iterator
     }
@@ -244,6 +253,21 @@ export class LevelTrackStore implements TrackStore {
     } catch (err) {
       throw this.level.translate(err, 'read');
     }
+  }
+
+  /**
+   * The later verdicts of a send's events in a time range, by event time and id. Held in memory while
+   * the events are read: only events whose verdict changed have one (a share of the machine events).
+   */
+  private async verdictsOf(sendId: string, since?: Date, until?: Date): Promise<Map<string, string>> {
+    const range = await this.level.read(() => verdictRange(encodeSendId(sendId), since, until));
+    const verdicts = new Map<string, string>();
+    try {
+      for await (const [key, value] of this.level.db.iterator(range)) verdicts.set(verdictMatchKey(key), value.toString('utf8'));
+    } catch (err) {
+      throw this.level.translate(err, 'read');
+    }
+    return verdicts;
   }
 
   async countMessages(sendId: string): Promise<number> {
@@ -370,4 +394,13 @@ export class LevelTrackStore implements TrackStore {
       throw this.level.translate(err, 'read');
     }
   }
+}
+
+/** An event with its later verdict, when it has one ('' means a person). */
+function applyVerdict(event: TrackEvent, verdicts: Map<string, string>): void {
+  const verdict = verdicts.get(encodeTimeMs(event.time.getTime()).toString('latin1') + idBytes(event.id).toString('latin1'));
+  if (verdict === undefined) return;
+  event.machine = verdict !== '';
+  if (verdict === '') delete event.machineReason;
+  else event.machineReason = verdict;
 }

@@ -16,6 +16,7 @@ import {
   sendUrlKey,
   TIME_BYTES,
   urlRowKey,
+  verdictKeyFromRetentionKey,
 } from './keys.js';
 import { eventBatchPuts, type ExpiredRow, type WriteItem } from './store-writer.js';
 import { sendIdAt } from './send-aggregates.js';
@@ -53,6 +54,10 @@ export async function sweepStore(level: LevelDatabase<WriteItem>, olderThan: Dat
     });
     return { ops, expiredRows: [], removed };
   });
+  await sweepIndex(level, retentionRanges.verdicts(olderThan), (keys) => ({
+    ops: keys.flatMap((key) => [del(key), del(verdictKeyFromRetentionKey(key))]),
+    expiredRows: [],
+  }));
   const singles = await sweepIndex(level, retentionRanges.events(olderThan), (keys) => ({
     ops: keys.flatMap((key) => {
       touched.add(sendIdAt(key, RETENTION_SEND_AT));

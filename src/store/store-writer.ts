@@ -21,6 +21,8 @@ import {
   sendUrlKey,
   urlRetentionKey,
   urlRowKey,
+  verdictKey,
+  verdictRetentionKey,
 } from './keys.js';
 import { byTimeThenId } from './event-heap.js';
 import type { RecentRows } from './recent-rows.js';
@@ -58,6 +60,7 @@ export type WriteItem =
   /** ops: the suppressions its unsubscribe events imply, written in the same batch. */
   | { kind: 'events'; events: PendingEvent[]; ops: LevelPut[] }
   | { kind: 'suppressions'; ops: LevelOperation[] }
+  | { kind: 'verdicts'; ops: LevelPut[] }
   | { kind: 'delete'; ops: LevelOperation[]; expiredRows: ExpiredRow[]; rowsDeleted: number }
   /** Sends whose running aggregates are recomputed from their records (after a sweep). */
   | { kind: 'rebuild'; sendIds: string[] };
@@ -122,6 +125,20 @@ export function suppressionsItem(changes: readonly SuppressionChange[]): WriteIt
   };
 }
 
+/**
+ * Later verdicts of recorded events (src/truth), each beside its event's key, with a retention entry:
+ * the value is the machineReason, empty for a person. Throws on a bad record.
+ */
+export function verdictsItem(events: readonly TrackEvent[]): WriteItem {
+  const ops: LevelPut[] = [];
+  for (const event of events) {
+    const key = verdictKey(encodeSendId(event.sendId), encodeTime(event.time), event.id);
+    const verdict = event.machine ? (event.machineReason ?? 'machine') : '';
+    ops.push({ type: 'put', key, value: Buffer.from(verdict, 'utf8') }, { type: 'put', key: verdictRetentionKey(key), value: EMPTY });
+  }
+  return { kind: 'verdicts', ops };
+}
+
 export interface WriterCounts {
   messages: number;
   events: number;
@@ -176,6 +193,7 @@ export class StoreWriter {
         continue;
       }
       ops.push(...item.ops);
+      if (item.kind === 'verdicts') continue;
       if (item.kind === 'delete') {
         item.rowsDeleted = 0;
         for (const row of item.expiredRows) {

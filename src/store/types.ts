@@ -128,6 +128,12 @@ export interface TrackStore {
    */
   recordMessage(message: MessageRecord, urlRows: readonly UrlRow[]): Promise<void>;
   recordEvents(events: readonly TrackEvent[]): Promise<void>;
+  /**
+   * Later verdicts of recorded events (the same id, time and sendId, with machine and machineReason as
+   * they are now): eventsBySendId returns them with these. Recording one for an event not on record
+   * is harmless (nothing reads it).
+   */
+  recordVerdicts(events: readonly TrackEvent[]): Promise<void>;
   getUrlRow(id: RecordId): Promise<StoredUrlRow | undefined>;
   getMessage(id: RecordId): Promise<MessageRecord | undefined>;
   /**

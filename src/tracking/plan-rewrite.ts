@@ -10,6 +10,8 @@ import type { HeaderChange } from '../milter/filter.js';
 export interface RewriteSettings {
   clicks: boolean;
   opens: boolean;
+  /** The hidden honeypot link in the HTML part (src/rewrite/honeypot.ts). */
+  honeypot?: boolean;
   /** Most trackable links tracked in one part: past it, links are left as they are (see limitsHit). */
   maxLinks: number;
   /** Leave messages that already carry a DKIM-Signature alone (rewriting would break it). */
@@ -48,7 +50,7 @@ export function planRewrite(headers: HeaderField[], body: Buffer, minter: LinkMi
 
   const outcomes = new Map<PartKind, RewriteOutcome>();
   const limitsHit: RewritePlan['limitsHit'] = [];
-  const options = { minter, clicks: settings.clicks, opens: settings.opens, maxLinks: settings.maxLinks };
+  const options = { minter, clicks: settings.clicks, opens: settings.opens, maxLinks: settings.maxLinks, honeypot: settings.honeypot ?? false };
   const transform = (kind: PartKind, text: string): string | null => {
     const outcome = kind === 'html' ? rewriteHtml(text, options) : rewriteText(text, options);
     if (outcome.limit) limitsHit.push({ ...outcome.limit, part: kind });

@@ -94,6 +94,7 @@ function classSettings(config: ConfigValues, mailClass: string, sender: string):
     mode: config['tracking.mode'],
     unsubscribe: config['tracking.unsubscribe'],
     unsubscribe_page: config['tracking.unsubscribe_page'],
+    honeypot: config['tracking.honeypot'],
   };
   const own = (mailClass && config.classes[mailClass]) || {};
   const senderDomain = sender.slice(sender.lastIndexOf('@') + 1).toLowerCase();

@@ -33,11 +33,18 @@ export class MemorySink implements EventSink {
   delayMs = 0;
   fail = false;
 
+  /** Verdict changes handed over by the redirector (src/truth), in order. */
+  readonly reclassified: RedirectEvent[] = [];
+
   async record(events: RedirectEvent[]): Promise<void> {
     if (this.delayMs > 0) await sleep(this.delayMs);
     if (this.fail) throw Object.assign(new Error('disk on fire'), { code: 'ESTORE_WRITE' });
     this.events.push(...events);
     this.writtenAt.push(performance.now());
+  }
+
+  async reclassify(events: RedirectEvent[]): Promise<void> {
+    this.reclassified.push(...events);
   }
 }
 

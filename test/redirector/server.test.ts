@@ -148,7 +148,7 @@ describe('opens', () => {
     expect(sink.events).toHaveLength(0);
   });
 
-  it('flag the Apple MPP pattern and scanners', async () => {
+  it('flag the Apple MPP pattern and scanners, and keep Gmail proxy opens human', async () => {
     const sink = new MemorySink();
     server = await startServer({ resolver: links(), events: sink });
     await request(server.port, '/o/open1', { headers: { 'user-agent': 'Mozilla/5.0' } });
@@ -156,7 +156,7 @@ describe('opens', () => {
     await request(server.port, '/c/click1', { headers: { 'user-agent': 'Mozilla/5.0 (compatible; Barracuda Sentinel)' } });
     expect(sink.events.map((e) => [e.type, e.machine, e.machineReason])).toEqual([
       ['open', true, 'apple-mpp'],
-      ['open', true, 'image-proxy:google'],
+      ['open', false, undefined],
       ['click', true, 'scanner:barracuda'],
     ]);
   });

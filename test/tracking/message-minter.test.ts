@@ -23,7 +23,7 @@ describe('isTrackingUrl', () => {
     const minter = createMessageMinter({
       keyring: one,
       identity: { sendId: 'a1', listId: 'l', emailCode: 'c', mailClass: 'a', recipient: 'r@example.net', recipients: ['r@example.net'], campaignId: '', metadata: null },
-      settings: { clicks: true, opens: true, domain: 't.example.org', scheme: 'https', style: 'compact', mode: 'stateless', unsubscribe: 'missing', unsubscribe_page: '' },
+      settings: { clicks: true, opens: true, domain: 't.example.org', scheme: 'https', style: 'compact', mode: 'stateless', unsubscribe: 'missing', unsubscribe_page: '', honeypot: false },
       origin: { scheme: 'https', domain: 't.example.org' },
       messageId: Buffer.alloc(9, 1),
       trackingHosts: new Set(['t.example.org', 'links.example:8443']),

@@ -10,7 +10,7 @@ const identity = { sendId: 'a1', listId: 'l', emailCode: 'c', mailClass: 'a', re
 const minter = createMessageMinter({
   keyring,
   identity,
-  settings: { clicks: true, opens: true, domain: 't.example.org', scheme: 'https', style: 'compact', mode: 'stateless', unsubscribe: 'missing', unsubscribe_page: '' },
+  settings: { clicks: true, opens: true, domain: 't.example.org', scheme: 'https', style: 'compact', mode: 'stateless', unsubscribe: 'missing', unsubscribe_page: '', honeypot: false },
   origin: { scheme: 'https', domain: 't.example.org' },
   messageId: Buffer.alloc(9, 1),
   trackingHosts: new Set(['t.example.org']),

@@ -1,0 +1,201 @@
+/**
+ * The machine-or-person judge of the redirector: the request's own signals (./request-signals.ts) and
+ * what the same recipient did just before (./context-rules.ts), combined by ./verdict.ts.
+ *
+ * Hot path: one user-agent cache lookup, one range lookup, one lookup of the recipient's recent events
+ * in a bounded map, and the context rules over those few events. Events that later evidence turns into
+ * machines (a burst arriving after the first click, a honeypot hit after earlier clicks, the person's
+ * click after a vendor's check) are found after the response, on a later turn of the event loop, and
+ * handed to `onReclassified` as copies of the recorded events with the new verdict, same id.
+ *
+ * Verdicts only ever go from person to machine: a reclassified event keeps the reasons it had and
+ * gains the new ones; an event already a machine is not reported again when it gains more.
+ *
+ * Memory: at most `recipients` recipients (the least recently active are forgotten first) of at most
+ * `eventsPerRecipient` events each, none older than the longest rule window. A recipient forgotten
+ * early can no longer be reclassified; with the defaults that takes 50,000 other recipients clicking
+ * within the 2-minute window.
+ */
+import { BoundedMap } from '../util/bounded-map.js';
+import { truncateAddress } from '../redirector/ip-address.js';
+import type { LinkKind, RedirectEvent } from '../redirector/types.js';
+import type { RangeTable } from './address-ranges.js';
+import { contextHorizonMs, contextReasons, type ContextSettings, type SeenEvent } from './context-rules.js';
+import { requestReasons, type RequestFacts } from './request-signals.js';
+import { userAgentReason } from './user-agents.js';
+import { verdictOf } from './verdict.js';
+
+export interface JudgeSettings extends ContextSettings {
+  ranges: RangeTable;
+  fastClickMs: number;
+  earlyMs: number;
+  /** Recipients whose recent events are kept. */
+  recipients: number;
+  eventsPerRecipient: number;
+}
+
+export interface JudgeInput extends RequestFacts {
+  /** Who the event belongs to: one recipient of one message (see recipientKey). */
+  recipientKey: string;
+  position: number;
+  part: 'h' | 't' | '';
+  honeypot: boolean;
+}
+
+export interface Judged {
+  machineReason: string | undefined;
+  /** Keeps the recorded event, so a later verdict change can be sent with it. */
+  remember(event: RedirectEvent): void;
+}
+
+interface Entry {
+  seen: SeenEvent;
+  ownReasons: string[];
+  /** The machineReason last reported for the event (recorded or in a follow-up). */
+  reported: string | undefined;
+  event: RedirectEvent | undefined;
+}
+
+/** Bounded: a flood of distinct user agents cannot grow memory; real traffic repeats a few. */
+const USER_AGENT_CACHE_LIMIT = 2000;
+
+/** The network an address belongs to for the rules: /24 or /48. */
+export function networkOf(ip: string): string {
+  return truncateAddress(ip, { ipv4Bits: 24, ipv6Bits: 48 });
+}
+
+/**
+ * One recipient of one message: the recipient, or the email code, or (stateful mail to several
+ * recipients) the message id, and the client address when none of them is known.
+ */
+export function recipientKey(sendId: string, recipient: string, emailCode: string, messageId: string, ip: string): string {
+  const who = recipient || emailCode || messageId ? `${recipient}\0${emailCode}\0${messageId}` : `ip:${ip}`;
+  return `${sendId}\0${who}`;
+}
+
+export class MachineJudge {
+  private readonly recent: BoundedMap<Entry[]>;
+  private readonly uaCache = new BoundedMap<[string, string]>(USER_AGENT_CACHE_LIMIT);
+  private readonly horizonMs: number;
+  private readonly dirty = new Set<string>();
+  private flushScheduled = false;
+  /** Histories that hit eventsPerRecipient (their oldest events dropped): for metrics and logs. */
+  historyOverflows = 0;
+
+  constructor(
+    private readonly s: JudgeSettings,
+    private readonly onReclassified: (events: RedirectEvent[]) => void,
+  ) {
+    this.recent = new BoundedMap(s.recipients);
+    this.horizonMs = Math.max(contextHorizonMs(s), s.earlyMs);
+  }
+
+  judge(input: JudgeInput): Judged {
+    const own = requestReasons(input, { ranges: this.s.ranges, userAgentReason: this.cachedUserAgentReason, fastClickMs: this.s.fastClickMs, earlyMs: this.s.earlyMs });
+    const seen: SeenEvent = {
+      time: input.now,
+      kind: input.kind,
+      position: input.position,
+      part: input.part,
+      honeypot: input.honeypot,
+      network: networkOf(input.ip),
+      requestMachine: verdictOf(own) !== undefined,
+    };
+    const history = this.history(input.recipientKey, input.now);
+    const at = insertionPoint(history, seen.time);
+    const events = history.map((e) => e.seen);
+    events.splice(at, 0, seen);
+    const reasons = [...own];
+    if (input.honeypot) reasons.push('honeypot');
+    for (const r of contextReasons(events, this.s)[at]!) if (!reasons.includes(r)) reasons.push(r);
+    const machineReason = verdictOf(reasons);
+    return {
+      machineReason,
+      remember: (event) => {
+        const list = this.history(input.recipientKey, input.now);
+        list.splice(insertionPoint(list, seen.time), 0, { seen, ownReasons: reasons, reported: machineReason, event });
+        if (list.length > this.s.eventsPerRecipient) {
+          list.splice(0, list.length - this.s.eventsPerRecipient);
+          this.historyOverflows += 1;
+        }
+        this.markDirty(input.recipientKey);
+      },
+    };
+  }
+
+  /**
+   * The verdict of a request on its own signals, remembering nothing: for requests that are not a
+   * recipient's clicks and opens (an unsubscribe POST).
+   */
+  requestVerdict(facts: RequestFacts): string | undefined {
+    return verdictOf(requestReasons(facts, { ranges: this.s.ranges, userAgentReason: this.cachedUserAgentReason, fastClickMs: this.s.fastClickMs, earlyMs: this.s.earlyMs }));
+  }
+
+  /** Finds verdict changes now rather than on the next turn (tests, shutdown). */
+  flush(): void {
+    this.flushScheduled = false;
+    const changed: RedirectEvent[] = [];
+    for (const key of this.dirty) {
+      const list = this.recent.peek(key);
+      if (!list) continue;
+      const context = contextReasons(
+        list.map((e) => e.seen),
+        this.s,
+      );
+      list.forEach((entry, i) => {
+        if (entry.reported !== undefined || !entry.event) return;
+        const reasons = [...entry.ownReasons];
+        for (const r of context[i]!) if (!reasons.includes(r)) reasons.push(r);
+        const verdict = verdictOf(reasons);
+        if (verdict === undefined) return;
+        entry.reported = verdict;
+        entry.ownReasons = reasons;
+        changed.push({ ...entry.event, machine: true, machineReason: verdict });
+      });
+    }
+    this.dirty.clear();
+    if (changed.length > 0) this.onReclassified(changed);
+  }
+
+  private readonly cachedUserAgentReason = (userAgent: string, kind: LinkKind): string | undefined => {
+    let cached = this.uaCache.get(userAgent);
+    if (!cached) {
+      cached = [userAgentReason(userAgent, 'click') ?? '', userAgentReason(userAgent, 'open') ?? ''];
+      this.uaCache.set(userAgent, cached);
+    }
+    return (kind === 'click' ? cached[0] : cached[1]) || undefined;
+  };
+
+  /** The recipient's kept events, pruned to the horizon; created (and kept) when missing. */
+  private history(key: string, now: number): Entry[] {
+    let list = this.recent.get(key);
+    if (!list) {
+      list = [];
+      this.recent.set(key, list);
+      return list;
+    }
+    let stale = 0;
+    while (stale < list.length && now - list[stale]!.seen.time > this.horizonMs) stale++;
+    if (stale > 0) list.splice(0, stale);
+    return list;
+  }
+
+  private markDirty(key: string): void {
+    this.dirty.add(key);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+}
+
+/** Where an event at `time` goes in a time-ordered list (after events of the same time). */
+function insertionPoint(list: readonly { seen: SeenEvent }[] | readonly SeenEvent[], time: number): number {
+  let i = list.length;
+  while (i > 0) {
+    const prev = list[i - 1]!;
+    const t = 'seen' in prev ? prev.seen.time : prev.time;
+    if (t <= time) break;
+    i--;
+  }
+  return i;
+}

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { contextReasons, DEFAULT_CONTEXT_SETTINGS as S, type SeenEvent } from '../../src/truth/context-rules.js';
+
+const T = 1_700_000_000_000;
+function click(at: number, position: number, network = '198.51.100.0', over: Partial<SeenEvent> = {}): SeenEvent {
+  return { time: T + at, kind: 'click', position, part: 'h', honeypot: false, network, requestMachine: false, ...over };
+}
+function open(at: number, network = '198.51.100.0'): SeenEvent {
+  return { time: T + at, kind: 'open', position: 0, part: '', honeypot: false, network, requestMachine: false };
+}
+const honeypot = (at: number, network = '203.0.113.0'): SeenEvent => click(at, 0, network, { honeypot: true });
+const strong = (reasons: string[][]): string[][] => reasons.map((r) => r.filter((x) => x !== 'no-open'));
+
+describe('contextReasons', () => {
+  it('finds nothing in a person: open, a click, another link a minute later, a double click', () => {
+    const events = [open(0), click(40_000, 2), click(40_400, 2), click(100_000, 5)];
+    expect(contextReasons(events, S)).toEqual([[], [], [], []]);
+  });
+
+  it('flags a sweep of links in link order, its pixel fetch included', () => {
+    const events = [open(30_000, '203.0.113.0'), click(30_100, 1, '203.0.113.0'), click(30_250, 2, '203.0.113.0'), click(30_400, 3, '203.0.113.0')];
+    expect(strong(contextReasons(events, S))).toEqual([['burst'], ['burst'], ['burst'], ['burst']]);
+  });
+
+  it('flags links fetched all at once (the same millisecond, any order, several addresses)', () => {
+    const events = [click(0, 3, '203.0.113.0'), click(0, 1, '203.0.114.0'), click(0, 2, '203.0.115.0')];
+    expect(strong(contextReasons(events, S))).toEqual([['burst'], ['burst'], ['burst']]);
+  });
+
+  it('does not call two links seconds apart a burst', () => {
+    expect(strong(contextReasons([click(0, 1), click(S.burstGapMs + 1, 2)], S))).toEqual([[], []]);
+  });
+
+  it('flags a honeypot hit and the recipient\'s events around it', () => {
+    const events = [click(0, 1, '203.0.113.0'), honeypot(6_000), click(9_000, 2, '192.0.2.0'), click(30_000, 3)];
+    expect(strong(contextReasons(events, S))).toEqual([['honeypot'], ['honeypot'], ['honeypot'], []]);
+  });
+
+  it('flags the vendor\'s check before the person\'s click on the same link, not the person', () => {
+    const events = [click(0, 4, '40.107.22.0'), click(900, 4, '198.51.100.0')];
+    expect(strong(contextReasons(events, S))).toEqual([['time-of-click'], []]);
+    // a double click from one network is a person's
+    expect(strong(contextReasons([click(0, 4), click(300, 4)], S))).toEqual([[], []]);
+    // beyond the window it is two people or two visits
+    expect(strong(contextReasons([click(0, 4, '40.107.22.0'), click(S.pairWindowMs + 1, 4)], S))).toEqual([[], []]);
+  });
+
+  it('flags the scanner\'s pixel fetch from the network of its sweep, not a person elsewhere', () => {
+    const events = [open(9_000, '203.0.113.0'), open(20_000, '198.51.100.0'), click(42_000, 1, '203.0.113.0'), click(42_100, 2, '203.0.113.0')];
+    expect(strong(contextReasons(events, S))).toEqual([['scan-network'], [], ['burst'], ['burst']]);
+  });
+
+  it('marks an HTML click with no open before it as weak no-open', () => {
+    expect(contextReasons([click(0, 1), open(1000), click(5000, 2)], S)).toEqual([['no-open'], [], []]);
+    expect(contextReasons([click(0, 1, '198.51.100.0', { part: 't' })], S)).toEqual([[]]);
+  });
+});
