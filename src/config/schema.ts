@@ -250,7 +250,7 @@ export const CONFIG_SCHEMA = {
   'machine.ranges_dir': {
     type: 'string',
     default: '',
-    doc: 'Directory of address range files (*.txt, one CIDR a line, with "# reason:" headers) of security vendors and Apple MPP; empty: the lists shipped in data/ranges.',
+    doc: 'Directory of address range files (*.txt, one CIDR a line, with "# reason:" headers) of security vendors and Apple MPP; empty: the lists shipped in ranges.',
   },
   'machine.early_seconds': {
     type: 'integer',

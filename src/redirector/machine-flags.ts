@@ -12,7 +12,7 @@ export interface MachineFlagOptions extends Partial<ContextSettings> {
   fastClickSeconds?: number;
   /** Within this many seconds of delivery is the weak reason `early`; 0 disables. Default 60. */
   earlySeconds?: number;
-  /** Address range lists (data/ranges by default in the daemon); only Apple's 17.0.0.0/8 when absent. */
+  /** Address range lists (ranges by default in the daemon); only Apple's 17.0.0.0/8 when absent. */
   ranges?: readonly RangeList[];
   /** Recipients whose recent events are kept for the context rules. Default 50,000. */
   recipients?: number;

@@ -1,6 +1,6 @@
 /**
  * Published address ranges of mail security vendors and of Apple's MPP proxies, read from data files
- * (data/ranges/*.txt in the package; `machine.ranges_dir` points elsewhere to replace them). A file is
+ * (ranges/*.txt in the package; `machine.ranges_dir` points elsewhere to replace them). A file is
  * one address or CIDR range per line, `#` comments, and header lines naming what a hit means:
  *
  *   # reason: range:proofpoint     the machineReason recorded for a request from these ranges (required)
@@ -27,8 +27,8 @@ export interface RangeList {
   entries: string[];
 }
 
-/** The shipped lists: <package>/data/ranges, two levels above dist/truth or src/truth. */
-export const SHIPPED_RANGES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'data', 'ranges');
+/** The shipped lists: <package>/ranges, two levels above dist/truth or src/truth. */
+export const SHIPPED_RANGES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'ranges');
 
 const REASON_SYNTAX = /^[a-z0-9][a-z0-9:._-]{0,63}$/;
 

@@ -97,8 +97,8 @@ describe.skipIf(!built)('npm pack, npm install -g, run the installed trackmilter
       'dist/dashboard/dashboard.js',
       'dist/dashboard/dashboard.css',
       'dist/dashboard/uPlot.min.css',
-      'data/ranges/apple-mpp.txt',
-      'data/ranges/microsoft.txt',
+      'ranges/apple-mpp.txt',
+      'ranges/microsoft.txt',
     ]) {
       expect(files, `${needed} in the tarball (package.json "files")`).toContain(needed);
     }
