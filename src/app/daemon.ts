@@ -228,7 +228,7 @@ async function startHttp(
         Object.fromEntries(Object.entries(config.classes).map(([name, c]) => [name, c.unsubscribe_page])),
       ),
     },
-    events: { record: (recorded) => events.record(recorded), reclassify: (changed) => events.reclassify(changed) },
+    events: { record: (recorded) => events.record(recorded), reclassify: (changed, publish) => events.reclassify(changed, publish) },
     trackingHosts: [...trackingHosts(config)],
     trustedProxies: splitList(config['http.trusted_proxies']),
     limits: {

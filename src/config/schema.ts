@@ -274,7 +274,7 @@ export const CONFIG_SCHEMA = {
     type: 'integer',
     default: 10_000,
     min: 0,
-    doc: 'A honeypot hit makes the recipient\'s events this close to it (either side) machines.',
+    doc: 'A honeypot hit makes the recipient\'s events from its network (/24, /48) this close to it (either side) machines, besides those of its run.',
   },
   'machine.pair_window_ms': {
     type: 'integer',
@@ -284,7 +284,7 @@ export const CONFIG_SCHEMA = {
   },
   'machine.scan_network_window_ms': {
     type: 'integer',
-    default: 120_000,
+    default: 300_000,
     min: 0,
     doc: 'Events from the network (/24, /48) of a scan (burst or honeypot), this close to it, are the scanner\'s too (its pixel fetch).',
   },

@@ -17,10 +17,11 @@ import { ConfigErrorCode } from '../config/errors.js';
 export interface EventPipeline {
   record: (events: readonly TrackEvent[]) => Promise<void>;
   /**
-   * Events recorded earlier whose verdict changed (same id; machine and machineReason as they are now):
-   * the store's reports read the new verdict, and sinks get the event again marked `reclassified`.
+   * Events recorded earlier with a new verdict (same id; machine and machineReason as they are now):
+   * the store's reports read it, and with `publish` (the default) sinks get the event again marked
+   * `reclassified`. Without it only the store learns of it (a machine event that gained reasons).
    */
-  reclassify(events: readonly TrackEvent[]): Promise<void>;
+  reclassify(events: readonly TrackEvent[], publish?: boolean): Promise<void>;
   /**
    * SIGHUP: a rotated JSONL file is reopened at its configured path. Rejects (EEVENTS_FILE_IO) when it
    * cannot be opened; the sink then retries opening it with each delivery, events waiting in the outbox.
@@ -47,7 +48,8 @@ export async function startEventPipeline(config: ConfigValues, store: TrackStore
     record: async (events) => {
       await Promise.all([store.recordEvents(events), feed.append(events)]);
     },
-    reclassify: async (events) => {
+    reclassify: async (events, publish = true) => {
+      if (!publish) return store.recordVerdicts(events);
       await Promise.all([store.recordVerdicts(events), feed.append(events.map((e) => ({ ...e, reclassified: true })))]);
     },
     async reopen() {

@@ -24,7 +24,10 @@ export const DEFAULT_EARLY_SECONDS = 60;
 
 const APPLE_ONLY = parseRangeFile('apple', '# reason: apple-mpp\n# kind: open\n17.0.0.0/8\n');
 
-export function createMachineJudge(options: MachineFlagOptions = {}, onReclassified: (events: RedirectEvent[]) => void = () => undefined): MachineJudge {
+export function createMachineJudge(
+  options: MachineFlagOptions = {},
+  onReclassified: (changed: RedirectEvent[], amended: RedirectEvent[]) => void = () => undefined,
+): MachineJudge {
   return new MachineJudge(
     {
       burstGapMs: options.burstGapMs ?? DEFAULT_CONTEXT_SETTINGS.burstGapMs,

@@ -145,7 +145,10 @@ export class RedirectorServer {
     this.now = options.now ?? Date.now;
     this.metrics = options.metrics ?? new MetricsRegistry();
     this.m = registerMetrics(this.metrics);
-    this.judge = createMachineJudge(options.machineFlags, (events) => this.reclassify(events));
+    this.judge = createMachineJudge(options.machineFlags, (changed, amended) => {
+      if (changed.length > 0) this.reclassify(changed, true);
+      if (amended.length > 0) this.reclassify(amended, false);
+    });
     this.unsubscribe = options.unsubscribe ? this.createUnsubscribe(options.unsubscribe) : null;
   }
 
@@ -452,14 +455,17 @@ export class RedirectorServer {
     );
   }
 
-  /** Earlier events that later evidence made machines: their follow-ups, off the response path. */
-  private reclassify(events: RedirectEvent[]): void {
-    for (const e of events) if (e.type !== 'unsubscribe') this.m.reclassified[e.type].inc();
+  /**
+   * Earlier events that later evidence made machines (`publish`: their follow-ups go to the sinks) or
+   * gave more reasons (stored only), off the response path.
+   */
+  private reclassify(events: RedirectEvent[], publish: boolean): void {
+    if (publish) for (const e of events) if (e.type !== 'unsubscribe') this.m.reclassified[e.type].inc();
     const sink = this.options.events;
     if (!sink?.reclassify) return;
     let writing: Promise<void>;
     try {
-      writing = sink.reclassify(events);
+      writing = sink.reclassify(events, publish);
     } catch (err) {
       writing = Promise.reject(err);
     }

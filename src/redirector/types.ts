@@ -75,9 +75,9 @@ export interface EventSink {
   /** Resolves once the events are durably written (group commit: with the batch that holds them). */
   record(events: RedirectEvent[]): Promise<void>;
   /**
-   * Earlier events whose verdict changed to machine (same id, new machine and machineReason): the
-   * store's reports take the new verdict, sinks get a follow-up. Called after the responses, never
-   * before a redirect.
+   * Earlier events with a new verdict (same id, new machine and machineReason): the store's reports
+   * take it; with `publish` (the verdict changed, not only its reasons) sinks get a follow-up. Called
+   * after the responses, never before a redirect.
    */
-  reclassify?(events: RedirectEvent[]): Promise<void>;
+  reclassify?(events: RedirectEvent[], publish: boolean): Promise<void>;
 }

@@ -9,15 +9,19 @@
  *   its pixel fetch included. People open a link, read, come back: seconds at least between two links.
  * - `honeypot`: a click on the hidden link (position 0 of the HTML part, see src/rewrite/honeypot.ts).
  *   No person can see, tab to or hear it, so only a machine follows it; the recipient's other events
- *   within `honeypotWindowMs` either side, or in the same run, are flagged too (mautic#9798: an
- *   invisible link and a +/-10 s window took out about 90% of scanner clicks).
+ *   in the same run, and those of the same client (network and user agent) within `honeypotWindowMs`
+ *   either side, are flagged too (mautic#9798: an invisible link and a +/-10 s window took out about 90% of scanner
+ *   clicks; we keep the window to the scanner's network, as a person clicking or opening within those
+ *   seconds from elsewhere is the person).
  * - `time-of-click`: the same link clicked twice within `pairWindowMs` from two different networks
  *   (/24, /48): the first is the vendor's check at time of click (Microsoft Safe Links fetches the URL
  *   from its own network right before it sends the person's browser on), the second is the person.
  *   A double click from one network is a person's and flags nothing.
- * - `scan-network`: an event from the same network (/24, /48) as a run already judged a scan
- *   (burst or honeypot), within `scanNetworkWindowMs` before or after it: the scanner's own pixel
- *   fetch comes a median 33 s before its click sweep (craft-campaign#546).
+ * - `scan-network`: an event of the same client (network /24 or /48, and user agent) as a run already
+ *   judged a scan (burst or honeypot), within `scanNetworkWindowMs` before or after it. The user agent
+ *   keeps apart a person and an on-premises appliance behind one corporate NAT. The scanner's own pixel
+ *   fetch comes a median 33 s before its click sweep, and 97% of sweeps start within 5 minutes of
+ *   sending (craft-campaign#546), hence the 5-minute default.
  * - `no-open` (weak): a click on an HTML link when no open of the message has been seen before it.
  *   People reading HTML mostly load images first; many clients block them, so alone it means nothing.
  *
@@ -35,6 +39,8 @@ export interface SeenEvent {
   honeypot: boolean;
   /** The client's network: its address cut to /24 (IPv4) or /48 (IPv6). */
   network: string;
+  /** The client: its network and user agent (a scanner and a person behind one NAT differ in the second). */
+  client: string;
   /** Reasons from the request alone (user agent, method, ranges): a machine already. */
   requestMachine: boolean;
 }
@@ -52,7 +58,7 @@ export const DEFAULT_CONTEXT_SETTINGS: ContextSettings = {
   burstMinLinks: 2,
   honeypotWindowMs: 10_000,
   pairWindowMs: 5_000,
-  scanNetworkWindowMs: 120_000,
+  scanNetworkWindowMs: 300_000,
 };
 
 /** The longest any rule looks back: how long a recipient's events must be kept. */
@@ -95,11 +101,12 @@ export function contextReasons(events: readonly SeenEvent[], s: ContextSettings)
     start = i;
   }
 
-  // The honeypot's window, either side.
+  // The honeypot's window, either side, from the hit's network (beyond the run, other networks are
+  // more likely the person than the scanner).
   events.forEach((hit, h) => {
     if (!hit.honeypot) return;
     for (let j = 0; j < events.length; j++) {
-      if (j !== h && Math.abs(events[j]!.time - hit.time) <= s.honeypotWindowMs) {
+      if (j !== h && events[j]!.client === hit.client && Math.abs(events[j]!.time - hit.time) <= s.honeypotWindowMs) {
         add(j, 'honeypot');
         if (!scans.includes(j)) scans.push(j);
       }
@@ -111,7 +118,7 @@ export function contextReasons(events: readonly SeenEvent[], s: ContextSettings)
     const scan = events[k]!;
     for (let j = 0; j < events.length; j++) {
       const e = events[j]!;
-      if (reasons[j]!.length === 0 && e.network === scan.network && Math.abs(e.time - scan.time) <= s.scanNetworkWindowMs) add(j, 'scan-network');
+      if (reasons[j]!.length === 0 && e.client === scan.client && Math.abs(e.time - scan.time) <= s.scanNetworkWindowMs) add(j, 'scan-network');
     }
   }
 

@@ -6,15 +6,18 @@
  * in a bounded map, and the context rules over those few events. Events that later evidence turns into
  * machines (a burst arriving after the first click, a honeypot hit after earlier clicks, the person's
  * click after a vendor's check) are found after the response, on a later turn of the event loop, and
- * handed to `onReclassified` as copies of the recorded events with the new verdict, same id.
+ * handed to `onReclassified` as copies of the recorded events with the new verdict, same id: those
+ * whose verdict changed (published to sinks as follow-ups) apart from machine events that only gained
+ * reasons (stored, so reports count every rule that applies, whatever order the evidence came in).
  *
  * Verdicts only ever go from person to machine: a reclassified event keeps the reasons it had and
- * gains the new ones; an event already a machine is not reported again when it gains more.
+ * gains the new ones. An event already a machine is reported again only when it was one on weak
+ * reasons alone and gains a strong one (its machineReason then names the strong rule).
  *
  * Memory: at most `recipients` recipients (the least recently active are forgotten first) of at most
  * `eventsPerRecipient` events each, none older than the longest rule window. A recipient forgotten
  * early can no longer be reclassified; with the defaults that takes 50,000 other recipients clicking
- * within the 2-minute window.
+ * within the 5-minute window.
  */
 import { BoundedMap } from '../util/bounded-map.js';
 import { truncateAddress } from '../redirector/ip-address.js';
@@ -23,7 +26,7 @@ import type { RangeTable } from './address-ranges.js';
 import { contextHorizonMs, contextReasons, type ContextSettings, type SeenEvent } from './context-rules.js';
 import { requestReasons, type RequestFacts } from './request-signals.js';
 import { userAgentReason } from './user-agents.js';
-import { verdictOf } from './verdict.js';
+import { verdictOf, WEAK_REASONS } from './verdict.js';
 
 export interface JudgeSettings extends ContextSettings {
   ranges: RangeTable;
@@ -84,7 +87,7 @@ export class MachineJudge {
 
   constructor(
     private readonly s: JudgeSettings,
-    private readonly onReclassified: (events: RedirectEvent[]) => void,
+    private readonly onReclassified: (changed: RedirectEvent[], amended: RedirectEvent[]) => void,
   ) {
     this.recent = new BoundedMap(s.recipients);
     this.horizonMs = Math.max(contextHorizonMs(s), s.earlyMs);
@@ -99,15 +102,14 @@ export class MachineJudge {
       part: input.part,
       honeypot: input.honeypot,
       network: networkOf(input.ip),
+      client: `${networkOf(input.ip)}\n${input.userAgent}`,
       requestMachine: verdictOf(own) !== undefined,
     };
     const history = this.history(input.recipientKey, input.now);
     const at = insertionPoint(history, seen.time);
     const events = history.map((e) => e.seen);
     events.splice(at, 0, seen);
-    const reasons = [...own];
-    if (input.honeypot) reasons.push('honeypot');
-    for (const r of contextReasons(events, this.s)[at]!) if (!reasons.includes(r)) reasons.push(r);
+    const reasons = withContext(own, input.honeypot ? ['honeypot', ...contextReasons(events, this.s)[at]!] : contextReasons(events, this.s)[at]!);
     const machineReason = verdictOf(reasons);
     return {
       machineReason,
@@ -135,6 +137,7 @@ export class MachineJudge {
   flush(): void {
     this.flushScheduled = false;
     const changed: RedirectEvent[] = [];
+    const amended: RedirectEvent[] = [];
     for (const key of this.dirty) {
       const list = this.recent.peek(key);
       if (!list) continue;
@@ -143,18 +146,18 @@ export class MachineJudge {
         this.s,
       );
       list.forEach((entry, i) => {
-        if (entry.reported !== undefined || !entry.event) return;
-        const reasons = [...entry.ownReasons];
-        for (const r of context[i]!) if (!reasons.includes(r)) reasons.push(r);
+        if (!entry.event) return;
+        const reasons = withContext(entry.ownReasons, context[i]!);
         const verdict = verdictOf(reasons);
-        if (verdict === undefined) return;
+        if (verdict === undefined || verdict === entry.reported) return;
+        const flipped = entry.reported === undefined || onlyWeak(entry.reported);
         entry.reported = verdict;
         entry.ownReasons = reasons;
-        changed.push({ ...entry.event, machine: true, machineReason: verdict });
+        (flipped ? changed : amended).push({ ...entry.event, machine: true, machineReason: verdict });
       });
     }
     this.dirty.clear();
-    if (changed.length > 0) this.onReclassified(changed);
+    if (changed.length > 0 || amended.length > 0) this.onReclassified(changed, amended);
   }
 
   private readonly cachedUserAgentReason = (userAgent: string, kind: LinkKind): string | undefined => {
@@ -186,6 +189,21 @@ export class MachineJudge {
     this.flushScheduled = true;
     setImmediate(() => this.flush());
   }
+}
+
+/** The order context reasons are written in, whatever order the evidence came in. */
+const CONTEXT_ORDER = ['honeypot', 'burst', 'time-of-click', 'scan-network', 'no-open'];
+
+/** Request reasons as they were, then every context reason known, in CONTEXT_ORDER. */
+function withContext(own: readonly string[], context: readonly string[]): string[] {
+  const out = own.filter((r) => !CONTEXT_ORDER.includes(r));
+  for (const r of CONTEXT_ORDER) if (own.includes(r) || context.includes(r)) out.push(r);
+  return out;
+}
+
+/** A machineReason made of weak reasons only: a later strong reason replaces it (README, follow-ups). */
+function onlyWeak(machineReason: string): boolean {
+  return machineReason.split(',').every((r) => WEAK_REASONS.has(r));
 }
 
 /** Where an event at `time` goes in a time-ordered list (after events of the same time). */

@@ -33,8 +33,9 @@ export class MemorySink implements EventSink {
   delayMs = 0;
   fail = false;
 
-  /** Verdict changes handed over by the redirector (src/truth), in order. */
+  /** Verdict changes handed over by the redirector (src/truth), in order; amended: reasons added only. */
   readonly reclassified: RedirectEvent[] = [];
+  readonly amended: RedirectEvent[] = [];
 
   async record(events: RedirectEvent[]): Promise<void> {
     if (this.delayMs > 0) await sleep(this.delayMs);
@@ -43,8 +44,8 @@ export class MemorySink implements EventSink {
     this.writtenAt.push(performance.now());
   }
 
-  async reclassify(events: RedirectEvent[]): Promise<void> {
-    this.reclassified.push(...events);
+  async reclassify(events: RedirectEvent[], publish: boolean): Promise<void> {
+    (publish ? this.reclassified : this.amended).push(...events);
   }
 }
 

@@ -59,9 +59,10 @@ describe('machine verdicts in the redirector', () => {
   it('sends follow-ups for earlier clicks when the honeypot is hit', async () => {
     const sink = new MemorySink();
     server = await startServer({ resolver: newsletter(), events: sink, trustedProxies: ['127.0.0.1'], machineFlags: { burstGapMs: 0 } });
+    // the scanner's clicks from its network (the honeypot's window), one after the other
     await request(server.port, '/c/link1', via('203.0.113.9'));
-    await request(server.port, '/c/link2', via('192.0.2.5'));
-    await request(server.port, '/c/link0', via('192.0.2.77'));
+    await request(server.port, '/c/link2', via('203.0.113.10'));
+    await request(server.port, '/c/link0', via('203.0.113.77'));
     await new Promise((r) => setImmediate(r));
     expect(sink.events.map((e) => [e.position, e.machineReason])).toEqual([
       [1, undefined],

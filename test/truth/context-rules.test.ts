@@ -3,10 +3,10 @@ import { contextReasons, DEFAULT_CONTEXT_SETTINGS as S, type SeenEvent } from '.
 
 const T = 1_700_000_000_000;
 function click(at: number, position: number, network = '198.51.100.0', over: Partial<SeenEvent> = {}): SeenEvent {
-  return { time: T + at, kind: 'click', position, part: 'h', honeypot: false, network, requestMachine: false, ...over };
+  return { time: T + at, kind: 'click', position, part: 'h', honeypot: false, network, client: `${network}\nua`, requestMachine: false, ...over };
 }
 function open(at: number, network = '198.51.100.0'): SeenEvent {
-  return { time: T + at, kind: 'open', position: 0, part: '', honeypot: false, network, requestMachine: false };
+  return { time: T + at, kind: 'open', position: 0, part: '', honeypot: false, network, client: `${network}\nua`, requestMachine: false };
 }
 const honeypot = (at: number, network = '203.0.113.0'): SeenEvent => click(at, 0, network, { honeypot: true });
 const strong = (reasons: string[][]): string[][] => reasons.map((r) => r.filter((x) => x !== 'no-open'));
@@ -31,9 +31,11 @@ describe('contextReasons', () => {
     expect(strong(contextReasons([click(0, 1), click(S.burstGapMs + 1, 2)], S))).toEqual([[], []]);
   });
 
-  it('flags a honeypot hit and the recipient\'s events around it', () => {
-    const events = [click(0, 1, '203.0.113.0'), honeypot(6_000), click(9_000, 2, '192.0.2.0'), click(30_000, 3)];
-    expect(strong(contextReasons(events, S))).toEqual([['honeypot'], ['honeypot'], ['honeypot'], []]);
+  it('flags a honeypot hit and the recipient\'s events around it from its network, not the person elsewhere', () => {
+    const events = [click(0, 1, '203.0.113.0'), honeypot(6_000), click(9_000, 2, '192.0.2.0'), click(12_000, 3, '203.0.113.0'), click(30_000, 3)];
+    expect(strong(contextReasons(events, S))).toEqual([['honeypot'], ['honeypot'], [], ['honeypot'], []]);
+    // in one run, every event is the scan's, whatever its address
+    expect(strong(contextReasons([click(0, 1, '192.0.2.0'), honeypot(500)], S))).toEqual([['honeypot'], ['honeypot']]);
   });
 
   it('flags the vendor\'s check before the person\'s click on the same link, not the person', () => {
@@ -48,6 +50,9 @@ describe('contextReasons', () => {
   it('flags the scanner\'s pixel fetch from the network of its sweep, not a person elsewhere', () => {
     const events = [open(9_000, '203.0.113.0'), open(20_000, '198.51.100.0'), click(42_000, 1, '203.0.113.0'), click(42_100, 2, '203.0.113.0')];
     expect(strong(contextReasons(events, S))).toEqual([['scan-network'], [], ['burst'], ['burst']]);
+    // a colleague behind the same NAT, in a browser of their own, is not the scanner
+    const colleague = { ...open(20_000, '203.0.113.0'), client: '203.0.113.0\nanother browser' };
+    expect(strong(contextReasons([colleague, click(42_000, 1, '203.0.113.0'), click(42_100, 2, '203.0.113.0')], S))).toEqual([[], ['burst'], ['burst']]);
   });
 
   it('marks an HTML click with no open before it as weak no-open', () => {

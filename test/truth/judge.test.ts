@@ -46,14 +46,18 @@ function eventFor(i: JudgeInput, n: number, machineReason: string | undefined): 
 
 function harness() {
   const followUps: RedirectEvent[] = [];
-  const judge = createMachineJudge({}, (events) => followUps.push(...events));
+  const amended: RedirectEvent[] = [];
+  const judge = createMachineJudge({}, (changed, more) => {
+    followUps.push(...changed);
+    amended.push(...more);
+  });
   let n = 0;
   const hit = (i: JudgeInput): string | undefined => {
     const judged = judge.judge(i);
     judged.remember(eventFor(i, ++n, judged.machineReason));
     return judged.machineReason;
   };
-  return { judge, hit, followUps };
+  return { judge, hit, followUps, amended };
 }
 
 describe('MachineJudge', () => {
@@ -71,7 +75,7 @@ describe('MachineJudge', () => {
   });
 
   it('reclassifies earlier clicks when the honeypot is hit, and flags what follows it', async () => {
-    const { hit, followUps } = harness();
+    const { hit, followUps, amended } = harness();
     expect(hit(input(0, 1, { ip: '203.0.113.50' }))).toBeUndefined();
     expect(hit(input(3_000, 2, { ip: '203.0.113.51' }))).toBeUndefined();
     expect(hit(input(7_000, 0, { ip: '203.0.113.52' }))).toBe('honeypot');
@@ -81,6 +85,17 @@ describe('MachineJudge', () => {
       [1, 'honeypot'],
       [2, 'honeypot'],
     ]);
+    expect(amended).toEqual([]); // the others were machines for the same reason already
+  });
+
+  it('writes context reasons in one order, whatever order the evidence came in', () => {
+    const { judge, hit, amended } = harness();
+    expect(hit(input(0, 0, { ip: '203.0.113.9' }))).toBe('honeypot');
+    expect(hit(input(100, 1, { ip: '203.0.113.9' }))).toBe('honeypot');
+    expect(hit(input(200, 2, { ip: '203.0.113.9' }))).toBe('honeypot,burst');
+    judge.flush();
+    // the two flagged first gain the burst, for the store only (no follow-up: they were machines)
+    expect(amended.map((e) => e.machineReason)).toEqual(['honeypot,burst', 'honeypot,burst']);
   });
 
   it('keeps the person after a Safe Links check and turns the check into a machine', () => {

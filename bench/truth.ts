@@ -1,0 +1,396 @@
+/**
+ * bench:truth: how well machine clicks and opens are told from people's, measured on labelled traffic.
+ *
+ *   npm run bench:truth -- [--seed 1] [--recipients 2000] [--compress 5] [--cap-minutes 6] [--explain]
+ *
+ * A real `serve` daemon (its own process, LevelDB on disk) gets one newsletter per recipient through
+ * its milter, with the honeypot on, then the traffic planned by ./truth-traffic.ts (its header cites
+ * where each pattern comes from) over HTTP: each request from its planned address, presented in
+ * X-Forwarded-For with the daemon trusting loopback as its proxy (http.trusted_proxies), as a daemon
+ * behind nginx sees it. Time is compressed by --compress: every delay of the plan is divided by it and
+ * so is every window of the daemon's rules (machine.*), so each verdict is the one the uncompressed
+ * traffic would get. Afterwards `trackmilter events --format json` gives every event with its final
+ * verdict, and the JSONL sink the follow-ups of reclassified ones.
+ *
+ * Prints, for clicks and opens apart: the share of machine events flagged (recall) and of human events
+ * flagged (false positives), overall and per rule, and per kind of actor. Same seed, same plan; the
+ * figures can differ only where network timing moves a request across a window's edge (the report
+ * counts requests whose replies took longer than a tenth of the smallest window).
+ * Writes bench/out/truth.json.
+ */
+import http from 'node:http';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { MilterClient } from '../src/milter/client.js';
+import { reasonsOf, ruleOf } from '../src/truth/verdict.js';
+import { cli, DaemonProcess } from '../test/app/helpers/processes.js';
+import { planTraffic, type PlannedRequest, type TrafficPlan } from './truth-traffic.js';
+
+const OUT_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'out', 'truth.json');
+const SEND_ID = 'a9001';
+
+const { values: args } = parseArgs({
+  options: {
+    seed: { type: 'string', default: '1' },
+    recipients: { type: 'string', default: '2000' },
+    compress: { type: 'string', default: '5' },
+    'cap-minutes': { type: 'string', default: '6' },
+    explain: { type: 'boolean', default: false },
+  },
+});
+const SEED = Number(args.seed);
+const RECIPIENTS = Number(args.recipients);
+const COMPRESS = Number(args.compress);
+const CAP_MS = Number(args['cap-minutes']) * 60_000;
+
+/** The daemon's rule windows (defaults of machine.*), compressed with the traffic. */
+const WINDOWS = { burst_gap_ms: 1_000, honeypot_window_ms: 10_000, pair_window_ms: 5_000, scan_network_window_ms: 300_000, early_ms: 0 };
+
+interface EventJson {
+  type: string;
+  recipient: string;
+  position: number;
+  ip: string;
+  userAgent: string;
+  machine: boolean;
+  machineReason?: string;
+  reclassified?: boolean;
+  id: string;
+}
+
+interface Links {
+  clicks: Map<number, string>;
+  pixel: string;
+}
+
+function newsletter(recipient: string, links: number): { headers: Array<{ name: string; value: string }>; body: Buffer } {
+  const items = Array.from({ length: links }, (_, i) => `<tr><td><a href="https://shop.example/item/${i + 1}?utm_source=news">Item ${i + 1}</a></td></tr>`);
+  const html = `<!doctype html>\r\n<html><head><meta charset="utf-8"><title>News</title></head><body>\r\n<table>\r\n${items.join('\r\n')}\r\n</table>\r\n</body></html>\r\n`;
+  return {
+    headers: [
+      { name: 'From', value: 'News <news@shop.example>' },
+      { name: 'To', value: recipient },
+      { name: 'Subject', value: 'This week' },
+      { name: 'MIME-Version', value: '1.0' },
+      { name: 'Content-Type', value: 'text/html; charset=utf-8' },
+      { name: 'Content-Transfer-Encoding', value: '7bit' },
+      { name: 'X-GreenArrow-MailClass', value: 'a' },
+      { name: 'X-GreenArrow-InstanceID', value: '9001' },
+      { name: 'X-GreenArrow-ListID', value: 'list1' },
+    ],
+    body: Buffer.from(html),
+  };
+}
+
+/** The rewritten message's links by position (the honeypot, aria-hidden, is 0) and its pixel. */
+function readLinks(body: string): Links {
+  const clicks = new Map<number, string>();
+  let position = 0;
+  for (const m of body.matchAll(/<a href="([^"]+)"([^>]*)>/g)) {
+    if (m[2]!.includes('aria-hidden')) clicks.set(0, m[1]!);
+    else clicks.set(++position, m[1]!);
+  }
+  const pixel = /<img src="([^"]+\/o\/[^"]+)"/.exec(body)?.[1] ?? '';
+  return { clicks, pixel };
+}
+
+/** Sends every recipient's message through the milter; `onDelivered` starts that recipient's traffic. */
+async function deliver(daemon: DaemonProcess, plan: TrafficPlan, onDelivered: (i: number, links: Links, at: number) => void): Promise<{ links: Links[]; deliveredAt: number[] }> {
+  const links: Links[] = [];
+  const deliveredAt: number[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const i = next++;
+      if (i >= plan.recipients.length) return;
+      const r = plan.recipients[i]!;
+      const client = await MilterClient.connect({ kind: 'inet', host: '127.0.0.1', port: daemon.milterPort });
+      try {
+        await client.negotiate();
+        const message = newsletter(r.address, r.links);
+        const result = await client.sendMessage({
+          connect: { hostname: 'mta.shop.example', family: 'inet', port: 52344, address: '192.0.2.10' },
+          helo: 'mta.shop.example',
+          from: 'news@shop.example',
+          recipients: [r.address],
+          headers: message.headers,
+          body: message.body,
+          macros: { M: { i: `Q${i}` } },
+        });
+        deliveredAt[i] = Date.now();
+        if (!result.body) throw new Error(`message ${i} not rewritten (verdict ${result.verdict}); ${daemon.diagnostics()}`);
+        const found = readLinks(result.body.toString('utf8'));
+        if (found.clicks.size !== r.links + 1 || !found.pixel) throw new Error(`message ${i}: expected ${r.links} links, the honeypot and a pixel, found ${found.clicks.size} links`);
+        links[i] = found;
+        onDelivered(i, found, deliveredAt[i]);
+      } finally {
+        await client.quit();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return { links, deliveredAt };
+}
+
+interface Replay {
+  failures: string[];
+  /** Requests answered later than a tenth of the smallest compressed window after they were due. */
+  late: number;
+  /** How late requests were sent (ms after they were due): the 50th, 99th percentile and the worst. */
+  lateness: { p50: number; p99: number; max: number };
+}
+
+/**
+ * Plays each recipient's requests from the moment its message passed the milter, each on a timer of
+ * its own (so delivering the others does not delay them): call start() per recipient, then done().
+ */
+function replayer(plan: TrafficPlan) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const failures: string[] = [];
+  let late = 0;
+  const slack = WINDOWS.burst_gap_ms / COMPRESS / 10;
+  const byRecipient = new Map<number, PlannedRequest[]>();
+  for (const q of plan.requests) byRecipient.set(q.recipient, [...(byRecipient.get(q.recipient) ?? []), q]);
+  const inFlight: Promise<void>[] = [];
+  const sentLate: number[] = [];
+  const fire = (q: PlannedRequest, target: string, at: number): Promise<void> => {
+    sentLate.push(Math.max(0, Date.now() - at));
+    return send(agent, target, q).then(
+      (status) => {
+        if (Date.now() - at > slack) late++;
+        const expected = q.method === 'OPTIONS' ? 200 : q.kind === 'click' ? 302 : 200;
+        if (status !== expected) failures.push(`${q.method} ${target}: ${status}, expected ${expected}`);
+      },
+      (err: unknown) => void failures.push(`${q.method} ${target}: ${(err as Error).message}`),
+    );
+  };
+  return {
+    start(recipient: number, links: Links, deliveredAt: number): void {
+      for (const q of byRecipient.get(recipient) ?? []) {
+        const at = deliveredAt + q.at / COMPRESS;
+        const target = q.kind === 'click' ? links.clicks.get(q.position)! : links.pixel;
+        inFlight.push(new Promise<void>((resolve) => setTimeout(() => void fire(q, target, at).then(resolve), Math.max(0, at - Date.now()))));
+      }
+    },
+    async done(): Promise<Replay> {
+      await Promise.all(inFlight);
+      agent.destroy();
+      return summarizeLateness(failures, late, sentLate);
+    },
+  };
+}
+
+function summarizeLateness(failures: string[], late: number, sentLate: number[]): Replay {
+  sentLate.sort((a, b) => a - b);
+  const at = (p: number): number => sentLate[Math.min(sentLate.length - 1, Math.floor(p * sentLate.length))] ?? 0;
+  return { failures, late, lateness: { p50: at(0.5), p99: at(0.99), max: sentLate[sentLate.length - 1] ?? 0 } };
+}
+
+function send(agent: http.Agent, url: string, q: PlannedRequest): Promise<number> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: u.hostname, port: u.port, path: u.pathname + u.search, method: q.method, agent, headers: { 'User-Agent': q.userAgent, 'X-Forwarded-For': q.ip } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+interface Tally {
+  total: number;
+  flagged: number;
+}
+interface Score {
+  machine: Tally;
+  human: Tally;
+  /** Per rule: machine and human events it flagged, and machine events no other rule flagged. */
+  rules: Map<string, { machine: number; human: number; alone: number }>;
+}
+
+function emptyScore(): Score {
+  return { machine: { total: 0, flagged: 0 }, human: { total: 0, flagged: 0 }, rules: new Map() };
+}
+
+/** Pairs each event with its planned request (same recipient, kind, link, address, user agent; in order). */
+function pairUp(plan: TrafficPlan, events: EventJson[]): Array<{ q: PlannedRequest; e: EventJson }> {
+  const keyOf = (recipient: string, kind: string, position: number, ip: string, ua: string): string => JSON.stringify([recipient, kind, position, ip, ua]);
+  const planned = new Map<string, PlannedRequest[]>();
+  const sorted = plan.requests.map((q, n) => ({ q, n })).sort((a, b) => a.q.at - b.q.at || a.n - b.n);
+  for (const { q } of sorted) {
+    const key = keyOf(plan.recipients[q.recipient]!.address, q.kind, q.position, q.ip, q.userAgent);
+    const list = planned.get(key) ?? [];
+    list.push(q);
+    planned.set(key, list);
+  }
+  const pairs: Array<{ q: PlannedRequest; e: EventJson }> = [];
+  for (const e of events) {
+    const list = planned.get(keyOf(e.recipient, e.type, e.position, e.ip, e.userAgent));
+    const q = list?.shift();
+    if (!q) throw new Error(`an event nobody planned: ${JSON.stringify(e)}`);
+    pairs.push({ q, e });
+  }
+  const left = [...planned.values()].reduce((n, l) => n + l.length, 0);
+  if (left > 0) throw new Error(`${left} planned requests have no event`);
+  for (const list of planned.values()) if (new Set(list.map((q) => q.machine)).size > 1) throw new Error('one key holds both people and machines');
+  return pairs;
+}
+
+function score(pairs: Array<{ q: PlannedRequest; e: EventJson }>) {
+  const byKind = { click: emptyScore(), open: emptyScore() };
+  const actors = new Map<string, Tally & { kind: string; machine: boolean }>();
+  for (const { q, e } of pairs) {
+    const s = byKind[q.kind];
+    const tally = q.machine ? s.machine : s.human;
+    tally.total++;
+    if (e.machine) tally.flagged++;
+    const rules = new Set(reasonsOf(e.machineReason).map(ruleOf));
+    for (const rule of rules) {
+      const r = s.rules.get(rule) ?? { machine: 0, human: 0, alone: 0 };
+      if (q.machine) r.machine++;
+      else r.human++;
+      if (q.machine && rules.size === 1) r.alone++;
+      s.rules.set(rule, r);
+    }
+    const actorKey = `${q.kind} ${q.actor}`;
+    const a = actors.get(actorKey) ?? { kind: q.kind, machine: q.machine, total: 0, flagged: 0 };
+    a.total++;
+    if (e.machine) a.flagged++;
+    actors.set(actorKey, a);
+  }
+  return { byKind, actors };
+}
+
+const pct = (n: number, d: number): string => (d === 0 ? '-' : `${((100 * n) / d).toFixed(1)}%`);
+
+function render(
+  result: ReturnType<typeof score>,
+  extra: { followUps: number; followUpsMachine: number; late: number; requests: number; lateness: Replay['lateness'] },
+): string {
+  const out: string[] = [];
+  for (const kind of ['click', 'open'] as const) {
+    const s = result.byKind[kind];
+    out.push(`${kind}s: ${s.machine.total} by machines, ${s.human.total} by people`);
+    out.push(`  ${'rule'.padEnd(16)} ${'machines flagged'.padStart(17)} ${'by it alone'.padStart(12)} ${'people flagged'.padStart(15)}`);
+    out.push(`  ${'all rules'.padEnd(16)} ${pct(s.machine.flagged, s.machine.total).padStart(17)} ${''.padStart(12)} ${pct(s.human.flagged, s.human.total).padStart(15)}`);
+    const rules = [...s.rules.entries()].sort((a, b) => b[1].machine - a[1].machine || a[0].localeCompare(b[0]));
+    for (const [rule, r] of rules) {
+      out.push(`  ${rule.padEnd(16)} ${pct(r.machine, s.machine.total).padStart(17)} ${pct(r.alone, s.machine.total).padStart(12)} ${pct(r.human, s.human.total).padStart(15)}`);
+    }
+    out.push('');
+  }
+  out.push('by actor (kind, who: flagged / events)');
+  for (const [actor, a] of [...result.actors.entries()].sort((x, y) => x[0].localeCompare(y[0]))) {
+    out.push(`  ${actor.padEnd(28)} ${a.machine ? 'machine' : 'human  '}  ${String(a.flagged).padStart(5)} / ${String(a.total).padEnd(5)} ${pct(a.flagged, a.total).padStart(6)}`);
+  }
+  out.push('');
+  out.push(`reclassified after the event (follow-ups on the JSONL sink): ${extra.followUps} (${extra.followUpsMachine} of them machine events)`);
+  out.push(`requests answered later than a tenth of the burst window: ${extra.late} of ${extra.requests}; sent late by ${extra.lateness.p50} ms (median), ${extra.lateness.p99} ms (99th percentile), ${extra.lateness.max} ms (worst)`);
+  return out.join('\n');
+}
+
+async function main(): Promise<void> {
+  const plan = planTraffic({ seed: SEED, recipients: RECIPIENTS, capMs: CAP_MS });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-truth-'));
+  const dataDir = path.join(dir, 'data');
+  await mkdir(dataDir, { recursive: true });
+  const jsonl = path.join(dir, 'events.jsonl');
+  const windows = (ms: number): number => Math.max(1, Math.round(ms / COMPRESS));
+  const config = [
+    '[http]',
+    'trusted_proxies = "127.0.0.1"',
+    '[tracking]',
+    'honeypot = true',
+    '[events]',
+    `jsonl_path = "${jsonl}"`,
+    'jsonl_fsync = "never"',
+    '[machine]',
+    `early_seconds = ${WINDOWS.early_ms === 0 ? 0 : Math.max(1, Math.round(WINDOWS.early_ms / COMPRESS / 1000))}`,
+    `burst_gap_ms = ${windows(WINDOWS.burst_gap_ms)}`,
+    `honeypot_window_ms = ${windows(WINDOWS.honeypot_window_ms)}`,
+    `pair_window_ms = ${windows(WINDOWS.pair_window_ms)}`,
+    `scan_network_window_ms = ${windows(WINDOWS.scan_network_window_ms)}`,
+    '',
+  ].join('\n');
+  const daemon = await DaemonProcess.start({ role: 'serve', dataDir, configToml: config });
+  try {
+    process.stderr.write(`seed ${SEED}: ${plan.recipients.length} recipients, ${plan.requests.length} requests, time / ${COMPRESS}\n`);
+    const player = replayer(plan);
+    const { deliveredAt } = await deliver(daemon, plan, (i, found, at) => player.start(i, found, at));
+    const lastAt = Math.max(...plan.requests.map((q) => deliveredAt[q.recipient]! + q.at / COMPRESS));
+    process.stderr.write(`delivered; replaying for about ${Math.round((lastAt - Date.now()) / 1000)} s more\n`);
+    const replayed = await player.done();
+    if (replayed.failures.length > 0) throw new Error(`${replayed.failures.length} requests failed, e.g. ${replayed.failures.slice(0, 3).join('; ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // verdict changes, then the sink
+    const events = (await cli(['events', '--sendid', SEND_ID, '--format', 'json', ...daemon.cliFlags]))
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as EventJson);
+    const pairs = pairUp(plan, events);
+    const result = score(pairs);
+    if (args.explain) explain(plan, pairs, deliveredAt);
+    const lines = (await readFile(jsonl, 'utf8')).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as EventJson);
+    const followUps = lines.filter((l) => l.reclassified);
+    const labelById = new Map(pairs.map((p) => [p.e.id, p.q.machine]));
+    const text = render(result, {
+      followUps: followUps.length,
+      followUpsMachine: followUps.filter((f) => labelById.get(f.id)).length,
+      late: replayed.late,
+      requests: plan.requests.length,
+      lateness: replayed.lateness,
+    });
+    process.stdout.write(`bench:truth seed ${SEED}, ${plan.recipients.length} recipients, ${plan.requests.length} requests\n\n${text}\n`);
+    await mkdir(path.dirname(OUT_FILE), { recursive: true });
+    const json = {
+      seed: SEED,
+      recipients: plan.recipients.length,
+      requests: plan.requests.length,
+      compress: COMPRESS,
+      clicks: summary(result.byKind.click),
+      opens: summary(result.byKind.open),
+      actors: Object.fromEntries(result.actors),
+      followUps: followUps.length,
+      late: replayed.late,
+    };
+    await writeFile(OUT_FILE, JSON.stringify(json, null, 2) + '\n');
+  } finally {
+    await daemon.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** --explain: every misjudged event with its recipient's whole story, on stderr. */
+function explain(plan: TrafficPlan, pairs: Array<{ q: PlannedRequest; e: EventJson }>, deliveredAt: number[]): void {
+  const byRecipient = new Map<number, Array<{ q: PlannedRequest; e: EventJson }>>();
+  for (const p of pairs) byRecipient.set(p.q.recipient, [...(byRecipient.get(p.q.recipient) ?? []), p]);
+  for (const [recipient, list] of byRecipient) {
+    if (!list.some((p) => p.q.machine !== p.e.machine)) continue;
+    process.stderr.write(`recipient ${recipient} (${plan.recipients[recipient]!.links} links):\n`);
+    for (const p of list.sort((a, b) => a.q.at - b.q.at)) {
+      const wrong = p.q.machine !== p.e.machine ? '  WRONG' : '';
+      process.stderr.write(`  ${(p.q.at / 1000).toFixed(1).padStart(8)} s ${p.q.kind} ${p.q.position} ${p.q.method} ${p.q.ip} ${p.q.actor} -> ${p.e.machineReason ?? 'person'}${wrong}\n`);
+    }
+  }
+  void deliveredAt;
+}
+
+function summary(s: Score) {
+  return {
+    machines: s.machine.total,
+    people: s.human.total,
+    recall: s.machine.total ? s.machine.flagged / s.machine.total : null,
+    falsePositives: s.human.total ? s.human.flagged / s.human.total : null,
+    rules: Object.fromEntries(
+      [...s.rules.entries()].map(([rule, r]) => [rule, { machines: r.machine / (s.machine.total || 1), alone: r.alone / (s.machine.total || 1), people: r.human / (s.human.total || 1) }]),
+    ),
+  };
+}
+
+await main();
