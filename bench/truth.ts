@@ -24,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { CONFIG_SCHEMA } from '../src/config/schema.js';
 import { MilterClient } from '../src/milter/client.js';
 import { reasonsOf, ruleOf } from '../src/truth/verdict.js';
 import { cli, DaemonProcess } from '../test/app/helpers/processes.js';
@@ -46,8 +47,14 @@ const RECIPIENTS = Number(args.recipients);
 const COMPRESS = Number(args.compress);
 const CAP_MS = Number(args['cap-minutes']) * 60_000;
 
-/** The daemon's rule windows (defaults of machine.*), compressed with the traffic. */
-const WINDOWS = { burst_gap_ms: 1_000, honeypot_window_ms: 10_000, pair_window_ms: 5_000, scan_network_window_ms: 300_000, early_ms: 0 };
+/** The daemon's rule windows (the defaults of machine.*), compressed with the traffic. */
+const WINDOWS = {
+  burst_gap_ms: CONFIG_SCHEMA['machine.burst_gap_ms'].default,
+  honeypot_window_ms: CONFIG_SCHEMA['machine.honeypot_window_ms'].default,
+  pair_window_ms: CONFIG_SCHEMA['machine.pair_window_ms'].default,
+  scan_network_window_ms: CONFIG_SCHEMA['machine.scan_network_window_ms'].default,
+  early_ms: CONFIG_SCHEMA['machine.early_seconds'].default * 1000,
+};
 
 interface EventJson {
   type: string;

@@ -10,7 +10,7 @@ import type { RedirectEvent } from './types.js';
 export interface MachineFlagOptions extends Partial<ContextSettings> {
   /** A click within this many seconds of delivery is a machine on that alone; 0 (default) disables. */
   fastClickSeconds?: number;
-  /** Within this many seconds of delivery is the weak reason `early`; 0 disables. Default 60. */
+  /** Within this many seconds of delivery is the weak reason `early`; 0 (default) disables. */
   earlySeconds?: number;
   /** Address range lists (ranges by default in the daemon); only Apple's 17.0.0.0/8 when absent. */
   ranges?: readonly RangeList[];
@@ -20,7 +20,7 @@ export interface MachineFlagOptions extends Partial<ContextSettings> {
   eventsPerRecipient?: number;
 }
 
-export const DEFAULT_EARLY_SECONDS = 60;
+export const DEFAULT_EARLY_SECONDS = 0;
 
 const APPLE_ONLY = parseRangeFile('apple', '# reason: apple-mpp\n# kind: open\n17.0.0.0/8\n');
 

@@ -44,10 +44,10 @@ function eventFor(i: JudgeInput, n: number, machineReason: string | undefined): 
   };
 }
 
-function harness() {
+function harness(options: Parameters<typeof createMachineJudge>[0] = {}) {
   const followUps: RedirectEvent[] = [];
   const amended: RedirectEvent[] = [];
-  const judge = createMachineJudge({}, (changed, more) => {
+  const judge = createMachineJudge(options, (changed, more) => {
     followUps.push(...changed);
     amended.push(...more);
   });
@@ -114,10 +114,11 @@ describe('MachineJudge', () => {
     expect(followUps).toEqual([]);
   });
 
-  it('counts a click before any open, soon after delivery, as two weak reasons', () => {
-    const { hit } = harness();
+  it('counts a click before any open, soon after delivery, as two weak reasons (when early_seconds is on)', () => {
+    expect(harness().hit(input(0, 1, { deliveredAt: T - 20_000 }))).toBeUndefined(); // off by default
+    const { hit } = harness({ earlySeconds: 60 });
     expect(hit(input(0, 1, { deliveredAt: T - 20_000 }))).toBe('early,no-open');
-    const other = harness();
+    const other = harness({ earlySeconds: 60 });
     expect(other.hit(input(0, 0, { kind: 'open', part: '', honeypot: false, deliveredAt: T - 20_000 }))).toBeUndefined();
     expect(other.hit(input(5_000, 1, { deliveredAt: T - 20_000 }))).toBeUndefined();
   });
