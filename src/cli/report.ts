@@ -9,8 +9,9 @@ import { CliErrorCode } from './errors.js';
 export const REPORT_HELP = `Usage: trackmilter report --sendid ID [--json] [--config FILE] [--http HOST:PORT] [--data DIR]
 
 A send's numbers from the running daemon: messages, opens, unique opens, clicks, unique clicks,
-bounces, complaints, and clicks per link (URL up to '?', and link name), each with and without
-machine events (scanners, prefetchers, privacy proxies, HEAD requests).
+bounces, complaints, each for all events, people and machines (scanners, prefetchers, privacy
+proxies, HEAD requests; the final verdict, after any reclassification); machine opens and clicks by
+reason; and clicks per link (URL up to '?', and link name): all, people, machines, unique people.
 The daemon is found from the same config and flags as 'serve' (http.listen, data.dir for the admin token).
 `;
 

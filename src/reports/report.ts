@@ -3,6 +3,7 @@
 // what bench:report compares with). Pure: the admin API feeds it from the store.
 import type { TrackEvent } from '../store/index.js';
 import { whoOf, type LinkAggregate, type SendTotals } from '../store/send-aggregates.js';
+import { reasonsOf } from '../truth/verdict.js';
 
 interface LinkCounts {
   /** The destination up to `?` (per-subscriber query strings are not separate links, as in GreenArrow). */
@@ -157,26 +158,50 @@ export function reportFromAggregates(sendId: string, totals: SendTotals | undefi
 }
 
 export function formatReport(r: SendReport): string {
-  const line = (label: string, all: number, human: number): string => `${label.padEnd(16)}${String(all).padStart(10)}${String(human).padStart(10)}`;
+  const pad = (n: number | string): string => String(n).padStart(10);
+  // Machines are all minus humans for counts of events; a unique count has no such difference.
+  const line = (label: string, all: number, human: number, unique = false): string =>
+    `${label.padEnd(16)}${pad(all)}${pad(human)}${unique ? '' : pad(all - human)}`;
   const out = [
     `SendID ${JSON.stringify(r.sendId)}: ${r.messages} messages`,
     '',
-    `${''.padEnd(16)}${'all'.padStart(10)}${'humans'.padStart(10)}`,
+    `${''.padEnd(16)}${pad('all')}${pad('humans')}${pad('machines')}`,
     line('opens', r.all.opens, r.human.opens),
-    line('unique opens', r.all.uniqueOpens, r.human.uniqueOpens),
+    line('unique opens', r.all.uniqueOpens, r.human.uniqueOpens, true),
     line('clicks', r.all.clicks, r.human.clicks),
-    line('unique clicks', r.all.uniqueClicks, r.human.uniqueClicks),
+    line('unique clicks', r.all.uniqueClicks, r.human.uniqueClicks, true),
     line('bounces', r.all.bounces, r.human.bounces),
     line('complaints', r.all.complaints, r.human.complaints),
     line('unsubscribes', r.all.unsubscribes, r.human.unsubscribes),
   ];
+  const byReason = machineEventsByReason(r.machineReasons);
+  if (byReason.size > 0) {
+    out.push('', 'machine events by reason (one flagged for several reasons counts under each)', `${''.padEnd(24)}${pad('opens')}${pad('clicks')}`);
+    for (const [reason, n] of [...byReason].sort((a, b) => a[0].localeCompare(b[0]))) out.push(`${reason.padEnd(24)}${pad(n.open ?? 0)}${pad(n.click ?? 0)}`);
+  }
   if (r.all.links.length > 0) {
-    out.push('', 'clicks (all / humans, unique all / humans)  link name  URL');
+    out.push('', 'clicks (all / humans / machines), unique human clicks  link name  URL');
     const human = new Map(r.human.links.map((l) => [`${l.url}\n${l.linkName}`, l]));
     for (const l of r.all.links) {
       const h = human.get(`${l.url}\n${l.linkName}`);
-      out.push(`${l.clicks} / ${h?.clicks ?? 0}, ${l.uniqueClicks} / ${h?.uniqueClicks ?? 0}  ${l.linkName || '-'}  ${l.url}`);
+      out.push(`${l.clicks} / ${h?.clicks ?? 0} / ${l.clicks - (h?.clicks ?? 0)}, ${h?.uniqueClicks ?? 0}  ${l.linkName || '-'}  ${l.url}`);
     }
   }
   return out.join('\n') + '\n';
+}
+
+/**
+ * Machine events per single reason and event type, from counts per whole machineReason (reasons
+ * comma-separated): how much of each number each rule removed.
+ */
+export function machineEventsByReason(machineReasons: SendReport['machineReasons']): Map<string, Record<string, number>> {
+  const out = new Map<string, Record<string, number>>();
+  for (const [combined, byType] of Object.entries(machineReasons)) {
+    for (const reason of reasonsOf(combined)) {
+      const counts = out.get(reason) ?? {};
+      for (const [type, n] of Object.entries(byType)) counts[type] = (counts[type] ?? 0) + n;
+      out.set(reason, counts);
+    }
+  }
+  return out;
 }

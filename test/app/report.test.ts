@@ -1,7 +1,7 @@
 // A send's numbers (summarize, formatReport) and the event export formats (JSON lines, CSV), from
 // events written out by hand.
 import { describe, expect, it } from 'vitest';
-import { formatReport, summarize, type SendReport } from '../../src/reports/report.js';
+import { formatReport, machineEventsByReason, summarize, type SendReport } from '../../src/reports/report.js';
 import { CSV_HEADER, eventCsvLine, eventJsonLine } from '../../src/reports/event-format.js';
 import { toEventJson } from '../../src/events/index.js';
 import type { TrackEvent } from '../../src/store/index.js';
@@ -127,12 +127,13 @@ describe('summarize', () => {
 });
 
 describe('formatReport', () => {
-  /** "label  all  humans" rows of the text report, by label. */
-  function countRows(text: string): Map<string, [number, number]> {
-    const rows = new Map<string, [number, number]>();
+  /** "label  all  humans  machines" rows of the text report, by label. */
+  /** "label  all  humans  machines" rows of the text report (unique rows have no machines), by label. */
+  function countRows(text: string): Map<string, number[]> {
+    const rows = new Map<string, number[]>();
     for (const line of text.split('\n')) {
-      const m = /^([a-z][a-z ]*?)\s+(\d+)\s+(\d+)$/.exec(line);
-      if (m) rows.set(m[1]!, [Number(m[2]), Number(m[3])]);
+      const m = /^([a-z][a-z ]*?)\s+(\d+)\s+(\d+)(?:\s+(\d+))?$/.exec(line);
+      if (m && m[1] !== 'burst' && !line.startsWith('apple')) rows.set(m[1]!, m.slice(2).filter((x) => x !== undefined).map(Number));
     }
     return rows;
   }
@@ -150,22 +151,39 @@ describe('formatReport', () => {
     expect(text).toMatch(/\b7 messages\b/);
     const rows = countRows(text);
     expect(Object.fromEntries(rows)).toEqual({
-      opens: [1, 1],
+      opens: [1, 1, 0],
       'unique opens': [1, 1],
-      clicks: [3, 1],
+      clicks: [3, 1, 2],
       'unique clicks': [2, 1],
-      bounces: [1, 1],
-      complaints: [0, 0],
-      unsubscribes: [0, 0],
+      bounces: [1, 1, 0],
+      complaints: [0, 0, 0],
+      unsubscribes: [0, 0, 0],
     });
     const linkLines = text.split('\n').filter((line) => line.includes('https://'));
     expect(linkLines).toHaveLength(2);
     const product = linkLines.find((line) => line.includes('https://shop.example/p'))!;
     expect(product).toContain('product');
     expect(product).not.toContain('?');
-    expect(product).toMatch(/\b2 \/ 1\b/); // clicks: all / humans
+    expect(product).toMatch(/\b2 \/ 1 \/ 1, 1\b/); // clicks: all / humans / machines, unique humans
     const terms = linkLines.find((line) => line.includes('https://shop.example/terms'))!;
-    expect(terms).toMatch(/\b1 \/ 0\b/); // machines only
+    expect(terms).toMatch(/\b1 \/ 0 \/ 1, 0\b/); // machines only
+  });
+
+  it('counts machine opens and clicks by reason, an event under each of its reasons', async () => {
+    const report = await summarize(SEND_ID, 2, [
+      machine({ machineReason: 'range:proofpoint,burst' }),
+      machine({ machineReason: 'burst', url: 'https://shop.example/terms' }),
+      machine({ type: 'open', url: '', machineReason: 'apple-mpp' }),
+      ev({ type: 'open', url: '', userAgent: 'Mozilla/5.0 (via ggpht.com GoogleImageProxy)' }),
+    ]);
+    expect(Object.fromEntries(machineEventsByReason(report.machineReasons))).toEqual({
+      'apple-mpp': { open: 1 },
+      'range:proofpoint': { click: 1 },
+      burst: { click: 2 },
+    });
+    const lines = formatReport(report).split('\n');
+    expect(lines.find((l) => l.startsWith('burst'))).toMatch(/^burst\s+0\s+2$/);
+    expect(lines.find((l) => l.startsWith('apple-mpp'))).toMatch(/^apple-mpp\s+1\s+0$/);
   });
 
   it('a send without clicks has no link section', async () => {
