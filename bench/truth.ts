@@ -299,7 +299,7 @@ function render(
   }
   out.push('');
   out.push(`reclassified after the event (follow-ups on the JSONL sink): ${extra.followUps} (${extra.followUpsMachine} of them machine events)`);
-  out.push(`requests answered later than a tenth of the burst window: ${extra.late} of ${extra.requests}; sent late by ${extra.lateness.p50} ms (median), ${extra.lateness.p99} ms (99th percentile), ${extra.lateness.max} ms (worst)`);
+  out.push(`requests answered later than a tenth of the burst window: ${extra.late} of ${extra.requests}; sent late by ${Math.round(extra.lateness.p50)} ms (median), ${Math.round(extra.lateness.p99)} ms (99th percentile), ${Math.round(extra.lateness.max)} ms (worst)`);
   return out.join('\n');
 }
 

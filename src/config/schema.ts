@@ -274,7 +274,7 @@ export const CONFIG_SCHEMA = {
     type: 'integer',
     default: 10_000,
     min: 0,
-    doc: 'A honeypot hit makes the recipient\'s events from its network (/24, /48) this close to it (either side) machines, besides those of its run.',
+    doc: 'A honeypot hit makes the recipient\'s events of the same client (network /24 or /48, and user agent) this close to it (either side) machines, besides those of its run.',
   },
   'machine.pair_window_ms': {
     type: 'integer',
@@ -286,13 +286,13 @@ export const CONFIG_SCHEMA = {
     type: 'integer',
     default: 300_000,
     min: 0,
-    doc: 'Events from the network (/24, /48) of a scan (burst or honeypot), this close to it, are the scanner\'s too (its pixel fetch).',
+    doc: 'Events of the client (network /24 or /48, and user agent) of a scan (burst or honeypot), this close to it, are the scanner\'s too (its pixel fetch).',
   },
   'machine.recipients': {
     type: 'integer',
     default: 50_000,
     min: 0,
-    doc: 'Recipients whose recent events the redirector keeps in memory for the burst, honeypot and pair rules (least recently active forgotten first).',
+    doc: 'Recipients whose recent events (up to 32 each, none older than the longest window) the redirector keeps in memory for the burst, honeypot, pair and scan rules; the least recently active are forgotten first, and can then no longer be reclassified.',
   },
   'events.jsonl_path': {
     type: 'string',

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AddressSet } from '../redirector/ip-address.js';
 import { CodedError } from '../util/errors.js';
+import { TruthErrorCode } from './errors.js';
 import type { LinkKind } from '../redirector/types.js';
 
 export interface RangeList {
@@ -65,7 +66,7 @@ export function parseRangeFile(name: string, text: string): RangeList {
 
 function rangeError(name: string, index: number, message: string): CodedError {
   const where = index >= 0 ? `${name} line ${index + 1}` : name;
-  return new CodedError('ETRUTH_RANGES', `address range file ${where}: ${message}`);
+  return new CodedError(TruthErrorCode.RANGES, `address range file ${where}: ${message}`);
 }
 
 /** Every *.txt file of a directory, in name order. */
@@ -74,7 +75,7 @@ export async function loadRangeDir(dir: string): Promise<RangeList[]> {
   try {
     names = (await readdir(dir)).filter((n) => n.endsWith('.txt')).sort();
   } catch (err) {
-    throw new CodedError('ETRUTH_RANGES', `cannot read the address range directory ${dir}: ${(err as Error).message}`, { cause: err });
+    throw new CodedError(TruthErrorCode.RANGES, `cannot read the address range directory ${dir}: ${(err as Error).message}`, { cause: err });
   }
   return Promise.all(names.map(async (n) => parseRangeFile(n, await readFile(path.join(dir, n), 'utf8'))));
 }
