@@ -13,8 +13,9 @@
  * - Chat and social link previews: each vendor's documented crawler name (Slackbot, facebookexternalhit,
  *   Twitterbot, LinkedInBot, Discordbot, TelegramBot, WhatsApp, SkypeUriPreview, Iframely, Embedly).
  * - Tools: HTTP libraries' default strings (curl, Wget, python-requests, Go-http-client, ...), headless
- *   browsers, and anything calling itself bot/crawler/spider, the core of the `isbot` package's
- *   pattern; an empty user agent.
+ *   browsers, anything calling itself bot/crawler/spider, an empty user agent; then everything the
+ *   `isbot` package (maintained against its fixtures of crawlers and browsers) calls a bot, as
+ *   `automated`. Our own rules come first so that the reason names the vendor where it can.
  * - A user agent of exactly `Mozilla/5.0` is Apple MPP's image fetch on an open (Apple sends nothing
  *   after the product token) and a tool on a click.
  * - Opens through Gmail's image proxy (`GoogleImageProxy`) and Yahoo's (`YahooMailProxy`) are human:
@@ -22,6 +23,7 @@
  *   help; Yahoo help SLN28749). isbot-style lists call them bots, and Mautic 7.1 dropped real opens that
  *   way (mautic#16069).
  */
+import { isbot } from 'isbot';
 import type { LinkKind } from '../redirector/types.js';
 
 interface UserAgentRule {
@@ -72,7 +74,7 @@ export function userAgentReason(userAgent: string, kind: LinkKind): string | und
     if (rule.kind !== undefined && rule.kind !== kind) continue;
     if (rule.pattern.test(userAgent)) return rule.reason;
   }
-  return undefined;
+  return isbot(userAgent) ? 'automated' : undefined;
 }
 
 /** Whether an open came through a webmail image proxy that fetches when the person looks (human). */

@@ -54,3 +54,43 @@ describe('userAgentReason', () => {
     expect(userAgentReason('Mozilla/5.0', 'click')).toBe('automated');
   });
 });
+
+/**
+ * A sample of the isbot package's fixtures (github.com/omrilotan/isbot, fixtures/crawlers.yml and
+ * browsers.yml): its crawlers are machines here too, its browsers people, except where mail differs.
+ */
+describe('userAgentReason against isbot\'s fixtures', () => {
+  const crawlers = [
+    'Mozilla/5.0 (compatible; AhrefsBot/5.0; +http://ahrefs.com/robot/)',
+    'ApacheBench/2.3',
+    'Mozilla/5.0 (compatible; CensysInspect/1.1; +https://about.censys.io/)',
+    'Mozilla/5.0 (compatible; Embedly/0.2; +http://support.embed.ly/)',
+    'facebookcatalog/1.0',
+    'got (https://github.com/sindresorhus/got)',
+    'Bitrix link preview',
+    'Amazon-Route53-Health-Check-Service (ref b0eb04d5-cb5e-40e7-839b-558e52fc3f0d; report http://amzn.to/1vsZADi)',
+    'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/100.0.4896.88 Safari/537.36',
+    'Apache-HttpClient/4.5.13 (Java/17.0.2)',
+  ];
+  it('flags its crawlers', () => {
+    for (const ua of crawlers) expect(userAgentReason(ua, 'click'), ua).toBeDefined();
+  });
+
+  it('differs on purpose: isbot calls Gmail\'s image proxy a crawler; an open through it is a person here', () => {
+    expect(userAgentReason(GMAIL_PROXY, 'open')).toBeUndefined();
+  });
+
+  it('leaves mail clients and browsers alone', () => {
+    const people = [
+      'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Thunderbird/128.3.0',
+      'Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17029; Pro)',
+      'Outlook-iOS/723.4027091.prod.iphone (4.2440.0)',
+      'Mozilla/5.0 (Linux; Android 14; SM-S918B Build/UP1A.231005.007; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/131.0.6778.39 Mobile Safari/537.36',
+      'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)',
+    ];
+    for (const ua of people) {
+      expect(userAgentReason(ua, 'open'), ua).toBeUndefined();
+      expect(userAgentReason(ua, 'click'), ua).toBeUndefined();
+    }
+  });
+});
