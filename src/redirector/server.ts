@@ -149,6 +149,15 @@ export class RedirectorServer {
       if (changed.length > 0) this.reclassify(changed, true);
       if (amended.length > 0) this.reclassify(amended, false);
     });
+    const judge = this.judge;
+    this.metrics.gauge('trackmilter_machine_recipients_held', 'Recipients whose recent events the machine judge holds (machine.recipients at most).', () => judge.recipientsHeld);
+    this.metrics.collected(
+      'trackmilter_machine_history_overflows_total',
+      'Times a recipient had more recent events than the judge keeps (32): the oldest were dropped.',
+      'counter',
+      [],
+      () => [[[], judge.historyOverflows]],
+    );
     this.unsubscribe = options.unsubscribe ? this.createUnsubscribe(options.unsubscribe) : null;
   }
 

@@ -82,8 +82,13 @@ export class MachineJudge {
   private readonly horizonMs: number;
   private readonly dirty = new Set<string>();
   private flushScheduled = false;
-  /** Histories that hit eventsPerRecipient (their oldest events dropped): for metrics and logs. */
+  /** Histories that hit eventsPerRecipient (their oldest events dropped): on /metrics. */
   historyOverflows = 0;
+
+  /** Recipients whose recent events are held now (at most `recipients`): on /metrics. */
+  get recipientsHeld(): number {
+    return this.recent.size;
+  }
 
   constructor(
     private readonly s: JudgeSettings,
@@ -95,21 +100,23 @@ export class MachineJudge {
 
   judge(input: JudgeInput): Judged {
     const own = requestReasons(input, { ranges: this.s.ranges, userAgentReason: this.cachedUserAgentReason, fastClickMs: this.s.fastClickMs, earlyMs: this.s.earlyMs });
+    const network = networkOf(input.ip);
     const seen: SeenEvent = {
       time: input.now,
       kind: input.kind,
       position: input.position,
       part: input.part,
       honeypot: input.honeypot,
-      network: networkOf(input.ip),
-      client: `${networkOf(input.ip)}\n${input.userAgent}`,
+      network,
+      client: `${network}\n${input.userAgent}`,
       requestMachine: verdictOf(own) !== undefined,
     };
     const history = this.history(input.recipientKey, input.now);
     const at = insertionPoint(history, seen.time);
     const events = history.map((e) => e.seen);
     events.splice(at, 0, seen);
-    const reasons = withContext(own, input.honeypot ? ['honeypot', ...contextReasons(events, this.s)[at]!] : contextReasons(events, this.s)[at]!);
+    const context = contextReasons(events, this.s)[at]!;
+    const reasons = withContext(own, input.honeypot ? ['honeypot', ...context] : context);
     const machineReason = verdictOf(reasons);
     return {
       machineReason,
