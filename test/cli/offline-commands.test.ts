@@ -46,6 +46,18 @@ describe.skipIf(!existsSync(MAIN))('offline commands', () => {
     expect(decodeToken(await loadKeyring(data), token)).toMatchObject({ ok: true, kind: 'stateful-click', position: 1, part: 'h' });
   });
 
+  it('rewrite --links with the honeypot on: the hidden link first, position 0, under its link name', async () => {
+    const config = path.join(dir, 'honeypot.toml');
+    await writeFile(config, '[tracking]\nhoneypot = true\n');
+    const res = await runCli(['rewrite', file, '--links', '--data', data, '--config', config]);
+    expect(res.code, res.stderr).toBe(0);
+    const rows = res.stdout.trim().split('\n').slice(1).map((row) => row.split('\t'));
+    expect(rows.map(([position, part, original, , name]) => [position, part, original, name])).toEqual([
+      ['0', 'h', 'https://shop.example/a?x=1', 'trackmilter-honeypot'],
+      ['1', 'h', 'https://shop.example/a?x=1', 'hero'],
+    ]);
+  });
+
   it('rewrite: prints the message with control headers gone, X-Mailer-Info-Extra added, line ends as in the file', async () => {
     const res = await runCli(['rewrite', file, '--data', data]);
     expect(res.code).toBe(0);
