@@ -472,16 +472,15 @@ export class RedirectorServer {
     if (publish) for (const e of events) if (e.type !== 'unsubscribe') this.m.reclassified[e.type].inc();
     const sink = this.options.events;
     if (!sink?.reclassify) return;
-    let writing: Promise<void>;
-    try {
-      writing = sink.reclassify(events, publish);
-    } catch (err) {
-      writing = Promise.reject(err);
-    }
-    writing.catch((err: unknown) => {
+    const failed = (err: unknown): void => {
       this.m.reclassifyFailures.inc();
       this.log.warn('reclassify_failed', { code: errorCode(err), err: errorMessage(err), events: events.length }, 'verdict changes not recorded');
-    });
+    };
+    try {
+      sink.reclassify(events, publish).catch(failed);
+    } catch (err) {
+      failed(err);
+    }
   }
 
   /** Verdict changes still waiting for their turn are found now (tests; before close). */
