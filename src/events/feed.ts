@@ -10,7 +10,8 @@
  *   so feed order is write order, contiguous and never reused.
  * - A sink delivers entries after its cursor, then advance()s the cursor in a batch of its own. SIGKILL
  *   between a delivery and its advance means the entries are delivered again after restart: a
- *   redelivery, never a loss. Receivers drop duplicates by the event id.
+ *   redelivery, never a loss. Receivers drop duplicates by the event id (a follow-up marked
+ *   `reclassified` carries an earlier id on purpose: see ./event-json.ts).
  * - Entries are deleted once every attached sink's cursor has passed them. A sink attached for the
  *   first time starts at the oldest entry still kept; a sink no longer attached holds nothing back.
  * - With `sync: false` (default) an acknowledged write survives a crash or SIGKILL of the process (it is

@@ -66,6 +66,13 @@ async function click(url: string, ip: string, userAgent: string): Promise<number
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * machine.burst_gap_ms here: wide, so that a loaded machine (the whole suite at once) cannot pull one
+ * click of a burst out of its run; the honeypot scenario waits longer than it between clicks.
+ */
+const BURST_GAP_MS = 2_500;
+const GAP_MS = BURST_GAP_MS + 300;
+
 describe.skipIf(!CLI_BUILT)('machine verdicts through a real daemon', () => {
   const dirs = new TempDirs();
   let daemon: DaemonProcess;
@@ -77,7 +84,7 @@ describe.skipIf(!CLI_BUILT)('machine verdicts through a real daemon', () => {
     daemon = await DaemonProcess.start({
       role: 'serve',
       dataDir: path.join(dir, 'data'),
-      configToml: `[http]\ntrusted_proxies = "127.0.0.1"\n\n[tracking]\nhoneypot = true\n\n[events]\njsonl_path = "${jsonl}"\njsonl_fsync = "always"\n`,
+      configToml: `[http]\ntrusted_proxies = "127.0.0.1"\n\n[tracking]\nhoneypot = true\n\n[machine]\nburst_gap_ms = ${BURST_GAP_MS}\n\n[events]\njsonl_path = "${jsonl}"\njsonl_fsync = "always"\n`,
     });
   });
   afterAll(async () => {
@@ -108,10 +115,8 @@ describe.skipIf(!CLI_BUILT)('machine verdicts through a real daemon', () => {
   it('reclassifies the first click when a burst arrives after it, and tells the sink with the same id', async () => {
     const { links } = await deliver(daemon, 'burst@corp.example');
     const scanner = '203.0.113.50';
+    // One click alone is a person (the sink's first line for it says so, below); the burst follows.
     expect(await click(links.get(1)!, scanner, SCANNER_UA)).toBe(302);
-    await sleep(400);
-    const alone = (await events()).filter((e) => e.recipient === 'burst@corp.example');
-    expect(alone.map((e) => e.machine)).toEqual([false]); // one click is a person, so far
     expect(await click(links.get(2)!, scanner, SCANNER_UA)).toBe(302);
     expect(await click(links.get(3)!, scanner, SCANNER_UA)).toBe(302);
     await sleep(300);
@@ -134,11 +139,11 @@ describe.skipIf(!CLI_BUILT)('machine verdicts through a real daemon', () => {
     const { links } = await deliver(daemon, 'trap@corp.example');
     const scanner = '198.51.100.20';
     expect(await click(links.get(1)!, scanner, SCANNER_UA)).toBe(302);
-    await sleep(1_200); // more than machine.burst_gap_ms apart: no burst
+    await sleep(GAP_MS); // more than machine.burst_gap_ms apart: no burst
     expect(await click(links.get(2)!, scanner, SCANNER_UA)).toBe(302);
-    await sleep(1_200);
+    await sleep(GAP_MS);
     expect(await click(links.get(0)!, scanner, SCANNER_UA)).toBe(302); // the honeypot leads somewhere ordinary
-    await sleep(1_200);
+    await sleep(GAP_MS);
     expect(await click(links.get(3)!, '192.0.2.77', PERSON_UA)).toBe(302);
     await sleep(300);
 
