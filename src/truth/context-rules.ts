@@ -79,7 +79,7 @@ export function contextReasons(events: readonly SeenEvent[], s: ContextSettings)
     const list = reasons[i]!;
     if (!list.includes(reason)) list.push(reason);
   };
-  const scans: number[] = []; // indexes of events judged part of a scan (burst or honeypot)
+  const scans = new Set<number>(); // indexes of events judged part of a scan (burst or honeypot)
 
   // Runs of events no more than burstGapMs apart.
   let start = 0;
@@ -97,7 +97,7 @@ export function contextReasons(events: readonly SeenEvent[], s: ContextSettings)
       for (let j = start; j < i; j++) {
         if (burst) add(j, 'burst');
         if (honeypot) add(j, 'honeypot');
-        scans.push(j);
+        scans.add(j);
       }
     }
     start = i;
@@ -110,7 +110,7 @@ export function contextReasons(events: readonly SeenEvent[], s: ContextSettings)
     for (let j = 0; j < events.length; j++) {
       if (j !== h && events[j]!.client === hit.client && Math.abs(events[j]!.time - hit.time) <= s.honeypotWindowMs) {
         add(j, 'honeypot');
-        if (!scans.includes(j)) scans.push(j);
+        scans.add(j);
       }
     }
   });

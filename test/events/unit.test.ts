@@ -25,6 +25,13 @@ describe('event JSON', () => {
     });
   });
 
+  it('marks a follow-up of a reclassified event, and only that', () => {
+    const event = makeEvent(7);
+    expect(toEventJson({ ...event, reclassified: true })).toMatchObject({ id: toEventJson(event).id, machine: true, reclassified: true });
+    expect(toEventJson(event)).not.toHaveProperty('reclassified');
+    expect(toEventJson({ ...event, reclassified: false })).not.toHaveProperty('reclassified');
+  });
+
   it('carries machineReason and bounce and complaint details only when present, with GreenArrow names', () => {
     expect(toEventJson(makeEvent(7))).toMatchObject({ machine: true, machineReason: 'prefetch' });
     const hard = toEventJson(makeEvent(3));
