@@ -74,6 +74,7 @@ export async function startDaemon(config: ConfigValues, logger: Logger, role: Da
     sync: config['store.sync'],
     readCacheEntries: config['store.read_cache_entries'],
     aggregateCacheEntries: config['store.aggregate_cache_entries'],
+    verdictRebuildDelayMs: config['machine.verdict_rebuild_ms'],
   };
   const store = role === 'milter' ? null : new LevelTrackStore(storeDir(dataDir), storeOptions);
   const metrics = new MetricsRegistry();
