@@ -3,7 +3,6 @@
 //   redirector  redirector alone, for stateless links: keys to verify them, its own store for events
 //   milter      milter alone: stateless classes are tracked; stateful ones need the store and pass untouched
 import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { MilterServer } from '../milter/server.js';
 import { formatSocketSpec, parseSocketSpec } from '../milter/address.js';
 import { parseHostPort } from '../util/host-port.js';
@@ -19,7 +18,8 @@ import { createBounceReader } from './bounce-reader.js';
 import { trackingHosts } from '../tracking/settings.js';
 import { loadKeyring, type Keyring } from '../tokens/index.js';
 import { isTokenText } from '../tokens/token-text.js';
-import { LevelTrackStore } from '../store/index.js';
+import type { TrackStore } from '../store/index.js';
+import { createTrackStore } from './store-backend.js';
 import { storeMetrics } from './store-metrics.js';
 import { milterMetrics } from './milter-metrics.js';
 import { createAdminApi } from '../admin/admin-api.js';
@@ -62,21 +62,11 @@ interface Closeable {
   close(): Promise<void>;
 }
 
-function storeDir(dataDir: string): string {
-  return path.join(dataDir, 'db');
-}
-
 export async function startDaemon(config: ConfigValues, logger: Logger, role: DaemonRole = 'serve', filterOverride?: MessageFilter): Promise<Daemon> {
   const dataDir = config['data.dir'];
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const keyring = await loadKeyring(dataDir);
-  const storeOptions = {
-    sync: config['store.sync'],
-    readCacheEntries: config['store.read_cache_entries'],
-    aggregateCacheEntries: config['store.aggregate_cache_entries'],
-    verdictRebuildDelayMs: config['machine.verdict_rebuild_ms'],
-  };
-  const store = role === 'milter' ? null : new LevelTrackStore(storeDir(dataDir), storeOptions);
+  const store = role === 'milter' ? null : createTrackStore(config, dataDir);
   const metrics = new MetricsRegistry();
   // Started parts, closed in reverse when a later part fails to start, and on stop.
   const started: Closeable[] = [];
@@ -145,7 +135,7 @@ export async function startDaemon(config: ConfigValues, logger: Logger, role: Da
 function messageRouter(
   config: ConfigValues,
   keyring: Keyring,
-  store: LevelTrackStore | null,
+  store: TrackStore | null,
   events: EventPipeline | null,
   work: TrackingWork | undefined,
   metrics: MetricsRegistry,
@@ -208,7 +198,7 @@ async function startHttp(
   logger: Logger,
   metrics: MetricsRegistry,
   keyring: Keyring,
-  store: LevelTrackStore,
+  store: TrackStore,
   events: EventPipeline,
   milter: CountingMilter | null,
   unsubscribe: UnsubscribeService,
@@ -275,7 +265,7 @@ async function startHttp(
   return http;
 }
 
-function startSweep(config: ConfigValues, logger: Logger, store: LevelTrackStore): { stop(): Promise<void> } {
+function startSweep(config: ConfigValues, logger: Logger, store: TrackStore): { stop(): Promise<void> } {
   const days = config['retention.days'];
   return startRetentionSweep(store, days, (result, err) => {
     if (err) logger.error({ code: errorCode(err), err: errorMessage(err) }, 'retention sweep failed');

@@ -1,9 +1,9 @@
 // The store's figures on /metrics, read at scrape time.
 import type { MetricsRegistry } from '../metrics/registry.js';
-import type { LevelTrackStore, ReadCacheStats } from '../store/index.js';
+import type { TrackStore, ReadCacheStats } from '../store/index.js';
 
 /** The store's own figures, read at scrape time: how well the read caches work, how busy writes are. */
-export function storeMetrics(metrics: MetricsRegistry, store: LevelTrackStore): void {
+export function storeMetrics(metrics: MetricsRegistry, store: TrackStore): void {
   const caches = (): Array<[string, ReadCacheStats]> => {
     const stats = store.stats();
     return [

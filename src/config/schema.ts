@@ -361,6 +361,29 @@ export const CONFIG_SCHEMA = {
     default: 'suppress',
     doc: 'Recipients who unsubscribed from a message\'s ListID: suppress removes them from the envelope (the message is discarded when none remain); tag delivers but adds X-Trackmilter-Suppressed and logs; off does neither. Needs the store (serve).',
   },
+  'store.backend': {
+    type: 'enum',
+    values: ['leveldb', 'postgres'],
+    default: 'leveldb',
+    doc: 'Where URL rows, messages, events and suppressions are kept: leveldb, a directory under data.dir that one process opens; postgres, one PostgreSQL database any number of trackmilter processes and hosts share (a fleet).',
+  },
+  'store.postgres_url': {
+    type: 'string',
+    default: '',
+    doc: 'With store.backend = postgres: a libpq connection URI (postgres://user@host:5432/trackmilter). Empty: libpq\'s environment variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE). Keep a password out of the file: use PGPASSWORD or ~/.pgpass.',
+  },
+  'store.postgres_pool': {
+    type: 'integer',
+    default: 10,
+    min: 1,
+    doc: 'With store.backend = postgres: most connections this process opens to PostgreSQL.',
+  },
+  'store.postgres_connect_timeout_ms': {
+    type: 'integer',
+    default: 5000,
+    min: 100,
+    doc: 'With store.backend = postgres: give up connecting after this long (the call fails with ESTORE_IO).',
+  },
   'store.sync': {
     type: 'boolean',
     default: false,

@@ -1,0 +1,23 @@
+// The tracking store the config names: LevelDB in data.dir (one process), or a shared PostgreSQL (a fleet).
+import path from 'node:path';
+import type { ConfigValues } from '../config/load.js';
+import { LevelTrackStore, type TrackStore } from '../store/index.js';
+import { PgTrackStore } from '../store/postgres/pg-store.js';
+
+export function createTrackStore(config: ConfigValues, dataDir: string): TrackStore {
+  const readCacheEntries = config['store.read_cache_entries'];
+  if (config['store.backend'] === 'postgres') {
+    return new PgTrackStore({
+      url: config['store.postgres_url'],
+      poolSize: config['store.postgres_pool'],
+      connectTimeoutMs: config['store.postgres_connect_timeout_ms'],
+      readCacheEntries,
+    });
+  }
+  return new LevelTrackStore(path.join(dataDir, 'db'), {
+    sync: config['store.sync'],
+    readCacheEntries,
+    aggregateCacheEntries: config['store.aggregate_cache_entries'],
+    verdictRebuildDelayMs: config['machine.verdict_rebuild_ms'],
+  });
+}

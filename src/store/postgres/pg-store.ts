@@ -1,0 +1,346 @@
+/**
+ * The tracking store on PostgreSQL, for a fleet: any number of trackmilter processes on any number of
+ * hosts share one database, so a link minted on one host resolves on another and reports count every
+ * host's events. Same contract as the LevelDB store (../types.ts), same read caches, same group commit
+ * (../../level/group-commit.ts): one transaction per group of concurrent calls, each caller released
+ * when the transaction holding its records has committed.
+ *
+ * Schema and migrations: ./migrations.ts; writes: ./pg-writer.ts; records and their checks: ./records.ts.
+ * Caches: URL rows and messages never change content once written (their ids hash their content), so
+ * caching them is safe across hosts. Suppressions are not cached: another host may add one at any time,
+ * and a cached absence would keep mailing someone who unsubscribed there.
+ */
+import pg from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import { GroupCommitter } from '../../level/group-commit.js';
+import { CodedError } from '../../util/errors.js';
+import { invalidError, StoreErrorCode } from '../errors.js';
+import { checkTimeMs, idBytes } from '../keys.js';
+import { ReadCache } from '../read-cache.js';
+import { RecentRows } from '../recent-rows.js';
+import { normalizeAddress, type Suppression, type SuppressionChange } from '../suppressions.js';
+import type { EventQuery, MessageRecord, RecordId, StoredUrlRow, StoreStats, SweepResult, TrackEvent, TrackStore, UrlRow } from '../types.js';
+import { migrate, SWEEP_LOCK, TRACKMILTER_LOCK } from './migrations.js';
+import { describeDatabase, translatePgError } from './pg-errors.js';
+import { PgWriter, type PgWriteItem } from './pg-writer.js';
+import {
+  checkEvents,
+  checkMessage,
+  checkSuppressionChanges,
+  EVENT_COLUMNS,
+  eventFromRow,
+  MESSAGE_COLUMNS,
+  messageFromRow,
+  suppressionFromRow,
+  URL_ROW_COLUMNS,
+  urlRowFromRow,
+  type EventRow,
+  type MessageRow,
+  type SuppressionRow,
+  type UrlRowRow,
+} from './records.js';
+
+export interface PgStoreOptions {
+  /** A libpq connection URI; empty: libpq's environment variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD...). */
+  url?: string;
+  /** Most connections this process opens. Default 10. */
+  poolSize?: number;
+  /** Give up connecting after this long (ESTORE_IO). Default 5,000 ms. */
+  connectTimeoutMs?: number;
+  /** As LevelStoreOptions (../level-store.ts). */
+  recentRowCapacity?: number;
+  rowRefreshMs?: number;
+  maxGroupSize?: number;
+  readCacheEntries?: number;
+}
+
+/** Rows read per query when a send's events or URL rows are walked. */
+const PAGE_ROWS = 1000;
+/** Rows deleted per statement by the sweep, so no statement holds locks for long. */
+const SWEEP_CHUNK = 5000;
+
+type State = 'new' | 'open' | 'closing' | 'closed';
+
+export class PgTrackStore implements TrackStore {
+  private readonly pool: Pool;
+  private readonly where: string;
+  private readonly committer: GroupCommitter<PgWriteItem>;
+  private readonly writer: PgWriter;
+  private readonly recentRows: RecentRows;
+  private readonly cachedRows: ReadCache<StoredUrlRow>;
+  private readonly cachedMessages: ReadCache<MessageRecord>;
+  private suppressionLookups = 0;
+  private state: State = 'new';
+
+  constructor(options: PgStoreOptions = {}) {
+    const url = options.url ?? '';
+    this.where = describeDatabase(url);
+    this.pool = new pg.Pool({
+      ...(url === '' ? {} : { connectionString: url }),
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    });
+    // An idle connection the server dropped: the pool discards it and the next query opens another.
+    this.pool.on('error', () => undefined);
+    this.cachedRows = new ReadCache(options.readCacheEntries ?? 100_000);
+    this.cachedMessages = new ReadCache(options.readCacheEntries ?? 100_000);
+    this.recentRows = new RecentRows(options.recentRowCapacity ?? 100_000, options.rowRefreshMs ?? 86_400_000);
+    this.writer = new PgWriter(this.pool, this.recentRows, (ids) => {
+      for (const id of ids) this.cachedRows.invalidate(id.toString('latin1'));
+    });
+    this.committer = new GroupCommitter<PgWriteItem>(async (items) => {
+      try {
+        await this.writer.writeGroup(items);
+      } catch (err) {
+        throw translatePgError(err, this.where, 'write');
+      }
+    }, options.maxGroupSize ?? 1000);
+  }
+
+  async open(): Promise<void> {
+    if (this.state !== 'new') throw new CodedError(StoreErrorCode.CLOSED, `store ${this.where} cannot be opened again`);
+    let client: PoolClient | undefined;
+    try {
+      client = await this.pool.connect();
+      await migrate(client, this.where);
+    } catch (err) {
+      client?.release(true);
+      client = undefined;
+      await this.pool.end().catch(() => undefined);
+      this.state = 'closed';
+      throw translatePgError(err, this.where, 'open');
+    } finally {
+      client?.release();
+    }
+    this.state = 'open';
+  }
+
+  async close(): Promise<void> {
+    if (this.state !== 'open') return;
+    this.state = 'closing';
+    await this.committer.drain();
+    this.state = 'closed';
+    await this.pool.end();
+  }
+
+  recordMessage(message: MessageRecord, urlRows: readonly UrlRow[]): Promise<void> {
+    return this.submit(() => ({ kind: 'message', ...checkMessage(message, urlRows) }));
+  }
+
+  recordEvents(events: readonly TrackEvent[]): Promise<void> {
+    return this.submit(() => ({ kind: 'events', events: checkEvents(events) }));
+  }
+
+  changeSuppressions(changes: readonly SuppressionChange[]): Promise<void> {
+    return this.submit(() => ({ kind: 'suppressions', changes: checkSuppressionChanges(changes) }));
+  }
+
+  async suppressedAmong(listId: string, addresses: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    if (listId === '' || addresses.length === 0) return found;
+    this.checkOpen();
+    const normalized = addresses.map(normalizeAddress);
+    this.suppressionLookups += 1;
+    const result = await this.query<{ address: string }>(
+      'SELECT address FROM trackmilter_suppressions WHERE list_id = $1 AND address = ANY($2::text[])',
+      [listId, normalized.filter((a) => !a.includes('\u0000'))],
+    );
+    const suppressed = new Set(result.map((r) => r.address));
+    addresses.forEach((address, i) => {
+      if (suppressed.has(normalized[i]!)) found.add(address);
+    });
+    return found;
+  }
+
+  async *suppressions(listId?: string): AsyncIterable<Suppression> {
+    this.checkOpen();
+    let after: [string, string] = ['', ''];
+    for (;;) {
+      const page = await this.query<SuppressionRow>(
+        `SELECT list_id, address, time, source, send_id FROM trackmilter_suppressions
+          WHERE ($1::text IS NULL OR list_id = $1) AND (list_id, address) > ($2, $3)
+          ORDER BY list_id, address LIMIT ${PAGE_ROWS}`,
+        [listId ?? null, after[0], after[1]],
+      );
+      for (const row of page) yield suppressionFromRow(row);
+      if (page.length < PAGE_ROWS) return;
+      const last = page[page.length - 1]!;
+      after = [last.list_id, last.address];
+    }
+  }
+
+  /** What these two return may be the cached object itself: callers read it, never change it. */
+  getUrlRow(id: RecordId): Promise<StoredUrlRow | undefined> {
+    return this.readThroughCache(this.cachedRows, id, async (bytes) => {
+      const rows = await this.query<UrlRowRow>(`SELECT ${URL_ROW_COLUMNS} FROM trackmilter_url_rows WHERE id = $1`, [bytes]);
+      return rows[0] === undefined ? undefined : urlRowFromRow(rows[0]);
+    });
+  }
+
+  getMessage(id: RecordId): Promise<MessageRecord | undefined> {
+    return this.readThroughCache(this.cachedMessages, id, async (bytes) => {
+      const rows = await this.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM trackmilter_messages WHERE id = $1`, [bytes]);
+      return rows[0] === undefined ? undefined : messageFromRow(rows[0]);
+    });
+  }
+
+  peekUrlRow(id: RecordId): StoredUrlRow | undefined {
+    return this.peekCache(this.cachedRows, id);
+  }
+
+  peekMessage(id: RecordId): MessageRecord | undefined {
+    return this.peekCache(this.cachedMessages, id);
+  }
+
+  /** Pages of PAGE_ROWS in (time, id) order, each page after the last row of the one before. */
+  async *eventsBySendId(sendId: string, query: EventQuery = {}): AsyncIterable<TrackEvent> {
+    let left = query.limit ?? Infinity;
+    if (left <= 0) return;
+    this.checkOpen();
+    let after: { time: Date; id: Buffer } | null = null;
+    for (;;) {
+      const pageSize = Math.min(PAGE_ROWS, left);
+      const page: EventRow[] = await this.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM trackmilter_events
+          WHERE send_id = $1 AND ($2::timestamptz IS NULL OR time >= $2) AND ($3::timestamptz IS NULL OR time < $3)
+            AND ($4::timestamptz IS NULL OR (time, id) > ($4, $5::bytea))
+          ORDER BY time, id LIMIT ${pageSize}`,
+        [sendId, query.since ?? null, query.until ?? null, after?.time ?? null, after?.id ?? null],
+      );
+      for (const row of page) yield eventFromRow(row);
+      left -= page.length;
+      if (page.length < pageSize || left <= 0) return;
+      const last = page[page.length - 1]!;
+      after = { time: last.time, id: last.id };
+    }
+  }
+
+  async countMessages(sendId: string): Promise<number> {
+    this.checkOpen();
+    const rows = await this.query<{ n: string }>('SELECT count(*) AS n FROM trackmilter_messages WHERE send_id = $1', [sendId]);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async *urlRowsBySendId(sendId: string): AsyncIterable<StoredUrlRow> {
+    this.checkOpen();
+    let after: Buffer = Buffer.alloc(0);
+    for (;;) {
+      const page = await this.query<UrlRowRow>(
+        `SELECT ${URL_ROW_COLUMNS} FROM trackmilter_url_rows WHERE send_id = $1 AND id > $2 ORDER BY id LIMIT ${PAGE_ROWS}`,
+        [sendId, after],
+      );
+      for (const row of page) yield urlRowFromRow(row);
+      if (page.length < PAGE_ROWS) return;
+      after = page[page.length - 1]!.id;
+    }
+  }
+
+  /**
+   * Deletes what is older than `olderThan`, in chunks, under a session advisory lock: one sweep at a
+   * time across the fleet. A host that finds the lock taken sweeps nothing (another is doing it).
+   */
+  async sweep(olderThan: Date): Promise<SweepResult> {
+    this.checkOpen();
+    try {
+      checkTimeMs(olderThan.getTime());
+    } catch (err) {
+      throw invalidError(err);
+    }
+    const result: SweepResult = { events: 0, urlRows: 0, messages: 0 };
+    let client: PoolClient | undefined;
+    try {
+      client = await this.pool.connect();
+      const locked = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [TRACKMILTER_LOCK, SWEEP_LOCK]);
+      if (locked.rows[0]?.locked !== true) return result;
+      try {
+        result.events = await deleteOlder(client, 'trackmilter_events', olderThan);
+        result.messages = await deleteOlder(client, 'trackmilter_messages', olderThan);
+        result.urlRows = await deleteOlder(client, 'trackmilter_url_rows', olderThan, (id) => this.recentRows.forget(id));
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1, $2)', [TRACKMILTER_LOCK, SWEEP_LOCK]);
+      }
+    } catch (err) {
+      client?.release(true);
+      client = undefined;
+      throw translatePgError(err, this.where, 'sweep');
+    } finally {
+      client?.release();
+      // What was swept must stop resolving, cached or not.
+      this.cachedRows.clear();
+      this.cachedMessages.clear();
+    }
+    return result;
+  }
+
+  stats(): StoreStats {
+    const group = this.committer.stats;
+    return {
+      batches: group.groups,
+      writeCalls: group.calls,
+      largestGroup: group.largestGroup,
+      pendingCalls: this.committer.pending,
+      ...this.writer.counts,
+      readCache: { rows: this.cachedRows.stats(), messages: this.cachedMessages.stats() },
+      suppressionCache: { hits: 0, misses: this.suppressionLookups, entries: 0 },
+    };
+  }
+
+  private checkOpen(): void {
+    if (this.state !== 'open') throw new CodedError(StoreErrorCode.CLOSED, `store ${this.where} is not open`);
+  }
+
+  private async query<R extends object>(text: string, values: unknown[]): Promise<R[]> {
+    this.checkOpen();
+    try {
+      return (await this.pool.query<R>(text, values)).rows;
+    } catch (err) {
+      throw translatePgError(err, this.where, 'read');
+    }
+  }
+
+  /** Checks on the caller's turn (so a bad record fails only its own call), then joins a group. */
+  private submit(prepare: () => PgWriteItem): Promise<void> {
+    if (this.state !== 'open') return Promise.reject(new CodedError(StoreErrorCode.CLOSED, `store ${this.where} is not open`));
+    let item: PgWriteItem;
+    try {
+      item = prepare();
+    } catch (err) {
+      return Promise.reject(invalidError(err));
+    }
+    return this.committer.submit(item);
+  }
+
+  private peekCache<T>(cache: ReadCache<T>, id: RecordId): T | undefined {
+    if (this.state !== 'open') return undefined;
+    try {
+      return cache.peek(idBytes(id).toString('latin1'));
+    } catch {
+      return undefined; // the read that follows reports the bad id
+    }
+  }
+
+  private async readThroughCache<T>(cache: ReadCache<T>, id: RecordId, load: (id: Buffer) => Promise<T | undefined>): Promise<T | undefined> {
+    this.checkOpen();
+    let bytes: Buffer;
+    try {
+      bytes = idBytes(id);
+    } catch (err) {
+      throw invalidError(err);
+    }
+    return cache.read(bytes.toString('latin1'), () => load(bytes));
+  }
+}
+
+/** Deletes rows older than the cutoff, SWEEP_CHUNK at a time; each deleted id is told to `deleted`. */
+async function deleteOlder(client: PoolClient, table: string, olderThan: Date, deleted?: (id: Buffer) => void): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const result = await client.query<{ id: Buffer }>(
+      `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${table} WHERE time < $1 LIMIT ${SWEEP_CHUNK})) RETURNING id`,
+      [olderThan],
+    );
+    for (const row of result.rows) deleted?.(row.id);
+    total += result.rows.length;
+    if (result.rows.length < SWEEP_CHUNK) return total;
+  }
+}
