@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 // Projects named for what their tests run:
 //   in-process  modules in the test's own process (real LevelDB on disk, real sockets on loopback)
 //   processes   tests that start programs: trackmilter daemons and commands, miltertest, Sendmail,
-//               openssl, npm pack, systemd-analyze, crash children
+//               openssl, npm pack, systemd-analyze, crash children, a private PostgreSQL
 //   postfix     a private Postfix relaying to smtp-sink, and the stress runs under load
 const PROCESSES = [
   'test/admin/dashboard-browser.test.ts',
@@ -27,6 +27,7 @@ const PROCESSES = [
   'test/redirector/tls.test.ts',
   'test/sendmail/**/*.test.ts',
   'test/store/crash.test.ts',
+  'test/store/postgres/**/*.test.ts',
 ];
 const POSTFIX = ['test/e2e/**/*.test.ts', 'test/stress/**/*.test.ts'];
 

@@ -152,14 +152,15 @@ export class PgTrackStore implements TrackStore {
     return found;
   }
 
+  /** In byte order of list and address (COLLATE "C"), whatever the database's collation. */
   async *suppressions(listId?: string): AsyncIterable<Suppression> {
     this.checkOpen();
     let after: [string, string] = ['', ''];
     for (;;) {
       const page = await this.query<SuppressionRow>(
         `SELECT list_id, address, time, source, send_id FROM trackmilter_suppressions
-          WHERE ($1::text IS NULL OR list_id = $1) AND (list_id, address) > ($2, $3)
-          ORDER BY list_id, address LIMIT ${PAGE_ROWS}`,
+          WHERE ($1::text IS NULL OR list_id = $1) AND (list_id COLLATE "C", address COLLATE "C") > ($2, $3)
+          ORDER BY list_id COLLATE "C", address COLLATE "C" LIMIT ${PAGE_ROWS}`,
         [listId ?? null, after[0], after[1]],
       );
       for (const row of page) yield suppressionFromRow(row);

@@ -1,0 +1,144 @@
+/**
+ * The PostgreSQL store on a real private cluster (../../helpers/postgres.ts): the shared contract
+ * (../contract.ts), then what only PostgreSQL has: its schema versions, two processes' stores on one
+ * database, the fleet-wide sweep lock, GreenArrow's tables, and failures in the store's codes.
+ */
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PgTrackStore, type PgStoreOptions } from '../../../src/store/postgres/pg-store.js';
+import { SCHEMA_VERSION } from '../../../src/store/postgres/migrations.js';
+import { findFreePort } from '../../helpers/net.js';
+import { postgresBinaries, startPostgres, type PostgresCluster } from '../../helpers/postgres.js';
+import { storeContract } from '../contract.js';
+import { collect, event, message, urlRow } from '../fixtures-core.js';
+
+const binaries = postgresBinaries();
+if ('missing' in binaries) console.warn(binaries.missing);
+
+describe.skipIf('missing' in binaries)('PostgreSQL store', () => {
+  let cluster: PostgresCluster;
+  beforeAll(async () => {
+    cluster = await startPostgres();
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  const open: PgTrackStore[] = [];
+  afterEach(async () => {
+    for (const store of open.splice(0)) await store.close();
+  });
+  async function storeOn(url: string, options: PgStoreOptions = {}): Promise<PgTrackStore> {
+    const store = new PgTrackStore({ url, ...options });
+    await store.open();
+    open.push(store);
+    return store;
+  }
+  async function sql<R extends object>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      return (await client.query<R>(text, values)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+  const freshUrl = async (): Promise<string> => cluster.url(await cluster.createDatabase());
+  const at = (seconds: number): Date => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds));
+
+  describe('TrackStore contract on PostgreSQL', () => {
+    storeContract(() => ({
+      newPlace: freshUrl,
+      create: (url, options) => new PgTrackStore({ url, ...options }),
+    }));
+  });
+
+  describe('schema', () => {
+    it('applies its migrations once, and two stores opening together both start', async () => {
+      const url = await freshUrl();
+      await Promise.all([storeOn(url), storeOn(url), storeOn(url)]);
+      const versions = await sql<{ version: number }>(url, 'SELECT version FROM trackmilter_schema ORDER BY version');
+      expect(versions.map((v) => v.version)).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
+    });
+
+    it('refuses a database whose schema is newer than this trackmilter knows, with ESTORE_VERSION', async () => {
+      const url = await freshUrl();
+      const first = await storeOn(url);
+      await first.close();
+      await sql(url, 'INSERT INTO trackmilter_schema (version) VALUES ($1)', [SCHEMA_VERSION + 1]);
+      const store = new PgTrackStore({ url });
+      await expect(store.open()).rejects.toMatchObject({ code: 'ESTORE_VERSION' });
+      await expect(store.recordMessage(message(1), [])).rejects.toMatchObject({ code: 'ESTORE_CLOSED' });
+    });
+  });
+
+  describe('failures', () => {
+    it('an unreachable server is ESTORE_IO at open, naming where, never the password', async () => {
+      const port = await findFreePort();
+      const store = new PgTrackStore({ url: `postgres://someone:s3cret@127.0.0.1:${port}/trackmilter`, connectTimeoutMs: 2000 });
+      const err: unknown = await store.open().catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'ESTORE_IO' });
+      expect((err as Error).message).toContain(`127.0.0.1:${port}/trackmilter`);
+      expect((err as Error).message).not.toContain('s3cret');
+    });
+
+    it('refuses text PostgreSQL cannot hold (a NUL) with ESTORE_INVALID, failing only that call', async () => {
+      const store = await storeOn(await freshUrl());
+      const good = store.recordEvents([event('s1', at(1))]);
+      const bad = store.recordEvents([event('s1', at(2), { userAgent: 'a\u0000b' })]);
+      await expect(bad).rejects.toMatchObject({ code: 'ESTORE_INVALID' });
+      await expect(good).resolves.toBeUndefined();
+      expect(await collect(store.eventsBySendId('s1'))).toHaveLength(1);
+    });
+  });
+
+  describe('a fleet on one database', () => {
+    it('a URL row and message written by one store resolve through another; events of both count together', async () => {
+      const url = await freshUrl();
+      const hostA = await storeOn(url);
+      const hostB = await storeOn(url);
+      const row = urlRow('a100525', 'https://shop.example/sale?x=1', 'sale');
+      await hostA.recordMessage(message(1, 'a100525'), [row]);
+      expect(await hostB.getUrlRow(row.id)).toMatchObject({ url: 'https://shop.example/sale', linkName: 'sale' });
+      expect(await hostB.getMessage(message(1).id)).toMatchObject({ sendId: 'a100525' });
+      await hostA.recordEvents([event('a100525', at(1))]);
+      await hostB.recordEvents([event('a100525', at(2))]);
+      expect(await collect(hostA.eventsBySendId('a100525'))).toHaveLength(2);
+      expect(await collect(hostB.eventsBySendId('a100525'))).toHaveLength(2);
+    });
+
+    it('a suppression added on one host is seen at once by the other (not cached)', async () => {
+      const url = await freshUrl();
+      const hostA = await storeOn(url);
+      const hostB = await storeOn(url);
+      expect(await hostB.suppressedAmong('news', ['ann@example.com'])).toEqual(new Set());
+      await hostA.recordEvents([event('s', at(1), { type: 'unsubscribe', listId: 'news', recipient: 'ann@example.com', details: { source: 'one-click' } })]);
+      expect(await hostB.suppressedAmong('news', ['ann@example.com'])).toEqual(new Set(['ann@example.com']));
+    });
+
+    it('one sweep at a time: a host finding the fleet sweep lock taken sweeps nothing', async () => {
+      const url = await freshUrl();
+      const store = await storeOn(url);
+      await store.recordEvents([event('s', at(1))]);
+      const holder = new pg.Client({ connectionString: url });
+      await holder.connect();
+      try {
+        await holder.query('SELECT pg_advisory_lock($1, $2)', [0x74726b6d, 2]);
+        expect(await store.sweep(at(10))).toEqual({ events: 0, urlRows: 0, messages: 0 });
+        await holder.query('SELECT pg_advisory_unlock($1, $2)', [0x74726b6d, 2]);
+        expect(await store.sweep(at(10))).toEqual({ events: 1, urlRows: 0, messages: 0 });
+      } finally {
+        await holder.end();
+      }
+    });
+
+    it('concurrent writes from many callers are grouped into few transactions', async () => {
+      const store = await storeOn(await freshUrl());
+      await Promise.all(Array.from({ length: 200 }, (_, i) => store.recordMessage(message(i, 'g'), [urlRow('g', `https://x.example/${i % 10}`)])));
+      expect(await store.countMessages('g')).toBe(200);
+      expect(store.stats().batches).toBeLessThan(200);
+      expect(store.stats().largestGroup).toBeGreaterThan(1);
+      expect(await collect(store.urlRowsBySendId('g'))).toHaveLength(10);
+    });
+  });
+});
