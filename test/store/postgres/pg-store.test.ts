@@ -92,6 +92,58 @@ describe.skipIf('missing' in binaries)('PostgreSQL store', () => {
     });
   });
 
+  describe("GreenArrow's tables", () => {
+    it("runs the README's query: the opens of SendID a100525, joined on urlid", async () => {
+      const url = await freshUrl();
+      const store = await storeOn(url);
+      const openRow = urlRow('a100525', '');
+      const saleRow = urlRow('a100525', 'https://shop.example/sale?sub=1', 'sale');
+      await store.recordMessage(message(1, 'a100525'), [openRow, saleRow]);
+      await store.recordMessage(message(2, 'b7'), [urlRow('b7', '')]);
+      const open1 = event('a100525', at(10), { type: 'open', url: '', linkName: '', position: 0, recipient: 'ann@example.com', emailCode: '42' });
+      const open2 = event('a100525', at(20), { type: 'open', url: '', linkName: '', position: 0, recipient: 'bob@example.com', emailCode: 'x-7', machine: true, machineReason: 'apple-mpp', userAgent: 'Mozilla/5.0 (MPP)', ip: '17.58.0.1' });
+      const click = event('a100525', at(30), { url: 'https://shop.example/sale?sub=1', part: 't', position: 3 });
+      const otherOpen = event('b7', at(40), { type: 'open', url: '', linkName: '', position: 0 });
+      const bounce = event('a100525', at(50), { type: 'bounce', url: '', linkName: '', position: 0, part: '' });
+      await store.recordEvents([open1, open2, click, otherOpen, bounce]);
+
+      const opens = await sql<Record<string, unknown>>(
+        url,
+        `SELECT * FROM clickthrough_clicks WHERE urlid = (SELECT id FROM clickthrough_urls WHERE sendid = 'a100525' AND url = '') ORDER BY clicktime`,
+      );
+      expect(opens).toHaveLength(2);
+      expect(opens[0]).toMatchObject({ clicktime: at(10).getTime() / 1000, emailaddress: 'ann@example.com', html_or_text: 'h', email_code: 42, email_code_text: '42', machine: false });
+      expect(opens[1]).toMatchObject({
+        clicktime: at(20).getTime() / 1000,
+        emailaddress: 'bob@example.com',
+        email_code: null,
+        email_code_text: 'x-7',
+        machine: true,
+        machine_reason: 'apple-mpp',
+        user_agent: 'Mozilla/5.0 (MPP)',
+        ip: '17.58.0.1',
+      });
+
+      const urls = await sql<{ id: string; sendid: string; listid: string; url: string; link_name: string }>(
+        url,
+        `SELECT id, sendid, listid, url, link_name FROM clickthrough_urls WHERE sendid = 'a100525' ORDER BY url`,
+      );
+      expect(urls.map((u) => [u.sendid, u.listid, u.url, u.link_name])).toEqual([
+        ['a100525', 'list1', '', ''],
+        ['a100525', 'list1', 'https://shop.example/sale', 'sale'],
+      ]);
+      // A click counts against its row (the URL cut at '?'), with its part and position beside it.
+      const clicks = await sql<{ html_or_text: string; position: number; link_name: string }>(
+        url,
+        `SELECT c.html_or_text, c.position, c.link_name FROM clickthrough_clicks c JOIN clickthrough_urls u ON u.id = c.urlid
+          WHERE u.sendid = 'a100525' AND u.url = 'https://shop.example/sale'`,
+      );
+      expect(clicks).toEqual([{ html_or_text: 't', position: 3, link_name: 'sale' }]);
+      // Bounces are not clicks.
+      expect(await sql(url, `SELECT 1 FROM clickthrough_clicks WHERE emailaddress = 'someone@example.com' AND sendid = 'a100525' AND type = 'bounce'`)).toEqual([]);
+    });
+  });
+
   describe('a fleet on one database', () => {
     it('a URL row and message written by one store resolve through another; events of both count together', async () => {
       const url = await freshUrl();
