@@ -12,6 +12,7 @@ const PROCESSES = [
   'test/app/click-flow.test.ts',
   'test/app/config-wiring.test.ts',
   'test/app/durability.test.ts',
+  'test/app/fleet-postgres.test.ts',
   'test/app/http-limits.test.ts',
   'test/app/sinks.test.ts',
   'test/app/stateless.test.ts',
