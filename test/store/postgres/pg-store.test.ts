@@ -82,6 +82,21 @@ describe.skipIf('missing' in binaries)('PostgreSQL store', () => {
       expect((err as Error).message).not.toContain('s3cret');
     });
 
+    it('while the server is down calls fail with ESTORE_IO; once it is back the same store works again', async () => {
+      const url = await freshUrl();
+      const store = await storeOn(url, { connectTimeoutMs: 2000 });
+      await store.recordEvents([event('down', at(1))]);
+      await cluster.stopServer();
+      try {
+        await expect(store.recordEvents([event('down', at(2))])).rejects.toMatchObject({ code: 'ESTORE_IO' });
+        await expect(store.getMessage(message(9).id)).rejects.toMatchObject({ code: 'ESTORE_IO' });
+      } finally {
+        await cluster.start();
+      }
+      await store.recordEvents([event('down', at(3))]);
+      expect((await collect(store.eventsBySendId('down'))).map((e) => e.time)).toEqual([at(1), at(3)]);
+    });
+
     it('refuses text PostgreSQL cannot hold (a NUL) with ESTORE_INVALID, failing only that call', async () => {
       const store = await storeOn(await freshUrl());
       const good = store.recordEvents([event('s1', at(1))]);
