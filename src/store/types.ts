@@ -9,6 +9,9 @@
 import type { Suppression, SuppressionChange } from './suppressions.js';
 import type { SendAggregates } from './send-aggregates.js';
 
+/** What readers of a store's aggregates use (LevelDB keeps them running; PostgreSQL computes them). */
+export type AggregateReader = Pick<SendAggregates, 'totals' | 'allTotals' | 'links' | 'positions' | 'buckets' | 'keepHtml' | 'hasHtml' | 'html'>;
+
 /** An opaque record id of 1 to 64 bytes (8 to 16 in practice). */
 export type RecordId = Uint8Array;
 
@@ -152,7 +155,7 @@ export interface TrackStore {
   sweep(olderThan: Date): Promise<SweepResult>;
   stats(): StoreStats;
   /** Running totals per send and time bucket, and the send's HTML for the click map. */
-  readonly aggregates: SendAggregates;
+  readonly aggregates: AggregateReader;
   /**
    * Suppressions (./suppressions.ts). An unsubscribe event with a ListID and a recipient, recorded
    * through recordEvents, adds one in the same batch; these add and remove them directly.

@@ -6,6 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Suppression, TrackEvent, TrackStore } from '../../src/store/index.js';
+import { summarize } from '../../src/reports/report.js';
+import { sendReport } from '../../src/reports/send-report.js';
 import { collect, event, idOf, message, urlRow } from './fixtures-core.js';
 
 /** Options every backend takes. */
@@ -332,6 +334,29 @@ export function storeContract(harness: () => StoreHarness): void {
       expect(await store.sweep(at(1))).toMatchObject({ urlRows: 1 });
       await store.recordMessage(message(2, 's1', at(2)), [row]);
       expect(await store.getUrlRow(row.id)).toMatchObject({ url: 'https://x.example/a', time: at(2) });
+    });
+  });
+
+  describe('aggregates', () => {
+    it("a send's report from the aggregates equals the one-pass report of its events; buckets; HTML kept once", async () => {
+      const store = await fresh();
+      await store.recordMessage(message(1, 'agg', at(0)), []);
+      const events = [
+        event('agg', at(1), { type: 'open', url: '', linkName: '', position: 0 }),
+        event('agg', at(2)),
+        event('agg', at(3), { recipient: 'b@example.com', machine: true, machineReason: 'scanner' }),
+        event('agg', at(4), { type: 'bounce', url: '', linkName: '', position: 0, part: '', details: { classification: 'hard' } }),
+      ];
+      await store.recordEvents(events);
+      expect(await sendReport(store, 'agg')).toEqual(await summarize('agg', 1, events));
+      expect(await store.aggregates.buckets('agg', 'minute', at(0).getTime(), at(60).getTime())).toEqual([
+        { startMs: at(0).getTime(), counts: [1, 0, 1, 1, 1, 0, 0] },
+      ]);
+      expect((await store.aggregates.positions('agg')).map((p) => p.clicks)).toEqual([2]);
+      expect(await store.aggregates.keepHtml('agg', '<p>first</p>')).toBe(true);
+      expect(await store.aggregates.keepHtml('agg', '<p>second</p>')).toBe(false);
+      expect(await store.aggregates.html('agg')).toBe('<p>first</p>');
+      expect(await store.aggregates.hasHtml('other')).toBe(false);
     });
   });
 

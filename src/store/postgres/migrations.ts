@@ -76,6 +76,12 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (list_id, address)
   );
 
+  -- The HTML of a send's first message, for the dashboard's click map (kept once per send).
+  CREATE TABLE trackmilter_send_html (
+    send_id text PRIMARY KEY,
+    html text NOT NULL
+  );
+
   CREATE VIEW clickthrough_urls AS
     SELECT num AS id, send_id AS sendid, list_id AS listid, url,
            link_name, time AS last_written

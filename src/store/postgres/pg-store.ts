@@ -20,6 +20,7 @@ import { ReadCache } from '../read-cache.js';
 import { RecentRows } from '../recent-rows.js';
 import { normalizeAddress, type Suppression, type SuppressionChange } from '../suppressions.js';
 import type { EventQuery, MessageRecord, RecordId, StoredUrlRow, StoreStats, SweepResult, TrackEvent, TrackStore, UrlRow } from '../types.js';
+import { PgAggregates } from './pg-aggregates.js';
 import { migrate, SWEEP_LOCK, TRACKMILTER_LOCK } from './migrations.js';
 import { describeDatabase, translatePgError } from './pg-errors.js';
 import { PgWriter, type PgWriteItem } from './pg-writer.js';
@@ -71,6 +72,11 @@ export class PgTrackStore implements TrackStore {
   private readonly cachedMessages: ReadCache<MessageRecord>;
   private suppressionLookups = 0;
   private state: State = 'new';
+  /** Computed from the events when read (./pg-aggregates.ts). */
+  readonly aggregates: PgAggregates = new PgAggregates({
+    events: (sendId) => this.eventsBySendId(sendId),
+    query: (text, values) => this.query(text, values),
+  });
 
   constructor(options: PgStoreOptions = {}) {
     const url = options.url ?? '';
