@@ -357,6 +357,13 @@ export function storeContract(harness: () => StoreHarness): void {
       expect(await store.aggregates.keepHtml('agg', '<p>second</p>')).toBe(false);
       expect(await store.aggregates.html('agg')).toBe('<p>first</p>');
       expect(await store.aggregates.hasHtml('other')).toBe(false);
+      // The sweep keeps the HTML while the send has anything on record, and removes it with the last.
+      await store.sweep(at(2));
+      expect(await store.aggregates.hasHtml('agg')).toBe(true);
+      expect((await sendReport(store, 'agg')).all).toMatchObject({ opens: 0, clicks: 2, bounces: 1 });
+      await store.sweep(at(60));
+      expect(await store.aggregates.hasHtml('agg')).toBe(false);
+      expect(await store.aggregates.totals('agg')).toBeUndefined();
     });
   });
 

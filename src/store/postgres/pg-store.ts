@@ -263,6 +263,10 @@ export class PgTrackStore implements TrackStore {
         result.events = await deleteOlder(client, 'trackmilter_events', olderThan);
         result.messages = await deleteOlder(client, 'trackmilter_messages', olderThan);
         result.urlRows = await deleteOlder(client, 'trackmilter_url_rows', olderThan, (id) => this.recentRows.forget(id));
+        // A send's click map HTML goes with the last of its messages and events, as on LevelDB.
+        await client.query(`DELETE FROM trackmilter_send_html h
+          WHERE NOT EXISTS (SELECT 1 FROM trackmilter_messages m WHERE m.send_id = h.send_id)
+            AND NOT EXISTS (SELECT 1 FROM trackmilter_events e WHERE e.send_id = h.send_id)`);
       } finally {
         await client.query('SELECT pg_advisory_unlock($1, $2)', [TRACKMILTER_LOCK, SWEEP_LOCK]);
       }
