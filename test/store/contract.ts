@@ -24,6 +24,7 @@ export interface StoreHarness {
 }
 
 const at = (seconds: number): Date => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds));
+const vat = (s: number): Date => new Date(Date.UTC(2026, 5, 1, 12, 0, s));
 const ids = (events: TrackEvent[]): string[] => events.map((e) => Buffer.from(e.id).toString('hex'));
 const manual = (listId: string, address: string): Suppression => ({ listId, address, time: at(1), source: 'manual', sendId: '' });
 
@@ -364,6 +365,48 @@ export function storeContract(harness: () => StoreHarness): void {
       await store.sweep(at(60));
       expect(await store.aggregates.hasHtml('agg')).toBe(false);
       expect(await store.aggregates.totals('agg')).toBeUndefined();
+    });
+  });
+
+  describe('recordVerdicts', () => {
+    it('gives events their later verdict, and leaves the others and other sends alone', async () => {
+      const store = await fresh();
+      const first = event('s1', vat(1));
+      const second = event('s1', vat(1), { ip: '192.0.2.2' });
+      const third = event('s1', vat(3), { machine: true, machineReason: 'burst' });
+      const elsewhere = event('s2', vat(1));
+      await store.recordEvents([first, second, third, elsewhere]);
+      await store.recordVerdicts([{ ...first, machine: true, machineReason: 'burst' }]);
+
+      const read = await collect(store.eventsBySendId('s1'));
+      const verdictOf = (id: Uint8Array) => {
+        const e = read.find((r) => Buffer.compare(Buffer.from(r.id), Buffer.from(id)) === 0)!;
+        return [e.machine, e.machineReason];
+      };
+      expect(verdictOf(first.id)).toEqual([true, 'burst']);
+      expect(verdictOf(second.id)).toEqual([false, undefined]);
+      expect(verdictOf(third.id)).toEqual([true, 'burst']);
+      expect((await collect(store.eventsBySendId('s2'))).map((e) => e.machine)).toEqual([false]);
+      // a time range that holds the event finds its verdict too
+      const ranged = await collect(store.eventsBySendId('s1', { since: vat(1), until: vat(2) }));
+      expect(ranged.filter((e) => e.machine)).toHaveLength(1);
+    });
+
+    it('are swept with the events they belong to', async () => {
+      const store = await fresh();
+      const old = event('s1', vat(1));
+      const kept = event('s1', vat(30));
+      await store.recordEvents([old, kept]);
+      await store.recordVerdicts([
+        { ...old, machine: true, machineReason: 'honeypot' },
+        { ...kept, machine: true, machineReason: 'honeypot' },
+      ]);
+      await store.sweep(vat(10));
+      const read = await collect(store.eventsBySendId('s1'));
+      expect(read.map((e) => [e.time.getTime(), e.machineReason])).toEqual([[vat(30).getTime(), 'honeypot']]);
+      // the old verdict is gone with its event: an event recorded again at that time and id is a person
+      await store.recordEvents([old]);
+      expect((await collect(store.eventsBySendId('s1'))).map((e) => e.machine)).toEqual([false, true]);
     });
   });
 

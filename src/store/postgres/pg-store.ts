@@ -137,6 +137,11 @@ export class PgTrackStore implements TrackStore {
     return this.submit(() => ({ kind: 'events', events: checkEvents(events) }));
   }
 
+  /** Later verdicts; the aggregates are computed from the events when read, so nothing to rebuild. */
+  recordVerdicts(events: readonly TrackEvent[]): Promise<void> {
+    return this.submit(() => ({ kind: 'verdicts', events: checkEvents(events) }));
+  }
+
   changeSuppressions(changes: readonly SuppressionChange[]): Promise<void> {
     return this.submit(() => ({ kind: 'suppressions', changes: checkSuppressionChanges(changes) }));
   }

@@ -13,6 +13,8 @@ import { impliedSuppression, type CheckedRow } from './records.js';
 export type PgWriteItem =
   | { kind: 'message'; message: MessageRecord & { id: Buffer }; rows: CheckedRow[] }
   | { kind: 'events'; events: Array<TrackEvent & { id: Buffer }> }
+  /** Later verdicts of recorded events: their machine flag and reason as they are now. */
+  | { kind: 'verdicts'; events: Array<TrackEvent & { id: Buffer }> }
   | { kind: 'suppressions'; changes: SuppressionChange[] };
 
 export interface PgWriterCounts {
@@ -37,6 +39,7 @@ export class PgWriter {
     const rows: CheckedRow[] = [];
     const rowTimes: Date[] = [];
     const events: Array<TrackEvent & { id: Buffer }> = [];
+    const verdicts: Array<TrackEvent & { id: Buffer }> = [];
     // Suppression changes in the order they were made: a remove after an add of the same one wins.
     const changes: SuppressionChange[] = [];
     let skipped = 0;
@@ -53,6 +56,8 @@ export class PgWriter {
           rows.push(row);
           rowTimes.push(item.message.time);
         }
+      } else if (item.kind === 'verdicts') {
+        verdicts.push(...item.events);
       } else if (item.kind === 'events') {
         for (const event of item.events) {
           events.push(event);
@@ -70,6 +75,8 @@ export class PgWriter {
       if (messages.length > 0) await insertMessages(client, messages);
       if (rows.length > 0) await upsertRows(client, rows, rowTimes);
       if (events.length > 0) await insertEvents(client, events);
+      // After the inserts: a verdict may follow its event within one group.
+      if (verdicts.length > 0) await updateVerdicts(client, verdicts);
       for (const change of changes) await applySuppression(client, change);
       await client.query('COMMIT');
     } catch (err) {
@@ -153,6 +160,16 @@ async function insertEvents(client: PoolClient, events: Array<TrackEvent & { id:
       events.map((e) => e.machineReason ?? null),
       events.map((e) => (e.details === undefined ? null : JSON.stringify(e.details))),
     ],
+  );
+}
+
+/** A machine verdict without a reason reads back as reason 'machine', as on LevelDB. */
+async function updateVerdicts(client: PoolClient, events: Array<TrackEvent & { id: Buffer }>): Promise<void> {
+  await client.query(
+    `UPDATE trackmilter_events e SET machine = v.machine, machine_reason = CASE WHEN v.machine THEN coalesce(v.reason, 'machine') END
+       FROM unnest($1::bytea[], $2::boolean[], $3::text[]) AS v(id, machine, reason)
+      WHERE e.id = v.id`,
+    [events.map((e) => e.id), events.map((e) => e.machine), events.map((e) => e.machineReason ?? null)],
   );
 }
 
