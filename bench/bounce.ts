@@ -38,5 +38,10 @@ for (const name of ['postfix-dsn.eml', 'arf-complaint.eml']) {
     rows.push({ report: name, bytes: String(raw.length), read: kind, 'median ms': times[Math.floor(times.length / 2)]!.toFixed(1) });
   }
 }
-console.log(`${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `${os.cpus().length} CPUs, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 console.table(rows);

@@ -41,7 +41,12 @@ async function mainThreadMs(run: () => Promise<void>): Promise<{ mainMs: number;
 }
 
 async function main(): Promise<void> {
-  console.log(`${MESSAGES} messages per size, one at a time; ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `${MESSAGES} messages per size, one at a time; ${os.cpus().length} CPUs, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const inline = inlineWork(config, keyring);
   const pool = await TrackingPool.start({ size: 1, config, keyring, logger: silentLogger });
   const rows: Array<Record<string, string>> = [];

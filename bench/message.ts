@@ -57,7 +57,16 @@ const rowIds = new RowIdCache();
 const { limits } = rewriteSettings(config, { clicks: true, opens: true });
 const envelope = (address: string) => ({ address, args: [] });
 const noop = (): void => undefined;
-const bareHandler = { onComment: noop, onDoctype: noop, onStartTag: noop, onEndTag: noop, onEof: noop, onCharacter: noop, onNullCharacter: noop, onWhitespaceCharacter: noop };
+const bareHandler = {
+  onComment: noop,
+  onDoctype: noop,
+  onStartTag: noop,
+  onEndTag: noop,
+  onEof: noop,
+  onCharacter: noop,
+  onNullCharacter: noop,
+  onWhitespaceCharacter: noop,
+};
 
 function passesFor({ headers, body }: Sample): Record<string, () => void> {
   let queue = 0;
@@ -119,7 +128,9 @@ for (const sample of messages()) {
   console.log(`\n${sample.name} (${(sample.body.length / 1024).toFixed(1)} KB of body)`);
   console.log('  pass              CPU µs (all threads)  wall µs (main)  msg/s per core (CPU)');
   for (const [pass, { cpu, wall }] of Object.entries(samples)) {
-    console.log(`  ${pass.padEnd(16)}  ${median(cpu).toFixed(0).padStart(20)}  ${median(wall).toFixed(0).padStart(14)}  ${(1e6 / median(cpu)).toFixed(0).padStart(20)}`);
+    console.log(
+      `  ${pass.padEnd(16)}  ${median(cpu).toFixed(0).padStart(20)}  ${median(wall).toFixed(0).padStart(14)}  ${(1e6 / median(cpu)).toFixed(0).padStart(20)}`,
+    );
   }
   const ratio = median(samples['MIME floor']!.cpu) / median(samples.prepareTracking!.cpu);
   console.log(`  MIME floor / prepareTracking (CPU): ${ratio.toFixed(2)}, the share of its time any correct body rewriter would spend too`);

@@ -124,10 +124,7 @@ async function main(): Promise<void> {
   }
   const workers = Math.max(1, os.availableParallelism() - 1);
   console.log(`wrk -t1 -c${CONNECTIONS} ${SECONDS} s per row; ${os.cpus().length} CPUs, node ${process.version}; load average at start ${loadAverage()}`);
-  const rows = [
-    ...(await runMode('inline (milter.workers = 0)', '[milter]\nworkers = 0\n')),
-    ...(await runMode(`pool (milter.workers = -1: ${workers})`, '')),
-  ];
+  const rows = [...(await runMode('inline (milter.workers = 0)', '[milter]\nworkers = 0\n')), ...(await runMode(`pool (milter.workers = -1: ${workers})`, ''))];
   console.table(
     rows.map((r) => ({
       while: r.mode,

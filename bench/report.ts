@@ -87,13 +87,27 @@ async function fill(dir: string): Promise<number> {
   for (let m = 0; m < messages; m += 1000) {
     await Promise.all(
       Array.from({ length: Math.min(1000, messages - m) }, (_, k) =>
-        store.recordMessage({ id: createHash('sha256').update(`m${m + k}`).digest().subarray(0, 9), recipients: [`subscriber${m + k}@mail.example`], emailCode: `ec${m + k}`, sendId: SEND, listId: 'list-1', queueId: `Q${m + k}`, time: new Date(T0 + m + k) }, []),
+        store.recordMessage(
+          {
+            id: createHash('sha256')
+              .update(`m${m + k}`)
+              .digest()
+              .subarray(0, 9),
+            recipients: [`subscriber${m + k}@mail.example`],
+            emailCode: `ec${m + k}`,
+            sendId: SEND,
+            listId: 'list-1',
+            queueId: `Q${m + k}`,
+            time: new Date(T0 + m + k),
+          },
+          [],
+        ),
       ),
     );
   }
   // Calls of 100 events, 16 in flight: the redirector's groups are of this order under load.
   const perCall = 100;
-  for (let i = 0; i < EVENTS; ) {
+  for (let i = 0; i < EVENTS;) {
     const calls: Promise<void>[] = [];
     for (let c = 0; c < 16 && i < EVENTS; c++) {
       const batch: TrackEvent[] = [];
@@ -104,7 +118,10 @@ async function fill(dir: string): Promise<number> {
   }
   const seconds = (performance.now() - started) / 1000;
   // The HTML the milter would have kept for the click map: 19 marked links in the HTML part.
-  const items = Array.from({ length: 19 }, (_, i) => `<p><a href="${CLICK_MAP_ORIGIN}/h/${i + 1}?u=${encodeURIComponent(`https://shop.example/spring/item-${i + 1}`)}">Item ${i + 1}</a></p>`);
+  const items = Array.from(
+    { length: 19 },
+    (_, i) => `<p><a href="${CLICK_MAP_ORIGIN}/h/${i + 1}?u=${encodeURIComponent(`https://shop.example/spring/item-${i + 1}`)}">Item ${i + 1}</a></p>`,
+  );
   await store.aggregates.keepHtml(SEND, `<html><head><title>Spring</title></head><body>${items.join('\n')}</body></html>`);
   await store.close();
   return seconds;
@@ -112,7 +129,9 @@ async function fill(dir: string): Promise<number> {
 
 /** JSON with object keys sorted, so records filled in another order compare equal. */
 function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
+  );
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -144,7 +163,11 @@ function freePort(): Promise<number> {
 }
 
 /** Time to first byte and to the last byte of one GET. */
-function timedGet(port: number, target: string, headers: Record<string, string>): Promise<{ ttfb: number; total: number; status: number; body: string; setCookie?: string }> {
+function timedGet(
+  port: number,
+  target: string,
+  headers: Record<string, string>,
+): Promise<{ ttfb: number; total: number; status: number; body: string; setCookie?: string }> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const req = http.get({ host: '127.0.0.1', port, path: target, headers, agent: false }, (res) => {
@@ -152,7 +175,15 @@ function timedGet(port: number, target: string, headers: Record<string, string>)
       const chunks: Buffer[] = [];
       res.once('data', () => (ttfb = performance.now() - start));
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ ttfb, total: performance.now() - start, status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), ...(res.headers['set-cookie'] ? { setCookie: res.headers['set-cookie'][0]! } : {}) }));
+      res.on('end', () =>
+        resolve({
+          ttfb,
+          total: performance.now() - start,
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString(),
+          ...(res.headers['set-cookie'] ? { setCookie: res.headers['set-cookie'][0]! } : {}),
+        }),
+      );
     });
     req.on('error', reject);
   });
@@ -173,7 +204,9 @@ function post(port: number, target: string, headers: Record<string, string>): Pr
 async function startDaemon(dataDir: string): Promise<{ port: number; stop(): Promise<void> }> {
   const port = await freePort();
   const milter = await freePort();
-  const child = spawn(process.execPath, [CLI, 'serve', '--data', dataDir, '--http', `127.0.0.1:${port}`, '--milter', `inet:127.0.0.1:${milter}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [CLI, 'serve', '--data', dataDir, '--http', `127.0.0.1:${port}`, '--milter', `inet:127.0.0.1:${milter}`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -199,7 +232,15 @@ async function browserTimes(port: number, cookie: string, target: string): Promi
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
     executablePath: executable,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -229,9 +270,13 @@ async function main(): Promise<void> {
   if (!existsSync(CLI)) throw new Error('dist/cli/main.js missing: npm run build');
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tm-bench-report-'));
   try {
-    console.log(`bench:report: one send of ${EVENTS.toLocaleString('en-US')} events, ${RECIPIENTS.toLocaleString('en-US')} recipients; medians of ${RUNS} runs`);
+    console.log(
+      `bench:report: one send of ${EVENTS.toLocaleString('en-US')} events, ${RECIPIENTS.toLocaleString('en-US')} recipients; medians of ${RUNS} runs`,
+    );
     const fillSeconds = await fill(path.join(dataDir, 'db'));
-    console.log(`filled through recordEvents (aggregates folded as written): ${fillSeconds.toFixed(1)} s, ${Math.round(EVENTS / fillSeconds).toLocaleString('en-US')} events/s`);
+    console.log(
+      `filled through recordEvents (aggregates folded as written): ${fillSeconds.toFixed(1)} s, ${Math.round(EVENTS / fillSeconds).toLocaleString('en-US')} events/s`,
+    );
     const scan = await scanReference(path.join(dataDir, 'db'));
     console.log(`reference, report by a LevelDB scan of the events:   ${ms(median(scan.times))}`);
 
@@ -261,7 +306,10 @@ async function main(): Promise<void> {
       }
       const browser = await browserTimes(daemon.port, cookie, `/admin/send?id=${SEND}`);
       if (typeof browser === 'string') console.log(`send page in Chromium: skipped (${browser})`);
-      else console.log(`send page in Chromium                first byte ${ms(median(browser.ttfb)).padStart(7)}  charts drawn ${ms(median(browser.complete)).padStart(7)}`);
+      else
+        console.log(
+          `send page in Chromium                first byte ${ms(median(browser.ttfb)).padStart(7)}  charts drawn ${ms(median(browser.complete)).padStart(7)}`,
+        );
       const same = canonical(aggregated) === canonical(scan.report);
       console.log(`aggregated report equals the scan's: ${same ? 'yes' : 'NO'}`);
       if (!same) process.exitCode = 1;

@@ -42,7 +42,16 @@ const cheapMinter = {
 const minter = flag('--hmac')
   ? createMessageMinter({
       keyring: createKeyring([signingKey(1, Buffer.alloc(32, 7))], 1),
-      identity: { sendId: 'a1', listId: 'l', emailCode: 'c', mailClass: 'a', recipient: 'r@example.net', recipients: ['r@example.net'], campaignId: '', metadata: null },
+      identity: {
+        sendId: 'a1',
+        listId: 'l',
+        emailCode: 'c',
+        mailClass: 'a',
+        recipient: 'r@example.net',
+        recipients: ['r@example.net'],
+        campaignId: '',
+        metadata: null,
+      },
       settings: { clicks: true, opens: true, domain: 't.example', scheme: 'https', style: 'compact', mode: 'stateful' },
       origin: { scheme: 'https', domain: 't.example' },
       messageId: Buffer.alloc(9, 1),
@@ -113,7 +122,9 @@ for (let r = 0; r < rounds; r++) for (const [name, pass] of Object.entries(passe
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mbPerSecond = Object.fromEntries(Object.entries(samples).map(([name, xs]) => [name, bytes / 1e6 / median(xs)]));
 
-console.log(`corpus: ${docs.length} templates, ${(bytes / 1e6).toFixed(2)} MB${flag('--seeded') ? ' (seeded)' : ''}, minter: ${flag('--hmac') ? 'HMAC' : 'cheap'}`);
+console.log(
+  `corpus: ${docs.length} templates, ${(bytes / 1e6).toFixed(2)} MB${flag('--seeded') ? ' (seeded)' : ''}, minter: ${flag('--hmac') ? 'HMAC' : 'cheap'}`,
+);
 console.log(`${rounds} rounds x ${repeat} corpus passes, median CPU time:`);
 for (const [name, speed] of Object.entries(mbPerSecond)) console.log(`  ${name.padEnd(26)} ${speed.toFixed(1).padStart(7)} MB/s`);
 const ratio = mbPerSecond.rewriteHtml / mbPerSecond['tokenizer, locations on'];

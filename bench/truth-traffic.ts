@@ -122,7 +122,14 @@ const PREVIEW_UAS = [
   'LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)',
   'Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)',
 ];
-const TOOL_UAS = ['curl/8.5.0', 'python-requests/2.31.0', 'Wget/1.21.4', 'Go-http-client/2.0', 'axios/1.7.2', 'node-fetch/1.0 (+https://github.com/bitinn/node-fetch)'];
+const TOOL_UAS = [
+  'curl/8.5.0',
+  'python-requests/2.31.0',
+  'Wget/1.21.4',
+  'Go-http-client/2.0',
+  'axios/1.7.2',
+  'node-fetch/1.0 (+https://github.com/bitinn/node-fetch)',
+];
 const HEAD_UAS = [...SCANNER_BROWSERS, 'Mozilla/5.0 (compatible; link-checker/2.1)', 'okhttp/4.12.0'];
 
 type Vendor = 'microsoft' | 'proofpoint' | 'mimecast' | 'barracuda' | 'cisco';
@@ -186,7 +193,8 @@ export function planTraffic(o: TrafficOptions): TrafficPlan {
     const company = corporate ? pick(companies) : undefined;
     const mailbox = corporate ? 'corporate' : pick(['gmail', 'gmail', 'gmail', 'yahoo', 'apple', 'apple', 'other']);
     const appleMpp = mailbox === 'apple' || (corporate && chance(0.25)); // iPhone Mail with MPP on a work account too
-    const personIp = (): string => (company ? company.nat : chance(0.35) ? ipIn(pick(mobilePools)) : ipIn(pick(['73.', '98.', '24.', '86.', '90.', '81.', '2.'])));
+    const personIp = (): string =>
+      company ? company.nat : chance(0.35) ? ipIn(pick(mobilePools)) : ipIn(pick(['73.', '98.', '24.', '86.', '90.', '81.', '2.']));
     const personUa = pick(PERSON_BROWSERS);
 
     // The gateway's scan on arrival.
@@ -203,12 +211,17 @@ export function planTraffic(o: TrafficOptions): TrafficPlan {
       }
       const startBucket = r();
       const start =
-        startBucket < 0.005 ? between(2_000, 10_000)
-        : startBucket < 0.027 ? between(10_000, 20_000)
-        : startBucket < 0.691 ? between(20_000, 60_000)
-        : startBucket < 0.974 ? between(60_000, 300_000)
-        : startBucket < 0.993 ? between(300_000, 1_800_000)
-        : between(3_600_000, 86_400_000);
+        startBucket < 0.005
+          ? between(2_000, 10_000)
+          : startBucket < 0.027
+            ? between(10_000, 20_000)
+            : startBucket < 0.691
+              ? between(20_000, 60_000)
+              : startBucket < 0.974
+                ? between(60_000, 300_000)
+                : startBucket < 0.993
+                  ? between(300_000, 1_800_000)
+                  : between(3_600_000, 86_400_000);
       const positions = Array.from({ length: links }, (_, k) => k + 1);
       if (chance(0.85)) positions.push(0); // the honeypot is one more href to a crawler
       // mautic#9798: "each click seems to take about one second" in some scanners' logs.
@@ -226,8 +239,27 @@ export function planTraffic(o: TrafficOptions): TrafficPlan {
     // Apple MPP: the device fetches the images when the message lands, read or not.
     if (appleMpp) {
       const first = chance(0.7) ? between(5_000, 120_000) : lognormal(1_800_000, 1.5);
-      add({ at: cap(first), kind: 'open', position: 0, method: 'GET', ip: ipIn(pick(['17.58.', '17.57.', '17.123.'])), userAgent: 'Mozilla/5.0', machine: true, actor: 'mpp' });
-      if (chance(0.3)) add({ at: cap(first + lognormal(3_600_000, 1)), kind: 'open', position: 0, method: 'GET', ip: ipIn('17.58.'), userAgent: 'Mozilla/5.0', machine: true, actor: 'mpp' });
+      add({
+        at: cap(first),
+        kind: 'open',
+        position: 0,
+        method: 'GET',
+        ip: ipIn(pick(['17.58.', '17.57.', '17.123.'])),
+        userAgent: 'Mozilla/5.0',
+        machine: true,
+        actor: 'mpp',
+      });
+      if (chance(0.3))
+        add({
+          at: cap(first + lognormal(3_600_000, 1)),
+          kind: 'open',
+          position: 0,
+          method: 'GET',
+          ip: ipIn('17.58.'),
+          userAgent: 'Mozilla/5.0',
+          machine: true,
+          actor: 'mpp',
+        });
     }
 
     // The person.
@@ -241,8 +273,16 @@ export function planTraffic(o: TrafficOptions): TrafficPlan {
       const proxied = mailbox === 'gmail' ? 'gmail' : mailbox === 'yahoo' ? 'yahoo' : '';
       const showsImages = !(clicks && blocksImages);
       if (showsImages) {
-        const openUa = proxied === 'gmail' ? GMAIL_PROXY : proxied === 'yahoo' ? YAHOO_PROXY : corporate ? OUTLOOK_WINDOWS_OPEN : pick([APPLE_MAIL_OPEN, IPHONE_MAIL_OPEN, personUa]);
-        const openIp = proxied === 'gmail' ? ipIn(pick(['66.249.84.', '66.249.88.', '66.249.93.'])) : proxied === 'yahoo' ? ipIn(pick(['74.6.', '98.136.'])) : ip;
+        const openUa =
+          proxied === 'gmail'
+            ? GMAIL_PROXY
+            : proxied === 'yahoo'
+              ? YAHOO_PROXY
+              : corporate
+                ? OUTLOOK_WINDOWS_OPEN
+                : pick([APPLE_MAIL_OPEN, IPHONE_MAIL_OPEN, personUa]);
+        const openIp =
+          proxied === 'gmail' ? ipIn(pick(['66.249.84.', '66.249.88.', '66.249.93.'])) : proxied === 'yahoo' ? ipIn(pick(['74.6.', '98.136.'])) : ip;
         const actor = proxied ? `${proxied}-proxy` : 'person';
         const reads = chance(0.3) ? 2 : 1;
         let at = cap(readAt);
@@ -263,30 +303,86 @@ export function planTraffic(o: TrafficOptions): TrafficPlan {
         let position = 1 + Math.floor(r() * links);
         while (chosen.has(position) && chosen.size < links) position = 1 + Math.floor(r() * links);
         chosen.add(position);
-        if (officeChecks) add({ at: at - between(50, 300), kind: 'click', position, method: 'OPTIONS', ip, userAgent: 'Microsoft Office Existence Discovery', machine: true, actor: 'office-options' });
+        if (officeChecks)
+          add({
+            at: at - between(50, 300),
+            kind: 'click',
+            position,
+            method: 'OPTIONS',
+            ip,
+            userAgent: 'Microsoft Office Existence Discovery',
+            machine: true,
+            actor: 'office-options',
+          });
         if (safeLinks && chance(0.6)) {
           const vendorIp = ipIn(pick(chance(0.5) ? LISTED.microsoft : UNLISTED.microsoft));
-          add({ at: at - between(300, 2_000), kind: 'click', position, method: 'GET', ip: vendorIp, userAgent: pick(SCANNER_BROWSERS), machine: true, actor: 'safelinks-check' });
+          add({
+            at: at - between(300, 2_000),
+            kind: 'click',
+            position,
+            method: 'GET',
+            ip: vendorIp,
+            userAgent: pick(SCANNER_BROWSERS),
+            machine: true,
+            actor: 'safelinks-check',
+          });
         }
         add({ at, kind: 'click', position, method: 'GET', ip, userAgent: personUa, machine: false, actor: 'person' });
         if (corporate && chance(0.1)) {
           // resend-node#901: a scanner fetched the link the person had just clicked, 12 s later, from another network
-          add({ at: at + between(5_000, 20_000), kind: 'click', position, method: 'GET', ip: ipIn(pick(UNLISTED[company!.vendor])), userAgent: pick(SCANNER_BROWSERS), machine: true, actor: 'recheck-after-click' });
+          add({
+            at: at + between(5_000, 20_000),
+            kind: 'click',
+            position,
+            method: 'GET',
+            ip: ipIn(pick(UNLISTED[company!.vendor])),
+            userAgent: pick(SCANNER_BROWSERS),
+            machine: true,
+            actor: 'recheck-after-click',
+          });
         }
-        if (chance(0.08)) add({ at: at + between(150, 600), kind: 'click', position, method: 'GET', ip, userAgent: personUa, machine: false, actor: 'person-double' });
+        if (chance(0.08))
+          add({ at: at + between(150, 600), kind: 'click', position, method: 'GET', ip, userAgent: personUa, machine: false, actor: 'person-double' });
         at += tabs ? between(800, 2_500) : Math.max(3_000, cap(lognormal(60_000, 1)));
       }
     }
 
     // Others who come by the links.
     if (chance(0.02)) {
-      add({ at: cap(lognormal(7_200_000, 1)), kind: 'click', position: 1 + Math.floor(r() * links), method: 'GET', ip: ipIn(pick(['54.', '35.', '44.'])), userAgent: pick(PREVIEW_UAS), machine: true, actor: 'preview' });
+      add({
+        at: cap(lognormal(7_200_000, 1)),
+        kind: 'click',
+        position: 1 + Math.floor(r() * links),
+        method: 'GET',
+        ip: ipIn(pick(['54.', '35.', '44.'])),
+        userAgent: pick(PREVIEW_UAS),
+        machine: true,
+        actor: 'preview',
+      });
     }
     if (chance(0.01)) {
-      add({ at: cap(lognormal(3_600_000, 1)), kind: pick<Kind>(['click', 'open']), position: 1, method: 'GET', ip: ipIn(pick(['34.', '159.65.', '5.161.'])), userAgent: pick(TOOL_UAS), machine: true, actor: 'tool' });
+      add({
+        at: cap(lognormal(3_600_000, 1)),
+        kind: pick<Kind>(['click', 'open']),
+        position: 1,
+        method: 'GET',
+        ip: ipIn(pick(['34.', '159.65.', '5.161.'])),
+        userAgent: pick(TOOL_UAS),
+        machine: true,
+        actor: 'tool',
+      });
     }
     if (chance(0.03)) {
-      add({ at: cap(between(5_000, 600_000)), kind: 'click', position: 1 + Math.floor(r() * links), method: 'HEAD', ip: ipIn(pick(['52.', '34.', '18.'])), userAgent: pick(HEAD_UAS), machine: true, actor: 'head-prefetch' });
+      add({
+        at: cap(between(5_000, 600_000)),
+        kind: 'click',
+        position: 1 + Math.floor(r() * links),
+        method: 'HEAD',
+        ip: ipIn(pick(['52.', '34.', '18.'])),
+        userAgent: pick(HEAD_UAS),
+        machine: true,
+        actor: 'head-prefetch',
+      });
     }
   }
   // Opens are counted per request; an open's position is 0 and the plan uses it only for clicks.

@@ -105,7 +105,11 @@ function readLinks(body: string): Links {
 }
 
 /** Sends every recipient's message through the milter; `onDelivered` starts that recipient's traffic. */
-async function deliver(daemon: DaemonProcess, plan: TrafficPlan, onDelivered: (i: number, links: Links, at: number) => void): Promise<{ links: Links[]; deliveredAt: number[] }> {
+async function deliver(
+  daemon: DaemonProcess,
+  plan: TrafficPlan,
+  onDelivered: (i: number, links: Links, at: number) => void,
+): Promise<{ links: Links[]; deliveredAt: number[] }> {
   const links: Links[] = [];
   const deliveredAt: number[] = [];
   let next = 0;
@@ -130,7 +134,8 @@ async function deliver(daemon: DaemonProcess, plan: TrafficPlan, onDelivered: (i
         deliveredAt[i] = Date.now();
         if (!result.body) throw new Error(`message ${i} not rewritten (verdict ${result.verdict}); ${daemon.diagnostics()}`);
         const found = readLinks(result.body.toString('utf8'));
-        if (found.clicks.size !== r.links + 1 || !found.pixel) throw new Error(`message ${i}: expected ${r.links} links, the honeypot and a pixel, found ${found.clicks.size} links`);
+        if (found.clicks.size !== r.links + 1 || !found.pixel)
+          throw new Error(`message ${i}: expected ${r.links} links, the honeypot and a pixel, found ${found.clicks.size} links`);
         links[i] = found;
         onDelivered(i, found, deliveredAt[i]);
       } finally {
@@ -286,20 +291,28 @@ function render(
     const s = result.byKind[kind];
     out.push(`${kind}s: ${s.machine.total} by machines, ${s.human.total} by people`);
     out.push(`  ${'rule'.padEnd(16)} ${'machines flagged'.padStart(17)} ${'by it alone'.padStart(12)} ${'people flagged'.padStart(15)}`);
-    out.push(`  ${'all rules'.padEnd(16)} ${pct(s.machine.flagged, s.machine.total).padStart(17)} ${''.padStart(12)} ${pct(s.human.flagged, s.human.total).padStart(15)}`);
+    out.push(
+      `  ${'all rules'.padEnd(16)} ${pct(s.machine.flagged, s.machine.total).padStart(17)} ${''.padStart(12)} ${pct(s.human.flagged, s.human.total).padStart(15)}`,
+    );
     const rules = [...s.rules.entries()].sort((a, b) => b[1].machine - a[1].machine || a[0].localeCompare(b[0]));
     for (const [rule, r] of rules) {
-      out.push(`  ${rule.padEnd(16)} ${pct(r.machine, s.machine.total).padStart(17)} ${pct(r.alone, s.machine.total).padStart(12)} ${pct(r.human, s.human.total).padStart(15)}`);
+      out.push(
+        `  ${rule.padEnd(16)} ${pct(r.machine, s.machine.total).padStart(17)} ${pct(r.alone, s.machine.total).padStart(12)} ${pct(r.human, s.human.total).padStart(15)}`,
+      );
     }
     out.push('');
   }
   out.push('by actor (kind, who: flagged / events)');
   for (const [actor, a] of [...result.actors.entries()].sort((x, y) => x[0].localeCompare(y[0]))) {
-    out.push(`  ${actor.padEnd(28)} ${a.machine ? 'machine' : 'human  '}  ${String(a.flagged).padStart(5)} / ${String(a.total).padEnd(5)} ${pct(a.flagged, a.total).padStart(6)}`);
+    out.push(
+      `  ${actor.padEnd(28)} ${a.machine ? 'machine' : 'human  '}  ${String(a.flagged).padStart(5)} / ${String(a.total).padEnd(5)} ${pct(a.flagged, a.total).padStart(6)}`,
+    );
   }
   out.push('');
   out.push(`reclassified after the event (follow-ups on the JSONL sink): ${extra.followUps} (${extra.followUpsMachine} of them machine events)`);
-  out.push(`requests answered later than a tenth of the burst window: ${extra.late} of ${extra.requests}; sent late by ${Math.round(extra.lateness.p50)} ms (median), ${Math.round(extra.lateness.p99)} ms (99th percentile), ${Math.round(extra.lateness.max)} ms (worst)`);
+  out.push(
+    `requests answered later than a tenth of the burst window: ${extra.late} of ${extra.requests}; sent late by ${Math.round(extra.lateness.p50)} ms (median), ${Math.round(extra.lateness.p99)} ms (99th percentile), ${Math.round(extra.lateness.max)} ms (worst)`,
+  );
   return out.join('\n');
 }
 
@@ -343,7 +356,10 @@ async function main(): Promise<void> {
     const pairs = pairUp(plan, events);
     const result = score(pairs);
     if (args.explain) explain(plan, pairs, deliveredAt);
-    const lines = (await readFile(jsonl, 'utf8')).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as EventJson);
+    const lines = (await readFile(jsonl, 'utf8'))
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as EventJson);
     const followUps = lines.filter((l) => l.reclassified);
     const labelById = new Map(pairs.map((p) => [p.e.id, p.q.machine]));
     const text = render(result, {
@@ -382,7 +398,9 @@ function explain(plan: TrafficPlan, pairs: Array<{ q: PlannedRequest; e: EventJs
     process.stderr.write(`recipient ${recipient} (${plan.recipients[recipient]!.links} links):\n`);
     for (const p of list.sort((a, b) => a.q.at - b.q.at)) {
       const wrong = p.q.machine !== p.e.machine ? '  WRONG' : '';
-      process.stderr.write(`  ${(p.q.at / 1000).toFixed(1).padStart(8)} s ${p.q.kind} ${p.q.position} ${p.q.method} ${p.q.ip} ${p.q.actor} -> ${p.e.machineReason ?? 'person'}${wrong}\n`);
+      process.stderr.write(
+        `  ${(p.q.at / 1000).toFixed(1).padStart(8)} s ${p.q.kind} ${p.q.position} ${p.q.method} ${p.q.ip} ${p.q.actor} -> ${p.e.machineReason ?? 'person'}${wrong}\n`,
+      );
     }
   }
   void deliveredAt;
@@ -395,7 +413,10 @@ function summary(s: Score) {
     recall: s.machine.total ? s.machine.flagged / s.machine.total : null,
     falsePositives: s.human.total ? s.human.flagged / s.human.total : null,
     rules: Object.fromEntries(
-      [...s.rules.entries()].map(([rule, r]) => [rule, { machines: r.machine / (s.machine.total || 1), alone: r.alone / (s.machine.total || 1), people: r.human / (s.human.total || 1) }]),
+      [...s.rules.entries()].map(([rule, r]) => [
+        rule,
+        { machines: r.machine / (s.machine.total || 1), alone: r.alone / (s.machine.total || 1), people: r.human / (s.human.total || 1) },
+      ]),
     ),
   };
 }

@@ -74,7 +74,10 @@ export function generatedMessages(): Seed[] {
     ...(['quoted-printable', 'base64', '8bit'] as const).map((cte) => ({ name: `generated-${cte}.eml`, raw: wrapHtml(html, cte) })),
     {
       name: 'generated-plain.eml',
-      raw: Buffer.from('From: a@example.com\r\nTo: b@example.net\r\nSubject: plain\r\n\r\nSee https://example.com/x, and <http://example.org/y>.\r\n', 'latin1'),
+      raw: Buffer.from(
+        'From: a@example.com\r\nTo: b@example.net\r\nSubject: plain\r\n\r\nSee https://example.com/x, and <http://example.org/y>.\r\n',
+        'latin1',
+      ),
     },
   ];
 }

@@ -73,7 +73,12 @@ function hrefValue(value: string): string {
 
 function describe(token: HtmlToken | undefined): string {
   if (!token) return 'the end';
-  const text = token.t === 'start' ? `<${token.name}${token.attrs.map((a) => ` ${a.name}=${JSON.stringify(a.value)}`).join('')}>` : token.t === 'end' ? `</${token.name}>` : `${token.t} ${JSON.stringify(token.s)}`;
+  const text =
+    token.t === 'start'
+      ? `<${token.name}${token.attrs.map((a) => ` ${a.name}=${JSON.stringify(a.value)}`).join('')}>`
+      : token.t === 'end'
+        ? `</${token.name}>`
+        : `${token.t} ${JSON.stringify(token.s)}`;
   return text.length > 160 ? `${text.slice(0, 160)}...` : text;
 }
 

@@ -36,7 +36,10 @@ export function damageBoundary(rng: Rng, data: Buffer): Mutated {
       return { data: bytes(text.slice(0, end) + text.slice(at, end).repeat(1 + rng.skewed(5)) + text.slice(end)), label: `duplicate delimiter of ${b} @${at}` };
     case 2:
       if (at === -1) break;
-      return { data: bytes(text.slice(0, at + delimiter.length) + rng.pick([' ', '  \t', '--', '-', 'x', '--  ']) + text.slice(at + delimiter.length)), label: `suffix delimiter of ${b} @${at}` };
+      return {
+        data: bytes(text.slice(0, at + delimiter.length) + rng.pick([' ', '  \t', '--', '-', 'x', '--  ']) + text.slice(at + delimiter.length)),
+        label: `suffix delimiter of ${b} @${at}`,
+      };
     case 3:
       if (at === -1) break;
       return { data: bytes(text.slice(0, at + 2) + text.slice(at + 2 + rng.below(b.length + 1))), label: `shorten delimiter of ${b} @${at}` };
@@ -44,12 +47,21 @@ export function damageBoundary(rng: Rng, data: Buffer): Mutated {
       return { data: bytes(text.split(`${delimiter}--`).join(rng.pick([delimiter, '', `${delimiter}-`]))), label: `damage close delimiter of ${b}` };
     case 5: {
       const replacement = rng.pick(['', '"', 'x', `${b}x`, b.slice(0, -1), ' ', b.repeat(30), '--', `"${b}`]);
-      return { data: bytes(text.replace(`boundary="${b}"`, `boundary="${replacement}"`).replace(`boundary=${b}`, `boundary=${replacement}`)), label: `boundary parameter ${b} -> ${JSON.stringify(replacement)}` };
+      return {
+        data: bytes(text.replace(`boundary="${b}"`, `boundary="${replacement}"`).replace(`boundary=${b}`, `boundary=${replacement}`)),
+        label: `boundary parameter ${b} -> ${JSON.stringify(replacement)}`,
+      };
     }
     case 6:
-      return { data: bytes(text.replace(/\r?\n\r?\n/, (sep) => `${sep}--${b}\r\nContent-Type: text/html\r\n\r\n<a href="https://early.example/">x</a>\r\n`)), label: `early part with ${b}` };
+      return {
+        data: bytes(text.replace(/\r?\n\r?\n/, (sep) => `${sep}--${b}\r\nContent-Type: text/html\r\n\r\n<a href="https://early.example/">x</a>\r\n`)),
+        label: `early part with ${b}`,
+      };
     default:
-      return { data: bytes(text.replace(/boundary\s*=/i, rng.pick(['boundary =', 'BOUNDARY=', 'boundary*=', 'boundary*0=', 'xboundary=']))), label: 'boundary parameter name' };
+      return {
+        data: bytes(text.replace(/boundary\s*=/i, rng.pick(['boundary =', 'BOUNDARY=', 'boundary*=', 'boundary*0=', 'xboundary=']))),
+        label: 'boundary parameter name',
+      };
   }
   return mutateBytes(rng, data);
 }
@@ -69,9 +81,24 @@ export function damageEncoding(rng: Rng, data: Buffer): Mutated {
       return { data: bytes(text.slice(0, at) + junk + text.slice(at)), label: `base64 junk ${JSON.stringify(junk)} @${at}` };
     }
     case 2: {
-      const cte = rng.pick(['base64', 'quoted-printable', '7bit', '8bit', 'binary', 'x-uuencode', 'bogus', '', 'BASE64', ' quoted-printable ;', 'base64, 7bit']);
+      const cte = rng.pick([
+        'base64',
+        'quoted-printable',
+        '7bit',
+        '8bit',
+        'binary',
+        'x-uuencode',
+        'bogus',
+        '',
+        'BASE64',
+        ' quoted-printable ;',
+        'base64, 7bit',
+      ]);
       const replaced = text.replace(/Content-Transfer-Encoding:[^\r\n]*/i, `Content-Transfer-Encoding: ${cte}`);
-      return { data: bytes(replaced === text ? `Content-Transfer-Encoding: ${cte}\r\n${text}` : replaced), label: `transfer encoding -> ${JSON.stringify(cte)}` };
+      return {
+        data: bytes(replaced === text ? `Content-Transfer-Encoding: ${cte}\r\n${text}` : replaced),
+        label: `transfer encoding -> ${JSON.stringify(cte)}`,
+      };
     }
     case 3: {
       const all = text.replace(/Content-Transfer-Encoding:[^\r\n]*/gi, () => `Content-Transfer-Encoding: ${rng.pick(['base64', 'quoted-printable', '8bit'])}`);
@@ -90,9 +117,31 @@ export function damageEncoding(rng: Rng, data: Buffer): Mutated {
 }
 
 const CHARSETS = [
-  'utf-8', 'us-ascii', 'iso-8859-1', 'windows-1252', 'utf-16', 'utf-16le', 'utf-16be', 'utf-32', 'utf-7', 'iso-2022-jp',
-  'shift_jis', 'euc-kr', 'ks_c_5601-1987', 'gb2312', 'big5', 'koi8-r', 'x-unknown', 'unicode-1-1-utf-7', '', '"utf-8', 'utf8',
-  'binary', 'default', 'x-user-defined', 'cp1252; format=flowed',
+  'utf-8',
+  'us-ascii',
+  'iso-8859-1',
+  'windows-1252',
+  'utf-16',
+  'utf-16le',
+  'utf-16be',
+  'utf-32',
+  'utf-7',
+  'iso-2022-jp',
+  'shift_jis',
+  'euc-kr',
+  'ks_c_5601-1987',
+  'gb2312',
+  'big5',
+  'koi8-r',
+  'x-unknown',
+  'unicode-1-1-utf-7',
+  '',
+  '"utf-8',
+  'utf8',
+  'binary',
+  'default',
+  'x-user-defined',
+  'cp1252; format=flowed',
 ];
 
 /** A different (wrong, unknown, wide) charset label on one Content-Type, or on every one. */
@@ -104,7 +153,10 @@ export function relabelCharset(rng: Rng, data: Buffer): Mutated {
   }
   const replaced = text.replace(/charset\s*=\s*("?)[^";\s]*\1/i, `charset=${charset}`);
   if (replaced !== text) return { data: bytes(replaced), label: `charset -> ${JSON.stringify(charset)}` };
-  return { data: bytes(text.replace(/Content-Type:\s*text\/(html|plain)/i, (m) => `${m}; charset=${charset}`)), label: `add charset ${JSON.stringify(charset)}` };
+  return {
+    data: bytes(text.replace(/Content-Type:\s*text\/(html|plain)/i, (m) => `${m}; charset=${charset}`)),
+    label: `add charset ${JSON.stringify(charset)}`,
+  };
 }
 
 /** A message wrapped in `levels` multipart/mixed containers (deep nesting), each with its own boundary. */

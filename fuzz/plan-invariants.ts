@@ -24,8 +24,14 @@ const PIXEL = openPixelHtml(PIXEL_URL);
 function independentTransferDecode(cte: string, raw: Buffer): Buffer {
   if (cte === 'base64') return Buffer.from(raw.toString('latin1').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
   if (cte !== 'quoted-printable') return raw;
-  const text = raw.toString('latin1').replace(/[ \t]+(?=\r?\n)/g, '').replace(/=\r?\n/g, '');
-  return Buffer.from(text.replace(/=([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1');
+  const text = raw
+    .toString('latin1')
+    .replace(/[ \t]+(?=\r?\n)/g, '')
+    .replace(/=\r?\n/g, '');
+  return Buffer.from(
+    text.replace(/=([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+    'latin1',
+  );
 }
 
 function productDecode(body: Buffer, range: ByteRange, cte: string, charset: string): string | null {
@@ -43,7 +49,8 @@ function encodingProblems(content: Buffer, cte: string): string[] {
       problems.push(`invalid quoted-printable line ${i}: ${JSON.stringify(line.slice(0, 100))}`);
     }
     // Bare CRs and blank lines at the end are the part's original tail (whitespace after the data), kept as it was.
-    if (cte === 'base64' && !/^[A-Za-z0-9+/]{0,76}={0,2}\r*$/.test(line) && !/^[\r \t]*$/.test(line)) problems.push(`invalid base64 line ${i}: ${JSON.stringify(line.slice(0, 100))}`);
+    if (cte === 'base64' && !/^[A-Za-z0-9+/]{0,76}={0,2}\r*$/.test(line) && !/^[\r \t]*$/.test(line))
+      problems.push(`invalid base64 line ${i}: ${JSON.stringify(line.slice(0, 100))}`);
     if (cte === '7bit' && /[\x80-\xff]/.test(line)) problems.push(`8-bit octets in line ${i} of a 7bit part`);
   });
   return problems.slice(0, 3);

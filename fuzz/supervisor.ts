@@ -81,7 +81,14 @@ export async function supervise(options: SuperviseOptions): Promise<TargetReport
     // Pinning a failure down may run past the deadline: a hang found at the end must still be pinned.
     const runDeadline = unpinned ? Math.max(deadline, Date.now() + 2 * target.caseTimeoutMs + 5_000) : deadline;
     const runEnd = unpinned ? Math.min(endCase, exactUntil) : endCase;
-    const args: WorkerArgs = { target: options.target, seed: options.seed, firstCase: next, endCase: Number.isFinite(runEnd) ? runEnd : null, deadline: runDeadline, exactUntil };
+    const args: WorkerArgs = {
+      target: options.target,
+      seed: options.seed,
+      firstCase: next,
+      endCase: Number.isFinite(runEnd) ? runEnd : null,
+      deadline: runDeadline,
+      exactUntil,
+    };
     const outcome = await runWorker(args, target.caseTimeoutMs + KILL_MARGIN_MS, (m) => {
       if (m.t === 'counters') Object.assign(counters, m.counters);
       else if (m.t === 'note') {

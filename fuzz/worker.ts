@@ -35,7 +35,13 @@ async function main(): Promise<void> {
     process.exit(70);
   });
   process.on('unhandledRejection', (err) => {
-    send({ t: 'problem', index: current, kind: 'crash', message: `unhandled rejection: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, label: '' });
+    send({
+      t: 'problem',
+      index: current,
+      kind: 'crash',
+      message: `unhandled rejection: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+      label: '',
+    });
     process.exit(70);
   });
 

@@ -62,8 +62,19 @@ const SCENARIOS: Record<string, () => Promise<Outcome[]>> = {
     try {
       const { figures, account } = await runLoadScenario({ count: 20_000, rssEvery: 1_000 });
       const broken: string[] = [];
-      check(broken, account.lost.length === 0 && account.refused === 0 && account.untracked === 0, `${account.lost.length} lost, ${account.refused} refused, ${account.untracked} untracked`);
-      return [{ name: 'soak-capped', title: 'soak: 20,000 messages, daemon old space capped at 64 MB', figures: { ...figures, 'daemon NODE_OPTIONS': process.env.NODE_OPTIONS }, broken }];
+      check(
+        broken,
+        account.lost.length === 0 && account.refused === 0 && account.untracked === 0,
+        `${account.lost.length} lost, ${account.refused} refused, ${account.untracked} untracked`,
+      );
+      return [
+        {
+          name: 'soak-capped',
+          title: 'soak: 20,000 messages, daemon old space capped at 64 MB',
+          figures: { ...figures, 'daemon NODE_OPTIONS': process.env.NODE_OPTIONS },
+          broken,
+        },
+      ];
     } finally {
       if (saved === undefined) delete process.env.NODE_OPTIONS;
       else process.env.NODE_OPTIONS = saved;
@@ -78,12 +89,25 @@ const SCENARIOS: Record<string, () => Promise<Outcome[]>> = {
       check(broken, account.lost.length === 0, `${account.lost.length} lost`);
       check(broken, account.duplicated.length === 0, `${account.duplicated.length} duplicated`);
       check(broken, account.deliveredAfterRefusal.length === 0, `${account.deliveredAfterRefusal.length} delivered although refused`);
-      check(broken, Object.keys(account.refusedByCode).every((key) => / 4\d\d$/.test(key)), `refusals other than 4xx: ${JSON.stringify(account.refusedByCode)}`);
+      check(
+        broken,
+        Object.keys(account.refusedByCode).every((key) => / 4\d\d$/.test(key)),
+        `refusals other than 4xx: ${JSON.stringify(account.refusedByCode)}`,
+      );
       check(broken, defaultAction === 'accept' || account.untracked === 0, `${account.untracked} untracked with tempfail`);
       check(broken, account.problems.length === 0, `verify problems: ${account.problems.slice(0, 5).join('; ')}`);
       check(broken, trouble.milterDeferrals === 0, 'milter deferrals in the queue');
-      check(broken, kills.every((kill) => kill.firstTrackedAt !== undefined), 'an outage without recovery');
-      outcomes.push({ name: `kills-${defaultAction}`, title: `SIGKILL every 3 s during 10,000 messages, milter_default_action = ${defaultAction}`, figures, broken });
+      check(
+        broken,
+        kills.every((kill) => kill.firstTrackedAt !== undefined),
+        'an outage without recovery',
+      );
+      outcomes.push({
+        name: `kills-${defaultAction}`,
+        title: `SIGKILL every 3 s during 10,000 messages, milter_default_action = ${defaultAction}`,
+        figures,
+        broken,
+      });
     }
     return outcomes;
   },
@@ -94,8 +118,16 @@ const SCENARIOS: Record<string, () => Promise<Outcome[]>> = {
     const broken: string[] = [];
     check(broken, result.during.lost.length === 0 && result.during.accepted === 100, 'mail lost or refused while the disk was full');
     check(broken, result.during.problems.length === 0, 'mail changed while the disk was full');
-    check(broken, result.failedCodes.every((code) => code.startsWith('ESTORE_')), 'failures without a store error code');
-    check(broken, result.clicksWhileFull.every((c) => c.status === 302 && c.location === c.expected), 'earlier links did not redirect while full');
+    check(
+      broken,
+      result.failedCodes.every((code) => code.startsWith('ESTORE_')),
+      'failures without a store error code',
+    );
+    check(
+      broken,
+      result.clicksWhileFull.every((c) => c.status === 302 && c.location === c.expected),
+      'earlier links did not redirect while full',
+    );
     check(broken, result.trackingResumedAfterMs !== undefined && result.after.tracked === 100, 'tracking did not resume after freeing space');
     check(broken, result.lostEvents.length === 0, `${result.lostEvents.length} acknowledged events lost`);
     return [{ name: 'full-disk', title: 'data directory on a full 2 MB tmpfs, 100 messages a phase', figures: result.figures, broken }];
@@ -114,7 +146,8 @@ const SCENARIOS: Record<string, () => Promise<Outcome[]>> = {
   async webhook() {
     const { figures, phases, clicksMade, eventsDelivered } = await runWebhookScenario({ phaseMs: 20_000, drainTimeoutMs: 300_000 });
     const broken: string[] = [];
-    for (const phase of phases) check(broken, phase.redirected === phase.clicks, `receiver ${phase.mode}: ${phase.clicks - phase.redirected} clicks not redirected`);
+    for (const phase of phases)
+      check(broken, phase.redirected === phase.clicks, `receiver ${phase.mode}: ${phase.clicks - phase.redirected} clicks not redirected`);
     check(broken, eventsDelivered === clicksMade, `${clicksMade - eventsDelivered} click events lost`);
     return [{ name: 'webhook', title: 'webhook receiver healthy, 500, hanging (20 s each)', figures, broken }];
   },
@@ -134,7 +167,11 @@ const SCENARIOS: Record<string, () => Promise<Outcome[]>> = {
     check(broken, badClicks === 0, `${badClicks} clicks not redirected to the link's destination`);
     check(broken, refused === 0, `${refused} messages refused`);
     check(broken, accepted.big > 0 && accepted.newsletters > 0, 'big messages or newsletters did not get through');
-    check(broken, Object.keys(outcomes).every((o) => o === 'modified'), `message outcomes other than modified: ${JSON.stringify(outcomes)}`);
+    check(
+      broken,
+      Object.keys(outcomes).every((o) => o === 'modified'),
+      `message outcomes other than modified: ${JSON.stringify(outcomes)}`,
+    );
     return [{ name: 'mixed', title: 'mixed: 10 MB messages, 4 newsletter senders and 16 clickers, 30 s', figures, broken }];
   },
 };
@@ -155,7 +192,10 @@ async function main(): Promise<number> {
   const broken: string[] = [];
   for (const name of names) {
     for (const outcome of await SCENARIOS[name]!()) {
-      const file = await publishFigures(outcome.name, outcome.title, { ...outcome.figures, 'invariants broken': outcome.broken.length === 0 ? 'none' : outcome.broken });
+      const file = await publishFigures(outcome.name, outcome.title, {
+        ...outcome.figures,
+        'invariants broken': outcome.broken.length === 0 ? 'none' : outcome.broken,
+      });
       console.log(`  -> ${file}\n`);
       broken.push(...outcome.broken.map((what) => `${outcome.name}: ${what}`));
     }

@@ -39,7 +39,8 @@ const { values, positionals } = (() => {
   }
 })();
 const role = positionals[0] ?? 'serve';
-if (!ROLES.includes(role) || positionals.length > 1) fail(`usage: trackmilter-wait-ready.mjs ${ROLES.join('|')} [--config FILE] [--milter SOCKET] [--http HOST:PORT] [--timeout SECONDS]`);
+if (!ROLES.includes(role) || positionals.length > 1)
+  fail(`usage: trackmilter-wait-ready.mjs ${ROLES.join('|')} [--config FILE] [--milter SOCKET] [--http HOST:PORT] [--timeout SECONDS]`);
 const timeoutMs = Number(values.timeout) * 1000;
 if (!(timeoutMs > 0)) fail(`--timeout ${values.timeout}: expected a number of seconds`);
 

@@ -28,7 +28,19 @@ export interface ThroughputResult {
 export async function runSmtpSource(lab: PostfixLab, run: SourceRun): Promise<void> {
   await execFileAsync(
     program('smtp-source'),
-    ['-s', String(run.sessions), '-m', String(run.count), '-f', 'news@example.com', '-t', 'reader@example.net', '-F', run.messageFile, `127.0.0.1:${lab.smtpPort}`],
+    [
+      '-s',
+      String(run.sessions),
+      '-m',
+      String(run.count),
+      '-f',
+      'news@example.com',
+      '-t',
+      'reader@example.net',
+      '-F',
+      run.messageFile,
+      `127.0.0.1:${lab.smtpPort}`,
+    ],
     { maxBuffer: 16 * 1024 * 1024 },
   );
 }
@@ -40,7 +52,6 @@ export async function measureThroughput(lab: PostfixLab, run: SourceRun, timeout
   await runSmtpSource(lab, run);
   const after = await lab.waitForDeliveries(before.sent + run.count, timeoutMs);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const failures =
-    after.deferred - before.deferred + (after.bounced - before.bounced) + (after.milterRejects - before.milterRejects);
+  const failures = after.deferred - before.deferred + (after.bounced - before.bounced) + (after.milterRejects - before.milterRejects);
   return { messages: run.count, sessions: run.sessions, seconds, messagesPerSecond: run.count / seconds, failures };
 }

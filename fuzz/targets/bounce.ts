@@ -17,9 +17,14 @@ const SIGNED = identity('subscriber@list.example');
 const REPORT_NAMES = /bounce|report|complaint|delivery-status/;
 
 function seeds(ctx: TargetContext): Seed[] {
-  const own = ['postfix-dsn.eml', 'postfix-dsn-headers-only.eml', 'multi-recipient-failed-and-delayed.eml', 'arf-complaint.eml', 'exchange-ndr.eml', 'qmail-bounce.eml'].map(
-    (name) => ({ name: `fixture ${name}`, raw: fixtureWithHeader(name, SIGNED) }),
-  );
+  const own = [
+    'postfix-dsn.eml',
+    'postfix-dsn-headers-only.eml',
+    'multi-recipient-failed-and-delayed.eml',
+    'arf-complaint.eml',
+    'exchange-ndr.eml',
+    'qmail-bounce.eml',
+  ].map((name) => ({ name: `fixture ${name}`, raw: fixtureWithHeader(name, SIGNED) }));
   if (!corpusPresent()) {
     ctx.note(`shared corpus not used (${corpusAbsence()}): mutating test/bounce/fixtures only`);
     return own;
@@ -27,7 +32,12 @@ function seeds(ctx: TargetContext): Seed[] {
   const corpus = corpusMessages(REPORT_NAMES);
   const zed = corpus.find((s) => s.name === 'flanker-bounce-zed.eml');
   const signedZed = zed
-    ? [{ name: 'flanker-bounce-zed.eml + our header', raw: injectAfterLine(zed.raw, 'To: asdfasdfasdfasdfasdfasdfewrqertrtyrthsfgdfgadfqeadvxzvz@gmail.com', encodeInfoHeader(ourKeys, SIGNED)) }]
+    ? [
+        {
+          name: 'flanker-bounce-zed.eml + our header',
+          raw: injectAfterLine(zed.raw, 'To: asdfasdfasdfasdfasdfasdfewrqertrtyrthsfgdfgadfqeadvxzvz@gmail.com', encodeInfoHeader(ourKeys, SIGNED)),
+        },
+      ]
     : [];
   ctx.note(`${corpus.length} corpus reports and ${own.length + signedZed.length} signed fixtures as seeds`);
   return [...corpus, ...own, ...signedZed];
@@ -59,7 +69,10 @@ function check(result: BounceResult, ctx: TargetContext): Problem[] {
   const problems: Problem[] = [];
   for (const event of eventsOf(result)) {
     if (event.sendId !== SIGNED.sendId || event.listId !== SIGNED.listId || event.emailCode !== SIGNED.emailCode) {
-      problems.push({ kind: 'violation', message: `an event names a send that was never signed: ${JSON.stringify({ sendId: event.sendId, listId: event.listId })}` });
+      problems.push({
+        kind: 'violation',
+        message: `an event names a send that was never signed: ${JSON.stringify({ sendId: event.sendId, listId: event.listId })}`,
+      });
     }
     if (event.recipient !== SIGNED.recipient) {
       problems.push({ kind: 'violation', message: `an event names a recipient that was never signed: ${JSON.stringify(event.recipient)}` });
@@ -83,4 +96,3 @@ export const bounceTarget: FuzzTarget = {
     return generator(seeds(ctx));
   },
 };
-

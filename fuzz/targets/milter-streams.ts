@@ -36,9 +36,10 @@ function body(rng: Rng): Buffer {
  */
 export function validStream(rng: Rng, postfixOffer: boolean): Stream {
   const packets: Buffer[] = [];
-  const offer = postfixOffer || rng.chance(0.6)
-    ? POSTFIX_OFFER
-    : { version: rng.pick([2, 3, 4, 6, 7, 255]), actions: rng.chance(0.5) ? 0 : rng.u32() & 0x1ff, protocol: rng.u32() & 0x1fffff };
+  const offer =
+    postfixOffer || rng.chance(0.6)
+      ? POSTFIX_OFFER
+      : { version: rng.pick([2, 3, 4, 6, 7, 255]), actions: rng.chance(0.5) ? 0 : rng.u32() & 0x1ff, protocol: rng.u32() & 0x1fffff };
   packets.push(encodePacket(Cmd.OPTNEG, u32(offer.version, offer.actions, offer.protocol)));
   if (rng.chance(0.6)) packets.push(encodeMacro(Cmd.CONNECT, { j: 'mx.example', daemon_name: 'smtpd', v: 'Postfix' }));
   packets.push(encodeConnect({ hostname: 'client.example', family: rng.pick(['inet', 'inet6', 'unix', 'unknown'] as const), port: 25, address: '192.0.2.1' }));
@@ -55,7 +56,12 @@ export function validStream(rng: Rng, postfixOffer: boolean): Stream {
       { name: 'From', value: 'from@example.com' },
       { name: 'Subject', value: rng.text(rng.skewed(200), 'abc xyz\u00e9') },
       { name: 'Content-Type', value: rng.pick(['text/html; charset=utf-8', 'text/plain', 'multipart/alternative; boundary=b']) },
-      ...(rng.chance(0.3) ? [{ name: 'X-GreenArrow-MailClass', value: 'a' }, { name: 'X-GreenArrow-InstanceID', value: '100525' }] : []),
+      ...(rng.chance(0.3)
+        ? [
+            { name: 'X-GreenArrow-MailClass', value: 'a' },
+            { name: 'X-GreenArrow-InstanceID', value: '100525' },
+          ]
+        : []),
     ];
     for (const h of headers) packets.push(encodeHeader(h));
     packets.push(encodePacket(Cmd.EOH));
@@ -150,7 +156,7 @@ export function mutateStream(rng: Rng, stream: Stream): { data: Buffer; label: s
 export function splitSizes(rng: Rng, length: number): number[] {
   const sizes: number[] = [];
   const style = rng.below(4);
-  for (let left = length; left > 0; ) {
+  for (let left = length; left > 0;) {
     const size = style === 0 ? left : style === 1 ? (sizes.length < 300 ? 1 : left) : style === 2 ? 1 + rng.skewed(70_000) : 1 + rng.below(16);
     sizes.push(Math.min(size, left));
     left -= size;

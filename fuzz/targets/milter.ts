@@ -232,7 +232,8 @@ class SocketHarness {
     const limit = HANG_MS + FILTER_TIMEOUT_MS * (c.details.messages + 2);
     if (mustClose) {
       const outcome = await Promise.race([closed.then(() => 'closed' as const), sleep(limit).then(() => 'open' as const)]);
-      if (outcome === 'open') problems.push({ kind: 'hang', message: `server did not close the connection within ${limit} ms (${c.details.ending}${endsWithQuit ? ', QUIT' : ''})` });
+      if (outcome === 'open')
+        problems.push({ kind: 'hang', message: `server did not close the connection within ${limit} ms (${c.details.ending}${endsWithQuit ? ', QUIT' : ''})` });
     } else if (c.details.unmutated) {
       // A valid conversation left open: its verdicts are owed, however long a big stream takes to
       // serve (a fixed wait would judge the machine's speed, not the milter).
@@ -245,7 +246,8 @@ class SocketHarness {
     await closed;
     const deadline = Date.now() + HANG_MS;
     while (this.server.sessionCount > 0 && Date.now() < deadline) await sleep(5);
-    if (this.server.sessionCount > 0) problems.push({ kind: 'violation', message: `sessionCount stayed at ${this.server.sessionCount} after the connection closed` });
+    if (this.server.sessionCount > 0)
+      problems.push({ kind: 'violation', message: `sessionCount stayed at ${this.server.sessionCount} after the connection closed` });
     if (mustClose || c.details.unmutated) problems.push(...replyProblems(Buffer.concat(received), c));
     if (++this.cases % PROBE_EVERY === 0) problems.push(...(await this.probe(ctx)));
     return problems;
@@ -258,7 +260,12 @@ class SocketHarness {
       const client = await MilterClient.connect(this.server.address, HANG_MS);
       try {
         await client.negotiate();
-        const result = await client.sendMessage({ from: 'a@example.com', recipients: ['b@example.net'], headers: [{ name: 'Subject', value: 'probe' }], body: Buffer.from('probe\r\n') });
+        const result = await client.sendMessage({
+          from: 'a@example.com',
+          recipients: ['b@example.net'],
+          headers: [{ name: 'Subject', value: 'probe' }],
+          body: Buffer.from('probe\r\n'),
+        });
         ctx.count('probes');
         if (result.verdict !== Reply.CONTINUE) return [{ kind: 'violation', message: `probe message got verdict '${result.verdict}'` }];
       } finally {

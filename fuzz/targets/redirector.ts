@@ -64,7 +64,12 @@ function token(rng: Rng): string {
   const who = { recipient: 'r@example.net', sendId: 'a1', listId: 'l', emailCode: 'e' };
   switch (rng.below(3)) {
     case 0:
-      return mintStatelessClick(KEYRING, { ...who, url: rng.chance(0.5) ? `https://shop.example/p/${rng.below(1000)}?q=${rng.below(9)}` : rng.pick(DESTINATIONS), position: rng.below(20), part: rng.pick(['h', 't'] as const) });
+      return mintStatelessClick(KEYRING, {
+        ...who,
+        url: rng.chance(0.5) ? `https://shop.example/p/${rng.below(1000)}?q=${rng.below(9)}` : rng.pick(DESTINATIONS),
+        position: rng.below(20),
+        part: rng.pick(['h', 't'] as const),
+      });
     case 1:
       return mintStatelessOpen(KEYRING, who);
     default:
@@ -164,7 +169,15 @@ function requestTarget(rng: Rng): string {
     case 5:
       return rng.pick(['/healthz', '/metrics', '/healthz?x', '/HEALTHZ', '/admin/report', '/admin/', '/o/', '/c/', '/', '*', '//', '/c//x']);
     case 6:
-      return rng.pick(['http://evil.example/c/x', 'https://127.0.0.1/c/abc', 'example.com:80', '/%00', '/c/%2e%2e/%2e%2e/etc/passwd', '/c/..', '/o/../healthz']);
+      return rng.pick([
+        'http://evil.example/c/x',
+        'https://127.0.0.1/c/abc',
+        'example.com:80',
+        '/%00',
+        '/c/%2e%2e/%2e%2e/etc/passwd',
+        '/c/..',
+        '/o/../healthz',
+      ]);
     case 7:
       return `/${rng.text(rng.pick([10, 100, 9000]), 'abcXYZ019-_~%/.?&=#')}`;
     case 8:
@@ -340,7 +353,8 @@ class DaemonHarness implements TargetSession {
     }
     const posted = (await events(UNSUB.posted.sendId)).filter((e) => e.type === 'unsubscribe');
     const people = new Set(posted.map((e) => e.recipient));
-    if (posted.length !== people.size) problems.push({ kind: 'violation', message: `${posted.length} unsubscribes recorded for ${people.size} recipient(s): a repeat was recorded` });
+    if (posted.length !== people.size)
+      problems.push({ kind: 'violation', message: `${posted.length} unsubscribes recorded for ${people.size} recipient(s): a repeat was recorded` });
     this.ctx.count('unsubscribe-checks');
     // How many of the POSTed identity's recipients are unsubscribed so far (the last check's figure is the total).
     this.ctx.count('unsubscribed-recipients', people.size - this.unsubscribedSeen);

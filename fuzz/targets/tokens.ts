@@ -70,7 +70,12 @@ function randomText(rng: Rng): string {
 }
 
 function identity(rng: Rng): RecipientIdentity {
-  const field = (): string => (rng.chance(0.2) ? '' : randomText(rng).replace(/[\ud800-\udfff]/g, 'x').slice(0, rng.pick([8, 40, 200])));
+  const field = (): string =>
+    rng.chance(0.2)
+      ? ''
+      : randomText(rng)
+          .replace(/[\ud800-\udfff]/g, 'x')
+          .slice(0, rng.pick([8, 40, 200]));
   return { recipient: field(), sendId: field(), listId: field(), emailCode: field() };
 }
 
@@ -86,7 +91,11 @@ function mintToken(rng: Rng, keyring: Keyring): { kind: TokenKind; token: string
     case 'stateful-open':
       return { kind, token: mintStatefulOpen(keyring, { messageId }), fields: { messageId } };
     case 'stateless-click': {
-      const url = rng.pick(['https://', 'http://', '', 'HTTPS://', 'javascript:']) + randomText(rng).replace(/[\ud800-\udfff]/g, 'x').slice(0, 600);
+      const url =
+        rng.pick(['https://', 'http://', '', 'HTTPS://', 'javascript:']) +
+        randomText(rng)
+          .replace(/[\ud800-\udfff]/g, 'x')
+          .slice(0, 600);
       const click = { ...identity(rng), url, ...place };
       return { kind, token: mintStatelessClick(keyring, click), fields: click };
     }
@@ -141,7 +150,11 @@ function resealed(rng: Rng): { value: string; label: string } {
 
 function generate(rng: Rng): TokenCase {
   const choice = rng.below(10);
-  const textCase = (c: Omit<TokenCase, 'input'>): TokenCase => ({ ...c, input: Buffer.from(c.value, 'utf8'), details: { decoder: c.decoder, minted: c.minted } });
+  const textCase = (c: Omit<TokenCase, 'input'>): TokenCase => ({
+    ...c,
+    input: Buffer.from(c.value, 'utf8'),
+    details: { decoder: c.decoder, minted: c.minted },
+  });
   if (choice === 0) {
     return textCase({ label: 'random text', decoder: 'both', value: randomText(rng), minted: [], resealed: false, family: null });
   }
@@ -164,7 +177,15 @@ function generate(rng: Rng): TokenCase {
       labels.push(m.label);
     }
     const decoder = rng.chance(0.85) ? 'info' : 'token';
-    return textCase({ label: labels.join('; '), decoder, value: text, minted, resealed: false, family: 'info', ...(n === 0 && ours ? { expected: { ...fields } } : {}) });
+    return textCase({
+      label: labels.join('; '),
+      decoder,
+      value: text,
+      minted,
+      resealed: false,
+      family: 'info',
+      ...(n === 0 && ours ? { expected: { ...fields } } : {}),
+    });
   }
   const keyring = rng.pick([OURS, OURS, OLDER, FOREIGN]);
   const minted = mintToken(rng, keyring);

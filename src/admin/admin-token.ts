@@ -16,7 +16,8 @@ export async function loadOrCreateAdminToken(dataDir: string): Promise<string> {
     await writeFile(file, randomBytes(24).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
     await chmod(file, 0o600);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new CodedError(AdminErrorCode.TOKEN, `cannot create ${file}: ${(err as Error).message}`, { cause: err });
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+      throw new CodedError(AdminErrorCode.TOKEN, `cannot create ${file}: ${(err as Error).message}`, { cause: err });
   }
   return readAdminToken(dataDir);
 }
@@ -29,6 +30,8 @@ export async function readAdminToken(dataDir: string): Promise<string> {
     return (await readFile(file, 'utf8')).trim();
   } catch (err) {
     if (err instanceof CodedError) throw err;
-    throw new CodedError(AdminErrorCode.TOKEN, `cannot read ${file} (is the daemon's data directory right? --data / data.dir): ${(err as Error).message}`, { cause: err });
+    throw new CodedError(AdminErrorCode.TOKEN, `cannot read ${file} (is the daemon's data directory right? --data / data.dir): ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }

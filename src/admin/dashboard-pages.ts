@@ -51,7 +51,9 @@ export function sendsPage(o: SendListPage): string {
     )
     .join('\n');
   const link = (p: number, label: string): string => `<a href="/admin/?q=${encodeURIComponent(o.query)}&amp;page=${p}">${label}</a>`;
-  const nav = [o.page > 1 ? link(o.page - 1, '← newer') : '', `page ${o.page} of ${Math.max(o.pages, 1)}`, o.page < o.pages ? link(o.page + 1, 'older →') : ''].filter(Boolean).join(' · ');
+  const nav = [o.page > 1 ? link(o.page - 1, '← newer') : '', `page ${o.page} of ${Math.max(o.pages, 1)}`, o.page < o.pages ? link(o.page + 1, 'older →') : '']
+    .filter(Boolean)
+    .join(' · ');
   return page(
     'Sends',
     `<h1>Sends</h1>
@@ -83,7 +85,9 @@ function countTable(title: string, record: Record<string, number>, empty: string
 }
 
 function seriesTable(label: string, points: SeriesPoint[], human: keyof SeriesPoint, machine: keyof SeriesPoint): string {
-  const rows = points.map((p) => `<tr><td>${h(time(p.startMs))}</td><td>${p.granularity}</td><td>${n(p[human] as number)}</td><td>${n(p[machine] as number)}</td></tr>`).join('');
+  const rows = points
+    .map((p) => `<tr><td>${h(time(p.startMs))}</td><td>${p.granularity}</td><td>${n(p[human] as number)}</td><td>${n(p[machine] as number)}</td></tr>`)
+    .join('');
   return `<details><summary>${h(label)} as a table</summary><div class="scroll"><table><thead><tr><th scope="col">from</th><th scope="col">per</th><th scope="col">humans</th><th scope="col">machines</th></tr></thead><tbody>${rows}</tbody></table></div></details>`;
 }
 
@@ -95,7 +99,9 @@ export function sendPage(d: SendPageData): string {
   const positions = [...d.positions]
     .sort((a, b) => (a.part === b.part ? a.position - b.position : a.part < b.part ? -1 : 1))
     .map(
-      (p) => `<tr data-part="${h(p.part)}" data-position="${p.position}"><td>${p.part === 'h' ? 'html' : 'text'}</td><td>${p.position}</td><td class="url">${h(p.url)}</td><td>${h(p.linkName)}</td>
+      (
+        p,
+      ) => `<tr data-part="${h(p.part)}" data-position="${p.position}"><td>${p.part === 'h' ? 'html' : 'text'}</td><td>${p.position}</td><td class="url">${h(p.url)}</td><td>${h(p.linkName)}</td>
 <td data-field="humanClicks">${n(p.humanClicks)}</td><td data-field="clicks">${n(p.clicks)}</td><td>${shareText(humanClicks > 0 ? p.humanClicks / humanClicks : 0)}</td></tr>`,
     )
     .join('\n');
@@ -106,7 +112,10 @@ export function sendPage(d: SendPageData): string {
     })
     .join('\n');
   const reasons = Object.entries(r.machineReasons).map(([reason, byType]) => [reason, Object.values(byType).reduce((a, b) => a + b, 0)] as const);
-  const series = JSON.stringify(d.series.map((p) => [p.startMs, p.granularity, p.humanOpens, p.machineOpens, p.humanClicks, p.machineClicks])).replace(/</g, '\\u003c');
+  const series = JSON.stringify(d.series.map((p) => [p.startMs, p.granularity, p.humanOpens, p.machineOpens, p.humanClicks, p.machineClicks])).replace(
+    /</g,
+    '\\u003c',
+  );
   const t = d.totals;
   return page(
     `Send ${sendLabel(r.sendId)}`,
@@ -144,7 +153,10 @@ ${countTable('Machine verdicts by reason', Object.fromEntries(reasons), 'No mach
 
 export function clickMapPage(sendId: string, links: ClickMapLink[], humanClicks: number): string {
   const rows = links
-    .map((l) => `<tr data-position="${l.position}"><td>${l.position}</td><td class="url">${h(l.url)}</td><td data-field="humanClicks">${n(l.humanClicks)}</td><td>${shareText(l.share)}</td></tr>`)
+    .map(
+      (l) =>
+        `<tr data-position="${l.position}"><td>${l.position}</td><td class="url">${h(l.url)}</td><td data-field="humanClicks">${n(l.humanClicks)}</td><td>${shareText(l.share)}</td></tr>`,
+    )
     .join('\n');
   return page(
     `Click map ${sendLabel(sendId)}`,

@@ -18,7 +18,8 @@ import { ASSETS, clickMapPage, messagePage, sendPage, sendsPage } from './dashbo
 const PAGE_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 /** The click map's frame: the sender's own inline styles may apply; nothing runs, nothing loads. */
-const FRAME_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+const FRAME_CSP =
+  "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
 const PAGE_SIZE = 50;
 const ASSET_TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.woff2': 'font/woff2' };
 
@@ -64,7 +65,11 @@ export function createDashboard(o: DashboardOptions): Dashboard {
       // The session first, whatever the method: without it, everything here is 401.
       const session = sessionFromCookie(req.headers.cookie);
       if (!o.sessions.check(session)) {
-        return html(res, 401, messagePage(401, 'Not logged in', 'Run `trackmilter dashboard` on the server and open the URL it prints (it works once, for a few minutes).'));
+        return html(
+          res,
+          401,
+          messagePage(401, 'Not logged in', 'Run `trackmilter dashboard` on the server and open the URL it prints (it works once, for a few minutes).'),
+        );
       }
       if (!reading) return html(res, 405, messagePage(405, 'Method not allowed', 'The dashboard is read with GET.'));
       if (url.pathname === '/admin/logout') {
@@ -80,7 +85,12 @@ export function createDashboard(o: DashboardOptions): Dashboard {
   function login(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
     const session = o.sessions.redeem(url.searchParams.get('code') ?? '');
     o.logger?.info({ ok: session !== null, client: req.socket.remoteAddress }, session ? 'dashboard login' : 'dashboard login refused');
-    if (!session) return html(res, 401, messagePage(401, 'Login link not valid', 'It was used already, has expired, or was mistyped. Run `trackmilter dashboard` again for a new one.'));
+    if (!session)
+      return html(
+        res,
+        401,
+        messagePage(401, 'Login link not valid', 'It was used already, has expired, or was mistyped. Run `trackmilter dashboard` again for a new one.'),
+      );
     // 303 to a URL without the code, so the code is not what stays in the address bar.
     res.writeHead(303, { Location: '/admin/', 'Set-Cookie': sessionCookie(session, o.secure), 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
     res.end();
@@ -100,7 +110,12 @@ export function createDashboard(o: DashboardOptions): Dashboard {
     const sendId = url.searchParams.get('id');
     if (sendId === null) return html(res, 400, messagePage(400, 'No send named', 'The page needs ?id=SENDID.'));
     const agg = o.store.aggregates;
-    const [report, totals, positions, hasClickMap] = await Promise.all([sendReport(o.store, sendId), agg.totals(sendId), agg.positions(sendId), agg.hasHtml(sendId)]);
+    const [report, totals, positions, hasClickMap] = await Promise.all([
+      sendReport(o.store, sendId),
+      agg.totals(sendId),
+      agg.positions(sendId),
+      agg.hasHtml(sendId),
+    ]);
     const series = await sendSeries(totals, (g, from, to) => agg.buckets(sendId, g, from, to));
     html(res, 200, sendPage({ report, totals, series, positions, hasClickMap }));
   }
@@ -116,7 +131,12 @@ export function createDashboard(o: DashboardOptions): Dashboard {
   async function clickMap(_req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
     const sendId = url.searchParams.get('id') ?? '';
     const map = await clickMapData(sendId);
-    if (!map) return html(res, 404, messagePage(404, 'No click map', 'No HTML was kept for this send (dashboard.click_map = "off", or its messages had no HTML part).'));
+    if (!map)
+      return html(
+        res,
+        404,
+        messagePage(404, 'No click map', 'No HTML was kept for this send (dashboard.click_map = "off", or its messages had no HTML part).'),
+      );
     html(res, 200, clickMapPage(sendId, map.links, map.humanClicks));
   }
 

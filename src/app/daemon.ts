@@ -144,7 +144,7 @@ function messageRouter(
   const mailto = parseUnsubscribeAddress(config['unsubscribe.mailto']);
   const suppressed = metrics.counter(
     'trackmilter_suppressed_recipients_total',
-    'Envelope recipients who had unsubscribed from the message\'s list, by what was done (removed, tagged).',
+    "Envelope recipients who had unsubscribed from the message's list, by what was done (removed, tagged).",
     ['action'],
   );
   return createMessageRouter({
@@ -161,7 +161,9 @@ function messageRouter(
       ? {
           unsubscribe: {
             address: mailto,
-            reader: unsubscribe ? createMailtoReader({ address: mailto, service: unsubscribe, keyring, afterRecord: config['unsubscribe.mailto_after_record'] }) : null,
+            reader: unsubscribe
+              ? createMailtoReader({ address: mailto, service: unsubscribe, keyring, afterRecord: config['unsubscribe.mailto_after_record'] })
+              : null,
           },
         }
       : {}),

@@ -7,7 +7,9 @@ export function milterMetrics(metrics: MetricsRegistry): ((o: MessageOutcome) =>
   const messages = metrics.counter('trackmilter_milter_messages_total', 'Messages seen by the milter, by outcome', ['outcome']);
   const bytes = metrics.counter('trackmilter_milter_body_bytes_total', 'Body bytes seen by the milter', []);
   const skipped = metrics.counter('trackmilter_milter_skipped_total', 'Messages passed unchanged on purpose or after an error, by reason', ['reason']);
-  const limits = metrics.counter('trackmilter_milter_limit_hits_total', 'Messages tracked in part only because they hit a limit (max-links), by limit', ['limit']);
+  const limits = metrics.counter('trackmilter_milter_limit_hits_total', 'Messages tracked in part only because they hit a limit (max-links), by limit', [
+    'limit',
+  ]);
   let total = 0;
   const count = (o: MessageOutcome): void => {
     total += 1;

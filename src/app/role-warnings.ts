@@ -13,9 +13,7 @@ export function roleWarnings(config: ConfigValues, role: DaemonRole): string[] {
   if (mailto !== '' && !/^[^\s@]+@[^\s@]+$/.test(mailto)) {
     warnings.push(`unsubscribe.mailto "${mailto}" is not an address: List-Unsubscribe gets no mailto: form and no mail is read as an unsubscribe`);
   } else if (role === 'milter' && mailto !== '') {
-    warnings.push(
-      'unsubscribe.mailto is set, but the milter role has no store to record unsubscribes into: mail to that address passes untouched; run serve',
-    );
+    warnings.push('unsubscribe.mailto is set, but the milter role has no store to record unsubscribes into: mail to that address passes untouched; run serve');
   }
   return warnings;
 }

@@ -17,13 +17,18 @@ export function storeMetrics(metrics: MetricsRegistry, store: TrackStore): void 
     'Reads of URL rows, message records and suppressions, answered from the read cache (hit) or from LevelDB (miss).',
     'counter',
     ['cache', 'result'],
-    () => caches().flatMap(([cache, figures]) => [
-      [[cache, 'hit'], figures.hits],
-      [[cache, 'miss'], figures.misses],
-    ]),
+    () =>
+      caches().flatMap(([cache, figures]) => [
+        [[cache, 'hit'], figures.hits],
+        [[cache, 'miss'], figures.misses],
+      ]),
   );
-  metrics.collected('trackmilter_store_read_cache_entries', 'Records held in each read cache (store.read_cache_entries each at most).', 'gauge', ['cache'], () =>
-    caches().map(([cache, figures]) => [[cache], figures.entries]),
+  metrics.collected(
+    'trackmilter_store_read_cache_entries',
+    'Records held in each read cache (store.read_cache_entries each at most).',
+    'gauge',
+    ['cache'],
+    () => caches().map(([cache, figures]) => [[cache], figures.entries]),
   );
   metrics.gauge('trackmilter_store_pending_writes', 'Store writes waiting for, or inside, a LevelDB batch not yet on disk.', () => store.stats().pendingCalls);
 }

@@ -23,10 +23,12 @@ export async function startTrackingWork(
   const size = workerCount(config['milter.workers']);
   if (size === 0) return { work: inline, pool: null };
   const pool = await TrackingPool.start({ size, config, keyring, logger });
-  metrics.gauge('trackmilter_tracking_workers', 'Worker threads doing the milter\'s message work.', () => pool.stats().size);
+  metrics.gauge('trackmilter_tracking_workers', "Worker threads doing the milter's message work.", () => pool.stats().size);
   metrics.gauge('trackmilter_tracking_workers_busy', 'Worker threads working on a message now.', () => pool.stats().busy);
   metrics.gauge('trackmilter_tracking_queue', 'Messages waiting for a free worker thread.', () => pool.stats().queued);
-  metrics.collected('trackmilter_tracking_worker_messages_total', 'Messages whose work ran on a worker thread.', 'counter', [], () => [[[], pool.stats().done]]);
+  metrics.collected('trackmilter_tracking_worker_messages_total', 'Messages whose work ran on a worker thread.', 'counter', [], () => [
+    [[], pool.stats().done],
+  ]);
   metrics.collected(
     'trackmilter_tracking_workers_replaced_total',
     'Worker threads terminated (a message overran milter.filter_timeout_ms, or the thread died) and started again.',

@@ -88,16 +88,31 @@ const SUBJECT_DEFAULTS: Readonly<Record<string, BounceCategory>> = {
 
 /** Diagnostic text patterns, first match wins (full mailbox before "unknown", domain before address). */
 export const TEXT_RULES: ReadonlyArray<{ pattern: RegExp; category: BounceCategory }> = [
-  { category: 'mailbox-full', pattern: /mailbox (?:is |was )?full|over ?quota|quota (?:exceeded|exceed)|exceeded (?:the |their |his |her |storage )*(?:quota|storage)|insufficient (?:system )?storage|mailbox size limit|out of storage/i },
+  {
+    category: 'mailbox-full',
+    pattern:
+      /mailbox (?:is |was )?full|over ?quota|quota (?:exceeded|exceed)|exceeded (?:the |their |his |her |storage )*(?:quota|storage)|insufficient (?:system )?storage|mailbox size limit|out of storage/i,
+  },
   { category: 'message-too-large', pattern: /message (?:is )?too (?:large|big)|size exceeds|exceeds (?:the )?(?:maximum|max|size)/i },
-  { category: 'bad-domain', pattern: /domain (?:name )?not found|host (?:or domain name )?not found|no mx|no such domain|unroute?able|domain (?:does not|doesn't) exist|nxdomain|dns error/i },
+  {
+    category: 'bad-domain',
+    pattern:
+      /domain (?:name )?not found|host (?:or domain name )?not found|no mx|no such domain|unroute?able|domain (?:does not|doesn't) exist|nxdomain|dns error/i,
+  },
   {
     category: 'bad-address',
     pattern:
       /user unknown|unknown user|no such (?:user|mailbox|recipient|address|account)|(?:user|mailbox|recipient|address|account) (?:does not|doesn't|did not) exist|does not exist|recipient not found|unknown recipient|invalid (?:recipient|mailbox|address)|mailbox (?:unavailable|not found)|unknown e-?mail address|user not found|recip(?:ient)?notfound|no mailbox|not a valid (?:user|mailbox|recipient)|(?:was ?n[o']t|couldn't be) found at/i,
   },
-  { category: 'inactive', pattern: /(?:mailbox|account|user|address) (?:is |has been )?(?:disabled|inactive|deactivated|suspended|closed)|no longer (?:active|available|valid|in use)/i },
-  { category: 'policy', pattern: /spam|blocked|block ?list|black ?list|deny ?list|reputation|policy|not authori[sz]ed|dmarc|\bspf\b|\bdkim\b|junk|banned|access denied|prohibited/i },
+  {
+    category: 'inactive',
+    pattern:
+      /(?:mailbox|account|user|address) (?:is |has been )?(?:disabled|inactive|deactivated|suspended|closed)|no longer (?:active|available|valid|in use)/i,
+  },
+  {
+    category: 'policy',
+    pattern: /spam|blocked|block ?list|black ?list|deny ?list|reputation|policy|not authori[sz]ed|dmarc|\bspf\b|\bdkim\b|junk|banned|access denied|prohibited/i,
+  },
   { category: 'content', pattern: /virus|malware|content rejected/i },
   { category: 'expired', pattern: /expired|too long in queue|could not be delivered for \d+ days|retry timeout exceeded|giving up/i },
   { category: 'transient', pattern: /timed? ?out|connection (?:refused|reset|lost|closed)|try again later|temporar|deferred|greylist|service unavailable/i },

@@ -29,7 +29,16 @@ export interface DeliveryStatus extends DsnMessageFields {
 
 const MESSAGE_FIELDS = new Set(['reporting-mta', 'arrival-date', 'received-from-mta', 'dsn-gateway', 'original-envelope-id']);
 const RECIPIENT_START = new Set(['final-recipient', 'original-recipient']);
-const RECIPIENT_FIELDS = new Set([...RECIPIENT_START, 'action', 'status', 'remote-mta', 'diagnostic-code', 'last-attempt-date', 'will-retry-until', 'final-log-id']);
+const RECIPIENT_FIELDS = new Set([
+  ...RECIPIENT_START,
+  'action',
+  'status',
+  'remote-mta',
+  'diagnostic-code',
+  'last-attempt-date',
+  'will-retry-until',
+  'final-log-id',
+]);
 
 export const ENHANCED_STATUS = /(?<![\w.])([245])\.(\d{1,3})\.(\d{1,3})(?![\w.])/;
 
@@ -41,7 +50,10 @@ function toRecipient(fields: FieldGroup): DsnRecipient {
   return {
     finalRecipient: addressValue(firstValue(fields, 'final-recipient')),
     originalRecipient: addressValue(firstValue(fields, 'original-recipient')),
-    action: firstValue(fields, 'action').toLowerCase().split(/[\s(;]/)[0] ?? '',
+    action:
+      firstValue(fields, 'action')
+        .toLowerCase()
+        .split(/[\s(;]/)[0] ?? '',
     status: statusCode(firstValue(fields, 'status')),
     remoteMta: withoutTypePrefix(firstValue(fields, 'remote-mta')),
     diagnostic: withoutTypePrefix(firstValue(fields, 'diagnostic-code')),

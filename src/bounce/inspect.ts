@@ -32,7 +32,10 @@ const DISPOSITION_TYPES = new Set(['message/disposition-notification', 'message/
 /** Where a report returns the original message or its headers (text/rfc822-headers per RFC 6522). */
 const RETURNED_TYPES = new Set(['message/rfc822', 'message/global', 'text/rfc822-headers', 'message/global-headers', 'message/rfc822-headers']);
 
-interface TextView { lines: string[]; quoted: ReturnType<typeof infoHeadersInText> }
+interface TextView {
+  lines: string[];
+  quoted: ReturnType<typeof infoHeadersInText>;
+}
 
 function textViews(parts: ReportPart[]): TextView[] {
   const plain = parts.filter((p) => p.type === 'text/plain').map((p) => splitLines(partText(p)));
@@ -65,10 +68,7 @@ export function inspectReport(raw: Buffer): ReportInspection {
   const format = formatOf(parts, reportType, deliveryStatus);
   const returned = parts.filter((p) => RETURNED_TYPES.has(p.type) && p !== root);
   const views = textViews(parts);
-  const infoHeaderCandidates = [
-    ...returned.flatMap((p) => infoHeadersInHeaderBlock(p.content)),
-    ...views.flatMap((v) => v.quoted.map((q) => q.value)),
-  ];
+  const infoHeaderCandidates = [...returned.flatMap((p) => infoHeadersInHeaderBlock(p.content)), ...views.flatMap((v) => v.quoted.map((q) => q.value))];
   const prose = views[0];
   const inspection: ReportInspection = {
     format,
@@ -93,4 +93,3 @@ export function inspectReport(raw: Buffer): ReportInspection {
   }
   return inspection;
 }
-

@@ -38,7 +38,9 @@ export function readHeaderBlock(buf: Buffer): { fields: RawField[]; bodyStart: n
   return { fields: block.fields, bodyStart: block.contentStart };
 }
 
-interface WalkState { parts: ReportPart[] }
+interface WalkState {
+  parts: ReportPart[];
+}
 
 function readEntity(buf: Buffer, depth: number, defaultType: string, state: WalkState): void {
   if (state.parts.length >= PART_LIMITS.maxParts) return;
@@ -65,7 +67,7 @@ export function readReportTree(raw: Buffer): ReportTree {
 export function partText(part: ReportPart): string {
   const bytes = part.content.length > PART_LIMITS.maxTextBytes ? part.content.subarray(0, PART_LIMITS.maxTextBytes) : part.content;
   const charset = lookupCharset(part.info.charset ?? (part.type.startsWith('message/global') ? 'utf-8' : undefined), bytes);
-  return (charset?.decode(bytes) ?? null) ?? bytes.toString('latin1');
+  return charset?.decode(bytes) ?? bytes.toString('latin1');
 }
 
 /** Values of a header field, unfolded, in order. */

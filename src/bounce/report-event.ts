@@ -77,7 +77,11 @@ const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
 
 /** One line of text at most `max` characters, never ending in half a surrogate pair. */
 export function capText(value: string, max: number): string {
-  const clean = value.replace(/[\r\n\t]+/g, ' ').replace(CONTROL, '').replace(/ {2,}/g, ' ').trim();
+  const clean = value
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(CONTROL, '')
+    .replace(/ {2,}/g, ' ')
+    .trim();
   if (clean.length <= max) return clean;
   let cut = clean.slice(0, max - 1);
   const last = cut.charCodeAt(cut.length - 1);

@@ -7,12 +7,7 @@ import type { IdentityLookup } from './find-info-header.js';
 import type { ReportInspection } from './inspect.js';
 
 type NotOursReason = 'no-info-header' | 'info-header-invalid';
-type NotAReportReason =
-  | 'no-failure-notice'
-  | 'disposition-notification'
-  | 'not-a-complaint'
-  | 'no-failed-recipients'
-  | 'unreadable';
+type NotAReportReason = 'no-failure-notice' | 'disposition-notification' | 'not-a-complaint' | 'no-failed-recipients' | 'unreadable';
 
 export type BounceResult =
   | { kind: 'bounce'; events: BounceEvent[]; delayed: DelayedEvent[] }
@@ -23,7 +18,11 @@ export type BounceResult =
 
 type Identity = Extract<IdentityLookup, { ok: true }>;
 
-function baseFields(identity: Identity, reportedRecipient: string, now: Date): Pick<ReportEventFields, 'time' | 'sendId' | 'listId' | 'recipient' | 'emailCode' | 'reportedRecipient' | 'kid'> {
+function baseFields(
+  identity: Identity,
+  reportedRecipient: string,
+  now: Date,
+): Pick<ReportEventFields, 'time' | 'sendId' | 'listId' | 'recipient' | 'emailCode' | 'reportedRecipient' | 'kid'> {
   const reported = capText(reportedRecipient, FIELD_CAPS.address);
   const { recipient, sendId, listId, emailCode } = identity.identity;
   return {
@@ -116,6 +115,7 @@ export function unstructuredResult(inspection: ReportInspection, identity: Ident
 }
 
 function notOurs(lookup: Exclude<IdentityLookup, { ok: true }>): BounceResult {
-  return lookup.reason === 'info-header-invalid' ? { kind: 'not-ours', reason: lookup.reason, detail: lookup.code } : { kind: 'not-ours', reason: lookup.reason };
+  return lookup.reason === 'info-header-invalid'
+    ? { kind: 'not-ours', reason: lookup.reason, detail: lookup.code }
+    : { kind: 'not-ours', reason: lookup.reason };
 }
-

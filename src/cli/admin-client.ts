@@ -49,7 +49,9 @@ export async function adminRequest(
     );
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', (err) =>
-      reject(new CodedError(CliErrorCode.DAEMON_UNREACHABLE, `cannot reach the trackmilter daemon at ${host}:${port} (http.listen): ${err.message}`, { cause: err })),
+      reject(
+        new CodedError(CliErrorCode.DAEMON_UNREACHABLE, `cannot reach the trackmilter daemon at ${host}:${port} (http.listen): ${err.message}`, { cause: err }),
+      ),
     );
     req.end(options.body);
   });

@@ -25,7 +25,9 @@ export async function dashboardCommand(argv: string[]): Promise<number> {
   const config = await loadConfig(values.config, flagOverrides(values));
   const base = values.base ?? daemonBase(config);
   if (!/^https?:\/\/[^/?#]+\/?$/.test(base)) throw new CodedError(CliErrorCode.USAGE, '--base is a scheme and host, e.g. http://localhost:8080');
-  const { code, expiresAt } = expectJson<{ code: string; expiresAt: string }>(await adminRequest(config, '/admin/login-code', { method: 'POST', body: Buffer.alloc(0) }));
+  const { code, expiresAt } = expectJson<{ code: string; expiresAt: string }>(
+    await adminRequest(config, '/admin/login-code', { method: 'POST', body: Buffer.alloc(0) }),
+  );
   process.stdout.write(`Open this URL in a browser before ${expiresAt}; it logs in once:\n${base.replace(/\/$/, '')}/admin/login?code=${code}\n`);
   return 0;
 }

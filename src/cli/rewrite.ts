@@ -56,7 +56,9 @@ export async function rewriteCommand(argv: string[]): Promise<number> {
   }
   if (outcome.kind === 'skip') process.stderr.write(`passed unchanged: ${outcome.reason}: ${outcome.detail}\n`);
   for (const hit of outcome.kind === 'track' ? outcome.plan.limitsHit : []) {
-    process.stderr.write(`link limit: ${hit.found} trackable links in the ${hit.part} part; the first ${hit.maxLinks} tracked, the rest left as they are (rewrite.max_links)\n`);
+    process.stderr.write(
+      `link limit: ${hit.found} trackable links in the ${hit.part} part; the first ${hit.maxLinks} tracked, the rest left as they are (rewrite.max_links)\n`,
+    );
   }
   const links = outcome.kind === 'track' ? outcome.plan.links : [];
   const newBody = (outcome.kind === 'track' && outcome.plan.body) || body;

@@ -89,7 +89,12 @@ function unquote(text: string): string {
   return text.length >= 2 && text.startsWith('"') && text.endsWith('"') ? text.slice(1, -1).replace(/""/g, '"') : text;
 }
 
-async function send(config: Awaited<ReturnType<typeof loadConfig>>, action: 'add' | 'remove', entries: SuppressionEntry[], source: 'manual' | 'import'): Promise<number> {
+async function send(
+  config: Awaited<ReturnType<typeof loadConfig>>,
+  action: 'add' | 'remove',
+  entries: SuppressionEntry[],
+  source: 'manual' | 'import',
+): Promise<number> {
   let done = 0;
   for (let at = 0; at < entries.length; at += MAX_ENTRIES_PER_REQUEST) {
     const batch = entries.slice(at, at + MAX_ENTRIES_PER_REQUEST);

@@ -22,7 +22,10 @@ interface ConfigProblem {
 }
 
 export class ConfigError extends CodedError {
-  constructor(readonly problems: ConfigProblem[], source: string) {
+  constructor(
+    readonly problems: ConfigProblem[],
+    source: string,
+  ) {
     super(ConfigErrorCode.INVALID, `${source}: ${problems.map((p) => `${p.key} = ${JSON.stringify(p.value)}: ${p.why}`).join('; ')}`);
   }
 }

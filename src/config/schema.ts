@@ -40,12 +40,12 @@ export const CLASS_SCHEMA = {
     type: 'enum',
     values: ['compact', 'path'],
     default: 'compact',
-    doc: 'compact: DOMAIN/c/TOKEN; path: DOMAIN/original/path-TOKEN, so links look like the sender\'s own.',
+    doc: "compact: DOMAIN/c/TOKEN; path: DOMAIN/original/path-TOKEN, so links look like the sender's own.",
   },
   honeypot: {
     type: 'boolean',
     default: false,
-    doc: 'Add one hidden link to the top text/html part (invisible, aria-hidden, no tab stop): only machines follow it, and a hit makes the recipient\'s events around it machines. Shown by rewrite --links as position 0.',
+    doc: "Add one hidden link to the top text/html part (invisible, aria-hidden, no tab stop): only machines follow it, and a hit makes the recipient's events around it machines. Shown by rewrite --links as position 0.",
   },
   mode: {
     type: 'enum',
@@ -57,7 +57,7 @@ export const CLASS_SCHEMA = {
     type: 'enum',
     values: ['missing', 'replace', 'off'],
     default: 'missing',
-    doc: 'One-click unsubscribe headers (List-Unsubscribe with a signed /u/ link, List-Unsubscribe-Post) on tracked mail with a ListID and one recipient: missing adds them unless the message has a List-Unsubscribe of its own, which is kept; replace puts ours in place of the message\'s own; off adds none.',
+    doc: "One-click unsubscribe headers (List-Unsubscribe with a signed /u/ link, List-Unsubscribe-Post) on tracked mail with a ListID and one recipient: missing adds them unless the message has a List-Unsubscribe of its own, which is kept; replace puts ours in place of the message's own; off adds none.",
   },
   unsubscribe_page: {
     type: 'string',
@@ -274,25 +274,25 @@ export const CONFIG_SCHEMA = {
     type: 'integer',
     default: 10_000,
     min: 0,
-    doc: 'A honeypot hit makes the recipient\'s events of the same client (network /24 or /48, and user agent) this close to it (either side) machines, besides those of its run.',
+    doc: "A honeypot hit makes the recipient's events of the same client (network /24 or /48, and user agent) this close to it (either side) machines, besides those of its run.",
   },
   'machine.pair_window_ms': {
     type: 'integer',
     default: 5000,
     min: 0,
-    doc: 'The same link clicked twice within this time from two networks: the first is a vendor\'s time-of-click check (e.g. Safe Links), the second the person.',
+    doc: "The same link clicked twice within this time from two networks: the first is a vendor's time-of-click check (e.g. Safe Links), the second the person.",
   },
   'machine.scan_network_window_ms': {
     type: 'integer',
     default: 300_000,
     min: 0,
-    doc: 'Events of the client (network /24 or /48, and user agent) of a scan (burst or honeypot), this close to it, are the scanner\'s too (its pixel fetch).',
+    doc: "Events of the client (network /24 or /48, and user agent) of a scan (burst or honeypot), this close to it, are the scanner's too (its pixel fetch).",
   },
   'machine.verdict_rebuild_ms': {
     type: 'integer',
     default: 10_000,
     min: 0,
-    doc: 'Reports read running aggregates folded with each event\'s first verdict: a send whose events are reclassified later is rebuilt from its events this long after the first change (once for all changes in between). Each rebuild reads the whole send.',
+    doc: "Reports read running aggregates folded with each event's first verdict: a send whose events are reclassified later is rebuilt from its events this long after the first change (once for all changes in between). Each rebuild reads the whole send.",
   },
   'machine.recipients': {
     type: 'integer',
@@ -359,7 +359,7 @@ export const CONFIG_SCHEMA = {
     type: 'enum',
     values: ['suppress', 'tag', 'off'],
     default: 'suppress',
-    doc: 'Recipients who unsubscribed from a message\'s ListID: suppress removes them from the envelope (the message is discarded when none remain); tag delivers but adds X-Trackmilter-Suppressed and logs; off does neither. Needs the store (serve).',
+    doc: "Recipients who unsubscribed from a message's ListID: suppress removes them from the envelope (the message is discarded when none remain); tag delivers but adds X-Trackmilter-Suppressed and logs; off does neither. Needs the store (serve).",
   },
   'store.backend': {
     type: 'enum',
@@ -370,7 +370,7 @@ export const CONFIG_SCHEMA = {
   'store.postgres_url': {
     type: 'string',
     default: '',
-    doc: 'With store.backend = postgres: a libpq connection URI (postgres://user@host:5432/trackmilter). Empty: libpq\'s environment variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE). Keep a password out of the file: use PGPASSWORD or ~/.pgpass.',
+    doc: "With store.backend = postgres: a libpq connection URI (postgres://user@host:5432/trackmilter). Empty: libpq's environment variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE). Keep a password out of the file: use PGPASSWORD or ~/.pgpass.",
   },
   'store.postgres_pool': {
     type: 'integer',

@@ -31,8 +31,7 @@ export const lastSeqKey = (): Buffer => LAST_SEQ;
 export const entryKey = (seq: number): Buffer => Buffer.concat([ENTRY, encodeSeq(seq)]);
 export const seqOfEntryKey = (key: Buffer): number => decodeSeq(key, ENTRY.length);
 export const cursorKey = (sink: string): Buffer => Buffer.concat([CURSOR, Buffer.from(sink)]);
-export const deadLetterKey = (sink: string, seq: number): Buffer =>
-  Buffer.concat([DEAD, Buffer.from(`${sink}!`), encodeSeq(seq)]);
+export const deadLetterKey = (sink: string, seq: number): Buffer => Buffer.concat([DEAD, Buffer.from(`${sink}!`), encodeSeq(seq)]);
 
 /** Entries with after < seq <= through. */
 export function entryRange(after: number, through = Number.MAX_SAFE_INTEGER): { gt: Buffer; lte: Buffer } {

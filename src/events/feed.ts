@@ -24,18 +24,7 @@ import { LevelDatabase, type LevelErrors, type LevelPut } from '../level/databas
 import { CodedError, errorMessage } from '../util/errors.js';
 import { EventsErrorCode, eventsError } from './errors.js';
 import { toEventJson, type EventJson, type SinkEvent } from './event-json.js';
-import {
-  cursorKey,
-  deadLetterKey,
-  deadLetterRange,
-  decodeSeq,
-  encodeSeq,
-  entryKey,
-  entryRange,
-  lastSeqKey,
-  seqOfEntryKey,
-  SINK_NAME,
-} from './feed-keys.js';
+import { cursorKey, deadLetterKey, deadLetterRange, decodeSeq, encodeSeq, entryKey, entryRange, lastSeqKey, seqOfEntryKey, SINK_NAME } from './feed-keys.js';
 
 export interface EventFeedOptions {
   /** fsync every batch (see the top of this file). Default false. */

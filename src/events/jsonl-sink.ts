@@ -192,7 +192,7 @@ export class JsonlSink implements Sink {
 }
 
 async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
-  for (let offset = 0; offset < data.length; ) {
+  for (let offset = 0; offset < data.length;) {
     const { bytesWritten } = await handle.write(data, offset, data.length - offset);
     offset += bytesWritten;
   }
@@ -201,7 +201,7 @@ async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
 /** The offset of the last newline before `end`, or -1. */
 async function lastNewlineBefore(handle: FileHandle, end: number): Promise<number> {
   const chunk = Buffer.alloc(TAIL_CHUNK);
-  for (let stop = end; stop > 0; ) {
+  for (let stop = end; stop > 0;) {
     const start = Math.max(0, stop - TAIL_CHUNK);
     const { bytesRead } = await handle.read(chunk, 0, stop - start, start);
     const at = chunk.subarray(0, bytesRead).lastIndexOf(NEWLINE);

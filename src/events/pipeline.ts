@@ -37,7 +37,12 @@ function outboxDir(dataDir: string): string {
 export async function startEventPipeline(config: ConfigValues, store: TrackStore, logger: Logger, metrics: MetricsRegistry): Promise<EventPipeline> {
   const sinks = await configuredSinks(config, logger);
   if (sinks.length === 0) {
-    return { record: (events) => store.recordEvents(events), reclassify: (events) => store.recordVerdicts(events), reopen: async () => {}, close: async () => {} };
+    return {
+      record: (events) => store.recordEvents(events),
+      reclassify: (events) => store.recordVerdicts(events),
+      reopen: async () => {},
+      close: async () => {},
+    };
   }
   const feed = new EventFeed(outboxDir(config['data.dir']), { sync: config['store.sync'] });
   await feed.open();

@@ -3,16 +3,7 @@
 import net from 'node:net';
 import { Cmd, MILTER_CHUNK_SIZE, NO_REPLY_FLAG, Proto, Reply, type CmdCode } from './constants.js';
 import { encodePacket, FrameDecoder, splitCStrings, u32, type Packet } from './codec.js';
-import {
-  encodeConnect,
-  encodeEnvelope,
-  encodeHeader,
-  encodeMacro,
-  type ConnectInfo,
-  type EnvelopeAddress,
-  type HeaderField,
-  type OptNeg,
-} from './commands.js';
+import { encodeConnect, encodeEnvelope, encodeHeader, encodeMacro, type ConnectInfo, type EnvelopeAddress, type HeaderField, type OptNeg } from './commands.js';
 import type { SocketSpec } from './address.js';
 import type { HeaderChange } from './filter.js';
 import { CodedError } from '../util/errors.js';

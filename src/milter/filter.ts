@@ -25,11 +25,7 @@ export type HeaderChange =
   /** index is 1-based among headers of that name; an empty value deletes the header. */
   | { op: 'change'; index: number; name: string; value: string };
 
-export type Verdict =
-  | { kind: 'accept' }
-  | { kind: 'discard' }
-  | { kind: 'reject'; reply?: string }
-  | { kind: 'tempfail'; reply?: string };
+export type Verdict = { kind: 'accept' } | { kind: 'discard' } | { kind: 'reject'; reply?: string } | { kind: 'tempfail'; reply?: string };
 
 export interface FilterResult {
   headerChanges?: HeaderChange[];

@@ -234,11 +234,7 @@ export class MilterSession {
 
   private onOptNeg(data: Buffer): undefined {
     const offer = parseOptNeg(data);
-    this.negotiated = negotiate(
-      offer,
-      this.options.wantedActions ?? WANTED_ACTIONS,
-      this.options.wantedProtocol ?? WANTED_PROTOCOL,
-    );
+    this.negotiated = negotiate(offer, this.options.wantedActions ?? WANTED_ACTIONS, this.options.wantedProtocol ?? WANTED_PROTOCOL);
     this.transport.write(encodeOptNeg(this.negotiated));
     return undefined;
   }
@@ -321,10 +317,7 @@ export class MilterSession {
       }
       const policy = this.options.failurePolicy;
       this.finishMessage([policy === 'tempfail' ? encodePacket(Reply.TEMPFAIL) : encodePacket(Reply.CONTINUE)]);
-      log.error(
-        { ...base, outcome: 'failed', policy, code: errorCode(err), err: errorMessage(err), ms: Date.now() - started },
-        'message',
-      );
+      log.error({ ...base, outcome: 'failed', policy, code: errorCode(err), err: errorMessage(err), ms: Date.now() - started }, 'message');
       this.options.onMessage?.({ queueId, outcome: 'failed', bodyBytes: m.bodyBytes, ms: Date.now() - started, reason: errorCode(err) });
       return;
     }

@@ -6,9 +6,14 @@ import type { HeaderBlock } from './headers.js';
 import type { Eol } from './transfer.js';
 import type { ByteRange } from './types.js';
 
-export interface Edit extends ByteRange { bytes: Buffer }
+export interface Edit extends ByteRange {
+  bytes: Buffer;
+}
 
-interface Spliced { body: Buffer; outputRanges: ByteRange[] }
+interface Spliced {
+  body: Buffer;
+  outputRanges: ByteRange[];
+}
 
 /** Applies non-overlapping edits; outputRanges[i] is where edits[i]'s bytes landed. */
 export function applyEdits(body: Buffer, edits: Edit[]): Spliced {

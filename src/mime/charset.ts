@@ -22,7 +22,12 @@ const ASCII_NAMES = new Set(['', 'us-ascii', 'ascii', 'ansi_x3.4-1968', 'us', 'i
 const ISO2022JP_NAMES = new Set(['iso-2022-jp', 'csiso2022jp']);
 /** Labels that mean "we do not know": never guessed at. */
 const UNKNOWN_NAMES = new Set(['unknown-8bit', 'x-unknown', 'unknown', 'x-user-defined', 'default']);
-const ALIASES: Record<string, string> = { 'iso-8859-8-i': 'iso-8859-8', 'iso-8859-6-i': 'iso-8859-6', 'x-mac-cyrillic': 'maccyrillic', 'x-mac-roman': 'macroman' };
+const ALIASES: Record<string, string> = {
+  'iso-8859-8-i': 'iso-8859-8',
+  'iso-8859-6-i': 'iso-8859-6',
+  'x-mac-cyrillic': 'maccyrillic',
+  'x-mac-roman': 'macroman',
+};
 
 function withRoundTripCheck(name: string, lineBreaksAreText: boolean, decode: (b: Buffer) => string | null, encodeRaw: (t: string) => Buffer | null): Charset {
   return {
@@ -72,7 +77,11 @@ function unicodeWideCharset(name: string, unit: 2 | 4, sample: Buffer): Charset 
 }
 
 function normalise(declared: string | undefined): string {
-  return (declared ?? '').trim().replace(/^["']|["']$/g, '').trim().toLowerCase();
+  return (declared ?? '')
+    .trim()
+    .replace(/^["']|["']$/g, '')
+    .trim()
+    .toLowerCase();
 }
 
 function iconvNameFor(name: string): string | undefined {

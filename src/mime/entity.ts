@@ -29,7 +29,11 @@ export class MimeSkip extends Error {
 /** Containers whose content is protected by a signature or is ciphertext. */
 const PROTECTED: Record<string, string> = { 'multipart/signed': 'signed', 'multipart/encrypted': 'encrypted' };
 
-interface WalkState { body: Buffer; limits: MimeLimits; partCount: number }
+interface WalkState {
+  body: Buffer;
+  limits: MimeLimits;
+  partCount: number;
+}
 
 function childDefaultType(parentType: string): string {
   return parentType === 'multipart/digest' ? 'message/rfc822' : 'text/plain';

@@ -36,7 +36,11 @@ export interface HeaderBlock {
 /** Field line: a name of printable characters other than colon, optional blanks, then a colon. */
 const FIELD_LINE = /^([!-9;-~]+)[ \t]*:/;
 
-interface Line { start: number; textEnd: number; next: number }
+interface Line {
+  start: number;
+  textEnd: number;
+  next: number;
+}
 
 function readLine(buf: Buffer, start: number, limit: number): Line {
   const lf = buf.indexOf(LF, start);
@@ -74,7 +78,13 @@ export function parseHeaderBlock(buf: Buffer, start: number, end: number): Heade
       // starts straight with content as headerless rather than guessing where headers end.
       return { fields, contentStart: start, insertAt: start, hasSeparator: false };
     } else {
-      return { fields, contentStart: line.start, insertAt: line.start, hasSeparator: false, malformed: `not a header line: ${JSON.stringify(text.slice(0, 40))}` };
+      return {
+        fields,
+        contentStart: line.start,
+        insertAt: line.start,
+        hasSeparator: false,
+        malformed: `not a header line: ${JSON.stringify(text.slice(0, 40))}`,
+      };
     }
     pos = line.next;
   }
@@ -120,7 +130,7 @@ function parseParams(value: string): Record<string, string> {
 }
 
 /** Transfer encodings written in odd but unambiguous ways by real mailers. */
-const CTE_ALIASES: Record<string, string> = { '8bits': '8bit', '7bits': '7bit', 'quoted_printable': 'quoted-printable' };
+const CTE_ALIASES: Record<string, string> = { '8bits': '8bit', '7bits': '7bit', quoted_printable: 'quoted-printable' };
 
 function normaliseTransferEncoding(value: string | undefined): string {
   const token = (value ?? '').trim().toLowerCase().split(/[\s;]/)[0] ?? '';

@@ -44,7 +44,10 @@ function spliceOutcomes(body: Buffer, outcomes: PartOutcome[]): BodyRewrite {
   for (const [outcome, index] of contentEditIndex) {
     outcome.report.output = spliced.outputRanges[index]!;
     if (outcome.headerEdits.length === 0) continue;
-    outcome.report.headerEdits = outcome.headerEdits.map((edit, i) => ({ input: { start: edit.start, end: edit.end }, output: spliced.outputRanges[index + 1 + i]! }));
+    outcome.report.headerEdits = outcome.headerEdits.map((edit, i) => ({
+      input: { start: edit.start, end: edit.end },
+      output: spliced.outputRanges[index + 1 + i]!,
+    }));
   }
   return { body: spliced.body, headerChanges: outcomes.flatMap((o) => o.rootHeaderChanges), parts };
 }

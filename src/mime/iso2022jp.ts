@@ -9,7 +9,7 @@ import iconv from 'iconv-lite';
 type Mode = 'ascii' | 'roman' | 'kanji' | 'kana';
 
 const ESC = 0x1b;
-const ESCAPES: Record<string, Mode> = { '(B': 'ascii', '(J': 'roman', '$B': 'kanji', '$@': 'kanji', '(I': 'kana' };
+const ESCAPES: Record<string, Mode> = { '(B': 'ascii', '(J': 'roman', $B: 'kanji', '$@': 'kanji', '(I': 'kana' };
 const SWITCH_TO: Record<Mode, string> = { ascii: '\x1b(B', roman: '\x1b(J', kanji: '\x1b$B', kana: '\x1b(I' };
 /** The two JIS X 0201 Roman characters that differ from ASCII. */
 const ROMAN_SPECIALS: Record<number, string> = { 0x5c: '\u00a5', 0x7e: '\u203e' };
@@ -54,7 +54,10 @@ export function decodeIso2022jp(data: Buffer): string | null {
   return flushKanji() ? out : null;
 }
 
-interface Run { mode: Mode; bytes: number[] }
+interface Run {
+  mode: Mode;
+  bytes: number[];
+}
 
 /** Bytes (within its mode) for one character, or null when ISO-2022-JP cannot hold it. */
 function encodeChar(ch: string): Run | null {

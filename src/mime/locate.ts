@@ -6,7 +6,10 @@
 import type { Entity } from './entity.js';
 import type { PartKind } from './types.js';
 
-export interface Candidate { kind: PartKind; entity: Entity }
+export interface Candidate {
+  kind: PartKind;
+  entity: Entity;
+}
 
 const KIND_OF_TYPE: Record<string, PartKind> = { 'text/html': 'html', 'text/plain': 'text' };
 

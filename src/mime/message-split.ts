@@ -24,4 +24,3 @@ export function splitMessage(raw: Buffer): { headers: HeaderField[]; body: Buffe
 export function toCrlf(raw: Buffer): Buffer {
   return Buffer.from(raw.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
 }
-

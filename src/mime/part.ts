@@ -21,7 +21,10 @@ export interface PartOutcome {
   rootHeaderChanges: HeaderField[];
 }
 
-interface Decoded { charset: Charset; text: string }
+interface Decoded {
+  charset: Charset;
+  text: string;
+}
 
 /**
  * Raw bytes at the end of the content that are line structure, not data: the final line break(s) after
@@ -52,7 +55,16 @@ function trailingLineBreaksStart(raw: Buffer): number {
 
 function initialReport(candidate: Candidate): PartReport {
   const { info, content, isRoot } = candidate.entity;
-  return { kind: candidate.kind, contentType: info.type, charset: info.charset ?? 'us-ascii', cte: info.cte, start: content.start, end: content.end, isRoot, changed: false };
+  return {
+    kind: candidate.kind,
+    contentType: info.type,
+    charset: info.charset ?? 'us-ascii',
+    cte: info.cte,
+    start: content.start,
+    end: content.end,
+    isRoot,
+    changed: false,
+  };
 }
 
 function skipped(report: PartReport, reason: PartSkip): PartOutcome {
@@ -112,7 +124,7 @@ function declareEncoding(entity: Entity, cte: string, eol: Eol): Pick<PartOutcom
 }
 
 /** Encodes the new text and works out how the part's declared encoding must follow. */
-function reencode(entity: Entity, body: Buffer, raw: Buffer, decoded: Decoded, newText: string): Omit<PartOutcome, 'report'> & { cte: string } | PartSkip {
+function reencode(entity: Entity, body: Buffer, raw: Buffer, decoded: Decoded, newText: string): (Omit<PartOutcome, 'report'> & { cte: string }) | PartSkip {
   const eol = detectEol(body, entity.content);
   const tail = contentTail(entity, raw);
   const encoded = encodePart(newText, { charset: decoded.charset, cte: entity.info.cte, eol, tail });

@@ -78,7 +78,10 @@ export function decodeQuotedPrintable(data: Buffer): Buffer {
  * and with several padded blocks glued together (each "=" run ends a block).
  */
 export function decodeBase64(data: Buffer): Buffer {
-  const blocks = data.toString('latin1').replace(/[^A-Za-z0-9+/=]/g, '').split(/=+/);
+  const blocks = data
+    .toString('latin1')
+    .replace(/[^A-Za-z0-9+/=]/g, '')
+    .split(/=+/);
   return Buffer.concat(blocks.filter((b) => b.length > 0).map((b) => Buffer.from(b, 'base64')));
 }
 

@@ -8,12 +8,22 @@ export type PartKind = 'html' | 'text';
 /** Given the decoded text of a part, return the new text, or null to leave the part untouched. */
 export type PartTransform = (kind: PartKind, text: string) => string | null;
 
-export interface MimeLimits { maxDepth: number; maxParts: number; maxPartBytes: number }
+export interface MimeLimits {
+  maxDepth: number;
+  maxParts: number;
+  maxPartBytes: number;
+}
 
-export interface PartSkip { code: string; detail: string }
+export interface PartSkip {
+  code: string;
+  detail: string;
+}
 
 /** A byte range [start, end) of the body Buffer. */
-export interface ByteRange { start: number; end: number }
+export interface ByteRange {
+  start: number;
+  end: number;
+}
 
 export interface PartReport {
   kind: PartKind;

@@ -40,7 +40,7 @@ export function readRequestHead(head: string, maxTargetLength: number): RequestH
   let forwardedFor: string | undefined;
   let close = false;
   let sawLength = false;
-  for (let at = lineEnd + 2; at < head.length; ) {
+  for (let at = lineEnd + 2; at < head.length;) {
     let end = head.indexOf('\r\n', at);
     if (end === -1) end = head.length;
     const header = HEADER_LINE.exec(head.slice(at, end));
@@ -60,7 +60,10 @@ export function readRequestHead(head: string, maxTargetLength: number): RequestH
         forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
         break;
       case 'connection': {
-        const options = value.toLowerCase().split(',').map((option) => option.trim());
+        const options = value
+          .toLowerCase()
+          .split(',')
+          .map((option) => option.trim());
         if (options.includes('upgrade')) return null;
         if (options.includes('close')) close = true;
         break;

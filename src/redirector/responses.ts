@@ -6,12 +6,48 @@ import type { ServerResponse } from 'node:http';
 
 /** The 1x1 transparent GIF89a (43 bytes): header, 2-colour table, transparency extension, 1 pixel. */
 export const TRANSPARENT_GIF = Buffer.from([
-  0x47, 0x49, 0x46, 0x38, 0x39, 0x61, // "GIF89a"
-  0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, // 1x1, global colour table of 2 entries
-  0x00, 0x00, 0x00, 0xff, 0xff, 0xff, // black, white
-  0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, // graphic control: colour 0 is transparent
-  0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, // image descriptor 1x1
-  0x02, 0x02, 0x44, 0x01, 0x00, // LZW data for one pixel of colour 0
+  0x47,
+  0x49,
+  0x46,
+  0x38,
+  0x39,
+  0x61, // "GIF89a"
+  0x01,
+  0x00,
+  0x01,
+  0x00,
+  0x80,
+  0x00,
+  0x00, // 1x1, global colour table of 2 entries
+  0x00,
+  0x00,
+  0x00,
+  0xff,
+  0xff,
+  0xff, // black, white
+  0x21,
+  0xf9,
+  0x04,
+  0x01,
+  0x00,
+  0x00,
+  0x00,
+  0x00, // graphic control: colour 0 is transparent
+  0x2c,
+  0x00,
+  0x00,
+  0x00,
+  0x00,
+  0x01,
+  0x00,
+  0x01,
+  0x00,
+  0x00, // image descriptor 1x1
+  0x02,
+  0x02,
+  0x44,
+  0x01,
+  0x00, // LZW data for one pixel of colour 0
   0x3b, // trailer
 ]);
 
@@ -46,10 +82,14 @@ export function headerLines(headers: readonly string[]): string {
 export const GIF = canned(
   200,
   [
-    'Content-Type', 'image/gif',
-    'Cache-Control', 'no-store, no-cache, must-revalidate, max-age=0',
-    'Pragma', 'no-cache',
-    'Expires', 'Thu, 01 Jan 1970 00:00:00 GMT',
+    'Content-Type',
+    'image/gif',
+    'Cache-Control',
+    'no-store, no-cache, must-revalidate, max-age=0',
+    'Pragma',
+    'no-cache',
+    'Expires',
+    'Thu, 01 Jan 1970 00:00:00 GMT',
   ],
   TRANSPARENT_GIF,
 );
@@ -57,10 +97,14 @@ export const GIF = canned(
 export const NOT_FOUND = canned(
   404,
   [
-    'Content-Type', 'text/html; charset=utf-8',
-    'Cache-Control', 'no-store',
-    'X-Content-Type-Options', 'nosniff',
-    'Content-Security-Policy', "default-src 'none'",
+    'Content-Type',
+    'text/html; charset=utf-8',
+    'Cache-Control',
+    'no-store',
+    'X-Content-Type-Options',
+    'nosniff',
+    'Content-Security-Policy',
+    "default-src 'none'",
   ],
   NOT_FOUND_PAGE,
 );

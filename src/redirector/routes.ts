@@ -25,8 +25,7 @@ const NOT_FOUND: RequestTarget = { type: 'not-found' };
 const COMPACT_TOKEN = /^[A-Za-z0-9_-]+$/;
 const PATH_TOKEN = /^[A-Za-z0-9_]+$/;
 
-const defaultTokenSyntax: TokenSyntax = (token, style) =>
-  style === 'compact' ? COMPACT_TOKEN.test(token) : PATH_TOKEN.test(token);
+const defaultTokenSyntax: TokenSyntax = (token, style) => (style === 'compact' ? COMPACT_TOKEN.test(token) : PATH_TOKEN.test(token));
 
 interface RouteParserOptions {
   tokenSyntax?: TokenSyntax;

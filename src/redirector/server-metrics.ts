@@ -23,7 +23,9 @@ export function registerMetrics(registry: MetricsRegistry): RedirectorMetrics {
   return {
     requests: registry.counter('trackmilter_http_requests_total', 'HTTP requests answered, by route and status.', ['route', 'status']),
     latency: registry.histogram('trackmilter_http_request_duration_seconds', 'Time from request head to response, event write included.'),
-    eventsRecorded: recordedByKind(registry.counter('trackmilter_events_recorded_total', 'Click and open events written by the redirector.', ['type', 'machine'])),
+    eventsRecorded: recordedByKind(
+      registry.counter('trackmilter_events_recorded_total', 'Click and open events written by the redirector.', ['type', 'machine']),
+    ),
     eventFailures: registry.counter('trackmilter_event_record_failures_total', 'Events whose write failed (the response was still sent).').labels(),
     reclassified: reclassifiedByKind(
       registry.counter('trackmilter_events_reclassified_total', 'Clicks and opens recorded as a person and turned into a machine by later evidence.', ['type']),
@@ -33,11 +35,7 @@ export function registerMetrics(registry: MetricsRegistry): RedirectorMetrics {
       .labels(),
     rejected: registry.counter('trackmilter_http_rejected_total', 'Tracking requests refused, by reason.', ['reason']),
     limits: registry.counter('trackmilter_http_limit_hits_total', 'Requests cut off by an abuse limit, by limit.', ['limit']),
-    handedToNode: registry.counter(
-      'trackmilter_http_handed_to_node_total',
-      'Connections the fast front passed to node:http, by reason.',
-      ['reason'],
-    ),
+    handedToNode: registry.counter('trackmilter_http_handed_to_node_total', 'Connections the fast front passed to node:http, by reason.', ['reason']),
   };
 }
 
@@ -49,4 +47,3 @@ function recordedByKind(counter: Counter): RedirectorMetrics['eventsRecorded'] {
   const byMachine = (kind: LinkKind) => ({ person: counter.labels(kind, 'false'), machine: counter.labels(kind, 'true') });
   return { click: byMachine('click'), open: byMachine('open') };
 }
-

@@ -28,16 +28,7 @@ import { METRICS_CONTENT_TYPE, MetricsRegistry } from '../metrics/registry.js';
 import { registerMetrics, type RedirectorMetrics, type RouteLabel } from './server-metrics.js';
 import { answerClientError } from './client-errors.js';
 import { FastFront, putFastFrontBefore } from './fast-front.js';
-import {
-  GIF,
-  METHOD_NOT_ALLOWED,
-  NodeResponseWriter,
-  NOT_FOUND,
-  OPTIONS_ALLOWED,
-  safeLocation,
-  URI_TOO_LONG,
-  type ResponseWriter,
-} from './responses.js';
+import { GIF, METHOD_NOT_ALLOWED, NodeResponseWriter, NOT_FOUND, OPTIONS_ALLOWED, safeLocation, URI_TOO_LONG, type ResponseWriter } from './responses.js';
 import { createRouteParser, type RouteParser, type TokenSyntax } from './routes.js';
 import { ThrottledLog } from './throttled-log.js';
 import { createUnsubscribeRoute, UNSUBSCRIBE_PREFIX, unsubscribeToken } from './unsubscribe-route.js';
@@ -150,7 +141,11 @@ export class RedirectorServer {
       if (amended.length > 0) this.reclassify(amended, false);
     });
     const judge = this.judge;
-    this.metrics.gauge('trackmilter_machine_recipients_held', 'Recipients whose recent events the machine judge holds (machine.recipients at most).', () => judge.recipientsHeld);
+    this.metrics.gauge(
+      'trackmilter_machine_recipients_held',
+      'Recipients whose recent events the machine judge holds (machine.recipients at most).',
+      () => judge.recipientsHeld,
+    );
     this.metrics.collected(
       'trackmilter_machine_history_overflows_total',
       'Times a recipient had more recent events than the judge keeps (32): the oldest were dropped.',
@@ -162,7 +157,10 @@ export class RedirectorServer {
   }
 
   private createUnsubscribe(u: NonNullable<RedirectorServerOptions['unsubscribe']>): (req: http.IncomingMessage, res: http.ServerResponse) => void {
-    const answers = this.metrics.counter('trackmilter_unsubscribe_requests_total', 'Requests to /u/ (unsubscribe), by outcome and status.', ['outcome', 'status']);
+    const answers = this.metrics.counter('trackmilter_unsubscribe_requests_total', 'Requests to /u/ (unsubscribe), by outcome and status.', [
+      'outcome',
+      'status',
+    ]);
     return createUnsubscribeRoute({
       service: u.service,
       templates: u.templates,
@@ -232,7 +230,9 @@ export class RedirectorServer {
       material = { cert: await readFile(files.certFile), key: await readFile(files.keyFile) };
       createSecureContext(material); // throws on a bad or mismatched pair before anything is swapped
     } catch (err) {
-      throw new CodedError(RedirectorErrorCode.TLS_RELOAD, `cannot reload TLS from ${files.certFile} and ${files.keyFile}: ${errorMessage(err)}`, { cause: err });
+      throw new CodedError(RedirectorErrorCode.TLS_RELOAD, `cannot reload TLS from ${files.certFile} and ${files.keyFile}: ${errorMessage(err)}`, {
+        cause: err,
+      });
     }
     server.setSecureContext(material);
     this.options.logger.info({ certFile: files.certFile }, 'TLS certificate reloaded');
@@ -285,7 +285,11 @@ export class RedirectorServer {
         }),
     );
     if (!front) {
-      this.log.warn('fast_front', { event, listeners: server.listenerCount(event) }, 'fast front not installed: node:http does not have the single connection listener it was written for; node:http serves every request');
+      this.log.warn(
+        'fast_front',
+        { event, listeners: server.listenerCount(event) },
+        'fast front not installed: node:http does not have the single connection listener it was written for; node:http serves every request',
+      );
     }
     return front;
   }
@@ -396,14 +400,7 @@ export class RedirectorServer {
     this.respond(req, out, route, resolved as ResolvedLink | null, method, started);
   }
 
-  private respond(
-    req: IncomingRequest,
-    out: ResponseWriter,
-    route: TrackingRoute,
-    link: ResolvedLink | null,
-    method: string,
-    started: number,
-  ): void {
+  private respond(req: IncomingRequest, out: ResponseWriter, route: TrackingRoute, link: ResolvedLink | null, method: string, started: number): void {
     // A compact link's path says what it is and must agree with the token; a path-preserving link
     // has no kind in its path, so the token decides.
     const kind: LinkKind = route.style === 'path' && link ? link.kind : route.kind;

@@ -68,8 +68,7 @@ export interface LinkResolver {
  * redirector sees. Its id is 16 bytes, unique across restarts (random prefix + counter); its ip is the
  * client after X-Forwarded-For from trusted proxies, truncated if so configured.
  */
-export type RedirectEvent = Omit<TrackEvent, 'type' | 'details'> &
-  ({ type: LinkKind } | { type: 'unsubscribe'; details: { source: 'link' } });
+export type RedirectEvent = Omit<TrackEvent, 'type' | 'details'> & ({ type: LinkKind } | { type: 'unsubscribe'; details: { source: 'link' } });
 
 export interface EventSink {
   /** Resolves once the events are durably written (group commit: with the batch that holds them). */

@@ -31,16 +31,7 @@ export const UNSUBSCRIBE_PREFIX = '/u/';
 /** A one-click body is 26 bytes; a multipart one a few hundred. More is not an unsubscribe request. */
 const MAX_UNSUBSCRIBE_BODY_BYTES = 8192;
 
-type UnsubscribeRouteOutcome =
-  | 'page'
-  | 'page-already'
-  | 'recorded'
-  | 'already'
-  | 'bad-token'
-  | 'not-one-click'
-  | 'body-too-large'
-  | 'method'
-  | 'failed';
+type UnsubscribeRouteOutcome = 'page' | 'page-already' | 'recorded' | 'already' | 'bad-token' | 'not-one-click' | 'body-too-large' | 'method' | 'failed';
 
 interface UnsubscribeRouteOptions {
   service: UnsubscribeService;

@@ -83,9 +83,7 @@ class Tally {
   }
 
   counts(): Counts {
-    const links = [...this.links.values()]
-      .map((l) => ({ url: l.url, linkName: l.linkName, clicks: l.clicks, uniqueClicks: l.who.size }))
-      .sort(byClicks);
+    const links = [...this.links.values()].map((l) => ({ url: l.url, linkName: l.linkName, clicks: l.clicks, uniqueClicks: l.who.size })).sort(byClicks);
     return {
       opens: this.opens,
       uniqueOpens: this.openers.size,
@@ -142,7 +140,12 @@ export function reportFromAggregates(sendId: string, totals: SendTotals | undefi
       unsubscribes: c?.unsubscribes ?? 0,
       links: links
         .filter((l) => (human ? l.humanClicks : l.clicks) > 0)
-        .map((l) => ({ url: l.url, linkName: l.linkName, clicks: human ? l.humanClicks : l.clicks, uniqueClicks: human ? l.humanUniqueClicks : l.uniqueClicks }))
+        .map((l) => ({
+          url: l.url,
+          linkName: l.linkName,
+          clicks: human ? l.humanClicks : l.clicks,
+          uniqueClicks: human ? l.humanUniqueClicks : l.uniqueClicks,
+        }))
         .sort(byClicks),
     };
   };

@@ -24,7 +24,14 @@ const at = (b: Bucket, field: (typeof BUCKET_FIELDS)[number]): number => b.count
 
 function point(startMs: number, granularity: SeriesPoint['granularity'], buckets: Bucket[]): SeriesPoint {
   const sum = (field: (typeof BUCKET_FIELDS)[number]): number => buckets.reduce((n, b) => n + at(b, field), 0);
-  return { startMs, granularity, humanOpens: sum('humanOpens'), machineOpens: sum('machineOpens'), humanClicks: sum('humanClicks'), machineClicks: sum('machineClicks') };
+  return {
+    startMs,
+    granularity,
+    humanOpens: sum('humanOpens'),
+    machineOpens: sum('machineOpens'),
+    humanClicks: sum('humanClicks'),
+    machineClicks: sum('machineClicks'),
+  };
 }
 
 export async function sendSeries(totals: SendTotals | undefined, read: BucketReader): Promise<SeriesPoint[]> {

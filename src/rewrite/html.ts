@@ -2,15 +2,7 @@ import { Tokenizer, TokenizerMode, html, type Token, type TokenHandler } from 'p
 import { encodeAttrValue, truncateUtf8, type QuoteStyle } from './attr-encoding.js';
 import { HONEYPOT_LINK_NAME, HONEYPOT_POSITION, honeypotHtml } from './honeypot.js';
 import { openPixelHtml } from './pixel.js';
-import {
-  applySplices,
-  insertSorted,
-  mintPending,
-  unchangedOutcome,
-  withinLinkLimit,
-  type PendingLink,
-  type Splice,
-} from './link-splices.js';
+import { applySplices, insertSorted, mintPending, unchangedOutcome, withinLinkLimit, type PendingLink, type Splice } from './link-splices.js';
 import type { LinkFound, LinkMinter, RewriteOptions, RewriteOutcome, RewrittenLink } from './types.js';
 import { judgeUrl } from './url-rules.js';
 import { UNSUBSCRIBE_PLACEHOLDER } from './unsubscribe-placeholder.js';

@@ -41,11 +41,7 @@ interface MintResult {
 }
 
 /** Ask the minter for each link's new URL and fill in its splice (encoded for where it is written). */
-export function mintPending(
-  pending: readonly PendingLink[],
-  minter: LinkMinter,
-  encode: (newUrl: string, link: PendingLink) => string,
-): MintResult {
+export function mintPending(pending: readonly PendingLink[], minter: LinkMinter, encode: (newUrl: string, link: PendingLink) => string): MintResult {
   const links: RewrittenLink[] = [];
   let declined = 0;
   for (const link of pending) {

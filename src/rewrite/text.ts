@@ -107,6 +107,9 @@ export function rewriteText(text: string, opts: RewriteOptions): RewriteOutcome 
   }
   const { tracked, left, limit } = withinLinkLimit(pending, opts.maxLinks);
   const { links, declined } = mintPending(tracked, opts.minter, (newUrl) => newUrl);
-  const output = applySplices(text, pending.map((link) => link.splice));
+  const output = applySplices(
+    text,
+    pending.map((link) => link.splice),
+  );
   return { text: output, links, skippedLinks: skipped + declined + left, pixel: null, changed: output !== text, ...(limit ? { limit } : {}) };
 }

@@ -196,8 +196,7 @@ function swapTimeAndSend(key: Buffer, from: Buffer, to: Buffer): Buffer {
 }
 
 /** Layout 1's per-event key: read, never written. */
-export const eventKey = (sendId: Buffer, time: Buffer, id: Uint8Array): Buffer =>
-  Buffer.concat([EVENT, sendId, time, idBytes(id)]);
+export const eventKey = (sendId: Buffer, time: Buffer, id: Uint8Array): Buffer => Buffer.concat([EVENT, sendId, time, idBytes(id)]);
 
 /** The range of a send's events with since <= time < until. */
 export function eventRange(sendId: Buffer, since?: Date, until?: Date): { gte: Buffer; lt: Buffer } {
@@ -215,11 +214,9 @@ export function parseEventKey(key: Buffer): { sendIdLength: number; time: Date; 
 }
 
 export const urlRetentionKey = (time: Buffer, id: Uint8Array): Buffer => Buffer.concat([RETAIN_URL, time, idBytes(id)]);
-export const messageRetentionKey = (time: Buffer, sendId: Buffer, id: Uint8Array): Buffer =>
-  Buffer.concat([RETAIN_MESSAGE, time, sendId, idBytes(id)]);
+export const messageRetentionKey = (time: Buffer, sendId: Buffer, id: Uint8Array): Buffer => Buffer.concat([RETAIN_MESSAGE, time, sendId, idBytes(id)]);
 
-export const sendMessageKey = (sendId: Buffer, time: Buffer, id: Uint8Array): Buffer =>
-  Buffer.concat([SEND_MESSAGE, sendId, time, idBytes(id)]);
+export const sendMessageKey = (sendId: Buffer, time: Buffer, id: Uint8Array): Buffer => Buffer.concat([SEND_MESSAGE, sendId, time, idBytes(id)]);
 export const sendMessageRange = (sendId: Buffer) => prefixRange(Buffer.concat([SEND_MESSAGE, sendId]));
 
 /** The message id and the `n!` index key a `t!m!` entry points at. */
@@ -230,8 +227,7 @@ export function messageKeysFromRetentionKey(key: Buffer): { id: Buffer; sendMess
   const id = key.subarray(idAt);
   return { id, sendMessageKey: Buffer.concat([SEND_MESSAGE, key.subarray(sendIdAt, idAt), key.subarray(timeAt, sendIdAt), id]) };
 }
-export const eventRetentionKey = (time: Buffer, sendId: Buffer, id: Uint8Array): Buffer =>
-  Buffer.concat([RETAIN_EVENT, time, sendId, idBytes(id)]);
+export const eventRetentionKey = (time: Buffer, sendId: Buffer, id: Uint8Array): Buffer => Buffer.concat([RETAIN_EVENT, time, sendId, idBytes(id)]);
 
 /** Time and id of a `t!u!` entry. */
 export function parseRetentionKey(key: Buffer): { time: Date; id: Buffer } {

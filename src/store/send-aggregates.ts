@@ -159,7 +159,17 @@ function prefixEnd(prefix: Buffer): Buffer {
 const zeroCounts = (): AggregateCounts => ({ opens: 0, uniqueOpens: 0, clicks: 0, uniqueClicks: 0, bounces: 0, complaints: 0, unsubscribes: 0 });
 
 function emptyTotals(sendId: string, timeMs: number): SendTotals {
-  return { sendId, firstMs: timeMs, lastMs: timeMs, messages: 0, all: zeroCounts(), human: zeroCounts(), bounceClasses: {}, complaintTypes: {}, machineReasons: {} };
+  return {
+    sendId,
+    firstMs: timeMs,
+    lastMs: timeMs,
+    messages: 0,
+    all: zeroCounts(),
+    human: zeroCounts(),
+    bounceClasses: {},
+    complaintTypes: {},
+    machineReasons: {},
+  };
 }
 
 type Value = SendTotals | LinkAggregate | PositionAggregate | BucketCounts | number;
@@ -241,7 +251,8 @@ export class SendAggregates {
       if (!source) break;
       const sendKey = encodeSendId(sendId);
       scratch.fresh.add(sendKey.toString('latin1'));
-      for (const ns of REBUILT) for await (const key of this.db.keys({ gte: keyOf(ns, sendKey), lt: prefixEnd(keyOf(ns, sendKey)) })) ops.push({ type: 'del', key });
+      for (const ns of REBUILT)
+        for await (const key of this.db.keys({ gte: keyOf(ns, sendKey), lt: prefixEnd(keyOf(ns, sendKey)) })) ops.push({ type: 'del', key });
       const count = await source.messages(sendId);
       let chunk: TrackEvent[] = [];
       for await (const e of source.events(sendId)) {
@@ -259,7 +270,8 @@ export class SendAggregates {
       else ops.push({ type: 'del', key: keyOf(NS.html, sendKey) });
     }
     await this.fold(scratch, messages, events);
-    for (const { key, value, dirty } of scratch.values.values()) if (dirty && value !== undefined) ops.push({ type: 'put', key, value: encodeValue(key, value) });
+    for (const { key, value, dirty } of scratch.values.values())
+      if (dirty && value !== undefined) ops.push({ type: 'put', key, value: encodeValue(key, value) });
     return {
       ops,
       commit: () => {
@@ -308,7 +320,10 @@ export class SendAggregates {
   }
 
   /** Folds every send on record (a store written before aggregates existed), then marks them built. */
-  async buildAll(sendIds: Iterable<string>, source: { events(sendId: string): AsyncIterable<TrackEvent>; messages(sendId: string): Promise<number> }): Promise<void> {
+  async buildAll(
+    sendIds: Iterable<string>,
+    source: { events(sendId: string): AsyncIterable<TrackEvent>; messages(sendId: string): Promise<number> },
+  ): Promise<void> {
     for (const sendId of sendIds) {
       const { ops, commit } = await this.prepare([], [], [sendId], source);
       await this.db.batch(ops);
@@ -421,7 +436,12 @@ class KeyMemo {
 
 function plan(e: TrackEvent, keys: KeyMemo): PlannedEvent {
   const timeMs = e.time.getTime();
-  const p: PlannedEvent = { event: e, totals: keys.totals(e.sendId), minute: keys.bucket('minute', e.sendId, timeMs), hour: keys.bucket('hour', e.sendId, timeMs) };
+  const p: PlannedEvent = {
+    event: e,
+    totals: keys.totals(e.sendId),
+    minute: keys.bucket('minute', e.sendId, timeMs),
+    hour: keys.bucket('hour', e.sendId, timeMs),
+  };
   if (e.type !== 'open' && e.type !== 'click') return p;
   const who = whoOf(e);
   const sendKey = keys.sendKey(e.sendId);
@@ -429,7 +449,12 @@ function plan(e: TrackEvent, keys: KeyMemo): PlannedEvent {
   if (e.type === 'click') {
     const url = e.url.split('?', 1)[0]!;
     const link = `${url}\n${e.linkName}`;
-    p.link = { key: keys.link(e.sendId, link), position: keys.position(e.sendId, e.part, e.position, link), seen: keyOf(NS.seen, sendKey, hash(`l\n${link}\n${who}`)), url };
+    p.link = {
+      key: keys.link(e.sendId, link),
+      position: keys.position(e.sendId, e.part, e.position, link),
+      seen: keyOf(NS.seen, sendKey, hash(`l\n${link}\n${who}`)),
+      url,
+    };
   }
   return p;
 }
@@ -470,7 +495,14 @@ function foldEvent(scratch: Scratch, p: PlannedEvent): void {
     if (seen.newAny) t.all.uniqueClicks += 1;
     if (seen.newHuman) t.human.uniqueClicks += 1;
     const linkKey = p.link.key;
-    const l = scratch.get<LinkAggregate>(linkKey) ?? { url: p.link.url, linkName: e.linkName, clicks: 0, humanClicks: 0, uniqueClicks: 0, humanUniqueClicks: 0 };
+    const l = scratch.get<LinkAggregate>(linkKey) ?? {
+      url: p.link.url,
+      linkName: e.linkName,
+      clicks: 0,
+      humanClicks: 0,
+      uniqueClicks: 0,
+      humanUniqueClicks: 0,
+    };
     const linkSeen = see(scratch, p.link.seen, human);
     l.clicks += 1;
     if (human) l.humanClicks += 1;

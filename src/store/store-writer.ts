@@ -255,10 +255,7 @@ export function eventBatchPuts(sendIdKey: Buffer, events: EncodedEvent[]): Level
     if (i < events.length && events[i]!.timeMs - events[start]!.timeMs < EVENT_BATCH_SPAN_MS) continue;
     const first = events[start]!;
     const key = eventBatchKey(sendIdKey, encodeTimeMs(first.timeMs), first.id);
-    puts.push(
-      { type: 'put', key, value: encodeEventBatch(events.slice(start, i)) },
-      { type: 'put', key: eventBatchRetentionKey(key), value: EMPTY },
-    );
+    puts.push({ type: 'put', key, value: encodeEventBatch(events.slice(start, i)) }, { type: 'put', key: eventBatchRetentionKey(key), value: EMPTY });
     start = i;
   }
   return puts;

@@ -118,7 +118,6 @@ export interface EncodedEvent {
   value: Buffer;
 }
 
-
 /**
  * A batch record: its events one after another, each as id length (1 byte), id, time (6 bytes, ms since
  * the epoch, big-endian), value length (4 bytes, big-endian), value (encodeEvent's JSON).

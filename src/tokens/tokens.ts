@@ -94,7 +94,6 @@ export type DecodedToken =
   | ({ ok: true; kind: 'stateless-click'; kid: number } & StatelessClick)
   | ({ ok: true; kind: 'stateless-open'; kid: number } & StatelessOpen);
 
-
 // Scheme flags of a stateless click: the common prefixes cost a flag bit instead of 7-8 bytes. Only an
 // exact lowercase prefix is dropped, so the URL comes back byte for byte.
 const SCHEME_PREFIXES = ['', 'http://', 'https://'] as const;

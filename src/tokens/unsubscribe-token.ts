@@ -26,8 +26,7 @@ interface UnsubscribeTokenCommon {
 }
 
 type UnsubscribeTokenFields =
-  | ({ kind: 'stateful'; messageId: Uint8Array } & UnsubscribeTokenCommon)
-  | ({ kind: 'stateless' } & RecipientIdentity & UnsubscribeTokenCommon);
+  ({ kind: 'stateful'; messageId: Uint8Array } & UnsubscribeTokenCommon) | ({ kind: 'stateless' } & RecipientIdentity & UnsubscribeTokenCommon);
 
 type DecodedUnsubscribeToken =
   | ({ ok: true; kind: 'stateful'; kid: number; messageId: Buffer } & UnsubscribeTokenCommon)

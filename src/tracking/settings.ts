@@ -4,7 +4,10 @@ import type { ClassSettings } from '../config/schema.js';
 import type { TrackingOrigin } from '../tokens/index.js';
 import type { RewriteSettings } from './plan-rewrite.js';
 
-export function rewriteSettings(config: ConfigValues, settings: Pick<ClassSettings, 'clicks' | 'opens'> & Partial<Pick<ClassSettings, 'honeypot'>>): RewriteSettings {
+export function rewriteSettings(
+  config: ConfigValues,
+  settings: Pick<ClassSettings, 'clicks' | 'opens'> & Partial<Pick<ClassSettings, 'honeypot'>>,
+): RewriteSettings {
   return {
     clicks: settings.clicks,
     opens: settings.opens,

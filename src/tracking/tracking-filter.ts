@@ -41,13 +41,7 @@ export type TrackingOutcome =
 type Envelope = Pick<MessageContext, 'from' | 'recipients' | 'headers' | 'body' | 'queueId'> & { clickMap?: boolean };
 
 /** Pure apart from the random message id: the milter filter and `trackmilter rewrite` share it. */
-export function prepareTracking(
-  msg: Envelope,
-  config: ConfigValues,
-  keyring: Keyring,
-  hosts = trackingHosts(config),
-  rowIds?: RowIdCache,
-): TrackingOutcome {
+export function prepareTracking(msg: Envelope, config: ConfigValues, keyring: Keyring, hosts = trackingHosts(config), rowIds?: RowIdCache): TrackingOutcome {
   const decision = resolveSend(msg.headers, msg, config);
   if (decision.kind === 'reject') return decision;
   if (decision.kind === 'pass') return { kind: 'skip', reason: decision.reason, detail: decision.detail, headerChanges: decision.removeHeaders };
@@ -137,7 +131,10 @@ export function createTrackingFilter({ config, keyring, store, work = inlineWork
       const suppressed = store && policy !== 'off' ? await suppressRecipients(store, listIdOf(ctx.headers), ctx.recipients, policy) : null;
       if (suppressed) onSuppressed?.(suppressed);
       if (suppressed?.kept.length === 0) {
-        return { verdict: { kind: 'discard' }, log: { suppressed: suppressed.removed.length, listId: suppressed.listId, reason: 'all-recipients-unsubscribed' } };
+        return {
+          verdict: { kind: 'discard' },
+          log: { suppressed: suppressed.removed.length, listId: suppressed.listId, reason: 'all-recipients-unsubscribed' },
+        };
       }
       const removal = suppressed ? suppressed.result : {};
       const envelope = suppressed ? { ...ctx, recipients: suppressed.kept } : ctx;

@@ -69,11 +69,7 @@ export function planUnsubscribeHeaders(input: UnsubscribeHeaderInput): Unsubscri
   // Theirs go, last first so the indexes of the ones left stay valid; then ours are appended.
   const removals = [...removalsOf(input.headers, LIST_UNSUBSCRIBE), ...removalsOf(input.headers, LIST_UNSUBSCRIBE_POST)];
   return {
-    changes: [
-      ...removals,
-      { op: 'add', name: LIST_UNSUBSCRIBE, value },
-      { op: 'add', name: LIST_UNSUBSCRIBE_POST, value: ONE_CLICK },
-    ],
+    changes: [...removals, { op: 'add', name: LIST_UNSUBSCRIBE, value }, { op: 'add', name: LIST_UNSUBSCRIBE_POST, value: ONE_CLICK }],
     note: own > 0 ? 'replaced' : 'added',
     token,
   };

@@ -27,10 +27,7 @@ export interface WorkerJob {
   msg: WorkerEnvelope;
 }
 
-export type WorkerReply =
-  | { kind: 'ready' }
-  | { id: number; kind: 'done'; outcome: unknown }
-  | { id: number; kind: 'error'; code: string; message: string };
+export type WorkerReply = { kind: 'ready' } | { id: number; kind: 'done'; outcome: unknown } | { id: number; kind: 'error'; code: string; message: string };
 
 /** A buffer whose ArrayBuffer can be transferred: the same bytes when it owns it whole, else a copy that does. */
 export function transferable(bytes: Uint8Array): Uint8Array {

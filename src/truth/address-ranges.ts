@@ -85,7 +85,9 @@ export class RangeTable {
   private readonly sets: Array<{ set: AddressSet; reason: string; kind?: LinkKind }>;
 
   constructor(lists: readonly RangeList[]) {
-    this.sets = lists.filter((l) => l.entries.length > 0).map((l) => ({ set: new AddressSet(l.entries), reason: l.reason, ...(l.kind ? { kind: l.kind } : {}) }));
+    this.sets = lists
+      .filter((l) => l.entries.length > 0)
+      .map((l) => ({ set: new AddressSet(l.entries), reason: l.reason, ...(l.kind ? { kind: l.kind } : {}) }));
   }
 
   reasonFor(ip: string, kind: LinkKind): string | undefined {

@@ -130,7 +130,13 @@ export function contextReasons(events: readonly SeenEvent[], s: ContextSettings)
     if (first.kind !== 'click' || first.honeypot) continue;
     for (let k = j + 1; k < events.length && events[k]!.time - first.time <= s.pairWindowMs; k++) {
       const second = events[k]!;
-      if (second.kind === 'click' && second.position === first.position && second.part === first.part && second.network !== first.network && !second.requestMachine) {
+      if (
+        second.kind === 'click' &&
+        second.position === first.position &&
+        second.part === first.part &&
+        second.network !== first.network &&
+        !second.requestMachine
+      ) {
         add(j, 'time-of-click');
         break;
       }

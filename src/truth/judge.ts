@@ -99,7 +99,12 @@ export class MachineJudge {
   }
 
   judge(input: JudgeInput): Judged {
-    const own = requestReasons(input, { ranges: this.s.ranges, userAgentReason: this.cachedUserAgentReason, fastClickMs: this.s.fastClickMs, earlyMs: this.s.earlyMs });
+    const own = requestReasons(input, {
+      ranges: this.s.ranges,
+      userAgentReason: this.cachedUserAgentReason,
+      fastClickMs: this.s.fastClickMs,
+      earlyMs: this.s.earlyMs,
+    });
     const network = networkOf(input.ip);
     const seen: SeenEvent = {
       time: input.now,
@@ -137,7 +142,9 @@ export class MachineJudge {
    * recipient's clicks and opens (an unsubscribe POST).
    */
   requestVerdict(facts: RequestFacts): string | undefined {
-    return verdictOf(requestReasons(facts, { ranges: this.s.ranges, userAgentReason: this.cachedUserAgentReason, fastClickMs: this.s.fastClickMs, earlyMs: this.s.earlyMs }));
+    return verdictOf(
+      requestReasons(facts, { ranges: this.s.ranges, userAgentReason: this.cachedUserAgentReason, fastClickMs: this.s.fastClickMs, earlyMs: this.s.earlyMs }),
+    );
   }
 
   /** Finds verdict changes now rather than on the next turn (tests, shutdown). */

@@ -29,7 +29,8 @@ function readEntries(body: Buffer): { entries: SuppressionEntry[]; source: 'manu
   const entries: SuppressionEntry[] = [];
   for (const [i, e] of (value.entries as unknown[]).entries()) {
     const entry = e as { listId?: unknown; address?: unknown };
-    if (typeof entry?.listId !== 'string' || entry.listId === '' || Buffer.byteLength(entry.listId) > 0xffff) return { error: `entry ${i}: listId must be a non-empty string` };
+    if (typeof entry?.listId !== 'string' || entry.listId === '' || Buffer.byteLength(entry.listId) > 0xffff)
+      return { error: `entry ${i}: listId must be a non-empty string` };
     if (typeof entry.address !== 'string' || !isAddress(entry.address)) return { error: `entry ${i}: address must be an email address` };
     entries.push({ listId: entry.listId, address: normalizeAddress(entry.address) });
   }

@@ -45,7 +45,10 @@ interface MailtoReaderOptions {
 }
 
 /** Who a request names: tokens first (address detail, then Subject), then a quoted info header. */
-async function readRequest(ctx: Pick<MessageContext, 'recipients' | 'headers' | 'body'>, o: Pick<MailtoReaderOptions, 'address' | 'service' | 'keyring'>): Promise<{ target: UnsubscribeTarget; found: 'token' | 'info-header' } | null> {
+async function readRequest(
+  ctx: Pick<MessageContext, 'recipients' | 'headers' | 'body'>,
+  o: Pick<MailtoReaderOptions, 'address' | 'service' | 'keyring'>,
+): Promise<{ target: UnsubscribeTarget; found: 'token' | 'info-header' } | null> {
   const tokens: string[] = [];
   for (const r of ctx.recipients) {
     const detail = addressDetail(r.address, o.address);
@@ -60,7 +63,10 @@ async function readRequest(ctx: Pick<MessageContext, 'recipients' | 'headers' | 
   }
   const text = ctx.body.subarray(0, MAX_SCANNED_BODY_BYTES).toString('latin1');
   const lines = text.split(/\r?\n/).map((line) => line.replace(/^(?:[ \t]*>)+[ \t]?/, ''));
-  const lookup = verifyCandidates(o.keyring, infoHeadersInText(lines).map((c) => c.value));
+  const lookup = verifyCandidates(
+    o.keyring,
+    infoHeadersInText(lines).map((c) => c.value),
+  );
   if (!lookup.ok) return null;
   const { recipient, sendId, listId, emailCode } = lookup.identity;
   if (!recipient || !listId) return null;

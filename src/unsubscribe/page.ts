@@ -52,7 +52,10 @@ export function maskAddress(address: string): string {
   const local = at === -1 ? address : address.slice(0, at);
   const domain = at === -1 ? '' : address.slice(at);
   const chars = [...local];
-  const shown = chars.length <= 2 ? `${chars[0] ?? ''}${'*'.repeat(Math.max(1, chars.length - 1))}` : `${chars[0]}${'*'.repeat(chars.length - 2)}${chars[chars.length - 1]}`;
+  const shown =
+    chars.length <= 2
+      ? `${chars[0] ?? ''}${'*'.repeat(Math.max(1, chars.length - 1))}`
+      : `${chars[0]}${'*'.repeat(chars.length - 2)}${chars[chars.length - 1]}`;
   return shown + domain;
 }
 

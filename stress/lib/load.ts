@@ -139,9 +139,12 @@ export async function accountDeliveries(
   const timeoutMs = options.timeoutMs ?? 300_000;
   const acceptedIds = new Set(messages.filter((_, i) => round.acceptedAttempt[i]! > 0).map((m) => m.id));
   // A shortfall is not thrown here: it shows below as lost messages.
-  await pollUntil('every accepted message delivered', async () => ((await lab.deliveriesSinceClear()) >= acceptedIds.size ? true : undefined), timeoutMs, 250).catch(
-    () => undefined,
-  );
+  await pollUntil(
+    'every accepted message delivered',
+    async () => ((await lab.deliveriesSinceClear()) >= acceptedIds.size ? true : undefined),
+    timeoutMs,
+    250,
+  ).catch(() => undefined);
   await pollUntil('an empty Postfix queue', async () => ((await lab.queueSize()) === 0 ? true : undefined), timeoutMs).catch(() => undefined);
   // Only this round's messages count (a probe sent alongside is someone else's business).
   const ids = new Set(messages.map((m) => m.id));
@@ -182,9 +185,7 @@ export async function accountDeliveries(
     delivered: delivered.length,
     lost: [...acceptedIds].filter((id) => !copies.has(id)),
     duplicated: [...copies].filter(([, list]) => list.length > 1).map(([id]) => id),
-    deliveredAfterRefusal: messages
-      .filter((m, i) => (copies.get(m.id) ?? []).some((copy) => attemptOf(copy) !== round.acceptedAttempt[i]))
-      .map((m) => m.id),
+    deliveredAfterRefusal: messages.filter((m, i) => (copies.get(m.id) ?? []).some((copy) => attemptOf(copy) !== round.acceptedAttempt[i])).map((m) => m.id),
     tracked,
     untracked: delivered.length - tracked,
     verified,

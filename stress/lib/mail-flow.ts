@@ -88,4 +88,3 @@ export async function clickLink(daemon: TrackmilterDaemon): Promise<string> {
     await client.quit();
   }
 }
-

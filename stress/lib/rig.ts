@@ -10,10 +10,7 @@ export interface Rig {
   lab: PostfixLab;
 }
 
-export async function withRig<T>(
-  options: { daemon?: DaemonOptions; lab?: Omit<PostfixLabOptions, 'milter'> },
-  body: (rig: Rig) => Promise<T>,
-): Promise<T> {
+export async function withRig<T>(options: { daemon?: DaemonOptions; lab?: Omit<PostfixLabOptions, 'milter'> }, body: (rig: Rig) => Promise<T>): Promise<T> {
   const daemon = await TrackmilterDaemon.start(options.daemon ?? {});
   let lab: PostfixLab | undefined;
   try {

@@ -87,7 +87,10 @@ export async function runDamagedStoreScenario(): Promise<DamagedStoreResult> {
       if (expect === 'start' && attempt.outcome === 'ready') oldLinkAfterFreshStart = await statusOfOldLink(dataDir, oldLink);
     }
     const figures: Figures = Object.fromEntries(
-      cases.map((c) => [c.name, `${c.attempt.outcome}${c.attempt.code !== null ? ` (exit ${c.attempt.code})` : ''}${c.expect === 'refuse' ? `, ESTORE_CORRUPT + dir named: ${c.namesCodeAndDir}` : ''}`]),
+      cases.map((c) => [
+        c.name,
+        `${c.attempt.outcome}${c.attempt.code !== null ? ` (exit ${c.attempt.code})` : ''}${c.expect === 'refuse' ? `, ESTORE_CORRUPT + dir named: ${c.namesCodeAndDir}` : ''}`,
+      ]),
     );
     for (const c of cases) if (c.expect === 'refuse') figures[`${c.name}: error`] = errorLine(c.attempt.output);
     figures['old link after the fresh start'] = oldLinkAfterFreshStart;
@@ -99,7 +102,12 @@ export async function runDamagedStoreScenario(): Promise<DamagedStoreResult> {
 
 /** The line of serve's output that says why it stopped. */
 function errorLine(output: string): string {
-  return output.split('\n').find((line) => /ESTORE_|error/i.test(line))?.slice(0, 300) ?? '(none)';
+  return (
+    output
+      .split('\n')
+      .find((line) => /ESTORE_|error/i.test(line))
+      ?.slice(0, 300) ?? '(none)'
+  );
 }
 
 /** Starts a daemon on the data dir again on the old link's port and asks it for the old link. */

@@ -59,7 +59,7 @@ export async function runKillScenario(options: KillScenarioOptions): Promise<Kil
     const recoveryMs = kills.map((kill) => (kill.firstTrackedAt === undefined ? -1 : kill.firstTrackedAt - kill.killedAt));
     const figures: Figures = {
       messages: options.count,
-      'milter_default_action': defaultAction,
+      milter_default_action: defaultAction,
       kills: kills.length,
       'send seconds': seconds(round.startedAt, round.finishedAt),
       'accepted (250)': account.accepted,

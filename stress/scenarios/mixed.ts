@@ -73,9 +73,9 @@ export async function runMixedScenario(options: MixedScenarioOptions): Promise<M
     for (const line of daemon.messageLogs()) outcomes[String(line.outcome)] = (outcomes[String(line.outcome)] ?? 0) + 1;
     const ms = (v: number): number => Math.round(v * 100) / 100;
     const figures: Figures = {
-      'seconds': Math.round(elapsed * 10) / 10,
-      'clickers': options.clickers,
-      'clicks': latencies.length,
+      seconds: Math.round(elapsed * 10) / 10,
+      clickers: options.clickers,
+      clicks: latencies.length,
       'clicks/s': Math.round(latencies.length / elapsed),
       'click p50 ms': ms(quantile(latencies, 0.5)),
       'click p99 ms': ms(quantile(latencies, 0.99)),
@@ -84,7 +84,7 @@ export async function runMixedScenario(options: MixedScenarioOptions): Promise<M
       'big messages taken': bigCounts.accepted,
       'newsletters taken': letterCounts.accepted,
       'newsletters/s': Math.round((letterCounts.accepted / elapsed) * 100) / 100,
-      'refused': bigCounts.refused + letterCounts.refused,
+      refused: bigCounts.refused + letterCounts.refused,
       'daemon event-loop delay p99 ms': ms((delay.get('{quantile="0.99"}') ?? NaN) * 1000),
       'daemon event-loop delay max ms': ms((delay.get('{quantile="max"}') ?? NaN) * 1000),
       'message outcomes': Object.entries(outcomes).map(([k, v]) => `${k} ${v}`),

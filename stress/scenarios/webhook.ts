@@ -67,7 +67,14 @@ async function clickPhase(
     }),
   );
   const round = (ms: number) => Math.round(ms * 10) / 10;
-  return { mode, clicks: latencies.length, redirected, p50: round(quantile(latencies, 0.5)), p99: round(quantile(latencies, 0.99)), max: round(Math.max(...latencies)) };
+  return {
+    mode,
+    clicks: latencies.length,
+    redirected,
+    p50: round(quantile(latencies, 0.5)),
+    p99: round(quantile(latencies, 0.99)),
+    max: round(Math.max(...latencies)),
+  };
 }
 
 export async function runWebhookScenario(options: WebhookScenarioOptions): Promise<WebhookScenarioResult> {

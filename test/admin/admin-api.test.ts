@@ -103,13 +103,21 @@ describe('event pipeline configuration', () => {
   });
 
   const start = (over: Record<string, unknown>) =>
-    startEventPipeline({ ...defaultConfig(), 'data.dir': dir, 'events.webhook_url': 'http://127.0.0.1:9/hook', ...over }, store, silentLogger, new MetricsRegistry());
+    startEventPipeline(
+      { ...defaultConfig(), 'data.dir': dir, 'events.webhook_url': 'http://127.0.0.1:9/hook', ...over },
+      store,
+      silentLogger,
+      new MetricsRegistry(),
+    );
 
   it('a webhook without a secret file, with one others can read, or with a short secret is refused with ECONFIG', async () => {
     await expect(start({})).rejects.toMatchObject({ code: 'ECONFIG', message: expect.stringContaining('webhook_secret_file') });
     const open = path.join(dir, 'open.secret');
     await writeFile(open, 'a-long-enough-secret-value\n', { mode: 0o644 });
-    await expect(start({ 'events.webhook_secret_file': open })).rejects.toMatchObject({ code: 'ECONFIG', message: expect.stringContaining('readable by others') });
+    await expect(start({ 'events.webhook_secret_file': open })).rejects.toMatchObject({
+      code: 'ECONFIG',
+      message: expect.stringContaining('readable by others'),
+    });
     const short = path.join(dir, 'short.secret');
     await writeFile(short, 'short\n', { mode: 0o600 });
     await expect(start({ 'events.webhook_secret_file': short })).rejects.toMatchObject({ code: 'ECONFIG', message: expect.stringContaining('fewer than 16') });

@@ -164,7 +164,9 @@ describe.skipIf(missing !== undefined)('dashboard in Chromium', () => {
     type Badge = { getAttribute(name: string): string | null; textContent: string | null };
     const badges = await frame
       .locator('.tm-badge')
-      .evaluateAll((els: Badge[]) => els.map((e): [number, number, string] => [Number(e.getAttribute('data-position')), Number(e.getAttribute('data-clicks')), e.textContent ?? '']));
+      .evaluateAll((els: Badge[]) =>
+        els.map((e): [number, number, string] => [Number(e.getAttribute('data-position')), Number(e.getAttribute('data-clicks')), e.textContent ?? '']),
+      );
     // Every tracked HTML link of the newsletter has a badge, in document order.
     expect(badges.map((b) => b[0])).toEqual([1, 2, 3, 4, 5, 6, 7]);
     for (const [position, clicks, text] of badges) {

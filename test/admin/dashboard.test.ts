@@ -15,7 +15,16 @@ import { CLICK_MAP_ORIGIN } from '../../src/tracking/click-map-capture.js';
 import { silentLogger } from '../../src/util/log.js';
 import { event, message } from '../store/fixtures-core.js';
 
-const PAGES = ['/admin/', '/admin/?q=s&page=2', '/admin/send?id=s1', '/admin/clickmap?id=s1', '/admin/clickmap-frame?id=s1', '/admin/assets/dashboard.js', '/admin/assets/dashboard.css', '/admin/logout'];
+const PAGES = [
+  '/admin/',
+  '/admin/?q=s&page=2',
+  '/admin/send?id=s1',
+  '/admin/clickmap?id=s1',
+  '/admin/clickmap-frame?id=s1',
+  '/admin/assets/dashboard.js',
+  '/admin/assets/dashboard.css',
+  '/admin/logout',
+];
 
 describe('dashboard', () => {
   let dir: string;
@@ -44,7 +53,14 @@ describe('dashboard', () => {
     const t = new Date('2026-03-01T09:00:00Z');
     await store.recordMessage(message(1, 's1', t), []);
     const click = (position: number, who: string, machine = false): TrackEvent =>
-      event('s1', new Date(t.getTime() + 60_000 * position), { url: `https://shop.example/p${position}?u=${who}`, linkName: '', position, part: 'h', recipient: who, machine });
+      event('s1', new Date(t.getTime() + 60_000 * position), {
+        url: `https://shop.example/p${position}?u=${who}`,
+        linkName: '',
+        position,
+        part: 'h',
+        recipient: who,
+        machine,
+      });
     await store.recordEvents([click(1, 'a'), click(1, 'b'), click(2, 'a'), click(2, 'c', true), click(3, 'a')]);
     const html = `<html><head><title>x</title></head><body><a href="${CLICK_MAP_ORIGIN}/h/1?u=https%3A%2F%2Fshop.example%2Fp1">One</a> <a href="${CLICK_MAP_ORIGIN}/h/2?u=https%3A%2F%2Fshop.example%2Fp2">Two</a> <a href="https://elsewhere.example/">untracked</a><img src="https://tracker.example/x.gif"><meta http-equiv="refresh" content="0;url=https://elsewhere.example/"></body></html>`;
     await store.aggregates.keepHtml('s1', html);
@@ -89,7 +105,9 @@ describe('dashboard', () => {
     expect(cookie).toContain('Path=/admin/');
     expect(cookie).not.toContain(token);
     expect((await get(`/admin/login?code=${code}`)).status).toBe(401);
-    const { code: late } = (await (await fetch(`${base}/admin/login-code`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } })).json()) as { code: string };
+    const { code: late } = (await (await fetch(`${base}/admin/login-code`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } })).json()) as {
+      code: string;
+    };
     clock += 61_000;
     expect((await get(`/admin/login?code=${late}`)).status).toBe(401);
     expect((await get('/admin/login?code=')).status).toBe(401);
@@ -110,7 +128,13 @@ describe('dashboard', () => {
     const js = await get('/admin/assets/dashboard.js', { Cookie: cookie });
     expect(js.status, `assets built in ${defaultAssetsDir()}? run npm run build`).toBe(200);
     expect(js.headers.get('content-type')).toMatch(/^text\/javascript/);
-    for (const bad of ['/admin/assets/../admin-api.js', '/admin/assets/%2e%2e%2fadmin.token', '/admin/assets/.hidden.js', '/admin/assets/nope.js', '/admin/assets/x.html']) {
+    for (const bad of [
+      '/admin/assets/../admin-api.js',
+      '/admin/assets/%2e%2e%2fadmin.token',
+      '/admin/assets/.hidden.js',
+      '/admin/assets/nope.js',
+      '/admin/assets/x.html',
+    ]) {
       // fetch resolves the dots itself: that path is the bearer API's, 401; the others are no file.
       expect([401, 404], bad).toContain((await get(bad, { Cookie: cookie })).status);
     }

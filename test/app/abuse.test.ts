@@ -7,7 +7,17 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKeyring, decodeToken, loadKeyring, mintStatefulClick, mintStatefulOpen, mintStatelessClick, mintStatelessOpen, signingKey, type Keyring } from '../../src/tokens/index.js';
+import {
+  createKeyring,
+  decodeToken,
+  loadKeyring,
+  mintStatefulClick,
+  mintStatefulOpen,
+  mintStatelessClick,
+  mintStatelessOpen,
+  signingKey,
+  type Keyring,
+} from '../../src/tokens/index.js';
 import { CLI_BUILT, DaemonProcess, TempDirs, cli } from './helpers/processes.js';
 import { BROWSER_UA, SEND, buildNewsletter, hrefsOf, readRewritten, type HtmlAnchor, type RewrittenNewsletter } from './helpers/newsletter.js';
 import { browse, isOnePixelGif, rawExchange, requestTarget, sendThroughMilter } from './helpers/traffic.js';
@@ -174,7 +184,10 @@ describe.skipIf(!CLI_BUILT)('redirector abuse against a real serve daemon', () =
 
     it('cross-key: tokens minted by another keyring (same key id, and another) -> 404, no Location', async () => {
       const kid = daemonKeyring.current.kid;
-      const foreignKeyrings = [createKeyring([signingKey(kid, randomBytes(32))], kid), createKeyring([signingKey((kid + 1) % 256, randomBytes(32))], (kid + 1) % 256)];
+      const foreignKeyrings = [
+        createKeyring([signingKey(kid, randomBytes(32))], kid),
+        createKeyring([signingKey((kid + 1) % 256, randomBytes(32))], (kid + 1) % 256),
+      ];
       const identity = { recipient: SEND.recipient, sendId: SEND.sendId, listId: SEND.listId, emailCode: SEND.emailCode };
       for (const keyring of foreignKeyrings) {
         const genuine = tokenBytes(clickToken);
@@ -197,7 +210,9 @@ describe.skipIf(!CLI_BUILT)('redirector abuse against a real serve daemon', () =
       const events = (await cli(['events', '--sendid', SEND.sendId, ...daemon.cliFlags])).split('\n').filter(Boolean);
       for (const line of events) expect(JSON.parse(line)).not.toMatchObject({ url: 'https://evil.example/phish' });
       // The baseline click above is the only event so far, and its client is the socket's address.
-      expect(events.map((line) => JSON.parse(line) as Record<string, unknown>)).toMatchObject([{ type: 'click', ip: '127.0.0.1', url: HOSTILE_ANCHORS[0]!.href }]);
+      expect(events.map((line) => JSON.parse(line) as Record<string, unknown>)).toMatchObject([
+        { type: 'click', ip: '127.0.0.1', url: HOSTILE_ANCHORS[0]!.href },
+      ]);
     });
   });
 
@@ -261,9 +276,19 @@ describe.skipIf(!CLI_BUILT)('redirector abuse against a real serve daemon', () =
     it('a query string added to a genuine link cannot change where it goes (host, scheme, path) nor inject a header', async () => {
       const original = new URL(HOSTILE_ANCHORS[0]!.href);
       const target = requestTarget(clickLink).split('?')[0]!;
-      const queries = ['?@evil.example', '?x=%0d%0aLocation:%20https://evil.example/', '?/../../evil.example', '?#@evil.example', '?a=1%23frag', '?\\\\evil.example/'];
+      const queries = [
+        '?@evil.example',
+        '?x=%0d%0aLocation:%20https://evil.example/',
+        '?/../../evil.example',
+        '?#@evil.example',
+        '?a=1%23frag',
+        '?\\\\evil.example/',
+      ];
       for (const query of queries) {
-        const { head, headLines } = await rawExchange(daemon.httpPort, `GET ${target}${query} HTTP/1.1\r\nHost: ${daemon.httpAddress}\r\nConnection: close\r\n\r\n`);
+        const { head, headLines } = await rawExchange(
+          daemon.httpPort,
+          `GET ${target}${query} HTTP/1.1\r\nHost: ${daemon.httpAddress}\r\nConnection: close\r\n\r\n`,
+        );
         expect(headIsClean(head), query).toBe(true);
         if (!headLines[0]!.startsWith('HTTP/1.1 302')) {
           expect(headLines[0], query).toMatch(/^HTTP\/1\.1 4\d\d /);
@@ -280,7 +305,10 @@ describe.skipIf(!CLI_BUILT)('redirector abuse against a real serve daemon', () =
   describe('request limits', () => {
     it('a request line over the URL limit -> 414', async () => {
       for (const length of [9_000, 20_000]) {
-        const { headLines } = await rawExchange(daemon.httpPort, `GET /c/${'A'.repeat(length)} HTTP/1.1\r\nHost: ${daemon.httpAddress}\r\nConnection: close\r\n\r\n`);
+        const { headLines } = await rawExchange(
+          daemon.httpPort,
+          `GET /c/${'A'.repeat(length)} HTTP/1.1\r\nHost: ${daemon.httpAddress}\r\nConnection: close\r\n\r\n`,
+        );
         expect(headLines[0], `${length} bytes`).toMatch(/^HTTP\/1\.1 414 /);
       }
     });
@@ -303,7 +331,10 @@ describe.skipIf(!CLI_BUILT)('redirector abuse against a real serve daemon', () =
         Array.from({ length: Math.floor(random() * max) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
       // Every byte node lets into a request line (0x21-0xff), raw.
       const anyByte = Array.from({ length: 0xff - 0x20 }, (_, i) => String.fromCharCode(0x21 + i)).join('');
-      const percent = (): string => `%${Math.floor(random() * 256).toString(16).padStart(2, '0')}`;
+      const percent = (): string =>
+        `%${Math.floor(random() * 256)
+          .toString(16)
+          .padStart(2, '0')}`;
       const flippedToken = (): string => {
         const bytes = tokenBytes(pick([clickToken, openToken]));
         const bit = Math.floor(random() * bytes.length * 8);
@@ -312,7 +343,8 @@ describe.skipIf(!CLI_BUILT)('redirector abuse against a real serve daemon', () =
       };
       const makePath: Array<() => string> = [
         () => `/${junk(anyByte, 60)}`,
-        () => `/${Array.from({ length: 1 + Math.floor(random() * 12) }, () => pick(['.', '..', '%2e', '%2E%2e', '/', '%2f', '\\', percent(), junk(anyByte, 6)])).join('/')}`,
+        () =>
+          `/${Array.from({ length: 1 + Math.floor(random() * 12) }, () => pick(['.', '..', '%2e', '%2E%2e', '/', '%2f', '\\', percent(), junk(anyByte, 6)])).join('/')}`,
         () => `/c/${junk(TOKEN_ALPHABET, 120)}`,
         () => `/o/${junk(TOKEN_ALPHABET, 120)}`,
         () => `/c/${junk(anyByte, 40)}`,
@@ -335,14 +367,17 @@ describe.skipIf(!CLI_BUILT)('redirector abuse against a real serve daemon', () =
         while (next < requests.length) {
           const { method, path: target } = requests[next++]!;
           await new Promise<void>((resolve) => {
-            const req = http.request({ agent, host: '127.0.0.1', port: daemon.httpPort, method, path: target, headers: { 'User-Agent': BROWSER_UA } }, (res) => {
-              const status = res.statusCode ?? 0;
-              statuses.set(status, (statuses.get(status) ?? 0) + 1);
-              if (status >= 500) failures.push(`${status} ${method} ${JSON.stringify(target)}`);
-              res.resume();
-              res.on('end', resolve);
-              res.on('error', () => resolve());
-            });
+            const req = http.request(
+              { agent, host: '127.0.0.1', port: daemon.httpPort, method, path: target, headers: { 'User-Agent': BROWSER_UA } },
+              (res) => {
+                const status = res.statusCode ?? 0;
+                statuses.set(status, (statuses.get(status) ?? 0) + 1);
+                if (status >= 500) failures.push(`${status} ${method} ${JSON.stringify(target)}`);
+                res.resume();
+                res.on('end', resolve);
+                res.on('error', () => resolve());
+              },
+            );
             req.on('error', (err) => {
               failures.push(`${err.message} ${method} ${JSON.stringify(target)}`);
               resolve();
@@ -373,7 +408,11 @@ describe.skipIf(!CLI_BUILT)('redirector abuse against a real serve daemon', () =
       for (const authorization of authorizations) {
         for (const target of targets) {
           for (const method of ['GET', 'POST'] as const) {
-            const res = await fetch(`${daemon.baseUrl}${target}`, { method, headers: authorization === undefined ? {} : { Authorization: authorization }, ...(method === 'POST' ? { body: 'x' } : {}) });
+            const res = await fetch(`${daemon.baseUrl}${target}`, {
+              method,
+              headers: authorization === undefined ? {} : { Authorization: authorization },
+              ...(method === 'POST' ? { body: 'x' } : {}),
+            });
             await res.arrayBuffer();
             expect(res.status, `${method} ${target} with ${JSON.stringify(authorization)}`).toBe(401);
           }

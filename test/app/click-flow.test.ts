@@ -196,7 +196,11 @@ describe.skipIf(!CLI_BUILT)('click flow: milter -> links -> redirector -> report
     const middle = String(all[Math.floor(all.length / 2)]!.time);
     const since = await cli(['events', '--sendid', SEND.sendId, '--since', middle, ...daemon.cliFlags]);
     const until = await cli(['events', '--sendid', SEND.sendId, '--until', middle, ...daemon.cliFlags]);
-    const ids = (out: string): string[] => out.split('\n').filter(Boolean).map((line) => String((JSON.parse(line) as EventJson).id));
+    const ids = (out: string): string[] =>
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => String((JSON.parse(line) as EventJson).id));
     const atOrAfter = all.filter((e) => Date.parse(String(e.time)) >= Date.parse(middle)).map((e) => String(e.id));
     const before = all.filter((e) => Date.parse(String(e.time)) < Date.parse(middle)).map((e) => String(e.id));
     expect(ids(since)).toEqual(atOrAfter);
@@ -278,7 +282,7 @@ describe.skipIf(!CLI_BUILT)('click flow with path-preserving links (tracking.sty
     await dirs.cleanup();
   });
 
-  it("every link shows the original path and redirects to exactly the original URL", async () => {
+  it('every link shows the original path and redirects to exactly the original URL', async () => {
     const { clicks } = await deliverNewsletter(daemon, 'path');
     for (const click of clicks) {
       expect(new URL(click.link).pathname.startsWith(new URL(click.original).pathname.replace(/\/$/, '')), click.link).toBe(true);

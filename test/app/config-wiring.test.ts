@@ -53,7 +53,8 @@ describe.skipIf(!CLI_BUILT)('options that tune the daemon reach it from the conf
   });
 
   it('store.read_cache_entries: on the default the second click reads its link row from memory; at 0 both read LevelDB', () => {
-    const lookups = (text: string, cache: string, result: string): number | undefined => samples(text, 'trackmilter_store_read_cache_lookups_total').get(`{cache="${cache}",result="${result}"}`);
+    const lookups = (text: string, cache: string, result: string): number | undefined =>
+      samples(text, 'trackmilter_store_read_cache_lookups_total').get(`{cache="${cache}",result="${result}"}`);
     expect(lookups(onDefaults, 'rows', 'miss')).toBe(1);
     expect(lookups(onDefaults, 'rows', 'hit')).toBe(1);
     expect(samples(onDefaults, 'trackmilter_store_read_cache_entries').get('{cache="rows"}')).toBe(1);

@@ -107,7 +107,10 @@ describe.skipIf(!CLI_BUILT)('durability: SIGKILL under load loses no click that 
     const receivedPerUrl = countBy(received, (r) => r.url);
     for (const [url, redirects] of receivedPerUrl) {
       const lastRedirect = Math.max(...received.filter((r) => r.url === url).map((r) => r.at));
-      expect(recordedPerUrl.get(url) ?? 0, `${url}: ${redirects} redirects received, the last ${killedAt - lastRedirect} ms before the kill`).toBeGreaterThanOrEqual(redirects);
+      expect(
+        recordedPerUrl.get(url) ?? 0,
+        `${url}: ${redirects} redirects received, the last ${killedAt - lastRedirect} ms before the kill`,
+      ).toBeGreaterThanOrEqual(redirects);
     }
   });
 

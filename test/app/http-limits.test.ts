@@ -27,8 +27,7 @@ describe.skipIf(!CLI_BUILT)('configured HTTP limits', () => {
     await dirs.cleanup();
   });
 
-  const get = (target: string, extra = ''): string =>
-    `GET ${target} HTTP/1.1\r\nHost: ${daemon.httpAddress}\r\n${extra}Connection: close\r\n\r\n`;
+  const get = (target: string, extra = ''): string => `GET ${target} HTTP/1.1\r\nHost: ${daemon.httpAddress}\r\n${extra}Connection: close\r\n\r\n`;
 
   it('http.max_url_bytes: a target just over it is a 414, one under it is served (404 for a junk token)', async () => {
     const over = `/c/${'A'.repeat(LIMITS.max_url_bytes)}`;

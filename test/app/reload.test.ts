@@ -23,10 +23,27 @@ async function until(what: string, probe: () => boolean | Promise<boolean>, time
 
 /** A self-signed certificate for `cn`: `<dir>/<name>.crt` and `<dir>/<name>.key`. */
 function makeCert(dir: string, name: string, cn: string): void {
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', path.join(dir, `${name}.key`), '-out', path.join(dir, `${name}.crt`), '-days', '2', '-subj', `/CN=${cn}`,
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      path.join(dir, `${name}.key`),
+      '-out',
+      path.join(dir, `${name}.crt`),
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${cn}`,
+    ],
+    { stdio: 'ignore' },
+  );
 }
 
 /** /healthz over HTTPS on a fresh connection: its status and the CN of the certificate served. */

@@ -133,7 +133,14 @@ describe('formatReport', () => {
     const rows = new Map<string, number[]>();
     for (const line of text.split('\n')) {
       const m = /^([a-z][a-z ]*?)\s+(\d+)\s+(\d+)(?:\s+(\d+))?$/.exec(line);
-      if (m && m[1] !== 'burst' && !line.startsWith('apple')) rows.set(m[1]!, m.slice(2).filter((x) => x !== undefined).map(Number));
+      if (m && m[1] !== 'burst' && !line.startsWith('apple'))
+        rows.set(
+          m[1]!,
+          m
+            .slice(2)
+            .filter((x) => x !== undefined)
+            .map(Number),
+        );
     }
     return rows;
   }
@@ -235,7 +242,12 @@ describe('event export lines', () => {
   it('JSON: the same object the sinks publish, for a bounce too (details as top-level fields, GreenArrow name)', () => {
     const bounce = ev({ type: 'bounce', url: '', position: 0, part: '', details: { status: '5.1.1', classification: 'hard', action: 'failed' } });
     for (const e of [awkward, bounce, ev({})]) expect(JSON.parse(eventJsonLine(e))).toEqual(toEventJson(e));
-    expect(JSON.parse(eventJsonLine(bounce))).toMatchObject({ greenarrowType: 'bounce_bad_address', status: '5.1.1', classification: 'hard', action: 'failed' });
+    expect(JSON.parse(eventJsonLine(bounce))).toMatchObject({
+      greenarrowType: 'bounce_bad_address',
+      status: '5.1.1',
+      classification: 'hard',
+      action: 'failed',
+    });
     expect(JSON.parse(eventJsonLine(bounce))).not.toHaveProperty('details');
     expect(JSON.parse(eventJsonLine(ev({})))).not.toHaveProperty('machineReason');
   });
@@ -261,7 +273,10 @@ describe('event export lines', () => {
     expect(field(plain, 'machine')).toBe('false');
     expect(field(plain, 'url')).toBe('https://shop.example/sale');
     expect(field(plain, 'greenarrowType')).toBe('engine_click');
-    const [, bounceRow] = parseCsv(CSV_HEADER + eventCsvLine(ev({ type: 'bounce', details: { classification: 'hard', status: '5.1.1' } }))) as [string[], string[]];
+    const [, bounceRow] = parseCsv(CSV_HEADER + eventCsvLine(ev({ type: 'bounce', details: { classification: 'hard', status: '5.1.1' } }))) as [
+      string[],
+      string[],
+    ];
     expect(field(bounceRow, 'greenarrowType')).toBe('bounce_bad_address');
     expect(JSON.parse(field(bounceRow, 'details'))).toEqual({ classification: 'hard', status: '5.1.1' });
   });

@@ -21,7 +21,15 @@ function idBytes(label: string): Buffer {
 }
 
 function messageAt(label: string, time: Date): MessageRecord {
-  return { id: idBytes(`m-${label}`), recipients: [`${label}@mail.example`], emailCode: `ec-${label}`, sendId: SEND_ID, listId: 'l1', queueId: `Q${label}`, time };
+  return {
+    id: idBytes(`m-${label}`),
+    recipients: [`${label}@mail.example`],
+    emailCode: `ec-${label}`,
+    sendId: SEND_ID,
+    listId: 'l1',
+    queueId: `Q${label}`,
+    time,
+  };
 }
 
 function rowFor(label: string): UrlRow {

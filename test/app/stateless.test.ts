@@ -104,7 +104,9 @@ describe.skipIf(!CLI_BUILT)('stateless links served by a separate redirector hol
     }
     // Its pixel still answers (an image is never broken), but nothing is recorded for the send.
     expect((await browse(rewritten.pixels[0]!)).status).toBe(200);
-    const report = JSON.parse(await cli(['report', '--sendid', SEND.sendId, '--json', ...redirectorHost.cliFlags])) as { all: { clicks: number; opens: number } };
+    const report = JSON.parse(await cli(['report', '--sendid', SEND.sendId, '--json', ...redirectorHost.cliFlags])) as {
+      all: { clicks: number; opens: number };
+    };
     expect(report.all).toMatchObject({ clicks: 0, opens: 0 });
   });
 });

@@ -12,7 +12,16 @@ const SEND_ID = 'a77';
 const SCANNER_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.0.0 Safari/537.36';
 const PERSON_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1';
 
-type EventJson = { id: string; type: string; recipient: string; position: number; ip: string; machine: boolean; machineReason?: string; reclassified?: boolean };
+type EventJson = {
+  id: string;
+  type: string;
+  recipient: string;
+  position: number;
+  ip: string;
+  machine: boolean;
+  machineReason?: string;
+  reclassified?: boolean;
+};
 
 interface Delivered {
   /** Tracked links by position; 0 is the honeypot. */
@@ -94,13 +103,20 @@ describe.skipIf(!CLI_BUILT)('machine verdicts through a real daemon', () => {
 
   async function events(): Promise<EventJson[]> {
     const out = await cli(['events', '--sendid', SEND_ID, '--format', 'json', ...daemon.cliFlags]);
-    return out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as EventJson);
+    return out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as EventJson);
   }
 
   async function sinkLines(): Promise<EventJson[]> {
     for (let i = 0; i < 50; i++) {
       const text = await readFile(jsonl, 'utf8').catch(() => '');
-      if (text) return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as EventJson);
+      if (text)
+        return text
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as EventJson);
       await sleep(100);
     }
     return [];

@@ -88,7 +88,9 @@ describe.skipIf(!CLI_BUILT)('one-click unsubscribe through the daemon', () => {
   it('adds List-Unsubscribe (web and mailto) and List-Unsubscribe-Post with a token naming the message', async () => {
     expect(['a', 'c']).toContain(first.verdict);
     const [value] = added(first, 'List-Unsubscribe');
-    expect(value).toMatch(new RegExp(`^<${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}>, <mailto:unsub\\+[A-Za-z0-9_~]+@shop\\.example\\?subject=unsubscribe>$`));
+    expect(value).toMatch(
+      new RegExp(`^<${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}>, <mailto:unsub\\+[A-Za-z0-9_~]+@shop\\.example\\?subject=unsubscribe>$`),
+    );
     expect(added(first, 'List-Unsubscribe-Post')).toEqual(['List-Unsubscribe=One-Click']);
     const token = url.slice(url.lastIndexOf('/') + 1);
     const decoded = decodeUnsubscribeToken(await loadKeyring(daemon.spec.dataDir), token);
@@ -154,21 +156,28 @@ describe.skipIf(!CLI_BUILT)('one-click unsubscribe through the daemon', () => {
       source: 'one-click',
       ip: '127.0.0.1',
     });
-    const report = JSON.parse(await cli(['report', '--sendid', SEND.sendId, '--json', ...daemon.cliFlags])) as { all: { unsubscribes: number }; human: { unsubscribes: number } };
+    const report = JSON.parse(await cli(['report', '--sendid', SEND.sendId, '--json', ...daemon.cliFlags])) as {
+      all: { unsubscribes: number };
+      human: { unsubscribes: number };
+    };
     expect(report.all.unsubscribes).toBe(1);
     expect(report.human.unsubscribes).toBe(1);
     // The JSONL sink publishes the same event, GreenArrow's engine_unsub, in the documented shape.
-    const published = await pollUntil('the unsubscribe in the JSONL file', async () => {
-      const lines = (await readFile(jsonl, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '');
-      const found = lines.map((l) => JSON.parse(l) as EventJson).filter((e) => e.type === 'unsubscribe');
-      return found.length > 0 ? found : undefined;
-    }, 10_000);
+    const published = await pollUntil(
+      'the unsubscribe in the JSONL file',
+      async () => {
+        const lines = (await readFile(jsonl, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '');
+        const found = lines.map((l) => JSON.parse(l) as EventJson).filter((e) => e.type === 'unsubscribe');
+        return found.length > 0 ? found : undefined;
+      },
+      10_000,
+    );
     expect(published).toEqual([recorded[0]]);
     // The page now says so instead of offering the button again.
     expect(await (await fetch(url)).text()).toContain('was already unsubscribed');
   });
 
-  it('the list\'s next message loses the unsubscribed recipient (DELRCPT); alone, it is discarded', async () => {
+  it("the list's next message loses the unsubscribed recipient (DELRCPT); alone, it is discarded", async () => {
     const both = await sendThroughMilter(daemon.milterPort, buildNewsletter(), [SEND.recipient, OTHER]);
     expect(['a', 'c']).toContain(both.verdict);
     expect(both.recipientsRemoved).toEqual([`<${SEND.recipient}>`]);
@@ -189,12 +198,17 @@ describe.skipIf(!CLI_BUILT)('one-click unsubscribe through the daemon', () => {
   it('a message with several recipients gets no header of ours but keeps its own; stateless tokens carry the person', async () => {
     const shared = await sendThroughMilter(daemon.milterPort, withList(buildNewsletter(), 'third-list'), ['a@mail.example', 'b@mail.example']);
     expect(added(shared, 'List-Unsubscribe')).toEqual([]);
-    const own = await sendThroughMilter(daemon.milterPort, withList(buildNewsletter(), 'third-list', [{ name: 'List-Unsubscribe', value: '<https://shop.example/leave>' }]));
+    const own = await sendThroughMilter(
+      daemon.milterPort,
+      withList(buildNewsletter(), 'third-list', [{ name: 'List-Unsubscribe', value: '<https://shop.example/leave>' }]),
+    );
     expect(added(own, 'List-Unsubscribe')).toEqual([]);
     expect(own.headerChanges.filter((h) => h.name === 'List-Unsubscribe')).toEqual([]);
 
     const stateless = buildNewsletter();
-    const headers = stateless.headers.map((h) => (h.name === 'X-GreenArrow-MailClass' ? { ...h, value: 's' } : h.name === 'X-GreenArrow-ListID' ? { ...h, value: 'stateless-list' } : h));
+    const headers = stateless.headers.map((h) =>
+      h.name === 'X-GreenArrow-MailClass' ? { ...h, value: 's' } : h.name === 'X-GreenArrow-ListID' ? { ...h, value: 'stateless-list' } : h,
+    );
     const result = await sendThroughMilter(daemon.milterPort, { ...stateless, headers }, ['s@mail.example']);
     const statelessUrl = oneClickUrl(result);
     const decoded = decodeUnsubscribeToken(await loadKeyring(daemon.spec.dataDir), statelessUrl.slice(statelessUrl.lastIndexOf('/') + 1));
@@ -272,20 +286,38 @@ describe.skipIf(!CLI_BUILT)('one-click unsubscribe through the daemon', () => {
     await writeFile(file, '# list,address\nimported-list,x@mail.example\n"imported-list","y@mail.example"\n\nother-import,x@mail.example\n');
     expect(await cli(['suppressions', 'import', file, ...daemon.cliFlags])).toBe('imported 3\n');
     const text = await cli(['suppressions', 'list', '--list', 'imported-list', ...daemon.cliFlags]);
-    expect(text.split('\n').filter((l) => l !== '').map((l) => l.split('\t').slice(0, 2).concat(l.split('\t')[3]!))).toEqual([
+    expect(
+      text
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => l.split('\t').slice(0, 2).concat(l.split('\t')[3]!)),
+    ).toEqual([
       ['imported-list', 'x@mail.example', 'import'],
       ['imported-list', 'y@mail.example', 'import'],
     ]);
-    const shared = await sendThroughMilter(daemon.milterPort, withList(buildNewsletter(), 'imported-list'), ['x@mail.example', 'z@mail.example', 'y@mail.example']);
+    const shared = await sendThroughMilter(daemon.milterPort, withList(buildNewsletter(), 'imported-list'), [
+      'x@mail.example',
+      'z@mail.example',
+      'y@mail.example',
+    ]);
     expect(shared.recipientsRemoved).toEqual(['<x@mail.example>', '<y@mail.example>']);
   });
   it('mail to the mailto: form records the unsubscribe from its token, and is not delivered', async () => {
     const nl = buildNewsletter();
-    const headers = nl.headers.map((h) => (h.name === 'X-GreenArrow-InstanceID' ? { ...h, value: '77' } : h.name === 'X-GreenArrow-ListID' ? { ...h, value: 'mailto-list' } : h));
+    const headers = nl.headers.map((h) =>
+      h.name === 'X-GreenArrow-InstanceID' ? { ...h, value: '77' } : h.name === 'X-GreenArrow-ListID' ? { ...h, value: 'mailto-list' } : h,
+    );
     const sent = await sendThroughMilter(daemon.milterPort, { ...nl, headers }, ['m@mail.example']);
     const mailto = /<mailto:([^?>]+)\?subject=unsubscribe>/.exec(added(sent, 'List-Unsubscribe')[0] ?? '')?.[1];
     expect(mailto).toMatch(/^unsub\+[A-Za-z0-9_~]+@shop\.example$/);
-    const request = { headers: [{ name: 'From', value: 'm@mail.example' }, { name: 'Subject', value: 'unsubscribe' }], body: Buffer.from('\r\n'), spec: { anchors: [], textUrls: [] } };
+    const request = {
+      headers: [
+        { name: 'From', value: 'm@mail.example' },
+        { name: 'Subject', value: 'unsubscribe' },
+      ],
+      body: Buffer.from('\r\n'),
+      spec: { anchors: [], textUrls: [] },
+    };
     const answer = await sendThroughMilter(daemon.milterPort, request, [mailto!]);
     expect(answer.verdict).toBe('d');
     expect(await unsubscribes(daemon, 'a77')).toMatchObject([{ recipient: 'm@mail.example', listId: 'mailto-list', source: 'mailto' }]);
@@ -296,7 +328,13 @@ describe.skipIf(!CLI_BUILT)('one-click unsubscribe through the daemon', () => {
     const nl = buildNewsletter({ anchors: [{ href: 'https://shop.example/u/profile', tracked: true }], textUrls: [] });
     const headers = nl.headers.map((h) => (h.name === 'X-GreenArrow-MailClass' ? { ...h, value: 'p' } : h));
     const result = await sendThroughMilter(daemon.milterPort, { ...nl, headers }, ['path@mail.example']);
-    const link = [...result.body!.toString('latin1').replace(/=\r\n/g, '').replace(/=3D/g, '=').matchAll(/href="([^"]+)"/g)].map((m) => m[1]!)[0]!;
+    const link = [
+      ...result
+        .body!.toString('latin1')
+        .replace(/=\r\n/g, '')
+        .replace(/=3D/g, '=')
+        .matchAll(/href="([^"]+)"/g),
+    ].map((m) => m[1]!)[0]!;
     expect(link).toMatch(/\/u\/profile-[A-Za-z0-9_~]+$/);
     const res = await fetch(link, { redirect: 'manual', headers: { 'User-Agent': BROWSER_UA } });
     expect(res.status).toBe(302);

@@ -46,7 +46,7 @@ const TABLE: Array<[status: string, diagnostic: string, classification: Classifi
   // No enhanced code: an SMTP reply code in the diagnostic gives the class.
   ['', '550 Requested action not taken: no such user here', 'hard', 'bad-address'],
   ['', '452 Requested action not taken: insufficient system storage', 'soft', 'mailbox-full'],
-  ['', '554 delivery error: dd This user doesn\'t have a yahoo.com account', 'hard', 'other'],
+  ['', "554 delivery error: dd This user doesn't have a yahoo.com account", 'hard', 'other'],
   // No code at all: the text alone; nothing known is unknown.
   ['', 'DNS Error: Domain name not found', 'hard', 'bad-domain'],
   ['', 'Mailbox full', 'soft', 'mailbox-full'],

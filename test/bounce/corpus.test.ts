@@ -40,7 +40,16 @@ const gmailUnknown = 'The email account that you tried to reach does not exist';
 const EXPECTED: Record<string, CorpusExpectation> = {
   'flanker-bounce-broken-mime.eml': {
     format: 'unstructured',
-    recipients: [{ reportedRecipient: 'info@example.net', action: '', status: '', diagnostic: 'Delivery failed 10 attempts: info@example.net', classification: 'unknown', category: 'other' }],
+    recipients: [
+      {
+        reportedRecipient: 'info@example.net',
+        action: '',
+        status: '',
+        diagnostic: 'Delivery failed 10 attempts: info@example.net',
+        classification: 'unknown',
+        category: 'other',
+      },
+    ],
     anchor: 'To: info@example.net',
     kind: 'bounce',
     kindWithoutHeader: 'not-ours',
@@ -49,28 +58,57 @@ const EXPECTED: Record<string, CorpusExpectation> = {
     format: 'dsn',
     reportingMta: 'a92.example.com',
     // Action failed with a 4.x.x status: given up, but the address was never refused.
-    recipients: [{ reportedRecipient: 'demo@example.com', action: 'failed', status: '4.2.2', diagnostic: '', classification: 'soft', category: 'mailbox-full' }],
+    recipients: [
+      { reportedRecipient: 'demo@example.com', action: 'failed', status: '4.2.2', diagnostic: '', classification: 'soft', category: 'mailbox-full' },
+    ],
     kind: 'not-ours',
     kindWithoutHeader: 'not-ours',
   },
   'flanker-bounce-delayed.eml': {
     format: 'dsn',
     reportingMta: 'cs.example.com',
-    recipients: [{ reportedRecipient: 'foo@example.com', action: 'failed', status: '4.0.0', diagnostic: '426 connection timed out', classification: 'soft', category: 'transient' }],
+    recipients: [
+      {
+        reportedRecipient: 'foo@example.com',
+        action: 'failed',
+        status: '4.0.0',
+        diagnostic: '426 connection timed out',
+        classification: 'soft',
+        category: 'transient',
+      },
+    ],
     anchor: 'Subject: Hello, how are you',
     kind: 'bounce',
     kindWithoutHeader: 'not-ours',
   },
   'flanker-bounce-gmail-invalid-address.eml': {
     format: 'unstructured',
-    recipients: [{ reportedRecipient: 'awfawfawfawfawfaw@someserverhere.com', action: '', status: '5.1.0', diagnostic: '550 5.1.0 Recipient rejected: <awfawfawfawfawfaw@someserverhere.com>', classification: 'hard', category: 'bad-address' }],
+    recipients: [
+      {
+        reportedRecipient: 'awfawfawfawfawfaw@someserverhere.com',
+        action: '',
+        status: '5.1.0',
+        diagnostic: '550 5.1.0 Recipient rejected: <awfawfawfawfawfaw@someserverhere.com>',
+        classification: 'hard',
+        category: 'bad-address',
+      },
+    ],
     anchor: 'To: awfawfawfawfawfaw@someserverhere.com',
     kind: 'bounce',
     kindWithoutHeader: 'not-ours',
   },
   'flanker-bounce-gmail-no-dns.eml': {
     format: 'unstructured',
-    recipients: [{ reportedRecipient: 'user@example.comm', action: '', status: '', diagnostic: 'DNS Error: Domain name not found', classification: 'hard', category: 'bad-domain' }],
+    recipients: [
+      {
+        reportedRecipient: 'user@example.comm',
+        action: '',
+        status: '',
+        diagnostic: 'DNS Error: Domain name not found',
+        classification: 'hard',
+        category: 'bad-domain',
+      },
+    ],
     anchor: 'To: user@example.comm',
     kind: 'bounce',
     kindWithoutHeader: 'not-ours',
@@ -78,7 +116,17 @@ const EXPECTED: Record<string, CorpusExpectation> = {
   'flanker-bounce-mailbox-full.eml': {
     format: 'dsn',
     reportingMta: 'mtain-db01.r1000.mx.aol.com',
-    recipients: [{ reportedRecipient: 'user@aol.com', action: 'failed', status: '5.2.2', diagnostic: '552 5.2.2 E4.12 user MAILBOX FULL', remoteMta: 'air-dc.gair-dc.mail.aol.com', classification: 'soft', category: 'mailbox-full' }],
+    recipients: [
+      {
+        reportedRecipient: 'user@aol.com',
+        action: 'failed',
+        status: '5.2.2',
+        diagnostic: '552 5.2.2 E4.12 user MAILBOX FULL',
+        remoteMta: 'air-dc.gair-dc.mail.aol.com',
+        classification: 'soft',
+        category: 'mailbox-full',
+      },
+    ],
     anchor: 'To: user@aol.com',
     kind: 'bounce',
     kindWithoutHeader: 'not-ours',
@@ -86,7 +134,16 @@ const EXPECTED: Record<string, CorpusExpectation> = {
   'flanker-bounce-no-mx.eml': {
     format: 'dsn',
     reportingMta: 'example.com',
-    recipients: [{ reportedRecipient: 'user@example.com', action: 'delayed', status: '4.4.4', diagnostic: '454 4.4.4 [internal] no MX or A for domain', classification: 'soft', category: 'bad-domain' }],
+    recipients: [
+      {
+        reportedRecipient: 'user@example.com',
+        action: 'delayed',
+        status: '4.4.4',
+        diagnostic: '454 4.4.4 [internal] no MX or A for domain',
+        classification: 'soft',
+        category: 'bad-domain',
+      },
+    ],
     anchor: 'To: <user@example.com>',
     kind: 'delayed',
     kindWithoutHeader: 'not-ours',
@@ -94,7 +151,16 @@ const EXPECTED: Record<string, CorpusExpectation> = {
   'flanker-bounce-office365.eml': {
     format: 'dsn',
     reportingMta: 'DB5PR06MB1800.eurprd06.prod.outlook.com',
-    recipients: [{ reportedRecipient: 'noname@example.com', action: 'failed', status: '5.1.10', diagnostic: '550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient noname@example.com not found by SMTP address lookup', classification: 'hard', category: 'bad-address' }],
+    recipients: [
+      {
+        reportedRecipient: 'noname@example.com',
+        action: 'failed',
+        status: '5.1.10',
+        diagnostic: '550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient noname@example.com not found by SMTP address lookup',
+        classification: 'hard',
+        category: 'bad-address',
+      },
+    ],
     anchor: 'To: noname@example.com',
     kind: 'bounce',
     kindWithoutHeader: 'not-ours',
@@ -102,7 +168,17 @@ const EXPECTED: Record<string, CorpusExpectation> = {
   'flanker-bounce-zed.eml': {
     format: 'dsn',
     reportingMta: 'mail.example.com',
-    recipients: [{ reportedRecipient: 'asdfasdfasdfasdfasdfasdfewrqertrtyrthsfgdfgadfqeadvxzvz@gmail.com', action: 'failed', status: '5.1.1', diagnostic: `550-5.1.1 ${gmailUnknown}`, remoteMta: 'gmail-smtp-in.l.google.com', classification: 'hard', category: 'bad-address' }],
+    recipients: [
+      {
+        reportedRecipient: 'asdfasdfasdfasdfasdfasdfewrqertrtyrthsfgdfgadfqeadvxzvz@gmail.com',
+        action: 'failed',
+        status: '5.1.1',
+        diagnostic: `550-5.1.1 ${gmailUnknown}`,
+        remoteMta: 'gmail-smtp-in.l.google.com',
+        classification: 'hard',
+        category: 'bad-address',
+      },
+    ],
     anchor: 'To: asdfasdfasdfasdfasdfasdfewrqertrtyrthsfgdfgadfqeadvxzvz@gmail.com',
     kind: 'bounce',
     kindWithoutHeader: 'not-ours',
@@ -110,14 +186,26 @@ const EXPECTED: Record<string, CorpusExpectation> = {
   'flanker-complaints-aol.eml': {
     format: 'arf',
     // AOL redacts the complainer's address: only our header can say who it was.
-    complaint: { feedbackType: 'abuse', userAgent: 'AOL SComp', reportedRecipient: '', sourceIp: '173.193.210.34', arrivalDate: 'Wed, 17 Nov 2010 12:41:30 -0500 (EST)' },
+    complaint: {
+      feedbackType: 'abuse',
+      userAgent: 'AOL SComp',
+      reportedRecipient: '',
+      sourceIp: '173.193.210.34',
+      arrivalDate: 'Wed, 17 Nov 2010 12:41:30 -0500 (EST)',
+    },
     anchor: 'To: redacted@aol.com',
     kind: 'complaint',
     kindWithoutHeader: 'not-ours',
   },
   'flanker-complaints-yahoo.eml': {
     format: 'arf',
-    complaint: { feedbackType: 'abuse', userAgent: 'Yahoo!-Mail-Feedback/1.0', reportedRecipient: 'user@yahoo.com', sourceIp: '', arrivalDate: 'Tue, 10 Jul 2012 18:50:18 PDT' },
+    complaint: {
+      feedbackType: 'abuse',
+      userAgent: 'Yahoo!-Mail-Feedback/1.0',
+      reportedRecipient: 'user@yahoo.com',
+      sourceIp: '',
+      arrivalDate: 'Tue, 10 Jul 2012 18:50:18 PDT',
+    },
     anchor: 'To: user@yahoo.com',
     kind: 'complaint',
     kindWithoutHeader: 'not-ours',
@@ -132,15 +220,17 @@ const EXPECTED: Record<string, CorpusExpectation> = {
   'mail-multi-address-bounce1.eml': {
     format: 'dsn',
     reportingMta: 'lvmail01.LL.com',
-    recipients: ['bbbbvhvbbvkjbhfbvbvjhb', 'bscdbcjhasbcjhbdscbhbsdhcbj', 'egyfefsdvsfvvhjsd', 'kfhejkfbsjkjsbhds', 'qfvhgsvhgsduiohncdhcvhsdfvsfygusd'].map((local) => ({
-      reportedRecipient: `${local}@gmail.com`,
-      action: 'failed',
-      status: '5.1.1',
-      diagnostic: `550-5.1.1 ${gmailUnknown}`,
-      remoteMta: 'gmail-smtp-in.l.google.com',
-      classification: 'hard' as const,
-      category: 'bad-address',
-    })),
+    recipients: ['bbbbvhvbbvkjbhfbvbvjhb', 'bscdbcjhasbcjhbdscbhbsdhcbj', 'egyfefsdvsfvvhjsd', 'kfhejkfbsjkjsbhds', 'qfvhgsvhgsduiohncdhcvhsdfvsfygusd'].map(
+      (local) => ({
+        reportedRecipient: `${local}@gmail.com`,
+        action: 'failed',
+        status: '5.1.1',
+        diagnostic: `550-5.1.1 ${gmailUnknown}`,
+        remoteMta: 'gmail-smtp-in.l.google.com',
+        classification: 'hard' as const,
+        category: 'bad-address',
+      }),
+    ),
     anchor: 'Subject: Test of bounce email',
     kind: 'bounce',
     kindWithoutHeader: 'not-ours',
@@ -157,7 +247,17 @@ const EXPECTED: Record<string, CorpusExpectation> = {
   'mail-report-422.eml': {
     format: 'dsn',
     reportingMta: 'mail11.ttttt.com.au',
-    recipients: [{ reportedRecipient: 'fraser@oooooooo.com.au', action: 'delayed', status: '4.2.2', diagnostic: '452 4.2.2 <fraser@oooooooo.com.au>... Mailbox full', remoteMta: 'mail.oooooooo.com.au', classification: 'soft', category: 'mailbox-full' }],
+    recipients: [
+      {
+        reportedRecipient: 'fraser@oooooooo.com.au',
+        action: 'delayed',
+        status: '4.2.2',
+        diagnostic: '452 4.2.2 <fraser@oooooooo.com.au>... Mailbox full',
+        remoteMta: 'mail.oooooooo.com.au',
+        classification: 'soft',
+        category: 'mailbox-full',
+      },
+    ],
     anchor: 'Subject: Wanted',
     kind: 'delayed',
     kindWithoutHeader: 'not-ours',
@@ -165,7 +265,17 @@ const EXPECTED: Record<string, CorpusExpectation> = {
   'mail-report-530.eml': {
     format: 'dsn',
     reportingMta: 'mail12.rrrr.com.au',
-    recipients: [{ reportedRecipient: 'edwin@zzzzzzz.com', action: 'failed', status: '5.3.0', diagnostic: '553 5.3.0 <edwin@zzzzzzz.com>... Unknown E-Mail Address', remoteMta: 'mail.zzzzzz.com', classification: 'hard', category: 'bad-address' }],
+    recipients: [
+      {
+        reportedRecipient: 'edwin@zzzzzzz.com',
+        action: 'failed',
+        status: '5.3.0',
+        diagnostic: '553 5.3.0 <edwin@zzzzzzz.com>... Unknown E-Mail Address',
+        remoteMta: 'mail.zzzzzz.com',
+        classification: 'hard',
+        category: 'bad-address',
+      },
+    ],
     anchor: 'Subject: Returned mail: User unknown',
     kind: 'bounce',
     kindWithoutHeader: 'not-ours',
@@ -174,7 +284,17 @@ const EXPECTED: Record<string, CorpusExpectation> = {
     // Amazon SES writes Action before Final-Recipient in the same block.
     format: 'dsn',
     reportingMta: 'amazonses.com',
-    recipients: [{ reportedRecipient: 'xxxx@xxxx.com', action: 'failed', status: '5.1.1', diagnostic: 'Amazon SES did not send the message to this address because it is on the suppression list', remoteMta: 'amazonses.com', classification: 'hard', category: 'bad-address' }],
+    recipients: [
+      {
+        reportedRecipient: 'xxxx@xxxx.com',
+        action: 'failed',
+        status: '5.1.1',
+        diagnostic: 'Amazon SES did not send the message to this address because it is on the suppression list',
+        remoteMta: 'amazonses.com',
+        classification: 'hard',
+        category: 'bad-address',
+      },
+    ],
     anchor: 'Subject: Example Subject',
     kind: 'bounce',
     kindWithoutHeader: 'not-ours',
@@ -189,7 +309,16 @@ const EXPECTED: Record<string, CorpusExpectation> = {
     // A Postfix bounce re-wrapped by Exchange as multipart/related: no DSN part, prose plus the returned message.
     format: 'unstructured',
     reportingMta: 'smtp.infra.atech.io',
-    recipients: [{ reportedRecipient: 'bob@nutty.tk', action: '', status: '5.1.1', diagnostic: '550 5.1.1 <bob@nutty.tk>: Recipient address rejected: User unknown in virtual mailbox table', classification: 'hard', category: 'bad-address' }],
+    recipients: [
+      {
+        reportedRecipient: 'bob@nutty.tk',
+        action: '',
+        status: '5.1.1',
+        diagnostic: '550 5.1.1 <bob@nutty.tk>: Recipient address rejected: User unknown in virtual mailbox table',
+        classification: 'hard',
+        category: 'bad-address',
+      },
+    ],
     anchor: 'Subject: testing message',
     kind: 'bounce',
     kindWithoutHeader: 'not-ours',
@@ -201,7 +330,11 @@ const BOUNCE_LIKE = /bounce|report|delivery-status|complaint|disposition|failure
 if (!corpusExists) console.log(`the corpus bounce tests are skipped: ${corpusAbsence}`);
 
 describe.skipIf(!corpusExists)('corpus bounces and complaints', () => {
-  const files = corpusExists ? readdirSync(CORPUS).filter((f) => BOUNCE_LIKE.test(f)).sort() : [];
+  const files = corpusExists
+    ? readdirSync(CORPUS)
+        .filter((f) => BOUNCE_LIKE.test(f))
+        .sort()
+    : [];
   const read = (file: string): Buffer => readFileSync(join(CORPUS, file));
 
   it('has an expectation for every bounce-like corpus file', () => {

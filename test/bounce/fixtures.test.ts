@@ -43,7 +43,13 @@ describe("Postfix's own DSN (bounce(8))", () => {
 
   it('returning headers only (text/rfc822-headers)', () => {
     const event = onlyBounce(parse(fixtureWithHeader('postfix-dsn-headers-only.eml', identity('full@sink.example'))));
-    expect(event).toMatchObject({ recipient: 'full@sink.example', status: '5.2.2', classification: 'soft', category: 'mailbox-full', diagnostic: '552 5.2.2 Mailbox full' });
+    expect(event).toMatchObject({
+      recipient: 'full@sink.example',
+      status: '5.2.2',
+      classification: 'soft',
+      category: 'mailbox-full',
+      diagnostic: '552 5.2.2 Mailbox full',
+    });
   });
 
   it('reads the same with CRLF line ends, and with CRLF and LF mixed', () => {
@@ -75,9 +81,28 @@ describe('a multi-recipient DSN with one failed and one delayed', () => {
     expect(result.kind).toBe('bounce');
     if (result.kind !== 'bounce') return;
     expect(result.events).toHaveLength(1);
-    expect(result.events[0]).toMatchObject({ type: 'bounce', recipient: 'gone@example.org', reportedRecipient: 'gone@example.org', action: 'failed', status: '5.1.1', classification: 'hard', category: 'bad-address', reportingMta: 'relay.example.org', remoteMta: 'mx.example.org', sendId: 'a100525' });
+    expect(result.events[0]).toMatchObject({
+      type: 'bounce',
+      recipient: 'gone@example.org',
+      reportedRecipient: 'gone@example.org',
+      action: 'failed',
+      status: '5.1.1',
+      classification: 'hard',
+      category: 'bad-address',
+      reportingMta: 'relay.example.org',
+      remoteMta: 'mx.example.org',
+      sendId: 'a100525',
+    });
     expect(result.delayed).toHaveLength(1);
-    expect(result.delayed[0]).toMatchObject({ type: 'delayed', recipient: 'busy@example.org', action: 'delayed', status: '4.2.2', classification: 'soft', category: 'mailbox-full', diagnostic: '452 4.2.2 <busy@example.org>... Over quota' });
+    expect(result.delayed[0]).toMatchObject({
+      type: 'delayed',
+      recipient: 'busy@example.org',
+      action: 'delayed',
+      status: '4.2.2',
+      classification: 'soft',
+      category: 'mailbox-full',
+      diagnostic: '452 4.2.2 <busy@example.org>... Over quota',
+    });
   });
 
   it('gives kind delayed when nothing failed yet', () => {
@@ -126,11 +151,17 @@ describe('ARF complaint', () => {
         },
       ],
     });
-    expect(inspectReport(fixtureWithHeader('arf-complaint.eml', null)).feedback).toMatchObject({ version: '1', reportedDomain: 'sender.example', originalRcptTo: ['angry@mailbox.example'] });
+    expect(inspectReport(fixtureWithHeader('arf-complaint.eml', null)).feedback).toMatchObject({
+      version: '1',
+      reportedDomain: 'sender.example',
+      originalRcptTo: ['angry@mailbox.example'],
+    });
   });
 
   it('an auth-failure report (RFC 6591) is not a complaint', () => {
-    const text = fixtureWithHeader('arf-complaint.eml', identity('angry@mailbox.example')).toString('latin1').replace('Feedback-Type: abuse', 'Feedback-Type: auth-failure');
+    const text = fixtureWithHeader('arf-complaint.eml', identity('angry@mailbox.example'))
+      .toString('latin1')
+      .replace('Feedback-Type: abuse', 'Feedback-Type: auth-failure');
     expect(parse(text)).toEqual({ kind: 'not-a-report', reason: 'not-a-complaint', detail: 'auth-failure' });
   });
 });
@@ -153,7 +184,13 @@ describe('non-standard bounces that quote the original headers', () => {
 
   it('a qmail bounce ("Below this line is a copy of the message")', () => {
     const event = onlyBounce(parse(fixtureWithHeader('qmail-bounce.eml', identity('jdoe@example.net'))));
-    expect(event).toMatchObject({ recipient: 'jdoe@example.net', reportedRecipient: 'jdoe@example.net', status: '5.1.1', classification: 'hard', category: 'bad-address' });
+    expect(event).toMatchObject({
+      recipient: 'jdoe@example.net',
+      reportedRecipient: 'jdoe@example.net',
+      status: '5.1.1',
+      classification: 'hard',
+      category: 'bad-address',
+    });
     expect(event.diagnostic).toBe('<jdoe@example.net>: Sorry, no mailbox here by that name. (#5.1.1)');
   });
 
@@ -199,7 +236,10 @@ function dsnReturning(partHeaders: string, partBody: string): string {
 }
 
 describe('the returned headers, encoded', () => {
-  const returned = (value: string): string => ['From: news@sender.example', 'To: nobody@sink.example', 'Subject: June newsletter', `X-Mailer-Info-Extra: ${value}`, 'MIME-Version: 1.0', '', ''].join('\r\n');
+  const returned = (value: string): string =>
+    ['From: news@sender.example', 'To: nobody@sink.example', 'Subject: June newsletter', `X-Mailer-Info-Extra: ${value}`, 'MIME-Version: 1.0', '', ''].join(
+      '\r\n',
+    );
 
   it('quoted-printable with a folded header (soft line breaks inside the value)', () => {
     const folded = foldedValue(ourKeys, signed, '\r\n');
@@ -217,7 +257,9 @@ describe('the returned headers, encoded', () => {
   });
 
   it('a base64-encoded message/rfc822 part', () => {
-    const b64 = Buffer.from(`${returned(foldedValue(ourKeys, signed, '\r\n'))}Body.\r\n`, 'latin1').toString('base64').replace(/.{76}/g, '$&\r\n');
+    const b64 = Buffer.from(`${returned(foldedValue(ourKeys, signed, '\r\n'))}Body.\r\n`, 'latin1')
+      .toString('base64')
+      .replace(/.{76}/g, '$&\r\n');
     const event = onlyBounce(parse(dsnReturning('Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64', b64)));
     expect(event.recipient).toBe('nobody@sink.example');
   });
@@ -231,7 +273,10 @@ describe('the returned headers, encoded', () => {
   });
 
   it('skips a candidate that does not verify and takes the one that does', () => {
-    const raw = dsnReturning('Content-Type: text/rfc822-headers', `X-Mailer-Info-Extra: ${encodeInfoHeader(otherKeys, identity('x@y.example'))}\r\n${returned(encodeInfoHeader(ourKeys, signed))}`);
+    const raw = dsnReturning(
+      'Content-Type: text/rfc822-headers',
+      `X-Mailer-Info-Extra: ${encodeInfoHeader(otherKeys, identity('x@y.example'))}\r\n${returned(encodeInfoHeader(ourKeys, signed))}`,
+    );
     expect(onlyBounce(parse(raw)).recipient).toBe('nobody@sink.example');
   });
 });
@@ -276,9 +321,18 @@ describe('garbage', () => {
     ['a report with no parts', Buffer.from('Content-Type: multipart/report; report-type=delivery-status; boundary=x\r\n\r\nno delimiter at all\r\n')],
     ['an empty delivery-status', Buffer.from('Content-Type: message/delivery-status\r\n\r\n')],
     ['an unknown charset', Buffer.from('Content-Type: text/plain; charset=x-no-such-thing\r\n\r\n550 5.1.1 failed\r\n')],
-    ['UTF-16 text', Buffer.concat([Buffer.from('Content-Type: text/plain; charset=utf-16le\r\n\r\n'), Buffer.from('Delivery failed 550 5.1.1\r\n', 'utf16le')])],
-    ['a boundary that never closes', Buffer.from('Content-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\nContent-Type: message/rfc822\r\n\r\nX-Mailer-Info-Extra: AAAA')],
-    ['deep nesting', Buffer.from(`${Array.from({ length: 2000 }, (_, i) => `Content-Type: multipart/mixed; boundary=b${i}\r\n\r\n--b${i}\r\n`).join('')}\r\nend`)],
+    [
+      'UTF-16 text',
+      Buffer.concat([Buffer.from('Content-Type: text/plain; charset=utf-16le\r\n\r\n'), Buffer.from('Delivery failed 550 5.1.1\r\n', 'utf16le')]),
+    ],
+    [
+      'a boundary that never closes',
+      Buffer.from('Content-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\nContent-Type: message/rfc822\r\n\r\nX-Mailer-Info-Extra: AAAA'),
+    ],
+    [
+      'deep nesting',
+      Buffer.from(`${Array.from({ length: 2000 }, (_, i) => `Content-Type: multipart/mixed; boundary=b${i}\r\n\r\n--b${i}\r\n`).join('')}\r\nend`),
+    ],
     ['a NUL-filled message', Buffer.alloc(10_000)],
   ];
 

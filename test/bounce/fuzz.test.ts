@@ -14,13 +14,24 @@ import { CORPUS, corpusAbsence, corpusExists, fixtureWithHeader, identity, injec
 const signed = identity('subscriber@list.example');
 
 function samples(): Buffer[] {
-  const own = ['postfix-dsn.eml', 'postfix-dsn-headers-only.eml', 'multi-recipient-failed-and-delayed.eml', 'arf-complaint.eml', 'exchange-ndr.eml', 'qmail-bounce.eml'].map((name) => fixtureWithHeader(name, signed));
+  const own = [
+    'postfix-dsn.eml',
+    'postfix-dsn-headers-only.eml',
+    'multi-recipient-failed-and-delayed.eml',
+    'arf-complaint.eml',
+    'exchange-ndr.eml',
+    'qmail-bounce.eml',
+  ].map((name) => fixtureWithHeader(name, signed));
   if (!corpusExists) return own;
   const corpus = readdirSync(CORPUS)
     .filter((f) => /bounce|report|delivery-status|complaint|disposition|failure/.test(f))
     .map((f) => readFileSync(join(CORPUS, f)));
   // One corpus report with our header, so mutations also exercise the verified path on real bytes.
-  const zed = injectAfterLine(readFileSync(join(CORPUS, 'flanker-bounce-zed.eml')), 'To: asdfasdfasdfasdfasdfasdfewrqertrtyrthsfgdfgadfqeadvxzvz@gmail.com', encodeInfoHeader(ourKeys, signed));
+  const zed = injectAfterLine(
+    readFileSync(join(CORPUS, 'flanker-bounce-zed.eml')),
+    'To: asdfasdfasdfasdfasdfasdfewrqertrtyrthsfgdfgadfqeadvxzvz@gmail.com',
+    encodeInfoHeader(ourKeys, signed),
+  );
   return [...own, ...corpus, zed];
 }
 
@@ -59,7 +70,10 @@ function mutate(raw: Buffer, mutation: Mutation): Buffer {
     }
     case 'swap-eol': {
       let n = mutation.seed;
-      return Buffer.from(raw.toString('latin1').replace(/\r?\n/g, () => ((n = (n * 1103515245 + 12345) % 2 ** 31) % 3 === 0 ? '\r\n' : n % 3 === 1 ? '\n' : '\r')), 'latin1');
+      return Buffer.from(
+        raw.toString('latin1').replace(/\r?\n/g, () => ((n = (n * 1103515245 + 12345) % 2 ** 31) % 3 === 0 ? '\r\n' : n % 3 === 1 ? '\n' : '\r')),
+        'latin1',
+      );
     }
   }
 }

@@ -43,7 +43,10 @@ export function readFixture(name: string): string {
 /** A fixture with its {{INFO_HEADER}} placeholder filled (or the placeholder line removed when fields is null). */
 export function fixtureWithHeader(name: string, fields: InfoHeaderFields | null, keyring: Keyring = ourKeys): Buffer {
   const text = readFixture(name);
-  const filled = fields === null ? text.replace(/^X-Mailer-Info-Extra: \{\{INFO_HEADER\}\}\r?\n/m, '') : text.replace('{{INFO_HEADER}}', foldedValue(keyring, fields, eolOf(text)));
+  const filled =
+    fields === null
+      ? text.replace(/^X-Mailer-Info-Extra: \{\{INFO_HEADER\}\}\r?\n/m, '')
+      : text.replace('{{INFO_HEADER}}', foldedValue(keyring, fields, eolOf(text)));
   return Buffer.from(filled, 'latin1');
 }
 

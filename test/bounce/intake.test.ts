@@ -215,7 +215,10 @@ describe('the milter at a bounce address', () => {
     const config = { ...defaultConfig(), 'bounce.addresses': 'bounces@news.example.com', 'tracking.mode': 'stateless' as const };
     const filter = milterFilter(config, keyring, null);
     // Trackable HTML, so that tracking it would show: a link, a pixel, our header.
-    const html = Buffer.from('From: a@news.example.com\r\nTo: someone@example.net\r\nContent-Type: text/html\r\n\r\n<p><a href="https://shop.example.com/">shop</a></p>\r\n', 'latin1');
+    const html = Buffer.from(
+      'From: a@news.example.com\r\nTo: someone@example.net\r\nContent-Type: text/html\r\n\r\n<p><a href="https://shop.example.com/">shop</a></p>\r\n',
+      'latin1',
+    );
     const result = await filter.endOfMessage(ctx(html, 'Bounces@news.example.com'), new AbortController().signal);
     expect(result.body).toBeUndefined();
     expect(result.headerChanges ?? []).toEqual([]);

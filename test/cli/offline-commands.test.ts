@@ -51,7 +51,11 @@ describe.skipIf(!existsSync(MAIN))('offline commands', () => {
     await writeFile(config, '[tracking]\nhoneypot = true\n');
     const res = await runCli(['rewrite', file, '--links', '--data', data, '--config', config]);
     expect(res.code, res.stderr).toBe(0);
-    const rows = res.stdout.trim().split('\n').slice(1).map((row) => row.split('\t'));
+    const rows = res.stdout
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((row) => row.split('\t'));
     expect(rows.map(([position, part, original, , name]) => [position, part, original, name])).toEqual([
       ['0', 'h', 'https://shop.example/a?x=1', 'trackmilter-honeypot'],
       ['1', 'h', 'https://shop.example/a?x=1', 'hero'],

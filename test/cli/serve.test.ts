@@ -211,7 +211,10 @@ describe.skipIf(!built)('trackmilter serve: stopping', () => {
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
     const port = (busy.address() as net.AddressInfo).port;
     try {
-      const res = await runCli(['serve', '--milter', `inet:127.0.0.1:${port}`, '--http', `127.0.0.1:${await freePort()}`, '--data', path.join(tmp, 'busy2')], 10_000);
+      const res = await runCli(
+        ['serve', '--milter', `inet:127.0.0.1:${port}`, '--http', `127.0.0.1:${await freePort()}`, '--data', path.join(tmp, 'busy2')],
+        10_000,
+      );
       expect(res.signal).toBeNull();
       expect(res.code).toBe(1);
       expect(res.stderr).toContain(String(port));

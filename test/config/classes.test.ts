@@ -29,7 +29,15 @@ describe('mail classes and sender domains in the config file', () => {
 
   it('reads classes and sender domains', async () => {
     const config = await load(
-      ['[tracking]', 'domain = "click.example.com"', '[classes.a]', 'mode = "stateless"', 'style = "path"', '[sender_domains]', '"Shop.Example.org" = "click.shop.example.org"'].join('\n'),
+      [
+        '[tracking]',
+        'domain = "click.example.com"',
+        '[classes.a]',
+        'mode = "stateless"',
+        'style = "path"',
+        '[sender_domains]',
+        '"Shop.Example.org" = "click.shop.example.org"',
+      ].join('\n'),
     );
     expect(config['tracking.domain']).toBe('click.example.com');
     expect(config.classes).toEqual({ a: { mode: 'stateless', style: 'path' } });
@@ -38,7 +46,15 @@ describe('mail classes and sender domains in the config file', () => {
 
   it('a bad domain, an unknown class key and a wrong type each name the key and the value', async () => {
     const found = await problems(
-      ['[tracking]', 'domain = "https://click.example.com/x"', '[classes.a]', 'colour = "red"', 'clicks = "yes"', '[sender_domains]', '"shop.example.org" = "not a domain"'].join('\n'),
+      [
+        '[tracking]',
+        'domain = "https://click.example.com/x"',
+        '[classes.a]',
+        'colour = "red"',
+        'clicks = "yes"',
+        '[sender_domains]',
+        '"shop.example.org" = "not a domain"',
+      ].join('\n'),
     );
     expect(found).toEqual(
       expect.arrayContaining([

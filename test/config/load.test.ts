@@ -126,11 +126,17 @@ dir = "/var/lib/trackmilter"
 
   it('a missing file and a TOML syntax error are coded errors naming the file', async () => {
     const missing = path.join(dir, 'missing.toml');
-    const e1 = await loadConfig(missing, {}).then(() => null, (e: unknown) => e);
+    const e1 = await loadConfig(missing, {}).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(e1).toBeInstanceOf(CodedError);
     expect((e1 as CodedError).message).toContain(missing);
     const broken = await tomlFile('[milter\nlisten = ');
-    const e2 = await loadConfig(broken, {}).then(() => null, (e: unknown) => e);
+    const e2 = await loadConfig(broken, {}).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(e2).toBeInstanceOf(CodedError);
     expect((e2 as CodedError).message).toContain(broken);
   });

@@ -96,7 +96,13 @@ describe.skipIf(unavailable !== undefined)('two mail classes through Postfix', (
     const [link] = hrefs(byClass('p').body);
     expect(link).toMatch(/^http:\/\/click\.two\.example\/products\/shoes-[A-Za-z0-9_~]+$/);
     const token = decodeToken(keyring, link!.slice(link!.lastIndexOf('-') + 1));
-    expect(token).toMatchObject({ ok: true, kind: 'stateless-click', url: 'https://shop.example/products/shoes?ref=news', recipient: 'two@example.net', sendId: 'p42' });
+    expect(token).toMatchObject({
+      ok: true,
+      kind: 'stateless-click',
+      url: 'https://shop.example/products/shoes?ref=news',
+      recipient: 'two@example.net',
+      sendId: 'p42',
+    });
   });
 
   it('X-Mailer-Info-Extra names recipient and send; the control headers are gone', () => {
@@ -112,9 +118,13 @@ describe.skipIf(unavailable !== undefined)('two mail classes through Postfix', (
   });
 
   it.skipIf(!NEWSLETTER.present)('the bench newsletter: every trackable link rewritten onto the class domain', async () => {
-    const newsletter = execFileSync('python3', [NEWSLETTER_SCRIPT, '12']).toString().replace(/^X-GreenArrow-MailClass: .*$/m, 'X-GreenArrow-MailClass: s');
+    const newsletter = execFileSync('python3', [NEWSLETTER_SCRIPT, '12'])
+      .toString()
+      .replace(/^X-GreenArrow-MailClass: .*$/m, 'X-GreenArrow-MailClass: s');
     await lab.clearDeliveredMessages();
-    const [outcome] = await sendMessages(lab.smtpPort, [{ envelope: { from: 'news@sender.example', to: ['reader@example.net'] }, data: newsletter }], { concurrency: 1 });
+    const [outcome] = await sendMessages(lab.smtpPort, [{ envelope: { from: 'news@sender.example', to: ['reader@example.net'] }, data: newsletter }], {
+      concurrency: 1,
+    });
     expect(outcome?.accepted).toBe(true);
     const [m] = await lab.waitForDeliveredMessages(1);
     const links = hrefs(m!.body, true);

@@ -14,7 +14,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TrackmilterDaemon } from '../helpers/daemon.js';
 import { findDeliveryProblems, postfixQueueIdOf, restoreTrackedLinks, testIdOf, testIdOfOutgoing, type HeaderExpectation } from '../helpers/delivery.js';
 import { RecordingMilter } from '../helpers/recording-milter.js';
-import { awkwardHeaders, makeChunkBoundaryBody, makeLinkedTextBody, makeTestMessage, makeTextBody, testLink, type TestMessageOptions } from '../helpers/messages.js';
+import {
+  awkwardHeaders,
+  makeChunkBoundaryBody,
+  makeLinkedTextBody,
+  makeTestMessage,
+  makeTextBody,
+  testLink,
+  type TestMessageOptions,
+} from '../helpers/messages.js';
 import { pollUntil } from '../helpers/net.js';
 import { MAIN_CF_EXAMPLE, PostfixLab, milterEntry, postfixLabUnavailableReason, program, type DeliveredMessage } from '../helpers/postfix-lab.js';
 import { SmtpSession, encodeSmtpData, sendMessages, type OutgoingMessage, type SmtpOutcome } from '../helpers/smtp.js';
@@ -37,7 +45,13 @@ const UNTOUCHED = { absentOf: TRACKMILTER_ADDS };
 const linksOf = new Map<string, string[]>();
 
 /** A test message whose plain-text body carries `linkCount` links (see makeLinkedTextBody). */
-function linkedMessage(id: string, approximateBytes: number, seed: number, linkCount: number, extra: Omit<TestMessageOptions, 'id' | 'body'> = {}): OutgoingMessage {
+function linkedMessage(
+  id: string,
+  approximateBytes: number,
+  seed: number,
+  linkCount: number,
+  extra: Omit<TestMessageOptions, 'id' | 'body'> = {},
+): OutgoingMessage {
   const { body, links } = makeLinkedTextBody(approximateBytes, seed, linkCount);
   linksOf.set(id, links);
   return makeTestMessage({ ...extra, id, body });
@@ -298,7 +312,11 @@ describe.skipIf(unavailable !== undefined)('Postfix -> trackmilter (inet socket)
     const doomed = encodeSmtpData(makeTestMessage({ id: 'vanished', body: makeTextBody(200_000, 32) }).data);
     vanishing.writeRaw(doomed.subarray(0, 100_000));
     vanishing.destroy();
-    await pollUntil('Postfix noticing the vanished client', async () => ((await lab.grepMaillog(/lost connection after DATA/)).length > 0 ? true : undefined), 30_000);
+    await pollUntil(
+      'Postfix noticing the vanished client',
+      async () => ((await lab.grepMaillog(/lost connection after DATA/)).length > 0 ? true : undefined),
+      30_000,
+    );
 
     // The same session, and new ones, go on as before.
     const afterVanish = Array.from({ length: 10 }, (_, i) => linkedMessage(`after-vanish-${i}`, 5_000 + i * 9_000, 40 + i, 2));
@@ -472,7 +490,16 @@ describe.skipIf(unavailable !== undefined)('postfix-examples/main.cf.example', (
       const masterCf = await fs.readFile(path.join(path.dirname(MAIN_CF_EXAMPLE), 'lab', 'master.cf'), 'utf8');
       await fs.writeFile(path.join(dir, 'master.cf'), masterCf.replaceAll('@SMTPD_PORT@', '2525'));
       const postconf = promisify(execFile);
-      const { stdout, stderr } = await postconf(program('postconf'), ['-c', dir, '-x', '-h', 'smtpd_milters', 'non_smtpd_milters', 'milter_protocol', 'milter_default_action']);
+      const { stdout, stderr } = await postconf(program('postconf'), [
+        '-c',
+        dir,
+        '-x',
+        '-h',
+        'smtpd_milters',
+        'non_smtpd_milters',
+        'milter_protocol',
+        'milter_default_action',
+      ]);
       expect(stderr).toBe('');
       const [smtpd, nonSmtpd, protocol, defaultAction] = stdout.trim().split('\n');
       expect(protocol).toBe('6');

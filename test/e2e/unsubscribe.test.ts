@@ -94,32 +94,44 @@ describe.skipIf(unavailable !== undefined)('one-click unsubscribe and suppressio
     const bytes = decodeTokenText(token)!;
     bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1;
     const forged = url.slice(0, url.lastIndexOf('/') + 1) + encodeTokenText(bytes);
-    const forgedPost = await fetch(forged, { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    const forgedPost = await fetch(forged, {
+      method: 'POST',
+      body: 'List-Unsubscribe=One-Click',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
     expect(forgedPost.status).toBe(404);
     expect(await unsubscribeEvents()).toEqual([]);
   });
 
   it('POST records one unsubscribe, visible in report and events', async () => {
     for (let i = 0; i < 2; i++) {
-      const res = await fetch(url, { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'User-Agent': BROWSER } });
+      const res = await fetch(url, {
+        method: 'POST',
+        body: 'List-Unsubscribe=One-Click',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'User-Agent': BROWSER },
+      });
       expect(res.status).toBe(200);
     }
     const events = await unsubscribeEvents();
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ greenarrowType: 'engine_unsub', sendId: 'u7', listId: 'weekly', recipient: READER, emailCode: 'code-9', source: 'one-click', machine: false });
+    expect(events[0]).toMatchObject({
+      greenarrowType: 'engine_unsub',
+      sendId: 'u7',
+      listId: 'weekly',
+      recipient: READER,
+      emailCode: 'code-9',
+      source: 'one-click',
+      machine: false,
+    });
     const report = JSON.parse(await cli(['report', '--sendid', 'u7', '--json'])) as { all: { unsubscribes: number } };
     expect(report.all.unsubscribes).toBe(1);
   });
 
-  it('the list\'s next mail reaches the other recipients only; alone, the reader\'s copy is discarded; another list still reaches them', async () => {
+  it("the list's next mail reaches the other recipients only; alone, the reader's copy is discarded; another list still reaches them", async () => {
     await lab.clearDeliveredMessages();
     const outcomes = await sendMessages(
       lab.smtpPort,
-      [
-        message('weekly', 'second', ['a@example.net', READER, 'b@example.net']),
-        message('weekly', 'third', [READER]),
-        message('monthly', 'fourth', [READER]),
-      ],
+      [message('weekly', 'second', ['a@example.net', READER, 'b@example.net']), message('weekly', 'third', [READER]), message('monthly', 'fourth', [READER])],
       { concurrency: 1 },
     );
     expect(outcomes.map((o) => o.accepted)).toEqual([true, true, true]);

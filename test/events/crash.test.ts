@@ -71,7 +71,11 @@ describe('a delivering process SIGKILLed with a non-empty queue', () => {
     const expected = [...range(0, acknowledgedBeforeKill + 1), ...range(10000, 100)].map((n) => idOf(n));
     const arrived = () => new Set(receiver.acceptedIds());
     await until('every acknowledged event at the receiver', () => expected.every((id) => arrived().has(id)), 30_000);
-    const jsonlIds = () => readFileSync(jsonl, 'utf8').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { id: string }).id);
+    const jsonlIds = () =>
+      readFileSync(jsonl, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => (JSON.parse(line) as { id: string }).id);
     await until('every acknowledged event in the JSONL file', () => new Set(jsonlIds()).size >= expected.length, 30_000);
     second.process.kill('SIGKILL');
     await second.exited;

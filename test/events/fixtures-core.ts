@@ -27,7 +27,8 @@ export function makeEvent(n: number, run = 'testrun1'): SinkEvent {
     machine: n % 7 === 0,
   };
   if (event.machine) event.machineReason = 'prefetch';
-  if (type === 'bounce') Object.assign(event, { status: '5.1.1', classification: n % 4 === 3 ? 'hard' : 'soft', diagnostic: '550 no such user', reportingMta: 'mx.example' });
+  if (type === 'bounce')
+    Object.assign(event, { status: '5.1.1', classification: n % 4 === 3 ? 'hard' : 'soft', diagnostic: '550 no such user', reportingMta: 'mx.example' });
   if (type === 'complaint') event.feedbackType = 'abuse';
   return event;
 }

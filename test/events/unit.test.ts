@@ -35,7 +35,14 @@ describe('event JSON', () => {
   it('carries machineReason and bounce and complaint details only when present, with GreenArrow names', () => {
     expect(toEventJson(makeEvent(7))).toMatchObject({ machine: true, machineReason: 'prefetch' });
     const hard = toEventJson(makeEvent(3));
-    expect(hard).toMatchObject({ type: 'bounce', greenarrowType: 'bounce_bad_address', status: '5.1.1', classification: 'hard', diagnostic: '550 no such user', reportingMta: 'mx.example' });
+    expect(hard).toMatchObject({
+      type: 'bounce',
+      greenarrowType: 'bounce_bad_address',
+      status: '5.1.1',
+      classification: 'hard',
+      diagnostic: '550 no such user',
+      reportingMta: 'mx.example',
+    });
     expect(toEventJson(makeEvent(9))).toMatchObject({ type: 'bounce', greenarrowType: 'bounce_all', classification: 'soft' });
     expect(toEventJson(makeEvent(4))).toMatchObject({ type: 'complaint', greenarrowType: 'scomp', feedbackType: 'abuse' });
     // Details the report did not give (empty) are left out, as undefined ones are.
@@ -47,7 +54,7 @@ describe('event JSON', () => {
     expect(toEventJson(makeEvent(1))).not.toHaveProperty('machineReason');
   });
 
-  it('reads details the store keeps in `details` as it reads top-level ones, complaints\' sourceIp and reporter included', () => {
+  it("reads details the store keeps in `details` as it reads top-level ones, complaints' sourceIp and reporter included", () => {
     const { status, classification, diagnostic, reportingMta, ...stored } = makeEvent(3);
     const details = { status: status!, classification: classification!, diagnostic: diagnostic!, reportingMta: reportingMta! };
     expect(toEventJson({ ...stored, details })).toEqual(toEventJson(makeEvent(3)));

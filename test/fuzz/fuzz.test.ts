@@ -41,7 +41,20 @@ function fuzz(target: (typeof TARGETS)[number], seed: number): Promise<{ report:
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'fuzz', 'run.ts'), target, '--cases', String(CASES[target]), '--seconds', String(SECONDS), '--seed', String(seed), '--out', out],
+      [
+        '--import',
+        'tsx',
+        path.join(ROOT, 'fuzz', 'run.ts'),
+        target,
+        '--cases',
+        String(CASES[target]),
+        '--seconds',
+        String(SECONDS),
+        '--seed',
+        String(seed),
+        '--out',
+        out,
+      ],
       { cwd: ROOT, timeout: (SECONDS + 40) * 1000, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const output = `${stdout}${stderr}`;
@@ -63,10 +76,18 @@ describe('fuzzing', () => {
   for (const target of TARGETS) {
     const skip = target === 'redirector' ? daemonUnavailableReason() : undefined;
     if (skip) console.log(`fuzz redirector skipped: ${skip}`);
-    for (const [name, seed] of [['fixed', FIXED_SEED], ['second', SECOND_SEED]] as const) {
+    for (const [name, seed] of [
+      ['fixed', FIXED_SEED],
+      ['second', SECOND_SEED],
+    ] as const) {
       it.skipIf(skip !== undefined)(`${target} with the ${name} seed finds nothing`, { timeout: (SECONDS + 45) * 1000 }, async () => {
         const { report, output } = await fuzz(target, seed);
-        console.log(output.split('\n').filter((l) => !/^npm warn/.test(l)).join('\n'));
+        console.log(
+          output
+            .split('\n')
+            .filter((l) => !/^npm warn/.test(l))
+            .join('\n'),
+        );
         expect(report.inputsTried, `all ${CASES[target]} cases ran within the ${SECONDS} s cap`).toBe(CASES[target]);
         expect({ crashes: report.crashes, hangs: report.hangs, violations: report.violations }, JSON.stringify(report.findings.slice(0, 3), null, 2)).toEqual({
           crashes: 0,

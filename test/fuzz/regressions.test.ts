@@ -112,8 +112,20 @@ describe('fuzz findings: mime', () => {
   // markers wherever the text held one, took that for a change. The check now compares the html part
   // token by token as the HTML tokenizer reads it (fuzz/html-change.ts).
   it.each([
-    ['an untracked link', 'Content-T=4ransfer-Encoding: quoted-printable', '<a href=3D"http://example.org/b" data-msys-linkname=3D"b">b</a>', '<a href=3D"http://example.org/b">b</a>', 0],
-    ['a tracked link', 'Content-Transfer-Encoding: 8bit', '<a href="http://example.org/b" data-msys-linkname=CD"b">b</a>', '<a href="https://trk.example.net/c/h1x">b</a>', 1],
+    [
+      'an untracked link',
+      'Content-T=4ransfer-Encoding: quoted-printable',
+      '<a href=3D"http://example.org/b" data-msys-linkname=3D"b">b</a>',
+      '<a href=3D"http://example.org/b">b</a>',
+      0,
+    ],
+    [
+      'a tracked link',
+      'Content-Transfer-Encoding: 8bit',
+      '<a href="http://example.org/b" data-msys-linkname=CD"b">b</a>',
+      '<a href="https://trk.example.net/c/h1x">b</a>',
+      1,
+    ],
   ])('a marker with an unquoted value on %s is removed, and the check passes', (_name, cte, link, after, links) => {
     const html = `<html><body>${link} <opentag/>\r\n</body></html>\r\n`;
     const run = runPipeline(Buffer.from(`Content-Type: text/html; charset=utf-8\r\n${cte}\r\n\r\n${html}`, 'latin1'));
@@ -179,7 +191,9 @@ describe('fuzz findings: the harness', () => {
   // replayed). It is one pass now; and the watchdog no longer times the checks (fuzz/supervisor.ts).
   it('the minted URLs of 100,000 links in one line are put back in one pass', () => {
     const minter = new RecordingMinter();
-    const line = Array.from({ length: 100_000 }, (_, i) => `<a href="${minter.click({ position: i + 1, part: 'h', url: `http://h.example/${i}?a&b` })}">`).join('');
+    const line = Array.from({ length: 100_000 }, (_, i) => `<a href="${minter.click({ position: i + 1, part: 'h', url: `http://h.example/${i}?a&b` })}">`).join(
+      '',
+    );
     const restored = unmintHtml(line, minter);
     expect(restored.startsWith('<a href="http://h.example/0?a&amp;b"><a href="http://h.example/1?a&amp;b">')).toBe(true);
     expect(restored.endsWith('<a href="http://h.example/99999?a&amp;b">')).toBe(true);

@@ -69,7 +69,14 @@ export class TrackmilterDaemon {
       await fs.writeFile(configFile, options.configToml);
     }
     const milterSocket = options.unixSocket ? `unix:${options.unixSocket}` : `inet:127.0.0.1:${await findFreePort()}`;
-    const daemon = new TrackmilterDaemon(milterSocket, await findFreePort(), dataDir, configFile, options.dataDir === undefined, options.readyTimeoutMs ?? 30_000);
+    const daemon = new TrackmilterDaemon(
+      milterSocket,
+      await findFreePort(),
+      dataDir,
+      configFile,
+      options.dataDir === undefined,
+      options.readyTimeoutMs ?? 30_000,
+    );
     await daemon.process.launch();
     return daemon;
   }

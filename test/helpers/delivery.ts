@@ -104,10 +104,16 @@ export function findDeliveryProblems(
       if ('absentOf' in expectation) {
         if (values.length > 0) problems.push(`${id}: ${field.name} is ${JSON.stringify(values)}, expected none`);
       } else if (values.length !== 1 || !(typeof field.value === 'string' ? values[0] === field.value : field.value.test(values[0]!))) {
-        problems.push(`${id}: ${field.name} is ${JSON.stringify(values)}, expected exactly one ${field.value instanceof RegExp ? `matching ${field.value}` : JSON.stringify(field.value)}`);
+        problems.push(
+          `${id}: ${field.name} is ${JSON.stringify(values)}, expected exactly one ${field.value instanceof RegExp ? `matching ${field.value}` : JSON.stringify(field.value)}`,
+        );
       }
     }
-    const headerProblem = describeHeaderDifference(expected.headerBlock, copy.headerBlock, fields.map((field) => field.name));
+    const headerProblem = describeHeaderDifference(
+      expected.headerBlock,
+      copy.headerBlock,
+      fields.map((field) => field.name),
+    );
     const deliveredBody = options.restoreBody ? options.restoreBody(id, copy.body) : copy.body;
     const bodyProblem = describeBodyDifference(expected.body, deliveredBody);
     if (bodyProblem) problems.push(`${id}: ${bodyProblem}`);

@@ -21,9 +21,37 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-const WORDS = ['lorem', 'ipsum', 'dolor', 'sit', 'amet', 'consectetur', 'adipiscing', 'elit', 'sed', 'do', 'eiusmod', 'tempor', 'incididunt', 'ut', 'labore', 'et', 'dolore', 'magna', 'aliqua', 'milter', 'chunk', 'postfix'];
+const WORDS = [
+  'lorem',
+  'ipsum',
+  'dolor',
+  'sit',
+  'amet',
+  'consectetur',
+  'adipiscing',
+  'elit',
+  'sed',
+  'do',
+  'eiusmod',
+  'tempor',
+  'incididunt',
+  'ut',
+  'labore',
+  'et',
+  'dolore',
+  'magna',
+  'aliqua',
+  'milter',
+  'chunk',
+  'postfix',
+];
 
-const EIGHT_BIT_LINES = ['café déjà vu, naïve façade', 'Grüße aus Köln: Äpfel, Öl, Übermaß', '日本語のテキスト、絵文字 ✉️ 🚀', 'ÿ þ ð æ ø å — “quotes” ‘single’ …'];
+const EIGHT_BIT_LINES = [
+  'café déjà vu, naïve façade',
+  'Grüße aus Köln: Äpfel, Öl, Übermaß',
+  '日本語のテキスト、絵文字 ✉️ 🚀',
+  'ÿ þ ð æ ø å — “quotes” ‘single’ …',
+];
 
 /** One body line (without line end), never containing "://" so it is never seen as a link. */
 function bodyLine(random: () => number, eightBit: boolean): string {
@@ -52,7 +80,12 @@ export function testLink(seed: number, n: number): string {
  * (the first and the last line among them): trackmilter rewrites these links, so it must replace the
  * body. Returns the links in body order, to put them back when comparing (see restoreTrackedLinks).
  */
-export function makeLinkedTextBody(approximateBytes: number, seed: number, linkCount: number, options: { eightBit?: boolean } = {}): { body: string; links: string[] } {
+export function makeLinkedTextBody(
+  approximateBytes: number,
+  seed: number,
+  linkCount: number,
+  options: { eightBit?: boolean } = {},
+): { body: string; links: string[] } {
   const filler = makeTextBody(approximateBytes, seed, options).split('\n');
   filler.pop(); // the empty string after the final line end
   const links = Array.from({ length: linkCount }, (_, n) => testLink(seed, n));

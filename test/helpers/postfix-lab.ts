@@ -193,7 +193,12 @@ export function headerValues(headerBlock: string, name: string): string[] {
     const colon = field.indexOf(':');
     if (colon < 0) continue;
     if (field.slice(0, colon).trim().toLowerCase() !== wanted) continue;
-    values.push(field.slice(colon + 1).replace(/\n[ \t]/g, ' ').replace(/^[ \t]/, ''));
+    values.push(
+      field
+        .slice(colon + 1)
+        .replace(/\n[ \t]/g, ' ')
+        .replace(/^[ \t]/, ''),
+    );
   }
   return values;
 }
@@ -462,7 +467,6 @@ export class PostfixLab {
       );
     }
   }
-
 
   // -------------------------------------------------------------------------------------------
   // smtp-sink dumps

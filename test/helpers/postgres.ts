@@ -79,9 +79,24 @@ export async function startPostgres(): Promise<PostgresCluster> {
 
   const start = async (): Promise<void> => {
     const args = [
-      '-D', data, '-p', String(port), '-k', base,
-      '-c', `listen_addresses=${host}`, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
-      '-c', 'max_connections=200', '-c', 'shared_buffers=16MB',
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-k',
+      base,
+      '-c',
+      `listen_addresses=${host}`,
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=200',
+      '-c',
+      'shared_buffers=16MB',
     ];
     const child = spawn(path.join(found.dir, 'postgres'), args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: base, ...user });
     server = child;

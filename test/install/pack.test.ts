@@ -16,7 +16,21 @@ import { readinessScript, SYSTEMD_DIR, trackmilterArgs, unitText } from './units
 
 const run = promisify(execFile);
 const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string>; files: string[] };
-const COMMANDS = ['serve', 'redirector', 'milter', 'rewrite', 'report', 'dashboard', 'events', 'export', 'bounce', 'suppressions', 'check-config', 'keygen', 'try'];
+const COMMANDS = [
+  'serve',
+  'redirector',
+  'milter',
+  'rewrite',
+  'report',
+  'dashboard',
+  'events',
+  'export',
+  'bounce',
+  'suppressions',
+  'check-config',
+  'keygen',
+  'try',
+];
 
 const built = existsSync(path.join(PROJECT_ROOT, pkg.bin.trackmilter!));
 if (!built) console.log(`test/install: ${pkg.bin.trackmilter} is missing (run npm run build); skipping the pack and install test`);
@@ -29,7 +43,12 @@ function npmCommand(): string[] {
 
 async function npm(args: string[], cwd: string, timeout = 120_000): Promise<string> {
   const [command, ...pre] = npmCommand();
-  const { stdout } = await run(command!, [...pre, ...args], { cwd, timeout, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: 'false' } });
+  const { stdout } = await run(command!, [...pre, ...args], {
+    cwd,
+    timeout,
+    maxBuffer: 16 * 1024 * 1024,
+    env: { ...process.env, npm_config_update_notifier: 'false' },
+  });
   return stdout;
 }
 
@@ -77,7 +96,11 @@ describe.skipIf(!built)('npm pack, npm install -g, run the installed trackmilter
   async function trackmilter(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     return run(bin, args, { cwd: tmp, env, timeout: 20_000 }).then(
       ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (err: Error & { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
+      (err: Error & { code?: number; stdout?: string; stderr?: string }) => ({
+        code: typeof err.code === 'number' ? err.code : -1,
+        stdout: err.stdout ?? '',
+        stderr: err.stderr ?? '',
+      }),
     );
   }
 
@@ -122,7 +145,7 @@ describe.skipIf(!built)('npm pack, npm install -g, run the installed trackmilter
     }
   });
 
-  it('check-config accepts systemd/trackmilter.toml.example with the unit\'s flags', async () => {
+  it("check-config accepts systemd/trackmilter.toml.example with the unit's flags", async () => {
     const args = trackmilterArgs(unitText('trackmilter.service'));
     args[args.indexOf('--config') + 1] = path.join(SYSTEMD_DIR, 'trackmilter.toml.example');
     const result = await trackmilter(['check-config', ...args]);
@@ -131,7 +154,7 @@ describe.skipIf(!built)('npm pack, npm install -g, run the installed trackmilter
     expect(result.stdout).toMatch(/^socket_group = "postfix"$/m);
   });
 
-  it('serve from the installed copy: ready line, /healthz, the units\' readiness probe, exit 0 on SIGTERM', async () => {
+  it("serve from the installed copy: ready line, /healthz, the units' readiness probe, exit 0 on SIGTERM", async () => {
     const milterPort = await findFreePort();
     const httpPort = await findFreePort();
     const daemonArgs = ['--milter', `inet:127.0.0.1:${milterPort}`, '--http', `127.0.0.1:${httpPort}`, '--data', path.join(tmp, 'data')];
@@ -141,7 +164,9 @@ describe.skipIf(!built)('npm pack, npm install -g, run the installed trackmilter
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
     try {
       const ready = await pollUntil(
         'the ready line',

@@ -26,7 +26,10 @@ if (!analyze) console.log('test/install: systemd-analyze is missing (Debian pack
 async function verify(files: string[]): Promise<{ code: number; output: string }> {
   return run(analyze!, ['verify', '--man=no', ...files], { timeout: 30_000 }).then(
     ({ stdout, stderr }) => ({ code: 0, output: (stdout + stderr).trim() }),
-    (err: Error & { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof err.code === 'number' ? err.code : -1, output: `${err.stdout ?? ''}${err.stderr ?? ''}`.trim() }),
+    (err: Error & { code?: number; stdout?: string; stderr?: string }) => ({
+      code: typeof err.code === 'number' ? err.code : -1,
+      output: `${err.stdout ?? ''}${err.stderr ?? ''}`.trim(),
+    }),
   );
 }
 

@@ -51,7 +51,7 @@ describe('LevelDatabase', () => {
     await again.db.close();
   });
 
-  it('opens once, and refuses reads when not open in the owner\'s code', async () => {
+  it("opens once, and refuses reads when not open in the owner's code", async () => {
     const { db } = await database();
     await expect(db.read((level) => level.get(Buffer.from('a')))).rejects.toMatchObject({ code: 'T_CLOSED' });
     await db.open();
@@ -83,7 +83,7 @@ describe('LevelDatabase', () => {
     await expect(damaged.db.open()).rejects.toMatchObject({ code: 'T_CORRUPT', message: expect.stringMatching(/CURRENT/) });
   });
 
-  it('passes the owner\'s own errors through and calls a RangeError invalid', async () => {
+  it("passes the owner's own errors through and calls a RangeError invalid", async () => {
     const { db } = await database();
     const own = new CodedError('T_OWN', 'own');
     expect(db.translate(own, 'read')).toBe(own);

@@ -16,7 +16,10 @@ describe('GroupCommitter', () => {
     await new Promise((resolve) => setTimeout(resolve, 1)); // first group now in flight
     const second = [4, 5].map((n) => committer.submit(n));
     await Promise.all([...first, ...second]);
-    expect(groups).toEqual([[1, 2, 3], [4, 5]]);
+    expect(groups).toEqual([
+      [1, 2, 3],
+      [4, 5],
+    ]);
     expect(committer.stats).toEqual({ groups: 2, calls: 5, largestGroup: 3 });
   });
 

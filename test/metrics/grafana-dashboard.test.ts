@@ -73,7 +73,10 @@ describe.skipIf(!CLI_BUILT)('Grafana dashboard', () => {
     const rewritten = readRewritten(result.body!, daemon.baseUrl);
     // A signed message is skipped (reason dkim-signed).
     const signed = buildNewsletter();
-    await sendThroughMilter(daemon.milterPort, { ...signed, headers: [{ name: 'DKIM-Signature', value: 'v=1; a=rsa-sha256; d=shop.example; s=s1; b=AAAA' }, ...signed.headers] });
+    await sendThroughMilter(daemon.milterPort, {
+      ...signed,
+      headers: [{ name: 'DKIM-Signature', value: 'v=1; a=rsa-sha256; d=shop.example; s=s1; b=AAAA' }, ...signed.headers],
+    });
     await browse(rewritten.htmlClicks[0]!);
     await browse(rewritten.pixels[0]!);
     await browse(`${daemon.baseUrl}/c/not-a-token`);
@@ -119,13 +122,20 @@ describe.skipIf(!CLI_BUILT)('Grafana dashboard', () => {
             problems.push(`${panel.title}: ${name} is not exported`);
             continue;
           }
-          for (const label of labels) if (!has.has(label)) problems.push(`${panel.title}: ${name} has no label ${label} (has ${[...has].join(', ') || 'none'})`);
+          for (const label of labels)
+            if (!has.has(label)) problems.push(`${panel.title}: ${name} has no label ${label} (has ${[...has].join(', ') || 'none'})`);
         }
       }
     }
     expect(problems).toEqual([]);
     // The dashboard covers what the issue asks for: milter outcomes, requests and latency, events, sink queues.
-    for (const wanted of ['trackmilter_milter_messages_total', 'trackmilter_http_requests_total', 'trackmilter_http_request_duration_seconds_bucket', 'trackmilter_events_recorded_total', 'trackmilter_sink_webhook_queue_depth']) {
+    for (const wanted of [
+      'trackmilter_milter_messages_total',
+      'trackmilter_http_requests_total',
+      'trackmilter_http_request_duration_seconds_bucket',
+      'trackmilter_events_recorded_total',
+      'trackmilter_sink_webhook_queue_depth',
+    ]) {
       expect(named).toContain(wanted);
     }
   });

@@ -108,7 +108,7 @@ describe('MTA commands: encoders produce the documented bytes and the parsers re
     expect(parseConnect(decodeOne(wire).data)).toEqual({ hostname: 'mail.example.org', family: 'inet', port: 50001, address: '192.0.2.7' });
   });
 
-  it('CONNECT over IPv6, with and without sendmail\'s IPv6: prefix', () => {
+  it("CONNECT over IPv6, with and without sendmail's IPv6: prefix", () => {
     const plain = encodeConnect({ hostname: '[2001:db8::1]', family: 'inet6', port: 25, address: '2001:db8::1' });
     expect(plain).toEqual(frame('C', '[2001:db8::1]\0', '6', [0, 25], '2001:db8::1\0'));
     expect(parseConnect(decodeOne(plain).data)).toMatchObject({ family: 'inet6', port: 25, address: '2001:db8::1' });
@@ -245,7 +245,11 @@ function postfixSession(): { bytes: Buffer; expected: Expected[] } {
     packets.push(frame(code, ...parts));
   };
   add('O', be32(6), be32(0x1ff), be32(0x1fffff));
-  add('D', 'C', 'j\0mx.example.com\0{daemon_name}\0smtpd\0v\0Postfix 3.7.11\0_\0client.example.net [192.0.2.10]\0{client_addr}\x00192.0.2.10\0{client_name}\0client.example.net\0');
+  add(
+    'D',
+    'C',
+    'j\0mx.example.com\0{daemon_name}\0smtpd\0v\0Postfix 3.7.11\0_\0client.example.net [192.0.2.10]\0{client_addr}\x00192.0.2.10\0{client_name}\0client.example.net\0',
+  );
   add('C', 'client.example.net\0', '4', [0xd4, 0x31], '192.0.2.10\0');
   add('D', 'H', '{tls_version}\0TLSv1.3\0{cipher}\0TLS_AES_256_GCM_SHA384\0');
   add('H', 'client.example.net\0');

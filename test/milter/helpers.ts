@@ -28,7 +28,13 @@ export function be32(...values: number[]): Buffer {
 export const raw = {
   optneg: (version: number, actions: number, protocol: number): Buffer => frame('O', be32(version, actions, protocol)),
   macro: (stage: string, pairs: Record<string, string>): Buffer =>
-    frame('D', stage, Object.entries(pairs).map(([k, v]) => `${k}\0${v}\0`).join('')),
+    frame(
+      'D',
+      stage,
+      Object.entries(pairs)
+        .map(([k, v]) => `${k}\0${v}\0`)
+        .join(''),
+    ),
   connectInet: (host: string, addr: string, port: number): Buffer => frame('C', `${host}\0`, '4', [port >> 8, port & 0xff], `${addr}\0`),
   helo: (name: string): Buffer => frame('H', `${name}\0`),
   mail: (addr: string, ...args: string[]): Buffer => frame('M', [`<${addr}>`, ...args].map((s) => `${s}\0`).join('')),

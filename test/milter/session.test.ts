@@ -40,7 +40,12 @@ afterEach(async () => {
   running = [];
 });
 
-async function negotiateRaw(client: MilterClient, version: number, actions: number, protocol: number): Promise<{ version: number; actions: number; protocol: number }> {
+async function negotiateRaw(
+  client: MilterClient,
+  version: number,
+  actions: number,
+  protocol: number,
+): Promise<{ version: number; actions: number; protocol: number }> {
   client.send(raw.optneg(version, actions, protocol));
   const p = await client.read(5000);
   expect(p.code).toBe('O');
@@ -454,7 +459,12 @@ describe('end of message output', () => {
 
   it.each([
     ['reject without text', { kind: 'reject' } as const, 'r', undefined],
-    ['reject with text', { kind: 'reject', reply: '550 5.6.0 Invalid X-MSYS-API header: 100% broken' } as const, 'y', '550 5.6.0 Invalid X-MSYS-API header: 100%% broken'],
+    [
+      'reject with text',
+      { kind: 'reject', reply: '550 5.6.0 Invalid X-MSYS-API header: 100% broken' } as const,
+      'y',
+      '550 5.6.0 Invalid X-MSYS-API header: 100%% broken',
+    ],
     ['tempfail without text', { kind: 'tempfail' } as const, 't', undefined],
     ['tempfail with text', { kind: 'tempfail', reply: '451 4.3.0 try later' } as const, 'y', '451 4.3.0 try later'],
     ['discard', { kind: 'discard' } as const, 'd', undefined],
@@ -833,9 +843,9 @@ describe('connection trouble', () => {
           // A length of zero.
           fc.uint8Array({ maxLength: 100 }).map((rest) => Buffer.from([0, 0, 0, 0, ...rest])),
           // A well-framed command that is not OPTNEG before negotiation.
-          fc.tuple(fc.constantFrom(...'ABCDEHKLMNQRTUZ\x00\xff'), fc.uint8Array({ maxLength: 50 })).map(([code, rest]) =>
-            Buffer.concat([Buffer.from([0, 0, 0, rest.length + 1, code.charCodeAt(0)]), Buffer.from(rest)]),
-          ),
+          fc
+            .tuple(fc.constantFrom(...'ABCDEHKLMNQRTUZ\x00\xff'), fc.uint8Array({ maxLength: 50 }))
+            .map(([code, rest]) => Buffer.concat([Buffer.from([0, 0, 0, rest.length + 1, code.charCodeAt(0)]), Buffer.from(rest)])),
         ),
         async (garbage) => {
           const bad = await s.connect();

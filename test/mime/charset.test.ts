@@ -14,7 +14,24 @@ function codec(name: string, sample: Buffer = Buffer.alloc(0)) {
 }
 
 describe('charset lookup', () => {
-  it.each(['utf-8', 'UTF8', '"utf-8"', 'latin1', 'ISO-8859-1', 'windows-1252', 'cp1252', 'x-sjis', 'Shift_JIS', 'iso-2022-jp', 'utf-16', 'UTF-16LE', 'x-mac-cyrillic', 'ks_c_5601-1987', 'us-ascii', ''])('knows %j', (name) => {
+  it.each([
+    'utf-8',
+    'UTF8',
+    '"utf-8"',
+    'latin1',
+    'ISO-8859-1',
+    'windows-1252',
+    'cp1252',
+    'x-sjis',
+    'Shift_JIS',
+    'iso-2022-jp',
+    'utf-16',
+    'UTF-16LE',
+    'x-mac-cyrillic',
+    'ks_c_5601-1987',
+    'us-ascii',
+    '',
+  ])('knows %j', (name) => {
     expect(lookupCharset(name, Buffer.alloc(0))).not.toBeNull();
   });
   it.each(['x-unknown', 'unknown-8bit', 'klingon-1'])('refuses %j', (name) => {
@@ -99,7 +116,7 @@ describe('Shift_JIS, UTF-16 and single-byte charsets', () => {
     ['iso-8859-1', 'iso-8859-1'],
     ['latin1', 'latin1'],
     ['us-ascii', 'latin1'], // the carrier for undeclared 8-bit bytes in a us-ascii part
-  ])('%s decodes and encodes exactly as iconv-lite\'s %s, on any bytes and any string', (name, iconvName) => {
+  ])("%s decodes and encodes exactly as iconv-lite's %s, on any bytes and any string", (name, iconvName) => {
     // Bytes weighted toward UTF-8's edges: lead bytes, continuations, overlongs, surrogates (ED A0..BF), BOM, FF.
     const edgy = fc.constantFrom(0x00, 0x41, 0x7f, 0x80, 0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xed, 0xa0, 0xef, 0xbb, 0xf0, 0xf4, 0xf5, 0xff);
     const bytes = fc.array(fc.oneof(edgy, fc.integer({ min: 0, max: 255 })), { maxLength: 64 }).map((list) => Buffer.from(list));
@@ -113,7 +130,10 @@ describe('Shift_JIS, UTF-16 and single-byte charsets', () => {
     );
     // Strings with lone surrogates and characters past U+00FF: what a charset cannot hold is refused by both.
     const c = codec(name, Buffer.from([0xff]));
-    const units = fc.array(fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0x1ff }), fc.constantFrom(0xd800, 0xdbff, 0xdc00, 0xdfff, 0xfeff)), { maxLength: 32 });
+    const units = fc.array(
+      fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0x1ff }), fc.constantFrom(0xd800, 0xdbff, 0xdc00, 0xdfff, 0xfeff)),
+      { maxLength: 32 },
+    );
     fc.assert(
       fc.property(units, (codes) => {
         const text = String.fromCharCode(...codes);

@@ -13,7 +13,11 @@ const haveCorpus = corpus.present;
 if (!haveCorpus) console.log(`mime corpus test skipped: ${corpus.absence}`);
 
 describe.skipIf(!haveCorpus)('corpus messages', () => {
-  const files = haveCorpus ? readdirSync(CORPUS).filter((f) => f.endsWith('.eml')).sort() : [];
+  const files = haveCorpus
+    ? readdirSync(CORPUS)
+        .filter((f) => f.endsWith('.eml'))
+        .sort()
+    : [];
   it.each(files)('%s', (file) => {
     const raw = readFileSync(join(CORPUS, file));
     const { headers, body } = splitMessage(raw);

@@ -38,7 +38,10 @@ export function encodeContent(data: Buffer, cte: Cte, eol: Eol, lineBreaksAreTex
   return data;
 }
 
-export interface PartSpec { headers: string[]; content: Buffer }
+export interface PartSpec {
+  headers: string[];
+  content: Buffer;
+}
 
 /** The decoded text of a text or html fixture part, with the charset's sample in it. */
 export function sampleText(kind: 'text' | 'html', charset: CharsetFixture, eol: Eol): string {

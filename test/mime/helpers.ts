@@ -63,5 +63,11 @@ export function expectUntouchedOutsideEdits(input: Buffer, result: BodyRewrite):
 
 /** Length of the longest line of a buffer, without its line break. */
 export function longestLineOf(data: Buffer): number {
-  return Math.max(0, ...data.toString('latin1').split('\n').map((l) => l.replace(/\r$/, '').length));
+  return Math.max(
+    0,
+    ...data
+      .toString('latin1')
+      .split('\n')
+      .map((l) => l.replace(/\r$/, '').length),
+  );
 }

@@ -56,14 +56,50 @@ describe('rewriteBody properties', () => {
   });
 
   it('random headers and bodies never throw', () => {
-    const contentTypes = ['multipart/mixed; boundary=a', 'multipart/alternative; boundary="a"', 'text/html; charset=utf-16', 'text/plain; charset=iso-2022-jp', 'text/plain', 'garbage', ''];
+    const contentTypes = [
+      'multipart/mixed; boundary=a',
+      'multipart/alternative; boundary="a"',
+      'text/html; charset=utf-16',
+      'text/plain; charset=iso-2022-jp',
+      'text/plain',
+      'garbage',
+      '',
+    ];
     fc.assert(
-      fc.property(fc.constantFrom(...contentTypes), fc.constantFrom('7bit', 'base64', 'quoted-printable', '8bit', 'bogus'), fc.array(fc.constantFrom('--a', '\r\n', '\n', 'Content-Type: text/html', ': ', '=', '=\r\n', '\x1b$B', 'x', '\xff', '--a--', 'Content-Transfer-Encoding: base64')), (type, cte, pieces) => {
-        const body = Buffer.from(pieces.join(''), 'latin1');
-        const result = rewriteBody([{ name: 'Content-Type', value: type }, { name: 'Content-Transfer-Encoding', value: cte }], body, (_k, t) => `${t}+`, LIMITS);
-        expect(result.skipped?.code).not.toBe('internal-error');
-        if (result.body) expectUntouchedOutsideEdits(body, result);
-      }),
+      fc.property(
+        fc.constantFrom(...contentTypes),
+        fc.constantFrom('7bit', 'base64', 'quoted-printable', '8bit', 'bogus'),
+        fc.array(
+          fc.constantFrom(
+            '--a',
+            '\r\n',
+            '\n',
+            'Content-Type: text/html',
+            ': ',
+            '=',
+            '=\r\n',
+            '\x1b$B',
+            'x',
+            '\xff',
+            '--a--',
+            'Content-Transfer-Encoding: base64',
+          ),
+        ),
+        (type, cte, pieces) => {
+          const body = Buffer.from(pieces.join(''), 'latin1');
+          const result = rewriteBody(
+            [
+              { name: 'Content-Type', value: type },
+              { name: 'Content-Transfer-Encoding', value: cte },
+            ],
+            body,
+            (_k, t) => `${t}+`,
+            LIMITS,
+          );
+          expect(result.skipped?.code).not.toBe('internal-error');
+          if (result.body) expectUntouchedOutsideEdits(body, result);
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -29,7 +29,10 @@ describe.each(combos.map((c) => [label(c), c] as const))('%s', (_name, { charset
     expect(result.skipped).toBeUndefined();
     expect(result.body).not.toBeNull();
     expect(result.headerChanges).toEqual([]);
-    expect(result.parts.map((p) => [p.kind, p.changed, p.skipped])).toEqual([['text', true, undefined], ['html', true, undefined]]);
+    expect(result.parts.map((p) => [p.kind, p.changed, p.skipped])).toEqual([
+      ['text', true, undefined],
+      ['html', true, undefined],
+    ]);
     const out = result.body!;
     for (const part of result.parts) {
       expect(part.newCte ?? part.cte).toBe(expectedCte(cte, charset));
@@ -37,7 +40,9 @@ describe.each(combos.map((c) => [label(c), c] as const))('%s', (_name, { charset
       expect(decodeOutputPart(out, part)).toBe(expected);
       if (part.newCte) {
         expect(part.headerEdits).toHaveLength(1);
-        expect(out.toString('latin1', part.headerEdits![0]!.input.start - 27, part.headerEdits![0]!.output.end)).toContain('Content-Transfer-Encoding: quoted-printable');
+        expect(out.toString('latin1', part.headerEdits![0]!.input.start - 27, part.headerEdits![0]!.output.end)).toContain(
+          'Content-Transfer-Encoding: quoted-printable',
+        );
       }
     }
     expectUntouchedOutsideEdits(body, result);

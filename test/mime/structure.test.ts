@@ -15,11 +15,13 @@ function run(text: string, eol: '\r\n' | '\n' = '\r\n', limits = LIMITS) {
 function changedParts(text: string, eol: '\r\n' | '\n' = '\r\n') {
   const { body, result } = run(text, eol);
   if (result.body) expectUntouchedOutsideEdits(body, result);
-  return result.parts.filter((p) => p.changed).map((p) => {
-    const decoded = decodeOutputPart(result.body!, p);
-    expect(decoded.endsWith(MARK)).toBe(true);
-    return [p.kind, decoded.slice(0, -MARK.length).split(/\r?\n/)[0]];
-  });
+  return result.parts
+    .filter((p) => p.changed)
+    .map((p) => {
+      const decoded = decodeOutputPart(result.body!, p);
+      expect(decoded.endsWith(MARK)).toBe(true);
+      return [p.kind, decoded.slice(0, -MARK.length).split(/\r?\n/)[0]];
+    });
 }
 
 const ALTERNATIVE = `Content-Type: multipart/alternative; boundary="B"
@@ -39,7 +41,10 @@ epilogue
 
 describe('finding the top parts', () => {
   it('takes the text and html alternatives, leaving preamble and epilogue alone', () => {
-    expect(changedParts(ALTERNATIVE)).toEqual([['text', 'plain'], ['html', '<p>html</p>']]);
+    expect(changedParts(ALTERNATIVE)).toEqual([
+      ['text', 'plain'],
+      ['html', '<p>html</p>'],
+    ]);
   });
 
   it('works the same on an LF-only body', () => {
@@ -91,7 +96,10 @@ Content-Type: text/html
 second html is not the top one
 --outer--
 `;
-    expect(changedParts(text)).toEqual([['text', 'nested plain'], ['html', 'nested html']]);
+    expect(changedParts(text)).toEqual([
+      ['text', 'nested plain'],
+      ['html', 'nested html'],
+    ]);
   });
 
   it('never enters message/rfc822 and multipart/digest children', () => {
@@ -160,14 +168,19 @@ html beside it
   });
 
   it('rewrites the last part when the close delimiter is missing', () => {
-    expect(changedParts('Content-Type: multipart/alternative; boundary=B\n\n--B\nContent-Type: text/html\n\nunterminated\n')).toEqual([['html', 'unterminated']]);
+    expect(changedParts('Content-Type: multipart/alternative; boundary=B\n\n--B\nContent-Type: text/html\n\nunterminated\n')).toEqual([
+      ['html', 'unterminated'],
+    ]);
     const { result } = run('Content-Type: multipart/alternative; boundary=B\n\n--B\nContent-Type: text/html\n\nunterminated\n');
     expect(result.body!.toString()).toBe(`--B\r\nContent-Type: text/html\r\n\r\nunterminated\r\n${MARK}`);
   });
 
   it('accepts boundary lines with trailing blanks', () => {
     const text = 'Content-Type: multipart/alternative; boundary=B\n\n--B  \nContent-Type: text/html\n\nx\n--B\t\nContent-Type: text/plain\n\ny\n--B-- \n';
-    expect(changedParts(text)).toEqual([['html', 'x'], ['text', 'y']]);
+    expect(changedParts(text)).toEqual([
+      ['html', 'x'],
+      ['text', 'y'],
+    ]);
   });
 
   it('skips a root multipart without any delimiter, and one with conflicting Content-Type fields', () => {
@@ -185,7 +198,9 @@ describe('changing a part transfer encoding', () => {
 
   it('rewrites only the value of the part Content-Transfer-Encoding line (7bit -> quoted-printable)', () => {
     const { result } = eightBitResult('Content-Transfer-Encoding: 7bit\r\n');
-    expect(result.body!.toString('latin1')).toBe('--B\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nHi caf=C3=A9\r\n--B--\r\n');
+    expect(result.body!.toString('latin1')).toBe(
+      '--B\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nHi caf=C3=A9\r\n--B--\r\n',
+    );
     expect(result.parts[0]).toMatchObject({ cte: '7bit', newCte: 'quoted-printable', changed: true });
   });
 
@@ -196,7 +211,9 @@ describe('changing a part transfer encoding', () => {
 
   it('inserts the header line when the part had none', () => {
     const { result } = eightBitResult('');
-    expect(result.body!.toString('latin1')).toBe('--B\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nHi caf=C3=A9\r\n--B--\r\n');
+    expect(result.body!.toString('latin1')).toBe(
+      '--B\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nHi caf=C3=A9\r\n--B--\r\n',
+    );
   });
 
   it('keeps 7bit when the new text is still 7-bit clean', () => {
@@ -207,18 +224,31 @@ describe('changing a part transfer encoding', () => {
   });
 
   it('moves an 8bit part with a line over 998 octets to quoted-printable (root: header change)', () => {
-    const headers: HeaderField[] = [{ name: 'Content-Type', value: 'text/html; charset=utf-8' }, { name: 'Content-Transfer-Encoding', value: '8bit' }];
+    const headers: HeaderField[] = [
+      { name: 'Content-Type', value: 'text/html; charset=utf-8' },
+      { name: 'Content-Transfer-Encoding', value: '8bit' },
+    ];
     const long = `<p>${'é'.repeat(600)}</p>`;
     const result = rewriteBody(headers, Buffer.from('<p>x</p>\r\n'), () => `${long}\r\n`, LIMITS);
     expect(result.headerChanges).toEqual([{ name: 'Content-Transfer-Encoding', value: 'quoted-printable' }]);
     expect(decodeOutputPart(result.body!, result.parts[0]!)).toBe(`${long}\r\n`);
-    expect(Math.max(...result.body!.toString('latin1').split('\r\n').map((l) => l.length))).toBeLessThanOrEqual(76);
+    expect(
+      Math.max(
+        ...result
+          .body!.toString('latin1')
+          .split('\r\n')
+          .map((l) => l.length),
+      ),
+    ).toBeLessThanOrEqual(76);
   });
 });
 
 describe('parts left alone, with a reason', () => {
   const single = (contentType: string, cte = '7bit', body = 'text\r\n') => {
-    const headers: HeaderField[] = [{ name: 'Content-Type', value: contentType }, { name: 'Content-Transfer-Encoding', value: cte }];
+    const headers: HeaderField[] = [
+      { name: 'Content-Type', value: contentType },
+      { name: 'Content-Transfer-Encoding', value: cte },
+    ];
     return rewriteBody(headers, Buffer.from(body, 'latin1'), mark, LIMITS);
   };
 
@@ -241,8 +271,19 @@ describe('parts left alone, with a reason', () => {
 
   it('a transform that throws leaves that part alone', () => {
     const { body, headers } = message(ALTERNATIVE);
-    const result = rewriteBody(headers, body, (kind, t) => { if (kind === 'text') throw new Error('boom'); return t + MARK; }, LIMITS);
-    expect(result.parts.map((p) => [p.kind, p.changed, p.skipped?.code])).toEqual([['text', false, 'transform-error'], ['html', true, undefined]]);
+    const result = rewriteBody(
+      headers,
+      body,
+      (kind, t) => {
+        if (kind === 'text') throw new Error('boom');
+        return t + MARK;
+      },
+      LIMITS,
+    );
+    expect(result.parts.map((p) => [p.kind, p.changed, p.skipped?.code])).toEqual([
+      ['text', false, 'transform-error'],
+      ['html', true, undefined],
+    ]);
   });
 
   it('new text the charset cannot hold leaves the part alone', () => {
@@ -252,14 +293,19 @@ describe('parts left alone, with a reason', () => {
   });
 
   it('malformed or conflicting part headers leave the part alone', () => {
-    const bad = run('Content-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: text/plain\nthis is not a header\n\nx\n--B\nContent-Type: text/html\nContent-Transfer-Encoding: base64\nContent-Transfer-Encoding: 7bit\n\ny\n--B--\n');
+    const bad = run(
+      'Content-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: text/plain\nthis is not a header\n\nx\n--B\nContent-Type: text/html\nContent-Transfer-Encoding: base64\nContent-Transfer-Encoding: 7bit\n\ny\n--B--\n',
+    );
     expect(bad.result.parts.map((p) => p.skipped?.code)).toEqual(['malformed-headers', 'ambiguous-headers']);
     expect(bad.result.body).toBeNull();
   });
 
   it('a part without the blank line after its headers is left alone', () => {
     const result = run('Content-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: text/html\n--B\nno headers and no blank line\n--B--\n').result;
-    expect(result.parts.map((p) => [p.kind, p.skipped?.code])).toEqual([['html', 'no-body-separator'], ['text', 'no-body-separator']]);
+    expect(result.parts.map((p) => [p.kind, p.skipped?.code])).toEqual([
+      ['html', 'no-body-separator'],
+      ['text', 'no-body-separator'],
+    ]);
     expect(result.body).toBeNull();
   });
 });
@@ -316,7 +362,15 @@ body
   });
 
   it.each(['7Bit', '8bits', 'quoted-printable;', ' Quoted-Printable ', ''])('understands Content-Transfer-Encoding %j', (cte) => {
-    const result = rewriteBody([{ name: 'Content-Type', value: 'text/plain' }, { name: 'Content-Transfer-Encoding', value: cte }], Buffer.from('a=3Db\r\n'), mark, LIMITS);
+    const result = rewriteBody(
+      [
+        { name: 'Content-Type', value: 'text/plain' },
+        { name: 'Content-Transfer-Encoding', value: cte },
+      ],
+      Buffer.from('a=3Db\r\n'),
+      mark,
+      LIMITS,
+    );
     expect(result.parts[0]?.changed).toBe(true);
     const decoded = decodeOutputPart(result.body!, result.parts[0]!);
     expect(decoded).toBe(/quoted/i.test(cte) ? `a=b\r\n${MARK}` : `a=3Db\r\n${MARK}`);
@@ -324,15 +378,37 @@ body
 
   it('re-encodes sloppy base64 (stray characters, no padding) canonically, at 76 columns', () => {
     const data = 'x'.repeat(100);
-    const sloppy = Buffer.from(data).toString('base64').replace(/=+$/, '').replace(/(.{50})/g, '$1 !\r\n');
-    const result = rewriteBody([{ name: 'Content-Type', value: 'text/plain; charset=utf-8' }, { name: 'Content-Transfer-Encoding', value: 'base64' }], Buffer.from(`${sloppy}\r\n`), mark, LIMITS);
-    expect(result.body!.toString()).toBe(`${Buffer.from(data + MARK).toString('base64').replace(/(.{76})/g, '$1\r\n')}\r\n`);
+    const sloppy = Buffer.from(data)
+      .toString('base64')
+      .replace(/=+$/, '')
+      .replace(/(.{50})/g, '$1 !\r\n');
+    const result = rewriteBody(
+      [
+        { name: 'Content-Type', value: 'text/plain; charset=utf-8' },
+        { name: 'Content-Transfer-Encoding', value: 'base64' },
+      ],
+      Buffer.from(`${sloppy}\r\n`),
+      mark,
+      LIMITS,
+    );
+    expect(result.body!.toString()).toBe(
+      `${Buffer.from(data + MARK)
+        .toString('base64')
+        .replace(/(.{76})/g, '$1\r\n')}\r\n`,
+    );
   });
 
-  const BASE64_TEXT: HeaderField[] = [{ name: 'Content-Type', value: 'text/plain; charset=utf-8' }, { name: 'Content-Transfer-Encoding', value: 'base64' }];
+  const BASE64_TEXT: HeaderField[] = [
+    { name: 'Content-Type', value: 'text/plain; charset=utf-8' },
+    { name: 'Content-Transfer-Encoding', value: 'base64' },
+  ];
 
   it('leaves sloppy base64 byte-for-byte when its text does not change', () => {
-    const sloppy = Buffer.from(`${Buffer.from('x'.repeat(100)).toString('base64').replace(/(.{50})/g, '$1 !\r\n')}\r\n`);
+    const sloppy = Buffer.from(
+      `${Buffer.from('x'.repeat(100))
+        .toString('base64')
+        .replace(/(.{50})/g, '$1 !\r\n')}\r\n`,
+    );
     const result = rewriteBody(BASE64_TEXT, sloppy, (_kind, text) => text, LIMITS);
     expect(result.body).toBeNull();
     expect(result.parts[0]).toMatchObject({ changed: false });
@@ -340,7 +416,10 @@ body
   });
 
   it.each([
-    ['padding in the middle (blocks glued together)', `${Buffer.from('shown by every reader ').toString('base64')}\r\n${Buffer.from('maybe hidden').toString('base64')}\r\n`],
+    [
+      'padding in the middle (blocks glued together)',
+      `${Buffer.from('shown by every reader ').toString('base64')}\r\n${Buffer.from('maybe hidden').toString('base64')}\r\n`,
+    ],
     ['a stray "=" inside the data', `${Buffer.from('abcdef').toString('base64').slice(0, 4)}=${Buffer.from('abcdef').toString('base64').slice(4)}\r\n`],
     ['a lone last character (6 bits, no byte)', `${Buffer.from('abcdef').toString('base64')}Q\r\n`],
   ])('leaves base64 that readers may decode differently byte-for-byte, links or not: %s', (_name, content) => {

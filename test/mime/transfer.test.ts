@@ -40,7 +40,7 @@ describe('quoted-printable encoding', () => {
   it('escapes CR and LF as data when line breaks are not text (UTF-16)', () => {
     expect(s(encodeQuotedPrintable(b('\x00a\x00\r\x00\n'), '\r\n', false))).toBe('=00a=00=0D=00=0A');
   });
-  it('writes only the part\'s own line break style as hard breaks and escapes other CR/LF', () => {
+  it("writes only the part's own line break style as hard breaks and escapes other CR/LF", () => {
     expect(s(encodeQuotedPrintable(b('a\r\nb\nc\r'), '\r\n', true))).toBe('a\r\nb=0Ac=0D');
     expect(s(encodeQuotedPrintable(b('a\r\nb\nc'), '\n', true))).toBe('a=0D\nb\nc');
   });
@@ -58,10 +58,18 @@ describe('quoted-printable encoding', () => {
   it('is canonical: what it wrote decodes and encodes back to the same bytes (an unchanged part stays unchanged)', () => {
     const texty = fc.array(fc.constantFrom(0x0d, 0x0a, 0x20, 0x09, 0x3d, 0x41, 0x7e, 0x80, 0xff), { maxLength: 400 });
     fc.assert(
-      fc.property(fc.oneof(texty, fc.uint8Array({ maxLength: 400 }).map((u) => [...u])), fc.constantFrom<'\r\n' | '\n'>('\r\n', '\n'), fc.boolean(), (bytes, eol, breaksAreText) => {
-        const encoded = encodeQuotedPrintable(Buffer.from(bytes), eol, breaksAreText);
-        expect(encodeQuotedPrintable(decodeQuotedPrintable(encoded), eol, breaksAreText).equals(encoded)).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(
+          texty,
+          fc.uint8Array({ maxLength: 400 }).map((u) => [...u]),
+        ),
+        fc.constantFrom<'\r\n' | '\n'>('\r\n', '\n'),
+        fc.boolean(),
+        (bytes, eol, breaksAreText) => {
+          const encoded = encodeQuotedPrintable(Buffer.from(bytes), eol, breaksAreText);
+          expect(encodeQuotedPrintable(decodeQuotedPrintable(encoded), eol, breaksAreText).equals(encoded)).toBe(true);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -87,7 +87,7 @@ describe('random input', () => {
     server = await startServer({ resolver: links, events: sink, trackingHosts: ['127.0.0.1'] });
     const port = server.port;
     // printable ASCII the client lets through, and shapes that reach every branch of the router
-    const alphabet = "abcXYZ019-_.~/?#%&=+:;@!$'()*,[]{}|^`\\\"<>";
+    const alphabet = 'abcXYZ019-_.~/?#%&=+:;@!$\'()*,[]{}|^`\\"<>';
     const prefixes = ['/c/', '/o/', '/', '/x/y-', '/c/THROW', '/o/THROW', '/healthz', '/metrics/', '//', '/c//', '/o/o/'];
     const randomPath = (i: number): string => {
       const bytes = randomBytes(1 + (i % 200));

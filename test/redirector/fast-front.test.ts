@@ -94,7 +94,17 @@ describe('the fast front', () => {
       ['/nothing/here', 'GET'],
       ['/healthz', 'GET'],
     ];
-    const compared = ['location', 'cache-control', 'referrer-policy', 'content-type', 'content-length', 'pragma', 'expires', 'x-content-type-options', 'content-security-policy'];
+    const compared = [
+      'location',
+      'cache-control',
+      'referrer-policy',
+      'content-type',
+      'content-length',
+      'pragma',
+      'expires',
+      'x-content-type-options',
+      'content-security-policy',
+    ];
     for (const [path, method] of cases) {
       const [a, b] = await Promise.all([request(fast.port, path, { method }), request(node.port, path, { method })]);
       expect(a.status, `${method} ${path}`).toBe(b.status);
@@ -106,7 +116,10 @@ describe('the fast front', () => {
     const wrongHost = { headers: { host: 'evil.example' } };
     expect((await request(fast.port, '/c/click1', wrongHost)).status).toBe(404);
     // fastFront: false (http.fast_front = false) leaves every request to node:http
-    for (const [server, byNode] of [[fast, false], [node, true]] as const) {
+    for (const [server, byNode] of [
+      [fast, false],
+      [node, true],
+    ] as const) {
       const client = new RawClient(server.port);
       client.send(get('/c/click1'));
       const [answer] = await client.responses(1);
@@ -278,7 +291,6 @@ describe('the fast front under a client that does not read', () => {
     expect(socket.written.every((w) => w.startsWith('HTTP/1.1 200 OK'))).toBe(true);
   });
 });
-
 
 describe('putting the fast front before a server', () => {
   const frontOptions = {

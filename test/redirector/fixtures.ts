@@ -64,14 +64,17 @@ export interface Reply {
 }
 
 /** One request with node's client (no redirect following, no forbidden-header rules). */
-export function request(
-  port: number,
-  path: string,
-  options: { method?: string; headers?: Record<string, string>; agent?: http.Agent } = {},
-): Promise<Reply> {
+export function request(port: number, path: string, options: { method?: string; headers?: Record<string, string>; agent?: http.Agent } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0', ...options.headers }, agent: options.agent ?? false },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: options.method ?? 'GET',
+        headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0', ...options.headers },
+        agent: options.agent ?? false,
+      },
       (res) => {
         const arrivedAt = performance.now();
         const chunks: Buffer[] = [];

@@ -15,9 +15,7 @@ describe('safeLocation', () => {
   });
 
   it('percent-encodes spaces and non-ASCII, and punycodes the host', () => {
-    expect(safeLocation('https://bücher.example/straße?q=a b&r=ü#ä')).toBe(
-      'https://xn--bcher-kva.example/stra%C3%9Fe?q=a%20b&r=%C3%BC#%C3%A4',
-    );
+    expect(safeLocation('https://bücher.example/straße?q=a b&r=ü#ä')).toBe('https://xn--bcher-kva.example/stra%C3%9Fe?q=a%20b&r=%C3%BC#%C3%A4');
   });
 
   it('refuses everything that is not an absolute http(s) URL', () => {

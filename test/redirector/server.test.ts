@@ -93,7 +93,10 @@ describe('clicks', () => {
       const { text } = await rawExchange(server.port, `GET /c/${token} HTTP/1.1\r\nHost: t.example\r\nConnection: close\r\n\r\n`);
       const lines = headLines(text);
       expect(lines[0], token).toBe('HTTP/1.1 404 Not Found');
-      expect(lines.some((line) => /^location:/i.test(line)), token).toBe(false);
+      expect(
+        lines.some((line) => /^location:/i.test(line)),
+        token,
+      ).toBe(false);
     }
   });
 

@@ -53,7 +53,8 @@ describe('machine verdicts in the redirector', () => {
     expect(sink.events.map((e) => e.machineReason)).toEqual([undefined, 'burst', 'burst']);
     expect(sink.reclassified.map((e) => [Buffer.from(e.id).toString('hex'), e.machine, e.machineReason])).toEqual([
       [Buffer.from(sink.events[0]!.id).toString('hex'), true, 'burst'],
-    ]);    const metrics = (await request(server.port, '/metrics')).body.toString();
+    ]);
+    const metrics = (await request(server.port, '/metrics')).body.toString();
     expect(metrics).toMatch(/^trackmilter_events_reclassified_total\{type="click"\} 1$/m);
     expect(metrics).toMatch(/^trackmilter_machine_recipients_held 1$/m);
     expect(metrics).toMatch(/^trackmilter_machine_history_overflows_total 0$/m);

@@ -12,7 +12,11 @@ const TEMPLATES = corpus.path;
 const corpusPresent = corpus.present;
 if (!corpusPresent) console.warn(`corpus test skipped: ${corpus.absence}`);
 
-const templates = corpusPresent ? readdirSync(TEMPLATES).filter((name) => name.endsWith('.html')).sort() : [];
+const templates = corpusPresent
+  ? readdirSync(TEMPLATES)
+      .filter((name) => name.endsWith('.html'))
+      .sort()
+  : [];
 
 describe.skipIf(!corpusPresent)('rewriteHtml over the template corpus', () => {
   const pixel = openPixelHtml(PIXEL_URL);

@@ -16,9 +16,7 @@ const minted = (position: number) => `https://${TRACKING_HOST}/c/h${position}x`;
 describe('rewriteHtml: which hrefs are tracked', () => {
   it('rewrites absolute http and https hrefs of a and area, any scheme case', () => {
     const out = rewrite('<a href="http://a.example/">A</a><map><area href="HTTPS://b.example/x"></map><a href="Http://c.example">C</a>');
-    expect(out.text).toBe(
-      `<a href="${minted(1)}">A</a><map><area href="${minted(2)}"></map><a href="${minted(3)}">C</a>`,
-    );
+    expect(out.text).toBe(`<a href="${minted(1)}">A</a><map><area href="${minted(2)}"></map><a href="${minted(3)}">C</a>`);
     expect(out.links.map((l) => l.url)).toEqual(['http://a.example/', 'HTTPS://b.example/x', 'Http://c.example']);
     expect(out.changed).toBe(true);
   });
@@ -81,7 +79,7 @@ describe('rewriteHtml: which hrefs are tracked', () => {
 });
 
 describe('rewriteHtml: source offsets', () => {
-  it('stays exact past the tokenizer\'s 64 KiB buffer waterline', () => {
+  it("stays exact past the tokenizer's 64 KiB buffer waterline", () => {
     const filler = '<p class="x">text &amp; more</p>\r\n'.repeat(8000);
     const html = `${filler}<a href="http://a.example/1">1</a>${filler}<!--[if mso]><v:rect href="http://a.example/2"></v:rect><![endif]-->${filler}</body>`;
     const out = rewrite(html, { opens: true });
@@ -243,9 +241,7 @@ describe('rewriteHtml: link names', () => {
 
 describe('rewriteHtml: positions', () => {
   it('numbers trackable links 1.. in document order; the same URL twice is two positions', () => {
-    const out = rewrite(
-      '<a href="http://a.example/">1</a><a href="#x">skip</a><a href="http://a.example/">2</a><area href="http://b.example/">',
-    );
+    const out = rewrite('<a href="http://a.example/">1</a><a href="#x">skip</a><a href="http://a.example/">2</a><area href="http://b.example/">');
     expect(out.links.map((l) => [l.position, l.part, l.url])).toEqual([
       [1, 'h', 'http://a.example/'],
       [2, 'h', 'http://a.example/'],
@@ -363,7 +359,11 @@ describe('rewriteHtml: broken HTML never throws', () => {
     ['tag cut off at the end', '<a href="http://a.example/">x</a><a href="http://b.example/', '<a href="H1">x</a><a href="http://b.example/'],
     ['unterminated comment', '<a href="http://a.example/">x</a><!-- <a href="http://b.example/">', '<a href="H1">x</a><!-- <a href="http://b.example/">'],
     ['href without a value', '<a href>x</a><a href=>y</a>', '<a href>x</a><a href=>y</a>'],
-    ['NUL and odd characters', '<a title="\u0000" href="http://a.example/\u0000">x</a>\uFFFF<b\u0000 href="http://b.example/">', '<a title="\u0000" href="H1">x</a>\uFFFF<b\u0000 href="http://b.example/">'],
+    [
+      'NUL and odd characters',
+      '<a title="\u0000" href="http://a.example/\u0000">x</a>\uFFFF<b\u0000 href="http://b.example/">',
+      '<a title="\u0000" href="H1">x</a>\uFFFF<b\u0000 href="http://b.example/">',
+    ],
     ['missing space between attributes', '<a class="x"href="http://a.example/"data-notrack>x</a>', '<a class="x"href="http://a.example/">x</a>'],
     ['end tag with attributes', '</a href="http://a.example/"><a href="http://b.example/">', '</a href="http://a.example/"><a href="H1">'],
   ])('%s', (_name, html, expected) => {

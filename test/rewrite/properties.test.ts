@@ -133,8 +133,7 @@ function renderDocument(doc: HtmlDocument, withMarkers: boolean, dropFirstOpenta
   return doc.bodyEnd ? `<html><body>${html}</body></html>` : html;
 }
 
-const trackableUrls = (doc: HtmlDocument) =>
-  doc.segments.filter((s): s is HtmlLink => s.kind === 'link' && s.trackable).map((s) => s.url);
+const trackableUrls = (doc: HtmlDocument) => doc.segments.filter((s): s is HtmlLink => s.kind === 'link' && s.trackable).map((s) => s.url);
 
 /** The links list must agree with what the minter itself recorded, position by position. */
 function expectLinksMatchMinter(outcome: RewriteOutcome, minter: RecordingMinter, urls: string[]): void {
@@ -172,7 +171,37 @@ describe('rewriteHtml properties', () => {
   });
 });
 
-const htmlShards = fc.constantFrom('<', '>', '/', '=', '"', "'", '&', '&amp;', ';', '-', '!', ' ', '\r\n', 'a', 'href', 'http://x.example/', '<a ', '<area ', '<v:rect ', '<!--', '-->', '<!--[if mso]>', '<![endif]-->', '<opentag/>', '</body>', '<style>', '<script>', '\u0000', '😀');
+const htmlShards = fc.constantFrom(
+  '<',
+  '>',
+  '/',
+  '=',
+  '"',
+  "'",
+  '&',
+  '&amp;',
+  ';',
+  '-',
+  '!',
+  ' ',
+  '\r\n',
+  'a',
+  'href',
+  'http://x.example/',
+  '<a ',
+  '<area ',
+  '<v:rect ',
+  '<!--',
+  '-->',
+  '<!--[if mso]>',
+  '<![endif]-->',
+  '<opentag/>',
+  '</body>',
+  '<style>',
+  '<script>',
+  '\u0000',
+  '😀',
+);
 
 describe('rewriteHtml on arbitrary markup soup', () => {
   it('never throws and, with a declining minter, changes nothing', () => {
@@ -201,7 +230,16 @@ const textUrl = fc
     fc.constantFrom('a', 'Z', '9', '/', '(y)', '_'),
   )
   .map(([scheme, host, path, last]) => `${scheme}://${host}/${path.join('')}${last}`);
-const textContext = fc.constantFrom<[string, string]>([' ', ' '], [' <', '> '], [' (', ') '], [' ', '. '], [' ', ', '], [' "', '" '], ['\n', '!\n'], [' [', '] ']);
+const textContext = fc.constantFrom<[string, string]>(
+  [' ', ' '],
+  [' <', '> '],
+  [' (', ') '],
+  [' ', '. '],
+  [' ', ', '],
+  [' "', '" '],
+  ['\n', '!\n'],
+  [' [', '] '],
+);
 const textSegment = fc.oneof(
   { weight: 3, arbitrary: textFiller.map((text): TextSegment => ({ kind: 'raw', text })) },
   {

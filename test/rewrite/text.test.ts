@@ -68,9 +68,7 @@ describe('findTextUrls', () => {
   });
 
   it('does not start a URL in the middle of a word, nor split a URL holding another', () => {
-    expect(urlsIn('xhttp://a.example/ https://r.example/?to=https://b.example/')).toEqual([
-      'https://r.example/?to=https://b.example/',
-    ]);
+    expect(urlsIn('xhttp://a.example/ https://r.example/?to=https://b.example/')).toEqual(['https://r.example/?to=https://b.example/']);
   });
 
   it('stops at CJK punctuation and non-breaking space', () => {

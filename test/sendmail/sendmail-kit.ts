@@ -53,7 +53,16 @@ async function installed(pkg: string): Promise<boolean> {
 
 /** sendmail-bin's library dependencies that are not installed on this machine. */
 async function missingDependencies(): Promise<string[]> {
-  const { stdout } = await run('apt-cache', ['depends', '--no-recommends', '--no-suggests', '--no-conflicts', '--no-breaks', '--no-replaces', '--no-enhances', 'sendmail-bin']);
+  const { stdout } = await run('apt-cache', [
+    'depends',
+    '--no-recommends',
+    '--no-suggests',
+    '--no-conflicts',
+    '--no-breaks',
+    '--no-replaces',
+    '--no-enhances',
+    'sendmail-bin',
+  ]);
   const deps = [...stdout.matchAll(/^\s+(?:Pre)?Depends: (lib[^\s<>]+)$/gm)].map((m) => m[1]!);
   const missing: string[] = [];
   for (const dep of deps) if (!(await installed(dep))) missing.push(dep);
@@ -118,7 +127,8 @@ async function hostnameWrapper(): Promise<{ wrapper: (argv: string[]) => string[
   }
   const shim = path.join(CACHE_DIR, 'gethostname.so');
   if (!existsSync(shim)) {
-    if (!(await commandExists('cc'))) return 'this host name has no dot, and neither `unshare --uts` nor a C compiler (for a gethostname() override) is available';
+    if (!(await commandExists('cc')))
+      return 'this host name has no dot, and neither `unshare --uts` nor a C compiler (for a gethostname() override) is available';
     const source = path.join(CACHE_DIR, `gethostname.${process.pid}.c`);
     await fs.writeFile(
       source,

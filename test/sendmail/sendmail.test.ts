@@ -253,7 +253,8 @@ describe.skipIf(skipReason !== undefined)('a real Sendmail through trackmilter (
   it('adds List-Unsubscribe and List-Unsubscribe-Post, and removes an unsubscribed recipient (DELRCPT)', async () => {
     const port = Number(daemon.milterSocket.split(':').pop());
     const cf = await configFor('unsubscribe', exampleFilterLine(port));
-    const withList = (id: string): string => testMessage(id).replace('MIME-Version: 1.0', 'X-GreenArrow-MailClass: m\nX-GreenArrow-InstanceID: 5\nX-GreenArrow-ListID: sm-weekly\nMIME-Version: 1.0');
+    const withList = (id: string): string =>
+      testMessage(id).replace('MIME-Version: 1.0', 'X-GreenArrow-MailClass: m\nX-GreenArrow-InstanceID: 5\nX-GreenArrow-ListID: sm-weekly\nMIME-Version: 1.0');
     const first = await sendThroughSendmail(kit, cf, withList('unsub-1'));
     expect(first.queueId, first.session.diagnostics()).toBeDefined();
     const message = await pollUntil('the message at the sink', () => delivered('unsub-1'), 10_000);
@@ -290,7 +291,10 @@ describe.skipIf(skipReason !== undefined)('a real Sendmail through trackmilter (
     expect(await fs.readFile(cf, 'utf8')).toMatch(/^Xtrackmilter, .*F=T,/m);
     const { replies, queueId, session } = await sendThroughSendmail(kit, cf, testMessage('down-tempfail'));
     expect(queueId, session.diagnostics()).toBeUndefined();
-    expect(replies.some((r) => /^4\d\d[ -]4\.\d+\.\d+/m.test(r)), session.diagnostics()).toBe(true);
+    expect(
+      replies.some((r) => /^4\d\d[ -]4\.\d+\.\d+/m.test(r)),
+      session.diagnostics(),
+    ).toBe(true);
     await new Promise((r) => setTimeout(r, 300));
     expect(delivered('down-tempfail')).toBeUndefined();
   });

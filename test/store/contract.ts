@@ -62,10 +62,7 @@ export function storeContract(harness: () => StoreHarness): void {
     it('deduplicates a row repeated inside one message and across messages in the same batch', async () => {
       const store = await fresh();
       const row = urlRow('s1', 'https://x.example/a');
-      await Promise.all([
-        store.recordMessage(message(1, 's1'), [row, row]),
-        store.recordMessage(message(2, 's1'), [row]),
-      ]);
+      await Promise.all([store.recordMessage(message(1, 's1'), [row, row]), store.recordMessage(message(2, 's1'), [row])]);
       expect(await collect(store.urlRowsBySendId('s1'))).toHaveLength(1);
       expect(store.stats()).toMatchObject({ urlRowsWritten: 1, urlRowsSkipped: 2 });
     });
@@ -428,7 +425,9 @@ export function storeContract(harness: () => StoreHarness): void {
     it('adds and removes by hand, lists by list, and survives a reopen and a sweep', async () => {
       const dir = await harness().newPlace();
       let store = await fresh(dir);
-      await store.changeSuppressions([manual('a', 'x@e.example'), manual('a', 'y@e.example'), manual('ab', 'x@e.example')].map((suppression) => ({ op: 'add', suppression })));
+      await store.changeSuppressions(
+        [manual('a', 'x@e.example'), manual('a', 'y@e.example'), manual('ab', 'x@e.example')].map((suppression) => ({ op: 'add', suppression })),
+      );
       expect((await collect(store.suppressions('a'))).map((s) => s.address)).toEqual(['x@e.example', 'y@e.example']);
       expect((await collect(store.suppressions())).map((s) => `${s.listId} ${s.address}`)).toEqual(['a x@e.example', 'a y@e.example', 'ab x@e.example']);
       await store.changeSuppressions([{ op: 'remove', listId: 'a', address: 'X@E.EXAMPLE' }]);

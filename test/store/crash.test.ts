@@ -30,7 +30,11 @@ describe('a writer SIGKILLed mid-write', () => {
   it('loses no acknowledged message, URL row or event, and the store opens cleanly, crash after crash', async () => {
     const dir = tempDir();
     const acknowledged: number[] = [];
-    for (const [round, killAfter] of [[0, 1500], [1, 400], [2, 2500]] as const) {
+    for (const [round, killAfter] of [
+      [0, 1500],
+      [1, 400],
+      [2, 2500],
+    ] as const) {
       acknowledged.push(...(await writeUntilKilled(dir, round * 1_000_000, killAfter)));
 
       const store = await openStore(dir);

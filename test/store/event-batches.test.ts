@@ -92,7 +92,9 @@ describe('the batch record encoding', () => {
       { id: Buffer.from('second-id'), timeMs: T0 + 999, value: Buffer.alloc(0) },
     ];
     const record = encodeEventBatch(events);
-    expect(splitEventBatch(record).map((e) => [e.id.toString(), e.timeMs, e.value.toString()])).toEqual(events.map((e) => [e.id.toString(), e.timeMs, e.value.toString()]));
+    expect(splitEventBatch(record).map((e) => [e.id.toString(), e.timeMs, e.value.toString()])).toEqual(
+      events.map((e) => [e.id.toString(), e.timeMs, e.value.toString()]),
+    );
     // Cut inside the second event (or anywhere before): never a shorter list read as if it were whole.
     for (let cut = 1; cut < record.length; cut++) {
       const firstEnd = 1 + 4 + 6 + 4 + events[0]!.value.length;

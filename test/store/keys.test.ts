@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  encodeSendId,
-  encodeTime,
-  eventKey,
-  eventKeyFromRetentionKey,
-  eventRetentionKey,
-  parseEventKey,
-} from '../../src/store/keys.js';
+import { encodeSendId, encodeTime, eventKey, eventKeyFromRetentionKey, eventRetentionKey, parseEventKey } from '../../src/store/keys.js';
 
 describe('key encoding', () => {
   it('times sort bytewise as numbers', () => {

@@ -53,19 +53,23 @@ async function aggregated(store: LevelTrackStore, sendId: string): Promise<SendR
 describe('send aggregates', () => {
   it('equal a scan of the events for any events, in any grouping, after a sweep too', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.array(arbEvent, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 8 }), fc.integer({ min: 0, max: 4 }), async (calls, messages) => {
-        const store = await openStore(tempDir());
-        try {
-          await Promise.all(Array.from({ length: messages }, (_, n) => store.recordMessage(message(n, 's1', new Date(T0 + n * 86_400_000)), [])));
-          // Concurrent calls: the group committer merges them, so one group holds several calls' events.
-          await Promise.all(calls.map((call) => store.recordEvents(call.map(toEvent))));
-          for (const sendId of ['s1', 's2', '']) expect(await aggregated(store, sendId)).toEqual(await scanned(store, sendId));
-          await store.sweep(new Date(T0 + 2 * 86_400_000));
-          for (const sendId of ['s1', 's2', '']) expect(await aggregated(store, sendId)).toEqual(await scanned(store, sendId));
-        } finally {
-          await store.close();
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(fc.array(arbEvent, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 0, max: 4 }),
+        async (calls, messages) => {
+          const store = await openStore(tempDir());
+          try {
+            await Promise.all(Array.from({ length: messages }, (_, n) => store.recordMessage(message(n, 's1', new Date(T0 + n * 86_400_000)), [])));
+            // Concurrent calls: the group committer merges them, so one group holds several calls' events.
+            await Promise.all(calls.map((call) => store.recordEvents(call.map(toEvent))));
+            for (const sendId of ['s1', 's2', '']) expect(await aggregated(store, sendId)).toEqual(await scanned(store, sendId));
+            await store.sweep(new Date(T0 + 2 * 86_400_000));
+            for (const sendId of ['s1', 's2', '']) expect(await aggregated(store, sendId)).toEqual(await scanned(store, sendId));
+          } finally {
+            await store.close();
+          }
+        },
+      ),
       { numRuns: 40 },
     );
   });

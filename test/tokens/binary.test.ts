@@ -6,11 +6,17 @@ import { decodeTokenText, encodeTokenText } from '../../src/tokens/token-text.js
 describe('binary writer and reader', () => {
   it('round trips varints, bytes and strings', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: MAX_VARINT }), fc.uint8Array(), fc.string({ unit: 'grapheme' }), fc.integer({ min: 0, max: 255 }), (n, bytes, text, b) => {
-        const reader = new ByteReader(new ByteWriter().varint(n).sizedBytes(bytes).string(text).byte(b).toBuffer());
-        expect([reader.varint(), Buffer.from(reader.sizedBytes()), reader.string(), reader.byte()]).toEqual([n, Buffer.from(bytes), text, b]);
-        expect(reader.complete).toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: MAX_VARINT }),
+        fc.uint8Array(),
+        fc.string({ unit: 'grapheme' }),
+        fc.integer({ min: 0, max: 255 }),
+        (n, bytes, text, b) => {
+          const reader = new ByteReader(new ByteWriter().varint(n).sizedBytes(bytes).string(text).byte(b).toBuffer());
+          expect([reader.varint(), Buffer.from(reader.sizedBytes()), reader.string(), reader.byte()]).toEqual([n, Buffer.from(bytes), text, b]);
+          expect(reader.complete).toBe(true);
+        },
+      ),
     );
   });
 

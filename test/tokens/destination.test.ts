@@ -61,9 +61,17 @@ describe('clickDestination', () => {
     it(`${rowUrl}: no carried query leads anywhere but its scheme, host and path`, () => {
       for (const attack of ATTACKS) sameTarget(clickDestination(rowUrl, attack), rowUrl);
       fc.assert(
-        fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string().map((s) => '?' + s), fc.webUrl()), (query) => {
-          sameTarget(clickDestination(rowUrl, query), rowUrl);
-        }),
+        fc.property(
+          fc.oneof(
+            fc.string(),
+            fc.string({ unit: 'binary' }),
+            fc.string().map((s) => '?' + s),
+            fc.webUrl(),
+          ),
+          (query) => {
+            sameTarget(clickDestination(rowUrl, query), rowUrl);
+          },
+        ),
         { numRuns: 500 },
       );
     });

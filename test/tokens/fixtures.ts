@@ -49,5 +49,8 @@ export const LONG_ADDRESS = (() => {
 export function noise(length: number, seed = 'noise'): string {
   const blocks: Buffer[] = [];
   for (let i = 0; blocks.length * 43 < length; i++) blocks.push(createHash('sha256').update(`${seed} ${i}`).digest());
-  return blocks.map((block) => block.toString('base64url')).join('').slice(0, length);
+  return blocks
+    .map((block) => block.toString('base64url'))
+    .join('')
+    .slice(0, length);
 }

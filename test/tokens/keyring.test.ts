@@ -17,7 +17,15 @@ afterEach(async () => {
 });
 
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
-const click = { recipient: 'r@example.com', url: 'https://example.com/a?b=c', sendId: 'a100525', listId: '3', emailCode: 'e1', position: 2, part: 't' as const };
+const click = {
+  recipient: 'r@example.com',
+  url: 'https://example.com/a?b=c',
+  sendId: 'a100525',
+  listId: '3',
+  emailCode: 'e1',
+  position: 2,
+  part: 't' as const,
+};
 
 describe('keyring files', () => {
   it('creates the first key on first load: key file 0600 in a 0700 directory, and the same key on the next load', async () => {

@@ -16,18 +16,7 @@ import { clickDestination, joinQuery, splitQuery, urlRowId } from '../../src/tok
 import { clickLink, openLink, type LinkStyle, type TrackingOrigin } from '../../src/tokens/url-style.js';
 import { parseLinkPath } from './link-path.js';
 import { deflateRawSync } from 'node:zlib';
-import {
-  anyMessageId,
-  anyPart,
-  anyPosition,
-  anyStatelessClick,
-  anyText,
-  LONG_ADDRESS,
-  LONG_URL,
-  noise,
-  testKey,
-  testKeyring,
-} from './fixtures.js';
+import { anyMessageId, anyPart, anyPosition, anyStatelessClick, anyText, LONG_ADDRESS, LONG_URL, noise, testKey, testKeyring } from './fixtures.js';
 
 const ORIGIN: TrackingOrigin = { scheme: 'https', domain: 'click.example.com' };
 const STYLES: LinkStyle[] = ['compact', 'path'];
@@ -141,7 +130,9 @@ describe('round trip', () => {
     expect(() => mintStatelessClick(keyring, { ...click, position: 1.5 })).toThrow(RangeError);
     expect(() => mintStatefulOpen(keyring, { messageId: new Uint8Array(0) })).toThrow(RangeError);
     expect(() => mintStatefulClick(keyring, { rowId: new Uint8Array(5), messageId: new Uint8Array(8), position: 1, part: 'h' })).toThrow(RangeError);
-    expect(() => mintStatelessClick(keyring, { ...click, url: 'https://x.example/' + noise(4000) })).toThrow(expect.objectContaining({ code: 'ETOKEN_TOO_LONG' }));
+    expect(() => mintStatelessClick(keyring, { ...click, url: 'https://x.example/' + noise(4000) })).toThrow(
+      expect.objectContaining({ code: 'ETOKEN_TOO_LONG' }),
+    );
   });
 });
 
@@ -149,7 +140,17 @@ describe('stateless link length', () => {
   it('a 200-character URL and a 60-character address stay under 400 characters', () => {
     expect(LONG_URL.length).toBe(200);
     expect(LONG_ADDRESS.length).toBe(60);
-    const click = { recipient: LONG_ADDRESS, url: LONG_URL, sendId: 'a100525', listId: 'list-2024-07', emailCode: 'c8f31d0e2a', position: 12, part: 'h' as const, linkName: 'hero', sentAt: Date.now() };
+    const click = {
+      recipient: LONG_ADDRESS,
+      url: LONG_URL,
+      sendId: 'a100525',
+      listId: 'list-2024-07',
+      emailCode: 'c8f31d0e2a',
+      position: 12,
+      part: 'h' as const,
+      linkName: 'hero',
+      sentAt: Date.now(),
+    };
     const link = clickLink(ORIGIN, 'compact', mintStatelessClick(keyring, click), { url: LONG_URL });
     console.log(`stateless compact link for a ${LONG_URL.length}-character URL and a ${LONG_ADDRESS.length}-character address: ${link.length} characters`);
     console.log(link);
@@ -256,13 +257,16 @@ describe('tampering', () => {
   it('a token moved to another key (kid rewritten) fails its MAC', () => {
     const onlyA = testKeyring([testKey(1)], 1);
     fc.assert(
-      fc.property(anyToken.map((t) => decodeToken(keyring, t).ok && t), (token) => {
-        const bytes = Buffer.from(decodeTokenText(token as string) as Buffer);
-        expect(bytes[1]).toBe(1);
-        bytes[1] = 2;
-        expect(decodeToken(twoKeys, encodeTokenText(bytes))).toEqual({ ok: false, code: 'bad-mac' });
-        expect(decodeToken(onlyA, encodeTokenText(bytes))).toEqual({ ok: false, code: 'unknown-key' });
-      }),
+      fc.property(
+        anyToken.map((t) => decodeToken(keyring, t).ok && t),
+        (token) => {
+          const bytes = Buffer.from(decodeTokenText(token as string) as Buffer);
+          expect(bytes[1]).toBe(1);
+          bytes[1] = 2;
+          expect(decodeToken(twoKeys, encodeTokenText(bytes))).toEqual({ ok: false, code: 'bad-mac' });
+          expect(decodeToken(onlyA, encodeTokenText(bytes))).toEqual({ ok: false, code: 'unknown-key' });
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -314,7 +318,11 @@ describe('tampering', () => {
 describe('stateless click link names', () => {
   it('a link name rides along and comes back; none leaves no field', () => {
     const click = { recipient: 'r@example.net', sendId: 'a1', listId: 'l', emailCode: 'c', url: 'https://example.com/x', position: 3, part: 'h' as const };
-    expect(decodeToken(keyring, mintStatelessClick(keyring, { ...click, linkName: 'hero-button' }))).toMatchObject({ ok: true, linkName: 'hero-button', url: click.url });
+    expect(decodeToken(keyring, mintStatelessClick(keyring, { ...click, linkName: 'hero-button' }))).toMatchObject({
+      ok: true,
+      linkName: 'hero-button',
+      url: click.url,
+    });
     expect(decodeToken(keyring, mintStatelessClick(keyring, click))).not.toHaveProperty('linkName');
   });
 });

@@ -13,14 +13,26 @@ const MINTED = Date.UTC(2026, 11, 6, 3, 0, 0);
 describe('unsubscribe tokens', () => {
   it('round-trip, stateless and stateful, for any fields', () => {
     fc.assert(
-      fc.property(anyText, anyText, anyText, anyText, anyText, anyMessageId, fc.integer({ min: 0, max: 2 ** 34 }), (recipient, sendId, listId, emailCode, mailClass, messageId, seconds) => {
-        const mintedAt = seconds * 1000;
-        const stateless = decodeUnsubscribeToken(keyring, mintUnsubscribeToken(keyring, { kind: 'stateless', recipient, sendId, listId, emailCode, mailClass, mintedAt }));
-        expect(stateless).toEqual({ ok: true, kind: 'stateless', kid: 1, recipient, sendId, listId, emailCode, mailClass, mintedAt });
-        const stateful = decodeUnsubscribeToken(keyring, mintUnsubscribeToken(keyring, { kind: 'stateful', messageId, mailClass, mintedAt }));
-        expect(stateful).toMatchObject({ ok: true, kind: 'stateful', kid: 1, mailClass, mintedAt });
-        expect(stateful.ok && stateful.kind === 'stateful' && Buffer.from(stateful.messageId).equals(Buffer.from(messageId))).toBe(true);
-      }),
+      fc.property(
+        anyText,
+        anyText,
+        anyText,
+        anyText,
+        anyText,
+        anyMessageId,
+        fc.integer({ min: 0, max: 2 ** 34 }),
+        (recipient, sendId, listId, emailCode, mailClass, messageId, seconds) => {
+          const mintedAt = seconds * 1000;
+          const stateless = decodeUnsubscribeToken(
+            keyring,
+            mintUnsubscribeToken(keyring, { kind: 'stateless', recipient, sendId, listId, emailCode, mailClass, mintedAt }),
+          );
+          expect(stateless).toEqual({ ok: true, kind: 'stateless', kid: 1, recipient, sendId, listId, emailCode, mailClass, mintedAt });
+          const stateful = decodeUnsubscribeToken(keyring, mintUnsubscribeToken(keyring, { kind: 'stateful', messageId, mailClass, mintedAt }));
+          expect(stateful).toMatchObject({ ok: true, kind: 'stateful', kid: 1, mailClass, mintedAt });
+          expect(stateful.ok && stateful.kind === 'stateful' && Buffer.from(stateful.messageId).equals(Buffer.from(messageId))).toBe(true);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -70,7 +82,11 @@ describe('unsubscribe-link flag of click tokens', () => {
       sentAt: MINTED,
       unsubscribeLink: true,
     });
-    expect(decodeToken(keyring, mintStatelessClick(keyring, { ...stateless, unsubscribeLink: true }))).toMatchObject({ ok: true, sentAt: 0, unsubscribeLink: true });
+    expect(decodeToken(keyring, mintStatelessClick(keyring, { ...stateless, unsubscribeLink: true }))).toMatchObject({
+      ok: true,
+      sentAt: 0,
+      unsubscribeLink: true,
+    });
     const none = decodeToken(keyring, mintStatelessClick(keyring, { ...stateless, sentAt: MINTED }));
     expect(none.ok && 'unsubscribeLink' in none).toBe(false);
   });

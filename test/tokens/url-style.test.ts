@@ -66,9 +66,23 @@ describe('parseLinkPath', () => {
   });
 
   it('null for anything that is not a tracking link', () => {
-    for (const target of ['', '/', '/c/', '/o/', '/c', '/healthz', '/metrics', '/favicon.ico', `c/${TOKEN}`, `/c/${TOKEN}/`, '/p-', '/p-a.b', '/p-a%2Fb', 'http://evil/c/x']) {
+    for (const target of [
+      '',
+      '/',
+      '/c/',
+      '/o/',
+      '/c',
+      '/healthz',
+      '/metrics',
+      '/favicon.ico',
+      `c/${TOKEN}`,
+      `/c/${TOKEN}/`,
+      '/p-',
+      '/p-a.b',
+      '/p-a%2Fb',
+      'http://evil/c/x',
+    ]) {
       expect(parseLinkPath(target), target).toBeNull();
     }
   });
-
 });

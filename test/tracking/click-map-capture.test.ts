@@ -27,7 +27,9 @@ describe('click map capture', () => {
     expect(html).not.toContain(encodeURIComponent(SEND.recipient));
     expect(html).not.toContain('sku=MS-42');
     expect(html).toContain(`${CLICK_MAP_ORIGIN}/h/4?u=${encodeURIComponent('https://shop.example/p/merino-sweater')}`);
-    expect(redact(`<p>Hi ${SEND.recipient.toUpperCase()}, code ${SEND.emailCode}</p>`, [SEND.recipient], SEND.emailCode)).toBe('<p>Hi recipient@example.invalid, code EMAIL-CODE</p>');
+    expect(redact(`<p>Hi ${SEND.recipient.toUpperCase()}, code ${SEND.emailCode}</p>`, [SEND.recipient], SEND.emailCode)).toBe(
+      '<p>Hi recipient@example.invalid, code EMAIL-CODE</p>',
+    );
   });
 
   it('a message without an HTML part keeps nothing', () => {

@@ -41,7 +41,11 @@ function run(raw: Buffer): void {
 function wrapTemplate(html: string, cte: 'quoted-printable' | 'base64' | '8bit', withText: boolean): Buffer {
   const encoded =
     cte === 'base64'
-      ? (Buffer.from(html, 'utf8').toString('base64').match(/.{1,76}/g) ?? []).join('\r\n')
+      ? (
+          Buffer.from(html, 'utf8')
+            .toString('base64')
+            .match(/.{1,76}/g) ?? []
+        ).join('\r\n')
       : cte === 'quoted-printable'
         ? plainQuotedPrintable(Buffer.from(html, 'utf8'))
         : Buffer.from(html.replace(/\r?\n/g, '\r\n'), 'utf8').toString('latin1');
@@ -61,8 +65,16 @@ function wrapTemplate(html: string, cte: 'quoted-printable' | 'base64' | '8bit',
 }
 
 describe.skipIf(!present)('the rewriting pipeline over the corpus', () => {
-  const messages = present ? readdirSync(`${CORPUS}messages`).filter((f) => f.endsWith('.eml')).sort() : [];
-  const templates = present ? readdirSync(`${CORPUS}templates`).filter((f) => f.endsWith('.html')).sort() : [];
+  const messages = present
+    ? readdirSync(`${CORPUS}messages`)
+        .filter((f) => f.endsWith('.eml'))
+        .sort()
+    : [];
+  const templates = present
+    ? readdirSync(`${CORPUS}templates`)
+        .filter((f) => f.endsWith('.html'))
+        .sort()
+    : [];
 
   it.each(messages)('message %s', (file) => {
     run(readFileSync(`${CORPUS}messages/${file}`));

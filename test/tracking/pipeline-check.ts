@@ -21,8 +21,14 @@ const PIXEL = openPixelHtml(PIXEL_URL);
 function decodeTransfer(cte: string, raw: Buffer): Buffer {
   if (cte === 'base64') return Buffer.from(raw.toString('latin1').replace(/[^A-Za-z0-9+/]/g, ''), 'base64');
   if (cte !== 'quoted-printable') return raw;
-  const text = raw.toString('latin1').replace(/[ \t]+(?=\r?\n)/g, '').replace(/=\r?\n/g, '');
-  return Buffer.from(text.replace(/=([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1');
+  const text = raw
+    .toString('latin1')
+    .replace(/[ \t]+(?=\r?\n)/g, '')
+    .replace(/=\r?\n/g, '');
+  return Buffer.from(
+    text.replace(/=([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+    'latin1',
+  );
 }
 
 function decodeCharset(charset: string, data: Buffer): string | null {

@@ -5,12 +5,31 @@ import { createKeyring, decodeToken, signingKey } from '../../src/tokens/index.j
 import { splitMessage } from '../../src/mime/message-split.js';
 
 const keyring = createKeyring([signingKey(1, Buffer.alloc(32, 7))], 1);
-const identity = { sendId: 'a1', listId: 'l', emailCode: 'c', mailClass: 'a', recipient: 'b@example.net', recipients: ['b@example.net'], campaignId: '', metadata: null };
+const identity = {
+  sendId: 'a1',
+  listId: 'l',
+  emailCode: 'c',
+  mailClass: 'a',
+  recipient: 'b@example.net',
+  recipients: ['b@example.net'],
+  campaignId: '',
+  metadata: null,
+};
 // Stateless links carry their URL, so the test can decode where each one leads without a store.
 const minter = createMessageMinter({
   keyring,
   identity,
-  settings: { clicks: true, opens: true, domain: 't.example.org', scheme: 'https', style: 'compact', mode: 'stateless', unsubscribe: 'missing', unsubscribe_page: '', honeypot: false },
+  settings: {
+    clicks: true,
+    opens: true,
+    domain: 't.example.org',
+    scheme: 'https',
+    style: 'compact',
+    mode: 'stateless',
+    unsubscribe: 'missing',
+    unsubscribe_page: '',
+    honeypot: false,
+  },
   origin: { scheme: 'https', domain: 't.example.org' },
   messageId: Buffer.alloc(9, 1),
   trackingHosts: new Set(['t.example.org']),
@@ -62,10 +81,7 @@ describe('planRewrite', () => {
     const out = plan.body!.toString('latin1');
     const decodedHtml = out.replace(/=\r\n/g, '').replace(/=3D/g, '=');
     expect(mintedTargets(out.split('--b1')[1]!)).toEqual([{ kind: 'click', url: 'https://example.com/a?x=1', part: 't' }]);
-    expect(mintedTargets(decodedHtml.split('--b1')[2]!)).toEqual([
-      { kind: 'click', url: 'https://example.com/b?y=2&z=3', part: 'h' },
-      { kind: 'open' },
-    ]);
+    expect(mintedTargets(decodedHtml.split('--b1')[2]!)).toEqual([{ kind: 'click', url: 'https://example.com/b?y=2&z=3', part: 'h' }, { kind: 'open' }]);
     expect(plan.links.map((l) => [l.part, l.position, l.url])).toEqual([
       ['t', 1, 'https://example.com/a?x=1'],
       ['h', 1, 'https://example.com/b?y=2&z=3'],
@@ -122,6 +138,11 @@ describe('planRewrite', () => {
     const m = message('Content-Type: text/plain; charset=us-ascii\nContent-Transfer-Encoding: 7bit', long + '\n');
     const plan = planRewrite(m.headers, m.body, minter, settings);
     expect(plan.headerChanges).toEqual([{ op: 'change', index: 1, name: 'Content-Transfer-Encoding', value: 'quoted-printable' }]);
-    expect(plan.body!.toString('latin1').split('\r\n').every((l) => l.length <= 76)).toBe(true);
+    expect(
+      plan
+        .body!.toString('latin1')
+        .split('\r\n')
+        .every((l) => l.length <= 76),
+    ).toBe(true);
   });
 });

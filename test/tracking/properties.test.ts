@@ -27,7 +27,9 @@ const url = fc
     const q = query && query.length > 0 ? `?${query.map(([k, v]) => `${k}=${v}`).join('&')}` : '';
     return `${scheme}://${host}.example/${path.join('/')}${q}`;
   });
-const prose = fc.array(fc.constantFrom('word', 'Grüße', 'café', '日本', '—', ' ', '\n', '.', '(x)', '&', '<b>bold</b>'), { maxLength: 12 }).map((a) => a.join(''));
+const prose = fc
+  .array(fc.constantFrom('word', 'Grüße', 'café', '日本', '—', ' ', '\n', '.', '(x)', '&', '<b>bold</b>'), { maxLength: 12 })
+  .map((a) => a.join(''));
 
 const htmlDoc = fc
   .array(
@@ -43,7 +45,17 @@ const htmlDoc = fc
     { maxLength: 15 },
   )
   .chain((pieces) => fc.boolean().map((body) => (body ? `<html><body>${pieces.join('\n')}</body></html>` : pieces.join('\n'))));
-const textDoc = fc.array(fc.oneof(prose, url, url.map((u) => `<${u}>`), url.map((u) => `(${u}).`)), { maxLength: 15 }).map((a) => a.join(' '));
+const textDoc = fc
+  .array(
+    fc.oneof(
+      prose,
+      url,
+      url.map((u) => `<${u}>`),
+      url.map((u) => `(${u}).`),
+    ),
+    { maxLength: 15 },
+  )
+  .map((a) => a.join(' '));
 
 /** Charsets that can carry the generated prose; elsewhere what they cannot hold becomes '?'. */
 function representable(charset: string, text: string): string {
@@ -57,7 +69,14 @@ function part(kind: 'html' | 'text', text: string, charsetName: string, cte: Cte
   const data = charset.encode((charset.textPrefix ?? '') + representable(charsetName, text).replace(/\r?\n/g, '\r\n'));
   // 7bit cannot carry 8-bit data, and 7bit/8bit cannot carry lines over 998 octets: such inputs are not valid mail.
   if (cte === '7bit' && data.some((b) => b > 0x7f)) return null;
-  if ((cte === '7bit' || cte === '8bit') && data.toString('latin1').split('\r\n').some((l) => l.length > 998)) return null;
+  if (
+    (cte === '7bit' || cte === '8bit') &&
+    data
+      .toString('latin1')
+      .split('\r\n')
+      .some((l) => l.length > 998)
+  )
+    return null;
   if ((cte === '7bit' || cte === '8bit') && !charset.lineBreaksAreText) return null;
   return {
     headers: `Content-Type: text/${kind === 'html' ? 'html' : 'plain'}; charset="${charsetName}"\r\nContent-Transfer-Encoding: ${cte}\r\n`,

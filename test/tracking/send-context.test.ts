@@ -13,7 +13,12 @@ const config = (over: Partial<ConfigValues> = {}): ConfigValues => ({ ...default
 describe('resolveSend', () => {
   it('SendID is MailClass + InstanceID; ListID and email_code come from their headers', () => {
     const d = resolveSend(
-      [h('X-GreenArrow-MailClass', 'a'), h('X-GreenArrow-InstanceID', '100525'), h('X-GreenArrow-ListID', 'list7'), h('X-GreenArrow-Click-Tracking-ID', 'sub-42')],
+      [
+        h('X-GreenArrow-MailClass', 'a'),
+        h('X-GreenArrow-InstanceID', '100525'),
+        h('X-GreenArrow-ListID', 'list7'),
+        h('X-GreenArrow-Click-Tracking-ID', 'sub-42'),
+      ],
       env('reader@example.net'),
       config(),
     );

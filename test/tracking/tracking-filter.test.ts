@@ -40,7 +40,8 @@ function ctx(raw: string, recipients = ['reader@example.net']): MessageContext {
 }
 
 const signal = new AbortController().signal;
-const links = (body: Buffer): string[] => [...body.toString('latin1').matchAll(/https:\/\/t\.example\.org\/([co])\/([A-Za-z0-9_~]+)(\?[^"]*)?/g)].map((m) => m[0]);
+const links = (body: Buffer): string[] =>
+  [...body.toString('latin1').matchAll(/https:\/\/t\.example\.org\/([co])\/([A-Za-z0-9_~]+)(\?[^"]*)?/g)].map((m) => m[0]);
 const info = (result: FilterResult): string => result.headerChanges!.find((h) => h.name === 'X-Mailer-Info-Extra')!.value;
 
 describe('tracking filter, stateful', () => {
@@ -82,7 +83,13 @@ describe('tracking filter, stateful', () => {
 
   it('adds X-Mailer-Info-Extra naming the recipient and send, and removes the control headers', async () => {
     const result = await createTrackingFilter({ config, keyring, store }).endOfMessage(ctx(RAW), signal);
-    expect(decodeInfoHeader(keyring, info(result))).toMatchObject({ ok: true, recipient: 'reader@example.net', sendId: 'a100525', listId: 'list7', emailCode: 'sub-42' });
+    expect(decodeInfoHeader(keyring, info(result))).toMatchObject({
+      ok: true,
+      recipient: 'reader@example.net',
+      sendId: 'a100525',
+      listId: 'list7',
+      emailCode: 'sub-42',
+    });
     const removed = result.headerChanges!.filter((h) => h.op === 'change' && h.value === '').map((h) => h.name);
     expect(removed.sort()).toEqual(['X-GreenArrow-Click-Tracking-ID', 'X-GreenArrow-InstanceID', 'X-GreenArrow-ListID', 'X-GreenArrow-MailClass']);
   });
@@ -113,7 +120,15 @@ describe('tracking filter, stateless', () => {
       .filter((l) => l.includes('/c/'))
       .map((l) => decodeToken(keyring, /\/c\/([^?"]+)/.exec(l)![1]!));
     expect(clicks).toMatchObject([
-      { ok: true, kind: 'stateless-click', url: 'https://shop.example/item?id=5&utm=x', recipient: 'reader@example.net', sendId: 'a100525', position: 1, part: 'h' },
+      {
+        ok: true,
+        kind: 'stateless-click',
+        url: 'https://shop.example/item?id=5&utm=x',
+        recipient: 'reader@example.net',
+        sendId: 'a100525',
+        position: 1,
+        part: 'h',
+      },
       { ok: true, kind: 'stateless-click', url: 'https://shop.example/item?id=6', position: 2, part: 'h' },
     ]);
   });
@@ -147,7 +162,10 @@ describe('tracking filter, stateless', () => {
   });
 
   it('a stateful class in a process without a store passes the message untouched', async () => {
-    const result = await createTrackingFilter({ config: { ...config, classes: { a: { mode: 'stateful' } } }, keyring, store: null }).endOfMessage(ctx(RAW), signal);
+    const result = await createTrackingFilter({ config: { ...config, classes: { a: { mode: 'stateful' } } }, keyring, store: null }).endOfMessage(
+      ctx(RAW),
+      signal,
+    );
     expect(result).toEqual({ skipped: { reason: 'no-store', detail: expect.any(String) } });
   });
 });

@@ -23,7 +23,11 @@ describe('planUnsubscribeHeaders', () => {
 
   it('offers mailto: too when an address is configured', () => {
     const plan = planUnsubscribeHeaders({ ...base, mailto: 'unsub@news.example' });
-    expect(plan.changes[0]).toEqual({ op: 'add', name: 'List-Unsubscribe', value: '<https://t.example.org/u/TOKEN>, <mailto:unsub+TOKEN@news.example?subject=unsubscribe>' });
+    expect(plan.changes[0]).toEqual({
+      op: 'add',
+      name: 'List-Unsubscribe',
+      value: '<https://t.example.org/u/TOKEN>, <mailto:unsub+TOKEN@news.example?subject=unsubscribe>',
+    });
   });
 
   it('puts a token too long for a local part in the subject', () => {
@@ -31,7 +35,7 @@ describe('planUnsubscribeHeaders', () => {
     expect(unsubscribeMailto('unsub@news.example', long)).toBe(`mailto:unsub@news.example?subject=unsubscribe%20${long}`);
   });
 
-  it('keeps a message\'s own List-Unsubscribe by default, replaces it when told to', () => {
+  it("keeps a message's own List-Unsubscribe by default, replaces it when told to", () => {
     const headers = [
       { name: 'list-unsubscribe', value: '<https://sender.example/u/1>' },
       { name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' },

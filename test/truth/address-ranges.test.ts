@@ -5,8 +5,18 @@ import { loadRangeDir, parseRangeFile, RangeTable, SHIPPED_RANGES_DIR } from '..
 
 describe('address range files', () => {
   it('reads the reason, kind, source and date headers and the ranges', () => {
-    const list = parseRangeFile('x.txt', '# a comment\n# reason: range:x\n# kind: open\n# source: https://example.org/list\n# date: 2026-01-02\n\n10.0.0.0/8   # trailing note\n2001:db8::/32\n');
-    expect(list).toEqual({ name: 'x.txt', reason: 'range:x', kind: 'open', source: 'https://example.org/list', date: '2026-01-02', entries: ['10.0.0.0/8', '2001:db8::/32'] });
+    const list = parseRangeFile(
+      'x.txt',
+      '# a comment\n# reason: range:x\n# kind: open\n# source: https://example.org/list\n# date: 2026-01-02\n\n10.0.0.0/8   # trailing note\n2001:db8::/32\n',
+    );
+    expect(list).toEqual({
+      name: 'x.txt',
+      reason: 'range:x',
+      kind: 'open',
+      source: 'https://example.org/list',
+      date: '2026-01-02',
+      entries: ['10.0.0.0/8', '2001:db8::/32'],
+    });
   });
 
   it('refuses a bad line or a missing reason, naming the file and line', () => {

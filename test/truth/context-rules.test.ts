@@ -31,14 +31,14 @@ describe('contextReasons', () => {
     expect(strong(contextReasons([click(0, 1), click(S.burstGapMs + 1, 2)], S))).toEqual([[], []]);
   });
 
-  it('flags a honeypot hit and the recipient\'s events around it from its network, not the person elsewhere', () => {
+  it("flags a honeypot hit and the recipient's events around it from its network, not the person elsewhere", () => {
     const events = [click(0, 1, '203.0.113.0'), honeypot(6_000), click(9_000, 2, '192.0.2.0'), click(12_000, 3, '203.0.113.0'), click(30_000, 3)];
     expect(strong(contextReasons(events, S))).toEqual([['honeypot'], ['honeypot'], [], ['honeypot'], []]);
     // in one run, every event is the scan's, whatever its address
     expect(strong(contextReasons([click(0, 1, '192.0.2.0'), honeypot(500)], S))).toEqual([['honeypot'], ['honeypot']]);
   });
 
-  it('flags the vendor\'s check before the person\'s click on the same link, not the person', () => {
+  it("flags the vendor's check before the person's click on the same link, not the person", () => {
     const events = [click(0, 4, '40.107.22.0'), click(900, 4, '198.51.100.0')];
     expect(strong(contextReasons(events, S))).toEqual([['time-of-click'], []]);
     // a double click from one network is a person's
@@ -47,7 +47,7 @@ describe('contextReasons', () => {
     expect(strong(contextReasons([click(0, 4, '40.107.22.0'), click(S.pairWindowMs + 1, 4)], S))).toEqual([[], []]);
   });
 
-  it('flags the scanner\'s pixel fetch from the network of its sweep, not a person elsewhere', () => {
+  it("flags the scanner's pixel fetch from the network of its sweep, not a person elsewhere", () => {
     const events = [open(9_000, '203.0.113.0'), open(20_000, '198.51.100.0'), click(42_000, 1, '203.0.113.0'), click(42_100, 2, '203.0.113.0')];
     expect(strong(contextReasons(events, S))).toEqual([['scan-network'], [], ['burst'], ['burst']]);
     // a colleague behind the same NAT, in a browser of their own, is not the scanner

@@ -6,7 +6,10 @@ import { verdictOf } from '../../src/truth/verdict.js';
 
 const NOW = 1_700_000_000_000;
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
-const ranges = new RangeTable([parseRangeFile('v.txt', '# reason: range:vendor\n203.0.113.0/24\n'), parseRangeFile('a.txt', '# reason: apple-mpp\n# kind: open\n17.0.0.0/8\n')]);
+const ranges = new RangeTable([
+  parseRangeFile('v.txt', '# reason: range:vendor\n203.0.113.0/24\n'),
+  parseRangeFile('a.txt', '# reason: apple-mpp\n# kind: open\n17.0.0.0/8\n'),
+]);
 const settings = { ranges, userAgentReason, fastClickMs: 0, earlyMs: 60_000 };
 
 function facts(over: Partial<RequestFacts>): RequestFacts {

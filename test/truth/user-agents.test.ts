@@ -59,7 +59,7 @@ describe('userAgentReason', () => {
  * A sample of the isbot package's fixtures (github.com/omrilotan/isbot, fixtures/crawlers.yml and
  * browsers.yml): its crawlers are machines here too, its browsers people, except where mail differs.
  */
-describe('userAgentReason against isbot\'s fixtures', () => {
+describe("userAgentReason against isbot's fixtures", () => {
   const crawlers = [
     'Mozilla/5.0 (compatible; AhrefsBot/5.0; +http://ahrefs.com/robot/)',
     'ApacheBench/2.3',
@@ -76,7 +76,7 @@ describe('userAgentReason against isbot\'s fixtures', () => {
     for (const ua of crawlers) expect(userAgentReason(ua, 'click'), ua).toBeDefined();
   });
 
-  it('differs on purpose: isbot calls Gmail\'s image proxy a crawler; an open through it is a person here', () => {
+  it("differs on purpose: isbot calls Gmail's image proxy a crawler; an open through it is a person here", () => {
     expect(userAgentReason(GMAIL_PROXY, 'open')).toBeUndefined();
   });
 

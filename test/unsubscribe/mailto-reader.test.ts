@@ -49,7 +49,8 @@ describe('the unsubscribe address', () => {
   it('matches with or without a + detail, in any case, and nothing else', () => {
     expect(addressDetail('unsub@news.example', ADDRESS)).toBe('');
     expect(addressDetail('UNSUB+AbC~1@NEWS.EXAMPLE', ADDRESS)).toBe('AbC~1');
-    for (const other of ['unsubscribe@news.example', 'unsub@news.example.org', 'x+unsub@news.example', 'unsub']) expect(addressDetail(other, ADDRESS)).toBeNull();
+    for (const other of ['unsubscribe@news.example', 'unsub@news.example.org', 'x+unsub@news.example', 'unsub'])
+      expect(addressDetail(other, ADDRESS)).toBeNull();
     expect(parseUnsubscribeAddress('')).toBeNull();
     expect(parseUnsubscribeAddress('no-at-sign')).toBeNull();
   });
@@ -68,15 +69,27 @@ describe('createMailtoReader', () => {
 
   it('records from the token in the subject (a token too long for the address)', async () => {
     const { reader, token, unsubscribes } = await setUp();
-    expect(await reader.endOfMessage(mail(['unsub@news.example'], `unsubscribe ${token}`), new AbortController().signal)).toMatchObject({ log: { found: 'token' } });
+    expect(await reader.endOfMessage(mail(['unsub@news.example'], `unsubscribe ${token}`), new AbortController().signal)).toMatchObject({
+      log: { found: 'token' },
+    });
     expect(await unsubscribes()).toHaveLength(1);
   });
 
   it('records from a verified X-Mailer-Info-Extra quoted in a reply', async () => {
     const { reader, unsubscribes } = await setUp();
     const info = encodeInfoHeader(keyring, who).split(' ');
-    const quoted = ['Stop sending this.', '', '> From: news@news.example', `> X-Mailer-Info-Extra: ${info[0]}`, ...info.slice(1).map((c) => `>  ${c}`), '> Subject: Weekly', ''].join('\r\n');
-    expect(await reader.endOfMessage(mail(['unsub@news.example'], 'Re: Weekly', quoted), new AbortController().signal)).toMatchObject({ log: { found: 'info-header' } });
+    const quoted = [
+      'Stop sending this.',
+      '',
+      '> From: news@news.example',
+      `> X-Mailer-Info-Extra: ${info[0]}`,
+      ...info.slice(1).map((c) => `>  ${c}`),
+      '> Subject: Weekly',
+      '',
+    ].join('\r\n');
+    expect(await reader.endOfMessage(mail(['unsub@news.example'], 'Re: Weekly', quoted), new AbortController().signal)).toMatchObject({
+      log: { found: 'info-header' },
+    });
     expect(await unsubscribes()).toMatchObject([{ recipient: 'ann@mail.example', details: { source: 'mailto' } }]);
   });
 

@@ -41,7 +41,9 @@ describe('confirmation page', () => {
     await writeFile(good, '<p>Leave {{list}} ({{address}})?</p>{{form}}');
     await writeFile(bad, '<p>no form here</p>');
     const templates = PageTemplates.load('', { promo: good });
-    expect(renderConfirmPage(templates.forClass('promo'), { list: 'L', address: 'me@x.example', action: '/u/T' })).toMatch(/^<p>Leave L \(m\*@x\.example\)\?<\/p><form /);
+    expect(renderConfirmPage(templates.forClass('promo'), { list: 'L', address: 'me@x.example', action: '/u/T' })).toMatch(
+      /^<p>Leave L \(m\*@x\.example\)\?<\/p><form /,
+    );
     expect(templates.forClass('other')).toBe(BUILT_IN_CONFIRM_TEMPLATE);
     expect(() => PageTemplates.load(bad, {})).toThrow(/neither \{\{form\}\} nor \{\{action\}\}/);
     expect(() => PageTemplates.load(path.join(dir, 'missing.html'), {})).toThrow(/cannot read tracking.unsubscribe_page/);

@@ -35,12 +35,21 @@ describe('error codes', () => {
   it('each appear in one registry only, and all in the README table, which lists no other', async () => {
     const codes = await registeredCodes();
     expect(codes.size).toBeGreaterThan(30);
-    expect([...codes].filter(([, files]) => files.length > 1), 'declared in two registries').toEqual([]);
+    expect(
+      [...codes].filter(([, files]) => files.length > 1),
+      'declared in two registries',
+    ).toEqual([]);
     const readme = readFileSync(path.resolve(SRC, '../README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## Error codes'), readme.indexOf('## Threat model'));
     const tableRows = section.split('\n').filter((line) => line.startsWith('| `'));
     const listed = new Set(tableRows.flatMap((row) => [...row.split('|')[1]!.matchAll(/`(E[A-Z_]+)`/g)].map((m) => m[1]!)));
-    expect([...codes.keys()].filter((code) => !listed.has(code)), 'registered but not in the README').toEqual([]);
-    expect([...listed].filter((code) => !codes.has(code)), 'in the README but in no registry').toEqual([]);
+    expect(
+      [...codes.keys()].filter((code) => !listed.has(code)),
+      'registered but not in the README',
+    ).toEqual([]);
+    expect(
+      [...listed].filter((code) => !codes.has(code)),
+      'in the README but in no registry',
+    ).toEqual([]);
   });
 });

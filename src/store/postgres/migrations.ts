@@ -111,9 +111,7 @@ export async function migrate(client: PoolClient, where: string): Promise<void> 
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [TRACKMILTER_LOCK, MIGRATION_LOCK]);
-    await client.query(
-      'CREATE TABLE IF NOT EXISTS trackmilter_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
-    );
+    await client.query('CREATE TABLE IF NOT EXISTS trackmilter_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
     const result = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM trackmilter_schema');
     const current = result.rows[0]?.version ?? 0;
     if (current > SCHEMA_VERSION) {

@@ -42,10 +42,7 @@ export class PgAggregates implements AggregateReader {
   }
 
   async allTotals(): Promise<SendTotals[]> {
-    const sends = await this.source.query<{ send_id: string }>(
-      'SELECT send_id FROM trackmilter_messages UNION SELECT send_id FROM trackmilter_events',
-      [],
-    );
+    const sends = await this.source.query<{ send_id: string }>('SELECT send_id FROM trackmilter_messages UNION SELECT send_id FROM trackmilter_events', []);
     const out: SendTotals[] = [];
     for (const { send_id } of sends) {
       const totals = await this.totals(send_id);
@@ -130,7 +127,17 @@ export class PgAggregates implements AggregateReader {
     for await (const e of this.source.events(sendId)) {
       const timeMs = e.time.getTime();
       const human = !e.machine;
-      const t = (totals ??= { sendId, firstMs: timeMs, lastMs: timeMs, messages: 0, all: zero(), human: zero(), bounceClasses: {}, complaintTypes: {}, machineReasons: {} });
+      const t = (totals ??= {
+        sendId,
+        firstMs: timeMs,
+        lastMs: timeMs,
+        messages: 0,
+        all: zero(),
+        human: zero(),
+        bounceClasses: {},
+        complaintTypes: {},
+        machineReasons: {},
+      });
       t.firstMs = Math.min(t.firstMs, timeMs);
       t.lastMs = Math.max(t.lastMs, timeMs);
       t.all[FIELD[e.type]] += 1;

@@ -152,10 +152,10 @@ export class PgTrackStore implements TrackStore {
     this.checkOpen();
     const normalized = addresses.map(normalizeAddress);
     this.suppressionLookups += 1;
-    const result = await this.query<{ address: string }>(
-      'SELECT address FROM trackmilter_suppressions WHERE list_id = $1 AND address = ANY($2::text[])',
-      [listId, normalized.filter((a) => !a.includes('\u0000'))],
-    );
+    const result = await this.query<{ address: string }>('SELECT address FROM trackmilter_suppressions WHERE list_id = $1 AND address = ANY($2::text[])', [
+      listId,
+      normalized.filter((a) => !a.includes('\u0000')),
+    ]);
     const suppressed = new Set(result.map((r) => r.address));
     addresses.forEach((address, i) => {
       if (suppressed.has(normalized[i]!)) found.add(address);

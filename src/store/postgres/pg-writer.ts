@@ -123,14 +123,7 @@ async function upsertRows(client: PoolClient, rows: CheckedRow[], times: Date[])
     `INSERT INTO trackmilter_url_rows (id, send_id, list_id, url, link_name, time)
      SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
      ON CONFLICT (id) DO UPDATE SET time = greatest(trackmilter_url_rows.time, excluded.time)`,
-    [
-      rows.map((r) => r.id),
-      rows.map((r) => r.row.sendId),
-      rows.map((r) => r.row.listId),
-      rows.map((r) => r.row.url),
-      rows.map((r) => r.row.linkName),
-      times,
-    ],
+    [rows.map((r) => r.id), rows.map((r) => r.row.sendId), rows.map((r) => r.row.listId), rows.map((r) => r.row.url), rows.map((r) => r.row.linkName), times],
   );
 }
 

@@ -30,7 +30,8 @@ export function checkMessage(message: MessageRecord, urlRows: readonly UrlRow[])
     ['listId', message.listId],
     ['emailCode', message.emailCode],
     ['queueId', message.queueId],
-  ] as const) checkText(name, value);
+  ] as const)
+    checkText(name, value);
   for (const recipient of message.recipients) checkText('recipient', recipient);
   const rows = urlRows.map((row): CheckedRow => {
     checkSendId(row.sendId);
@@ -39,7 +40,8 @@ export function checkMessage(message: MessageRecord, urlRows: readonly UrlRow[])
       ['listId', row.listId],
       ['url', row.url],
       ['linkName', row.linkName],
-    ] as const) checkText(name, value);
+    ] as const)
+      checkText(name, value);
     return { id: idBytes(row.id), row };
   });
   return { message: { ...message, id: idBytes(message.id) }, rows };
@@ -59,7 +61,8 @@ export function checkEvents(events: readonly TrackEvent[]): Array<TrackEvent & {
       ['linkName', event.linkName],
       ['ip', event.ip],
       ['userAgent', event.userAgent],
-    ] as const) checkText(name, value);
+    ] as const)
+      checkText(name, value);
     if (event.machineReason !== undefined) checkText('machineReason', event.machineReason);
     if (!Number.isInteger(event.position) || event.position < 0 || event.position > 0x7fffffff) throw new RangeError('position out of range');
     return { ...event, id: idBytes(event.id) };

@@ -226,7 +226,6 @@ export function textClickLinks(text: string, base: string, style: LinkStyle = 'c
   return [...text.matchAll(new RegExp(`${escapeRegExp(base)}${path}(?:\\?[^\\s<>"]*)?`, 'g'))].map((m) => m[0]);
 }
 
-
 export interface RewrittenNewsletter {
   parts: MimePart[];
   html: MimePart;

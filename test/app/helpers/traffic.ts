@@ -32,14 +32,23 @@ export interface HttpAnswer {
 }
 
 /** One request as a browser makes it, without following a redirect. */
-export async function browse(url: string, options: { method?: 'GET' | 'HEAD'; userAgent?: string; headers?: Record<string, string> } = {}): Promise<HttpAnswer> {
+export async function browse(
+  url: string,
+  options: { method?: 'GET' | 'HEAD'; userAgent?: string; headers?: Record<string, string> } = {},
+): Promise<HttpAnswer> {
   const res = await fetch(url, {
     method: options.method ?? 'GET',
     redirect: 'manual',
     headers: { 'User-Agent': options.userAgent ?? BROWSER_UA, ...options.headers },
   });
   const body = Buffer.from(await res.arrayBuffer());
-  return { status: res.status, location: res.headers.get('location'), contentType: res.headers.get('content-type'), cacheControl: res.headers.get('cache-control'), body };
+  return {
+    status: res.status,
+    location: res.headers.get('location'),
+    contentType: res.headers.get('content-type'),
+    cacheControl: res.headers.get('cache-control'),
+    body,
+  };
 }
 
 export interface RawAnswer {

@@ -116,7 +116,18 @@ describe.skipIf('missing' in binaries)('PostgreSQL store', () => {
       await store.recordMessage(message(1, 'a100525'), [openRow, saleRow]);
       await store.recordMessage(message(2, 'b7'), [urlRow('b7', '')]);
       const open1 = event('a100525', at(10), { type: 'open', url: '', linkName: '', position: 0, recipient: 'ann@example.com', emailCode: '42' });
-      const open2 = event('a100525', at(20), { type: 'open', url: '', linkName: '', position: 0, recipient: 'bob@example.com', emailCode: 'x-7', machine: true, machineReason: 'apple-mpp', userAgent: 'Mozilla/5.0 (MPP)', ip: '17.58.0.1' });
+      const open2 = event('a100525', at(20), {
+        type: 'open',
+        url: '',
+        linkName: '',
+        position: 0,
+        recipient: 'bob@example.com',
+        emailCode: 'x-7',
+        machine: true,
+        machineReason: 'apple-mpp',
+        userAgent: 'Mozilla/5.0 (MPP)',
+        ip: '17.58.0.1',
+      });
       const click = event('a100525', at(30), { url: 'https://shop.example/sale?sub=1', part: 't', position: 3 });
       const otherOpen = event('b7', at(40), { type: 'open', url: '', linkName: '', position: 0 });
       const bounce = event('a100525', at(50), { type: 'bounce', url: '', linkName: '', position: 0, part: '' });
@@ -127,7 +138,14 @@ describe.skipIf('missing' in binaries)('PostgreSQL store', () => {
         `SELECT * FROM clickthrough_clicks WHERE urlid = (SELECT id FROM clickthrough_urls WHERE sendid = 'a100525' AND url = '') ORDER BY clicktime`,
       );
       expect(opens).toHaveLength(2);
-      expect(opens[0]).toMatchObject({ clicktime: at(10).getTime() / 1000, emailaddress: 'ann@example.com', html_or_text: 'h', email_code: 42, email_code_text: '42', machine: false });
+      expect(opens[0]).toMatchObject({
+        clicktime: at(10).getTime() / 1000,
+        emailaddress: 'ann@example.com',
+        html_or_text: 'h',
+        email_code: 42,
+        email_code_text: '42',
+        machine: false,
+      });
       expect(opens[1]).toMatchObject({
         clicktime: at(20).getTime() / 1000,
         emailaddress: 'bob@example.com',
@@ -155,7 +173,9 @@ describe.skipIf('missing' in binaries)('PostgreSQL store', () => {
       );
       expect(clicks).toEqual([{ html_or_text: 't', position: 3, link_name: 'sale' }]);
       // Bounces are not clicks.
-      expect(await sql(url, `SELECT 1 FROM clickthrough_clicks WHERE emailaddress = 'someone@example.com' AND sendid = 'a100525' AND type = 'bounce'`)).toEqual([]);
+      expect(await sql(url, `SELECT 1 FROM clickthrough_clicks WHERE emailaddress = 'someone@example.com' AND sendid = 'a100525' AND type = 'bounce'`)).toEqual(
+        [],
+      );
     });
   });
 
