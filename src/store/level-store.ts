@@ -365,31 +365,18 @@ export class LevelTrackStore implements TrackStore {
   }
 
   private peekCache<T>(cache: ReadCache<T>, id: RecordId): T | undefined {
-    if (!this.level.isOpen) return undefined;
-    let bytes: Buffer;
-    try {
-      bytes = idBytes(id);
-    } catch {
-      return undefined; // the read that follows reports the bad id
-    }
-    return cache.peek(bytes.toString('latin1'));
+    return this.level.isOpen ? cache.peekId(id) : undefined;
   }
 
   /** A record from the cache, or read from LevelDB and cached when found. */
-  private async readThroughCache<T>(
+  private readThroughCache<T>(
     cache: ReadCache<T>,
     id: RecordId,
     keyOf: (id: Buffer) => Buffer,
     decode: (id: Buffer, value: Buffer) => T,
   ): Promise<T | undefined> {
-    if (!this.level.isOpen) throw storeErrors(this.dir).closed();
-    let bytes: Buffer;
-    try {
-      bytes = idBytes(id);
-    } catch (err) {
-      throw invalidError(err);
-    }
-    return cache.read(bytes.toString('latin1'), async () => {
+    if (!this.level.isOpen) return Promise.reject(storeErrors(this.dir).closed());
+    return cache.readId(id, async (bytes) => {
       const value = await this.level.read((db) => db.get(keyOf(bytes)));
       return value === undefined ? undefined : decode(bytes, value);
     });

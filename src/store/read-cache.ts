@@ -1,5 +1,7 @@
 import { BoundedMap } from '../util/bounded-map.js';
-import type { ReadCacheStats } from './types.js';
+import { invalidError } from './errors.js';
+import { idBytes } from './keys.js';
+import type { ReadCacheStats, RecordId } from './types.js';
 
 /** One read that missed the cache, still waiting for LevelDB. */
 interface PendingRead {
@@ -52,6 +54,28 @@ export class ReadCache<T> {
   }
 
   /** The record under `key` changed or is gone: forget it, and what reads in flight will find. */
+  /** peek() by record id; a malformed id is a miss (the read that follows reports it). */
+  peekId(id: RecordId): T | undefined {
+    let bytes: Buffer;
+    try {
+      bytes = idBytes(id);
+    } catch {
+      return undefined;
+    }
+    return this.peek(bytes.toString('latin1'));
+  }
+
+  /** read() by record id, `load` given the id's bytes; a malformed id is the store's ESTORE_INVALID. */
+  readId(id: RecordId, load: (id: Buffer) => Promise<T | undefined>): Promise<T | undefined> {
+    let bytes: Buffer;
+    try {
+      bytes = idBytes(id);
+    } catch (err) {
+      return Promise.reject(invalidError(err));
+    }
+    return this.read(bytes.toString('latin1'), () => load(bytes));
+  }
+
   invalidate(key: string): void {
     this.entries.delete(key);
     const reads = this.pending.get(key);

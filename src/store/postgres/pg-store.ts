@@ -15,7 +15,7 @@ import type { Pool, PoolClient } from 'pg';
 import { GroupCommitter } from '../../level/group-commit.js';
 import { CodedError } from '../../util/errors.js';
 import { invalidError, StoreErrorCode } from '../errors.js';
-import { checkTimeMs, idBytes } from '../keys.js';
+import { checkTimeMs } from '../keys.js';
 import { ReadCache } from '../read-cache.js';
 import { RecentRows } from '../recent-rows.js';
 import { normalizeAddress, type Suppression, type SuppressionChange } from '../suppressions.js';
@@ -327,23 +327,12 @@ export class PgTrackStore implements TrackStore {
   }
 
   private peekCache<T>(cache: ReadCache<T>, id: RecordId): T | undefined {
-    if (this.state !== 'open') return undefined;
-    try {
-      return cache.peek(idBytes(id).toString('latin1'));
-    } catch {
-      return undefined; // the read that follows reports the bad id
-    }
+    return this.state === 'open' ? cache.peekId(id) : undefined;
   }
 
   private async readThroughCache<T>(cache: ReadCache<T>, id: RecordId, load: (id: Buffer) => Promise<T | undefined>): Promise<T | undefined> {
     this.checkOpen();
-    let bytes: Buffer;
-    try {
-      bytes = idBytes(id);
-    } catch (err) {
-      throw invalidError(err);
-    }
-    return cache.read(bytes.toString('latin1'), () => load(bytes));
+    return cache.readId(id, load);
   }
 }
 
