@@ -1,6 +1,5 @@
 // SIGHUP (`systemctl reload`) on a running `trackmilter serve`: what cannot be reloaded is logged and
 // the daemon goes on with what it had; what can, is.
-import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, readFile, rename, rmdir, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CLI_BUILT, DaemonProcess, TempDirs } from './helpers/processes.js';
 import { BROWSER_UA, buildNewsletter, pairClicks, readRewritten } from './helpers/newsletter.js';
 import { browse, sendThroughMilter } from './helpers/traffic.js';
+import { makeSelfSignedCert } from '../helpers/tls-cert.js';
 
 let daemon: DaemonProcess | undefined;
 
@@ -19,31 +19,6 @@ async function until(what: string, probe: () => boolean | Promise<boolean>, time
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${daemon?.diagnostics() ?? ''}`);
     await sleep(25);
   }
-}
-
-/** A self-signed certificate for `cn`: `<dir>/<name>.crt` and `<dir>/<name>.key`. */
-function makeCert(dir: string, name: string, cn: string): void {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      path.join(dir, `${name}.key`),
-      '-out',
-      path.join(dir, `${name}.crt`),
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${cn}`,
-    ],
-    { stdio: 'ignore' },
-  );
 }
 
 /** /healthz over HTTPS on a fresh connection: its status and the CN of the certificate served. */
@@ -84,8 +59,8 @@ describe.skipIf(!CLI_BUILT)('SIGHUP on a running daemon', () => {
 
   it('a garbage certificate: the daemon lives on with the old one and logs why; a good one then loads', async () => {
     const root = await dirs.make('tm-reload-');
-    makeCert(root, 'one', 'one.test');
-    makeCert(root, 'two', 'two.test');
+    makeSelfSignedCert(root, 'one', 'one.test');
+    makeSelfSignedCert(root, 'two', 'two.test');
     const cert = path.join(root, 'live.crt');
     const key = path.join(root, 'live.key');
     await copyFile(path.join(root, 'one.crt'), cert);

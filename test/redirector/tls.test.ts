@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,39 +7,15 @@ import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RedirectorServer } from '../../src/redirector/server.js';
 import { MapResolver, MemorySink, startServer } from './fixtures.js';
+import { makeSelfSignedCert } from '../helpers/tls-cert.js';
 
 let dir: string;
 let server: RedirectorServer | undefined;
 
-/** A self-signed certificate for `cn` written to `<name>.crt` / `<name>.key`. */
-function makeCert(name: string, cn: string): void {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(dir, `${name}.key`),
-      '-out',
-      join(dir, `${name}.crt`),
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${cn}`,
-    ],
-    { stdio: 'ignore' },
-  );
-}
-
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'redirector-tls-'));
-  makeCert('one', 'one.test');
-  makeCert('two', 'two.test');
+  makeSelfSignedCert(dir, 'one', 'one.test');
+  makeSelfSignedCert(dir, 'two', 'two.test');
   copyFileSync(join(dir, 'one.crt'), join(dir, 'live.crt'));
   copyFileSync(join(dir, 'one.key'), join(dir, 'live.key'));
 });
