@@ -86,14 +86,18 @@ const BUCKET_MS: Record<Granularity, number> = { minute: 60_000, hour: 3_600_000
 
 const AGG_VERSION_KEY = Buffer.from('y!v');
 const AGG_VERSION = '1';
+/**
+ * Keys are handled as binary strings (one character per byte, as Buffer's 'latin1' reads them): a group
+ * touches each of its keys many times, and a string is hashed and compared without allocating.
+ */
 const NS = {
-  totals: Buffer.from('y!t!'),
-  link: Buffer.from('y!l!'),
-  position: Buffer.from('y!p!'),
-  minute: Buffer.from('y!m!'),
-  hour: Buffer.from('y!h!'),
-  seen: Buffer.from('y!s!'),
-  html: Buffer.from('y!x!'),
+  totals: 'y!t!',
+  link: 'y!l!',
+  position: 'y!p!',
+  minute: 'y!m!',
+  hour: 'y!h!',
+  seen: 'y!s!',
+  html: 'y!x!',
 };
 /** Namespaces a rebuild replaces (the HTML stays while the send has anything on record). */
 const REBUILT = [NS.totals, NS.link, NS.position, NS.minute, NS.hour, NS.seen];
@@ -110,16 +114,14 @@ export function whoOf(e: TrackEvent): string {
  * keys of one send, where a collision would merge two people or two links, so 2^-53 per pair is not
  * enough but a cryptographic hash is more than the redirector's write path should pay per event.
  */
-function hash(text: string): Buffer {
-  const out = Buffer.allocUnsafe(14);
-  put53(out, 0, cyrb53(text, 0x9e3779b9));
-  put53(out, 7, cyrb53(text, 0x85ebca6b));
-  return out;
+function hash(text: string): string {
+  return bytes53(cyrb53(text, 0x9e3779b9)) + bytes53(cyrb53(text, 0x85ebca6b));
 }
 
-function put53(out: Buffer, at: number, value: number): void {
-  out.writeUIntBE(Math.floor(value / 4294967296), at, 3);
-  out.writeUInt32BE(value >>> 0, at + 3);
+/** A 53-bit number as 7 big-endian bytes, in a binary string. */
+function bytes53(value: number): string {
+  const high = Math.floor(value / 4294967296);
+  return String.fromCharCode((high >>> 16) & 0xff, (high >>> 8) & 0xff, high & 0xff) + u32(value >>> 0);
 }
 
 function cyrb53(text: string, seed: number): number {
@@ -135,14 +137,18 @@ function cyrb53(text: string, seed: number): number {
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
-function keyOf(ns: Buffer, sendKey: Buffer, rest?: Buffer): Buffer {
-  return rest ? Buffer.concat([ns, sendKey, rest]) : Buffer.concat([ns, sendKey]);
+/** A send's key (length bytes, then its UTF-8 bytes) as a binary string. */
+function sendKeyText(sendId: string): string {
+  return encodeSendId(sendId).toString('latin1');
 }
 
-function u32(n: number): Buffer {
-  const b = Buffer.allocUnsafe(4);
-  b.writeUInt32BE(n, 0);
-  return b;
+function keyBytes(key: string): Buffer {
+  return Buffer.from(key, 'latin1');
+}
+
+/** A 32-bit number as 4 big-endian bytes, in a binary string. */
+function u32(n: number): string {
+  return String.fromCharCode(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 }
 
 function prefixEnd(prefix: Buffer): Buffer {
@@ -177,12 +183,12 @@ type Value = SendTotals | LinkAggregate | PositionAggregate | BucketCounts | num
 const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
 const parse = <T>(b: Buffer): T => JSON.parse(b.toString('utf8')) as T;
 
-function encodeValue(key: Buffer, value: Value): Buffer {
-  return key.subarray(0, 4).equals(NS.seen) ? Buffer.from([value as number]) : json(value);
+function encodeValue(key: string, value: Value): Buffer {
+  return key.startsWith(NS.seen) ? Buffer.from([value as number]) : json(value);
 }
 
-function decodeValue(key: Buffer, bytes: Buffer): Value {
-  return key.subarray(0, 4).equals(NS.seen) ? bytes[0]! : parse<Value>(bytes);
+function decodeValue(key: string, bytes: Buffer): Value {
+  return key.startsWith(NS.seen) ? bytes[0]! : parse<Value>(bytes);
 }
 
 /**
@@ -190,34 +196,37 @@ function decodeValue(key: Buffer, bytes: Buffer): Value {
  * copied so a group whose batch fails leaves the cache as it was.
  */
 class Scratch {
-  readonly values = new Map<string, { key: Buffer; value: Value | undefined; dirty: boolean }>();
-  /** Sends rebuilt in this group: their old records are deleted, so nothing is loaded for them. */
+  readonly values = new Map<string, { value: Value | undefined; dirty: boolean }>();
+  /** Sends rebuilt in this group (their keys, as binary strings): their old records are deleted, so nothing is loaded for them. */
   readonly fresh = new Set<string>();
 
-  want(key: Buffer): void {
-    const k = key.toString('latin1');
-    if (!this.values.has(k)) this.values.set(k, { key, value: undefined, dirty: false });
+  want(key: string): void {
+    if (!this.values.has(key)) this.values.set(key, { value: undefined, dirty: false });
   }
 
-  get<T extends Value>(key: Buffer): T | undefined {
-    return this.values.get(key.toString('latin1'))?.value as T | undefined;
+  get<T extends Value>(key: string): T | undefined {
+    return this.values.get(key)?.value as T | undefined;
   }
 
-  set(key: Buffer, value: Value): void {
-    this.values.set(key.toString('latin1'), { key, value, dirty: true });
+  set(key: string, value: Value): void {
+    const entry = this.values.get(key);
+    if (entry) {
+      entry.value = value;
+      entry.dirty = true;
+    } else this.values.set(key, { value, dirty: true });
   }
 }
 
 /** An event with every key it changes, computed once. */
 interface PlannedEvent {
   event: TrackEvent;
-  totals: Buffer;
-  minute: Buffer;
-  hour: Buffer;
+  totals: string;
+  minute: string;
+  hour: string;
   /** Opens and clicks: whether its person was seen doing this before. */
-  seen?: Buffer;
+  seen?: string;
   /** Clicks: the link's record, its position's record, and whether its person clicked this link before. */
-  link?: { key: Buffer; position: Buffer; seen: Buffer; url: string };
+  link?: { key: string; position: string; seen: string; url: string };
 }
 
 export class SendAggregates {
@@ -249,10 +258,12 @@ export class SendAggregates {
     const ops: Op[] = [];
     for (const sendId of rebuild) {
       if (!source) break;
-      const sendKey = encodeSendId(sendId);
-      scratch.fresh.add(sendKey.toString('latin1'));
-      for (const ns of REBUILT)
-        for await (const key of this.db.keys({ gte: keyOf(ns, sendKey), lt: prefixEnd(keyOf(ns, sendKey)) })) ops.push({ type: 'del', key });
+      const sendKey = sendKeyText(sendId);
+      scratch.fresh.add(sendKey);
+      for (const ns of REBUILT) {
+        const prefix = keyBytes(ns + sendKey);
+        for await (const key of this.db.keys({ gte: prefix, lt: prefixEnd(prefix) })) ops.push({ type: 'del', key });
+      }
       const count = await source.messages(sendId);
       let chunk: TrackEvent[] = [];
       for await (const e of source.events(sendId)) {
@@ -263,15 +274,15 @@ export class SendAggregates {
         }
       }
       await this.fold(scratch, [], chunk);
-      const totalsKey = keyOf(NS.totals, sendKey);
+      const totalsKey = NS.totals + sendKey;
       const totals = scratch.get<SendTotals>(totalsKey);
       if (totals) scratch.set(totalsKey, { ...totals, messages: count });
       else if (count > 0) scratch.set(totalsKey, { ...emptyTotals(sendId, Date.now()), messages: count });
-      else ops.push({ type: 'del', key: keyOf(NS.html, sendKey) });
+      else ops.push({ type: 'del', key: keyBytes(NS.html + sendKey) });
     }
     await this.fold(scratch, messages, events);
-    for (const { key, value, dirty } of scratch.values.values())
-      if (dirty && value !== undefined) ops.push({ type: 'put', key, value: encodeValue(key, value) });
+    for (const [key, { value, dirty }] of scratch.values)
+      if (dirty && value !== undefined) ops.push({ type: 'put', key: keyBytes(key), value: encodeValue(key, value) });
     return {
       ops,
       commit: () => {
@@ -301,20 +312,20 @@ export class SendAggregates {
   }
 
   private async load(scratch: Scratch): Promise<void> {
-    const missing: { k: string; key: Buffer }[] = [];
-    for (const [k, entry] of scratch.values) {
+    const missing: string[] = [];
+    for (const [key, entry] of scratch.values) {
       if (entry.value !== undefined || entry.dirty) continue;
-      if (scratch.fresh.has(sendKeyPart(entry.key).toString('latin1'))) continue;
-      const cached = this.cache.get(k);
-      if (cached !== undefined) entry.value = structuredClone(cached);
-      else missing.push({ k, key: entry.key });
+      if (scratch.fresh.size > 0 && scratch.fresh.has(sendKeyPart(key))) continue;
+      const cached = this.cache.get(key);
+      if (cached === undefined) missing.push(key);
+      else entry.value = typeof cached === 'number' ? cached : structuredClone(cached);
     }
     for (let i = 0; i < missing.length; i += 1000) {
       const part = missing.slice(i, i + 1000);
-      const values = await this.db.getMany(part.map((m) => m.key));
-      part.forEach((m, j) => {
+      const values = await this.db.getMany(part.map(keyBytes));
+      part.forEach((key, j) => {
         const bytes = values[j];
-        if (bytes !== undefined) scratch.values.get(m.k)!.value = decodeValue(m.key, bytes);
+        if (bytes !== undefined) scratch.values.get(key)!.value = decodeValue(key, bytes);
       });
     }
   }
@@ -339,13 +350,14 @@ export class SendAggregates {
   // ---- reading (always LevelDB: what the last written batch holds) ----
 
   async totals(sendId: string): Promise<SendTotals | undefined> {
-    const bytes = await this.db.get(keyOf(NS.totals, encodeSendId(sendId)));
+    const bytes = await this.db.get(keyBytes(NS.totals + sendKeyText(sendId)));
     return bytes ? parse<SendTotals>(bytes) : undefined;
   }
 
   async allTotals(): Promise<SendTotals[]> {
     const out: SendTotals[] = [];
-    for await (const bytes of this.db.values({ gte: NS.totals, lt: prefixEnd(NS.totals) })) out.push(parse<SendTotals>(bytes));
+    const prefix = keyBytes(NS.totals);
+    for await (const bytes of this.db.values({ gte: prefix, lt: prefixEnd(prefix) })) out.push(parse<SendTotals>(bytes));
     return out;
   }
 
@@ -359,14 +371,13 @@ export class SendAggregates {
 
   /** Buckets of one granularity with fromMs <= start < toMs, in time order. */
   async buckets(sendId: string, granularity: Granularity, fromMs: number, toMs: number): Promise<Bucket[]> {
-    const ns = granularity === 'minute' ? NS.minute : NS.hour;
     const size = BUCKET_MS[granularity];
-    const prefix = keyOf(ns, encodeSendId(sendId));
+    const prefix = NS[granularity] + sendKeyText(sendId);
     const from = Math.max(0, Math.floor(fromMs / size));
     const to = Math.min(0xffffffff, Math.ceil(toMs / size));
     const out: Bucket[] = [];
     if (to <= from) return out;
-    for await (const [key, value] of this.db.iterator({ gte: Buffer.concat([prefix, u32(from)]), lt: Buffer.concat([prefix, u32(to)]) })) {
+    for await (const [key, value] of this.db.iterator({ gte: keyBytes(prefix + u32(from)), lt: keyBytes(prefix + u32(to)) })) {
       out.push({ startMs: key.readUInt32BE(key.length - 4) * size, counts: parse<BucketCounts>(value) });
     }
     return out;
@@ -374,63 +385,62 @@ export class SendAggregates {
 
   /** Keeps the send's HTML unless one is kept already; true when this call kept it. */
   async keepHtml(sendId: string, html: string): Promise<boolean> {
-    const key = keyOf(NS.html, encodeSendId(sendId));
+    const key = keyBytes(NS.html + sendKeyText(sendId));
     if ((await this.db.get(key)) !== undefined) return false;
     await this.db.put(key, Buffer.from(html, 'utf8'));
     return true;
   }
 
   async hasHtml(sendId: string): Promise<boolean> {
-    return (await this.db.get(keyOf(NS.html, encodeSendId(sendId)))) !== undefined;
+    return (await this.db.get(keyBytes(NS.html + sendKeyText(sendId)))) !== undefined;
   }
 
   async html(sendId: string): Promise<string | undefined> {
-    return (await this.db.get(keyOf(NS.html, encodeSendId(sendId))))?.toString('utf8');
+    return (await this.db.get(keyBytes(NS.html + sendKeyText(sendId))))?.toString('utf8');
   }
 
-  private async scan<T>(ns: Buffer, sendId: string): Promise<T[]> {
-    const prefix = keyOf(ns, encodeSendId(sendId));
+  private async scan<T>(ns: string, sendId: string): Promise<T[]> {
+    const prefix = keyBytes(ns + sendKeyText(sendId));
     const out: T[] = [];
     for await (const bytes of this.db.values({ gte: prefix, lt: prefixEnd(prefix) })) out.push(parse<T>(bytes));
     return out;
   }
 }
 
-/** The send part (length bytes included) of an aggregate key. */
-function sendKeyPart(key: Buffer): Buffer {
-  return sendKeyPartAt(key, 4);
+/** The send part (length bytes included) of an aggregate key, both binary strings. */
+function sendKeyPart(key: string): string {
+  return key.slice(4, 6 + ((key.charCodeAt(4) << 8) | key.charCodeAt(5)));
 }
 
 /** Keys shared by many events of a group (a send's, a bucket's, a link's), built once per group. */
 class KeyMemo {
-  private readonly memo = new Map<string, Buffer>();
+  private readonly memo = new Map<string, string>();
 
-  private get(text: string, build: () => Buffer): Buffer {
+  private get(text: string, build: () => string): string {
     let key = this.memo.get(text);
-    if (!key) this.memo.set(text, (key = build()));
+    if (key === undefined) this.memo.set(text, (key = build()));
     return key;
   }
 
-  sendKey(sendId: string): Buffer {
-    return this.get(`s\n${sendId}`, () => encodeSendId(sendId));
+  sendKey(sendId: string): string {
+    return this.get(`s\n${sendId}`, () => sendKeyText(sendId));
   }
 
-  totals(sendId: string): Buffer {
-    return this.get(`t\n${sendId}`, () => keyOf(NS.totals, this.sendKey(sendId)));
+  totals(sendId: string): string {
+    return NS.totals + this.sendKey(sendId);
   }
 
-  bucket(granularity: Granularity, sendId: string, timeMs: number): Buffer {
-    const n = Math.floor(timeMs / BUCKET_MS[granularity]);
-    return this.get(`${granularity}\n${n}\n${sendId}`, () => keyOf(granularity === 'minute' ? NS.minute : NS.hour, this.sendKey(sendId), u32(n)));
+  bucket(granularity: Granularity, sendId: string, timeMs: number): string {
+    return NS[granularity] + this.sendKey(sendId) + u32(Math.floor(timeMs / BUCKET_MS[granularity]));
   }
 
-  link(sendId: string, link: string): Buffer {
-    return this.get(`l\n${sendId}\n${link}`, () => keyOf(NS.link, this.sendKey(sendId), hash(link)));
+  link(sendId: string, link: string): string {
+    return this.get(`l\n${sendId}\n${link}`, () => NS.link + this.sendKey(sendId) + hash(link));
   }
 
-  position(sendId: string, part: string, position: number, link: string): Buffer {
+  position(sendId: string, part: string, position: number, link: string): string {
     const text = `${part}\n${position}\n${link}`;
-    return this.get(`p\n${sendId}\n${text}`, () => keyOf(NS.position, this.sendKey(sendId), hash(text)));
+    return this.get(`p\n${sendId}\n${text}`, () => NS.position + this.sendKey(sendId) + hash(text));
   }
 }
 
@@ -445,14 +455,14 @@ function plan(e: TrackEvent, keys: KeyMemo): PlannedEvent {
   if (e.type !== 'open' && e.type !== 'click') return p;
   const who = whoOf(e);
   const sendKey = keys.sendKey(e.sendId);
-  p.seen = keyOf(NS.seen, sendKey, hash(`${e.type === 'open' ? 'o' : 'c'}\n${who}`));
+  p.seen = NS.seen + sendKey + hash(`${e.type === 'open' ? 'o' : 'c'}\n${who}`);
   if (e.type === 'click') {
     const url = e.url.split('?', 1)[0]!;
     const link = `${url}\n${e.linkName}`;
     p.link = {
       key: keys.link(e.sendId, link),
       position: keys.position(e.sendId, e.part, e.position, link),
-      seen: keyOf(NS.seen, sendKey, hash(`l\n${link}\n${who}`)),
+      seen: NS.seen + sendKey + hash(`l\n${link}\n${who}`),
       url,
     };
   }
@@ -465,7 +475,7 @@ function stretch(t: SendTotals, timeMs: number): void {
 }
 
 /** Marks `who` seen in `key`; which of (anyone, a person) are new. */
-function see(scratch: Scratch, key: Buffer, human: boolean): { newAny: boolean; newHuman: boolean } {
+function see(scratch: Scratch, key: string, human: boolean): { newAny: boolean; newHuman: boolean } {
   const flags = scratch.get<number>(key) ?? 0;
   const next = flags | SEEN_ANY | (human ? SEEN_HUMAN : 0);
   if (next !== flags) scratch.set(key, next);
