@@ -9,7 +9,12 @@
  * more rows show the ceilings it lives under on the machine: node:http answering a fixed 302, and a
  * node:net socket writing a fixed 302 per request head without any HTTP parsing.
  *
- *   tsx bench/redirect.ts [--duration 10] [--connections 64] [--threads 2] [--sync]
+ *   tsx bench/redirect.ts [--rounds 3] [--duration 8] [--connections 64] [--threads 2] [--sync]
+ *
+ * Rounds are interleaved (every target once per round, a fresh server each time) so a slow stretch of
+ * the machine hits every row alike; a row shows its median rate, its worst p99 over the rounds, and for
+ * the redirector rows whether every click answered was recorded (events written >= responses counted
+ * by wrk, warm-up included: an answer is only sent once its event is on disk).
  *
  * --sync makes every batch an fsync'd LevelDB write (durable across power loss, not just a crash).
  * Prints a table; writes bench/out/redirect.json. Without wrk or nginx it says so and exits 0.
@@ -39,7 +44,8 @@ const OUT_FILE = path.join(BENCH_DIR, 'out', 'redirect.json');
 
 const { values: args } = parseArgs({
   options: {
-    duration: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '8' },
     connections: { type: 'string', default: '64' },
     threads: { type: 'string', default: '2' },
     warmup: { type: 'string', default: '2' },
@@ -49,6 +55,7 @@ const { values: args } = parseArgs({
     port: { type: 'string' },
   },
 });
+const ROUNDS = Number(args.rounds);
 const DURATION_S = Number(args.duration);
 const CONNECTIONS = Number(args.connections);
 const THREADS = Number(args.threads);
@@ -124,9 +131,11 @@ async function wrk(url: string, seconds: number): Promise<WrkResult> {
   return parseWrk(stdout);
 }
 
-async function measure(url: string): Promise<WrkResult> {
-  if (WARMUP_S > 0) await wrk(url, WARMUP_S);
-  return wrk(url, DURATION_S);
+/** The measured run, and every response counted by wrk (warm-up included). */
+async function measure(url: string): Promise<{ result: WrkResult; responses: number }> {
+  const warmup = WARMUP_S > 0 ? (await wrk(url, WARMUP_S)).requests : 0;
+  const result = await wrk(url, DURATION_S);
+  return { result, responses: warmup + result.requests };
 }
 
 // --- nginx ---------------------------------------------------------------------------------------
@@ -305,10 +314,52 @@ async function startServerProcess(kind: keyof typeof SERVERS): Promise<RunningTa
 const NGINX = 'nginx return 302';
 const REDIRECTOR = 'redirector + LevelDB';
 
-interface Row extends WrkResult {
+interface Round extends WrkResult {
   target: string;
+  responses: number;
   eventsWritten?: number;
   batches?: number;
+}
+
+/** One target over every round: median rate, worst tail, clicks answered but not recorded. */
+interface Row {
+  target: string;
+  requestsPerSec: number;
+  p50Ms: number;
+  worstP99Ms: number;
+  non3xx: number;
+  socketErrors: string;
+  /** Responses wrk counted beyond the events the server wrote (a redirector row: must be 0). */
+  unrecorded?: number;
+  eventsPerBatch?: number;
+  rounds: Round[];
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+function rowOf(target: string, rounds: Round[]): Row {
+  const written = rounds.every((r) => r.eventsWritten !== undefined);
+  const batches = rounds.reduce((sum, r) => sum + (r.batches ?? 0), 0);
+  const events = rounds.reduce((sum, r) => sum + (r.eventsWritten ?? 0), 0);
+  return {
+    target,
+    requestsPerSec: median(rounds.map((r) => r.requestsPerSec)),
+    p50Ms: median(rounds.map((r) => r.p50Ms)),
+    worstP99Ms: Math.max(...rounds.map((r) => r.p99Ms)),
+    non3xx: rounds.reduce((sum, r) => sum + r.non3xx, 0),
+    socketErrors: rounds
+      .map((r) => r.socketErrors ?? '')
+      .join(' ')
+      .trim(),
+    ...(written
+      ? { unrecorded: rounds.reduce((sum, r) => sum + Math.max(0, r.responses - (r.eventsWritten ?? 0)), 0), eventsPerBatch: events / Math.max(1, batches) }
+      : {}),
+    rounds,
+  };
 }
 
 async function main(): Promise<void> {
@@ -320,9 +371,10 @@ async function main(): Promise<void> {
     return;
   }
   console.log(
-    `wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION_S}s (after ${WARMUP_S}s warm-up), ${os.cpus().length} CPUs, node ${process.version}, LevelDB sync=${SYNC}`,
+    `wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION_S}s (after ${WARMUP_S}s warm-up), ${ROUNDS} interleaved rounds, ` +
+      `${os.cpus().length} CPUs, node ${process.version}, LevelDB sync=${SYNC}, load ${os.loadavg()[0]!.toFixed(2)}`,
   );
-  const rows: Row[] = [];
+  const rounds = new Map<string, Round[]>();
 
   const targets: { only: string; target: string; start: () => Promise<RunningTarget>; token?: string }[] = [
     { only: 'nginx', target: NGINX, start: startNginx },
@@ -337,46 +389,53 @@ async function main(): Promise<void> {
       token: STATEFUL_TOKEN,
     },
   ];
-  for (const { only, target, start, token } of targets) {
-    if (ONLY && ONLY !== only) continue;
-    const running = await start();
-    let result: WrkResult | undefined;
-    try {
-      result = await measure(`http://127.0.0.1:${running.port}/c/${token ?? TOKEN}`);
-    } finally {
-      // What the server reports on its way out (the redirector: events and batches written).
-      const stats = await running.stop();
-      if (result) rows.push({ target, ...result, ...stats });
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const { only, target, start, token } of targets) {
+      if (ONLY && ONLY !== only) continue;
+      const running = await start();
+      let measured: Awaited<ReturnType<typeof measure>> | undefined;
+      try {
+        measured = await measure(`http://127.0.0.1:${running.port}/c/${token ?? TOKEN}`);
+      } finally {
+        // What the server reports on its way out (the redirector: events and batches written).
+        const stats = await running.stop();
+        if (measured) {
+          const list = rounds.get(target) ?? [];
+          list.push({ target, ...measured.result, responses: measured.responses, ...stats });
+          rounds.set(target, list);
+        }
+      }
     }
   }
+  const rows = [...rounds].map(([target, list]) => rowOf(target, list));
 
-  const nginxRate = rows.find((row) => row.target === NGINX)?.requestsPerSec ?? NaN;
+  const rateOf = (target: string): number => rows.find((row) => row.target === target)?.requestsPerSec ?? NaN;
+  const nginxRate = rateOf(NGINX);
+  const memoryRate = rateOf(REDIRECTOR);
   const table = rows.map((row) => ({
     target: row.target,
     'req/s': Math.round(row.requestsPerSec),
-    'p50 ms': row.p50Ms,
-    'p99 ms': row.p99Ms,
+    'p50 ms': Number(row.p50Ms.toFixed(2)),
+    'worst p99 ms': row.worstP99Ms,
     'vs nginx': Number((row.requestsPerSec / nginxRate).toFixed(3)),
+    'vs memory row': row.target.startsWith('redirector') ? Number((row.requestsPerSec / memoryRate).toFixed(3)) : '',
+    recorded: row.unrecorded === undefined ? '' : row.unrecorded === 0 ? 'all' : `${row.unrecorded} missing`,
+    'ev/batch': row.eventsPerBatch === undefined ? '' : Math.round(row.eventsPerBatch),
     'non-3xx': row.non3xx,
-    'socket errors': row.socketErrors ?? '',
+    'socket errors': row.socketErrors,
   }));
   console.table(table);
-  const redirectorRow = rows.find((row) => row.target === REDIRECTOR);
-  if (redirectorRow?.eventsWritten !== undefined) {
-    console.log(
-      `redirector: ${redirectorRow.eventsWritten} events written in ${redirectorRow.batches} batches (warm-up included; ` +
-        `${Math.round(redirectorRow.eventsWritten / Math.max(1, redirectorRow.batches ?? 1))} per batch)`,
-    );
-  }
+  console.log(`req/s: median of ${ROUNDS} rounds; worst p99: the highest of them; memory row: '${REDIRECTOR}'`);
   await mkdir(path.dirname(OUT_FILE), { recursive: true });
   const out = {
     date: new Date().toISOString(),
     node: process.version,
     cpus: os.cpus().length,
-    wrk: { threads: THREADS, connections: CONNECTIONS, durationSeconds: DURATION_S, warmupSeconds: WARMUP_S },
+    wrk: { threads: THREADS, connections: CONNECTIONS, durationSeconds: DURATION_S, warmupSeconds: WARMUP_S, rounds: ROUNDS },
     leveldbSync: SYNC,
     results: rows,
     ratioToNginx: Object.fromEntries(rows.map((row) => [row.target, row.requestsPerSec / nginxRate])),
+    ratioToMemoryRow: Object.fromEntries(rows.filter((row) => row.target.startsWith('redirector')).map((row) => [row.target, row.requestsPerSec / memoryRate])),
   };
   await writeFile(OUT_FILE, `${JSON.stringify(out, null, 2)}\n`);
   console.log(`wrote ${path.relative(process.cwd(), OUT_FILE)}`);
