@@ -15,6 +15,8 @@ export interface TrackingPoolOptions {
   config: ConfigValues;
   keyring: Keyring;
   logger: Logger;
+  /** The worker's module (default: ./tracking-worker); tests wrap it to make a worker die. */
+  entry?: URL;
 }
 
 interface Job {
@@ -37,10 +39,11 @@ interface Slot {
  * Compiled, the worker runs dist/tracking/tracking-worker.js. From source (tests, tsx), the .ts: through
  * tsx registered in the worker itself, since a Worker's entry does not go through --import hooks.
  */
-function newWorker(workerData: WorkerInit): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./tracking-worker.js', import.meta.url), { workerData });
-  const entry = new URL('./tracking-worker.ts', import.meta.url).href;
-  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
+function newWorker(workerData: WorkerInit, entry?: URL): Worker {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const module = entry ?? new URL(fromSource ? './tracking-worker.ts' : './tracking-worker.js', import.meta.url);
+  if (!module.pathname.endsWith('.ts')) return new Worker(module, { workerData });
+  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(module.href)}); })`;
   return new Worker(boot, { eval: true, workerData });
 }
 
@@ -137,7 +140,7 @@ export class TrackingPool {
   }
 
   private spawn(): Promise<void> {
-    const worker = newWorker(this.init);
+    const worker = newWorker(this.init, this.options.entry);
     const slot: Slot = { worker, ready: false, job: null };
     this.slots.push(slot);
     return new Promise<void>((resolve, reject) => {

@@ -4,7 +4,8 @@ import { createKeyring, signingKey } from '../../src/tokens/index.js';
 import { prepareTracking } from '../../src/tracking/tracking-filter.js';
 import { TrackingPool } from '../../src/tracking/worker-pool.js';
 import { inlineWork, pooledWork } from '../../src/tracking/tracking-work.js';
-import { silentLogger } from '../../src/util/log.js';
+import { createLogger, silentLogger } from '../../src/util/log.js';
+import { PassThrough } from 'node:stream';
 import { bigHtmlMessage } from '../helpers/big-html.js';
 
 const keyring = createKeyring([signingKey(2, Buffer.alloc(32, 4)), signingKey(5, Buffer.alloc(32, 7))], 5);
@@ -107,6 +108,31 @@ describe('pooled work', () => {
     await pool.close();
     await rejected;
     await expect(pool.run(message(100_000, 5), never)).rejects.toMatchObject({ code: 'ETRACKING_POOL_CLOSED' });
+  });
+});
+
+describe('a worker that dies', () => {
+  it('fails only its own message with ETRACKING_WORKER, logs it, and a new worker takes the next', async () => {
+    const lines: string[] = [];
+    const destination = new PassThrough();
+    destination.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean)));
+    const logger = createLogger({ level: 'warn', destination });
+    const entry = new URL('./fixtures/dying-worker.ts', import.meta.url);
+    const pool = await TrackingPool.start({ size: 1, config, keyring, logger, entry });
+    try {
+      // Alive and the real worker until then.
+      expect((await pool.run(message(100_000, 5), never)).kind).toBe('track');
+      const dying = pool.run({ ...message(100_000, 5), queueId: 'DIE' }, never);
+      const queued = pool.run(message(100_000, 5), never);
+      await expect(dying).rejects.toMatchObject({ code: 'ETRACKING_WORKER', message: expect.stringContaining('code 3') as unknown });
+      // The message queued behind it was not lost with the worker: the new one does it.
+      expect((await queued).kind).toBe('track');
+      expect(pool.stats()).toMatchObject({ size: 1, replaced: 1, busy: 0, queued: 0, done: 2 });
+      await until(() => lines.some((l) => l.includes('ETRACKING_WORKER')));
+      expect(JSON.parse(lines.find((l) => l.includes('ETRACKING_WORKER'))!)).toMatchObject({ level: 'error', code: 'ETRACKING_WORKER' });
+    } finally {
+      await pool.close();
+    }
   });
 });
 
