@@ -9,6 +9,7 @@ import type { Suppression, TrackEvent, TrackStore } from '../../src/store/index.
 import { summarize } from '../../src/reports/report.js';
 import { sendReport } from '../../src/reports/send-report.js';
 import { collect, event, idOf, message, urlRow } from './fixtures-core.js';
+import { seededRandom } from '../helpers/messages.js';
 
 /** Options every backend takes. */
 export interface ContractOptions {
@@ -362,6 +363,70 @@ export function storeContract(harness: () => StoreHarness): void {
       await store.sweep(at(60));
       expect(await store.aggregates.hasHtml('agg')).toBe(false);
       expect(await store.aggregates.totals('agg')).toBeUndefined();
+    });
+  });
+
+  describe('aggregates of many events', () => {
+    it('equal a one-pass fold of the events: per send, per link, per position, per minute', async () => {
+      const store = await fresh();
+      const random = seededRandom(17);
+      const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+      await store.recordMessage(message(1, 'mix-a', at(0)), []);
+      await store.recordMessage(message(2, 'mix-a', at(2)), []);
+      await store.recordMessage(message(3, 'mix-b', at(1)), []);
+      const types = ['open', 'open', 'click', 'click', 'click', 'bounce', 'complaint', 'unsubscribe'] as const;
+      const events = Array.from({ length: 400 }, (_, i) => {
+        const type = pick(types);
+        const machine = random() < 0.3;
+        // Who: a recipient, else an email code, else the client (ip and user agent).
+        const who = Math.floor(random() * 12);
+        const link = Math.floor(random() * 4);
+        return event(pick(['mix-a', 'mix-b']), at(3 + Math.floor(random() * 200)), {
+          type,
+          recipient: who < 6 ? `r${who}@example.com` : '',
+          emailCode: who >= 6 && who < 9 ? `code${who}` : '',
+          ip: `192.0.2.${who}`,
+          userAgent: who % 2 ? 'Mozilla/5.0' : 'curl/8',
+          url: type === 'click' ? `https://shop.example/p${link}?sub=${i}` : '',
+          linkName: type === 'click' ? pick(['', `link${link}`]) : '',
+          position: type === 'click' ? link + 1 : 0,
+          part: type === 'click' ? pick(['h', 't']) : '',
+          machine,
+          ...(machine ? { machineReason: pick(['scanner', 'burst', '']) } : {}),
+          ...(type === 'bounce' ? { details: { classification: pick(['hard', 'soft', '']) } } : {}),
+          ...(type === 'complaint' ? { details: { feedbackType: pick(['abuse', '']) } } : {}),
+        });
+      });
+      for (let i = 0; i < events.length; i += 37) await store.recordEvents(events.slice(i, i + 37));
+
+      const check = async (current: readonly TrackEvent[]): Promise<void> => {
+        for (const [sendId, messages] of [
+          ['mix-a', 2],
+          ['mix-b', 1],
+        ] as const) {
+          const mine = current.filter((e) => e.sendId === sendId).sort((a, b) => a.time.getTime() - b.time.getTime());
+          expect(await sendReport(store, sendId)).toEqual(await summarize(sendId, messages, mine));
+          const totals = await store.aggregates.totals(sendId);
+          expect(totals).toMatchObject({ sendId, messages, lastMs: mine.at(-1)!.time.getTime() });
+          expect((await store.aggregates.allTotals()).find((t) => t.sendId === sendId)).toEqual(totals);
+          const positions = await store.aggregates.positions(sendId);
+          const clicks = mine.filter((e) => e.type === 'click');
+          const atPosition = (part: string, position: number) => clicks.filter((e) => e.part === part && e.position === position);
+          for (const p of positions) {
+            const here = atPosition(p.part, p.position).filter((e) => e.linkName === p.linkName);
+            expect({ clicks: p.clicks, humanClicks: p.humanClicks }).toEqual({ clicks: here.length, humanClicks: here.filter((e) => !e.machine).length });
+          }
+          expect(positions.reduce((n, p) => n + p.clicks, 0)).toBe(clicks.length);
+          const buckets = await store.aggregates.buckets(sendId, 'minute', at(0).getTime(), at(600).getTime());
+          const slot = (e: TrackEvent): number => ({ open: e.machine ? 1 : 0, click: e.machine ? 3 : 2, bounce: 4, complaint: 5, unsubscribe: 6 })[e.type];
+          for (const b of buckets) {
+            const inside = mine.filter((e) => e.time.getTime() >= b.startMs && e.time.getTime() < b.startMs + 60_000);
+            expect(b.counts).toEqual([0, 1, 2, 3, 4, 5, 6].map((s) => inside.filter((e) => slot(e) === s).length));
+          }
+          expect(buckets.reduce((n, b) => n + b.counts.reduce((x, y) => x + y, 0), 0)).toBe(mine.length);
+        }
+      };
+      await check(events);
     });
   });
 

@@ -1,36 +1,55 @@
 /**
  * What the dashboard and reports read of a send's aggregates (../send-aggregates.ts), on PostgreSQL:
- * computed when read, by folding the send's events in one pass, rather than kept as running totals.
- * The simplest correct version for a first fleet: a read costs a scan of one send's events (indexed by
- * send and time), where LevelDB reads a few records; running totals in SQL are left for later.
- * The send's HTML for the click map is kept in trackmilter_send_html.
+ * computed by the database when read, with GROUP BY over the send's events (indexed by send and time),
+ * so only the figures cross the network, never the events. Verdicts changed later (recordVerdicts) are
+ * counted as they are now, with nothing to correct. The send's HTML for the click map is kept in
+ * trackmilter_send_html.
  */
-import {
-  BUCKET_FIELDS,
-  whoOf,
-  type AggregateCounts,
-  type Bucket,
-  type BucketCounts,
-  type Granularity,
-  type LinkAggregate,
-  type PositionAggregate,
-  type SendTotals,
-} from '../send-aggregates.js';
-import type { AggregateReader, TrackEvent } from '../types.js';
+import type { AggregateCounts, Bucket, BucketCounts, Granularity, LinkAggregate, PositionAggregate, SendTotals } from '../send-aggregates.js';
+import type { AggregateReader } from '../types.js';
 
 const BUCKET_MS: Record<Granularity, number> = { minute: 60_000, hour: 3_600_000 };
-const FIELD = { open: 'opens', click: 'clicks', bounce: 'bounces', complaint: 'complaints', unsubscribe: 'unsubscribes' } as const;
 
-interface Folded {
-  totals: SendTotals | undefined;
-  links: Map<string, LinkAggregate>;
-  positions: Map<string, PositionAggregate>;
-}
+/** Who an event counts as for "unique": whoOf() of ../send-aggregates.ts, in SQL. */
+const WHO = `CASE WHEN recipient <> '' THEN 'r:' || recipient WHEN email_code <> '' THEN 'c:' || email_code ELSE 'i:' || ip || E'\\n' || user_agent END`;
 
-const zero = (): AggregateCounts => ({ opens: 0, uniqueOpens: 0, clicks: 0, uniqueClicks: 0, bounces: 0, complaints: 0, unsubscribes: 0 });
+const TYPES = [
+  ['open', 'opens'],
+  ['click', 'clicks'],
+  ['bounce', 'bounces'],
+  ['complaint', 'complaints'],
+  ['unsubscribe', 'unsubscribes'],
+] as const;
+
+/** Per send: every count of AggregateCounts, for all events and for people's (h_ columns). */
+const COUNTS = TYPES.flatMap(([type, field]) => [
+  `count(*) FILTER (WHERE type = '${type}') AS "${field}"`,
+  `count(*) FILTER (WHERE type = '${type}' AND NOT machine) AS "h_${field}"`,
+]).concat(
+  ['open', 'click'].flatMap((type) => {
+    const field = type === 'open' ? 'uniqueOpens' : 'uniqueClicks';
+    return [
+      `count(DISTINCT ${WHO}) FILTER (WHERE type = '${type}') AS "${field}"`,
+      `count(DISTINCT ${WHO}) FILTER (WHERE type = '${type}' AND NOT machine) AS "h_${field}"`,
+    ];
+  }),
+);
+
+/** Bounce classes, complaint types and machine reasons by event type, each in order of first use. */
+const BREAKDOWNS = (where: string): string => `
+  SELECT send_id, 'bounce' AS kind, coalesce(nullif(details->>'classification', ''), 'unknown') AS key, '' AS type, count(*) AS n, min(time) AS first
+    FROM trackmilter_events WHERE ${where} type = 'bounce' GROUP BY send_id, key
+  UNION ALL
+  SELECT send_id, 'complaint', coalesce(nullif(details->>'feedbackType', ''), 'unknown'), '', count(*), min(time)
+    FROM trackmilter_events WHERE ${where} type = 'complaint' GROUP BY 1, 3
+  UNION ALL
+  SELECT send_id, 'machine', coalesce(nullif(machine_reason, ''), 'unknown'), type, count(*), min(time)
+    FROM trackmilter_events WHERE ${where} machine GROUP BY 1, 3, 4
+  ORDER BY first`;
+
+type CountRow = Record<string, string> & { send_id: string; first: Date; last: Date };
 
 export interface AggregateSource {
-  events(sendId: string): AsyncIterable<TrackEvent>;
   query<R extends object>(text: string, values: unknown[]): Promise<R[]>;
 }
 
@@ -38,25 +57,39 @@ export class PgAggregates implements AggregateReader {
   constructor(private readonly source: AggregateSource) {}
 
   async totals(sendId: string): Promise<SendTotals | undefined> {
-    return (await this.fold(sendId)).totals;
+    return (await this.totalsWhere('send_id = $1 AND', [sendId]))[0];
   }
 
   async allTotals(): Promise<SendTotals[]> {
-    const sends = await this.source.query<{ send_id: string }>('SELECT send_id FROM trackmilter_messages UNION SELECT send_id FROM trackmilter_events', []);
-    const out: SendTotals[] = [];
-    for (const { send_id } of sends) {
-      const totals = await this.totals(send_id);
-      if (totals) out.push(totals);
-    }
-    return out;
+    return this.totalsWhere('', []);
   }
 
   async links(sendId: string): Promise<LinkAggregate[]> {
-    return [...(await this.fold(sendId)).links.values()];
+    const rows = await this.source.query<{ url: string; link_name: string; clicks: string; human: string; uniq: string; human_uniq: string }>(
+      `SELECT row_url AS url, link_name, count(*) AS clicks, count(*) FILTER (WHERE NOT machine) AS human,
+              count(DISTINCT ${WHO}) AS uniq, count(DISTINCT ${WHO}) FILTER (WHERE NOT machine) AS human_uniq
+         FROM trackmilter_events WHERE send_id = $1 AND type = 'click'
+        GROUP BY row_url, link_name ORDER BY min(time), row_url, link_name`,
+      [sendId],
+    );
+    return rows.map((r) => ({
+      url: r.url,
+      linkName: r.link_name,
+      clicks: Number(r.clicks),
+      humanClicks: Number(r.human),
+      uniqueClicks: Number(r.uniq),
+      humanUniqueClicks: Number(r.human_uniq),
+    }));
   }
 
   async positions(sendId: string): Promise<PositionAggregate[]> {
-    return [...(await this.fold(sendId)).positions.values()];
+    const rows = await this.source.query<{ part: string; position: number; url: string; link_name: string; clicks: string; human: string }>(
+      `SELECT part, position, row_url AS url, link_name, count(*) AS clicks, count(*) FILTER (WHERE NOT machine) AS human
+         FROM trackmilter_events WHERE send_id = $1 AND type = 'click'
+        GROUP BY part, position, row_url, link_name ORDER BY min(time), part, position, row_url, link_name`,
+      [sendId],
+    );
+    return rows.map((r) => ({ part: r.part, position: r.position, url: r.url, linkName: r.link_name, clicks: Number(r.clicks), humanClicks: Number(r.human) }));
   }
 
   /** Buckets of one granularity with fromMs <= start < toMs that hold events, in time order. */
@@ -64,18 +97,19 @@ export class PgAggregates implements AggregateReader {
     const size = BUCKET_MS[granularity];
     const from = Math.max(0, Math.floor(fromMs / size)) * size;
     const to = Math.ceil(toMs / size) * size;
-    const out = new Map<number, BucketCounts>();
     if (to <= from) return [];
-    for await (const e of this.source.events(sendId)) {
-      const timeMs = e.time.getTime();
-      if (timeMs < from || timeMs >= to) continue;
-      const start = Math.floor(timeMs / size) * size;
-      const counts = out.get(start) ?? BUCKET_FIELDS.map(() => 0);
-      const slot = { open: e.machine ? 1 : 0, click: e.machine ? 3 : 2, bounce: 4, complaint: 5, unsubscribe: 6 }[e.type];
-      counts[slot] = (counts[slot] ?? 0) + 1;
-      out.set(start, counts);
-    }
-    return [...out.entries()].sort((a, b) => a[0] - b[0]).map(([startMs, counts]) => ({ startMs, counts }));
+    // The slots of BUCKET_FIELDS, in its order.
+    const rows = await this.source.query<{ n: string; c: string[] }>(
+      `SELECT floor(extract(epoch FROM time) * 1000 / $2)::bigint AS n,
+              ARRAY[count(*) FILTER (WHERE type = 'open' AND NOT machine), count(*) FILTER (WHERE type = 'open' AND machine),
+                    count(*) FILTER (WHERE type = 'click' AND NOT machine), count(*) FILTER (WHERE type = 'click' AND machine),
+                    count(*) FILTER (WHERE type = 'bounce'), count(*) FILTER (WHERE type = 'complaint'),
+                    count(*) FILTER (WHERE type = 'unsubscribe')] AS c
+         FROM trackmilter_events WHERE send_id = $1 AND time >= $3 AND time < $4
+        GROUP BY n ORDER BY n`,
+      [sendId, size, new Date(from), new Date(to)],
+    );
+    return rows.map((r): Bucket => ({ startMs: Number(r.n) * size, counts: r.c.map(Number) satisfies BucketCounts }));
   }
 
   /** Keeps the send's HTML unless one is kept already (by any host); true when this call kept it. */
@@ -95,87 +129,60 @@ export class PgAggregates implements AggregateReader {
     return (await this.source.query<{ html: string }>('SELECT html FROM trackmilter_send_html WHERE send_id = $1', [sendId]))[0]?.html;
   }
 
-  /** The send's totals, links and positions in one pass over its events (the rules of send-aggregates.ts). */
-  private async fold(sendId: string): Promise<Folded> {
-    const [span] = await this.source.query<{ n: string; first: Date | null; last: Date | null }>(
-      'SELECT count(*) AS n, min(time) AS first, max(time) AS last FROM trackmilter_messages WHERE send_id = $1',
-      [sendId],
-    );
-    const messages = Number(span?.n ?? 0);
-    let totals: SendTotals | undefined =
-      messages > 0
-        ? {
-            sendId,
-            firstMs: span!.first!.getTime(),
-            lastMs: span!.last!.getTime(),
-            messages,
-            all: zero(),
-            human: zero(),
-            bounceClasses: {},
-            complaintTypes: {},
-            machineReasons: {},
-          }
-        : undefined;
-    const links = new Map<string, LinkAggregate>();
-    const positions = new Map<string, PositionAggregate>();
-    const seen = new Map<string, { any: boolean; human: boolean }>();
-    const see = (key: string, human: boolean): { newAny: boolean; newHuman: boolean } => {
-      const was = seen.get(key) ?? { any: false, human: false };
-      seen.set(key, { any: true, human: was.human || human });
-      return { newAny: !was.any, newHuman: human && !was.human };
-    };
-    for await (const e of this.source.events(sendId)) {
-      const timeMs = e.time.getTime();
-      const human = !e.machine;
-      const t = (totals ??= {
-        sendId,
-        firstMs: timeMs,
-        lastMs: timeMs,
-        messages: 0,
-        all: zero(),
-        human: zero(),
-        bounceClasses: {},
-        complaintTypes: {},
-        machineReasons: {},
-      });
-      t.firstMs = Math.min(t.firstMs, timeMs);
-      t.lastMs = Math.max(t.lastMs, timeMs);
-      t.all[FIELD[e.type]] += 1;
-      if (human) t.human[FIELD[e.type]] += 1;
-      const who = whoOf(e);
-      if (e.type === 'open') {
-        const s = see(`o\n${who}`, human);
-        if (s.newAny) t.all.uniqueOpens += 1;
-        if (s.newHuman) t.human.uniqueOpens += 1;
-      } else if (e.type === 'click') {
-        const s = see(`c\n${who}`, human);
-        if (s.newAny) t.all.uniqueClicks += 1;
-        if (s.newHuman) t.human.uniqueClicks += 1;
-        const url = e.url.split('?', 1)[0]!;
-        const link = `${url}\n${e.linkName}`;
-        const l = links.get(link) ?? { url, linkName: e.linkName, clicks: 0, humanClicks: 0, uniqueClicks: 0, humanUniqueClicks: 0 };
-        const ls = see(`l\n${link}\n${who}`, human);
-        l.clicks += 1;
-        if (human) l.humanClicks += 1;
-        if (ls.newAny) l.uniqueClicks += 1;
-        if (ls.newHuman) l.humanUniqueClicks += 1;
-        links.set(link, l);
-        const posKey = `${e.part}\n${e.position}\n${link}`;
-        const p = positions.get(posKey) ?? { part: e.part, position: e.position, url, linkName: e.linkName, clicks: 0, humanClicks: 0 };
-        p.clicks += 1;
-        if (human) p.humanClicks += 1;
-        positions.set(posKey, p);
-      } else if (e.type === 'bounce') {
-        bump(t.bounceClasses, e.details?.classification || 'unknown');
-      } else if (e.type === 'complaint') {
-        bump(t.complaintTypes, e.details?.feedbackType || 'unknown');
+  /** Totals of every send matching `where` (a condition followed by AND, or nothing), in three queries. */
+  private async totalsWhere(where: string, values: unknown[]): Promise<SendTotals[]> {
+    const [messages, counts, breakdowns] = await Promise.all([
+      this.source.query<{ send_id: string; n: string; first: Date; last: Date }>(
+        `SELECT send_id, count(*) AS n, min(time) AS first, max(time) AS last FROM trackmilter_messages WHERE ${where} true GROUP BY send_id`,
+        values,
+      ),
+      this.source.query<CountRow>(
+        `SELECT send_id, min(time) AS first, max(time) AS last, ${COUNTS.join(', ')} FROM trackmilter_events WHERE ${where} true GROUP BY send_id`,
+        values,
+      ),
+      this.source.query<{ send_id: string; kind: string; key: string; type: string; n: string }>(BREAKDOWNS(where), values),
+    ]);
+    const bySend = new Map<string, SendTotals>();
+    const totalsOf = (sendId: string, first: Date, last: Date): SendTotals => {
+      let t = bySend.get(sendId);
+      if (!t) {
+        t = {
+          sendId,
+          firstMs: first.getTime(),
+          lastMs: last.getTime(),
+          messages: 0,
+          all: zero(),
+          human: zero(),
+          bounceClasses: {},
+          complaintTypes: {},
+          machineReasons: {},
+        };
+        bySend.set(sendId, t);
       }
-      if (e.machine) bump((t.machineReasons[e.machineReason || 'unknown'] ??= {}), e.type);
+      t.firstMs = Math.min(t.firstMs, first.getTime());
+      t.lastMs = Math.max(t.lastMs, last.getTime());
+      return t;
+    };
+    for (const m of messages) totalsOf(m.send_id, m.first, m.last).messages = Number(m.n);
+    for (const row of counts) {
+      const t = totalsOf(row.send_id, row.first, row.last);
+      for (const field of Object.keys(t.all) as (keyof AggregateCounts)[]) {
+        t.all[field] = Number(row[field]);
+        t.human[field] = Number(row[`h_${field}`]);
+      }
     }
-    return { totals, links, positions };
+    for (const b of breakdowns) {
+      const t = bySend.get(b.send_id);
+      if (!t) continue;
+      const n = Number(b.n);
+      if (b.kind === 'bounce') t.bounceClasses[b.key] = n;
+      else if (b.kind === 'complaint') t.complaintTypes[b.key] = n;
+      else (t.machineReasons[b.key] ??= {})[b.type as keyof SendTotals['machineReasons'][string]] = n;
+    }
+    return [...bySend.values()];
   }
 }
 
-function bump(record: Record<string, number>, key: string): void {
-  record[key] = (record[key] ?? 0) + 1;
+function zero(): AggregateCounts {
+  return { opens: 0, uniqueOpens: 0, clicks: 0, uniqueClicks: 0, bounces: 0, complaints: 0, unsubscribes: 0 };
 }

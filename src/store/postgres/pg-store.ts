@@ -72,11 +72,8 @@ export class PgTrackStore implements TrackStore {
   private readonly cachedMessages: ReadCache<MessageRecord>;
   private suppressionLookups = 0;
   private state: State = 'new';
-  /** Computed from the events when read (./pg-aggregates.ts). */
-  readonly aggregates: PgAggregates = new PgAggregates({
-    events: (sendId) => this.eventsBySendId(sendId),
-    query: (text, values) => this.query(text, values),
-  });
+  /** Computed by the database from the events when read (./pg-aggregates.ts). */
+  readonly aggregates: PgAggregates = new PgAggregates({ query: (text, values) => this.query(text, values) });
 
   constructor(options: PgStoreOptions = {}) {
     const url = options.url ?? '';
