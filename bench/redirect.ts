@@ -20,7 +20,7 @@
  * Prints a table; writes bench/out/redirect.json. Without wrk or nginx it says so and exits 0.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import { findFreePort } from '../test/helpers/net.js';
@@ -131,11 +131,38 @@ async function wrk(url: string, seconds: number): Promise<WrkResult> {
   return parseWrk(stdout);
 }
 
-/** The measured run, and every response counted by wrk (warm-up included). */
-async function measure(url: string): Promise<{ result: WrkResult; responses: number }> {
+/**
+ * CPU time (ms) used so far by a process and its children's processes (nginx's workers), all threads:
+ * utime + stime of /proc/<pid>/stat. Unlike a rate, CPU per request hardly moves when something else
+ * loads the machine, so it compares servers measured minutes apart.
+ */
+async function cpuMs(pid: number): Promise<number> {
+  const ticksPerMs = 100 / 1000; // USER_HZ is 100 on Linux
+  const statOf = async (p: string): Promise<string[] | null> => {
+    try {
+      const text = await readFile(`/proc/${p}/stat`, 'utf8');
+      return text.slice(text.lastIndexOf(')') + 2).split(' '); // fields from the 3rd on (state)
+    } catch {
+      return null;
+    }
+  };
+  let ticks = 0;
+  for (const p of await readdir('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    const fields = await statOf(p);
+    // fields[1] is ppid, fields[11] utime, fields[12] stime
+    if (fields && (Number(p) === pid || Number(fields[1]) === pid)) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / ticksPerMs;
+}
+
+/** The measured run, the server's CPU per answered request in it, and every response counted by wrk (warm-up included). */
+async function measure(url: string, pid: number): Promise<{ result: WrkResult; responses: number; cpuUsPerRequest: number }> {
   const warmup = WARMUP_S > 0 ? (await wrk(url, WARMUP_S)).requests : 0;
+  const cpuBefore = await cpuMs(pid);
   const result = await wrk(url, DURATION_S);
-  return { result, responses: warmup + result.requests };
+  const cpuUsPerRequest = (((await cpuMs(pid)) - cpuBefore) * 1000) / Math.max(1, result.requests);
+  return { result, responses: warmup + result.requests, cpuUsPerRequest };
 }
 
 // --- nginx ---------------------------------------------------------------------------------------
@@ -143,6 +170,8 @@ async function measure(url: string): Promise<{ result: WrkResult; responses: num
 /** A server under test: where it listens, and how to stop it (with whatever it reports on exit). */
 interface RunningTarget {
   port: number;
+  /** The server's process (nginx: its master; its workers are counted as its children). */
+  pid: number;
   stop: () => Promise<Record<string, number>>;
 }
 
@@ -164,6 +193,7 @@ async function startNginx(): Promise<RunningTarget> {
   }
   return {
     port,
+    pid: child.pid!,
     stop: async () => {
       child.kill('SIGQUIT'); // graceful: workers finish, master removes its pid file
       await exited;
@@ -299,6 +329,7 @@ async function startServerProcess(kind: keyof typeof SERVERS): Promise<RunningTa
   await Promise.race([waitForPort(port), exited.then(() => Promise.reject(new Error(`${kind} server exited before listening`)))]);
   return {
     port,
+    pid: child.pid!,
     stop: async () => {
       child.kill('SIGTERM');
       const stuck = setTimeout(() => child.kill('SIGKILL'), 15_000);
@@ -317,6 +348,7 @@ const REDIRECTOR = 'redirector + LevelDB';
 interface Round extends WrkResult {
   target: string;
   responses: number;
+  cpuUsPerRequest: number;
   eventsWritten?: number;
   batches?: number;
 }
@@ -327,6 +359,7 @@ interface Row {
   requestsPerSec: number;
   p50Ms: number;
   worstP99Ms: number;
+  cpuUsPerRequest: number;
   non3xx: number;
   socketErrors: string;
   /** Responses wrk counted beyond the events the server wrote (a redirector row: must be 0). */
@@ -350,6 +383,7 @@ function rowOf(target: string, rounds: Round[]): Row {
     requestsPerSec: median(rounds.map((r) => r.requestsPerSec)),
     p50Ms: median(rounds.map((r) => r.p50Ms)),
     worstP99Ms: Math.max(...rounds.map((r) => r.p99Ms)),
+    cpuUsPerRequest: median(rounds.map((r) => r.cpuUsPerRequest)),
     non3xx: rounds.reduce((sum, r) => sum + r.non3xx, 0),
     socketErrors: rounds
       .map((r) => r.socketErrors ?? '')
@@ -395,13 +429,13 @@ async function main(): Promise<void> {
       const running = await start();
       let measured: Awaited<ReturnType<typeof measure>> | undefined;
       try {
-        measured = await measure(`http://127.0.0.1:${running.port}/c/${token ?? TOKEN}`);
+        measured = await measure(`http://127.0.0.1:${running.port}/c/${token ?? TOKEN}`, running.pid);
       } finally {
         // What the server reports on its way out (the redirector: events and batches written).
         const stats = await running.stop();
         if (measured) {
           const list = rounds.get(target) ?? [];
-          list.push({ target, ...measured.result, responses: measured.responses, ...stats });
+          list.push({ target, ...measured.result, responses: measured.responses, cpuUsPerRequest: measured.cpuUsPerRequest, ...stats });
           rounds.set(target, list);
         }
       }
@@ -411,6 +445,7 @@ async function main(): Promise<void> {
 
   const rateOf = (target: string): number => rows.find((row) => row.target === target)?.requestsPerSec ?? NaN;
   const nginxRate = rateOf(NGINX);
+  const nginxCpu = rows.find((row) => row.target === NGINX)?.cpuUsPerRequest ?? NaN;
   const memoryRate = rateOf(REDIRECTOR);
   const table = rows.map((row) => ({
     target: row.target,
@@ -418,6 +453,8 @@ async function main(): Promise<void> {
     'p50 ms': Number(row.p50Ms.toFixed(2)),
     'worst p99 ms': row.worstP99Ms,
     'vs nginx': Number((row.requestsPerSec / nginxRate).toFixed(3)),
+    'CPU us/req': Number(row.cpuUsPerRequest.toFixed(1)),
+    'CPU vs nginx': Number((nginxCpu / row.cpuUsPerRequest).toFixed(3)),
     'vs memory row': row.target.startsWith('redirector') ? Number((row.requestsPerSec / memoryRate).toFixed(3)) : '',
     recorded: row.unrecorded === undefined ? '' : row.unrecorded === 0 ? 'all' : `${row.unrecorded} missing`,
     'ev/batch': row.eventsPerBatch === undefined ? '' : Math.round(row.eventsPerBatch),
@@ -425,7 +462,10 @@ async function main(): Promise<void> {
     'socket errors': row.socketErrors,
   }));
   console.table(table);
-  console.log(`req/s: median of ${ROUNDS} rounds; worst p99: the highest of them; memory row: '${REDIRECTOR}'`);
+  console.log(
+    `req/s, CPU: medians of ${ROUNDS} rounds; worst p99: the highest of them; CPU us/req: the server's CPU (all threads and ` +
+      `child processes) per answered request; CPU vs nginx: nginx's CPU per request over the row's; memory row: '${REDIRECTOR}'`,
+  );
   await mkdir(path.dirname(OUT_FILE), { recursive: true });
   const out = {
     date: new Date().toISOString(),
