@@ -124,8 +124,9 @@ function parseWrk(output: string): WrkResult {
   };
 }
 
-async function wrk(url: string, seconds: number): Promise<WrkResult> {
-  const { stdout } = await execFileAsync('wrk', [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url], {
+async function wrk(url: string, seconds: number, script?: string): Promise<WrkResult> {
+  const scriptArgs = script ? ['-s', script] : [];
+  const { stdout } = await execFileAsync('wrk', [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', ...scriptArgs, url], {
     maxBuffer: 1 << 20,
   });
   return parseWrk(stdout);
@@ -157,10 +158,10 @@ async function cpuMs(pid: number): Promise<number> {
 }
 
 /** The measured run, the server's CPU per answered request in it, and every response counted by wrk (warm-up included). */
-async function measure(url: string, pid: number): Promise<{ result: WrkResult; responses: number; cpuUsPerRequest: number }> {
-  const warmup = WARMUP_S > 0 ? (await wrk(url, WARMUP_S)).requests : 0;
+async function measure(url: string, pid: number, script?: string): Promise<{ result: WrkResult; responses: number; cpuUsPerRequest: number }> {
+  const warmup = WARMUP_S > 0 ? (await wrk(url, WARMUP_S, script)).requests : 0;
   const cpuBefore = await cpuMs(pid);
-  const result = await wrk(url, DURATION_S);
+  const result = await wrk(url, DURATION_S, script);
   const cpuUsPerRequest = (((await cpuMs(pid)) - cpuBefore) * 1000) / Math.max(1, result.requests);
   return { result, responses: warmup + result.requests, cpuUsPerRequest };
 }
@@ -233,10 +234,36 @@ const MESSAGE_ID = Buffer.from('bench-message-1');
 const STATEFUL_TOKEN = mintStatefulClick(KEYRING, { rowId: ROW_ID, messageId: MESSAGE_ID, position: 1, part: 'h' });
 
 /**
+ * The same path as a send's recipients make it: RECIPIENTS messages of one send, one recipient each,
+ * each with its own token for the same link; wrk picks one at random per request. Every click is then
+ * mostly a new person to the send's unique counts and to the machine judge, where the one-token row
+ * has one person clicking over and over.
+ */
+const RECIPIENTS = 10_000;
+const messageIdOf = (n: number): Buffer => Buffer.from(`bench-message-many-${n}`);
+const manyTokens = (): string[] =>
+  Array.from({ length: RECIPIENTS }, (_, n) => mintStatefulClick(KEYRING, { rowId: ROW_ID, messageId: messageIdOf(n), position: 1, part: 'h' }));
+
+/** A wrk script requesting one of `paths` at random (each thread seeds its own generator). */
+async function randomPathScript(paths: string[]): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-redirect-wrk-'));
+  const file = path.join(dir, 'paths.lua');
+  const lua = [
+    `local paths = {${paths.map((p) => `"${p}"`).join(',')}}`,
+    'local threads = 0',
+    'function setup(thread) threads = threads + 1; thread:set("id", threads) end',
+    'function init(args) math.randomseed(id * 7919) end',
+    'function request() return wrk.format(nil, paths[math.random(#paths)]) end',
+  ];
+  await writeFile(file, `${lua.join('\n')}\n`);
+  return file;
+}
+
+/**
  * Serves the redirector with the daemon's own store (LevelTrackStore: group commit, the event and
  * retention keys) until SIGTERM, then reports what it wrote.
  */
-async function serveRedirector(port: number, options: { fastFront?: boolean; stateful?: boolean } = {}): Promise<void> {
+async function serveRedirector(port: number, options: { fastFront?: boolean; stateful?: boolean; recipients?: number } = {}): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-redirect-db-'));
   const store = new LevelTrackStore(dir, { sync: SYNC });
   await store.open();
@@ -245,6 +272,13 @@ async function serveRedirector(port: number, options: { fastFront?: boolean; sta
     const recipients = [LINK.recipient];
     const message = { id: MESSAGE_ID, recipients, emailCode: LINK.emailCode, sendId: LINK.sendId, listId: LINK.listId, queueId: 'B3NCH', time: new Date() };
     await store.recordMessage(message, [{ id: ROW_ID, ...ROW }]);
+    const numbers = Array.from({ length: options.recipients ?? 0 }, (_, n) => n);
+    for (let from = 0; from < numbers.length; from += 500) {
+      const chunk = numbers
+        .slice(from, from + 500)
+        .map((n) => ({ ...message, id: messageIdOf(n), recipients: [`reader${n}@example.org`], emailCode: `ec-${n}` }));
+      await Promise.all(chunk.map((many) => store.recordMessage(many, [{ id: ROW_ID, ...ROW }])));
+    }
     resolver = createStoreResolver(KEYRING, store);
   }
   const sink: EventSink = { record: (events) => store.recordEvents(events) };
@@ -410,7 +444,8 @@ async function main(): Promise<void> {
   );
   const rounds = new Map<string, Round[]>();
 
-  const targets: { only: string; target: string; start: () => Promise<RunningTarget>; token?: string }[] = [
+  const manyScript = await randomPathScript(manyTokens().map((token) => `/c/${token}`));
+  const targets: { only: string; target: string; start: () => Promise<RunningTarget>; token?: string; script?: string }[] = [
     { only: 'nginx', target: NGINX, start: startNginx },
     { only: 'bare', target: 'node:http bare 302', start: () => startServerProcess('bare') },
     { only: 'raw', target: 'node:net fixed 302', start: () => startServerProcess('raw') },
@@ -422,14 +457,20 @@ async function main(): Promise<void> {
       start: () => startServerProcess('redirector-stateful'),
       token: STATEFUL_TOKEN,
     },
+    {
+      only: 'redirector-stateful-many',
+      target: `redirector, stateful, ${RECIPIENTS / 1000}k recipients`,
+      start: () => startServerProcess('redirector-stateful-many'),
+      script: manyScript,
+    },
   ];
   for (let round = 0; round < ROUNDS; round++) {
-    for (const { only, target, start, token } of targets) {
+    for (const { only, target, start, token, script } of targets) {
       if (ONLY && ONLY !== only) continue;
       const running = await start();
       let measured: Awaited<ReturnType<typeof measure>> | undefined;
       try {
-        measured = await measure(`http://127.0.0.1:${running.port}/c/${token ?? TOKEN}`, running.pid);
+        measured = await measure(`http://127.0.0.1:${running.port}/c/${token ?? TOKEN}`, running.pid, script);
       } finally {
         // What the server reports on its way out (the redirector: events and batches written).
         const stats = await running.stop();
@@ -441,6 +482,7 @@ async function main(): Promise<void> {
       }
     }
   }
+  await rm(path.dirname(manyScript), { recursive: true, force: true });
   const rows = [...rounds].map(([target, list]) => rowOf(target, list));
 
   const rateOf = (target: string): number => rows.find((row) => row.target === target)?.requestsPerSec ?? NaN;
@@ -485,6 +527,7 @@ const SERVERS = {
   redirector: (port: number) => serveRedirector(port),
   'redirector-node': (port: number) => serveRedirector(port, { fastFront: false }),
   'redirector-stateful': (port: number) => serveRedirector(port, { stateful: true }),
+  'redirector-stateful-many': (port: number) => serveRedirector(port, { stateful: true, recipients: RECIPIENTS }),
   bare: serveBareNode,
   raw: serveRawSocket,
 } satisfies Record<string, (port: number) => Promise<void>>;
