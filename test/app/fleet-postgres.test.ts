@@ -1,10 +1,10 @@
 // A fleet of two `serve` daemons (their own processes) on one PostgreSQL (a private cluster): a
 // stateful link minted by A's milter resolves through B's redirector as through A's, and `report`
 // from either host counts the clicks made through both. B has only A's signing keys, copied.
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postgresBinaries, startPostgres, type PostgresCluster } from '../helpers/postgres.js';
-import { CLI_BUILT, DaemonProcess, TempDirs, cli, copyKeys, freePort } from './helpers/processes.js';
+import { postgresBinaries } from '../helpers/postgres.js';
+import { startFleet, type Fleet } from './helpers/fleet.js';
+import { CLI_BUILT, cli, type DaemonProcess } from './helpers/processes.js';
 import { SEND, buildNewsletter, pairClicks, readRewritten, type ExpectedClick, type RewrittenNewsletter } from './helpers/newsletter.js';
 import { browse, sendThroughMilter } from './helpers/traffic.js';
 
@@ -17,23 +17,15 @@ interface ReportJson {
 }
 
 describe.skipIf(!CLI_BUILT || 'missing' in binaries)('a fleet on one PostgreSQL: two serve daemons', () => {
-  const dirs = new TempDirs();
-  let cluster: PostgresCluster;
+  let fleet: Fleet;
   let hostA: DaemonProcess;
   let hostB: DaemonProcess;
   let rewritten: RewrittenNewsletter;
   let clicks: ExpectedClick[];
 
   beforeAll(async () => {
-    cluster = await startPostgres();
-    const url = cluster.url(await cluster.createDatabase());
-    const portA = await freePort();
-    const config = `[store]\nbackend = "postgres"\npostgres_url = "${url}"\n\n[tracking]\ndomain = "127.0.0.1:${portA}"\nscheme = "http"\n\n[http]\nfast_click_seconds = 0\n`;
-    const dataA = path.join(await dirs.make(), 'data');
-    hostA = await DaemonProcess.start({ role: 'serve', dataDir: dataA, httpPort: portA, configToml: config });
-    const dataB = path.join(await dirs.make(), 'data');
-    await copyKeys(dataA, dataB);
-    hostB = await DaemonProcess.start({ role: 'serve', dataDir: dataB, configToml: config });
+    fleet = await startFleet();
+    ({ hostA, hostB } = fleet);
 
     const message = buildNewsletter();
     const result = await sendThroughMilter(hostA.milterPort, message);
@@ -42,13 +34,8 @@ describe.skipIf(!CLI_BUILT || 'missing' in binaries)('a fleet on one PostgreSQL:
     clicks = pairClicks(rewritten, message.spec);
   }, 120_000);
   afterAll(async () => {
-    await hostA?.stop();
-    await hostB?.stop();
-    await cluster?.stop();
-    await dirs.cleanup();
+    await fleet?.stop();
   });
-
-  const throughB = (link: string): string => hostB.baseUrl + link.slice(hostA.baseUrl.length);
 
   it("every stateful link minted by A resolves through B's redirector, and through A's", async () => {
     expect(clicks.length).toBeGreaterThan(1);
@@ -57,12 +44,12 @@ describe.skipIf(!CLI_BUILT || 'missing' in binaries)('a fleet on one PostgreSQL:
     clicks.forEach((click) => expect(click.link.startsWith(hostA.baseUrl)).toBe(true));
     const half = Math.ceil(clicks.length / 2);
     for (const [i, click] of clicks.entries()) {
-      const link = i < half ? throughB(click.link) : click.link;
+      const link = i < half ? fleet.throughB(click.link) : click.link;
       const answer = await browse(link);
       expect(answer.status, link).toBe(302);
       expect(answer.location, `${click.part}${click.position}`).toBe(click.original);
     }
-    const pixel = await browse(throughB(rewritten.pixels[0]!));
+    const pixel = await browse(fleet.throughB(rewritten.pixels[0]!));
     expect(pixel.status).toBe(200);
     expect(pixel.contentType).toBe('image/gif');
   });

@@ -82,6 +82,11 @@ export class DaemonProcess {
     return this.process.running;
   }
 
+  /** A serve daemon's milter address, as Postfix's smtpd_milters takes it. */
+  get milterSpec(): string {
+    return `inet:127.0.0.1:${this.milterPort}`;
+  }
+
   /** The flags that find this daemon: the same as it was started with. */
   get cliFlags(): string[] {
     return ['--http', this.httpAddress, '--data', this.spec.dataDir, ...(this.configFile ? ['--config', this.configFile] : [])];
@@ -89,7 +94,7 @@ export class DaemonProcess {
 
   private args(): string[] {
     const args = [CLI_ENTRY, this.spec.role, ...this.cliFlags];
-    if (this.spec.role === 'serve') args.push('--milter', `inet:127.0.0.1:${this.milterPort}`);
+    if (this.spec.role === 'serve') args.push('--milter', this.milterSpec);
     return args;
   }
 
