@@ -26,7 +26,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { TrackmilterDaemon, PACKAGE_VERSION, daemonUnavailableReason, readPeakRssKb } from '../test/helpers/daemon.js';
 import { ECHO_MILTER_SOURCE, EchoMilter, buildEchoMilter, echoMilterUnavailableReason } from '../test/helpers/echo-milter.js';
-import { buildNewsletter } from '../test/app/helpers/newsletter.js';
+import { buildNewsletter, messageData } from '../test/app/helpers/newsletter.js';
 import { PROJECT_ROOT, PostfixLab, postfixLabUnavailableReason } from '../test/helpers/postfix-lab.js';
 import { sharedPath } from '../test/helpers/shared-dir.js';
 import { measureThroughput, type ThroughputResult } from './lib/mta-run.js';
@@ -118,9 +118,7 @@ async function benchNewsletter(): Promise<Buffer> {
     return stdout;
   }
   console.log(`bench:mta: ${script.absence}; sending our own test newsletter (test/app/helpers/newsletter.ts) instead`);
-  const own = buildNewsletter();
-  const head = own.headers.map((h) => `${h.name}: ${h.value}\r\n`).join('');
-  return Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), own.body]);
+  return messageData(buildNewsletter());
 }
 
 async function main(): Promise<number> {

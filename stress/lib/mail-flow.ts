@@ -11,7 +11,7 @@ import type { TrackmilterDaemon } from '../../test/helpers/daemon.js';
 import { makeTestMessage } from '../../test/helpers/messages.js';
 import { SmtpSession, type OutgoingMessage } from '../../test/helpers/smtp.js';
 import { BIG_HTML_CONTROL_HEADERS, bigHtmlBody } from '../../test/helpers/big-html.js';
-import { buildNewsletter } from '../../test/app/helpers/newsletter.js';
+import { buildNewsletter, messageData } from '../../test/app/helpers/newsletter.js';
 import { sharedPath } from '../../test/helpers/shared-dir.js';
 
 const MAKE_NEWSLETTER = sharedPath('bench', 'make-newsletter.py');
@@ -20,9 +20,7 @@ const MAKE_NEWSLETTER = sharedPath('bench', 'make-newsletter.py');
 export function newsletter(): OutgoingMessage {
   const envelope = { from: 'news@example.com', to: ['reader@example.net'] };
   if (MAKE_NEWSLETTER.present) return { envelope, data: execFileSync('python3', [MAKE_NEWSLETTER.path, '40'], { maxBuffer: 64 << 20 }) };
-  const own = buildNewsletter();
-  const head = own.headers.map((h) => `${h.name}: ${h.value}`).join('\r\n');
-  return { envelope, data: Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'latin1'), own.body]) };
+  return { envelope, data: messageData(buildNewsletter()) };
 }
 
 export function bigMessage(): OutgoingMessage {

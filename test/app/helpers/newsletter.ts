@@ -163,6 +163,12 @@ export function buildNewsletter(spec: NewsletterSpec = defaultNewsletterSpec()):
   return { headers, body: Buffer.from(body, 'latin1'), spec };
 }
 
+/** The message as an MTA takes it in (SMTP DATA, sendmail, smtp-source): its header fields, a blank line, its body; CRLF throughout. */
+export function messageData(message: Pick<Newsletter, 'headers' | 'body'>): Buffer {
+  const head = message.headers.map((h) => `${h.name}: ${h.value}\r\n`).join('');
+  return Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), message.body]);
+}
+
 export interface MimePart {
   contentType: string;
   transferEncoding: string;
