@@ -11,18 +11,16 @@
  *   npm run bench:mixed      BENCH_SECONDS=8 per row, BENCH_CONNECTIONS=32
  * Needs root, Postfix, smtp-sink and wrk (Debian: apt-get install -y wrk). Writes bench/out/mixed.json.
  */
-import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { daemonUnavailableReason } from '../test/helpers/daemon.js';
 import type { OutgoingMessage } from '../test/helpers/smtp.js';
 import { postfixLabUnavailableReason, PROJECT_ROOT } from '../test/helpers/postfix-lab.js';
 import { withRig } from '../stress/lib/rig.js';
 import { bigMessage, clickLink, newsletter, startSenders } from '../stress/lib/mail-flow.js';
+import { hasWrk, wrk } from './lib/wrk.js';
 
-const execFileAsync = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const NEWSLETTER_SENDERS = 4;
@@ -39,33 +37,6 @@ interface Row {
   refused: number;
 }
 
-interface WrkResult {
-  requestsPerSec: number;
-  /** Answers other than a redirect: must be 0, or the row measured something else than clicks. */
-  non3xx: number;
-  p50Ms: number;
-  p99Ms: number;
-}
-
-function toMs(value: string, unit: string): number {
-  const n = Number(value);
-  return unit === 'us' ? n / 1000 : unit === 's' ? n * 1000 : unit === 'm' ? n * 60_000 : n;
-}
-
-async function wrk(url: string, seconds: number): Promise<WrkResult> {
-  const { stdout } = await execFileAsync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url], { maxBuffer: 1 << 20 });
-  const percentile = (p: string): number => {
-    const match = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(stdout);
-    return match ? toMs(match[1] ?? '', match[2] ?? 'ms') : NaN;
-  };
-  return {
-    requestsPerSec: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN),
-    non3xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0),
-    p50Ms: percentile('50'),
-    p99Ms: percentile('99'),
-  };
-}
-
 function loadAverage(): string {
   return os
     .loadavg()
@@ -76,7 +47,7 @@ function loadAverage(): string {
 async function runMode(mode: string, configToml: string): Promise<Row[]> {
   return withRig({ daemon: { configToml }, lab: { dumpMessages: false } }, async ({ daemon, lab }) => {
     const link = await clickLink(daemon);
-    await wrk(link, 1);
+    await wrk(link, { threads: 1, connections: CONNECTIONS, seconds: 1 });
     const rows: Row[] = [];
     const scenarios: Array<[string, OutgoingMessage | null, number]> = [
       ['idle', null, 0],
@@ -89,7 +60,7 @@ async function runMode(mode: string, configToml: string): Promise<Row[]> {
       if (senders) await new Promise((resolve) => setTimeout(resolve, 1500));
       const before = senders?.counts() ?? { accepted: 0, refused: 0 };
       const started = Date.now();
-      const clicks = await wrk(link, SECONDS);
+      const clicks = await wrk(link, { threads: 1, connections: CONNECTIONS, seconds: SECONDS });
       const elapsed = (Date.now() - started) / 1000;
       const after = senders?.counts() ?? before;
       await senders?.stop();
@@ -113,11 +84,7 @@ async function runMode(mode: string, configToml: string): Promise<Row[]> {
 
 async function main(): Promise<void> {
   const missing = [daemonUnavailableReason(), postfixLabUnavailableReason()].filter((r) => r !== undefined);
-  const hasWrk = await execFileAsync('wrk', ['--version']).then(
-    () => true,
-    (err: { code?: unknown }) => err.code !== 'ENOENT',
-  );
-  if (!hasWrk) missing.push('wrk is not installed (Debian: apt-get install -y wrk)');
+  if (!(await hasWrk())) missing.push('wrk is not installed (Debian: apt-get install -y wrk)');
   if (missing.length > 0) {
     console.log(`bench:mixed skipped: ${missing.join('; ')}`);
     return;

@@ -37,6 +37,7 @@ import { createStoreResolver } from '../src/app/store-resolver.js';
 import type { EventSink, LinkResolver, ResolvedLink } from '../src/redirector/types.js';
 import { LevelTrackStore } from '../src/store/index.js';
 import { silentLogger } from '../src/util/log.js';
+import { randomPathScript, wrk, type WrkResult } from './lib/wrk.js';
 
 const execFileAsync = promisify(execFile);
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -91,45 +92,8 @@ async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   }
 }
 
-interface WrkResult {
-  requests: number;
-  requestsPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  non3xx: number;
-  socketErrors: string | null;
-}
-
-function toMs(value: string, unit: string): number {
-  const n = Number(value);
-  if (unit === 'us') return n / 1000;
-  if (unit === 's') return n * 1000;
-  if (unit === 'm') return n * 60_000;
-  return n;
-}
-
-function parseWrk(output: string): WrkResult {
-  const number = (re: RegExp): number => Number(re.exec(output)?.[1] ?? NaN);
-  const percentile = (p: string): number => {
-    const match = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(output);
-    return match ? toMs(match[1] ?? '', match[2] ?? 'ms') : NaN;
-  };
-  return {
-    requests: number(/(\d+) requests in/),
-    requestsPerSec: number(/Requests\/sec:\s+([\d.]+)/),
-    p50Ms: percentile('50'),
-    p99Ms: percentile('99'),
-    non3xx: number(/Non-2xx or 3xx responses: (\d+)/) || 0,
-    socketErrors: /Socket errors: (.*)/.exec(output)?.[1] ?? null,
-  };
-}
-
-async function wrk(url: string, seconds: number, script?: string): Promise<WrkResult> {
-  const scriptArgs = script ? ['-s', script] : [];
-  const { stdout } = await execFileAsync('wrk', [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', ...scriptArgs, url], {
-    maxBuffer: 1 << 20,
-  });
-  return parseWrk(stdout);
+function runWrk(url: string, seconds: number, script?: string): Promise<WrkResult> {
+  return wrk(url, { threads: THREADS, connections: CONNECTIONS, seconds, ...(script ? { script } : {}) });
 }
 
 /**
@@ -159,9 +123,9 @@ async function cpuMs(pid: number): Promise<number> {
 
 /** The measured run, the server's CPU per answered request in it, and every response counted by wrk (warm-up included). */
 async function measure(url: string, pid: number, script?: string): Promise<{ result: WrkResult; responses: number; cpuUsPerRequest: number }> {
-  const warmup = WARMUP_S > 0 ? (await wrk(url, WARMUP_S, script)).requests : 0;
+  const warmup = WARMUP_S > 0 ? (await runWrk(url, WARMUP_S, script)).requests : 0;
   const cpuBefore = await cpuMs(pid);
-  const result = await wrk(url, DURATION_S, script);
+  const result = await runWrk(url, DURATION_S, script);
   const cpuUsPerRequest = (((await cpuMs(pid)) - cpuBefore) * 1000) / Math.max(1, result.requests);
   return { result, responses: warmup + result.requests, cpuUsPerRequest };
 }
@@ -243,21 +207,6 @@ const RECIPIENTS = 10_000;
 const messageIdOf = (n: number): Buffer => Buffer.from(`bench-message-many-${n}`);
 const manyTokens = (): string[] =>
   Array.from({ length: RECIPIENTS }, (_, n) => mintStatefulClick(KEYRING, { rowId: ROW_ID, messageId: messageIdOf(n), position: 1, part: 'h' }));
-
-/** A wrk script requesting one of `paths` at random (each thread seeds its own generator). */
-async function randomPathScript(paths: string[]): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-redirect-wrk-'));
-  const file = path.join(dir, 'paths.lua');
-  const lua = [
-    `local paths = {${paths.map((p) => `"${p}"`).join(',')}}`,
-    'local threads = 0',
-    'function setup(thread) threads = threads + 1; thread:set("id", threads) end',
-    'function init(args) math.randomseed(id * 7919) end',
-    'function request() return wrk.format(nil, paths[math.random(#paths)]) end',
-  ];
-  await writeFile(file, `${lua.join('\n')}\n`);
-  return file;
-}
 
 /**
  * Serves the redirector with the daemon's own store (LevelTrackStore: group commit, the event and
