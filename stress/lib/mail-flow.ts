@@ -68,21 +68,30 @@ export function startSenders(port: number, message: OutgoingMessage, sessions: n
   };
 }
 
-/** A genuine click link of the daemon: a newsletter straight through its milter, its first tracked link. */
-export async function clickLink(daemon: TrackmilterDaemon): Promise<string> {
-  const client = await MilterClient.connect(parseSocketSpec(daemon.milterSocket));
+/**
+ * Every click link of a newsletter sent straight through a milter to one recipient, in order (a new
+ * message record each time: its own tokens). `httpPort`: where the daemon's links point.
+ */
+export async function mintClickLinks(milterSpec: string, httpPort: number, recipient = 'reader@example.net'): Promise<string[]> {
+  const client = await MilterClient.connect(parseSocketSpec(milterSpec));
   try {
     await client.negotiate();
     const { headers, body } = splitMessage(Buffer.from(newsletter().data));
-    const result = await client.sendMessage({ from: 'news@example.com', recipients: ['reader@example.net'], headers, body });
+    const result = await client.sendMessage({ from: 'news@example.com', recipients: [recipient], headers, body });
     // The parts are quoted-printable: soft line breaks out first (a token never holds '=').
     const text = (result.body?.toString('latin1') ?? '').replace(/=\r?\n/g, '');
-    const link = new RegExp(`http://127\\.0\\.0\\.1:${daemon.httpPort}/c/[A-Za-z0-9_~]+`).exec(text)?.[0];
-    if (!link) throw new Error(`no click link in the rewritten newsletter (verdict ${result.verdict})`);
-    const answer = await fetch(link, { redirect: 'manual' });
-    if (answer.status !== 302) throw new Error(`${link} answers ${answer.status}, not a redirect`);
-    return link;
+    const links = [...text.matchAll(new RegExp(`http://127\\.0\\.0\\.1:${httpPort}/c/[A-Za-z0-9_~]+`, 'g'))].map((m) => m[0]);
+    if (links.length === 0) throw new Error(`no click link in the rewritten newsletter (verdict ${result.verdict})`);
+    return links;
   } finally {
     await client.quit();
   }
+}
+
+/** A genuine click link of the daemon: a newsletter straight through its milter, its first tracked link. */
+export async function clickLink(daemon: TrackmilterDaemon): Promise<string> {
+  const [link] = await mintClickLinks(daemon.milterSocket, daemon.httpPort);
+  const answer = await fetch(link!, { redirect: 'manual' });
+  if (answer.status !== 302) throw new Error(`${link} answers ${answer.status}, not a redirect`);
+  return link!;
 }
