@@ -29,6 +29,7 @@ import { ECHO_MILTER_SOURCE, EchoMilter, buildEchoMilter, echoMilterUnavailableR
 import { buildNewsletter, messageData } from '../test/app/helpers/newsletter.js';
 import { PROJECT_ROOT, PostfixLab, postfixLabUnavailableReason } from '../test/helpers/postfix-lab.js';
 import { sharedPath } from '../test/helpers/shared-dir.js';
+import { envInt, median } from './lib/figures.js';
 import { measureThroughput, type ThroughputResult } from './lib/mta-run.js';
 
 const execFileAsync = promisify(execFile);
@@ -55,14 +56,6 @@ async function stopChild(child: ChildProcess): Promise<void> {
 
 const freePort = (): Promise<number> => findFreePort();
 
-function envInt(name: string, fallback: number, min = 0): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got ${raw}`);
-  return value;
-}
-
 const COUNT = envInt('BENCH_COUNT', 1000, 1);
 const SESSIONS = envInt('BENCH_SESSIONS', 20, 1);
 const ROUNDS = envInt('BENCH_ROUNDS', 3, 1);
@@ -88,12 +81,6 @@ interface Setup {
   milter: MilterUnderTest;
   lab: PostfixLab;
   rounds: ThroughputResult[];
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 async function startSetup(name: string, startMilter: () => Promise<MilterUnderTest>, messageFile: string): Promise<Setup> {

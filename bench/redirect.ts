@@ -37,6 +37,7 @@ import { createStoreResolver } from '../src/app/store-resolver.js';
 import type { EventSink, LinkResolver, ResolvedLink } from '../src/redirector/types.js';
 import { LevelTrackStore } from '../src/store/index.js';
 import { silentLogger } from '../src/util/log.js';
+import { median } from './lib/figures.js';
 import { randomPathScript, wrk, type WrkResult } from './lib/wrk.js';
 
 const execFileAsync = promisify(execFile);
@@ -350,12 +351,6 @@ interface Row {
   eventsPerBatch?: number;
   rounds: Round[];
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 function rowOf(target: string, rounds: Round[]): Row {
   const written = rounds.every((r) => r.eventsWritten !== undefined);
