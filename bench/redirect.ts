@@ -20,7 +20,7 @@
  * Prints a table; writes bench/out/redirect.json. Without wrk or nginx it says so and exits 0.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import { findFreePort } from '../test/helpers/net.js';
@@ -37,6 +37,7 @@ import { createStoreResolver } from '../src/app/store-resolver.js';
 import type { EventSink, LinkResolver, ResolvedLink } from '../src/redirector/types.js';
 import { LevelTrackStore } from '../src/store/index.js';
 import { silentLogger } from '../src/util/log.js';
+import { cpuMs } from './lib/cpu.js';
 import { median } from './lib/figures.js';
 import { randomPathScript, wrk, type WrkResult } from './lib/wrk.js';
 
@@ -95,31 +96,6 @@ async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
 
 function runWrk(url: string, seconds: number, script?: string): Promise<WrkResult> {
   return wrk(url, { threads: THREADS, connections: CONNECTIONS, seconds, ...(script ? { script } : {}) });
-}
-
-/**
- * CPU time (ms) used so far by a process and its children's processes (nginx's workers), all threads:
- * utime + stime of /proc/<pid>/stat. Unlike a rate, CPU per request hardly moves when something else
- * loads the machine, so it compares servers measured minutes apart.
- */
-async function cpuMs(pid: number): Promise<number> {
-  const ticksPerMs = 100 / 1000; // USER_HZ is 100 on Linux
-  const statOf = async (p: string): Promise<string[] | null> => {
-    try {
-      const text = await readFile(`/proc/${p}/stat`, 'utf8');
-      return text.slice(text.lastIndexOf(')') + 2).split(' '); // fields from the 3rd on (state)
-    } catch {
-      return null;
-    }
-  };
-  let ticks = 0;
-  for (const p of await readdir('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    const fields = await statOf(p);
-    // fields[1] is ppid, fields[11] utime, fields[12] stime
-    if (fields && (Number(p) === pid || Number(fields[1]) === pid)) ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks / ticksPerMs;
 }
 
 /** The measured run, the server's CPU per answered request in it, and every response counted by wrk (warm-up included). */
