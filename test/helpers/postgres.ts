@@ -38,6 +38,8 @@ export interface PostgresCluster {
   url(database: string): string;
   /** A new, empty database; its name. */
   createDatabase(): Promise<string>;
+  /** The postmaster's process id while the server runs (its backends are its children). */
+  readonly pid: number | undefined;
   /** Stops the server (fast shutdown); it can be started again with start(). */
   stopServer(): Promise<void>;
   start(): Promise<void>;
@@ -134,6 +136,9 @@ export async function startPostgres(): Promise<PostgresCluster> {
     port,
     host,
     url,
+    get pid() {
+      return server?.exitCode === null ? server.pid : undefined;
+    },
     async createDatabase() {
       dbCounter += 1;
       const name = `t${process.pid}_${dbCounter}`;

@@ -70,6 +70,11 @@ export class DaemonProcess {
     return this.process.logs;
   }
 
+  /** The running process's id (-1 when stopped). */
+  get pid(): number {
+    return this.process.pid;
+  }
+
   get httpAddress(): string {
     return `127.0.0.1:${this.httpPort}`;
   }
