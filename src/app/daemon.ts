@@ -66,7 +66,7 @@ export async function startDaemon(config: ConfigValues, logger: Logger, role: Da
   const dataDir = config['data.dir'];
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const keyring = await loadKeyring(dataDir);
-  const store = role === 'milter' ? null : createTrackStore(config, dataDir);
+  const store = role === 'milter' ? null : createTrackStore(config, dataDir, logger);
   const metrics = new MetricsRegistry();
   // Started parts, closed in reverse when a later part fails to start, and on stop.
   const started: Closeable[] = [];

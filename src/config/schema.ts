@@ -382,7 +382,19 @@ export const CONFIG_SCHEMA = {
     type: 'integer',
     default: 5000,
     min: 100,
-    doc: 'With store.backend = postgres: give up connecting after this long (the call fails with ESTORE_IO).',
+    doc: 'With store.backend = postgres: give up connecting after this long (the call fails with ESTORE_UNAVAILABLE).',
+  },
+  'store.postgres_query_timeout_ms': {
+    type: 'integer',
+    default: 5000,
+    min: 100,
+    doc: "With store.backend = postgres: a statement of mail or click handling (reading a link's row, a message, suppressions; writing) not answered within this long fails with ESTORE_UNAVAILABLE and its connection is dropped. Keep it under milter.filter_timeout_ms. Reports and the retention sweep are not bounded by it.",
+  },
+  'store.postgres_retry_ms': {
+    type: 'integer',
+    default: 1000,
+    min: 50,
+    doc: 'With store.backend = postgres: once PostgreSQL is found unreachable (or too slow), calls fail at once with ESTORE_UNAVAILABLE and it is tried again this often; the first answer ends the outage and the outbox is written.',
   },
   'store.sync': {
     type: 'boolean',

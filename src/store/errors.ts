@@ -13,8 +13,19 @@ export const StoreErrorCode = {
   VERSION: 'ESTORE_VERSION',
   /** A record the caller passed cannot be stored (id size, time range, unknown event type). */
   INVALID: 'ESTORE_INVALID',
-  /** Any other failure of the file system or LevelDB. */
+  /** Any other failure of the file system or LevelDB (with PostgreSQL: a statement it refused). */
   IO: 'ESTORE_IO',
+  /**
+   * PostgreSQL cannot be reached, is restarting or did not answer within store.postgres_query_timeout_ms;
+   * calls fail at once until a probe finds it back (events wait in the outbox meanwhile).
+   */
+  UNAVAILABLE: 'ESTORE_UNAVAILABLE',
+  /** The outbox of events waiting for PostgreSQL is at one of its limits: the event was not recorded. */
+  OUTBOX_FULL: 'ESTORE_OUTBOX_FULL',
+  /** PostgreSQL refused an event from the outbox for a reason other than being unreachable: set aside. */
+  OUTBOX_REJECTED: 'ESTORE_OUTBOX_REJECTED',
+  /** The outbox's LevelDB cannot be opened, read or written (or is damaged). */
+  OUTBOX_IO: 'ESTORE_OUTBOX_IO',
 } as const;
 
 const REPAIR_ADVICE =

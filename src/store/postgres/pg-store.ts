@@ -11,9 +11,10 @@
  * and a cached absence would keep mailing someone who unsubscribed there.
  */
 import pg from 'pg';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryConfig } from 'pg';
 import { GroupCommitter } from '../../level/group-commit.js';
-import { CodedError } from '../../util/errors.js';
+import { CodedError, errorCode, errorMessage } from '../../util/errors.js';
+import type { Logger } from '../../util/log.js';
 import { invalidError, StoreErrorCode } from '../errors.js';
 import { checkTimeMs } from '../keys.js';
 import { ReadCache } from '../read-cache.js';
@@ -22,6 +23,7 @@ import { normalizeAddress, type Suppression, type SuppressionChange } from '../s
 import type { EventQuery, MessageRecord, RecordId, StoredUrlRow, StoreStats, SweepResult, TrackEvent, TrackStore, UrlRow } from '../types.js';
 import { PgAggregates } from './pg-aggregates.js';
 import { migrate, SWEEP_LOCK, TRACKMILTER_LOCK } from './migrations.js';
+import { PgAvailability } from './pg-availability.js';
 import { describeDatabase, translatePgError } from './pg-errors.js';
 import { PgWriter, type PgWriteItem } from './pg-writer.js';
 import {
@@ -46,8 +48,18 @@ export interface PgStoreOptions {
   url?: string;
   /** Most connections this process opens. Default 10. */
   poolSize?: number;
-  /** Give up connecting after this long (ESTORE_IO). Default 5,000 ms. */
+  /** Give up connecting after this long (ESTORE_UNAVAILABLE). Default 5,000 ms. */
   connectTimeoutMs?: number;
+  /**
+   * A statement of mail or click handling (reads of URL rows, messages and suppressions; writes) not
+   * answered within this long fails with ESTORE_UNAVAILABLE and its connection is dropped. Reports and
+   * the sweep are not bounded by it (a big send's report may take longer). Default 5,000 ms.
+   */
+  queryTimeoutMs?: number;
+  /** While PostgreSQL is unavailable, calls fail at once and it is tried again this often. Default 1,000 ms. */
+  retryMs?: number;
+  /** Where dropped idle connections and availability changes are logged. Default: nowhere. */
+  logger?: Logger;
   /** As LevelStoreOptions (../level-store.ts). */
   recentRowCapacity?: number;
   rowRefreshMs?: number;
@@ -62,6 +74,18 @@ const SWEEP_CHUNK = 5000;
 
 type State = 'new' | 'open' | 'closing' | 'closed';
 
+/** A query config with pg's per-query client-side timeout (read by pg's Client.query, absent from its types). */
+type TimedQuery = QueryConfig & { query_timeout?: number };
+
+/** Whether PostgreSQL is usable now, and what failed how often (for /healthz and /metrics). */
+export interface PgHealth {
+  available: boolean;
+  /** Since when unavailable, ms since the epoch. */
+  downSince?: number;
+  /** Calls that failed since open, by error code. */
+  errors: Record<string, number>;
+}
+
 export class PgTrackStore implements TrackStore {
   private readonly pool: Pool;
   private readonly where: string;
@@ -72,32 +96,44 @@ export class PgTrackStore implements TrackStore {
   private readonly cachedMessages: ReadCache<MessageRecord>;
   private suppressionLookups = 0;
   private state: State = 'new';
+  private readonly queryTimeoutMs: number;
+  private readonly availability: PgAvailability;
+  private readonly errorCounts = new Map<string, number>();
   /** Computed by the database from the events when read (./pg-aggregates.ts). */
   readonly aggregates: PgAggregates = new PgAggregates({ query: (text, values) => this.query(text, values) });
 
   constructor(options: PgStoreOptions = {}) {
     const url = options.url ?? '';
     this.where = describeDatabase(url);
+    this.queryTimeoutMs = options.queryTimeoutMs ?? 5000;
     this.pool = new pg.Pool({
       ...(url === '' ? {} : { connectionString: url }),
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      // Keepalive probes find a connection whose server vanished (a host down, a cable cut) without a FIN.
+      keepAlive: true,
     });
-    // An idle connection the server dropped: the pool discards it and the next query opens another.
-    this.pool.on('error', () => undefined);
+    const logger = options.logger;
+    // An idle connection the server dropped (a restart, an admin's pg_terminate_backend): the pool
+    // discards it and the next query opens another. Without a listener the 'error' event would end the process.
+    this.pool.on('error', (err) =>
+      logger?.warn({ code: errorCode(err), err: errorMessage(err), database: this.where }, 'PostgreSQL dropped an idle connection'),
+    );
+    this.availability = new PgAvailability(
+      () => this.probe(),
+      options.retryMs ?? 1000,
+      (change) => {
+        if (change.available) logger?.info({ database: this.where, downMs: change.downMs }, 'PostgreSQL available again');
+        else logger?.error({ code: change.error?.code, err: change.error?.message, database: this.where }, 'PostgreSQL unavailable; retrying');
+      },
+    );
     this.cachedRows = new ReadCache(options.readCacheEntries ?? 100_000);
     this.cachedMessages = new ReadCache(options.readCacheEntries ?? 100_000);
     this.recentRows = new RecentRows(options.recentRowCapacity ?? 100_000, options.rowRefreshMs ?? 86_400_000);
-    this.writer = new PgWriter(this.pool, this.recentRows, (ids) => {
+    this.writer = new PgWriter(this.pool, this.recentRows, this.queryTimeoutMs, (ids) => {
       for (const id of ids) this.cachedRows.invalidate(id.toString('latin1'));
     });
-    this.committer = new GroupCommitter<PgWriteItem>(async (items) => {
-      try {
-        await this.writer.writeGroup(items);
-      } catch (err) {
-        throw translatePgError(err, this.where, 'write');
-      }
-    }, options.maxGroupSize ?? 1000);
+    this.committer = new GroupCommitter<PgWriteItem>((items) => this.writeItems(items), options.maxGroupSize ?? 1000);
   }
 
   async open(): Promise<void> {
@@ -123,7 +159,27 @@ export class PgTrackStore implements TrackStore {
     this.state = 'closing';
     await this.committer.drain();
     this.state = 'closed';
+    this.availability.stop();
     await this.pool.end();
+  }
+
+  /** Whether PostgreSQL is usable now, and the calls that failed (by code) since open. */
+  health(): PgHealth {
+    const downSince = this.availability.downSince;
+    return { available: this.availability.available, ...(downSince === undefined ? {} : { downSince }), errors: Object.fromEntries(this.errorCounts) };
+  }
+
+  /** Resolves once PostgreSQL is available again (at once when it is), or the store closes. */
+  whenAvailable(): Promise<void> {
+    return this.availability.whenAvailable();
+  }
+
+  /**
+   * Writes one group as one transaction, outside the group committer: for the outbox (./pg-outbox.ts),
+   * which writes its own groups in its own order. Fails at once while unavailable, as every call.
+   */
+  async writeItems(items: PgWriteItem[]): Promise<void> {
+    await this.guarded('write', () => this.writer.writeGroup(items));
   }
 
   recordMessage(message: MessageRecord, urlRows: readonly UrlRow[]): Promise<void> {
@@ -149,10 +205,11 @@ export class PgTrackStore implements TrackStore {
     this.checkOpen();
     const normalized = addresses.map(normalizeAddress);
     this.suppressionLookups += 1;
-    const result = await this.query<{ address: string }>('SELECT address FROM trackmilter_suppressions WHERE list_id = $1 AND address = ANY($2::text[])', [
-      listId,
-      normalized.filter((a) => !a.includes('\u0000')),
-    ]);
+    const result = await this.query<{ address: string }>(
+      'SELECT address FROM trackmilter_suppressions WHERE list_id = $1 AND address = ANY($2::text[])',
+      [listId, normalized.filter((a) => !a.includes('\u0000'))],
+      true,
+    );
     const suppressed = new Set(result.map((r) => r.address));
     addresses.forEach((address, i) => {
       if (suppressed.has(normalized[i]!)) found.add(address);
@@ -181,14 +238,14 @@ export class PgTrackStore implements TrackStore {
   /** What these two return may be the cached object itself: callers read it, never change it. */
   getUrlRow(id: RecordId): Promise<StoredUrlRow | undefined> {
     return this.readThroughCache(this.cachedRows, id, async (bytes) => {
-      const rows = await this.query<UrlRowRow>(`SELECT ${URL_ROW_COLUMNS} FROM trackmilter_url_rows WHERE id = $1`, [bytes]);
+      const rows = await this.query<UrlRowRow>(`SELECT ${URL_ROW_COLUMNS} FROM trackmilter_url_rows WHERE id = $1`, [bytes], true);
       return rows[0] === undefined ? undefined : urlRowFromRow(rows[0]);
     });
   }
 
   getMessage(id: RecordId): Promise<MessageRecord | undefined> {
     return this.readThroughCache(this.cachedMessages, id, async (bytes) => {
-      const rows = await this.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM trackmilter_messages WHERE id = $1`, [bytes]);
+      const rows = await this.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM trackmilter_messages WHERE id = $1`, [bytes], true);
       return rows[0] === undefined ? undefined : messageFromRow(rows[0]);
     });
   }
@@ -256,6 +313,8 @@ export class PgTrackStore implements TrackStore {
       throw invalidError(err);
     }
     const result: SweepResult = { events: 0, urlRows: 0, messages: 0 };
+    const refused = this.availability.refusal();
+    if (refused) throw this.counted(refused);
     let client: PoolClient | undefined;
     try {
       client = await this.pool.connect();
@@ -275,7 +334,7 @@ export class PgTrackStore implements TrackStore {
     } catch (err) {
       client?.release(true);
       client = undefined;
-      throw translatePgError(err, this.where, 'sweep');
+      throw this.failed(err, 'sweep');
     } finally {
       client?.release();
       // What was swept must stop resolving, cached or not.
@@ -302,13 +361,42 @@ export class PgTrackStore implements TrackStore {
     if (this.state !== 'open') throw new CodedError(StoreErrorCode.CLOSED, `store ${this.where} is not open`);
   }
 
-  private async query<R extends object>(text: string, values: unknown[]): Promise<R[]> {
+  /** `timed`: a statement of mail or click handling, bounded by queryTimeoutMs. */
+  private async query<R extends object>(text: string, values: unknown[], timed = false): Promise<R[]> {
     this.checkOpen();
+    const config: TimedQuery = { text, values, ...(timed ? { query_timeout: this.queryTimeoutMs } : {}) };
+    return this.guarded('read', async () => (await this.pool.query<R>(config)).rows);
+  }
+
+  /** Runs an operation on the database: refused at once while it is unavailable; failures counted and coded. */
+  private async guarded<T>(doing: string, operation: () => Promise<T>): Promise<T> {
+    const refused = this.availability.refusal();
+    if (refused) throw this.counted(refused);
+    let result: T;
     try {
-      return (await this.pool.query<R>(text, values)).rows;
+      result = await operation();
     } catch (err) {
-      throw translatePgError(err, this.where, 'read');
+      throw this.failed(err, doing);
     }
+    this.availability.succeeded();
+    return result;
+  }
+
+  /** A failure in the store's codes, counted; an unreachable or too slow database marks it unavailable. */
+  private failed(err: unknown, doing: string): CodedError {
+    const coded = translatePgError(err, this.where, doing);
+    if (coded.code === StoreErrorCode.UNAVAILABLE) this.availability.failed(coded);
+    return this.counted(coded);
+  }
+
+  private counted(err: CodedError): CodedError {
+    this.errorCounts.set(err.code, (this.errorCounts.get(err.code) ?? 0) + 1);
+    return err;
+  }
+
+  /** What the availability probe runs: a connection and a trivial statement, within the query timeout. */
+  private async probe(): Promise<void> {
+    await this.pool.query({ text: 'SELECT 1', query_timeout: this.queryTimeoutMs } as TimedQuery);
   }
 
   /** Checks on the caller's turn (so a bad record fails only its own call), then joins a group. */

@@ -4,11 +4,15 @@
  * concurrent messages and clicks cost one round of statements and one commit. URL rows this process
  * wrote recently are skipped, as on LevelDB (../recent-rows.ts).
  */
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryConfig } from 'pg';
 import type { RecentRows } from '../recent-rows.js';
 import type { Suppression, SuppressionChange } from '../suppressions.js';
 import type { MessageRecord, TrackEvent } from '../types.js';
+import { isUnavailable } from './pg-errors.js';
 import { impliedSuppression, type CheckedRow } from './records.js';
+
+/** One connection's statements, each bounded by the query timeout (pg's per-query `query_timeout`). */
+type Run = (text: string, values?: unknown[]) => Promise<unknown>;
 
 export type PgWriteItem =
   | { kind: 'message'; message: MessageRecord & { id: Buffer }; rows: CheckedRow[] }
@@ -30,6 +34,8 @@ export class PgWriter {
   constructor(
     private readonly pool: Pool,
     private readonly recentRows: RecentRows,
+    /** Each statement not answered within this long fails (pg's "Query read timeout"). */
+    private readonly queryTimeoutMs: number,
     /** Told of URL rows written with a new time, once committed (the read cache drops them). */
     private readonly rowsWritten: (ids: readonly Buffer[]) => void,
   ) {}
@@ -71,18 +77,21 @@ export class PgWriter {
     let client: PoolClient | undefined;
     try {
       client = await this.pool.connect();
-      await client.query('BEGIN');
-      if (messages.length > 0) await insertMessages(client, messages);
-      if (rows.length > 0) await upsertRows(client, rows, rowTimes);
-      if (events.length > 0) await insertEvents(client, events);
+      const connection = client;
+      const run: Run = (text, values = []) => connection.query({ text, values, query_timeout: this.queryTimeoutMs } as QueryConfig);
+      await run('BEGIN');
+      if (messages.length > 0) await insertMessages(run, messages);
+      if (rows.length > 0) await upsertRows(run, rows, rowTimes);
+      if (events.length > 0) await insertEvents(run, events);
       // After the inserts: a verdict may follow its event within one group.
-      if (verdicts.length > 0) await updateVerdicts(client, verdicts);
-      for (const change of changes) await applySuppression(client, change);
-      await client.query('COMMIT');
+      if (verdicts.length > 0) await updateVerdicts(run, verdicts);
+      for (const change of changes) await applySuppression(run, change);
+      await run('COMMIT');
     } catch (err) {
       for (const row of rows) this.recentRows.forget(row.id);
       if (client) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        // A dead or hung connection would not answer a ROLLBACK either: closing it rolls back.
+        if (!isUnavailable(err)) await client.query('ROLLBACK').catch(() => undefined);
         // A connection that failed mid-transaction is not given back to be reused.
         client.release(err instanceof Error ? err : true);
         client = undefined;
@@ -99,8 +108,8 @@ export class PgWriter {
   }
 }
 
-async function insertMessages(client: PoolClient, messages: Array<MessageRecord & { id: Buffer }>): Promise<void> {
-  await client.query(
+async function insertMessages(run: Run, messages: Array<MessageRecord & { id: Buffer }>): Promise<void> {
+  await run(
     `INSERT INTO trackmilter_messages (id, recipients, email_code, send_id, list_id, queue_id, time)
      SELECT * FROM unnest($1::bytea[], $2::jsonb[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
      ON CONFLICT (id) DO UPDATE SET recipients = excluded.recipients, email_code = excluded.email_code, send_id = excluded.send_id,
@@ -118,8 +127,8 @@ async function insertMessages(client: PoolClient, messages: Array<MessageRecord 
 }
 
 /** A row written again keeps its number (GreenArrow's urlid) and takes the later of the two times. */
-async function upsertRows(client: PoolClient, rows: CheckedRow[], times: Date[]): Promise<void> {
-  await client.query(
+async function upsertRows(run: Run, rows: CheckedRow[], times: Date[]): Promise<void> {
+  await run(
     `INSERT INTO trackmilter_url_rows (id, send_id, list_id, url, link_name, time)
      SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
      ON CONFLICT (id) DO UPDATE SET time = greatest(trackmilter_url_rows.time, excluded.time)`,
@@ -128,8 +137,8 @@ async function upsertRows(client: PoolClient, rows: CheckedRow[], times: Date[])
 }
 
 /** An event already there (the same id handed in again after a failed attempt) is kept once. */
-async function insertEvents(client: PoolClient, events: Array<TrackEvent & { id: Buffer }>): Promise<void> {
-  await client.query(
+async function insertEvents(run: Run, events: Array<TrackEvent & { id: Buffer }>): Promise<void> {
+  await run(
     `INSERT INTO trackmilter_events (id, time, type, send_id, list_id, recipient, email_code, url, link_name, position, part, ip,
        user_agent, machine, machine_reason, details)
      SELECT * FROM unnest($1::bytea[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
@@ -157,8 +166,8 @@ async function insertEvents(client: PoolClient, events: Array<TrackEvent & { id:
 }
 
 /** A machine verdict without a reason reads back as reason 'machine', as on LevelDB. */
-async function updateVerdicts(client: PoolClient, events: Array<TrackEvent & { id: Buffer }>): Promise<void> {
-  await client.query(
+async function updateVerdicts(run: Run, events: Array<TrackEvent & { id: Buffer }>): Promise<void> {
+  await run(
     `UPDATE trackmilter_events e SET machine = v.machine, machine_reason = CASE WHEN v.machine THEN coalesce(v.reason, 'machine') END
        FROM unnest($1::bytea[], $2::boolean[], $3::text[]) AS v(id, machine, reason)
       WHERE e.id = v.id`,
@@ -166,13 +175,13 @@ async function updateVerdicts(client: PoolClient, events: Array<TrackEvent & { i
   );
 }
 
-async function applySuppression(client: PoolClient, change: SuppressionChange): Promise<void> {
+async function applySuppression(run: Run, change: SuppressionChange): Promise<void> {
   if (change.op === 'remove') {
-    await client.query('DELETE FROM trackmilter_suppressions WHERE list_id = $1 AND address = $2', [change.listId, change.address]);
+    await run('DELETE FROM trackmilter_suppressions WHERE list_id = $1 AND address = $2', [change.listId, change.address]);
     return;
   }
   const s: Suppression = change.suppression;
-  await client.query(
+  await run(
     `INSERT INTO trackmilter_suppressions (list_id, address, time, source, send_id) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (list_id, address) DO UPDATE SET time = excluded.time, source = excluded.source, send_id = excluded.send_id`,
     [s.listId, s.address, s.time, s.source, s.sendId],

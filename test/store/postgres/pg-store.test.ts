@@ -11,6 +11,24 @@ import { findFreePort } from '../../helpers/net.js';
 import { postgresBinaries, startPostgres, type PostgresCluster } from '../../helpers/postgres.js';
 import { storeContract } from '../contract.js';
 import { collect, event, message, urlRow } from '../fixtures-core.js';
+import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger, type Logger } from '../../../src/util/log.js';
+
+/** A logger whose lines (parsed) the test can read. */
+function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const destination = new PassThrough();
+  destination.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+  });
+  return { logger: createLogger({ level: 'info', destination }), lines };
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await sleep(25);
+  expect(condition()).toBe(true);
+}
 
 const binaries = postgresBinaries();
 if ('missing' in binaries) console.warn(binaries.missing);
@@ -73,28 +91,63 @@ describe.skipIf('missing' in binaries)('PostgreSQL store', () => {
   });
 
   describe('failures', () => {
-    it('an unreachable server is ESTORE_IO at open, naming where, never the password', async () => {
+    it('an unreachable server is ESTORE_UNAVAILABLE at open, naming where, never the password', async () => {
       const port = await findFreePort();
       const store = new PgTrackStore({ url: `postgres://someone:s3cret@127.0.0.1:${port}/trackmilter`, connectTimeoutMs: 2000 });
       const err: unknown = await store.open().catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: 'ESTORE_IO' });
+      expect(err).toMatchObject({ code: 'ESTORE_UNAVAILABLE' });
       expect((err as Error).message).toContain(`127.0.0.1:${port}/trackmilter`);
       expect((err as Error).message).not.toContain('s3cret');
     });
 
-    it('while the server is down calls fail with ESTORE_IO; once it is back the same store works again', async () => {
+    it('a restart: idle connections dropped are logged, calls fail with ESTORE_UNAVAILABLE, then it reconnects by itself', async () => {
       const url = await freshUrl();
-      const store = await storeOn(url, { connectTimeoutMs: 2000 });
+      const { logger, lines } = capturingLogger();
+      const store = await storeOn(url, { connectTimeoutMs: 2000, retryMs: 100, logger });
+      // Several connections in the pool, idle when the server goes: each gets an 'error' event.
+      await Promise.all([1, 2, 3].map((i) => store.getMessage(message(i).id)));
       await store.recordEvents([event('down', at(1))]);
       await cluster.stopServer();
       try {
-        await expect(store.recordEvents([event('down', at(2))])).rejects.toMatchObject({ code: 'ESTORE_IO' });
-        await expect(store.getMessage(message(9).id)).rejects.toMatchObject({ code: 'ESTORE_IO' });
+        await expect(store.recordEvents([event('down', at(2))])).rejects.toMatchObject({ code: 'ESTORE_UNAVAILABLE' });
+        await expect(store.getMessage(message(9).id)).rejects.toMatchObject({ code: 'ESTORE_UNAVAILABLE' });
+        expect(store.health()).toMatchObject({ available: false, downSince: expect.any(Number) as unknown });
+        expect(store.health().errors.ESTORE_UNAVAILABLE).toBeGreaterThanOrEqual(2);
+        await until(() => lines.some((l) => l.msg === 'PostgreSQL dropped an idle connection'));
+        expect(lines.find((l) => l.msg === 'PostgreSQL unavailable; retrying')).toMatchObject({ level: 'error', code: 'ESTORE_UNAVAILABLE' });
       } finally {
         await cluster.start();
       }
+      await store.whenAvailable();
+      expect(store.health().available).toBe(true);
+      expect(lines.some((l) => l.msg === 'PostgreSQL available again')).toBe(true);
       await store.recordEvents([event('down', at(3))]);
       expect((await collect(store.eventsBySendId('down'))).map((e) => e.time)).toEqual([at(1), at(3)]);
+    });
+
+    it('a slow database: a statement not answered within the query timeout fails with ESTORE_UNAVAILABLE', async () => {
+      const url = await freshUrl();
+      const store = await storeOn(url, { queryTimeoutMs: 300, retryMs: 100 });
+      const first = urlRow('slow', 'https://shop.example/one');
+      const second = urlRow('slow', 'https://shop.example/two');
+      await store.recordMessage(message(1), [first]);
+      // Another session holds the table: reads and writes of it wait for the lock.
+      const locker = new pg.Client({ connectionString: url });
+      await locker.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query('LOCK TABLE trackmilter_url_rows, trackmilter_messages IN ACCESS EXCLUSIVE MODE');
+        await expect(store.getUrlRow(second.id)).rejects.toMatchObject({ code: 'ESTORE_UNAVAILABLE' });
+        // The probe still answers (SELECT 1 needs no lock): it is back at once, and the write times out in its turn.
+        await store.whenAvailable();
+        await expect(store.recordMessage(message(2), [second])).rejects.toMatchObject({ code: 'ESTORE_UNAVAILABLE' });
+        await locker.query('ROLLBACK');
+      } finally {
+        await locker.end();
+      }
+      await store.whenAvailable();
+      await store.recordMessage(message(2), [second]);
+      expect(await store.getUrlRow(second.id)).toMatchObject({ url: second.url });
     });
 
     it('refuses text PostgreSQL cannot hold (a NUL) with ESTORE_INVALID, failing only that call', async () => {
