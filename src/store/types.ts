@@ -116,6 +116,34 @@ export interface ReadCacheStats {
   entries: number;
 }
 
+/** Whether the store's database is usable now (PostgreSQL; LevelDB has no such state). */
+export interface StoreHealth {
+  available: boolean;
+  /** Since when unavailable, ms since the epoch. */
+  downSince?: number;
+  /** Calls that failed since open, by error code. */
+  errors: Record<string, number>;
+  /** The local outbox of events waiting for the database, when there is one. */
+  outbox?: StoreOutboxStats;
+}
+
+export interface StoreOutboxStats {
+  /** Entries (events, verdict changes) waiting to be written to the database. */
+  waiting: number;
+  /** When the oldest waiting entry was appended, ms since the epoch. */
+  oldestAt?: number;
+  /** At one of its limits: appends are refused. */
+  full: boolean;
+  /** Entries written to the database since open. */
+  written: number;
+  /** Entries the database refused, set aside since open. */
+  rejected: number;
+  /** Entries set aside in all (kept on disk across restarts). */
+  setAside: number;
+  /** Appends refused because the outbox was at a limit, since open. */
+  refused: number;
+}
+
 /**
  * The tracking store. Few methods; every failure is a CodedError with an ESTORE_* code
  * (see ./errors.ts) and the LevelDB error as its cause.
@@ -164,4 +192,6 @@ export interface TrackStore {
   /** The addresses (as given) suppressed from the list; cached, so cheap per message. */
   suppressedAmong(listId: string, addresses: readonly string[]): Promise<Set<string>>;
   suppressions(listId?: string): AsyncIterable<Suppression>;
+  /** Whether the database is usable now and what failed (stores on a server: PostgreSQL). */
+  health?(): StoreHealth;
 }

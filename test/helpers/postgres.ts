@@ -40,8 +40,9 @@ export interface PostgresCluster {
   createDatabase(): Promise<string>;
   /** The postmaster's process id while the server runs (its backends are its children). */
   readonly pid: number | undefined;
-  /** Stops the server (fast shutdown); it can be started again with start(). */
+  /** Stops the server (fast shutdown: sessions are ended); it can be started again with start(). */
   stopServer(): Promise<void>;
+  /** Starts the server again on the same port and data; does nothing while it runs. */
   start(): Promise<void>;
   /** Stops the server and removes the cluster's directory. */
   stop(): Promise<void>;
@@ -80,6 +81,8 @@ export async function startPostgres(): Promise<PostgresCluster> {
   let dbCounter = 0;
 
   const start = async (): Promise<void> => {
+    // Already running: nothing to do (a second postmaster on the same directory would exit at once).
+    if (server && server.exitCode === null) return;
     const args = [
       '-D',
       data,

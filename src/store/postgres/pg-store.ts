@@ -20,11 +20,12 @@ import { checkTimeMs } from '../keys.js';
 import { ReadCache } from '../read-cache.js';
 import { RecentRows } from '../recent-rows.js';
 import { normalizeAddress, type Suppression, type SuppressionChange } from '../suppressions.js';
-import type { EventQuery, MessageRecord, RecordId, StoredUrlRow, StoreStats, SweepResult, TrackEvent, TrackStore, UrlRow } from '../types.js';
+import type { EventQuery, MessageRecord, RecordId, StoredUrlRow, StoreHealth, StoreStats, SweepResult, TrackEvent, TrackStore, UrlRow } from '../types.js';
 import { PgAggregates } from './pg-aggregates.js';
 import { migrate, SWEEP_LOCK, TRACKMILTER_LOCK } from './migrations.js';
 import { PgAvailability } from './pg-availability.js';
-import { describeDatabase, translatePgError } from './pg-errors.js';
+import { describeDatabase, isUnavailable, translatePgError } from './pg-errors.js';
+import { PgOutbox, type OutboxKind } from './pg-outbox.js';
 import { PgWriter, type PgWriteItem } from './pg-writer.js';
 import {
   checkEvents,
@@ -60,6 +61,12 @@ export interface PgStoreOptions {
   retryMs?: number;
   /** Where dropped idle connections and availability changes are logged. Default: nowhere. */
   logger?: Logger;
+  /**
+   * A local outbox (a LevelDB directory) for the events and verdicts recorded while PostgreSQL is
+   * unavailable: they are acknowledged once there and written when it is back (./pg-outbox.ts).
+   * Without one, recording fails with ESTORE_UNAVAILABLE while it is down.
+   */
+  outbox?: { dir: string; maxEvents?: number; maxAgeMs?: number; sync?: boolean };
   /** As LevelStoreOptions (../level-store.ts). */
   recentRowCapacity?: number;
   rowRefreshMs?: number;
@@ -77,15 +84,6 @@ type State = 'new' | 'open' | 'closing' | 'closed';
 /** A query config with pg's per-query client-side timeout (read by pg's Client.query, absent from its types). */
 type TimedQuery = QueryConfig & { query_timeout?: number };
 
-/** Whether PostgreSQL is usable now, and what failed how often (for /healthz and /metrics). */
-export interface PgHealth {
-  available: boolean;
-  /** Since when unavailable, ms since the epoch. */
-  downSince?: number;
-  /** Calls that failed since open, by error code. */
-  errors: Record<string, number>;
-}
-
 export class PgTrackStore implements TrackStore {
   private readonly pool: Pool;
   private readonly where: string;
@@ -99,6 +97,7 @@ export class PgTrackStore implements TrackStore {
   private readonly queryTimeoutMs: number;
   private readonly availability: PgAvailability;
   private readonly errorCounts = new Map<string, number>();
+  private readonly outbox: PgOutbox | undefined;
   /** Computed by the database from the events when read (./pg-aggregates.ts). */
   readonly aggregates: PgAggregates = new PgAggregates({ query: (text, values) => this.query(text, values) });
 
@@ -134,6 +133,17 @@ export class PgTrackStore implements TrackStore {
       for (const id of ids) this.cachedRows.invalidate(id.toString('latin1'));
     });
     this.committer = new GroupCommitter<PgWriteItem>((items) => this.writeItems(items), options.maxGroupSize ?? 1000);
+    if (options.outbox) {
+      this.outbox = new PgOutbox(options.outbox.dir, {
+        write: (items) => this.writeItems(items),
+        whenAvailable: () => this.availability.whenAvailable(),
+        retryMs: options.retryMs ?? 1000,
+        ...(options.outbox.maxEvents !== undefined ? { maxEvents: options.outbox.maxEvents } : {}),
+        ...(options.outbox.maxAgeMs !== undefined ? { maxAgeMs: options.outbox.maxAgeMs } : {}),
+        ...(options.outbox.sync !== undefined ? { sync: options.outbox.sync } : {}),
+        ...(logger ? { logger } : {}),
+      });
+    }
   }
 
   async open(): Promise<void> {
@@ -151,7 +161,17 @@ export class PgTrackStore implements TrackStore {
     } finally {
       client?.release();
     }
+    if (this.outbox) {
+      try {
+        await this.outbox.open();
+      } catch (err) {
+        await this.pool.end().catch(() => undefined);
+        this.state = 'closed';
+        throw err;
+      }
+    }
     this.state = 'open';
+    this.outbox?.start();
   }
 
   async close(): Promise<void> {
@@ -160,13 +180,19 @@ export class PgTrackStore implements TrackStore {
     await this.committer.drain();
     this.state = 'closed';
     this.availability.stop();
+    await this.outbox?.close();
     await this.pool.end();
   }
 
   /** Whether PostgreSQL is usable now, and the calls that failed (by code) since open. */
-  health(): PgHealth {
+  health(): StoreHealth {
     const downSince = this.availability.downSince;
-    return { available: this.availability.available, ...(downSince === undefined ? {} : { downSince }), errors: Object.fromEntries(this.errorCounts) };
+    return {
+      available: this.availability.available,
+      ...(downSince === undefined ? {} : { downSince }),
+      errors: Object.fromEntries(this.errorCounts),
+      ...(this.outbox ? { outbox: this.outbox.stats() } : {}),
+    };
   }
 
   /** Resolves once PostgreSQL is available again (at once when it is), or the store closes. */
@@ -187,12 +213,36 @@ export class PgTrackStore implements TrackStore {
   }
 
   recordEvents(events: readonly TrackEvent[]): Promise<void> {
-    return this.submit(() => ({ kind: 'events', events: checkEvents(events) }));
+    return this.outbox ? this.recordOrKeep('events', events) : this.submit(() => ({ kind: 'events', events: checkEvents(events) }));
   }
 
   /** Later verdicts; the aggregates are computed from the events when read, so nothing to rebuild. */
   recordVerdicts(events: readonly TrackEvent[]): Promise<void> {
-    return this.submit(() => ({ kind: 'verdicts', events: checkEvents(events) }));
+    return this.outbox ? this.recordOrKeep('verdicts', events) : this.submit(() => ({ kind: 'verdicts', events: checkEvents(events) }));
+  }
+
+  /**
+   * With an outbox: to PostgreSQL when it is available and nothing waits in the outbox (so the order
+   * events came in is kept), else, or when the write finds it unavailable, to the outbox.
+   */
+  private async recordOrKeep(kind: OutboxKind, events: readonly TrackEvent[]): Promise<void> {
+    const outbox = this.outbox!;
+    this.checkOpen();
+    let checked: Array<TrackEvent & { id: Buffer }>;
+    try {
+      checked = checkEvents(events);
+    } catch (err) {
+      throw invalidError(err);
+    }
+    if (outbox.waiting === 0 && this.availability.available) {
+      try {
+        await this.committer.submit({ kind, events: checked });
+        return;
+      } catch (err) {
+        if (!isUnavailable(err)) throw err;
+      }
+    }
+    await outbox.append(kind, checked);
   }
 
   changeSuppressions(changes: readonly SuppressionChange[]): Promise<void> {
