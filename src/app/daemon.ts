@@ -224,6 +224,7 @@ async function startHttp(
     events: { record: (recorded) => events.record(recorded), reclassify: (changed, publish) => events.reclassify(changed, publish) },
     trackingHosts: [...trackingHosts(config)],
     trustedProxies: splitList(config['http.trusted_proxies']),
+    retryAfterSeconds: config['http.retry_after_seconds'],
     limits: {
       maxUrlBytes: config['http.max_url_bytes'],
       maxHeaderBytes: config['http.max_header_bytes'],
@@ -246,7 +247,7 @@ async function startHttp(
     },
     ...(config['http.truncate_ip'] ? { ipTruncation: { ipv4Bits: 24, ipv6Bits: 48 } } : {}),
     ...(tlsCert ? { tls: { certFile: tlsCert, keyFile: config['http.tls_key'] } } : {}),
-    health: () => (milter ? { milterSessions: milter.sessionCount, messages: milter.messagesSeen() } : {}),
+    health: () => ({ ...storeHealth(store), ...(milter ? { milterSessions: milter.sessionCount, messages: milter.messagesSeen() } : {}) }),
     admin: createAdminApi({
       token: await loadOrCreateAdminToken(config['data.dir']),
       store,
@@ -265,6 +266,26 @@ async function startHttp(
   });
   await http.listen();
   return http;
+}
+
+/**
+ * /healthz's view of the store. PostgreSQL down is `degraded`, answered 200: every host of a fleet
+ * shares the database, so a load balancer taking degraded hosts out would take them all out, and with
+ * them the clicks they can still answer (stateless and cached links) and record (to the outbox). Only a
+ * host that cannot record at all (PostgreSQL down and its outbox at a limit) is `failing`, 503, so the
+ * balancer sends clicks to a host whose outbox has room.
+ */
+function storeHealth(store: TrackStore): { status?: 'degraded' | 'failing'; store?: Record<string, unknown> } {
+  const health = store.health?.();
+  if (!health) return {};
+  const outbox = health.outbox;
+  const facts = {
+    available: health.available,
+    ...(health.downSince === undefined ? {} : { unavailableSince: new Date(health.downSince).toISOString() }),
+    ...(outbox ? { outboxWaiting: outbox.waiting, outboxFull: outbox.full } : {}),
+  };
+  if (health.available) return { store: facts };
+  return { status: outbox?.full ? 'failing' : 'degraded', store: facts };
 }
 
 function startSweep(config: ConfigValues, logger: Logger, store: TrackStore): { stop(): Promise<void> } {

@@ -15,6 +15,13 @@ export function createTrackStore(config: ConfigValues, dataDir: string, logger: 
       queryTimeoutMs: config['store.postgres_query_timeout_ms'],
       retryMs: config['store.postgres_retry_ms'],
       logger,
+      // Events recorded while PostgreSQL is down wait here (this host's disk) until it is back.
+      outbox: {
+        dir: path.join(dataDir, 'store-outbox'),
+        maxEvents: config['store.outbox_max_events'],
+        maxAgeMs: config['store.outbox_max_age_hours'] * 3_600_000,
+        sync: config['store.sync'],
+      },
       readCacheEntries,
     });
   }

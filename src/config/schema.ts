@@ -226,6 +226,12 @@ export const CONFIG_SCHEMA = {
     min: 100,
     doc: 'An idle keep-alive connection is closed after this long.',
   },
+  'http.retry_after_seconds': {
+    type: 'integer',
+    default: 30,
+    min: 1,
+    doc: 'The Retry-After of a 503: a stateful link (or unsubscribe) asked for while the store cannot be read and its row is not in the read cache. Never a redirect that could not be verified.',
+  },
   'http.fast_front': {
     type: 'boolean',
     default: true,
@@ -395,6 +401,18 @@ export const CONFIG_SCHEMA = {
     default: 1000,
     min: 50,
     doc: 'With store.backend = postgres: once PostgreSQL is found unreachable (or too slow), calls fail at once with ESTORE_UNAVAILABLE and it is tried again this often; the first answer ends the outage and the outbox is written.',
+  },
+  'store.outbox_max_events': {
+    type: 'integer',
+    default: 1_000_000,
+    min: 1,
+    doc: 'With store.backend = postgres: most events (and verdict changes) kept in the local outbox (data.dir/store-outbox, a few hundred bytes each) while PostgreSQL is unavailable. At the limit further events are not recorded (ESTORE_OUTBOX_FULL, logged; clicks are still redirected) and /healthz answers 503.',
+  },
+  'store.outbox_max_age_hours': {
+    type: 'integer',
+    default: 24,
+    min: 1,
+    doc: 'With store.backend = postgres: once the oldest event in the outbox has waited this long for PostgreSQL, further events are not recorded (ESTORE_OUTBOX_FULL, logged) until it is written: reports are never further behind than this.',
   },
   'store.sync': {
     type: 'boolean',

@@ -122,6 +122,22 @@ export const OPTIONS_ALLOWED = canned(200, ['Allow', 'GET, HEAD, OPTIONS', 'Cach
 
 export const URI_TOO_LONG = canned(414, ['Connection', 'close']);
 
+const UNAVAILABLE_PAGE = Buffer.from(
+  '<!doctype html><meta charset="utf-8"><title>Try again in a moment</title><p>This link cannot be followed right now. Please try again in a moment.</p>\n',
+);
+
+/**
+ * A link the store cannot verify now (its database unreachable, its row not cached): 503 with
+ * Retry-After, never a redirect to a destination we could not check, never a 404 for a link that is fine.
+ */
+export function serviceUnavailable(retryAfterSeconds: number): CannedResponse {
+  return canned(
+    503,
+    ['Content-Type', 'text/html; charset=utf-8', 'Retry-After', String(retryAfterSeconds), 'Cache-Control', 'no-store', 'X-Content-Type-Options', 'nosniff'],
+    UNAVAILABLE_PAGE,
+  );
+}
+
 /**
  * Where the request handler sends its answer: a node:http response, or a slot of a connection the
  * fast front serves (./fast-front.ts). `location` must come from safeLocation.

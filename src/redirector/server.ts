@@ -28,7 +28,18 @@ import { METRICS_CONTENT_TYPE, MetricsRegistry } from '../metrics/registry.js';
 import { registerMetrics, type RedirectorMetrics, type RouteLabel } from './server-metrics.js';
 import { answerClientError } from './client-errors.js';
 import { FastFront, putFastFrontBefore } from './fast-front.js';
-import { GIF, METHOD_NOT_ALLOWED, NodeResponseWriter, NOT_FOUND, OPTIONS_ALLOWED, safeLocation, URI_TOO_LONG, type ResponseWriter } from './responses.js';
+import {
+  GIF,
+  METHOD_NOT_ALLOWED,
+  NodeResponseWriter,
+  NOT_FOUND,
+  OPTIONS_ALLOWED,
+  safeLocation,
+  serviceUnavailable,
+  URI_TOO_LONG,
+  type CannedResponse,
+  type ResponseWriter,
+} from './responses.js';
 import { createRouteParser, type RouteParser, type TokenSyntax } from './routes.js';
 import { ThrottledLog } from './throttled-log.js';
 import { createUnsubscribeRoute, UNSUBSCRIBE_PREFIX, unsubscribeToken } from './unsubscribe-route.js';
@@ -79,8 +90,13 @@ export interface RedirectorServerOptions {
   admin?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   /** Serves `/u/TOKEN` (one-click unsubscribe and its confirmation page); without it those paths are 404. */
   unsubscribe?: { service: UnsubscribeService; templates: PageTemplates };
-  /** Extra facts for /healthz (e.g. milter sessions). */
-  health?: () => Record<string, unknown>;
+  /**
+   * Extra facts for /healthz (e.g. milter sessions). A `status` other than ok is the daemon's: degraded
+   * still answers 200 (this host serves what it can), failing answers 503 (send traffic elsewhere).
+   */
+  health?: () => Record<string, unknown> & { status?: 'ok' | 'degraded' | 'failing' };
+  /** Retry-After (seconds) of the 503 answered when the resolver cannot verify a link now. Default 30. */
+  retryAfterSeconds?: number;
   /** Verifies tokens. Without one every click is a 404 and every open the GIF, nothing recorded. */
   resolver?: LinkResolver;
   /** Where clicks and opens go; each response waits for its own write. Without one nothing is recorded. */
@@ -125,6 +141,7 @@ export class RedirectorServer {
   readonly metrics: MetricsRegistry;
   private readonly m: RedirectorMetrics;
   private readonly unsubscribe: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | null;
+  private readonly unavailable: CannedResponse;
 
   constructor(private readonly options: RedirectorServerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -136,6 +153,7 @@ export class RedirectorServer {
     this.now = options.now ?? Date.now;
     this.metrics = options.metrics ?? new MetricsRegistry();
     this.m = registerMetrics(this.metrics);
+    this.unavailable = serviceUnavailable(options.retryAfterSeconds ?? 30);
     this.judge = createMachineJudge(options.machineFlags, (changed, amended) => {
       if (changed.length > 0) this.reclassify(changed, true);
       if (amended.length > 0) this.reclassify(amended, false);
@@ -166,6 +184,7 @@ export class RedirectorServer {
       templates: u.templates,
       log: this.log,
       onAnswer: (outcome, status) => answers.labels(outcome, String(status)).inc(),
+      ...(this.options.retryAfterSeconds !== undefined ? { retryAfterSeconds: this.options.retryAfterSeconds } : {}),
       facts: (req) => {
         const now = this.now();
         const fullIp = this.clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']);
@@ -361,9 +380,10 @@ export class RedirectorServer {
         return this.reject(out, 'open', 'bad_token', started, true);
       case 'healthz': {
         if (method === 'OPTIONS') return this.notAllowed(out, started);
-        const body = JSON.stringify({ status: 'ok', ...this.options.health?.() });
-        out.text(200, 'application/json', body);
-        return this.count('healthz', 200, started);
+        const health = { status: 'ok', ...this.options.health?.() };
+        const status = health.status === 'failing' ? 503 : 200;
+        out.text(status, 'application/json', JSON.stringify(health));
+        return this.count('healthz', status, started);
       }
       case 'metrics':
         if (method === 'OPTIONS') return this.notAllowed(out, started);
@@ -510,9 +530,15 @@ export class RedirectorServer {
     }
   }
 
+  /**
+   * The resolver could not read what verifies the link (the store down, the row not cached): 503 with
+   * Retry-After, for opens too (a proxy fetching the pixel again later records the open then).
+   */
   private resolverFailed(out: ResponseWriter, route: TrackingRoute, err: unknown, started: number): void {
-    this.log.warn('resolver_failed', { code: errorCode(err), err: errorMessage(err) }, 'link resolver failed');
-    this.reject(out, route.kind, 'resolver_error', started, route.kind === 'open');
+    this.m.rejected.labels('resolver_error').inc();
+    this.log.warn('resolver_failed', { code: errorCode(err), err: errorMessage(err) }, 'link resolver failed: 503');
+    out.canned(this.unavailable);
+    this.count(route.kind, 503, started);
   }
 
   private count(route: RouteLabel, status: number, started: number): void {

@@ -41,6 +41,8 @@ interface UnsubscribeRouteOptions {
   log: ThrottledLog;
   /** Told every answer (metrics). */
   onAnswer?: (outcome: UnsubscribeRouteOutcome, status: number) => void;
+  /** Retry-After (seconds) of the 503 when the unsubscribe cannot be looked up or recorded now. Default 60. */
+  retryAfterSeconds?: number;
 }
 
 const PAGE_HEADERS = {
@@ -95,7 +97,7 @@ export function createUnsubscribeRoute(o: UnsubscribeRouteOptions): (req: http.I
   const failed = (res: http.ServerResponse, err: unknown): void => {
     o.log.warn('unsubscribe_failed', { code: errorCode(err), err: errorMessage(err) }, 'unsubscribe request failed: 503');
     // Not "done": a one-click sender retries on a 5xx, and a person should not be told a lie.
-    answer(res, 'failed', 503, TRY_LATER_PAGE, { 'Retry-After': '60' });
+    answer(res, 'failed', 503, TRY_LATER_PAGE, { 'Retry-After': String(o.retryAfterSeconds ?? 60) });
   };
 
   async function get(token: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

@@ -96,21 +96,23 @@ describe('random input', () => {
       return (prefixes[i % prefixes.length] ?? '/') + tail;
     };
     const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
-    const statuses = new Map<number, number>();
+    const statuses = new Map<number | 'resolver-503', number>();
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < 10_000) {
         const i = next++;
         const path = randomPath(i);
         const reply = await request(port, path.replace(/#/g, '%23'), { agent, method: i % 7 === 0 ? 'HEAD' : 'GET' });
-        statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
+        // A resolver that throws (the store unreadable) is a 503 by design; the router must reach it only for a token.
+        const status = reply.status === 503 && /^\/[co]\/THROW/.test(path) ? 'resolver-503' : reply.status;
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
       }
     };
     await Promise.all(Array.from({ length: 32 }, worker));
     agent.destroy();
     const total = [...statuses.values()].reduce((a, b) => a + b, 0);
     expect(total).toBe(10_000);
-    expect([...statuses.keys()].filter((status) => status >= 500)).toEqual([]);
+    expect([...statuses.keys()].filter((status) => status !== 'resolver-503' && status >= 500)).toEqual([]);
     expect(statuses.get(404)).toBeGreaterThan(1000);
 
     // raw garbage the HTTP client would refuse to send

@@ -77,7 +77,7 @@ describe('clicks', () => {
   it('answer unknown, forged and mismatched tokens with a 404 page and no Location', async () => {
     const sink = new MemorySink();
     server = await startServer({ resolver: links(), events: sink });
-    for (const path of ['/c/forged', '/c/open1', '/c/THROWS', '/c/nourl', '/c/bad.token', '/nothing-here']) {
+    for (const path of ['/c/forged', '/c/open1', '/c/nourl', '/c/bad.token', '/nothing-here']) {
       const reply = await request(server.port, path);
       expect(reply.status, path).toBe(404);
       expect(reply.headers.location, path).toBeUndefined();
@@ -85,6 +85,22 @@ describe('clicks', () => {
       expect(reply.body.toString()).toContain('Link not found');
     }
     expect(sink.events).toHaveLength(0);
+  });
+
+  it('answer a link the resolver cannot verify now (the store down) with 503 and Retry-After, never a redirect', async () => {
+    const sink = new MemorySink();
+    server = await startServer({ resolver: links(), events: sink, retryAfterSeconds: 7 });
+    for (const path of ['/c/THROWS', '/o/THROWS']) {
+      const reply = await request(server.port, path);
+      expect(reply.status, path).toBe(503);
+      expect(reply.headers['retry-after'], path).toBe('7');
+      expect(reply.headers['cache-control'], path).toBe('no-store');
+      expect(reply.headers.location, path).toBeUndefined();
+    }
+    expect(sink.events).toHaveLength(0);
+    const metrics = (await request(server.port, '/metrics')).body.toString();
+    expect(metrics).toContain('trackmilter_http_requests_total{route="click",status="503"} 1');
+    expect(metrics).toContain('trackmilter_http_rejected_total{reason="resolver_error"} 2');
   });
 
   it('never turn javascript:, data:, protocol-relative or relative URLs into a Location', async () => {
@@ -142,7 +158,7 @@ describe('opens', () => {
   it('answer bad tokens with the GIF too, recording nothing', async () => {
     const sink = new MemorySink();
     server = await startServer({ resolver: links(), events: sink });
-    for (const path of ['/o/forged', '/o/click1', '/o/', '/o/not.a.token', '/o/THROWS']) {
+    for (const path of ['/o/forged', '/o/click1', '/o/', '/o/not.a.token']) {
       const reply = await request(server.port, path);
       expect(reply.status, path).toBe(200);
       expect(reply.body.length, path).toBe(43);
@@ -251,6 +267,18 @@ describe('admin endpoints and methods', () => {
     const reply = await request(server.port, '/healthz');
     expect(reply.status).toBe(200);
     expect(JSON.parse(reply.body.toString())).toEqual({ status: 'ok', milterSessions: 2 });
+  });
+
+  it('/healthz says degraded with 200 (this host still serves what it can), failing with 503', async () => {
+    let status: 'degraded' | 'failing' = 'degraded';
+    server = await startServer({ health: () => ({ status, store: { available: false } }) });
+    const degraded = await request(server.port, '/healthz');
+    expect(degraded.status).toBe(200);
+    expect(JSON.parse(degraded.body.toString())).toEqual({ status: 'degraded', store: { available: false } });
+    status = 'failing';
+    const failing = await request(server.port, '/healthz');
+    expect(failing.status).toBe(503);
+    expect(JSON.parse(failing.body.toString())).toMatchObject({ status: 'failing' });
   });
 
   it('/metrics shows requests, latency, events and counters the milter side registers', async () => {
