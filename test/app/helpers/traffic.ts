@@ -28,6 +28,7 @@ export interface HttpAnswer {
   location: string | null;
   contentType: string | null;
   cacheControl: string | null;
+  retryAfter: string | null;
   body: Buffer;
 }
 
@@ -47,6 +48,7 @@ export async function browse(
     location: res.headers.get('location'),
     contentType: res.headers.get('content-type'),
     cacheControl: res.headers.get('cache-control'),
+    retryAfter: res.headers.get('retry-after'),
     body,
   };
 }
