@@ -15,6 +15,8 @@ export function createTrackStore(config: ConfigValues, dataDir: string, logger: 
       queryTimeoutMs: config['store.postgres_query_timeout_ms'],
       retryMs: config['store.postgres_retry_ms'],
       logger,
+      // A daemon started while PostgreSQL is down serves what it can (degraded) rather than exiting.
+      startUnavailable: true,
       // Events recorded while PostgreSQL is down wait here (this host's disk) until it is back.
       outbox: {
         dir: path.join(dataDir, 'store-outbox'),

@@ -232,3 +232,43 @@ describe.skipIf(!CLI_BUILT || 'missing' in binaries)('a fleet on PostgreSQL, Pos
     expect(hostA.running && hostB.running).toBe(true);
   });
 });
+
+describe.skipIf(!CLI_BUILT || 'missing' in binaries)('serve started while PostgreSQL is down', () => {
+  const dirs = new TempDirs();
+  let cluster: PostgresCluster;
+  let host: DaemonProcess;
+  afterAll(async () => {
+    await host?.stop();
+    await cluster?.stop();
+    await dirs.cleanup();
+  });
+
+  it('starts degraded (mail gets the policy), then migrates and serves once PostgreSQL is up, without a restart', async () => {
+    cluster = await startPostgres();
+    const url = cluster.url(await cluster.createDatabase());
+    await cluster.stopServer();
+    const port = await freePort();
+    const config = `[store]\nbackend = "postgres"\npostgres_url = "${url}"\npostgres_connect_timeout_ms = 1000\npostgres_retry_ms = 200\n\n[tracking]\ndomain = "127.0.0.1:${port}"\nscheme = "http"\n`;
+    host = await DaemonProcess.start({ role: 'serve', dataDir: path.join(await dirs.make(), 'data'), httpPort: port, configToml: config });
+    const degraded = await browse(`${host.baseUrl}/healthz`);
+    expect(degraded.status).toBe(200);
+    expect(JSON.parse(degraded.body.toString())).toMatchObject({ status: 'degraded', store: { available: false } });
+    const message = buildNewsletter();
+    const passed = await sendThroughMilter(host.milterPort, message);
+    expect(passed).toMatchObject({ verdict: 'c', body: null });
+
+    await cluster.start();
+    for (let i = 0; i < 300; i++) {
+      const health = JSON.parse((await browse(`${host.baseUrl}/healthz`)).body.toString()) as { status: string };
+      if (health.status === 'ok') break;
+      await sleep(100);
+    }
+    const rewritten = await sendThroughMilter(host.milterPort, message);
+    if (!rewritten.body) throw new Error(`not rewritten once PostgreSQL was up; ${host.diagnostics()}`);
+    const click = pairClicks(readRewritten(rewritten.body, host.baseUrl), message.spec)[0]!;
+    const answer = await browse(click.link);
+    expect(answer.status).toBe(302);
+    expect(answer.location).toBe(click.original);
+    expect(host.running).toBe(true);
+  }, 60_000);
+});

@@ -67,6 +67,12 @@ export interface PgStoreOptions {
    * Without one, recording fails with ESTORE_UNAVAILABLE while it is down.
    */
   outbox?: { dir: string; maxEvents?: number; maxAgeMs?: number; sync?: boolean };
+  /**
+   * open() succeeds while PostgreSQL is unreachable: the store starts unavailable and the migrations
+   * are applied by the first probe that reaches it. Other failures (ESTORE_VERSION...) still fail open().
+   * Default false: open() fails with ESTORE_UNAVAILABLE.
+   */
+  startUnavailable?: boolean;
   /** As LevelStoreOptions (../level-store.ts). */
   recentRowCapacity?: number;
   rowRefreshMs?: number;
@@ -98,6 +104,11 @@ export class PgTrackStore implements TrackStore {
   private readonly availability: PgAvailability;
   private readonly errorCounts = new Map<string, number>();
   private readonly outbox: PgOutbox | undefined;
+  private readonly startUnavailable: boolean;
+  private readonly logger: Logger | undefined;
+  /** Whether this store has applied (or found) the migrations: not yet when opened while unreachable. */
+  private migrated = false;
+  private lastProbeFailure = '';
   /** Computed by the database from the events when read (./pg-aggregates.ts). */
   readonly aggregates: PgAggregates = new PgAggregates({ query: (text, values) => this.query(text, values) });
 
@@ -113,6 +124,8 @@ export class PgTrackStore implements TrackStore {
       keepAlive: true,
     });
     const logger = options.logger;
+    this.logger = logger;
+    this.startUnavailable = options.startUnavailable ?? false;
     // An idle connection the server dropped (a restart, an admin's pg_terminate_backend): the pool
     // discards it and the next query opens another. Without a listener the 'error' event would end the process.
     this.pool.on('error', (err) =>
@@ -148,23 +161,25 @@ export class PgTrackStore implements TrackStore {
 
   async open(): Promise<void> {
     if (this.state !== 'new') throw new CodedError(StoreErrorCode.CLOSED, `store ${this.where} cannot be opened again`);
-    let client: PoolClient | undefined;
     try {
-      client = await this.pool.connect();
-      await migrate(client, this.where);
+      await this.migrateOnce();
     } catch (err) {
-      client?.release(true);
-      client = undefined;
-      await this.pool.end().catch(() => undefined);
-      this.state = 'closed';
-      throw translatePgError(err, this.where, 'open');
-    } finally {
-      client?.release();
+      const coded = translatePgError(err, this.where, 'open');
+      if (!this.startUnavailable || coded.code !== StoreErrorCode.UNAVAILABLE) {
+        await this.pool.end().catch(() => undefined);
+        this.state = 'closed';
+        throw coded;
+      }
+      // Open without it: every call fails at once (events go to the outbox) until the probe has
+      // connected and applied the migrations.
+      this.counted(coded);
+      this.availability.failed(coded);
     }
     if (this.outbox) {
       try {
         await this.outbox.open();
       } catch (err) {
+        this.availability.stop();
         await this.pool.end().catch(() => undefined);
         this.state = 'closed';
         throw err;
@@ -172,6 +187,22 @@ export class PgTrackStore implements TrackStore {
     }
     this.state = 'open';
     this.outbox?.start();
+  }
+
+  /** Applies the migrations (./migrations.ts) on one connection, once per store. */
+  private async migrateOnce(): Promise<void> {
+    let client: PoolClient | undefined;
+    try {
+      client = await this.pool.connect();
+      await migrate(client, this.where);
+      this.migrated = true;
+    } catch (err) {
+      client?.release(true);
+      client = undefined;
+      throw err;
+    } finally {
+      client?.release();
+    }
   }
 
   async close(): Promise<void> {
@@ -446,7 +477,22 @@ export class PgTrackStore implements TrackStore {
 
   /** What the availability probe runs: a connection and a trivial statement, within the query timeout. */
   private async probe(): Promise<void> {
-    await this.pool.query({ text: 'SELECT 1', query_timeout: this.queryTimeoutMs } as TimedQuery);
+    if (this.migrated) {
+      await this.pool.query({ text: 'SELECT 1', query_timeout: this.queryTimeoutMs } as TimedQuery);
+      return;
+    }
+    // Opened while PostgreSQL was unreachable: usable once the migrations are applied. A database that
+    // answers but cannot be used (a newer schema: ESTORE_VERSION) is logged when its reason changes.
+    try {
+      await this.migrateOnce();
+    } catch (err) {
+      const coded = translatePgError(err, this.where, 'open');
+      if (coded.code !== StoreErrorCode.UNAVAILABLE && coded.message !== this.lastProbeFailure) {
+        this.lastProbeFailure = coded.message;
+        this.logger?.error({ code: coded.code, err: coded.message, database: this.where }, 'PostgreSQL answers but cannot be used; retrying');
+      }
+      throw coded;
+    }
   }
 
   /** Checks on the caller's turn (so a bad record fails only its own call), then joins a group. */

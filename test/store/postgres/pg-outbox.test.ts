@@ -109,6 +109,27 @@ describe.skipIf('missing' in binaries)('the PostgreSQL store outbox', () => {
     expect((await collect(second.eventsBySendId('s2'))).map((e) => e.time)).toEqual([at(1), at(2), at(3)]);
   });
 
+  it('opened while the server is down (startUnavailable): unavailable, events kept; migrated and written once it is up', async () => {
+    const url = await freshUrl();
+    await cluster.stopServer();
+    const store = await storeOn(url, outboxDir(), { startUnavailable: true });
+    expect(store.health()).toMatchObject({ available: false, errors: { ESTORE_UNAVAILABLE: 1 } });
+    await expect(store.getMessage(Buffer.from('0123456789abcdef', 'hex'))).rejects.toMatchObject({ code: 'ESTORE_UNAVAILABLE' });
+    await store.recordEvents([event('s6', at(1))]);
+    await store.recordEvents([event('s6', at(2))]);
+    await cluster.start();
+    await store.whenAvailable();
+    await until(() => store.health().outbox?.waiting === 0);
+    expect((await collect(store.eventsBySendId('s6'))).map((e) => e.time)).toEqual([at(1), at(2)]);
+  });
+
+  it('without startUnavailable, opening while the server is down fails with ESTORE_UNAVAILABLE', async () => {
+    const url = await freshUrl();
+    await cluster.stopServer();
+    const store = new PgTrackStore({ url, connectTimeoutMs: 1000, outbox: { dir: outboxDir() } });
+    await expect(store.open()).rejects.toMatchObject({ code: 'ESTORE_UNAVAILABLE' });
+  });
+
   it('a record PostgreSQL refuses is set aside, logged and counted; the rest are written', async () => {
     const url = await freshUrl();
     const { logger, lines } = capturingLogger();
