@@ -43,7 +43,7 @@ function storeHealthMetrics(metrics: MetricsRegistry, health: () => StoreHealth)
   );
   metrics.collected(
     'trackmilter_store_errors_total',
-    'Store calls that failed, by error code (ESTORE_UNAVAILABLE while PostgreSQL is down).',
+    'Operations on PostgreSQL that failed, or were refused at once while it was unavailable, by error code (ESTORE_UNAVAILABLE: unreachable or too slow).',
     'counter',
     ['code'],
     () => Object.entries(health().errors).map(([code, n]) => [[code], n]),

@@ -136,6 +136,11 @@ export class PgOutbox {
     return this.last + 1 - this.head;
   }
 
+  /** Waiting entries and appends not yet on disk: while any, new events queue behind them. */
+  get holding(): number {
+    return this.waiting + this.level.pendingWrites;
+  }
+
   stats(): StoreOutboxStats {
     return { waiting: this.waiting, ...(this.oldestAt === undefined ? {} : { oldestAt: this.oldestAt }), full: this.limitReached(1) !== null, ...this.counts };
   }

@@ -265,7 +265,7 @@ export class PgTrackStore implements TrackStore {
     } catch (err) {
       throw invalidError(err);
     }
-    if (outbox.waiting === 0 && this.availability.available) {
+    if (outbox.holding === 0 && this.availability.available) {
       try {
         await this.committer.submit({ kind, events: checked });
         return;
