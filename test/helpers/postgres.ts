@@ -8,7 +8,7 @@
  * postgresBinaries() says so and the suites using it are skipped, saying why.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,6 +44,12 @@ export interface PostgresCluster {
   stopServer(): Promise<void>;
   /** Starts the server again on the same port and data; does nothing while it runs. */
   start(): Promise<void>;
+  /**
+   * Freezes the server and every backend (SIGSTOP): a database that still accepts TCP connections (the
+   * kernel completes them) and answers nothing, as a hung host does. resume() thaws them (SIGCONT).
+   */
+  pause(): void;
+  resume(): void;
   /** Stops the server and removes the cluster's directory. */
   stop(): Promise<void>;
 }
@@ -127,10 +133,25 @@ export async function startPostgres(): Promise<PostgresCluster> {
     const child = server;
     server = undefined;
     if (!child || child.exitCode !== null) return;
+    // A frozen server would not act on SIGINT.
+    if (paused) for (const pid of [child.pid!, ...childrenOf(child.pid!)]) process.kill(pid, 'SIGCONT');
+    paused = false;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     // SIGINT: a fast shutdown, sessions ended.
     child.kill('SIGINT');
     await exited;
+  };
+
+  /** The postmaster and its children (backends, background workers). */
+  const serverPids = (): number[] => {
+    const root = server?.pid;
+    if (root === undefined || server?.exitCode !== null) throw new Error('postgres is not running');
+    return [root, ...childrenOf(root)];
+  };
+  let paused = false;
+  const signalAll = (signal: NodeJS.Signals): void => {
+    for (const pid of serverPids()) process.kill(pid, signal);
+    paused = signal === 'SIGSTOP';
   };
 
   await start();
@@ -156,9 +177,27 @@ export async function startPostgres(): Promise<PostgresCluster> {
     },
     stopServer,
     start,
+    pause: () => signalAll('SIGSTOP'),
+    resume: () => signalAll('SIGCONT'),
     async stop() {
       await stopServer();
       rmSync(base, { recursive: true, force: true });
     },
   };
+}
+
+/** The processes whose parent is `parent`, from /proc (Linux). */
+function childrenOf(parent: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        // Fields after the command name (which may hold spaces) in parentheses: state, ppid, ...
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }

@@ -95,6 +95,25 @@ describe.skipIf('missing' in binaries)('the PostgreSQL store outbox', () => {
     expect(store.health().outbox?.waiting).toBe(0);
   });
 
+  it('a hung server (frozen, connections accepted, nothing answered): timeouts make it unavailable, events kept; thawed, all written', async () => {
+    const url = await freshUrl();
+    const store = await storeOn(url, outboxDir(), { connectTimeoutMs: 500, queryTimeoutMs: 500 });
+    await store.recordEvents([event('hung', at(1))]);
+    cluster.pause();
+    try {
+      // The pooled connection's statement times out; then calls fail at once.
+      await store.recordEvents([event('hung', at(2))]);
+      expect(store.health()).toMatchObject({ available: false, outbox: { waiting: 1 } });
+      await expect(store.getMessage(Buffer.from('0123456789abcdef', 'hex'))).rejects.toMatchObject({ code: 'ESTORE_UNAVAILABLE' });
+      await store.recordEvents([event('hung', at(3))]);
+    } finally {
+      cluster.resume();
+    }
+    await until(() => store.health().outbox?.waiting === 0);
+    expect(store.health().available).toBe(true);
+    expect((await collect(store.eventsBySendId('hung'))).map((e) => e.time)).toEqual([at(1), at(2), at(3)]);
+  });
+
   it('what waits survives a restart of trackmilter, and is written by the next start', async () => {
     const url = await freshUrl();
     const dir = outboxDir();
