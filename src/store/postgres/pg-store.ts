@@ -273,7 +273,14 @@ export class PgTrackStore implements TrackStore {
         if (!isUnavailable(err)) throw err;
       }
     }
-    await outbox.append(kind, checked);
+    try {
+      await outbox.append(kind, checked);
+    } catch (err) {
+      // Full while PostgreSQL answers again (a long outage's backlog still being written): better out
+      // of order than not at all.
+      if (errorCode(err) !== StoreErrorCode.OUTBOX_FULL || !this.availability.available) throw err;
+      await this.committer.submit({ kind, events: checked });
+    }
   }
 
   changeSuppressions(changes: readonly SuppressionChange[]): Promise<void> {

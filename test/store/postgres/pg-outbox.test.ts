@@ -179,6 +179,7 @@ describe.skipIf('missing' in binaries)('the PostgreSQL store outbox', () => {
     await expect(store.recordEvents([event('s4', at(4))])).rejects.toMatchObject({ code: 'ESTORE_OUTBOX_FULL' });
     expect(lines.filter((l) => l.code === 'ESTORE_OUTBOX_FULL')).toHaveLength(1);
     expect(store.health().outbox).toMatchObject({ waiting: 2, refused: 2 });
+    expect(store.health().outbox?.full).toBe(true);
     await cluster.start();
     await until(() => store.health().outbox?.waiting === 0);
     await store.recordEvents([event('s4', at(5))]);
