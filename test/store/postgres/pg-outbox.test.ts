@@ -7,31 +7,16 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PgTrackStore, type PgStoreOptions } from '../../../src/store/postgres/pg-store.js';
-import { createLogger, type Logger } from '../../../src/util/log.js';
 import { postgresBinaries, startPostgres, type PostgresCluster } from '../../helpers/postgres.js';
+import { capturingLogger, until } from '../../helpers/log-capture.js';
 import { collect, event } from '../fixtures-core.js';
 
 const binaries = postgresBinaries();
 if ('missing' in binaries) console.warn(binaries.missing);
-
-function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const destination = new PassThrough();
-  destination.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-  });
-  return { logger: createLogger({ level: 'info', destination }), lines };
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !condition(); i++) await sleep(25);
-  expect(condition()).toBe(true);
-}
 
 const at = (seconds: number): Date => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds));
 

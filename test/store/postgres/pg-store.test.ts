@@ -9,26 +9,9 @@ import { PgTrackStore, type PgStoreOptions } from '../../../src/store/postgres/p
 import { SCHEMA_VERSION } from '../../../src/store/postgres/migrations.js';
 import { findFreePort } from '../../helpers/net.js';
 import { postgresBinaries, startPostgres, type PostgresCluster } from '../../helpers/postgres.js';
+import { capturingLogger, until } from '../../helpers/log-capture.js';
 import { storeContract } from '../contract.js';
 import { collect, event, message, urlRow } from '../fixtures-core.js';
-import { PassThrough } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger, type Logger } from '../../../src/util/log.js';
-
-/** A logger whose lines (parsed) the test can read. */
-function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const destination = new PassThrough();
-  destination.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-  });
-  return { logger: createLogger({ level: 'info', destination }), lines };
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await sleep(25);
-  expect(condition()).toBe(true);
-}
 
 const binaries = postgresBinaries();
 if ('missing' in binaries) console.warn(binaries.missing);
