@@ -116,6 +116,7 @@ describe.skipIf(unavailable !== undefined)('a fleet on one PostgreSQL through Po
       expect(opens.rows[0]).toMatchObject({
         emailaddress: SEND.recipient,
         email_code_text: SEND.emailCode,
+        html_or_text: 'h',
         type: 'open',
         sendid: SEND.sendId,
       });

@@ -102,6 +102,23 @@ export const MIGRATIONS: readonly string[] = [
         ON u.send_id = e.send_id AND u.list_id = e.list_id AND u.url = e.row_url AND u.link_name = e.link_name
      WHERE e.type IN ('click', 'open');
   `,
+  // 2: an open's html_or_text is 'h' (GreenArrow: h for an HTML email; the pixel is only in HTML), not ' '.
+  `
+  CREATE OR REPLACE VIEW clickthrough_clicks AS
+    SELECT e.num AS id,
+           u.num AS urlid,
+           floor(extract(epoch FROM e.time))::integer AS clicktime,
+           e.recipient AS emailaddress,
+           (CASE WHEN e.type = 'open' THEN 'h' ELSE e.part END)::character(1) AS html_or_text,
+           CASE WHEN e.email_code ~ '^[0-9]{1,9}$' THEN e.email_code::integer END AS email_code,
+           e.email_code AS email_code_text,
+           e.machine, e.machine_reason, e.user_agent, e.ip, e.link_name, e.position,
+           e.type, e.send_id AS sendid, e.url AS full_url, e.time
+      FROM trackmilter_events e
+      LEFT JOIN trackmilter_url_rows u
+        ON u.send_id = e.send_id AND u.list_id = e.list_id AND u.url = e.row_url AND u.link_name = e.link_name
+     WHERE e.type IN ('click', 'open');
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
