@@ -26,8 +26,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CONFIG_SCHEMA } from '../src/config/schema.js';
 import { MilterClient } from '../src/milter/client.js';
+import { loadRangeDir, SHIPPED_RANGES_DIR } from '../src/truth/address-ranges.js';
 import { reasonsOf, ruleOf } from '../src/truth/verdict.js';
 import { cli, DaemonProcess } from '../test/app/helpers/processes.js';
+import { contextReasons, DEFAULT_CONTEXT_SETTINGS, type SeenEvent } from '../src/truth/context-rules.js';
+import { referenceContextReasons } from '../test/truth/context-rules-reference.js';
+import { contextHistories, replayThroughJudge } from './truth-judge.js';
 import { planTraffic, type PlannedRequest, type TrafficPlan } from './truth-traffic.js';
 
 const OUT_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'out', 'truth.json');
@@ -40,6 +44,8 @@ const { values: args } = parseArgs({
     compress: { type: 'string', default: '5' },
     'cap-minutes': { type: 'string', default: '6' },
     explain: { type: 'boolean', default: false },
+    judge: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '5' },
   },
 });
 const SEED = Number(args.seed);
@@ -421,4 +427,79 @@ function summary(s: Score) {
   };
 }
 
-await main();
+/**
+ * --judge: the same plan through the judge in this process on replay time (./truth-judge.ts), no
+ * daemon: its figures, and what judging costs per event (the median of --rounds after a warm-up).
+ */
+async function judgeMain(): Promise<void> {
+  const plan = planTraffic({ seed: SEED, recipients: RECIPIENTS, capMs: CAP_MS });
+  const ranges = await loadRangeDir(SHIPPED_RANGES_DIR);
+  const run = () => replayThroughJudge(plan, { ranges });
+  const first = run();
+  const times: number[] = [];
+  for (let i = 0; i < Number(args.rounds); i++) times.push(run().elapsedMs);
+  times.sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)]!;
+  const pairs = plan.requests.map((q, n) => {
+    const machineReason = first.verdicts[n];
+    const e = { machine: machineReason !== undefined, ...(machineReason ? { machineReason } : {}) } as EventJson;
+    return { q, e };
+  });
+  const text = render(score(pairs), {
+    followUps: first.followUps,
+    followUpsMachine: first.followUps,
+    late: 0,
+    requests: plan.requests.length,
+    lateness: { p50: 0, p99: 0, max: 0 },
+  });
+  process.stdout.write(
+    `bench:truth --judge seed ${SEED}, ${plan.recipients.length} recipients, ${plan.requests.length} requests, replay time, in process\n\n${text}\n\n`,
+  );
+  process.stdout.write(
+    `judge: ${((1000 * median) / plan.requests.length).toFixed(2)} µs per judged event (median of ${times.length} rounds of ${plan.requests.length}; judge, remember and the search for verdict changes)\n`,
+  );
+  // The context rules alone against the quadratic reference they replaced, in interleaved rounds (a
+  // shared machine's load falls on both alike): over the histories the replay gives them, and over 32
+  // events of one sweep, the most a recipient keeps and what made the rules show in profiles.
+  const histories = contextHistories(plan, { ranges });
+  const sizes = histories.map((h) => h.length).sort((a, b) => a - b);
+  const sweep: SeenEvent[] = Array.from({ length: 32 }, (_, k) => ({
+    time: 1_000 + k * 50,
+    kind: 'click',
+    position: k,
+    part: 'h',
+    honeypot: k === 0,
+    network: '203.0.113.0',
+    client: '203.0.113.0\nscanner',
+    requestMachine: false,
+  }));
+  const sweeps = Array.from({ length: 2_000 }, () => sweep);
+  const rounds = Math.max(1, Number(args.rounds));
+  const timed = (sets: SeenEvent[][]) => {
+    const took = { linear: [] as number[], reference: [] as number[] };
+    for (let i = 0; i <= rounds; i++) {
+      for (const [name, f] of [
+        ['linear', contextReasons],
+        ['reference', referenceContextReasons],
+      ] as const) {
+        const started = performance.now();
+        for (const h of sets) f(h, DEFAULT_CONTEXT_SETTINGS);
+        if (i > 0) took[name].push((1000 * (performance.now() - started)) / sets.length); // round 0 warms up
+      }
+    }
+    const mid = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    return { linear: mid(took.linear), reference: mid(took.reference) };
+  };
+  const line = (what: string, t: { linear: number; reference: number }): string =>
+    `  ${what.padEnd(58)} ${t.linear.toFixed(2).padStart(7)} µs  ${t.reference.toFixed(2).padStart(7)} µs  ${(t.reference / t.linear).toFixed(1).padStart(5)}x\n`;
+  process.stdout.write(`context rules per call (median of ${rounds} interleaved rounds)          linear    quadratic  ratio\n`);
+  process.stdout.write(
+    line(
+      `replay's histories (median ${sizes[Math.floor(sizes.length / 2)]}, p99 ${sizes[Math.floor(sizes.length * 0.99)]}, most ${sizes.at(-1)} events)`,
+      timed(histories),
+    ),
+  );
+  process.stdout.write(line('32 events of one sweep (burst and honeypot)', timed(sweeps)));
+}
+
+await (args.judge ? judgeMain() : main());

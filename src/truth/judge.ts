@@ -81,6 +81,11 @@ export class MachineJudge {
   private readonly uaCache = new BoundedMap<[string, string]>(USER_AGENT_CACHE_LIMIT);
   private readonly horizonMs: number;
   private readonly dirty = new Set<string>();
+  /**
+   * The context reasons judge() found for a recipient's events, kept for flush(): it needs the same,
+   * unless more events came in between (then it runs the rules again).
+   */
+  private readonly computed = new Map<string, { events: SeenEvent[]; context: ReadonlyArray<readonly string[]> }>();
   private flushScheduled = false;
   /** Histories that hit eventsPerRecipient (their oldest events dropped): on /metrics. */
   historyOverflows = 0;
@@ -120,7 +125,8 @@ export class MachineJudge {
     const at = insertionPoint(history, seen.time);
     const events = history.map((e) => e.seen);
     events.splice(at, 0, seen);
-    const context = contextReasons(events, this.s)[at]!;
+    const all = contextReasons(events, this.s);
+    const context = all[at]!;
     const reasons = withContext(own, input.honeypot ? ['honeypot', ...context] : context);
     const machineReason = verdictOf(reasons);
     return {
@@ -132,6 +138,7 @@ export class MachineJudge {
           list.splice(0, list.length - this.s.eventsPerRecipient);
           this.historyOverflows += 1;
         }
+        this.computed.set(input.recipientKey, { events, context: all });
         this.markDirty(input.recipientKey);
       },
     };
@@ -155,10 +162,14 @@ export class MachineJudge {
     for (const key of this.dirty) {
       const list = this.recent.peek(key);
       if (!list) continue;
-      const context = contextReasons(
-        list.map((e) => e.seen),
-        this.s,
-      );
+      const known = this.computed.get(key);
+      const context =
+        known && sameEvents(list, known.events)
+          ? known.context
+          : contextReasons(
+              list.map((e) => e.seen),
+              this.s,
+            );
       list.forEach((entry, i) => {
         if (!entry.event) return;
         const reasons = withContext(entry.ownReasons, context[i]!);
@@ -171,6 +182,7 @@ export class MachineJudge {
       });
     }
     this.dirty.clear();
+    this.computed.clear();
     if (changed.length > 0 || amended.length > 0) this.onReclassified(changed, amended);
   }
 
@@ -213,6 +225,13 @@ function withContext(own: readonly string[], context: readonly string[]): string
   const out = own.filter((r) => !CONTEXT_ORDER.includes(r));
   for (const r of CONTEXT_ORDER) if (own.includes(r) || context.includes(r)) out.push(r);
   return out;
+}
+
+/** Whether the recipient's kept events are still those the rules last ran over. */
+function sameEvents(list: readonly Entry[], events: readonly SeenEvent[]): boolean {
+  if (list.length !== events.length) return false;
+  for (let i = 0; i < list.length; i++) if (list[i]!.seen !== events[i]) return false;
+  return true;
 }
 
 /** A machineReason made of weak reasons only: a later strong reason replaces it (README, follow-ups). */

@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { contextReasons, DEFAULT_CONTEXT_SETTINGS as S, type SeenEvent } from '../../src/truth/context-rules.js';
+import { contextReasons, DEFAULT_CONTEXT_SETTINGS as S, type ContextSettings, type SeenEvent } from '../../src/truth/context-rules.js';
+import { referenceContextReasons } from './context-rules-reference.js';
 
 const T = 1_700_000_000_000;
 function click(at: number, position: number, network = '198.51.100.0', over: Partial<SeenEvent> = {}): SeenEvent {
@@ -9,7 +11,7 @@ function open(at: number, network = '198.51.100.0'): SeenEvent {
   return { time: T + at, kind: 'open', position: 0, part: '', honeypot: false, network, client: `${network}\nua`, requestMachine: false };
 }
 const honeypot = (at: number, network = '203.0.113.0'): SeenEvent => click(at, 0, network, { honeypot: true });
-const strong = (reasons: string[][]): string[][] => reasons.map((r) => r.filter((x) => x !== 'no-open'));
+const strong = (reasons: ReadonlyArray<readonly string[]>): string[][] => reasons.map((r) => r.filter((x) => x !== 'no-open'));
 
 describe('contextReasons', () => {
   it('finds nothing in a person: open, a click, another link a minute later, a double click', () => {
@@ -58,5 +60,52 @@ describe('contextReasons', () => {
   it('marks an HTML click with no open before it as weak no-open', () => {
     expect(contextReasons([click(0, 1), open(1000), click(5000, 2)], S)).toEqual([['no-open'], [], []]);
     expect(contextReasons([click(0, 1, '198.51.100.0', { part: 't' })], S)).toEqual([[]]);
+  });
+
+  it('gives the reasons of the quadratic reference on seeded random histories', () => {
+    // Few networks, user agents, links and times close together, so the windows' edges, shared
+    // clients and ties in time all come up; settings drawn too, from zero-width windows to wide ones.
+    const event = fc
+      .record({
+        gap: fc.constantFrom(0, 0, 1, 2, 5, 10, 50, 100, 300),
+        kind: fc.constantFrom<'click' | 'open'>('click', 'click', 'open'),
+        position: fc.integer({ min: 0, max: 4 }),
+        part: fc.constantFrom<'h' | 't' | ''>('h', 'h', 't', ''),
+        hit: fc.integer({ min: 0, max: 9 }),
+        network: fc.constantFrom('n1', 'n2', 'n3'),
+        agent: fc.constantFrom('a', 'b'),
+        requestMachine: fc.integer({ min: 0, max: 4 }).map((x) => x === 0),
+      })
+      .map((r) => ({ ...r, honeypot: r.kind === 'click' && r.hit === 0 }));
+    // Gaps and windows from one small set, so that sums of gaps land on a window's edge exactly.
+    const windowMs = fc.constantFrom(0, 1, 2, 5, 10, 50, 100, 300, 1000);
+    const settings = fc.record<ContextSettings>({
+      burstGapMs: windowMs,
+      burstMinLinks: fc.integer({ min: 1, max: 4 }),
+      honeypotWindowMs: windowMs,
+      pairWindowMs: windowMs,
+      scanNetworkWindowMs: windowMs,
+    });
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 40 }), settings, (drawn, s) => {
+        let time = T;
+        const events: SeenEvent[] = drawn.map((d) => {
+          time += d.gap;
+          const network = d.network;
+          return {
+            time,
+            kind: d.kind,
+            position: d.kind === 'open' ? 0 : d.position,
+            part: d.kind === 'open' ? '' : d.part,
+            honeypot: d.honeypot,
+            network,
+            client: `${network}\n${d.agent}`,
+            requestMachine: d.requestMachine,
+          };
+        });
+        expect(contextReasons(events, s)).toEqual(referenceContextReasons(events, s));
+      }),
+      { seed: 14, numRuns: 3000 },
+    );
   });
 });
