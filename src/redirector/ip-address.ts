@@ -2,7 +2,7 @@
  * IP address helpers: normalizing what sockets and proxies report, sets of CIDR ranges, and the
  * truncation applied before an address is stored (privacy: a /24 or /48 still tells the region).
  */
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, SocketAddress } from 'node:net';
 import { CodedError } from '../util/errors.js';
 import { RedirectorErrorCode } from './errors.js';
 
@@ -48,6 +48,20 @@ export class AddressSet {
     if (family === 0) return false;
     return this.list.check(address, family === 4 ? 'ipv4' : 'ipv6');
   }
+
+  /** has() for an address parsed once by parsedAddress, to check it against several sets. */
+  hasParsed(address: SocketAddress): boolean {
+    return this.size > 0 && this.list.check(address);
+  }
+}
+
+/**
+ * An address parsed for BlockList checks (undefined when it is not an IP address): each check of a
+ * string parses it anew, which costs more than the lookup itself.
+ */
+export function parsedAddress(address: string): SocketAddress | undefined {
+  const family = isIP(address);
+  return family === 0 ? undefined : new SocketAddress({ address, family: family === 4 ? 'ipv4' : 'ipv6' });
 }
 
 function parseIpv4(address: string): number[] {

@@ -13,7 +13,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AddressSet } from '../redirector/ip-address.js';
+import { AddressSet, parsedAddress } from '../redirector/ip-address.js';
 import { CodedError } from '../util/errors.js';
 import { TruthErrorCode } from './errors.js';
 import type { LinkKind } from '../redirector/types.js';
@@ -91,7 +91,13 @@ export class RangeTable {
   }
 
   reasonFor(ip: string, kind: LinkKind): string | undefined {
-    for (const s of this.sets) if ((s.kind === undefined || s.kind === kind) && s.set.has(ip)) return s.reason;
+    let address: ReturnType<typeof parsedAddress> | null = null; // parsed once, for all the lists
+    for (const s of this.sets) {
+      if (s.kind !== undefined && s.kind !== kind) continue;
+      if (address === null) address = parsedAddress(ip);
+      if (address === undefined) return undefined;
+      if (s.set.hasParsed(address)) return s.reason;
+    }
     return undefined;
   }
 }
