@@ -18,17 +18,17 @@ const BASE = Date.UTC(2026, 0, 5, 9);
 export interface JudgeReplay {
   /** The final machineReason of each planned request (same order as plan.requests), undefined for a person. */
   verdicts: Array<string | undefined>;
-  /** Events whose verdict changed after they were judged (the follow-ups a sink would get). */
-  followUps: number;
+  /** Requests (indexes into plan.requests) whose verdict changed after they were judged: the follow-ups a sink gets. */
+  followUps: number[];
   /** Time spent judging, remembering and looking for verdict changes, in ms (performance.now). */
   elapsedMs: number;
 }
 
 export function replayThroughJudge(plan: TrafficPlan, options: MachineFlagOptions = {}): JudgeReplay {
   const verdicts: Array<string | undefined> = [];
-  let followUps = 0;
+  const followUps: number[] = [];
   const judge = createMachineJudge(options, (changed, amended) => {
-    followUps += changed.length;
+    for (const e of changed) followUps.push(Buffer.from(e.id).readUInt32BE(0));
     for (const e of [...changed, ...amended]) verdicts[Buffer.from(e.id).readUInt32BE(0)] = e.machineReason;
   });
   const deliveredAt = (recipient: number): number => BASE + recipient * 1_000;

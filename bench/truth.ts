@@ -1,22 +1,26 @@
 /**
  * bench:truth: how well machine clicks and opens are told from people's, measured on labelled traffic.
  *
- *   npm run bench:truth -- [--seed 1] [--recipients 2000] [--compress 5] [--cap-minutes 6] [--explain]
+ *   npm run bench:truth -- [--seed 1] [--recipients 2000] [--cap-minutes 6] [--explain]
+ *   npm run bench:truth -- --judge [--rounds 5]      the judge alone, in this process (see judgeMain)
  *
- * A real `serve` daemon (its own process, LevelDB on disk) gets one newsletter per recipient through
- * its milter, with the honeypot on, then the traffic planned by ./truth-traffic.ts (its header cites
- * where each pattern comes from) over HTTP: each request from its planned address, presented in
- * X-Forwarded-For with the daemon trusting loopback as its proxy (http.trusted_proxies), as a daemon
- * behind nginx sees it. Time is compressed by --compress: every delay of the plan is divided by it and
- * so is every window of the daemon's rules (machine.*), so each verdict is the one the uncompressed
- * traffic would get. Afterwards `trackmilter events --format json` gives every event with its final
- * verdict, and the JSONL sink the follow-ups of reclassified ones.
+ * A real `serve` daemon (its own process, LevelDB on disk, the default machine.* settings) gets one
+ * newsletter per recipient through its milter, with the honeypot on, then the traffic planned by
+ * ./truth-traffic.ts (its header cites where each pattern comes from) over HTTP: each request from its
+ * planned address, presented in X-Forwarded-For with the daemon trusting loopback as its proxy
+ * (http.trusted_proxies), as a daemon behind nginx sees it.
  *
- * Prints, for clicks and opens apart: the share of machine events flagged (recall) and of human events
- * flagged (false positives), overall and per rule, and per kind of actor. Same seed, same plan; the
- * figures can differ only where network timing moves a request across a window's edge (the report
- * counts requests whose replies took longer than a tenth of the smallest window).
- * Writes bench/out/truth.json.
+ * Replay time: recipient i's message counts as delivered at T0 + i s, and each request is sent at
+ * its planned time after that, uncompressed, one at a time in the order of those times, carrying its
+ * time in `X-Replay-Time`; the daemon runs with ./replay-clock.mjs, which makes that its clock. So
+ * every rule window is measured on planned time, not on when a loaded machine got round to a request:
+ * the same seed gives the same figures, and they equal the judge's in this process (--judge). Only
+ * `early`/`fast-click` (off by default) would see the real delivery time in the token.
+ *
+ * Afterwards `trackmilter events --format json` gives every event with its final verdict, and the
+ * JSONL sink the follow-ups of reclassified ones. Prints, for clicks and opens apart: the share of
+ * machine events flagged (recall) and of human events flagged (false positives), overall and per rule,
+ * and per kind of actor. Writes bench/out/truth.json.
  */
 import http from 'node:http';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -24,7 +28,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CONFIG_SCHEMA } from '../src/config/schema.js';
 import { MilterClient } from '../src/milter/client.js';
 import { loadRangeDir, SHIPPED_RANGES_DIR } from '../src/truth/address-ranges.js';
 import { reasonsOf, ruleOf } from '../src/truth/verdict.js';
@@ -35,13 +38,13 @@ import { contextHistories, replayThroughJudge } from './truth-judge.js';
 import { planTraffic, type PlannedRequest, type TrafficPlan } from './truth-traffic.js';
 
 const OUT_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'out', 'truth.json');
+const REPLAY_CLOCK = path.join(path.dirname(fileURLToPath(import.meta.url)), 'replay-clock.mjs');
 const SEND_ID = 'a9001';
 
 const { values: args } = parseArgs({
   options: {
     seed: { type: 'string', default: '1' },
     recipients: { type: 'string', default: '2000' },
-    compress: { type: 'string', default: '5' },
     'cap-minutes': { type: 'string', default: '6' },
     explain: { type: 'boolean', default: false },
     judge: { type: 'boolean', default: false },
@@ -50,17 +53,7 @@ const { values: args } = parseArgs({
 });
 const SEED = Number(args.seed);
 const RECIPIENTS = Number(args.recipients);
-const COMPRESS = Number(args.compress);
 const CAP_MS = Number(args['cap-minutes']) * 60_000;
-
-/** The daemon's rule windows (the defaults of machine.*), compressed with the traffic. */
-const WINDOWS = {
-  burst_gap_ms: CONFIG_SCHEMA['machine.burst_gap_ms'].default,
-  honeypot_window_ms: CONFIG_SCHEMA['machine.honeypot_window_ms'].default,
-  pair_window_ms: CONFIG_SCHEMA['machine.pair_window_ms'].default,
-  scan_network_window_ms: CONFIG_SCHEMA['machine.scan_network_window_ms'].default,
-  early_ms: CONFIG_SCHEMA['machine.early_seconds'].default * 1000,
-};
 
 interface EventJson {
   type: string;
@@ -110,14 +103,9 @@ function readLinks(body: string): Links {
   return { clicks, pixel };
 }
 
-/** Sends every recipient's message through the milter; `onDelivered` starts that recipient's traffic. */
-async function deliver(
-  daemon: DaemonProcess,
-  plan: TrafficPlan,
-  onDelivered: (i: number, links: Links, at: number) => void,
-): Promise<{ links: Links[]; deliveredAt: number[] }> {
+/** Sends every recipient's message through the milter; their links. */
+async function deliver(daemon: DaemonProcess, plan: TrafficPlan): Promise<Links[]> {
   const links: Links[] = [];
-  const deliveredAt: number[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
     for (;;) {
@@ -137,81 +125,60 @@ async function deliver(
           body: message.body,
           macros: { M: { i: `Q${i}` } },
         });
-        deliveredAt[i] = Date.now();
         if (!result.body) throw new Error(`message ${i} not rewritten (verdict ${result.verdict}); ${daemon.diagnostics()}`);
         const found = readLinks(result.body.toString('utf8'));
         if (found.clicks.size !== r.links + 1 || !found.pixel)
           throw new Error(`message ${i}: expected ${r.links} links, the honeypot and a pixel, found ${found.clicks.size} links`);
         links[i] = found;
-        onDelivered(i, found, deliveredAt[i]);
       } finally {
         await client.quit();
       }
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
-  return { links, deliveredAt };
-}
-
-interface Replay {
-  failures: string[];
-  /** Requests answered later than a tenth of the smallest compressed window after they were due. */
-  late: number;
-  /** How late requests were sent (ms after they were due): the 50th, 99th percentile and the worst. */
-  lateness: { p50: number; p99: number; max: number };
+  return links;
 }
 
 /**
- * Plays each recipient's requests from the moment its message passed the milter, each on a timer of
- * its own (so delivering the others does not delay them): call start() per recipient, then done().
+ * Sends every planned request, one at a time in the order of their replay times (planned order among
+ * ties), each with its time in X-Replay-Time; failures (a status other than expected) are collected.
  */
-function replayer(plan: TrafficPlan) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+async function replay(plan: TrafficPlan, links: Links[], t0: number): Promise<string[]> {
+  // A connection per request: ./replay-clock.mjs sees the header in the socket's first bytes, and a
+  // connection the fast front has handed to node:http is read by its native parser, unseen.
+  const agent = new http.Agent({ keepAlive: false, maxSockets: 1 });
   const failures: string[] = [];
-  let late = 0;
-  const slack = WINDOWS.burst_gap_ms / COMPRESS / 10;
-  const byRecipient = new Map<number, PlannedRequest[]>();
-  for (const q of plan.requests) byRecipient.set(q.recipient, [...(byRecipient.get(q.recipient) ?? []), q]);
-  const inFlight: Promise<void>[] = [];
-  const sentLate: number[] = [];
-  const fire = (q: PlannedRequest, target: string, at: number): Promise<void> => {
-    sentLate.push(Math.max(0, Date.now() - at));
-    return send(agent, target, q).then(
-      (status) => {
-        if (Date.now() - at > slack) late++;
-        const expected = q.method === 'OPTIONS' ? 200 : q.kind === 'click' ? 302 : 200;
+  const timeOf = (q: PlannedRequest): number => t0 + q.recipient * 1_000 + q.at;
+  const order = plan.requests.map((q, n) => ({ q, n })).sort((a, b) => timeOf(a.q) - timeOf(b.q) || a.n - b.n);
+  try {
+    for (const { q } of order) {
+      const target = q.kind === 'click' ? links[q.recipient]!.clicks.get(q.position)! : links[q.recipient]!.pixel;
+      const expected = q.method === 'OPTIONS' ? 200 : q.kind === 'click' ? 302 : 200;
+      try {
+        const status = await send(agent, target, q, timeOf(q));
         if (status !== expected) failures.push(`${q.method} ${target}: ${status}, expected ${expected}`);
-      },
-      (err: unknown) => void failures.push(`${q.method} ${target}: ${(err as Error).message}`),
-    );
-  };
-  return {
-    start(recipient: number, links: Links, deliveredAt: number): void {
-      for (const q of byRecipient.get(recipient) ?? []) {
-        const at = deliveredAt + q.at / COMPRESS;
-        const target = q.kind === 'click' ? links.clicks.get(q.position)! : links.pixel;
-        inFlight.push(new Promise<void>((resolve) => setTimeout(() => void fire(q, target, at).then(resolve), Math.max(0, at - Date.now()))));
+      } catch (err) {
+        failures.push(`${q.method} ${target}: ${(err as Error).message}`);
       }
-    },
-    async done(): Promise<Replay> {
-      await Promise.all(inFlight);
-      agent.destroy();
-      return summarizeLateness(failures, late, sentLate);
-    },
-  };
+    }
+  } finally {
+    agent.destroy();
+  }
+  return failures;
 }
 
-function summarizeLateness(failures: string[], late: number, sentLate: number[]): Replay {
-  sentLate.sort((a, b) => a - b);
-  const at = (p: number): number => sentLate[Math.min(sentLate.length - 1, Math.floor(p * sentLate.length))] ?? 0;
-  return { failures, late, lateness: { p50: at(0.5), p99: at(0.99), max: sentLate[sentLate.length - 1] ?? 0 } };
-}
-
-function send(agent: http.Agent, url: string, q: PlannedRequest): Promise<number> {
+function send(agent: http.Agent, url: string, q: PlannedRequest, time: number): Promise<number> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: u.hostname, port: u.port, path: u.pathname + u.search, method: q.method, agent, headers: { 'User-Agent': q.userAgent, 'X-Forwarded-For': q.ip } },
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        method: q.method,
+        agent,
+        headers: { 'User-Agent': q.userAgent, 'X-Forwarded-For': q.ip, 'X-Replay-Time': String(time) },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
@@ -288,10 +255,7 @@ function score(pairs: Array<{ q: PlannedRequest; e: EventJson }>) {
 
 const pct = (n: number, d: number): string => (d === 0 ? '-' : `${((100 * n) / d).toFixed(1)}%`);
 
-function render(
-  result: ReturnType<typeof score>,
-  extra: { followUps: number; followUpsMachine: number; late: number; requests: number; lateness: Replay['lateness'] },
-): string {
+function render(result: ReturnType<typeof score>, extra: { followUps: number; followUpsMachine: number }): string {
   const out: string[] = [];
   for (const kind of ['click', 'open'] as const) {
     const s = result.byKind[kind];
@@ -315,10 +279,7 @@ function render(
     );
   }
   out.push('');
-  out.push(`reclassified after the event (follow-ups on the JSONL sink): ${extra.followUps} (${extra.followUpsMachine} of them machine events)`);
-  out.push(
-    `requests answered later than a tenth of the burst window: ${extra.late} of ${extra.requests}; sent late by ${Math.round(extra.lateness.p50)} ms (median), ${Math.round(extra.lateness.p99)} ms (99th percentile), ${Math.round(extra.lateness.max)} ms (worst)`,
-  );
+  out.push(`reclassified after the event (follow-ups): ${extra.followUps} (${extra.followUpsMachine} of them machine events)`);
   return out.join('\n');
 }
 
@@ -328,7 +289,6 @@ async function main(): Promise<void> {
   const dataDir = path.join(dir, 'data');
   await mkdir(dataDir, { recursive: true });
   const jsonl = path.join(dir, 'events.jsonl');
-  const windows = (ms: number): number => Math.max(1, Math.round(ms / COMPRESS));
   const config = [
     '[http]',
     'trusted_proxies = "127.0.0.1"',
@@ -337,23 +297,17 @@ async function main(): Promise<void> {
     '[events]',
     `jsonl_path = "${jsonl}"`,
     'jsonl_fsync = "never"',
-    '[machine]',
-    `early_seconds = ${WINDOWS.early_ms === 0 ? 0 : Math.max(1, Math.round(WINDOWS.early_ms / COMPRESS / 1000))}`,
-    `burst_gap_ms = ${windows(WINDOWS.burst_gap_ms)}`,
-    `honeypot_window_ms = ${windows(WINDOWS.honeypot_window_ms)}`,
-    `pair_window_ms = ${windows(WINDOWS.pair_window_ms)}`,
-    `scan_network_window_ms = ${windows(WINDOWS.scan_network_window_ms)}`,
     '',
   ].join('\n');
-  const daemon = await DaemonProcess.start({ role: 'serve', dataDir, configToml: config });
+  const daemon = await DaemonProcess.start({ role: 'serve', dataDir, configToml: config, nodeOptions: ['--import', REPLAY_CLOCK] });
   try {
-    process.stderr.write(`seed ${SEED}: ${plan.recipients.length} recipients, ${plan.requests.length} requests, time / ${COMPRESS}\n`);
-    const player = replayer(plan);
-    const { deliveredAt } = await deliver(daemon, plan, (i, found, at) => player.start(i, found, at));
-    const lastAt = Math.max(...plan.requests.map((q) => deliveredAt[q.recipient]! + q.at / COMPRESS));
-    process.stderr.write(`delivered; replaying for about ${Math.round((lastAt - Date.now()) / 1000)} s more\n`);
-    const replayed = await player.done();
-    if (replayed.failures.length > 0) throw new Error(`${replayed.failures.length} requests failed, e.g. ${replayed.failures.slice(0, 3).join('; ')}`);
+    process.stderr.write(`seed ${SEED}: ${plan.recipients.length} recipients, ${plan.requests.length} requests\n`);
+    const links = await deliver(daemon, plan);
+    // Replay time starts after every delivery, on a whole second: the same seed, the same times apart.
+    const t0 = Math.ceil(Date.now() / 1000) * 1000 + 1000;
+    process.stderr.write(`delivered; replaying\n`);
+    const failures = await replay(plan, links, t0);
+    if (failures.length > 0) throw new Error(`${failures.length} requests failed, e.g. ${failures.slice(0, 3).join('; ')}`);
     await new Promise((resolve) => setTimeout(resolve, 1_000)); // verdict changes, then the sink
     const events = (await cli(['events', '--sendid', SEND_ID, '--format', 'json', ...daemon.cliFlags]))
       .split('\n')
@@ -361,32 +315,24 @@ async function main(): Promise<void> {
       .map((l) => JSON.parse(l) as EventJson);
     const pairs = pairUp(plan, events);
     const result = score(pairs);
-    if (args.explain) explain(plan, pairs, deliveredAt);
+    if (args.explain) explain(plan, pairs);
     const lines = (await readFile(jsonl, 'utf8'))
       .split('\n')
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l) as EventJson);
     const followUps = lines.filter((l) => l.reclassified);
     const labelById = new Map(pairs.map((p) => [p.e.id, p.q.machine]));
-    const text = render(result, {
-      followUps: followUps.length,
-      followUpsMachine: followUps.filter((f) => labelById.get(f.id)).length,
-      late: replayed.late,
-      requests: plan.requests.length,
-      lateness: replayed.lateness,
-    });
-    process.stdout.write(`bench:truth seed ${SEED}, ${plan.recipients.length} recipients, ${plan.requests.length} requests\n\n${text}\n`);
+    const text = render(result, { followUps: followUps.length, followUpsMachine: followUps.filter((f) => labelById.get(f.id)).length });
+    process.stdout.write(`bench:truth seed ${SEED}, ${plan.recipients.length} recipients, ${plan.requests.length} requests, replay time\n\n${text}\n`);
     await mkdir(path.dirname(OUT_FILE), { recursive: true });
     const json = {
       seed: SEED,
       recipients: plan.recipients.length,
       requests: plan.requests.length,
-      compress: COMPRESS,
       clicks: summary(result.byKind.click),
       opens: summary(result.byKind.open),
       actors: Object.fromEntries(result.actors),
       followUps: followUps.length,
-      late: replayed.late,
     };
     await writeFile(OUT_FILE, JSON.stringify(json, null, 2) + '\n');
   } finally {
@@ -396,7 +342,7 @@ async function main(): Promise<void> {
 }
 
 /** --explain: every misjudged event with its recipient's whole story, on stderr. */
-function explain(plan: TrafficPlan, pairs: Array<{ q: PlannedRequest; e: EventJson }>, deliveredAt: number[]): void {
+function explain(plan: TrafficPlan, pairs: Array<{ q: PlannedRequest; e: EventJson }>): void {
   const byRecipient = new Map<number, Array<{ q: PlannedRequest; e: EventJson }>>();
   for (const p of pairs) byRecipient.set(p.q.recipient, [...(byRecipient.get(p.q.recipient) ?? []), p]);
   for (const [recipient, list] of byRecipient) {
@@ -409,7 +355,6 @@ function explain(plan: TrafficPlan, pairs: Array<{ q: PlannedRequest; e: EventJs
       );
     }
   }
-  void deliveredAt;
 }
 
 function summary(s: Score) {
@@ -445,13 +390,7 @@ async function judgeMain(): Promise<void> {
     const e = { machine: machineReason !== undefined, ...(machineReason ? { machineReason } : {}) } as EventJson;
     return { q, e };
   });
-  const text = render(score(pairs), {
-    followUps: first.followUps,
-    followUpsMachine: first.followUps,
-    late: 0,
-    requests: plan.requests.length,
-    lateness: { p50: 0, p99: 0, max: 0 },
-  });
+  const text = render(score(pairs), { followUps: first.followUps.length, followUpsMachine: first.followUps.filter((n) => plan.requests[n]!.machine).length });
   process.stdout.write(
     `bench:truth --judge seed ${SEED}, ${plan.recipients.length} recipients, ${plan.requests.length} requests, replay time, in process\n\n${text}\n\n`,
   );

@@ -39,6 +39,8 @@ export interface DaemonSpec {
   configToml?: string;
   /** Fixed HTTP port (e.g. the one links already point at); a free one otherwise. */
   httpPort?: number;
+  /** Options for node before the program (bench:truth's --import of its replay clock). */
+  nodeOptions?: string[];
 }
 
 export class DaemonProcess {
@@ -98,7 +100,7 @@ export class DaemonProcess {
   }
 
   private args(): string[] {
-    const args = [CLI_ENTRY, this.spec.role, ...this.cliFlags];
+    const args = [...(this.spec.nodeOptions ?? []), CLI_ENTRY, this.spec.role, ...this.cliFlags];
     if (this.spec.role === 'serve') args.push('--milter', this.milterSpec);
     return args;
   }
