@@ -31,6 +31,5 @@ export function createTrackStore(config: ConfigValues, dataDir: string, logger: 
     sync: config['store.sync'],
     readCacheEntries,
     aggregateCacheEntries: config['store.aggregate_cache_entries'],
-    verdictRebuildDelayMs: config['machine.verdict_rebuild_ms'],
   });
 }

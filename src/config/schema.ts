@@ -294,12 +294,6 @@ export const CONFIG_SCHEMA = {
     min: 0,
     doc: "Events of the client (network /24 or /48, and user agent) of a scan (burst or honeypot), this close to it, are the scanner's too (its pixel fetch).",
   },
-  'machine.verdict_rebuild_ms': {
-    type: 'integer',
-    default: 10_000,
-    min: 0,
-    doc: "Reports read running aggregates folded with each event's first verdict: a send whose events are reclassified later is rebuilt from its events this long after the first change (once for all changes in between). Each rebuild reads the whole send.",
-  },
   'machine.recipients': {
     type: 'integer',
     default: 50_000,

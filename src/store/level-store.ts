@@ -38,7 +38,7 @@ import { RecentRows } from './recent-rows.js';
 import { eventsItem, messageItem, StoreWriter, suppressionsItem, verdictsItem, type WriteItem } from './store-writer.js';
 import { decodeSuppression, SuppressionCache, suppressionKey, suppressionRange, type Suppression, type SuppressionChange } from './suppressions.js';
 import { sweepStore } from './store-sweep.js';
-import { SendAggregates, sendIdsOnRecord } from './send-aggregates.js';
+import { SendAggregates, sendIdsOnRecord, type AggregateSource } from './send-aggregates.js';
 import type { EventQuery, MessageRecord, RecordId, StoredUrlRow, StoreStats, SweepResult, TrackEvent, TrackStore, UrlRow } from './types.js';
 import { decodeEncodedEvent, decodeEvent, decodeMessage, decodeUrlRow, splitEventBatch } from './values.js';
 
@@ -62,12 +62,6 @@ export interface LevelStoreOptions {
   /** Running-aggregate records kept in memory between groups (./send-aggregates.ts). Default 200,000. */
   aggregateCacheEntries?: number;
   /**
-   * After later verdicts of a send's events (recordVerdicts), its running aggregates are rebuilt from
-   * its events this long after the first of them, once for all that came in between, so reports show
-   * the final verdicts. Each rebuild reads the whole send. Default 10,000 ms.
-   */
-  verdictRebuildDelayMs?: number;
-  /**
    * Read every record at open, so damaged table files are found at start rather than at the first
    * read that touches them. Costs a full scan. Default false.
    */
@@ -88,16 +82,12 @@ export class LevelTrackStore implements TrackStore {
   private readonly cachedMessages: ReadCache<MessageRecord>;
   /** Suppressions found and absent (./suppressions.ts), in front of the milter's per-message check. */
   private readonly suppressionCache: SuppressionCache;
-  private readonly verdictRebuildDelayMs: number;
-  /** Sends with later verdicts whose aggregates wait for their rebuild. */
-  private readonly rebuildsDue = new Map<string, NodeJS.Timeout>();
 
   constructor(
     readonly dir: string,
     options: LevelStoreOptions = {},
   ) {
     this.verifyOnOpen = options.verifyOnOpen ?? false;
-    this.verdictRebuildDelayMs = options.verdictRebuildDelayMs ?? 10_000;
     this.aggregateCacheEntries = options.aggregateCacheEntries ?? 200_000;
     this.cachedRows = new ReadCache(options.readCacheEntries ?? 100_000);
     this.cachedMessages = new ReadCache(options.readCacheEntries ?? 100_000);
@@ -119,7 +109,7 @@ export class LevelTrackStore implements TrackStore {
       (ops) => {
         for (const op of ops) this.suppressionCache.written(op.key, op.type === 'put');
       },
-      (messages, events, rebuild) => this.aggregates.prepare(messages, events, rebuild, this.aggregateSource()),
+      (messages, events, rebuild, corrections) => this.aggregates.prepare(messages, events, rebuild, this.aggregateSource(), corrections),
     );
   }
 
@@ -138,18 +128,26 @@ export class LevelTrackStore implements TrackStore {
     }
   }
 
-  /** Where a rebuild of a send's aggregates reads: the send's events and its messages. */
-  private aggregateSource(): { events(sendId: string): AsyncIterable<TrackEvent>; messages(sendId: string): Promise<number> } {
+  /** Where a rebuild or a correction of a send's aggregates reads: the send's events and its messages. */
+  private aggregateSource(): AggregateSource {
     // eventsBySendId: with their later verdicts, so a rebuild counts each event as it is judged now.
-    return { events: (sendId) => this.eventsBySendId(sendId), messages: (sendId) => this.countMessages(sendId) };
+    return {
+      events: (sendId) => this.eventsBySendId(sendId),
+      messages: (sendId) => this.countMessages(sendId),
+      counted: (event) => this.eventOnRecord(event),
+    };
+  }
+
+  /** The recorded event with this one's send, time and id, with its latest verdict; undefined if none. */
+  private async eventOnRecord(event: TrackEvent): Promise<TrackEvent | undefined> {
+    const id = Buffer.from(event.id);
+    const at = event.time.getTime();
+    for await (const e of this.eventsBySendId(event.sendId, { since: event.time, until: new Date(at + 1) }))
+      if (e.time.getTime() === at && id.equals(Buffer.from(e.id))) return e;
+    return undefined;
   }
 
   async close(): Promise<void> {
-    // Rebuilds still waiting run now, so the aggregates on disk carry every verdict recorded.
-    const due = [...this.rebuildsDue.keys()];
-    for (const timer of this.rebuildsDue.values()) clearTimeout(timer);
-    this.rebuildsDue.clear();
-    if (due.length > 0 && this.level.isOpen) await this.level.submit({ kind: 'rebuild', sendIds: due }).catch(() => undefined);
     return this.level.close();
   }
 
@@ -215,25 +213,9 @@ export class LevelTrackStore implements TrackStore {
     }
   }
 
-  async recordVerdicts(events: readonly TrackEvent[]): Promise<void> {
-    await this.submit(() => verdictsItem(events));
-    for (const sendId of new Set(events.map((e) => e.sendId))) this.rebuildLater(sendId);
-  }
-
-  /**
-   * The running aggregates folded each event with the verdict it had when it was written: a send with
-   * later verdicts is rebuilt from its events (which carry them), once per delay however many come.
-   */
-  private rebuildLater(sendId: string): void {
-    if (this.rebuildsDue.has(sendId)) return;
-    const timer = setTimeout(() => {
-      this.rebuildsDue.delete(sendId);
-      if (!this.level.isOpen) return;
-      // A failed rebuild leaves the aggregates as they were; the next verdict of the send tries again.
-      this.level.submit({ kind: 'rebuild', sendIds: [sendId] }).catch(() => undefined);
-    }, this.verdictRebuildDelayMs);
-    timer.unref();
-    this.rebuildsDue.set(sendId, timer);
+  /** Later verdicts, with the aggregates corrected for them in the same batch (./send-aggregates.ts). */
+  recordVerdicts(events: readonly TrackEvent[]): Promise<void> {
+    return this.submit(() => verdictsItem(events));
   }
 
   /** What these two return may be the cached object itself: callers read it, never change it. */

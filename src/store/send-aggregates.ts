@@ -10,12 +10,19 @@
  *   y!p!<sendId><hash>                    -> clicks per position   (part, position, URL, link name)
  *   y!m!<sendId><minute>                  -> counts in one minute  (4-byte minutes since the epoch)
  *   y!h!<sendId><hour>                    -> counts in one hour
- *   y!s!<sendId><hash>                    -> who was seen opening / clicking (a link): bit 1 any, bit 2 a person
+ *   y!s!<sendId><hash>                    -> who was seen opening / clicking (a link): present once anyone,
+ *                                            then how many of those events were a person's (uint32)
  *   y!x!<sendId>                          -> the send's HTML for the click map (kept once per send)
  *
  * Unique counts need to know whether someone was seen before: the `y!s!` keys answer that, read through
  * a bounded cache (a miss is one LevelDB read, batched per group). Retention: a sweep that removes
  * events or messages of a send rebuilds that send's aggregates from what is left.
+ *
+ * Later verdicts (src/truth: an event reclassified from person to machine, or given other reasons) are
+ * corrections: in the batch that records the verdict, the event's share is taken out as it was counted
+ * and put back as it is judged now (`correct`), so the aggregates stay what folding the events with
+ * their current verdicts gives. Unique people stay exact because the `y!s!` records count a person's
+ * events rather than flag them: a person is unique-counted while that count is above zero.
  */
 import type { ClassicLevel } from 'classic-level';
 import { BoundedMap } from '../util/bounded-map.js';
@@ -85,7 +92,8 @@ export type Granularity = 'minute' | 'hour';
 const BUCKET_MS: Record<Granularity, number> = { minute: 60_000, hour: 3_600_000 };
 
 const AGG_VERSION_KEY = Buffer.from('y!v');
-const AGG_VERSION = '1';
+/** 2: `y!s!` counts a person's events (1 held bit flags); a store of version 1 is folded again at open. */
+const AGG_VERSION = '2';
 /**
  * Keys are handled as binary strings (one character per byte, as Buffer's 'latin1' reads them): a group
  * touches each of its keys many times, and a string is hashed and compared without allocating.
@@ -101,8 +109,8 @@ const NS = {
 };
 /** Namespaces a rebuild replaces (the HTML stays while the send has anything on record). */
 const REBUILT = [NS.totals, NS.link, NS.position, NS.minute, NS.hour, NS.seen];
-const SEEN_ANY = 1;
-const SEEN_HUMAN = 2;
+/** Version 1's `y!s!` flag for "seen as a person", read as one person's event. */
+const V1_SEEN_HUMAN = 2;
 
 /** Who an event counts as for "unique" (the same rule as reports/report.ts's one-pass fold). */
 export function whoOf(e: TrackEvent): string {
@@ -184,11 +192,15 @@ const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
 const parse = <T>(b: Buffer): T => JSON.parse(b.toString('utf8')) as T;
 
 function encodeValue(key: string, value: Value): Buffer {
-  return key.startsWith(NS.seen) ? Buffer.from([value as number]) : json(value);
+  if (!key.startsWith(NS.seen)) return json(value);
+  const out = Buffer.allocUnsafe(4);
+  out.writeUInt32BE(value as number, 0);
+  return out;
 }
 
 function decodeValue(key: string, bytes: Buffer): Value {
-  return key.startsWith(NS.seen) ? bytes[0]! : parse<Value>(bytes);
+  if (!key.startsWith(NS.seen)) return parse<Value>(bytes);
+  return bytes.length === 1 ? (bytes[0]! & V1_SEEN_HUMAN ? 1 : 0) : bytes.readUInt32BE(0);
 }
 
 /**
@@ -215,6 +227,20 @@ class Scratch {
       entry.dirty = true;
     } else this.values.set(key, { value, dirty: true });
   }
+}
+
+/** Where aggregates are recomputed and corrected from: the store's records. */
+export interface AggregateSource {
+  /** A send's events, each with its current verdict. */
+  events(sendId: string): AsyncIterable<TrackEvent>;
+  messages(sendId: string): Promise<number>;
+  /** The event on record with this one's send, time and id, with the verdict it is counted with now. */
+  counted(event: TrackEvent): Promise<TrackEvent | undefined>;
+}
+
+/** One event of one send: its time and id. */
+function eventKey(e: TrackEvent): string {
+  return `${e.sendId}\n${e.time.getTime()}\n${Buffer.from(e.id).toString('hex')}`;
 }
 
 /** An event with every key it changes, computed once. */
@@ -252,7 +278,8 @@ export class SendAggregates {
     messages: readonly MessageRecord[],
     events: readonly TrackEvent[],
     rebuild: readonly string[] = [],
-    source?: { events(sendId: string): AsyncIterable<TrackEvent>; messages(sendId: string): Promise<number> },
+    source?: AggregateSource,
+    corrections: readonly TrackEvent[] = [],
   ): Promise<{ ops: Op[]; commit: () => void }> {
     const scratch = new Scratch();
     const ops: Op[] = [];
@@ -281,6 +308,7 @@ export class SendAggregates {
       else ops.push({ type: 'del', key: keyBytes(NS.html + sendKey) });
     }
     await this.fold(scratch, messages, events);
+    if (corrections.length > 0 && source) await this.correct(scratch, events, corrections, source);
     for (const [key, { value, dirty }] of scratch.values)
       if (dirty && value !== undefined) ops.push({ type: 'put', key: keyBytes(key), value: encodeValue(key, value) });
     return {
@@ -311,6 +339,38 @@ export class SendAggregates {
     for (const p of planned) foldEvent(scratch, p);
   }
 
+  /**
+   * Moves each corrected event's share from the verdict it was counted with to its new one. What it
+   * was counted with: this group's own record of it or an earlier correction in the group, else the
+   * store's (source.counted). An event not on record was never counted and is left alone.
+   */
+  private async correct(scratch: Scratch, events: readonly TrackEvent[], corrections: readonly TrackEvent[], source: AggregateSource): Promise<void> {
+    const counted = new Map<string, TrackEvent>();
+    for (const e of events) counted.set(eventKey(e), e);
+    const none = Promise.resolve(undefined);
+    const onRecord = await Promise.all(corrections.map((c) => (counted.has(eventKey(c)) ? none : source.counted(c))));
+    const moves: Array<{ before: TrackEvent; after: TrackEvent }> = [];
+    corrections.forEach((c, i) => {
+      const key = eventKey(c);
+      const before = counted.get(key) ?? onRecord[i];
+      if (!before) return;
+      const after: TrackEvent = { ...before, machine: c.machine };
+      if (c.machine && c.machineReason) after.machineReason = c.machineReason;
+      else delete after.machineReason;
+      counted.set(key, after);
+      moves.push({ before, after });
+    });
+    const keys = new KeyMemo();
+    const planned = moves.map((m) => ({ ...m, p: plan(m.before, keys) }));
+    for (const { p } of planned)
+      for (const key of [p.totals, p.minute, p.hour, p.seen, p.link?.key, p.link?.position, p.link?.seen]) if (key) scratch.want(key);
+    await this.load(scratch);
+    for (const { before, after, p } of planned) {
+      shareOfVerdict(scratch, p, before, -1);
+      shareOfVerdict(scratch, p, after, 1);
+    }
+  }
+
   private async load(scratch: Scratch): Promise<void> {
     const missing: string[] = [];
     for (const [key, entry] of scratch.values) {
@@ -331,10 +391,7 @@ export class SendAggregates {
   }
 
   /** Folds every send on record (a store written before aggregates existed), then marks them built. */
-  async buildAll(
-    sendIds: Iterable<string>,
-    source: { events(sendId: string): AsyncIterable<TrackEvent>; messages(sendId: string): Promise<number> },
-  ): Promise<void> {
+  async buildAll(sendIds: Iterable<string>, source: AggregateSource): Promise<void> {
     for (const sendId of sendIds) {
       const { ops, commit } = await this.prepare([], [], [sendId], source);
       await this.db.batch(ops);
@@ -474,36 +531,39 @@ function stretch(t: SendTotals, timeMs: number): void {
   if (timeMs > t.lastMs) t.lastMs = timeMs;
 }
 
-/** Marks `who` seen in `key`; which of (anyone, a person) are new. */
-function see(scratch: Scratch, key: string, human: boolean): { newAny: boolean; newHuman: boolean } {
-  const flags = scratch.get<number>(key) ?? 0;
-  const next = flags | SEEN_ANY | (human ? SEEN_HUMAN : 0);
-  if (next !== flags) scratch.set(key, next);
-  return { newAny: (flags & SEEN_ANY) === 0, newHuman: human && (flags & SEEN_HUMAN) === 0 };
+/** Marks `who` seen in `key` (by anyone, no person's event yet); true when new. */
+function seeAnyone(scratch: Scratch, key: string): boolean {
+  if (scratch.get<number>(key) !== undefined) return false;
+  scratch.set(key, 0);
+  return true;
+}
+
+/** Adds `sign` (1 or -1) to who's person events in `key`; the change in unique people (1, -1 or 0). */
+function countPerson(scratch: Scratch, key: string, sign: 1 | -1): number {
+  const before = scratch.get<number>(key) ?? 0;
+  const after = Math.max(0, before + sign);
+  scratch.set(key, after);
+  return before === 0 && after > 0 ? 1 : before > 0 && after === 0 ? -1 : 0;
 }
 
 function bump(record: Record<string, number>, key: string): void {
   record[key] = (record[key] ?? 0) + 1;
 }
 
+const FIELD = { open: 'opens', click: 'clicks', bounce: 'bounces', complaint: 'complaints', unsubscribe: 'unsubscribes' } as const;
+
+/** Folds in what an event adds whoever made it; its verdict's share is shareOfVerdict's. */
 function foldEvent(scratch: Scratch, p: PlannedEvent): void {
   const e = p.event;
-  const human = !e.machine;
   const timeMs = e.time.getTime();
   const totalsKey = p.totals;
   const t = scratch.get<SendTotals>(totalsKey) ?? emptyTotals(e.sendId, timeMs);
   stretch(t, timeMs);
-  const sides = human ? [t.all, t.human] : [t.all];
-  const field = ({ open: 'opens', click: 'clicks', bounce: 'bounces', complaint: 'complaints', unsubscribe: 'unsubscribes' } as const)[e.type];
-  for (const side of sides) side[field] += 1;
+  t.all[FIELD[e.type]] += 1;
   if (e.type === 'open') {
-    const seen = see(scratch, p.seen!, human);
-    if (seen.newAny) t.all.uniqueOpens += 1;
-    if (seen.newHuman) t.human.uniqueOpens += 1;
+    if (seeAnyone(scratch, p.seen!)) t.all.uniqueOpens += 1;
   } else if (e.type === 'click' && p.link) {
-    const seen = see(scratch, p.seen!, human);
-    if (seen.newAny) t.all.uniqueClicks += 1;
-    if (seen.newHuman) t.human.uniqueClicks += 1;
+    if (seeAnyone(scratch, p.seen!)) t.all.uniqueClicks += 1;
     const linkKey = p.link.key;
     const l = scratch.get<LinkAggregate>(linkKey) ?? {
       url: p.link.url,
@@ -513,29 +573,67 @@ function foldEvent(scratch: Scratch, p: PlannedEvent): void {
       uniqueClicks: 0,
       humanUniqueClicks: 0,
     };
-    const linkSeen = see(scratch, p.link.seen, human);
     l.clicks += 1;
-    if (human) l.humanClicks += 1;
-    if (linkSeen.newAny) l.uniqueClicks += 1;
-    if (linkSeen.newHuman) l.humanUniqueClicks += 1;
+    if (seeAnyone(scratch, p.link.seen)) l.uniqueClicks += 1;
     scratch.set(linkKey, l);
     const posKey = p.link.position;
     const pos = scratch.get<PositionAggregate>(posKey) ?? { part: e.part, position: e.position, url: l.url, linkName: e.linkName, clicks: 0, humanClicks: 0 };
     pos.clicks += 1;
-    if (human) pos.humanClicks += 1;
     scratch.set(posKey, pos);
   } else if (e.type === 'bounce') {
     bump(t.bounceClasses, e.details?.classification || 'unknown');
   } else if (e.type === 'complaint') {
     bump(t.complaintTypes, e.details?.feedbackType || 'unknown');
   }
-  if (e.machine) bump((t.machineReasons[e.machineReason || 'unknown'] ??= {}), e.type);
   scratch.set(totalsKey, t);
-  const slot = { open: human ? 0 : 1, click: human ? 2 : 3, bounce: 4, complaint: 5, unsubscribe: 6 }[e.type];
-  for (const key of [p.minute, p.hour]) {
-    const counts = scratch.get<BucketCounts>(key) ?? BUCKET_FIELDS.map(() => 0);
-    counts[slot] = (counts[slot] ?? 0) + 1;
-    scratch.set(key, counts);
+  if (e.type !== 'open' && e.type !== 'click') {
+    const slot = { bounce: 4, complaint: 5, unsubscribe: 6 }[e.type];
+    for (const key of [p.minute, p.hour]) {
+      const counts = scratch.get<BucketCounts>(key) ?? BUCKET_FIELDS.map(() => 0);
+      counts[slot] = (counts[slot] ?? 0) + 1;
+      scratch.set(key, counts);
+    }
+  }
+  shareOfVerdict(scratch, p, e, 1);
+}
+
+/**
+ * Adds (1) or takes out (-1) what an event counts for as a person or as a machine of its reason: the
+ * human columns and unique people, the machine reasons, the time buckets' human or machine slot. A
+ * verdict changed later is one take-out with the old verdict and one add with the new.
+ */
+function shareOfVerdict(scratch: Scratch, p: PlannedEvent, e: TrackEvent, sign: 1 | -1): void {
+  const human = !e.machine;
+  const t = scratch.get<SendTotals>(p.totals)!;
+  if (human) {
+    t.human[FIELD[e.type]] += sign;
+    if (e.type === 'open') t.human.uniqueOpens += countPerson(scratch, p.seen!, sign);
+    else if (e.type === 'click' && p.link) {
+      t.human.uniqueClicks += countPerson(scratch, p.seen!, sign);
+      const l = scratch.get<LinkAggregate>(p.link.key)!;
+      l.humanClicks += sign;
+      l.humanUniqueClicks += countPerson(scratch, p.link.seen, sign);
+      scratch.set(p.link.key, l);
+      const pos = scratch.get<PositionAggregate>(p.link.position)!;
+      pos.humanClicks += sign;
+      scratch.set(p.link.position, pos);
+    }
+  } else {
+    const reason = e.machineReason || 'unknown';
+    const byType = (t.machineReasons[reason] ??= {});
+    const n = (byType[e.type] ?? 0) + sign;
+    if (n > 0) byType[e.type] = n;
+    else delete byType[e.type];
+    if (Object.keys(byType).length === 0) delete t.machineReasons[reason];
+  }
+  scratch.set(p.totals, t);
+  if (e.type === 'open' || e.type === 'click') {
+    const slot = e.type === 'open' ? (human ? 0 : 1) : human ? 2 : 3;
+    for (const key of [p.minute, p.hour]) {
+      const counts = scratch.get<BucketCounts>(key) ?? BUCKET_FIELDS.map(() => 0);
+      counts[slot] = (counts[slot] ?? 0) + sign;
+      scratch.set(key, counts);
+    }
   }
 }
 

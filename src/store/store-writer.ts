@@ -60,16 +60,21 @@ export type WriteItem =
   /** ops: the suppressions its unsubscribe events imply, written in the same batch. */
   | { kind: 'events'; events: PendingEvent[]; ops: LevelPut[] }
   | { kind: 'suppressions'; ops: LevelOperation[] }
-  | { kind: 'verdicts'; ops: LevelPut[] }
+  /** events: the reclassified events, each with its new verdict (the aggregates are corrected with them). */
+  | { kind: 'verdicts'; ops: LevelPut[]; events: TrackEvent[] }
   | { kind: 'delete'; ops: LevelOperation[]; expiredRows: ExpiredRow[]; rowsDeleted: number }
   /** Sends whose running aggregates are recomputed from their records (after a sweep). */
   | { kind: 'rebuild'; sendIds: string[] };
 
-/** Folds a group's messages and events into the running aggregates (./send-aggregates.ts). */
+/**
+ * Folds a group's messages and events into the running aggregates (./send-aggregates.ts), and
+ * corrects them for the group's later verdicts.
+ */
 export type AggregateFold = (
   messages: readonly MessageRecord[],
   events: readonly TrackEvent[],
   rebuild: readonly string[],
+  corrections: readonly TrackEvent[],
 ) => Promise<{ ops: LevelOperation[]; commit: () => void }>;
 
 export const EMPTY = Buffer.alloc(0);
@@ -136,7 +141,7 @@ export function verdictsItem(events: readonly TrackEvent[]): WriteItem {
     const verdict = event.machine ? (event.machineReason ?? 'machine') : '';
     ops.push({ type: 'put', key, value: Buffer.from(verdict, 'utf8') }, { type: 'put', key: verdictRetentionKey(key), value: EMPTY });
   }
-  return { kind: 'verdicts', ops };
+  return { kind: 'verdicts', ops, events: [...events] };
 }
 
 export interface WriterCounts {
@@ -169,7 +174,7 @@ export class StoreWriter {
     let skipped = 0;
     const eventsBySend = new Map<string, PendingEvent[]>();
     const suppressionOps: LevelOperation[] = [];
-    const recorded = { messages: [] as MessageRecord[], events: [] as TrackEvent[], rebuild: [] as string[] };
+    const recorded = { messages: [] as MessageRecord[], events: [] as TrackEvent[], rebuild: [] as string[], corrections: [] as TrackEvent[] };
     for (const item of items) {
       if (item.kind === 'rebuild') {
         recorded.rebuild.push(...item.sendIds);
@@ -193,7 +198,10 @@ export class StoreWriter {
         continue;
       }
       ops.push(...item.ops);
-      if (item.kind === 'verdicts') continue;
+      if (item.kind === 'verdicts') {
+        recorded.corrections.push(...item.events);
+        continue;
+      }
       if (item.kind === 'delete') {
         item.rowsDeleted = 0;
         for (const row of item.expiredRows) {
@@ -226,7 +234,7 @@ export class StoreWriter {
     for (const [sendId, sendEvents] of eventsBySend) ops.push(...eventBatchPuts(encodeSendId(sendId), sendEvents));
     let folded: Awaited<ReturnType<AggregateFold>>;
     try {
-      folded = await this.fold(recorded.messages, recorded.events, recorded.rebuild);
+      folded = await this.fold(recorded.messages, recorded.events, recorded.rebuild, recorded.corrections);
       ops.push(...folded.ops);
       await this.level.writeBatch(ops);
     } catch (err) {

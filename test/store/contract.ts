@@ -367,7 +367,7 @@ export function storeContract(harness: () => StoreHarness): void {
   });
 
   describe('aggregates of many events', () => {
-    it('equal a one-pass fold of the events: per send, per link, per position, per minute', async () => {
+    it('equal a one-pass fold of the events: per send, per link, per position, per minute; after later verdicts too', async () => {
       const store = await fresh();
       const random = seededRandom(17);
       const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
@@ -427,6 +427,30 @@ export function storeContract(harness: () => StoreHarness): void {
         }
       };
       await check(events);
+
+      // Later verdicts (src/truth): people turned into machines, machines given other reasons, some
+      // twice, some written in the same group as the event they change; the aggregates must equal
+      // the fold of the events as they are judged now, with nothing rebuilt.
+      const current = events.map((e) => ({ ...e }));
+      const verdict = (e: TrackEvent, machineReason: string): TrackEvent => ({ ...e, machine: true, machineReason });
+      const later: TrackEvent[][] = [];
+      for (let round = 0; round < 3; round++) {
+        const changed: TrackEvent[] = [];
+        current.forEach((e, i) => {
+          if ((e.type !== 'click' && e.type !== 'open') || random() > 0.25) return;
+          const now = verdict(e, pick(['burst', 'honeypot', 'honeypot,burst', 'time-of-click']));
+          current[i] = now;
+          changed.push(now);
+        });
+        later.push(changed);
+      }
+      for (const changed of later) await Promise.all([0, 1, 2].map((k) => store.recordVerdicts(changed.filter((_, j) => j % 3 === k))));
+      await check(current);
+      // an event and its later verdict in one group, and a verdict of an event never recorded
+      const fresh1 = event('mix-a', at(250), { type: 'click', recipient: 'r1@example.com', url: 'https://shop.example/p1', position: 2, part: 'h' });
+      const ghost = event('mix-b', at(251), { type: 'open', recipient: 'r2@example.com' });
+      await Promise.all([store.recordEvents([fresh1]), store.recordVerdicts([verdict(fresh1, 'burst'), verdict(ghost, 'burst')])]);
+      await check([...current, verdict(fresh1, 'burst')]);
     });
   });
 

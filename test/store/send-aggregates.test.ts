@@ -114,6 +114,26 @@ describe('send aggregates', () => {
     await reopened.close();
   });
 
+  it('a store of aggregates version 1 (seen flags, not counts) is folded again at open', async () => {
+    const dir = tempDir();
+    const store = await openStore(dir);
+    await store.recordEvents(fc.sample(arbEvent, { numRuns: 200, seed: 5 }).map(toEvent));
+    await store.close();
+    // Version 1 kept one byte of flags per seen key (2: seen as a person); make it look like one.
+    const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    await db.open();
+    await db.put(Buffer.from('y!v'), Buffer.from('1'));
+    // Flags that say "seen, by no person": read as they are, the next person would count as new.
+    for await (const key of db.keys({ gte: Buffer.from('y!s!'), lt: Buffer.from('y!s"') })) await db.put(key, Buffer.from([1]));
+    await db.close();
+    const reopened = await openStore(dir);
+    const more = fc.sample(arbEvent, { numRuns: 100, seed: 6 }).map((r) => toEvent({ ...r, machine: false }));
+    await reopened.recordEvents(more);
+    await reopened.recordVerdicts(more.filter((e) => e.type === 'click').map((e) => ({ ...e, machine: true, machineReason: 'burst' })));
+    for (const sendId of ['s1', 's2', '']) expect(await aggregated(reopened, sendId)).toEqual(await scanned(reopened, sendId));
+    await reopened.close();
+  });
+
   it('keeps one HTML per send, the first', async () => {
     const store = await openStore();
     expect(await store.aggregates.keepHtml('s1', '<p>first</p>')).toBe(true);
