@@ -413,6 +413,9 @@ async function judgeMain(): Promise<void> {
     requestMachine: false,
   }));
   const sweeps = Array.from({ length: 2_000 }, () => sweep);
+  // bench:redirect's one-token row: one person clicking one link over and over, 32 kept.
+  const repeat: SeenEvent[] = sweep.map((e) => ({ ...e, position: 1, honeypot: false, client: '198.51.100.0\nbrowser', network: '198.51.100.0' }));
+  const repeats = Array.from({ length: 2_000 }, () => repeat);
   const rounds = Math.max(1, Number(args.rounds));
   const timed = (sets: SeenEvent[][]) => {
     const took = { linear: [] as number[], reference: [] as number[] };
@@ -439,6 +442,7 @@ async function judgeMain(): Promise<void> {
     ),
   );
   process.stdout.write(line('32 events of one sweep (burst and honeypot)', timed(sweeps)));
+  process.stdout.write(line('32 clicks on one link by one client (bench:redirect)', timed(repeats)));
 }
 
 await (args.judge ? judgeMain() : main());
