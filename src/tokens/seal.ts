@@ -14,7 +14,8 @@
  *
  * The format byte and the key id are inside the MAC, so neither a kind nor a key can be swapped.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { hmacKey, hmacSha256 } from './hmac.js';
 import type { Keyring, SigningKey } from './keyring.js';
 
 export const MAC_BYTES = 12;
@@ -51,15 +52,20 @@ export function reject(code: RejectionCode): Rejection {
 }
 
 function mac(key: SigningKey, signed: Buffer): Buffer {
-  return createHmac('sha256', key.tokenKey).update(signed).digest().subarray(0, MAC_BYTES);
+  const out = Buffer.allocUnsafe(MAC_BYTES);
+  hmacSha256(hmacKey(key.tokenKey), signed, signed.length, out, 0, MAC_BYTES);
+  return out;
 }
 
-export function seal(key: SigningKey, kind: KindCode, body: Buffer): Buffer {
-  const signed = Buffer.allocUnsafe(HEADER_BYTES + body.length);
-  signed[0] = (FORMAT_VERSION << 4) | kind;
-  signed[1] = key.kid;
-  body.copy(signed, HEADER_BYTES);
-  return Buffer.concat([signed, mac(key, signed)]);
+/** The frame around body: one buffer, the MAC written into its last bytes. */
+export function seal(key: SigningKey, kind: KindCode, body: Uint8Array): Buffer {
+  const signedLength = HEADER_BYTES + body.length;
+  const sealed = Buffer.allocUnsafe(signedLength + MAC_BYTES);
+  sealed[0] = (FORMAT_VERSION << 4) | kind;
+  sealed[1] = key.kid;
+  sealed.set(body, HEADER_BYTES);
+  hmacSha256(hmacKey(key.tokenKey), sealed, signedLength, sealed, signedLength, MAC_BYTES);
+  return sealed;
 }
 
 /** Checks the frame and its MAC (in constant time); the body is only trusted when this says ok. */

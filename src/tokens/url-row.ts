@@ -3,8 +3,8 @@
  * the query string travels in the rewritten link and is put back at redirect time. Per-subscriber query
  * strings therefore never multiply rows.
  */
-import { createHmac } from 'node:crypto';
 import { ByteWriter } from './binary.js';
+import { hmacKey, hmacSha256 } from './hmac.js';
 import type { SigningKey } from './keyring.js';
 
 /** 96 bits: row ids of one key never collide by chance (birthday bound ~2^48 rows). */
@@ -26,7 +26,9 @@ export interface UrlRowContent {
 export function urlRowId(key: SigningKey, row: UrlRowContent): Buffer {
   if (splitQuery(row.url).query !== '') throw new RangeError('a URL row holds the URL without its query string');
   const content = new ByteWriter().string(row.sendId).string(row.listId).string(row.url).string(row.linkName).toBuffer();
-  return createHmac('sha256', key.rowIdKey).update(content).digest().subarray(0, ROW_ID_BYTES);
+  const id = Buffer.allocUnsafe(ROW_ID_BYTES);
+  hmacSha256(hmacKey(key.rowIdKey), content, content.length, id, 0, ROW_ID_BYTES);
+  return id;
 }
 
 interface SplitUrl {
