@@ -13,31 +13,46 @@ const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 // In a `u` regex a surrogate range only matches surrogates that are not part of a pair.
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
+/** Writes value (0..MAX_VARINT, checked by the caller) at `at`; returns where it ends. */
+export function writeVarint(out: Uint8Array, at: number, value: number): number {
+  let rest = value;
+  // Arithmetic rather than bit operators: values may exceed 31 bits.
+  while (rest >= 0x80) {
+    out[at++] = (rest % 0x80) | 0x80;
+    rest = Math.floor(rest / 0x80);
+  }
+  out[at++] = rest;
+  return at;
+}
+
+/**
+ * Writes into one buffer that grows by doubling: a token body is a handful of small fields, and a
+ * Buffer per field joined by Buffer.concat cost more than the fields themselves.
+ */
 export class ByteWriter {
-  private readonly chunks: Buffer[] = [];
+  private buffer = Buffer.allocUnsafe(64);
   private size = 0;
 
   byte(value: number): this {
-    return this.push(Buffer.of(value & 0xff));
+    this.ensure(1);
+    this.buffer[this.size++] = value & 0xff;
+    return this;
   }
 
   varint(value: number): this {
     if (!Number.isInteger(value) || value < 0 || value > MAX_VARINT) {
       throw new RangeError(`varint out of range: ${value}`);
     }
-    const out: number[] = [];
-    let rest = value;
-    // Arithmetic rather than bit operators: values may exceed 31 bits.
-    while (rest >= 0x80) {
-      out.push((rest % 0x80) | 0x80);
-      rest = Math.floor(rest / 0x80);
-    }
-    out.push(rest);
-    return this.push(Buffer.from(out));
+    this.ensure(MAX_VARINT_BYTES);
+    this.size = writeVarint(this.buffer, this.size, value);
+    return this;
   }
 
   bytes(value: Uint8Array): this {
-    return this.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+    this.ensure(value.byteLength);
+    this.buffer.set(value, this.size);
+    this.size += value.byteLength;
+    return this;
   }
 
   /** Length-prefixed bytes. */
@@ -48,17 +63,23 @@ export class ByteWriter {
   /** Length-prefixed UTF-8. A string with a lone surrogate cannot round-trip, so it is refused. */
   string(value: string): this {
     if (LONE_SURROGATE.test(value)) throw new RangeError('string holds a lone surrogate and cannot be encoded exactly');
-    return this.sizedBytes(Buffer.from(value, 'utf8'));
-  }
-
-  toBuffer(): Buffer {
-    return Buffer.concat(this.chunks, this.size);
-  }
-
-  private push(chunk: Buffer): this {
-    this.chunks.push(chunk);
-    this.size += chunk.length;
+    const length = Buffer.byteLength(value, 'utf8');
+    this.varint(length);
+    this.ensure(length);
+    this.size += this.buffer.write(value, this.size, length, 'utf8');
     return this;
+  }
+
+  /** What was written, as a view: the writer is done with once this is taken. */
+  toBuffer(): Buffer {
+    return this.buffer.subarray(0, this.size);
+  }
+
+  private ensure(more: number): void {
+    if (this.size + more <= this.buffer.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.size + more));
+    this.buffer.copy(grown, 0, 0, this.size);
+    this.buffer = grown;
   }
 }
 
