@@ -65,4 +65,17 @@ describe('token text', () => {
     expect(decodeTokenText('A')).toBeNull();
     expect(decodeTokenText('')).toBeNull();
   });
+
+  it('is base64url without padding, `~` for `-`, for any length (the table encoder grows past its first buffer)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 1200 }), (bytes) => {
+        expect(encodeTokenText(bytes)).toBe(Buffer.from(bytes).toString('base64url').replaceAll('-', '~'));
+      }),
+      { numRuns: 300 },
+    );
+    const all = Buffer.from(Array.from({ length: 256 * 3 }, (_, i) => (i * 7) % 256));
+    for (let length = 0; length <= all.length; length += 1) {
+      expect(encodeTokenText(all.subarray(0, length))).toBe(all.subarray(0, length).toString('base64url').replaceAll('-', '~'));
+    }
+  });
 });
