@@ -3,6 +3,6 @@ export { addKey, createKeyring, loadKeyring, signingKey, type Keyring } from './
 export type { RecipientIdentity } from './identity.js';
 export { decodeInfoHeader, encodeInfoHeader, INFO_HEADER_NAME, type InfoHeaderFields } from './info-header.js';
 export type { RejectionCode } from './seal.js';
-export { decodeToken, mintStatefulClick, mintStatefulOpen, mintStatelessClick, mintStatelessOpen } from './tokens.js';
+export { decodeToken, mintStatefulClick, mintStatefulOpen, mintStatelessClick, mintStatelessOpen, statefulClickMinter } from './tokens.js';
 export { clickDestination, splitQuery, urlRowId } from './url-row.js';
-export { clickLink, openLink, type TrackingOrigin } from './url-style.js';
+export { clickLink, compactClickPrefix, openLink, type TrackingOrigin } from './url-style.js';

@@ -20,7 +20,7 @@ import type { Keyring, SigningKey } from './keyring.js';
 
 export const MAC_BYTES = 12;
 const FORMAT_VERSION = 1;
-const HEADER_BYTES = 2;
+export const HEADER_BYTES = 2;
 
 export const KIND = {
   statefulClick: 1,
@@ -57,14 +57,23 @@ function mac(key: SigningKey, signed: Buffer): Buffer {
   return out;
 }
 
-/** The frame around body: one buffer, the MAC written into its last bytes. */
+/**
+ * Frames a body already written at frame[HEADER_BYTES, HEADER_BYTES + bodyLength): the header goes
+ * before it and the MAC after it (frame has room for both). Returns the sealed length. For minters
+ * that write many tokens into one buffer (tokens.ts).
+ */
+export function sealInPlace(key: SigningKey, kind: KindCode, frame: Uint8Array, bodyLength: number): number {
+  const signedLength = HEADER_BYTES + bodyLength;
+  frame[0] = (FORMAT_VERSION << 4) | kind;
+  frame[1] = key.kid;
+  hmacSha256(hmacKey(key.tokenKey), frame, signedLength, frame, signedLength, MAC_BYTES);
+  return signedLength + MAC_BYTES;
+}
+
 export function seal(key: SigningKey, kind: KindCode, body: Uint8Array): Buffer {
-  const signedLength = HEADER_BYTES + body.length;
-  const sealed = Buffer.allocUnsafe(signedLength + MAC_BYTES);
-  sealed[0] = (FORMAT_VERSION << 4) | kind;
-  sealed[1] = key.kid;
+  const sealed = Buffer.allocUnsafe(HEADER_BYTES + body.length + MAC_BYTES);
   sealed.set(body, HEADER_BYTES);
-  hmacSha256(hmacKey(key.tokenKey), sealed, signedLength, sealed, signedLength, MAC_BYTES);
+  sealInPlace(key, kind, sealed, body.length);
   return sealed;
 }
 

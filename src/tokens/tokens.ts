@@ -20,11 +20,11 @@
  */
 import type { PartCode } from '../rewrite/types.js';
 import { CodedError } from '../util/errors.js';
-import { ByteReader, ByteWriter, MAX_VARINT } from './binary.js';
+import { ByteReader, ByteWriter, MAX_VARINT, writeVarint } from './binary.js';
 import { readIdentity, writeIdentity, type RecipientIdentity } from './identity.js';
 import type { Keyring } from './keyring.js';
 import { packFields, unpackFields } from './packed-fields.js';
-import { KIND, reject, seal, unseal, type KindCode, type Rejection } from './seal.js';
+import { HEADER_BYTES, KIND, MAC_BYTES, reject, seal, sealInPlace, unseal, type KindCode, type Rejection } from './seal.js';
 import { decodeTokenText, encodeTokenText } from './token-text.js';
 import { ROW_ID_BYTES } from './url-row.js';
 import { TokensErrorCode } from './errors.js';
@@ -119,20 +119,46 @@ function checkMessageId(id: Uint8Array): Uint8Array {
   return id;
 }
 
-function mint(keyring: Keyring, kind: KindCode, body: Buffer): string {
-  const token = encodeTokenText(seal(keyring.current, kind, body));
+function checkedLength(token: string): string {
   if (token.length > MAX_TOKEN_CHARS) {
     throw new CodedError(TokensErrorCode.TOKEN_TOO_LONG, `token of ${token.length} characters exceeds ${MAX_TOKEN_CHARS}`);
   }
   return token;
 }
 
+function mint(keyring: Keyring, kind: KindCode, body: Buffer): string {
+  return checkedLength(encodeTokenText(seal(keyring.current, kind, body)));
+}
+
+type MessageClick = Omit<StatefulClick, 'messageId'>;
+
+/**
+ * Mints the stateful clicks of one message. Its links share all but the row id, place and flags, so
+ * the frame is one buffer with the message id written once; a click writes its fields over the last
+ * one's, and its MAC and text are made from there.
+ */
+export function statefulClickMinter(keyring: Keyring, messageId: Uint8Array): (click: MessageClick) => string {
+  const key = keyring.current;
+  const id = checkMessageId(messageId);
+  const rowAt = HEADER_BYTES;
+  const placeAt = rowAt + ROW_ID_BYTES + 1 + id.byteLength;
+  // Two varints of at most 5 bytes each: the place and the flags.
+  const frame = Buffer.alloc(placeAt + 10 + MAC_BYTES);
+  writeVarint(frame, rowAt + ROW_ID_BYTES, id.byteLength);
+  frame.set(id, rowAt + ROW_ID_BYTES + 1);
+  return (click) => {
+    if (click.rowId.byteLength !== ROW_ID_BYTES) throw new RangeError(`row id must be ${ROW_ID_BYTES} bytes`);
+    frame.set(click.rowId, rowAt);
+    let end = writeVarint(frame, placeAt, placeValue(click));
+    const flags = flagsValue(click);
+    if (flags !== 0) end = writeVarint(frame, end, flags);
+    const sealed = sealInPlace(key, KIND.statefulClick, frame, end - HEADER_BYTES);
+    return checkedLength(encodeTokenText(frame.subarray(0, sealed)));
+  };
+}
+
 export function mintStatefulClick(keyring: Keyring, click: StatefulClick): string {
-  if (click.rowId.byteLength !== ROW_ID_BYTES) throw new RangeError(`row id must be ${ROW_ID_BYTES} bytes`);
-  const body = new ByteWriter().bytes(click.rowId).sizedBytes(checkMessageId(click.messageId)).varint(placeValue(click));
-  const flags = flagsValue(click);
-  if (flags !== 0) body.varint(flags);
-  return mint(keyring, KIND.statefulClick, body.toBuffer());
+  return statefulClickMinter(keyring, click.messageId)(click);
 }
 
 export function mintStatefulOpen(keyring: Keyring, open: StatefulOpen): string {

@@ -41,11 +41,16 @@ function shownPath(url: string): string {
   }
 }
 
+/** What every compact click link of an origin starts with: `compactClickPrefix(o) + token + query`. */
+export function compactClickPrefix(origin: TrackingOrigin): string {
+  return `${base(origin)}/c/`;
+}
+
 export function clickLink(origin: TrackingOrigin, style: LinkStyle, token: string, target: ClickTarget): string {
   const query = target.query ?? '';
   if (query !== '' && !query.startsWith('?')) throw new RangeError('a carried query starts with "?"');
-  const path = style === 'compact' ? `/c/${token}` : `${shownPath(target.url)}-${token}`;
-  return base(origin) + path + query;
+  if (style === 'compact') return compactClickPrefix(origin) + token + query;
+  return `${base(origin)}${shownPath(target.url)}-${token}${query}`;
 }
 
 export function openLink(origin: TrackingOrigin, token: string): string {

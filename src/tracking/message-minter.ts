@@ -3,16 +3,18 @@
 import type { ClassSettings } from '../config/schema.js';
 import {
   clickLink,
-  mintStatefulClick,
+  compactClickPrefix,
   mintStatefulOpen,
   mintStatelessClick,
   mintStatelessOpen,
   openLink,
   splitQuery,
+  statefulClickMinter,
   urlRowId,
   type Keyring,
   type TrackingOrigin,
 } from '../tokens/index.js';
+import type { StatelessClick } from '../tokens/tokens.js';
 import type { LinkFound, LinkMinter } from '../rewrite/types.js';
 import { isUnsubscribePlaceholder } from '../rewrite/unsubscribe-placeholder.js';
 import type { UrlRow } from '../store/index.js';
@@ -65,36 +67,49 @@ export class RowIdCache {
 
 export function createMessageMinter(o: MessageMinterOptions): MessageMinter {
   const { keyring, identity, settings, origin, messageId } = o;
-  const who = { recipient: identity.recipient, sendId: identity.sendId, listId: identity.listId, emailCode: identity.emailCode };
-  const rows = new Map<string, UrlRow>();
-  const addRow = (url: string, linkName: string): Buffer => {
-    const content = { sendId: identity.sendId, listId: identity.listId, url, linkName };
-    const id = o.rowIds ? o.rowIds.get(keyring, content) : urlRowId(keyring.current, content);
-    rows.set(id.toString('hex'), { id, ...content });
-    return id;
-  };
+  const { recipient, sendId, listId, emailCode } = identity;
+  const who = { recipient, sendId, listId, emailCode };
   const stateful = settings.mode === 'stateful';
+  // Made once per message, not per link: the frame holding the message id, and the link prefix.
+  const mintClick = stateful ? statefulClickMinter(keyring, messageId) : null;
+  const compactPrefix = settings.style === 'compact' ? compactClickPrefix(origin) : null;
+  const linkTo = (token: string, url: string, query: string): string =>
+    compactPrefix === null ? clickLink(origin, settings.style, token, { url, query }) : compactPrefix + token + query;
+
+  // This message's rows, keyed by link name and URL (the row id is a function of them for one key and
+  // send); a URL in both parts is hashed, or looked up in rowIds, once.
+  const rows = new Map<string, UrlRow>();
+  const rowId = (url: string, linkName: string): Uint8Array => {
+    const key = `${linkName.length}:${linkName}${url}`;
+    let row = rows.get(key);
+    if (!row) {
+      const content = { sendId, listId, url, linkName };
+      const id = o.rowIds ? o.rowIds.get(keyring, content) : urlRowId(keyring.current, content);
+      row = { id, sendId, listId, url, linkName };
+      rows.set(key, row);
+    }
+    return row.id;
+  };
+
+  const statelessClick = (link: LinkFound): string => {
+    const click: StatelessClick = { recipient, sendId, listId, emailCode, url: link.url, position: link.position, part: link.part };
+    if (link.unsubscribe) click.unsubscribeLink = true;
+    if (link.linkName) click.linkName = link.linkName;
+    if (o.sentAt !== undefined) click.sentAt = o.sentAt;
+    return linkTo(mintStatelessClick(keyring, click), link.url, '');
+  };
 
   return {
     click(link: LinkFound): string | null {
       if (isUnsubscribePlaceholder(link.url)) return o.unsubscribeUrl?.() ?? null;
-      const place = { position: link.position, part: link.part, ...(link.unsubscribe ? { unsubscribeLink: true as const } : {}) };
       try {
-        if (!stateful) {
-          const token = mintStatelessClick(keyring, {
-            ...who,
-            url: link.url,
-            ...place,
-            ...(link.linkName ? { linkName: link.linkName } : {}),
-            ...(o.sentAt !== undefined ? { sentAt: o.sentAt } : {}),
-          });
-          return clickLink(origin, settings.style, token, { url: link.url });
-        }
+        if (mintClick === null) return statelessClick(link);
         // As GreenArrow does: the row holds the URL up to `?`; the query travels in the link.
         const { rowUrl, query } = splitQuery(link.url);
-        const rowId = addRow(rowUrl, link.linkName ?? '');
-        const token = mintStatefulClick(keyring, { rowId, messageId, ...place });
-        return clickLink(origin, settings.style, token, { url: rowUrl, query });
+        const id = rowId(rowUrl, link.linkName ?? '');
+        const { position, part } = link;
+        const token = mintClick(link.unsubscribe ? { rowId: id, position, part, unsubscribeLink: true } : { rowId: id, position, part });
+        return linkTo(token, rowUrl, query);
       } catch {
         // A URL no token can carry (a lone surrogate, absurd length): the link stays as it was.
         return null;
@@ -102,7 +117,7 @@ export function createMessageMinter(o: MessageMinterOptions): MessageMinter {
     },
     open(): string {
       if (!stateful) return openLink(origin, mintStatelessOpen(keyring, who));
-      addRow('', '');
+      rowId('', '');
       return openLink(origin, mintStatefulOpen(keyring, { messageId }));
     },
     isTrackingUrl(url: URL): boolean {

@@ -10,6 +10,7 @@ import {
   mintStatefulOpen,
   mintStatelessClick,
   mintStatelessOpen,
+  statefulClickMinter,
   type DecodedToken,
 } from '../../src/tokens/tokens.js';
 import { clickDestination, joinQuery, splitQuery, urlRowId } from '../../src/tokens/url-row.js';
@@ -120,6 +121,28 @@ describe('round trip', () => {
         expect(mintStatelessClick(keyring, click)).toBe(mintStatelessClick(keyring, { ...click }));
       }),
       { numRuns: 50 },
+    );
+  });
+
+  it("one message's click minter mints each click as if alone, whatever the clicks before it", () => {
+    const anyClick = fc.record({
+      rowId: fc.uint8Array({ minLength: 12, maxLength: 12 }),
+      position: anyPosition,
+      part: anyPart,
+      unsubscribeLink: fc.constantFrom(undefined, true as const),
+    });
+    fc.assert(
+      fc.property(anyMessageId, fc.array(anyClick, { minLength: 1, maxLength: 8 }), (messageId, clicks) => {
+        const mint = statefulClickMinter(keyring, messageId);
+        for (const click of clicks) {
+          const { unsubscribeLink, ...rest } = click;
+          const alone = unsubscribeLink ? { ...rest, messageId, unsubscribeLink } : { ...rest, messageId };
+          expect(mint(click)).toBe(mintStatefulClick(keyring, alone));
+          const decoded = decodeToken(keyring, mint(click));
+          expect(decoded).toEqual({ ok: true, kind: 'stateful-click', kid: 1, ...alone, rowId: Buffer.from(click.rowId), messageId: Buffer.from(messageId) });
+        }
+      }),
+      { numRuns: 100 },
     );
   });
 
