@@ -35,6 +35,14 @@ export function insertSorted(splices: Splice[], splice: Splice): void {
   splices.splice(i, 0, splice);
 }
 
+/** The found link with its new URL; built field by field, not spread (this runs per link). */
+function rewritten(found: LinkFound, newUrl: string): RewrittenLink {
+  const link: RewrittenLink = { position: found.position, part: found.part, url: found.url, newUrl };
+  if (found.linkName !== undefined) link.linkName = found.linkName;
+  if (found.unsubscribe) link.unsubscribe = true;
+  return link;
+}
+
 interface MintResult {
   links: RewrittenLink[];
   declined: number;
@@ -51,7 +59,7 @@ export function mintPending(pending: readonly PendingLink[], minter: LinkMinter,
       continue;
     }
     link.splice.text = encode(newUrl, link);
-    links.push({ ...link.found, newUrl });
+    links.push(rewritten(link.found, newUrl));
   }
   return { links, declined };
 }
