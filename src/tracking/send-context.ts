@@ -32,17 +32,23 @@ export function resolveSend(
   envelope: { from: EnvelopeAddress | null; recipients: EnvelopeAddress[] },
   config: ConfigValues,
 ): SendDecision {
-  const get = (name: string): string => headerText(headers.find((h) => h.name.toLowerCase() === name)?.value ?? '').trim();
+  // Names lowered once: this runs for every message, and each lookup below would lower them all again.
+  const names = headers.map((h) => h.name.toLowerCase());
+  const valueOf = (name: string): string | undefined => {
+    const at = names.indexOf(name);
+    return at < 0 ? undefined : headers[at]!.value;
+  };
+  const get = (name: string): string => headerText(valueOf(name) ?? '').trim();
   const removeHeaders = config['headers.remove_control'] ? controlHeaderRemovals(headers) : [];
 
-  const msys = parseMsysApi(headers.find((h) => h.name.toLowerCase() === MSYS_API)?.value);
+  const msys = parseMsysApi(valueOf(MSYS_API));
   if (msys.kind === 'invalid') {
     if (config['headers.invalid_msys_api'] === 'reject') {
       return { kind: 'reject', reply: '550 5.6.0 X-MSYS-API header is not valid JSON', detail: msys.why };
     }
   }
   const api = msys.kind === 'ok' ? msys.value : null;
-  const tagged = api !== null || headers.some((h) => h.name.toLowerCase().startsWith(GREENARROW_PREFIX));
+  const tagged = api !== null || names.some((name) => name.startsWith(GREENARROW_PREFIX));
   if (!tagged && config['tracking.untagged'] === 'pass') {
     return { kind: 'pass', reason: 'untagged', detail: 'no X-GreenArrow-* or X-MSYS-API header', removeHeaders };
   }
@@ -112,9 +118,9 @@ export function controlHeaderRemovals(headers: HeaderField[]): HeaderChange[] {
     entry.count += 1;
     seen.set(key, entry);
   }
-  return [...seen.values()].flatMap(({ name, count }) =>
-    Array.from({ length: count }, (_, i) => ({ op: 'change' as const, index: count - i, name, value: '' })),
-  );
+  const removals: HeaderChange[] = [];
+  for (const { name, count } of seen.values()) for (let index = count; index >= 1; index--) removals.push({ op: 'change', index, name, value: '' });
+  return removals;
 }
 
 type MsysApi = { kind: 'absent' } | { kind: 'ok'; value: Record<string, unknown> } | { kind: 'invalid'; why: string };
@@ -130,8 +136,12 @@ function parseMsysApi(raw: string | undefined): MsysApi {
   }
 }
 
+const NOT_PLAIN_ASCII = /[\n\u0080-\uffff]/;
+
 /** Header values arrive as bytes in a latin1 string, possibly folded: unfold and read them as UTF-8. */
 function headerText(value: string): string {
+  // ASCII on one line (nearly every value) reads as it is.
+  if (!NOT_PLAIN_ASCII.test(value)) return value;
   return Buffer.from(value.replace(/\r?\n(?=[ \t])/g, ''), 'latin1').toString('utf8');
 }
 
