@@ -4,7 +4,7 @@ import { HONEYPOT_LINK_NAME, HONEYPOT_POSITION, honeypotHtml } from './honeypot.
 import { openPixelHtml } from './pixel.js';
 import { applySplices, insertSorted, mintPending, unchangedOutcome, withinLinkLimit, type PendingLink, type Splice } from './link-splices.js';
 import type { LinkFound, LinkMinter, RewriteOptions, RewriteOutcome, RewrittenLink } from './types.js';
-import { judgeUrl } from './url-rules.js';
+import { judgeUrlOnce, type UrlVerdict } from './url-rules.js';
 import { UNSUBSCRIBE_PLACEHOLDER } from './unsubscribe-placeholder.js';
 
 /*
@@ -57,6 +57,7 @@ class ScanState {
     readonly minter: LinkMinter,
     readonly clicks: boolean,
     readonly opens: boolean,
+    readonly urlVerdicts: Map<string, UrlVerdict> | undefined,
   ) {}
 }
 
@@ -194,7 +195,7 @@ class HtmlScanner implements TokenHandler {
   private queueHref(href: Token.Attribute, location: Token.Location | undefined, linkName: string | undefined, unsubscribe: boolean): Splice | null {
     const { state } = this;
     const bare = unsubscribe && (href.value.trim() === '' || href.value.trim() === '#');
-    const verdict = bare ? { track: true as const, url: UNSUBSCRIBE_PLACEHOLDER } : judgeUrl(href.value, state.minter);
+    const verdict = bare ? { track: true as const, url: UNSUBSCRIBE_PLACEHOLDER } : judgeUrlOnce(href.value, state.minter, state.urlVerdicts);
     if (!verdict.track || !location) return null;
     const span = locateValue(state.source, this.base + location.startOffset, this.base + location.endOffset, href.name);
     if (!span) return null;
@@ -324,7 +325,7 @@ function placePixel(state: ScanState, pixelHtml: string): NonNullable<RewriteOut
  */
 export function rewriteHtml(source: string, opts: RewriteOptions): RewriteOutcome {
   if (!opts.clicks && !opts.opens) return unchangedOutcome(source, 0);
-  const state = new ScanState(source, opts.minter, opts.clicks, opts.opens);
+  const state = new ScanState(source, opts.minter, opts.clicks, opts.opens, opts.urlVerdicts);
   new HtmlScanner(state, 0, false).run(source);
   const { tracked, left, limit } = withinLinkLimit(state.pending, opts.maxLinks);
   const { links, declined } = mintPending(tracked, opts.minter, encodeForAttribute);

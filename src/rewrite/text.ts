@@ -1,6 +1,6 @@
 import { applySplices, mintPending, unchangedOutcome, withinLinkLimit, type PendingLink } from './link-splices.js';
 import type { RewriteOptions, RewriteOutcome } from './types.js';
-import { judgeUrl } from './url-rules.js';
+import { judgeUrlOnce } from './url-rules.js';
 
 /** A URL found in running text: source[start, end) is exactly the URL (no brackets, no punctuation). */
 interface TextUrl {
@@ -98,7 +98,7 @@ export function rewriteText(text: string, opts: RewriteOptions): RewriteOutcome 
   const pending: PendingLink[] = [];
   let skipped = 0;
   for (const { start, end } of findTextUrls(text)) {
-    const verdict = judgeUrl(text.slice(start, end), opts.minter);
+    const verdict = judgeUrlOnce(text.slice(start, end), opts.minter, opts.urlVerdicts);
     if (!verdict.track) {
       skipped++;
       continue;

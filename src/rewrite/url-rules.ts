@@ -2,7 +2,7 @@ import type { LinkMinter } from './types.js';
 
 type UrlSkipReason = 'not-http' | 'no-host' | 'invalid' | 'placeholder' | 'tracking-domain';
 
-type UrlVerdict = { track: true; url: string } | { track: false; reason: UrlSkipReason };
+export type UrlVerdict = { track: true; url: string } | { track: false; reason: UrlSkipReason };
 
 // Browsers drop tabs and line breaks anywhere in a URL (WHATWG URL parsing): a long href wrapped over
 // lines leads where the joined string leads, and that is what the link must record.
@@ -47,4 +47,18 @@ export function judgeUrl(value: string, minter: LinkMinter): UrlVerdict {
   }
   if (minter.isTrackingUrl(parsed)) return { track: false, reason: 'tracking-domain' };
   return { track: true, url };
+}
+
+/**
+ * judgeUrl, remembered in `verdicts` when given: the parts of one message mostly link to the same URLs
+ * (a text part mirrors its HTML), and each verdict costs a URL parse.
+ */
+export function judgeUrlOnce(value: string, minter: LinkMinter, verdicts: Map<string, UrlVerdict> | undefined): UrlVerdict {
+  if (!verdicts) return judgeUrl(value, minter);
+  let verdict = verdicts.get(value);
+  if (verdict === undefined) {
+    verdict = judgeUrl(value, minter);
+    verdicts.set(value, verdict);
+  }
+  return verdict;
 }

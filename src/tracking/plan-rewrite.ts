@@ -4,6 +4,7 @@ import { rewriteBody, type MimeLimits, type PartKind, type PartReport } from '..
 import { rewriteHtml } from '../rewrite/html.js';
 import { rewriteText } from '../rewrite/text.js';
 import type { LimitHit, LinkMinter, RewriteOutcome, RewrittenLink } from '../rewrite/types.js';
+import type { UrlVerdict } from '../rewrite/url-rules.js';
 import type { HeaderField } from '../milter/commands.js';
 import type { HeaderChange } from '../milter/filter.js';
 
@@ -50,7 +51,15 @@ export function planRewrite(headers: HeaderField[], body: Buffer, minter: LinkMi
 
   const outcomes = new Map<PartKind, RewriteOutcome>();
   const limitsHit: RewritePlan['limitsHit'] = [];
-  const options = { minter, clicks: settings.clicks, opens: settings.opens, maxLinks: settings.maxLinks, honeypot: settings.honeypot ?? false };
+  // One map of URL verdicts for both parts: the text part's links are mostly the HTML's.
+  const options = {
+    minter,
+    clicks: settings.clicks,
+    opens: settings.opens,
+    maxLinks: settings.maxLinks,
+    honeypot: settings.honeypot ?? false,
+    urlVerdicts: new Map<string, UrlVerdict>(),
+  };
   const transform = (kind: PartKind, text: string): string | null => {
     const outcome = kind === 'html' ? rewriteHtml(text, options) : rewriteText(text, options);
     if (outcome.limit) limitsHit.push({ ...outcome.limit, part: kind });
