@@ -121,7 +121,11 @@ export function createMessageMinter(o: MessageMinterOptions): MessageMinter {
       return openLink(origin, mintStatefulOpen(keyring, { messageId }));
     },
     isTrackingUrl(url: URL): boolean {
-      return o.trackingHosts.has(url.host.toLowerCase()) || o.trackingHosts.has(url.hostname.toLowerCase());
+      const { host } = url;
+      if (o.trackingHosts.has(host.toLowerCase())) return true;
+      // Without a port the hostname is the host, already looked up.
+      const { hostname } = url;
+      return hostname !== host && o.trackingHosts.has(hostname.toLowerCase());
     },
     urlRows: () => [...rows.values()],
   };
