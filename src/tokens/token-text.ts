@@ -15,8 +15,8 @@ const ALPHABET = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 // replaceAll cost on a token's 40 to 100 bytes. Grown when a longer token comes.
 let scratch = Buffer.allocUnsafe(256);
 
-export function encodeTokenText(bytes: Uint8Array): string {
-  const length = bytes.length;
+/** The text of bytes[0, length). */
+export function encodeTokenText(bytes: Uint8Array, length = bytes.length): string {
   const chars = Math.ceil((length * 4) / 3);
   if (scratch.length < chars) scratch = Buffer.allocUnsafe(chars * 2);
   const out = scratch;

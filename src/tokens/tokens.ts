@@ -153,7 +153,7 @@ export function statefulClickMinter(keyring: Keyring, messageId: Uint8Array): (c
     const flags = flagsValue(click);
     if (flags !== 0) end = writeVarint(frame, end, flags);
     const sealed = sealInPlace(key, KIND.statefulClick, frame, end - HEADER_BYTES);
-    return checkedLength(encodeTokenText(frame.subarray(0, sealed)));
+    return checkedLength(encodeTokenText(frame, sealed));
   };
 }
 

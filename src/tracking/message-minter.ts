@@ -76,17 +76,24 @@ export function createMessageMinter(o: MessageMinterOptions): MessageMinter {
   const linkTo = (token: string, url: string, query: string): string =>
     compactPrefix === null ? clickLink(origin, settings.style, token, { url, query }) : compactPrefix + token + query;
 
-  // This message's rows, keyed by link name and URL (the row id is a function of them for one key and
-  // send); a URL in both parts is hashed, or looked up in rowIds, once.
-  const rows = new Map<string, UrlRow>();
+  // This message's rows, by link name then URL (the row id is a function of them for one key and send);
+  // a URL in both parts is hashed, or looked up in rowIds, once. Two maps, not a joined key: no string
+  // is built per link. The list keeps the order rows were first minted in.
+  const rowsByName = new Map<string, Map<string, UrlRow>>();
+  const rowList: UrlRow[] = [];
   const rowId = (url: string, linkName: string): Uint8Array => {
-    const key = `${linkName.length}:${linkName}${url}`;
-    let row = rows.get(key);
+    let rows = rowsByName.get(linkName);
+    if (!rows) {
+      rows = new Map();
+      rowsByName.set(linkName, rows);
+    }
+    let row = rows.get(url);
     if (!row) {
       const content = { sendId, listId, url, linkName };
       const id = o.rowIds ? o.rowIds.get(keyring, content) : urlRowId(keyring.current, content);
       row = { id, sendId, listId, url, linkName };
-      rows.set(key, row);
+      rows.set(url, row);
+      rowList.push(row);
     }
     return row.id;
   };
@@ -127,6 +134,6 @@ export function createMessageMinter(o: MessageMinterOptions): MessageMinter {
       const { hostname } = url;
       return hostname !== host && o.trackingHosts.has(hostname.toLowerCase());
     },
-    urlRows: () => [...rows.values()],
+    urlRows: () => [...rowList],
   };
 }
