@@ -10,7 +10,6 @@
  * caching them is safe across hosts. Suppressions are not cached: another host may add one at any time,
  * and a cached absence would keep mailing someone who unsubscribed there.
  */
-import pg from 'pg';
 import type { Pool, PoolClient, QueryConfig } from 'pg';
 import { GroupCommitter } from '../../level/group-commit.js';
 import { CodedError, errorCode, errorMessage } from '../../util/errors.js';
@@ -26,6 +25,7 @@ import { migrate, SWEEP_LOCK, TRACKMILTER_LOCK } from './migrations.js';
 import { PgAvailability } from './pg-availability.js';
 import { describeDatabase, isUnavailable, translatePgError } from './pg-errors.js';
 import { PgOutbox, type OutboxKind } from './pg-outbox.js';
+import { createPool } from './pg-pool.js';
 import { PgWriter, type PgWriteItem } from './pg-writer.js';
 import {
   checkEvents,
@@ -116,20 +116,20 @@ export class PgTrackStore implements TrackStore {
     const url = options.url ?? '';
     this.where = describeDatabase(url);
     this.queryTimeoutMs = options.queryTimeoutMs ?? 5000;
-    this.pool = new pg.Pool({
-      ...(url === '' ? {} : { connectionString: url }),
-      max: options.poolSize ?? 10,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
-      // Keepalive probes find a connection whose server vanished (a host down, a cable cut) without a FIN.
-      keepAlive: true,
-    });
     const logger = options.logger;
     this.logger = logger;
     this.startUnavailable = options.startUnavailable ?? false;
-    // An idle connection the server dropped (a restart, an admin's pg_terminate_backend): the pool
-    // discards it and the next query opens another. Without a listener the 'error' event would end the process.
-    this.pool.on('error', (err) =>
-      logger?.warn({ code: errorCode(err), err: errorMessage(err), database: this.where }, 'PostgreSQL dropped an idle connection'),
+    const dropped = (what: string) => (err: Error) => logger?.warn({ code: errorCode(err), err: errorMessage(err), database: this.where }, what);
+    this.pool = createPool(
+      {
+        ...(url === '' ? {} : { connectionString: url }),
+        max: options.poolSize ?? 10,
+        connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+        // Keepalive probes find a connection whose server vanished (a host down, a cable cut) without a FIN.
+        keepAlive: true,
+      },
+      // A restart, an admin's pg_terminate_backend: logged; the pool and the callers recover (./pg-pool.ts).
+      { idle: dropped('PostgreSQL dropped an idle connection'), inUse: dropped('PostgreSQL dropped a connection in use') },
     );
     this.availability = new PgAvailability(
       () => this.probe(),

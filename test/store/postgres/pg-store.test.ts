@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createPool } from '../../../src/store/postgres/pg-pool.js';
 import { PgTrackStore, type PgStoreOptions } from '../../../src/store/postgres/pg-store.js';
 import { SCHEMA_VERSION } from '../../../src/store/postgres/migrations.js';
 import { findFreePort } from '../../helpers/net.js';
@@ -81,6 +82,28 @@ describe.skipIf('missing' in binaries)('PostgreSQL store', () => {
       expect(err).toMatchObject({ code: 'ESTORE_UNAVAILABLE' });
       expect((err as Error).message).toContain(`127.0.0.1:${port}/trackmilter`);
       expect((err as Error).message).not.toContain('s3cret');
+    });
+
+    it('a connection in use dropped between two statements is reported, not fatal; its next query fails and the pool goes on', async () => {
+      const url = await freshUrl();
+      const idle: Error[] = [];
+      const inUse: Error[] = [];
+      const pool = createPool({ connectionString: url, max: 2 }, { idle: (err) => idle.push(err), inUse: (err) => inUse.push(err) });
+      try {
+        // Checked out and between statements, as a write's transaction is: pg-pool itself listens on
+        // idle connections only, so without our listener this 'error' would end the process.
+        const client = await pool.connect();
+        const { pid } = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!;
+        await sql(url, 'SELECT pg_terminate_backend($1)', [pid]);
+        await until(() => inUse.length > 0);
+        expect(inUse[0]).toMatchObject({ code: '57P01' });
+        await expect(client.query('SELECT 1')).rejects.toThrow();
+        client.release(true);
+        expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one).toBe(1);
+        expect(idle).toEqual([]);
+      } finally {
+        await pool.end();
+      }
     });
 
     it('a restart: idle connections dropped are logged, calls fail with ESTORE_UNAVAILABLE, then it reconnects by itself', async () => {
