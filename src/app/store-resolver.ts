@@ -64,7 +64,7 @@ function statefulClick(
     position: token.position,
     part: token.part,
     ...(token.unsubscribeLink ? { unsubscribeLink: true as const } : {}),
-    ...(message ? { deliveredAt: message.time, messageId: hexId(message.id) } : {}),
+    ...(message ? { deliveredAt: message.time, messageId: hexId(message) } : {}),
   };
 }
 
@@ -77,14 +77,21 @@ function statefulOpen(message: MessageRecord | undefined): ResolvedLink | null {
     recipient: soleRecipient(message.recipients),
     emailCode: message.emailCode,
     deliveredAt: message.time,
-    messageId: hexId(message.id),
+    messageId: hexId(message),
   };
 }
 
-/** A message id as the machine judge keys recipients by it (src/truth/judge.ts). */
-function hexId(id: Uint8Array): string {
-  return Buffer.from(id.buffer, id.byteOffset, id.length).toString('hex');
+/** A message id as the machine judge keys recipients by it (src/truth/judge.ts); once per cached record. */
+function hexId(message: MessageRecord): string {
+  let hex = hexIds.get(message);
+  if (hex === undefined) {
+    const id = message.id;
+    hexIds.set(message, (hex = Buffer.from(id.buffer, id.byteOffset, id.length).toString('hex')));
+  }
+  return hex;
 }
+
+const hexIds = new WeakMap<MessageRecord, string>();
 
 function identityOf(t: { sendId: string; listId: string; recipient: string; emailCode: string }) {
   return { sendId: t.sendId, listId: t.listId, recipient: t.recipient, emailCode: t.emailCode };

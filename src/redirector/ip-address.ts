@@ -128,13 +128,32 @@ export function truncateAddress(address: string, truncation: IpTruncation): stri
   const family = isIP(address);
   if (family === 4) {
     if (truncation.ipv4Bits >= 32) return address;
-    return maskGroups(parseIpv4(address), truncation.ipv4Bits, 8).join('.');
+    return maskIpv4(address, truncation.ipv4Bits);
   }
   if (family === 6) {
     if (truncation.ipv6Bits >= 128) return address;
     return formatIpv6(maskGroups(parseIpv6(address), truncation.ipv6Bits, 16));
   }
   return address;
+}
+
+/**
+ * A dotted-quad address (as net.isIP accepts it: four decimal octets) with its leading bits kept. Read
+ * as one number, without splitting it: every click and open truncates its address at least once.
+ */
+function maskIpv4(address: string, bits: number): string {
+  let value = 0;
+  let octet = 0;
+  for (let i = 0; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    if (c === 0x2e) {
+      value = value * 256 + octet;
+      octet = 0;
+    } else octet = octet * 10 + (c - 0x30);
+  }
+  value = value * 256 + octet;
+  const kept = bits <= 0 ? 0 : value - (value % 2 ** (32 - bits));
+  return `${kept >>> 24}.${(kept >>> 16) & 0xff}.${(kept >>> 8) & 0xff}.${kept & 0xff}`;
 }
 
 export function validateTruncation(truncation: IpTruncation): void {

@@ -3,6 +3,7 @@
  * fills in a Location, and writes it through node:http or the fast front.
  */
 import type { ServerResponse } from 'node:http';
+import { BoundedMap } from '../util/bounded-map.js';
 
 /** The 1x1 transparent GIF89a (43 bytes): header, 2-colour table, transparency extension, 1 pixel. */
 export const TRANSPARENT_GIF = Buffer.from([
@@ -189,6 +190,15 @@ const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
  */
 export function safeLocation(url: string | undefined): string | null {
   if (!url) return null;
+  // Clicks repeat a few destinations: each is parsed once while it stays among the recent ones.
+  let known = locations.get(url);
+  if (known === undefined) locations.set(url, (known = parseLocation(url)));
+  return known;
+}
+
+const locations = new BoundedMap<string | null>(4096);
+
+function parseLocation(url: string): string | null {
   let parsed: URL;
   try {
     parsed = new URL(url);

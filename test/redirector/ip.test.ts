@@ -60,4 +60,16 @@ describe('address helpers', () => {
     expect(truncateAddress('1:0:0:1:0:0:0:1', { ipv4Bits: 32, ipv6Bits: 127 })).toBe('1:0:0:1::');
     expect(truncateAddress('unknown', t)).toBe('unknown');
   });
+
+  it('truncates IPv4 to every prefix length as masking its 32-bit number does', () => {
+    const cases = ['0.0.0.0', '255.255.255.255', '203.0.113.77', '10.200.3.129', '128.0.0.1', '1.2.3.4'];
+    for (const address of cases) {
+      const value = address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+      for (let bits = 0; bits <= 32; bits++) {
+        const kept = bits === 0 ? 0 : (value & (0xffffffff << (32 - bits))) >>> 0;
+        const expected = [kept >>> 24, (kept >>> 16) & 255, (kept >>> 8) & 255, kept & 255].join('.');
+        expect(truncateAddress(address, { ipv4Bits: bits, ipv6Bits: 128 }), `${address}/${bits}`).toBe(expected);
+      }
+    }
+  });
 });
