@@ -15,7 +15,9 @@
  *     libmilter does not set TCP_NODELAY, so over inet the echo milter's small writes can wait on
  *     delayed ACKs; unix shows the floor without that.
  *
- * Prints msg/s per setup, trackmilter/echo, trackmilter's peak RSS (VmHWM); writes bench/out/mta.json
+ * Prints msg/s per setup, each milter's CPU time per message (all its threads: what it costs the
+ * machine, which decides the rate once Postfix and the milter share the cores), trackmilter/echo,
+ * trackmilter's peak RSS (VmHWM); writes bench/out/mta.json
  * (bench/out/mta-unix.json with BENCH_TRANSPORT=unix).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -29,6 +31,7 @@ import { ECHO_MILTER_SOURCE, EchoMilter, buildEchoMilter, echoMilterUnavailableR
 import { buildNewsletter, messageData } from '../test/app/helpers/newsletter.js';
 import { PROJECT_ROOT, PostfixLab, postfixLabUnavailableReason } from '../test/helpers/postfix-lab.js';
 import { sharedPath } from '../test/helpers/shared-dir.js';
+import { cpuMs } from './lib/cpu.js';
 import { envInt, median } from './lib/figures.js';
 import { measureThroughput, type ThroughputResult } from './lib/mta-run.js';
 
@@ -68,6 +71,8 @@ const OUT_FILE = path.join(PROJECT_ROOT, 'bench', 'out', TRANSPORT === 'inet' ? 
 interface MilterUnderTest {
   /** smtpd_milters address; undefined for the no-milter setup. */
   spec: string | undefined;
+  /** The milter's process, for its CPU time per message; undefined for the no-milter setup. */
+  pid?: number;
   peakRssKb(): Promise<number | undefined>;
   /** Messages the milter reports having modified (trackmilter's "message" log lines), if it reports any. */
   messagesModified?(): number;
@@ -81,6 +86,8 @@ interface Setup {
   milter: MilterUnderTest;
   lab: PostfixLab;
   rounds: ThroughputResult[];
+  /** The milter's CPU time (all threads) per message, one figure per round. */
+  cpuMsPerMessage: number[];
 }
 
 async function startSetup(name: string, startMilter: () => Promise<MilterUnderTest>, messageFile: string): Promise<Setup> {
@@ -91,7 +98,7 @@ async function startSetup(name: string, startMilter: () => Promise<MilterUnderTe
     throw error;
   });
   if (WARMUP > 0) await measureThroughput(lab, { count: WARMUP, sessions: Math.min(SESSIONS, WARMUP), messageFile });
-  return { name, milter, lab, rounds: [] };
+  return { name, milter, lab, rounds: [], cpuMsPerMessage: [] };
 }
 
 /**
@@ -137,7 +144,7 @@ async function main(): Promise<number> {
         async () => {
           const unixSocket = socketIn('echo.sock');
           const echo = await EchoMilter.start(echoBinary, unixSocket ? { unixSocket } : {});
-          return { spec: echo.postfixSpec, peakRssKb: () => readPeakRssKb(echo.pid), stop: () => echo.stop() };
+          return { spec: echo.postfixSpec, pid: echo.pid, peakRssKb: () => readPeakRssKb(echo.pid), stop: () => echo.stop() };
         },
         messageFile,
       ),
@@ -148,7 +155,7 @@ async function main(): Promise<number> {
         async () => {
           const spec = socketIn('engine.sock') ? `unix:${socketIn('engine.sock')}` : `inet:127.0.0.1:${await freePort()}`;
           const engine = await startEchoEngine(spec);
-          return { spec, peakRssKb: () => readPeakRssKb(engine.pid!), stop: () => stopChild(engine) };
+          return { spec, pid: engine.pid!, peakRssKb: () => readPeakRssKb(engine.pid!), stop: () => stopChild(engine) };
         },
         messageFile,
       ),
@@ -161,6 +168,7 @@ async function main(): Promise<number> {
           const daemon = await TrackmilterDaemon.start(unixSocket ? { unixSocket, configToml: '[milter]\nsocket_group = "postfix"\n' } : {});
           return {
             spec: daemon.postfixSpec,
+            pid: daemon.pid,
             peakRssKb: () => daemon.peakRssKb(),
             messagesModified: () => daemon.messageLogs().filter((line) => line.outcome === 'modified').length,
             linksRewritten: () => daemon.messageLogs().reduce((sum, line) => sum + (typeof line.links === 'number' ? line.links : 0), 0),
@@ -174,7 +182,10 @@ async function main(): Promise<number> {
     for (let round = 1; round <= ROUNDS; round++) {
       const line: string[] = [];
       for (const setup of setups) {
+        const pid = setup.milter.pid;
+        const cpuBefore = pid === undefined ? 0 : await cpuMs(pid);
         const result = await measureThroughput(setup.lab, { count: COUNT, sessions: SESSIONS, messageFile });
+        if (pid !== undefined) setup.cpuMsPerMessage.push(((await cpuMs(pid)) - cpuBefore) / COUNT);
         setup.rounds.push(result);
         line.push(`${setup.name} ${result.messagesPerSecond.toFixed(1)}${result.failures ? ` (${result.failures} deferred/rejected)` : ''}`);
       }
@@ -194,6 +205,7 @@ async function main(): Promise<number> {
         setup: setup.name,
         messagesPerSecond: median(setup.rounds.map((result) => result.messagesPerSecond)),
         failures: setup.rounds.reduce((sum, result) => sum + result.failures, 0),
+        ...(setup.cpuMsPerMessage.length > 0 ? { cpuMsPerMessage: median(setup.cpuMsPerMessage) } : {}),
         ...(peakRssKb !== undefined ? { peakRssKb } : {}),
         ...(messagesModified !== undefined ? { messagesModified } : {}),
         ...(linksRewritten !== undefined ? { linksRewrittenPerMessage: linksRewritten / (WARMUP + COUNT * ROUNDS) } : {}),
@@ -203,6 +215,7 @@ async function main(): Promise<number> {
     for (const entry of summary) {
       console.log(
         `${entry.setup.padEnd(12)} ${entry.messagesPerSecond.toFixed(1).padStart(7)} msg/s (median)` +
+          `${entry.cpuMsPerMessage !== undefined ? `, milter CPU ${entry.cpuMsPerMessage.toFixed(2)} ms/message` : ''}` +
           `${entry.peakRssKb !== undefined ? `, peak RSS ${(entry.peakRssKb / 1024).toFixed(1)} MB` : ''}` +
           `${entry.linksRewrittenPerMessage !== undefined ? `, ${entry.linksRewrittenPerMessage.toFixed(1)} links rewritten per message` : ''}`,
       );
