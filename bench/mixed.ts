@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     console.log(`bench:mixed skipped: ${missing.join('; ')}`);
     return;
   }
-  const workers = Math.max(1, os.availableParallelism() - 1);
+  const workers = Math.max(1, os.availableParallelism());
   console.log(`wrk -t1 -c${CONNECTIONS} ${SECONDS} s per row; ${os.cpus().length} CPUs, node ${process.version}; load average at start ${loadAverage()}`);
   const rows = [...(await runMode('inline (milter.workers = 0)', '[milter]\nworkers = 0\n')), ...(await runMode(`pool (milter.workers = -1: ${workers})`, ''))];
   console.table(

@@ -108,7 +108,7 @@ export const CONFIG_SCHEMA = {
     type: 'integer',
     default: -1,
     min: -1,
-    doc: 'Worker threads doing the message work (MIME, rewriting, re-encoding) off the thread that serves clicks. -1: one per CPU core less one, at least 1; 0: all on the main thread.',
+    doc: 'Worker threads doing the message work (MIME, rewriting, re-encoding) off the thread that serves clicks. -1: one per CPU core; 0: all on the main thread.',
   },
   'milter.worker_min_bytes': {
     type: 'integer',
