@@ -160,8 +160,15 @@ const LINK: ResolvedLink = {
   part: 'h',
 };
 
-/** Token lookups from memory, so the figure is the HTTP path and the event write. */
-const memoryResolver: LinkResolver = { resolve: (route) => (route.token === TOKEN ? LINK : null) };
+/**
+ * Token lookups from memory, so the figure is the HTTP path and the event write. The link says what
+ * the store resolver's does for the stateful token (delivered when the server started, the same
+ * message), so the machine judge does the same work on both rows and they differ by resolving alone.
+ */
+function memoryResolver(deliveredAt: Date): LinkResolver {
+  const link: ResolvedLink = { ...LINK, deliveredAt, messageId: MESSAGE_ID.toString('hex') };
+  return { resolve: (route) => (route.token === TOKEN ? link : null) };
+}
 
 /**
  * What the daemon really does for a click: a stateful token verified with the keyring, then its URL row
@@ -193,10 +200,11 @@ async function serveRedirector(port: number, options: { fastFront?: boolean; sta
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-redirect-db-'));
   const store = new LevelTrackStore(dir, { sync: SYNC });
   await store.open();
-  let resolver = memoryResolver;
+  const deliveredAt = new Date();
+  let resolver = memoryResolver(deliveredAt);
   if (options.stateful) {
     const recipients = [LINK.recipient];
-    const message = { id: MESSAGE_ID, recipients, emailCode: LINK.emailCode, sendId: LINK.sendId, listId: LINK.listId, queueId: 'B3NCH', time: new Date() };
+    const message = { id: MESSAGE_ID, recipients, emailCode: LINK.emailCode, sendId: LINK.sendId, listId: LINK.listId, queueId: 'B3NCH', time: deliveredAt };
     await store.recordMessage(message, [{ id: ROW_ID, ...ROW }]);
     const numbers = Array.from({ length: options.recipients ?? 0 }, (_, n) => n);
     for (let from = 0; from < numbers.length; from += 500) {
