@@ -1,7 +1,7 @@
 // Effective configuration: built-in defaults, then the TOML file, then command-line flags.
 import { readFile } from 'node:fs/promises';
 import { parse as parseToml } from 'smol-toml';
-import { CLASS_SCHEMA, CONFIG_SCHEMA, RENAMED_KEYS, checkValue, isHostName, type ClassSettings, type ConfigKey, type KeySpec } from './schema.js';
+import { CLASS_SCHEMA, CONFIG_SCHEMA, RENAMED_KEYS, RETIRED_KEYS, checkValue, isHostName, type ClassSettings, type ConfigKey, type KeySpec } from './schema.js';
 import { CodedError } from '../util/errors.js';
 import { ConfigErrorCode } from './errors.js';
 
@@ -110,12 +110,18 @@ function applyValues(base: ConfigValues, values: Record<string, unknown>, source
   return out as ConfigValues;
 }
 
-/** Old key names read under their new names, each with a warning for the log and `check-config`. */
+/**
+ * Old key names read under their new names, and retired keys dropped, each with a warning for the log
+ * and `check-config`.
+ */
 function renameOldKeys(values: Record<string, unknown>, warnings: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(values)) {
     const renamed = RENAMED_KEYS[key];
-    if (!renamed) {
+    const retired = RETIRED_KEYS[key];
+    if (retired) {
+      warnings.push(`${key} is no longer used (${retired}); remove it`);
+    } else if (!renamed) {
       out[key] = value;
     } else if (renamed in values) {
       warnings.push(`${key} is the old name of ${renamed}, which is also set: ${key} is ignored; remove it`);

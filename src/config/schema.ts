@@ -466,6 +466,14 @@ export const RENAMED_KEYS: Readonly<Record<string, ConfigKey>> = {
   'events.fast_click_seconds': 'http.fast_click_seconds',
 };
 
+/**
+ * Keys a release read and this one no longer needs, with why: a file that still sets one starts, and
+ * the daemon's log and `check-config` say it can go.
+ */
+export const RETIRED_KEYS: Readonly<Record<string, string>> = {
+  'machine.verdict_rebuild_ms': 'later verdicts correct the running aggregates in the write that records them',
+};
+
 /** Why a value does not fit its key, or null when it does. */
 export function checkValue(spec: KeySpec, value: unknown): string | null {
   switch (spec.type) {

@@ -153,6 +153,13 @@ describe('renamed keys', () => {
     expect(warnings[0]).toMatch(/limits\.max_links is deprecated: it is read as rewrite\.max_links/);
   });
 
+  it('a retired key still starts, is not read, and is reported as no longer used', async () => {
+    const file = await tomlFile('[machine]\nverdict_rebuild_ms = 5000\n');
+    const { config, warnings } = await readConfig(file, {});
+    expect('machine.verdict_rebuild_ms' in config).toBe(false);
+    expect(warnings).toEqual([expect.stringMatching(/^machine\.verdict_rebuild_ms is no longer used \(.+\); remove it$/)]);
+  });
+
   it('when both names are set the new one wins and the old one is reported as ignored', async () => {
     const file = await tomlFile('[limits]\nmax_links = 7\n[rewrite]\nmax_links = 9\n');
     const { config, warnings } = await readConfig(file, {});
