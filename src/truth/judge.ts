@@ -57,6 +57,11 @@ interface Entry {
   /** The machineReason last reported for the event (recorded or in a follow-up). */
   reported: string | undefined;
   event: RedirectEvent | undefined;
+  /**
+   * The context reasons the event was last judged with (contextReasons gives one shared array per set
+   * of reasons); undefined when they were not the rules' alone (a honeypot hit adds its own).
+   */
+  context: readonly string[] | undefined;
 }
 
 /** Bounded: a flood of distinct user agents cannot grow memory; real traffic repeats a few. */
@@ -133,7 +138,13 @@ export class MachineJudge {
       machineReason,
       remember: (event) => {
         const list = this.history(input.recipientKey, input.now);
-        list.splice(insertionPoint(list, seen.time), 0, { seen, ownReasons: reasons, reported: machineReason, event });
+        list.splice(insertionPoint(list, seen.time), 0, {
+          seen,
+          ownReasons: reasons,
+          reported: machineReason,
+          event,
+          context: input.honeypot ? undefined : context,
+        });
         if (list.length > this.s.eventsPerRecipient) {
           list.splice(0, list.length - this.s.eventsPerRecipient);
           this.historyOverflows += 1;
@@ -172,7 +183,12 @@ export class MachineJudge {
             );
       list.forEach((entry, i) => {
         if (!entry.event) return;
-        const reasons = withContext(entry.ownReasons, context[i]!);
+        // The same context as last time gives the same verdict: with many recipients each click
+        // leaves a whole history dirty, and nearly all of it unchanged.
+        const now = context[i]!;
+        if (entry.context === now) return;
+        entry.context = now;
+        const reasons = withContext(entry.ownReasons, now);
         const verdict = verdictOf(reasons);
         if (verdict === undefined || verdict === entry.reported) return;
         const flipped = entry.reported === undefined || onlyWeak(entry.reported);
