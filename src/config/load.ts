@@ -114,7 +114,7 @@ function applyValues(base: ConfigValues, values: Record<string, unknown>, source
  * Old key names read under their new names, and retired keys dropped, each with a warning for the log
  * and `check-config`.
  */
-function renameOldKeys(values: Record<string, unknown>, warnings: string[]): Record<string, unknown> {
+function renameOrRetireOldKeys(values: Record<string, unknown>, warnings: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(values)) {
     const renamed = RENAMED_KEYS[key];
@@ -164,7 +164,7 @@ export async function readConfig(file: string | undefined, overrides: Record<str
     const parsedClasses = readClasses(classes, problems);
     const parsedDomains = readSenderDomains(senderDomains, problems);
     try {
-      config = applyValues(config, renameOldKeys(flatten(rest), warnings), file);
+      config = applyValues(config, renameOrRetireOldKeys(flatten(rest), warnings), file);
     } catch (err) {
       if (err instanceof ConfigError) problems.unshift(...err.problems);
       else throw err;

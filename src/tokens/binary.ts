@@ -5,7 +5,7 @@
  */
 
 /** Varints are capped at 5 bytes (35 bits): positions and lengths in a token never come close. */
-const MAX_VARINT_BYTES = 5;
+export const MAX_VARINT_BYTES = 5;
 export const MAX_VARINT = 2 ** (7 * MAX_VARINT_BYTES) - 1;
 
 // ignoreBOM: a leading U+FEFF is part of the value (a SendID may start with one), not a byte-order mark.

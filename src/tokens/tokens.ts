@@ -20,7 +20,7 @@
  */
 import type { PartCode } from '../rewrite/types.js';
 import { CodedError } from '../util/errors.js';
-import { ByteReader, ByteWriter, MAX_VARINT, writeVarint } from './binary.js';
+import { ByteReader, ByteWriter, MAX_VARINT, MAX_VARINT_BYTES, writeVarint } from './binary.js';
 import { readIdentity, writeIdentity, type RecipientIdentity } from './identity.js';
 import type { Keyring } from './keyring.js';
 import { packFields, unpackFields } from './packed-fields.js';
@@ -141,11 +141,11 @@ export function statefulClickMinter(keyring: Keyring, messageId: Uint8Array): (c
   const key = keyring.current;
   const id = checkMessageId(messageId);
   const rowAt = HEADER_BYTES;
-  const placeAt = rowAt + ROW_ID_BYTES + 1 + id.byteLength;
-  // Two varints of at most 5 bytes each: the place and the flags.
-  const frame = Buffer.alloc(placeAt + 10 + MAC_BYTES);
-  writeVarint(frame, rowAt + ROW_ID_BYTES, id.byteLength);
-  frame.set(id, rowAt + ROW_ID_BYTES + 1);
+  // Room for the sized message id, then two varints (the place and the flags), then the MAC.
+  const frame = Buffer.alloc(rowAt + ROW_ID_BYTES + 3 * MAX_VARINT_BYTES + id.byteLength + MAC_BYTES);
+  const idAt = writeVarint(frame, rowAt + ROW_ID_BYTES, id.byteLength);
+  frame.set(id, idAt);
+  const placeAt = idAt + id.byteLength;
   return (click) => {
     if (click.rowId.byteLength !== ROW_ID_BYTES) throw new RangeError(`row id must be ${ROW_ID_BYTES} bytes`);
     frame.set(click.rowId, rowAt);
