@@ -17,6 +17,7 @@ import path from 'node:path';
 import { daemonUnavailableReason } from '../test/helpers/daemon.js';
 import type { OutgoingMessage } from '../test/helpers/smtp.js';
 import { postfixLabUnavailableReason, PROJECT_ROOT } from '../test/helpers/postfix-lab.js';
+import { workerCount } from '../src/app/tracking-workers.js';
 import { withRig } from '../stress/lib/rig.js';
 import { bigMessage, clickLink, newsletter, startSenders } from '../stress/lib/mail-flow.js';
 import { hasWrk, wrk } from './lib/wrk.js';
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
     console.log(`bench:mixed skipped: ${missing.join('; ')}`);
     return;
   }
-  const workers = Math.max(1, os.availableParallelism());
+  const workers = workerCount(-1);
   console.log(`wrk -t1 -c${CONNECTIONS} ${SECONDS} s per row; ${os.cpus().length} CPUs, node ${process.version}; load average at start ${loadAverage()}`);
   const rows = [...(await runMode('inline (milter.workers = 0)', '[milter]\nworkers = 0\n')), ...(await runMode(`pool (milter.workers = -1: ${workers})`, ''))];
   console.table(
