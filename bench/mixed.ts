@@ -9,6 +9,7 @@
  * had answered). Prints the load average, since the machine may be shared.
  *
  *   npm run bench:mixed      BENCH_SECONDS=8 per row, BENCH_CONNECTIONS=32
+ *   BENCH_WORKERS=1,4        also the pool at these sizes (milter.workers = N), in the same run
  * Needs root, Postfix, smtp-sink and wrk (Debian: apt-get install -y wrk). Writes bench/out/mixed.json.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -92,7 +93,9 @@ async function main(): Promise<void> {
   }
   const workers = workerCount(-1);
   console.log(`wrk -t1 -c${CONNECTIONS} ${SECONDS} s per row; ${os.cpus().length} CPUs, node ${process.version}; load average at start ${loadAverage()}`);
+  const sizes = (process.env.BENCH_WORKERS ?? '').split(',').filter((size) => /^\d+$/.test(size.trim()));
   const rows = [...(await runMode('inline (milter.workers = 0)', '[milter]\nworkers = 0\n')), ...(await runMode(`pool (milter.workers = -1: ${workers})`, ''))];
+  for (const size of sizes) rows.push(...(await runMode(`pool (milter.workers = ${size.trim()})`, `[milter]\nworkers = ${size.trim()}\n`)));
   console.table(
     rows.map((r) => ({
       while: r.mode,
