@@ -53,7 +53,8 @@ function statefulClick(
   if (!row) return null;
   const url = clickDestination(row.url, route.query ? `?${route.query}` : '');
   if (!url) return null;
-  return {
+  // Built field by field rather than with spreads: the common click gets one object shape.
+  const link: ResolvedLink = {
     kind: 'click',
     url,
     sendId: row.sendId,
@@ -63,9 +64,13 @@ function statefulClick(
     linkName: row.linkName,
     position: token.position,
     part: token.part,
-    ...(token.unsubscribeLink ? { unsubscribeLink: true as const } : {}),
-    ...(message ? { deliveredAt: message.time, messageId: hexId(message) } : {}),
   };
+  if (message) {
+    link.deliveredAt = message.time;
+    link.messageId = hexId(message);
+  }
+  if (token.unsubscribeLink) link.unsubscribeLink = true;
+  return link;
 }
 
 function statefulOpen(message: MessageRecord | undefined): ResolvedLink | null {

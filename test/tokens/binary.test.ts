@@ -66,6 +66,28 @@ describe('token text', () => {
     expect(decodeTokenText('')).toBeNull();
   });
 
+  it('accepts exactly the spellings that encode back to themselves, whatever the characters', () => {
+    // Text near the alphabet: its characters, base64's own `+/-=`, non-ASCII ones whose low byte is
+    // in the alphabet (Ā is 0x100, 0x100 + 'A'), and spaces.
+    const near = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789~_+/-= \u0141\u0100\u00c1'.split(''));
+    fc.assert(
+      fc.property(fc.array(near, { maxLength: 24 }), (chars) => {
+        const text = chars.join('');
+        // The definition: what Node's base64url decoder makes of it, kept only if it spells itself.
+        const loose = /^[A-Za-z0-9_~]+$/.test(text) ? Buffer.from(text.replaceAll('~', '-'), 'base64url') : null;
+        const canonical = loose && encodeTokenText(loose) === text ? loose : null;
+        expect(decodeTokenText(text)).toEqual(canonical);
+      }),
+      { numRuns: 5000 },
+    );
+    // Every last character of a 2- and 3-character tail: only those with the unused bits clear pass.
+    for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789~_') {
+      expect(decodeTokenText(`AA${c}`) !== null).toBe('AEIMQUYcgkosw048'.includes(c));
+      expect(decodeTokenText(`AAA${c}`)).toEqual(Buffer.from(`AAA${c === '~' ? '-' : c}`, 'base64url'));
+      expect(decodeTokenText(`A${c}`) !== null).toBe('AQgw'.includes(c));
+    }
+  });
+
   it('is base64url without padding, `~` for `-`, for any length (the table encoder grows past its first buffer)', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 1200 }), (bytes) => {
