@@ -123,7 +123,19 @@ export function whoOf(e: TrackEvent): string {
  * enough but a cryptographic hash is more than the redirector's write path should pay per event.
  */
 function hash(text: string): string {
-  return bytes53(cyrb53(text, 0x9e3779b9)) + bytes53(cyrb53(text, 0x85ebca6b));
+  // Both cyrb53 hashes (seeds 0x9e3779b9 and 0x85ebca6b) in one pass over the text.
+  let a1 = 0xdeadbeef ^ 0x9e3779b9;
+  let a2 = 0x41c6ce57 ^ 0x9e3779b9;
+  let b1 = 0xdeadbeef ^ 0x85ebca6b;
+  let b2 = 0x41c6ce57 ^ 0x85ebca6b;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    a1 = Math.imul(a1 ^ ch, 2654435761);
+    a2 = Math.imul(a2 ^ ch, 1597334677);
+    b1 = Math.imul(b1 ^ ch, 2654435761);
+    b2 = Math.imul(b2 ^ ch, 1597334677);
+  }
+  return bytes53(cyrb53Final(a1, a2)) + bytes53(cyrb53Final(b1, b2));
 }
 
 /** A 53-bit number as 7 big-endian bytes, in a binary string. */
@@ -132,14 +144,8 @@ function bytes53(value: number): string {
   return String.fromCharCode((high >>> 16) & 0xff, (high >>> 8) & 0xff, high & 0xff) + u32(value >>> 0);
 }
 
-function cyrb53(text: string, seed: number): number {
-  let h1 = 0xdeadbeef ^ seed;
-  let h2 = 0x41c6ce57 ^ seed;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
+/** cyrb53's last mixing of its two lanes into 53 bits. */
+function cyrb53Final(h1: number, h2: number): number {
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
@@ -203,17 +209,26 @@ function decodeValue(key: string, bytes: Buffer): Value {
   return bytes.length === 1 ? (bytes[0]! & V1_SEEN_HUMAN ? 1 : 0) : bytes.readUInt32BE(0);
 }
 
+/** One record a group changes: its value once loaded (undefined: none yet), and whether the group wrote it. */
+interface Slot {
+  value: Value | undefined;
+  dirty: boolean;
+}
+
 /**
  * The records one group changes, loaded (from the cache, else LevelDB) before anything is folded, and
- * copied so a group whose batch fails leaves the cache as it was.
+ * copied so a group whose batch fails leaves the cache as it was. Events hold their records' slots
+ * (PlannedEvent), so folding one is no map lookup at all.
  */
 class Scratch {
-  readonly values = new Map<string, { value: Value | undefined; dirty: boolean }>();
+  readonly values = new Map<string, Slot>();
   /** Sends rebuilt in this group (their keys, as binary strings): their old records are deleted, so nothing is loaded for them. */
   readonly fresh = new Set<string>();
 
-  want(key: string): void {
-    if (!this.values.has(key)) this.values.set(key, { value: undefined, dirty: false });
+  want(key: string): Slot {
+    let slot = this.values.get(key);
+    if (slot === undefined) this.values.set(key, (slot = { value: undefined, dirty: false }));
+    return slot;
   }
 
   get<T extends Value>(key: string): T | undefined {
@@ -221,12 +236,26 @@ class Scratch {
   }
 
   set(key: string, value: Value): void {
-    const entry = this.values.get(key);
-    if (entry) {
-      entry.value = value;
-      entry.dirty = true;
-    } else this.values.set(key, { value, dirty: true });
+    write(this.want(key), value);
   }
+}
+
+function write(slot: Slot, value: Value): void {
+  slot.value = value;
+  slot.dirty = true;
+}
+
+/**
+ * A copy of a cached record for a group to change. The records are JSON (that is how they are
+ * stored), so a copy of plain objects, arrays and numbers is complete; structuredClone cost more than
+ * the fold itself.
+ */
+function copyRecord<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(copyRecord) as T;
+  const out: Record<string, unknown> = {};
+  for (const key in value) out[key] = copyRecord((value as Record<string, unknown>)[key]);
+  return out as T;
 }
 
 /** Where aggregates are recomputed and corrected from: the store's records. */
@@ -243,20 +272,21 @@ function eventKey(e: TrackEvent): string {
   return `${e.sendId}\n${e.time.getTime()}\n${Buffer.from(e.id).toString('hex')}`;
 }
 
-/** An event with every key it changes, computed once. */
+/** An event with the slot of every record it changes, looked up once. */
 interface PlannedEvent {
   event: TrackEvent;
-  totals: string;
-  minute: string;
-  hour: string;
+  totals: Slot;
+  minute: Slot;
+  hour: Slot;
   /** Opens and clicks: whether its person was seen doing this before. */
-  seen?: string;
+  seen?: Slot;
   /** Clicks: the link's record, its position's record, and whether its person clicked this link before. */
-  link?: { key: string; position: string; seen: string; url: string };
+  link?: { key: Slot; position: Slot; seen: Slot; url: string };
 }
 
 export class SendAggregates {
   private readonly cache: BoundedMap<Value>;
+  private readonly keys = new KeyMemo();
 
   constructor(
     private readonly db: Db,
@@ -321,13 +351,10 @@ export class SendAggregates {
   }
 
   private async fold(scratch: Scratch, messages: readonly MessageRecord[], events: readonly TrackEvent[]): Promise<void> {
-    const keys = new KeyMemo();
-    const planned = events.map((event) => plan(event, keys));
-    // First the keys every change touches, so they load in one read.
+    const keys = this.keys;
+    // First the records every change touches, so they load in one read.
+    const planned = events.map((event) => plan(event, keys, scratch));
     for (const m of messages) scratch.want(keys.totals(m.sendId));
-    for (const p of planned) {
-      for (const key of [p.totals, p.minute, p.hour, p.seen, p.link?.key, p.link?.position, p.link?.seen]) if (key) scratch.want(key);
-    }
     await this.load(scratch);
     for (const m of messages) {
       const key = keys.totals(m.sendId);
@@ -336,7 +363,7 @@ export class SendAggregates {
       stretch(t, m.time.getTime());
       scratch.set(key, t);
     }
-    for (const p of planned) foldEvent(scratch, p);
+    for (const p of planned) foldEvent(p);
   }
 
   /**
@@ -360,14 +387,12 @@ export class SendAggregates {
       counted.set(key, after);
       moves.push({ before, after });
     });
-    const keys = new KeyMemo();
-    const planned = moves.map((m) => ({ ...m, p: plan(m.before, keys) }));
-    for (const { p } of planned)
-      for (const key of [p.totals, p.minute, p.hour, p.seen, p.link?.key, p.link?.position, p.link?.seen]) if (key) scratch.want(key);
+    const keys = this.keys;
+    const planned = moves.map((m) => ({ ...m, p: plan(m.before, keys, scratch) }));
     await this.load(scratch);
     for (const { before, after, p } of planned) {
-      shareOfVerdict(scratch, p, before, -1);
-      shareOfVerdict(scratch, p, after, 1);
+      shareOfVerdict(p, before, -1);
+      shareOfVerdict(p, after, 1);
     }
   }
 
@@ -378,7 +403,7 @@ export class SendAggregates {
       if (scratch.fresh.size > 0 && scratch.fresh.has(sendKeyPart(key))) continue;
       const cached = this.cache.get(key);
       if (cached === undefined) missing.push(key);
-      else entry.value = typeof cached === 'number' ? cached : structuredClone(cached);
+      else entry.value = copyRecord(cached);
     }
     for (let i = 0; i < missing.length; i += 1000) {
       const part = missing.slice(i, i + 1000);
@@ -469,58 +494,120 @@ function sendKeyPart(key: string): string {
   return key.slice(4, 6 + ((key.charCodeAt(4) << 8) | key.charCodeAt(5)));
 }
 
-/** Keys shared by many events of a group (a send's, a bucket's, a link's), built once per group. */
-class KeyMemo {
-  private readonly memo = new Map<string, string>();
+/**
+ * Keys shared by many events (a send's, a bucket's, a link's), kept from group to group and found by
+ * the event's own strings: those come from the same cached records click after click, so a lookup
+ * hashes nothing, and each key is one string whose hash the scratch map computes once. Pure, so
+ * forgetting is free: past KEY_MEMO_ENTRIES keys it starts over.
+ */
+const KEY_MEMO_ENTRIES = 20_000;
 
-  private get(text: string, build: () => string): string {
-    let key = this.memo.get(text);
-    if (key === undefined) this.memo.set(text, (key = build()));
-    return key;
+interface LinkKeys {
+  /** The URL up to `?`, as the link's record holds it. */
+  url: string;
+  key: string;
+  /** What the seen key of a person clicking this link is hashed from, before who they are. */
+  seenText: string;
+  /** Position keys by position * 2 + part ('t' = 1). */
+  positions: Map<number, string>;
+}
+
+interface SendKeys {
+  sendKey: string;
+  totals: string;
+  buckets: Record<Granularity, Map<number, string>>;
+  /** By the event's URL (query included), then link name. */
+  links: Map<string, Map<string, LinkKeys>>;
+}
+
+class KeyMemo {
+  private sends = new Map<string, SendKeys>();
+  private entries = 0;
+
+  private keysOf(sendId: string): SendKeys {
+    let keys = this.sends.get(sendId);
+    if (keys === undefined) {
+      const sendKey = sendKeyText(sendId);
+      keys = { sendKey, totals: NS.totals + sendKey, buckets: { minute: new Map(), hour: new Map() }, links: new Map() };
+      this.sends.set(sendId, keys);
+      this.counted();
+    }
+    return keys;
+  }
+
+  /** One more key held; past the bound, everything is forgotten (the caller's keys stay valid). */
+  private counted(): void {
+    if (++this.entries <= KEY_MEMO_ENTRIES) return;
+    this.sends = new Map();
+    this.entries = 0;
   }
 
   sendKey(sendId: string): string {
-    return this.get(`s\n${sendId}`, () => sendKeyText(sendId));
+    return this.keysOf(sendId).sendKey;
   }
 
   totals(sendId: string): string {
-    return NS.totals + this.sendKey(sendId);
+    return this.keysOf(sendId).totals;
   }
 
   bucket(granularity: Granularity, sendId: string, timeMs: number): string {
-    return NS[granularity] + this.sendKey(sendId) + u32(Math.floor(timeMs / BUCKET_MS[granularity]));
+    const buckets = this.keysOf(sendId).buckets[granularity];
+    const number = Math.floor(timeMs / BUCKET_MS[granularity]);
+    let key = buckets.get(number);
+    if (key === undefined) {
+      buckets.set(number, (key = NS[granularity] + this.sendKey(sendId) + u32(number)));
+      this.counted();
+    }
+    return key;
   }
 
-  link(sendId: string, link: string): string {
-    return this.get(`l\n${sendId}\n${link}`, () => NS.link + this.sendKey(sendId) + hash(link));
+  link(sendId: string, fullUrl: string, linkName: string): LinkKeys {
+    const send = this.keysOf(sendId);
+    let byName = send.links.get(fullUrl);
+    if (byName === undefined) send.links.set(fullUrl, (byName = new Map<string, LinkKeys>()));
+    let keys = byName.get(linkName);
+    if (keys === undefined) {
+      const query = fullUrl.indexOf('?');
+      const url = query === -1 ? fullUrl : fullUrl.slice(0, query);
+      const text = `${url}\n${linkName}`;
+      keys = { url, key: NS.link + send.sendKey + hash(text), seenText: `l\n${text}\n`, positions: new Map() };
+      byName.set(linkName, keys);
+      this.counted();
+    }
+    return keys;
   }
 
-  position(sendId: string, part: string, position: number, link: string): string {
-    const text = `${part}\n${position}\n${link}`;
-    return this.get(`p\n${sendId}\n${text}`, () => NS.position + this.sendKey(sendId) + hash(text));
+  position(sendId: string, link: LinkKeys, part: string, position: number, linkName: string): string {
+    const slot = position * 2 + (part === 't' ? 1 : 0);
+    let key = link.positions.get(slot);
+    if (key === undefined) {
+      key = NS.position + this.sendKey(sendId) + hash(`${part}\n${position}\n${link.url}\n${linkName}`);
+      link.positions.set(slot, key);
+      this.counted();
+    }
+    return key;
   }
 }
 
-function plan(e: TrackEvent, keys: KeyMemo): PlannedEvent {
+function plan(e: TrackEvent, keys: KeyMemo, scratch: Scratch): PlannedEvent {
   const timeMs = e.time.getTime();
   const p: PlannedEvent = {
     event: e,
-    totals: keys.totals(e.sendId),
-    minute: keys.bucket('minute', e.sendId, timeMs),
-    hour: keys.bucket('hour', e.sendId, timeMs),
+    totals: scratch.want(keys.totals(e.sendId)),
+    minute: scratch.want(keys.bucket('minute', e.sendId, timeMs)),
+    hour: scratch.want(keys.bucket('hour', e.sendId, timeMs)),
   };
   if (e.type !== 'open' && e.type !== 'click') return p;
   const who = whoOf(e);
   const sendKey = keys.sendKey(e.sendId);
-  p.seen = NS.seen + sendKey + hash(`${e.type === 'open' ? 'o' : 'c'}\n${who}`);
+  p.seen = scratch.want(NS.seen + sendKey + hash(`${e.type === 'open' ? 'o' : 'c'}\n${who}`));
   if (e.type === 'click') {
-    const url = e.url.split('?', 1)[0]!;
-    const link = `${url}\n${e.linkName}`;
+    const link = keys.link(e.sendId, e.url, e.linkName);
     p.link = {
-      key: keys.link(e.sendId, link),
-      position: keys.position(e.sendId, e.part, e.position, link),
-      seen: NS.seen + sendKey + hash(`l\n${link}\n${who}`),
-      url,
+      key: scratch.want(link.key),
+      position: scratch.want(keys.position(e.sendId, link, e.part, e.position, e.linkName)),
+      seen: scratch.want(NS.seen + sendKey + hash(link.seenText + who)),
+      url: link.url,
     };
   }
   return p;
@@ -531,19 +618,26 @@ function stretch(t: SendTotals, timeMs: number): void {
   if (timeMs > t.lastMs) t.lastMs = timeMs;
 }
 
-/** Marks `who` seen in `key` (by anyone, no person's event yet); true when new. */
-function seeAnyone(scratch: Scratch, key: string): boolean {
-  if (scratch.get<number>(key) !== undefined) return false;
-  scratch.set(key, 0);
+/** Marks `who` seen in its slot (by anyone, no person's event yet); true when new. */
+function seeAnyone(slot: Slot): boolean {
+  if (slot.value !== undefined) return false;
+  write(slot, 0);
   return true;
 }
 
-/** Adds `sign` (1 or -1) to who's person events in `key`; the change in unique people (1, -1 or 0). */
-function countPerson(scratch: Scratch, key: string, sign: 1 | -1): number {
-  const before = scratch.get<number>(key) ?? 0;
+/** Adds `sign` (1 or -1) to who's person events in its slot; the change in unique people (1, -1 or 0). */
+function countPerson(slot: Slot, sign: 1 | -1): number {
+  const before = (slot.value as number | undefined) ?? 0;
   const after = Math.max(0, before + sign);
-  scratch.set(key, after);
+  write(slot, after);
   return before === 0 && after > 0 ? 1 : before > 0 && after === 0 ? -1 : 0;
+}
+
+/** Adds `sign` to one slot of a time bucket. */
+function addToBucket(slot: Slot, index: number, sign: number): void {
+  const counts = (slot.value as BucketCounts | undefined) ?? BUCKET_FIELDS.map(() => 0);
+  counts[index] = (counts[index] ?? 0) + sign;
+  write(slot, counts);
 }
 
 function bump(record: Record<string, number>, key: string): void {
@@ -553,19 +647,17 @@ function bump(record: Record<string, number>, key: string): void {
 const FIELD = { open: 'opens', click: 'clicks', bounce: 'bounces', complaint: 'complaints', unsubscribe: 'unsubscribes' } as const;
 
 /** Folds in what an event adds whoever made it; its verdict's share is shareOfVerdict's. */
-function foldEvent(scratch: Scratch, p: PlannedEvent): void {
+function foldEvent(p: PlannedEvent): void {
   const e = p.event;
   const timeMs = e.time.getTime();
-  const totalsKey = p.totals;
-  const t = scratch.get<SendTotals>(totalsKey) ?? emptyTotals(e.sendId, timeMs);
+  const t = (p.totals.value as SendTotals | undefined) ?? emptyTotals(e.sendId, timeMs);
   stretch(t, timeMs);
   t.all[FIELD[e.type]] += 1;
   if (e.type === 'open') {
-    if (seeAnyone(scratch, p.seen!)) t.all.uniqueOpens += 1;
+    if (seeAnyone(p.seen!)) t.all.uniqueOpens += 1;
   } else if (e.type === 'click' && p.link) {
-    if (seeAnyone(scratch, p.seen!)) t.all.uniqueClicks += 1;
-    const linkKey = p.link.key;
-    const l = scratch.get<LinkAggregate>(linkKey) ?? {
+    if (seeAnyone(p.seen!)) t.all.uniqueClicks += 1;
+    const l = (p.link.key.value as LinkAggregate | undefined) ?? {
       url: p.link.url,
       linkName: e.linkName,
       clicks: 0,
@@ -574,27 +666,30 @@ function foldEvent(scratch: Scratch, p: PlannedEvent): void {
       humanUniqueClicks: 0,
     };
     l.clicks += 1;
-    if (seeAnyone(scratch, p.link.seen)) l.uniqueClicks += 1;
-    scratch.set(linkKey, l);
-    const posKey = p.link.position;
-    const pos = scratch.get<PositionAggregate>(posKey) ?? { part: e.part, position: e.position, url: l.url, linkName: e.linkName, clicks: 0, humanClicks: 0 };
+    if (seeAnyone(p.link.seen)) l.uniqueClicks += 1;
+    write(p.link.key, l);
+    const pos = (p.link.position.value as PositionAggregate | undefined) ?? {
+      part: e.part,
+      position: e.position,
+      url: l.url,
+      linkName: e.linkName,
+      clicks: 0,
+      humanClicks: 0,
+    };
     pos.clicks += 1;
-    scratch.set(posKey, pos);
+    write(p.link.position, pos);
   } else if (e.type === 'bounce') {
     bump(t.bounceClasses, e.details?.classification || 'unknown');
   } else if (e.type === 'complaint') {
     bump(t.complaintTypes, e.details?.feedbackType || 'unknown');
   }
-  scratch.set(totalsKey, t);
+  write(p.totals, t);
   if (e.type !== 'open' && e.type !== 'click') {
     const slot = { bounce: 4, complaint: 5, unsubscribe: 6 }[e.type];
-    for (const key of [p.minute, p.hour]) {
-      const counts = scratch.get<BucketCounts>(key) ?? BUCKET_FIELDS.map(() => 0);
-      counts[slot] = (counts[slot] ?? 0) + 1;
-      scratch.set(key, counts);
-    }
+    addToBucket(p.minute, slot, 1);
+    addToBucket(p.hour, slot, 1);
   }
-  shareOfVerdict(scratch, p, e, 1);
+  shareOfVerdict(p, e, 1);
 }
 
 /**
@@ -602,21 +697,21 @@ function foldEvent(scratch: Scratch, p: PlannedEvent): void {
  * human columns and unique people, the machine reasons, the time buckets' human or machine slot. A
  * verdict changed later is one take-out with the old verdict and one add with the new.
  */
-function shareOfVerdict(scratch: Scratch, p: PlannedEvent, e: TrackEvent, sign: 1 | -1): void {
+function shareOfVerdict(p: PlannedEvent, e: TrackEvent, sign: 1 | -1): void {
   const human = !e.machine;
-  const t = scratch.get<SendTotals>(p.totals)!;
+  const t = p.totals.value as SendTotals;
   if (human) {
     t.human[FIELD[e.type]] += sign;
-    if (e.type === 'open') t.human.uniqueOpens += countPerson(scratch, p.seen!, sign);
+    if (e.type === 'open') t.human.uniqueOpens += countPerson(p.seen!, sign);
     else if (e.type === 'click' && p.link) {
-      t.human.uniqueClicks += countPerson(scratch, p.seen!, sign);
-      const l = scratch.get<LinkAggregate>(p.link.key)!;
+      t.human.uniqueClicks += countPerson(p.seen!, sign);
+      const l = p.link.key.value as LinkAggregate;
       l.humanClicks += sign;
-      l.humanUniqueClicks += countPerson(scratch, p.link.seen, sign);
-      scratch.set(p.link.key, l);
-      const pos = scratch.get<PositionAggregate>(p.link.position)!;
+      l.humanUniqueClicks += countPerson(p.link.seen, sign);
+      write(p.link.key, l);
+      const pos = p.link.position.value as PositionAggregate;
       pos.humanClicks += sign;
-      scratch.set(p.link.position, pos);
+      write(p.link.position, pos);
     }
   } else {
     const reason = e.machineReason || 'unknown';
@@ -626,14 +721,11 @@ function shareOfVerdict(scratch: Scratch, p: PlannedEvent, e: TrackEvent, sign: 
     else delete byType[e.type];
     if (Object.keys(byType).length === 0) delete t.machineReasons[reason];
   }
-  scratch.set(p.totals, t);
+  write(p.totals, t);
   if (e.type === 'open' || e.type === 'click') {
     const slot = e.type === 'open' ? (human ? 0 : 1) : human ? 2 : 3;
-    for (const key of [p.minute, p.hour]) {
-      const counts = scratch.get<BucketCounts>(key) ?? BUCKET_FIELDS.map(() => 0);
-      counts[slot] = (counts[slot] ?? 0) + sign;
-      scratch.set(key, counts);
-    }
+    addToBucket(p.minute, slot, sign);
+    addToBucket(p.hour, slot, sign);
   }
 }
 

@@ -5,7 +5,7 @@ import { ClassicLevel } from 'classic-level';
 import { describe, expect, it } from 'vitest';
 import { reportFromAggregates, summarize, type SendReport } from '../../src/reports/report.js';
 import type { LevelTrackStore, TrackEvent } from '../../src/store/index.js';
-import { BUCKET_FIELDS } from '../../src/store/send-aggregates.js';
+import { BUCKET_FIELDS, SendAggregates } from '../../src/store/send-aggregates.js';
 import { event, message, openStore, tempDir } from './fixtures.js';
 
 const T0 = Date.UTC(2026, 2, 1, 9, 0, 0);
@@ -132,6 +132,36 @@ describe('send aggregates', () => {
     await reopened.recordVerdicts(more.filter((e) => e.type === 'click').map((e) => ({ ...e, machine: true, machineReason: 'burst' })));
     for (const sendId of ['s1', 's2', '']) expect(await aggregated(reopened, sendId)).toEqual(await scanned(reopened, sendId));
     await reopened.close();
+  });
+
+  it('a group whose batch is never written leaves the cached records as they were', async () => {
+    // Folding changes copies of the cached records; were they shared, the lost group's counts (nested
+    // machine reasons, bounce classes, buckets, links) would reach the next group's batch.
+    const groups = [1, 2, 3].map((seed) => fc.sample(arbEvent, { numRuns: 60, seed }).map((r) => toEvent({ ...r, send: 's1' })));
+    const [first, lost, last] = groups as [TrackEvent[], TrackEvent[], TrackEvent[]];
+    const fold = async (aggregates: SendAggregates, db: ClassicLevel<Buffer, Buffer>, events: TrackEvent[], written = true): Promise<void> => {
+      const { ops, commit } = await aggregates.prepare([], events);
+      if (!written) return;
+      await db.batch(ops);
+      commit();
+    };
+    const open = async () => {
+      const db = new ClassicLevel<Buffer, Buffer>(tempDir(), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+      await db.open();
+      return { db, aggregates: new SendAggregates(db) };
+    };
+    const withLoss = await open();
+    await fold(withLoss.aggregates, withLoss.db, first);
+    await fold(withLoss.aggregates, withLoss.db, lost, false);
+    await fold(withLoss.aggregates, withLoss.db, last);
+    const without = await open();
+    await fold(without.aggregates, without.db, first);
+    await fold(without.aggregates, without.db, last);
+    for (const read of [(a: SendAggregates) => a.totals('s1'), (a: SendAggregates) => a.links('s1'), (a: SendAggregates) => a.buckets('s1', 'hour', 0, 1e13)]) {
+      expect(await read(withLoss.aggregates)).toEqual(await read(without.aggregates));
+    }
+    expect((await withLoss.aggregates.totals('s1'))!.all.clicks).toBe([...first, ...last].filter((e) => e.type === 'click').length);
+    await Promise.all([withLoss.db.close(), without.db.close()]);
   });
 
   it('keeps one HTML per send, the first', async () => {
