@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTrackingFilter } from '../../src/tracking/tracking-filter.js';
+import { createTrackingFilter, prepareTracking } from '../../src/tracking/tracking-filter.js';
 import { defaultConfig, type ConfigValues } from '../../src/config/load.js';
 import { clickDestination, createKeyring, decodeInfoHeader, decodeToken, signingKey } from '../../src/tokens/index.js';
 import { splitMessage } from '../../src/mime/message-split.js';
@@ -97,6 +97,23 @@ describe('tracking filter, stateful', () => {
   it('with several recipients the links and header name no one, and the record keeps the list', async () => {
     const result = await createTrackingFilter({ config, keyring, store }).endOfMessage(ctx(RAW, ['x@example.net', 'y@example.net']), signal);
     expect(decodeInfoHeader(keyring, info(result))).toMatchObject({ ok: true, recipient: '' });
+  });
+
+  it('gives every message a record id of its own, across refills of the random pool', () => {
+    // Ids are cut from a pool of random bytes refilled every 455 messages: 1,000 messages cross two
+    // refills. Were an id a view into the pool, a refill would rewrite the ids already handed out.
+    const ids: Buffer[] = [];
+    const seen: string[] = [];
+    for (let n = 0; n < 1000; n++) {
+      const outcome = prepareTracking({ ...ctx(RAW), queueId: `Q${n}` }, config, keyring);
+      if (outcome.kind !== 'track') throw new Error(`message ${n} was not tracked: ${outcome.kind}`);
+      const id = Buffer.from(outcome.record.id);
+      expect(id.length).toBe(9);
+      ids.push(outcome.record.id as Buffer);
+      seen.push(id.toString('hex'));
+    }
+    expect(new Set(seen).size).toBe(1000);
+    expect(ids.map((id) => Buffer.from(id).toString('hex'))).toEqual(seen);
   });
 
   it('a store that fails makes the filter fail, so the failure policy decides (never a link without its row)', async () => {
