@@ -14,7 +14,8 @@
  * Rounds are interleaved (every target once per round, a fresh server each time) so a slow stretch of
  * the machine hits every row alike; a row shows its median rate, its worst p99 over the rounds, and for
  * the redirector rows whether every click answered was recorded (events written >= responses counted
- * by wrk, warm-up included: an answer is only sent once its event is on disk).
+ * by wrk, warm-up included: an answer is only sent once its event is on disk). Ratios (vs nginx, vs the
+ * memory row) are the median of each round's own ratio, and each round's are printed under the table.
  *
  * --sync makes every batch an fsync'd LevelDB write (durable across power loss, not just a crash).
  * Prints a table; writes bench/out/redirect.json. Without wrk or nginx it says so and exits 0.
@@ -413,19 +414,23 @@ async function main(): Promise<void> {
   await rm(path.dirname(manyScript), { recursive: true, force: true });
   const rows = [...rounds].map(([target, list]) => rowOf(target, list));
 
-  const rateOf = (target: string): number => rows.find((row) => row.target === target)?.requestsPerSec ?? NaN;
-  const nginxRate = rateOf(NGINX);
   const nginxCpu = rows.find((row) => row.target === NGINX)?.cpuUsPerRequest ?? NaN;
-  const memoryRate = rateOf(REDIRECTOR);
+  // Ratios are taken round by round, then the median: the rows of one round ran a minute apart at
+  // most, so a slow spell of the machine moves both sides of a ratio.
+  const ratiosOf = (row: Row, reference: string): number[] => {
+    const against = rounds.get(reference) ?? [];
+    return row.rounds.map((round, i) => round.requestsPerSec / (against[i]?.requestsPerSec ?? NaN));
+  };
+  const ratioOf = (row: Row, reference: string): number => median(ratiosOf(row, reference));
   const table = rows.map((row) => ({
     target: row.target,
     'req/s': Math.round(row.requestsPerSec),
     'p50 ms': Number(row.p50Ms.toFixed(2)),
     'worst p99 ms': row.worstP99Ms,
-    'vs nginx': Number((row.requestsPerSec / nginxRate).toFixed(3)),
+    'vs nginx': Number(ratioOf(row, NGINX).toFixed(3)),
     'CPU us/req': Number(row.cpuUsPerRequest.toFixed(1)),
     'CPU vs nginx': Number((nginxCpu / row.cpuUsPerRequest).toFixed(3)),
-    'vs memory row': row.target.startsWith('redirector') ? Number((row.requestsPerSec / memoryRate).toFixed(3)) : '',
+    'vs memory row': row.target.startsWith('redirector') ? Number(ratioOf(row, REDIRECTOR).toFixed(3)) : '',
     recorded: row.unrecorded === undefined ? '' : row.unrecorded === 0 ? 'all' : `${row.unrecorded} missing`,
     'ev/batch': row.eventsPerBatch === undefined ? '' : Math.round(row.eventsPerBatch),
     'non-3xx': row.non3xx,
@@ -433,9 +438,17 @@ async function main(): Promise<void> {
   }));
   console.table(table);
   console.log(
-    `req/s, CPU: medians of ${ROUNDS} rounds; worst p99: the highest of them; CPU us/req: the server's CPU (all threads and ` +
-      `child processes) per answered request; CPU vs nginx: nginx's CPU per request over the row's; memory row: '${REDIRECTOR}'`,
+    `req/s, CPU: medians of ${ROUNDS} rounds; vs nginx, vs memory row: medians of the rounds' own ratios; worst p99: the ` +
+      `highest of the rounds; CPU us/req: the server's CPU (all threads and child processes) per answered request; CPU vs ` +
+      `nginx: nginx's CPU per request over the row's; memory row: '${REDIRECTOR}'`,
   );
+  for (const row of rows.filter((r) => r.target.startsWith('redirector') && r.target !== REDIRECTOR)) {
+    const each = (reference: string): string =>
+      ratiosOf(row, reference)
+        .map((ratio) => ratio.toFixed(2))
+        .join(' ');
+    console.log(`  ${row.target}, round by round: vs memory row ${each(REDIRECTOR)}; vs nginx ${each(NGINX)}`);
+  }
   await mkdir(path.dirname(OUT_FILE), { recursive: true });
   const out = {
     date: new Date().toISOString(),
@@ -444,8 +457,8 @@ async function main(): Promise<void> {
     wrk: { threads: THREADS, connections: CONNECTIONS, durationSeconds: DURATION_S, warmupSeconds: WARMUP_S, rounds: ROUNDS },
     leveldbSync: SYNC,
     results: rows,
-    ratioToNginx: Object.fromEntries(rows.map((row) => [row.target, row.requestsPerSec / nginxRate])),
-    ratioToMemoryRow: Object.fromEntries(rows.filter((row) => row.target.startsWith('redirector')).map((row) => [row.target, row.requestsPerSec / memoryRate])),
+    ratioToNginx: Object.fromEntries(rows.map((row) => [row.target, ratioOf(row, NGINX)])),
+    ratioToMemoryRow: Object.fromEntries(rows.filter((row) => row.target.startsWith('redirector')).map((row) => [row.target, ratioOf(row, REDIRECTOR)])),
   };
   await writeFile(OUT_FILE, `${JSON.stringify(out, null, 2)}\n`);
   console.log(`wrote ${path.relative(process.cwd(), OUT_FILE)}`);
