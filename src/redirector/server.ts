@@ -42,6 +42,7 @@ import {
 } from './responses.js';
 import { createRouteParser, type RouteParser, type TokenSyntax } from './routes.js';
 import { ThrottledLog } from './throttled-log.js';
+import { StringPool } from '../util/string-pool.js';
 import { createUnsubscribeRoute, UNSUBSCRIBE_PREFIX, unsubscribeToken } from './unsubscribe-route.js';
 import type { UnsubscribeService } from '../unsubscribe/service.js';
 import type { PageTemplates } from '../unsubscribe/page.js';
@@ -125,6 +126,8 @@ export interface RedirectorServerOptions {
 
 /** Longer user agents are cut: they are for reports, and headers may be 16 KB. */
 const MAX_USER_AGENT_CHARS = 512;
+/** User agents and client addresses of the events the judge keeps, shared rather than each its own. */
+const EVENT_STRINGS_HELD = 4096;
 
 export class RedirectorServer {
   private server: http.Server | https.Server | null = null;
@@ -136,6 +139,7 @@ export class RedirectorServer {
   /** Machine or person, with what the recipient did just before (src/truth). */
   private readonly judge: MachineJudge;
   private readonly ids = new EventIdSource();
+  private readonly eventStrings = new StringPool(EVENT_STRINGS_HELD);
   private readonly log: ThrottledLog;
   private readonly now: () => number;
   readonly metrics: MetricsRegistry;
@@ -438,9 +442,12 @@ export class RedirectorServer {
     if (!sink) return this.send(out, kind, location, started, method);
 
     const now = this.now();
-    const fullIp = this.clientIp(req.remoteAddress, req.forwardedFor);
+    const fullIp = this.eventStrings.intern(this.clientIp(req.remoteAddress, req.forwardedFor));
     const userAgentHeader = req.userAgent ?? '';
-    const userAgent = userAgentHeader.length > MAX_USER_AGENT_CHARS ? userAgentHeader.slice(0, MAX_USER_AGENT_CHARS) : userAgentHeader;
+    // The judge keeps this event for minutes: pooled, its strings no longer keep the request head.
+    const userAgent = this.eventStrings.intern(
+      userAgentHeader.length > MAX_USER_AGENT_CHARS ? userAgentHeader.slice(0, MAX_USER_AGENT_CHARS) : userAgentHeader,
+    );
     const position = link.position ?? 0;
     const part = link.part ?? '';
     const judged = this.judge.judge({
