@@ -1,7 +1,8 @@
 /**
  * Memory the machine judge holds per event it keeps (src/truth/judge.ts: every recipient's recent
- * events, up to machine.recipients x 32 of them), with the redirector's event strings pooled as
- * `serve` does (src/util/string-pool.ts) and, as the reference in the same run, without the pool.
+ * events, up to machine.recipients x 32 of them), with the user agent and address of each event
+ * pooled as `serve` does (src/util/string-pool.ts) and, as the reference in the same run, each
+ * event's own (the judge pools its networks and clients either way).
  *
  *   npm run bench:judge-memory        BENCH_RECIPIENTS=10000, BENCH_EVENTS=32 per recipient
  *
@@ -76,9 +77,9 @@ function heldBytesPerEvent(pooled: boolean): { bytes: number; held: number } {
 const plain = heldBytesPerEvent(false);
 const pooled = heldBytesPerEvent(true);
 console.log(`bench:judge-memory: ${RECIPIENTS.toLocaleString('en')} recipients x ${EVENTS} events held, node ${process.version}`);
-console.log(`  without the string pool  ${plain.bytes.toFixed(0).padStart(5)} bytes per event held`);
-console.log(`  with it, as serve runs   ${pooled.bytes.toFixed(0).padStart(5)} bytes per event held (${(pooled.bytes / plain.bytes).toFixed(2)} of that)`);
+console.log(`  each event's own strings ${plain.bytes.toFixed(0).padStart(5)} bytes per event held`);
+console.log(`  pooled, as serve runs    ${pooled.bytes.toFixed(0).padStart(5)} bytes per event held (${(pooled.bytes / plain.bytes).toFixed(2)} of that)`);
 console.log(
-  `  at the defaults' ceiling (machine.recipients 50,000 x 32 events): ${((pooled.bytes * 50_000 * 32) / 2 ** 20).toFixed(0)} MB with the pool, ` +
+  `  at the defaults' ceiling (machine.recipients 50,000 x 32 events): ${((pooled.bytes * 50_000 * 32) / 2 ** 20).toFixed(0)} MB pooled, ` +
     `${((plain.bytes * 50_000 * 32) / 2 ** 20).toFixed(0)} MB without`,
 );

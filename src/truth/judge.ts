@@ -20,6 +20,7 @@
  * within the 5-minute window.
  */
 import { BoundedMap } from '../util/bounded-map.js';
+import { StringPool } from '../util/string-pool.js';
 import { truncateAddress } from '../redirector/ip-address.js';
 import type { LinkKind, RedirectEvent } from '../redirector/types.js';
 import type { RangeTable } from './address-ranges.js';
@@ -53,7 +54,7 @@ export interface Judged {
 
 interface Entry {
   seen: SeenEvent;
-  ownReasons: string[];
+  ownReasons: readonly string[];
   /** The machineReason last reported for the event (recorded or in a follow-up). */
   reported: string | undefined;
   event: RedirectEvent | undefined;
@@ -66,6 +67,10 @@ interface Entry {
 
 /** Bounded: a flood of distinct user agents cannot grow memory; real traffic repeats a few. */
 const USER_AGENT_CACHE_LIMIT = 2000;
+/** Networks and clients (network and user agent) of the events held, one string each. */
+const CLIENT_STRINGS_HELD = 8192;
+/** The reasons of a person's event, shared by all of them. */
+const NO_REASONS: readonly string[] = Object.freeze([]);
 
 /** The network an address belongs to for the rules: /24 or /48. */
 export function networkOf(ip: string): string {
@@ -84,6 +89,7 @@ export function recipientKey(sendId: string, recipient: string, emailCode: strin
 export class MachineJudge {
   private readonly recent: BoundedMap<Entry[]>;
   private readonly uaCache = new BoundedMap<[string, string]>(USER_AGENT_CACHE_LIMIT);
+  private readonly strings = new StringPool(CLIENT_STRINGS_HELD);
   private readonly horizonMs: number;
   private readonly dirty = new Set<string>();
   /**
@@ -115,7 +121,8 @@ export class MachineJudge {
       fastClickMs: this.s.fastClickMs,
       earlyMs: this.s.earlyMs,
     });
-    const network = networkOf(input.ip);
+    // Kept with every event for minutes: one string per network and per client, not one per click.
+    const network = this.strings.intern(networkOf(input.ip));
     const seen: SeenEvent = {
       time: input.now,
       kind: input.kind,
@@ -123,7 +130,7 @@ export class MachineJudge {
       part: input.part,
       honeypot: input.honeypot,
       network,
-      client: `${network}\n${input.userAgent}`,
+      client: this.strings.intern(`${network}\n${input.userAgent}`),
       requestMachine: verdictOf(own) !== undefined,
     };
     const history = this.history(input.recipientKey, input.now);
@@ -132,7 +139,8 @@ export class MachineJudge {
     events.splice(at, 0, seen);
     const all = contextReasons(events, this.s);
     const context = all[at]!;
-    const reasons = withContext(own, input.honeypot ? ['honeypot', ...context] : context);
+    const found = withContext(own, input.honeypot ? ['honeypot', ...context] : context);
+    const reasons = found.length === 0 ? NO_REASONS : found;
     const machineReason = verdictOf(reasons);
     return {
       machineReason,
