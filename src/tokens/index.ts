@@ -5,4 +5,4 @@ export { decodeInfoHeader, encodeInfoHeader, INFO_HEADER_NAME, type InfoHeaderFi
 export type { RejectionCode } from './seal.js';
 export { decodeToken, mintStatefulClick, mintStatefulOpen, mintStatelessClick, mintStatelessOpen, statefulClickMinter } from './tokens.js';
 export { clickDestination, splitQuery, urlRowId } from './url-row.js';
-export { clickLink, compactClickPrefix, openLink, type TrackingOrigin } from './url-style.js';
+export { clickLink, clickLinkMaker, openLink, type TrackingOrigin } from './url-style.js';

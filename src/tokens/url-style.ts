@@ -41,16 +41,23 @@ function shownPath(url: string): string {
   }
 }
 
-/** What every compact click link of an origin starts with: `compactClickPrefix(o) + token + query`. */
-export function compactClickPrefix(origin: TrackingOrigin): string {
-  return `${base(origin)}/c/`;
+/**
+ * The click links of one origin and style: what they share is built once (a message mints one link
+ * per URL it tracks with the same maker).
+ */
+export function clickLinkMaker(origin: TrackingOrigin, style: LinkStyle): (token: string, target: ClickTarget) => string {
+  const start = base(origin);
+  const compact = `${start}/c/`;
+  return (token, target) => {
+    const query = target.query ?? '';
+    if (query !== '' && !query.startsWith('?')) throw new RangeError('a carried query starts with "?"');
+    if (style === 'compact') return compact + token + query;
+    return `${start}${shownPath(target.url)}-${token}${query}`;
+  };
 }
 
 export function clickLink(origin: TrackingOrigin, style: LinkStyle, token: string, target: ClickTarget): string {
-  const query = target.query ?? '';
-  if (query !== '' && !query.startsWith('?')) throw new RangeError('a carried query starts with "?"');
-  if (style === 'compact') return compactClickPrefix(origin) + token + query;
-  return `${base(origin)}${shownPath(target.url)}-${token}${query}`;
+  return clickLinkMaker(origin, style)(token, target);
 }
 
 export function openLink(origin: TrackingOrigin, token: string): string {

@@ -2,8 +2,7 @@
 // collects the URL rows a stateful message must store before its verdict.
 import type { ClassSettings } from '../config/schema.js';
 import {
-  clickLink,
-  compactClickPrefix,
+  clickLinkMaker,
   mintStatefulOpen,
   mintStatelessClick,
   mintStatelessOpen,
@@ -70,11 +69,9 @@ export function createMessageMinter(o: MessageMinterOptions): MessageMinter {
   const { recipient, sendId, listId, emailCode } = identity;
   const who = { recipient, sendId, listId, emailCode };
   const stateful = settings.mode === 'stateful';
-  // Made once per message, not per link: the frame holding the message id, and the link prefix.
+  // Made once per message, not per link: the frame holding the message id, and the links' start.
   const mintClick = stateful ? statefulClickMinter(keyring, messageId) : null;
-  const compactPrefix = settings.style === 'compact' ? compactClickPrefix(origin) : null;
-  const linkTo = (token: string, url: string, query: string): string =>
-    compactPrefix === null ? clickLink(origin, settings.style, token, { url, query }) : compactPrefix + token + query;
+  const linkTo = clickLinkMaker(origin, settings.style);
 
   // This message's rows, by link name then URL (the row id is a function of them for one key and send);
   // a URL in both parts is hashed, or looked up in rowIds, once. Two maps, not a joined key: no string
@@ -103,7 +100,7 @@ export function createMessageMinter(o: MessageMinterOptions): MessageMinter {
     if (link.unsubscribe) click.unsubscribeLink = true;
     if (link.linkName) click.linkName = link.linkName;
     if (o.sentAt !== undefined) click.sentAt = o.sentAt;
-    return linkTo(mintStatelessClick(keyring, click), link.url, '');
+    return linkTo(mintStatelessClick(keyring, click), { url: link.url });
   };
 
   return {
@@ -116,7 +113,7 @@ export function createMessageMinter(o: MessageMinterOptions): MessageMinter {
         const id = rowId(rowUrl, link.linkName ?? '');
         const { position, part } = link;
         const token = mintClick(link.unsubscribe ? { rowId: id, position, part, unsubscribeLink: true } : { rowId: id, position, part });
-        return linkTo(token, rowUrl, query);
+        return linkTo(token, { url: rowUrl, query });
       } catch {
         // A URL no token can carry (a lone surrogate, absurd length): the link stays as it was.
         return null;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeTokenText } from '../../src/tokens/token-text.js';
-import { clickLink, openLink, type TrackingOrigin } from '../../src/tokens/url-style.js';
+import { clickLink, clickLinkMaker, openLink, type TrackingOrigin } from '../../src/tokens/url-style.js';
 import { parseLinkPath } from './link-path.js';
 
 const HTTPS: TrackingOrigin = { scheme: 'https', domain: 'click.example.com' };
@@ -33,6 +33,16 @@ describe('link styles', () => {
     expect(clickLink(HTTPS, 'path', TOKEN, { url: 'https://shop.example/caf\u00e9 menu' })).toBe(`https://click.example.com/caf%C3%A9%20menu-${TOKEN}`);
     expect(clickLink(HTTPS, 'path', TOKEN, { url: 'not a url' })).toBe(`https://click.example.com/-${TOKEN}`);
     expect(() => clickLink(HTTPS, 'compact', TOKEN, { url: 'https://x.example/', query: 'a=1' })).toThrow(RangeError);
+  });
+
+  it("one origin's link maker builds every link as clickLink does, and checks each carried query", () => {
+    for (const style of ['compact', 'path'] as const) {
+      const link = clickLinkMaker(HTTPS, style);
+      const targets = [{ url: 'https://shop.example/a' }, { url: 'https://shop.example/b/c', query: '?u=2' }, { url: 'mailto:x@y' }];
+      for (const target of targets) expect(link(TOKEN, target)).toBe(clickLink(HTTPS, style, TOKEN, target));
+      expect(link(TOKEN, { url: 'https://shop.example/b/c', query: '?u=2' })).toContain('?u=2');
+      expect(() => link(TOKEN, { url: 'https://x.example/', query: 'a=1' })).toThrow(RangeError);
+    }
   });
 });
 
