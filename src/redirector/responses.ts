@@ -191,9 +191,7 @@ const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
 export function safeLocation(url: string | undefined): string | null {
   if (!url) return null;
   // Clicks repeat a few destinations: each is parsed once while it stays among the recent ones.
-  let known = locations.get(url);
-  if (known === undefined) locations.set(url, (known = parseLocation(url)));
-  return known;
+  return locations.getOrAdd(url, parseLocation);
 }
 
 const locations = new BoundedMap<string | null>(4096);

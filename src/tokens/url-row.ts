@@ -79,12 +79,11 @@ function parseHttpUrl(text: string): URL | null {
 export function clickDestination(rowUrl: string, carriedQuery: string): string | null {
   if (carriedQuery !== '') return destinationWithQuery(rowUrl, carriedQuery);
   // Most clicks carry no query, and a send's clicks go to a few rows: their destination is parsed once.
-  let known = plainDestinations.get(rowUrl);
-  if (known === undefined) plainDestinations.set(rowUrl, (known = destinationWithQuery(rowUrl, '')));
-  return known;
+  return plainDestinations.getOrAdd(rowUrl, plainDestination);
 }
 
 const plainDestinations = new BoundedMap<string | null>(4096);
+const plainDestination = (rowUrl: string): string | null => destinationWithQuery(rowUrl, '');
 
 function destinationWithQuery(rowUrl: string, carriedQuery: string): string | null {
   const row = parseHttpUrl(rowUrl);

@@ -55,12 +55,7 @@ export class RowIdCache {
   get(keyring: Keyring, content: { sendId: string; listId: string; url: string; linkName: string }): Buffer {
     const kid = keyring.current.kid;
     const memoKey = `${kid}\0${content.sendId}\0${content.listId}\0${content.linkName}\0${content.url}`;
-    let id = this.ids.get(memoKey);
-    if (!id) {
-      id = urlRowId(keyring.current, content);
-      this.ids.set(memoKey, id);
-    }
-    return id;
+    return this.ids.getOrAdd(memoKey, () => urlRowId(keyring.current, content));
   }
 }
 

@@ -211,12 +211,8 @@ export class MachineJudge {
   }
 
   private readonly cachedUserAgentReason = (userAgent: string, kind: LinkKind): string | undefined => {
-    let cached = this.uaCache.get(userAgent);
-    if (!cached) {
-      cached = [userAgentReason(userAgent, 'click') ?? '', userAgentReason(userAgent, 'open') ?? ''];
-      this.uaCache.set(userAgent, cached);
-    }
-    return (kind === 'click' ? cached[0] : cached[1]) || undefined;
+    const [click, open] = this.uaCache.getOrAdd(userAgent, reasonsOfUserAgent);
+    return (kind === 'click' ? click : open) || undefined;
   };
 
   /** The recipient's kept events, pruned to the horizon; created (and kept) when missing. */
@@ -239,6 +235,11 @@ export class MachineJudge {
     this.flushScheduled = true;
     setImmediate(() => this.flush());
   }
+}
+
+/** A user agent's reason as a click and as an open ('' for none), worked out once per agent. */
+function reasonsOfUserAgent(userAgent: string): [string, string] {
+  return [userAgentReason(userAgent, 'click') ?? '', userAgentReason(userAgent, 'open') ?? ''];
 }
 
 /** The order context reasons are written in, whatever order the evidence came in. */

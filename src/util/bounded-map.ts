@@ -29,6 +29,19 @@ export class BoundedMap<V> {
     return aging;
   }
 
+  /**
+   * The entry under `key`, made by `make` and kept when there is none: a memo of a pure function.
+   * `make`'s undefined is not kept (it would read as absent); anything else is, null included.
+   */
+  getOrAdd(key: string, make: (key: string) => V): V {
+    let value = this.get(key);
+    if (value === undefined) {
+      value = make(key);
+      if (value !== undefined) this.set(key, value);
+    }
+    return value;
+  }
+
   /** Looks without counting as a use. */
   peek(key: string): V | undefined {
     return this.young.get(key) ?? this.old.get(key);

@@ -41,4 +41,23 @@ describe('BoundedMap', () => {
     map.clear();
     expect(map.size).toBe(0);
   });
+  it('getOrAdd makes a missing entry once and keeps it, null included, within the bound', () => {
+    const map = new BoundedMap<string | null | undefined>(4);
+    let made = 0;
+    const make = (key: string): string | null | undefined => {
+      made += 1;
+      return key === 'none' ? null : key === 'never' ? undefined : key.toUpperCase();
+    };
+    expect([map.getOrAdd('a', make), map.getOrAdd('a', make)]).toEqual(['A', 'A']);
+    expect([map.getOrAdd('none', make), map.getOrAdd('none', make)]).toEqual([null, null]);
+    expect(made).toBe(2);
+    // undefined reads as absent, so it is made again each time rather than kept.
+    map.getOrAdd('never', make);
+    map.getOrAdd('never', make);
+    expect(made).toBe(4);
+    for (let i = 0; i < 50; i++) map.getOrAdd(`k${i}`, make);
+    expect(map.size).toBeLessThanOrEqual(4);
+    expect(map.getOrAdd('a', make)).toBe('A');
+    expect(made).toBe(55); // forgotten under the flood, so made again
+  });
 });
