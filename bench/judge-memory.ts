@@ -37,7 +37,9 @@ function heldBytesPerEvent(pooled: boolean): { bytes: number; held: number } {
         'Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8\r\n' +
         `Accept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br\r\nCookie: session=${r}-${e}-0123456789abcdef0123456789abcdef\r\n`;
       const userAgent = keep(head.slice(head.indexOf('User-Agent: ') + 12, head.indexOf('\r\nAccept')));
-      const ip = keep(`198.51.100.${r % 250}`);
+      // As serve does with http.truncate_ip off (the default): the event keeps the whole address, pooled.
+      const fullIp = `198.51.100.${r % 250}`;
+      const ip = keep(fullIp);
       const link = {
         kind: 'click' as const,
         url: 'https://shop.example/sale',
@@ -55,17 +57,15 @@ function heldBytesPerEvent(pooled: boolean): { bytes: number; held: number } {
         kind: 'click',
         method: 'GET',
         userAgent,
-        ip,
+        ip: fullIp,
         deliveredAt: start,
         now,
-        recipientKey: recipientKey(link.sendId, link.recipient, link.emailCode, link.messageId, ip),
+        recipientKey: recipientKey(link.sendId, link.recipient, link.emailCode, link.messageId, fullIp),
         position: 1,
         part: 'h',
         honeypot: false,
       });
-      judged.remember(
-        buildEvent(ids.next(), 'click', link, link.url, { time: new Date(now), ip: '198.51.100.0', userAgent, machineReason: judged.machineReason }),
-      );
+      judged.remember(buildEvent(ids.next(), 'click', link, link.url, { time: new Date(now), ip, userAgent, machineReason: judged.machineReason }));
     }
     judge.flush();
   }

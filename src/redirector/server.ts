@@ -442,9 +442,10 @@ export class RedirectorServer {
     if (!sink) return this.send(out, kind, location, started, method);
 
     const now = this.now();
-    const fullIp = this.eventStrings.intern(this.clientIp(req.remoteAddress, req.forwardedFor));
+    const fullIp = this.clientIp(req.remoteAddress, req.forwardedFor);
     const userAgentHeader = req.userAgent ?? '';
-    // The judge keeps this event for minutes: pooled, its strings no longer keep the request head.
+    // The judge keeps this event for minutes: pooled, its user agent and address no longer keep the
+    // request head (X-Forwarded-For is a slice of it too).
     const userAgent = this.eventStrings.intern(
       userAgentHeader.length > MAX_USER_AGENT_CHARS ? userAgentHeader.slice(0, MAX_USER_AGENT_CHARS) : userAgentHeader,
     );
@@ -464,7 +465,7 @@ export class RedirectorServer {
     });
     const machineReason = judged.machineReason;
     const truncation = this.options.ipTruncation;
-    const ip = truncation ? truncateAddress(fullIp, truncation) : fullIp;
+    const ip = this.eventStrings.intern(truncation ? truncateAddress(fullIp, truncation) : fullIp);
     const event = buildEvent(this.ids.next(), kind, link, location, { time: new Date(now), ip, userAgent, machineReason });
     judged.remember(event);
 
