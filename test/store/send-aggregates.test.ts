@@ -164,6 +164,53 @@ describe('send aggregates', () => {
     await Promise.all([withLoss.db.close(), without.db.close()]);
   });
 
+  it('stay exact when a send has more links than the key memo holds (it starts over past 20,000 keys)', async () => {
+    // Each distinct link adds two memo keys (its link and its position): 10,100 links cross the bound.
+    const store = await openStore();
+    const links = 10_100;
+    for (let from = 0; from < links; from += 1000) {
+      const calls = Array.from({ length: Math.min(1000, links - from) }, (_, i) =>
+        toEvent({
+          send: 's1',
+          type: 'click',
+          minutes: (from + i) % 600,
+          who: i % 5,
+          whoKind: 'recipient',
+          link: 0,
+          query: '',
+          machine: i % 4 === 0,
+          reason: 'scanner',
+          classification: '',
+        }),
+      ).map((e, i) => ({ ...e, url: `https://shop.example/item/${from + i}`, position: from + i + 1 }));
+      await store.recordEvents(calls);
+    }
+    // A second pass over the first links, after the memo started over: found again, not doubled.
+    await store.recordEvents(
+      Array.from({ length: 50 }, (_, i) => ({
+        ...toEvent({
+          send: 's1',
+          type: 'click',
+          minutes: 700,
+          who: 9,
+          whoKind: 'recipient',
+          link: 0,
+          query: '',
+          machine: false,
+          reason: '',
+          classification: '',
+        }),
+        url: `https://shop.example/item/${i}`,
+        position: i + 1,
+      })),
+    );
+    expect(await aggregated(store, 's1')).toEqual(await scanned(store, 's1'));
+    const perLink = await store.aggregates.links('s1');
+    expect(perLink).toHaveLength(links);
+    expect(perLink.filter((l) => l.clicks === 2)).toHaveLength(50);
+    await store.close();
+  }, 60_000);
+
   it('keeps one HTML per send, the first', async () => {
     const store = await openStore();
     expect(await store.aggregates.keepHtml('s1', '<p>first</p>')).toBe(true);
