@@ -71,9 +71,8 @@ const OUT_FILE = path.join(PROJECT_ROOT, 'bench', 'out', TRANSPORT === 'inet' ? 
 interface MilterUnderTest {
   /** smtpd_milters address; undefined for the no-milter setup. */
   spec: string | undefined;
-  /** The milter's process, for its CPU time per message; undefined for the no-milter setup. */
+  /** The milter's process, for its CPU time per message and peak RSS; undefined for the no-milter setup. */
   pid?: number;
-  peakRssKb(): Promise<number | undefined>;
   /** Messages the milter reports having modified (trackmilter's "message" log lines), if it reports any. */
   messagesModified?(): number;
   /** Links it reports having rewritten, summed over its "message" log lines (`links` field), if any. */
@@ -137,14 +136,14 @@ async function main(): Promise<number> {
         `${ROUNDS} interleaved round(s), warm-up ${WARMUP}, milters on ${TRANSPORT} sockets; ${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`,
     );
 
-    setups.push(await startSetup('no milter', async () => ({ spec: undefined, peakRssKb: async () => undefined, stop: async () => undefined }), messageFile));
+    setups.push(await startSetup('no milter', async () => ({ spec: undefined, stop: async () => undefined }), messageFile));
     setups.push(
       await startSetup(
         'echo milter',
         async () => {
           const unixSocket = socketIn('echo.sock');
           const echo = await EchoMilter.start(echoBinary, unixSocket ? { unixSocket } : {});
-          return { spec: echo.postfixSpec, pid: echo.pid, peakRssKb: () => readPeakRssKb(echo.pid), stop: () => echo.stop() };
+          return { spec: echo.postfixSpec, pid: echo.pid, stop: () => echo.stop() };
         },
         messageFile,
       ),
@@ -155,7 +154,7 @@ async function main(): Promise<number> {
         async () => {
           const spec = socketIn('engine.sock') ? `unix:${socketIn('engine.sock')}` : `inet:127.0.0.1:${await freePort()}`;
           const engine = await startEchoEngine(spec);
-          return { spec, pid: engine.pid!, peakRssKb: () => readPeakRssKb(engine.pid!), stop: () => stopChild(engine) };
+          return { spec, pid: engine.pid!, stop: () => stopChild(engine) };
         },
         messageFile,
       ),
@@ -169,7 +168,6 @@ async function main(): Promise<number> {
           return {
             spec: daemon.postfixSpec,
             pid: daemon.pid,
-            peakRssKb: () => daemon.peakRssKb(),
             messagesModified: () => daemon.messageLogs().filter((line) => line.outcome === 'modified').length,
             linksRewritten: () => daemon.messageLogs().reduce((sum, line) => sum + (typeof line.links === 'number' ? line.links : 0), 0),
             stop: () => daemon.dispose(),
@@ -194,7 +192,8 @@ async function main(): Promise<number> {
 
     const summary = [];
     for (const setup of setups) {
-      const peakRssKb = await setup.milter.peakRssKb();
+      const pid = setup.milter.pid;
+      const peakRssKb = pid === undefined ? undefined : await readPeakRssKb(pid);
       const messagesModified = setup.milter.messagesModified?.();
       const linksRewritten = setup.milter.linksRewritten?.();
       const expectedModified = WARMUP + COUNT * ROUNDS;

@@ -115,11 +115,6 @@ export class TrackmilterDaemon {
     return args;
   }
 
-  /** Peak resident set size (VmHWM, kB) of the running process, from /proc. */
-  async peakRssKb(): Promise<number | undefined> {
-    return this.running ? readPeakRssKb(this.pid) : undefined;
-  }
-
   /** SIGTERM (graceful stop); resolves with the exit code, SIGKILL after `graceMs`. */
   stop(graceMs = 20_000): Promise<ExitStatus> {
     return this.process.stop(graceMs);
