@@ -7,7 +7,8 @@
  * resolver on a stateful token (HMAC check, then the URL row and message record from the store: one
  * token clicked over and over, so after the first click both come from the store's read cache). Two
  * more rows show the ceilings it lives under on the machine: node:http answering a fixed 302, and a
- * node:net socket writing a fixed 302 per request head without any HTTP parsing.
+ * node:net socket writing a fixed 302 per request head without any HTTP parsing. The redirector rows run
+ * the built code (dist/, as `trackmilter serve` does), so `npm run build` comes first.
  *
  *   tsx bench/redirect.ts [--rounds 3] [--duration 8] [--connections 64] [--threads 2] [--sync]
  *
@@ -32,12 +33,14 @@ import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
 import { createKeyring, mintStatefulClick, signingKey, urlRowId } from '../src/tokens/index.js';
-import { isTokenText } from '../src/tokens/token-text.js';
-import { RedirectorServer } from '../src/redirector/server.js';
-import { createStoreResolver } from '../src/app/store-resolver.js';
 import type { EventSink, LinkResolver, ResolvedLink } from '../src/redirector/types.js';
-import { LevelTrackStore } from '../src/store/index.js';
-import { silentLogger } from '../src/util/log.js';
+import { built } from './lib/built.js';
+import type * as ServerModule from '../src/redirector/server.js';
+import type * as StoreResolverModule from '../src/app/store-resolver.js';
+import type * as StoreModule from '../src/store/index.js';
+import type * as LogModule from '../src/util/log.js';
+import type * as TokensModule from '../src/tokens/index.js';
+import type * as TokenTextModule from '../src/tokens/token-text.js';
 import { cpuMs } from './lib/cpu.js';
 import { median } from './lib/figures.js';
 import { randomPathScript, wrk, type WrkResult } from './lib/wrk.js';
@@ -175,7 +178,8 @@ function memoryResolver(deliveredAt: Date): LinkResolver {
  * What the daemon really does for a click: a stateful token verified with the keyring, then its URL row
  * and message record read from the store. The key is fixed so the launcher can mint the same token.
  */
-const KEY = signingKey(1, createHash('sha256').update('bench:redirect key').digest());
+const KEY_BYTES = createHash('sha256').update('bench:redirect key').digest();
+const KEY = signingKey(1, KEY_BYTES);
 const KEYRING = createKeyring([KEY], 1);
 const ROW = { sendId: LINK.sendId, listId: LINK.listId, url: 'https://example.com/', linkName: 'hero' };
 const ROW_ID = urlRowId(KEY, ROW);
@@ -195,9 +199,18 @@ const manyTokens = (): string[] =>
 
 /**
  * Serves the redirector with the daemon's own store (LevelTrackStore: group commit, the event and
- * retention keys) until SIGTERM, then reports what it wrote.
+ * retention keys) until SIGTERM, then reports what it wrote. Built modules, not src/ through tsx.
  */
 async function serveRedirector(port: number, options: { fastFront?: boolean; stateful?: boolean; recipients?: number } = {}): Promise<void> {
+  const [{ RedirectorServer }, { createStoreResolver }, { LevelTrackStore }, { silentLogger }, { createKeyring, signingKey }, { isTokenText }] =
+    await Promise.all([
+      built<typeof ServerModule>('redirector/server.js'),
+      built<typeof StoreResolverModule>('app/store-resolver.js'),
+      built<typeof StoreModule>('store/index.js'),
+      built<typeof LogModule>('util/log.js'),
+      built<typeof TokensModule>('tokens/index.js'),
+      built<typeof TokenTextModule>('tokens/token-text.js'),
+    ]);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-redirect-db-'));
   const store = new LevelTrackStore(dir, { sync: SYNC });
   await store.open();
@@ -214,7 +227,7 @@ async function serveRedirector(port: number, options: { fastFront?: boolean; sta
         .map((n) => ({ ...message, id: messageIdOf(n), recipients: [`reader${n}@example.org`], emailCode: `ec-${n}` }));
       await Promise.all(chunk.map((many) => store.recordMessage(many, [{ id: ROW_ID, ...ROW }])));
     }
-    resolver = createStoreResolver(KEYRING, store);
+    resolver = createStoreResolver(createKeyring([signingKey(1, KEY_BYTES)], 1), store);
   }
   const sink: EventSink = { record: (events) => store.recordEvents(events) };
   const server = new RedirectorServer({
