@@ -4,6 +4,8 @@
  *
  *   tsx bench/message.ts        BENCH_ROUNDS=7 interleaved rounds (median), BENCH_LINKS=40
  *
+ * It runs the built code (dist/), as the milter does: `npm run bench:message` builds first.
+ *
  * Messages: bench:mta's newsletter (../shared/bench/make-newsletter.py, when ../shared is there) and
  * our own test newsletter (test/app/helpers/newsletter.ts), both multipart/alternative in
  * quoted-printable. Passes, in CPU time per message:
@@ -16,16 +18,36 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Tokenizer } from 'parse5';
-import { defaultConfig } from '../src/config/load.js';
-import { RowIdCache } from '../src/tracking/message-minter.js';
-import { rewriteSettings, trackingHosts } from '../src/tracking/settings.js';
-import { prepareTracking } from '../src/tracking/tracking-filter.js';
-import { createKeyring, signingKey } from '../src/tokens/index.js';
-import { splitMessage } from '../src/mime/message-split.js';
+import type * as ConfigModule from '../src/config/load.js';
+import type * as MinterModule from '../src/tracking/message-minter.js';
+import type * as SettingsModule from '../src/tracking/settings.js';
+import type * as FilterModule from '../src/tracking/tracking-filter.js';
+import type * as TokensModule from '../src/tokens/index.js';
+import type * as SplitModule from '../src/mime/message-split.js';
+import type * as MimeModule from '../src/mime/index.js';
 import type { HeaderField } from '../src/milter/commands.js';
-import { rewriteBody } from '../src/mime/index.js';
 import { buildNewsletter } from '../test/app/helpers/newsletter.js';
 import { sharedPath } from '../test/helpers/shared-dir.js';
+import { built } from './lib/built.js';
+
+// The built code, as the milter runs it (`npm run bench:message` builds first).
+const [
+  { defaultConfig },
+  { RowIdCache },
+  { rewriteSettings, trackingHosts },
+  { prepareTracking },
+  { createKeyring, signingKey },
+  { splitMessage },
+  { rewriteBody },
+] = await Promise.all([
+  built<typeof ConfigModule>('config/load.js'),
+  built<typeof MinterModule>('tracking/message-minter.js'),
+  built<typeof SettingsModule>('tracking/settings.js'),
+  built<typeof FilterModule>('tracking/tracking-filter.js'),
+  built<typeof TokensModule>('tokens/index.js'),
+  built<typeof SplitModule>('mime/message-split.js'),
+  built<typeof MimeModule>('mime/index.js'),
+]);
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const LINKS = Number(process.env.BENCH_LINKS ?? 40);
