@@ -21,7 +21,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Tokenizer } from 'parse5';
 import type * as ConfigModule from '../src/config/load.js';
-import type * as MinterModule from '../src/tracking/message-minter.js';
+import type * as CachesModule from '../src/tracking/tracking-caches.js';
 import type * as SettingsModule from '../src/tracking/settings.js';
 import type * as FilterModule from '../src/tracking/tracking-filter.js';
 import type * as TokensModule from '../src/tokens/index.js';
@@ -35,7 +35,7 @@ import { built } from './lib/built.js';
 // The built code, as the milter runs it (`npm run bench:message` builds first).
 const [
   { defaultConfig },
-  { RowIdCache },
+  { TrackingCaches },
   { rewriteSettings, trackingHosts },
   { prepareTracking },
   { createKeyring, signingKey },
@@ -43,7 +43,7 @@ const [
   { rewriteBody },
 ] = await Promise.all([
   built<typeof ConfigModule>('config/load.js'),
-  built<typeof MinterModule>('tracking/message-minter.js'),
+  built<typeof CachesModule>('tracking/tracking-caches.js'),
   built<typeof SettingsModule>('tracking/settings.js'),
   built<typeof FilterModule>('tracking/tracking-filter.js'),
   built<typeof TokensModule>('tokens/index.js'),
@@ -76,8 +76,8 @@ function messages(): Sample[] {
 
 const config = defaultConfig();
 const keyring = createKeyring([signingKey(1, createHash('sha256').update('bench:message key').digest())], 1);
-const hosts = trackingHosts(config);
-const rowIds = new RowIdCache();
+// Shared by every message, as on a worker thread: each copy of a send finds its row ids and URL verdicts.
+const caches = new TrackingCaches(trackingHosts(config));
 const { limits } = rewriteSettings(config, { clicks: true, opens: true });
 const envelope = (address: string) => ({ address, args: [] });
 const noop = (): void => undefined;
@@ -100,8 +100,7 @@ function passesFor({ headers, body }: Sample): Record<string, () => void> {
         { headers, body, queueId: `Q${queue++}`, from: envelope('news@shop.example'), recipients: [envelope('reader@example.net')] },
         config,
         keyring,
-        hosts,
-        rowIds,
+        caches,
       );
       if (outcome.kind !== 'track' || !outcome.plan.body) throw new Error(`the message was not rewritten: ${outcome.kind}`);
     },

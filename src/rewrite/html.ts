@@ -4,7 +4,7 @@ import { HONEYPOT_LINK_NAME, HONEYPOT_POSITION, honeypotHtml } from './honeypot.
 import { openPixelHtml } from './pixel.js';
 import { applySplices, insertSorted, mintPending, unchangedOutcome, withinLinkLimit, type PendingLink, type Splice } from './link-splices.js';
 import type { LinkFound, LinkMinter, RewriteOptions, RewriteOutcome, RewrittenLink } from './types.js';
-import { judgeUrlOnce, type UrlVerdict } from './url-rules.js';
+import { judgeUrlOnce, type UrlVerdicts } from './url-rules.js';
 import { UNSUBSCRIBE_PLACEHOLDER } from './unsubscribe-placeholder.js';
 
 /*
@@ -57,7 +57,7 @@ class ScanState {
     readonly minter: LinkMinter,
     readonly clicks: boolean,
     readonly opens: boolean,
-    readonly urlVerdicts: Map<string, UrlVerdict> | undefined,
+    readonly urlVerdicts: UrlVerdicts | undefined,
   ) {}
 }
 

@@ -1,4 +1,4 @@
-import type { UrlVerdict } from './url-rules.js';
+import type { UrlVerdicts } from './url-rules.js';
 
 /** `h` for the HTML part, `t` for the plain-text part (GreenArrow's html_or_text column). */
 export type PartCode = 'h' | 't';
@@ -52,6 +52,6 @@ export interface RewriteOptions {
   maxLinks: number;
   /** Add the hidden honeypot link to an HTML part with tracked links (./honeypot.ts). Default false. */
   honeypot?: boolean;
-  /** URL verdicts shared by the parts of one message, for this minter (see judgeUrlOnce). */
-  urlVerdicts?: Map<string, UrlVerdict>;
+  /** URL verdicts shared by the parts of one message, or by messages with the same tracking hosts (see judgeUrlOnce). */
+  urlVerdicts?: UrlVerdicts;
 }

@@ -4,6 +4,12 @@ type UrlSkipReason = 'not-http' | 'no-host' | 'invalid' | 'placeholder' | 'track
 
 export type UrlVerdict = { track: true; url: string } | { track: false; reason: UrlSkipReason };
 
+/** Verdicts kept for reuse: a message's own Map, or a cache shared by messages (./url-verdict-cache.ts). */
+export interface UrlVerdicts {
+  get(value: string): UrlVerdict | undefined;
+  set(value: string, verdict: UrlVerdict): void;
+}
+
 // Browsers drop tabs and line breaks anywhere in a URL (WHATWG URL parsing): a long href wrapped over
 // lines leads where the joined string leads, and that is what the link must record.
 const INNER_TAB_OR_NEWLINE = /[\t\n\r]/g;
@@ -51,9 +57,9 @@ export function judgeUrl(value: string, minter: LinkMinter): UrlVerdict {
 
 /**
  * judgeUrl, remembered in `verdicts` when given: the parts of one message mostly link to the same URLs
- * (a text part mirrors its HTML), and each verdict costs a URL parse.
+ * (a text part mirrors its HTML), so do the copies of one send, and each verdict costs a URL parse.
  */
-export function judgeUrlOnce(value: string, minter: LinkMinter, verdicts: Map<string, UrlVerdict> | undefined): UrlVerdict {
+export function judgeUrlOnce(value: string, minter: LinkMinter, verdicts: UrlVerdicts | undefined): UrlVerdict {
   if (!verdicts) return judgeUrl(value, minter);
   let verdict = verdicts.get(value);
   if (verdict === undefined) {

@@ -4,7 +4,7 @@ import { rewriteBody, type MimeLimits, type PartKind, type PartReport } from '..
 import { rewriteHtml } from '../rewrite/html.js';
 import { rewriteText } from '../rewrite/text.js';
 import type { LimitHit, LinkMinter, RewriteOutcome, RewrittenLink } from '../rewrite/types.js';
-import type { UrlVerdict } from '../rewrite/url-rules.js';
+import type { UrlVerdict, UrlVerdicts } from '../rewrite/url-rules.js';
 import type { HeaderField } from '../milter/commands.js';
 import type { HeaderChange } from '../milter/filter.js';
 
@@ -34,7 +34,14 @@ export interface RewritePlan {
   limitsHit: Array<LimitHit & { part: PartKind }>;
 }
 
-export function planRewrite(headers: HeaderField[], body: Buffer, minter: LinkMinter, settings: RewriteSettings): RewritePlan {
+/** `urlVerdicts`: a cache shared with other messages of the same tracking hosts, when there is one. */
+export function planRewrite(
+  headers: HeaderField[],
+  body: Buffer,
+  minter: LinkMinter,
+  settings: RewriteSettings,
+  urlVerdicts: UrlVerdicts = new Map<string, UrlVerdict>(),
+): RewritePlan {
   const none = (skipped?: RewritePlan['skipped'], parts: PartReport[] = []): RewritePlan => ({
     body: null,
     headerChanges: [],
@@ -51,14 +58,14 @@ export function planRewrite(headers: HeaderField[], body: Buffer, minter: LinkMi
 
   const outcomes = new Map<PartKind, RewriteOutcome>();
   const limitsHit: RewritePlan['limitsHit'] = [];
-  // One map of URL verdicts for both parts: the text part's links are mostly the HTML's.
+  // One store of URL verdicts for both parts: the text part's links are mostly the HTML's.
   const options = {
     minter,
     clicks: settings.clicks,
     opens: settings.opens,
     maxLinks: settings.maxLinks,
     honeypot: settings.honeypot ?? false,
-    urlVerdicts: new Map<string, UrlVerdict>(),
+    urlVerdicts,
   };
   const transform = (kind: PartKind, text: string): string | null => {
     const outcome = kind === 'html' ? rewriteHtml(text, options) : rewriteText(text, options);

@@ -9,7 +9,8 @@ import type { MessageRecord, TrackStore, UrlRow } from '../store/index.js';
 import { planRewrite, type RewritePlan } from './plan-rewrite.js';
 import { controlHeaderRemovals, listIdOf, resolveSend, type SendIdentity } from './send-context.js';
 import { suppressRecipients, type Suppressed } from '../unsubscribe/suppress.js';
-import { createMessageMinter, type RowIdCache } from './message-minter.js';
+import { createMessageMinter } from './message-minter.js';
+import type { TrackingCaches } from './tracking-caches.js';
 import { inlineWork, type TrackingWork } from './tracking-work.js';
 import { rewriteSettings, trackingHosts, trackingOrigin } from './settings.js';
 import { mintUnsubscribeToken } from '../tokens/unsubscribe-token.js';
@@ -55,8 +56,12 @@ export type TrackingOutcome =
 
 type Envelope = Pick<MessageContext, 'from' | 'recipients' | 'headers' | 'body' | 'queueId'> & { clickMap?: boolean };
 
-/** Pure apart from the random message id: the milter filter and `trackmilter rewrite` share it. */
-export function prepareTracking(msg: Envelope, config: ConfigValues, keyring: Keyring, hosts = trackingHosts(config), rowIds?: RowIdCache): TrackingOutcome {
+/**
+ * Pure apart from the random message id: the milter filter and `trackmilter rewrite` share it. `caches`
+ * are what the messages of one thread share; without them, this message works everything out alone.
+ */
+export function prepareTracking(msg: Envelope, config: ConfigValues, keyring: Keyring, caches?: TrackingCaches): TrackingOutcome {
+  const hosts = caches?.hosts ?? trackingHosts(config);
   const decision = resolveSend(msg.headers, msg, config);
   if (decision.kind === 'reject') return decision;
   if (decision.kind === 'pass') return { kind: 'skip', reason: decision.reason, detail: decision.detail, headerChanges: decision.removeHeaders };
@@ -94,9 +99,9 @@ export function prepareTracking(msg: Envelope, config: ConfigValues, keyring: Ke
       const token = mintToken();
       return token === null ? null : oneClickUrl(origin, token);
     },
-    ...(rowIds ? { rowIds } : {}),
+    ...(caches ? { rowIds: caches.rowIds } : {}),
   });
-  const plan = planRewrite(msg.headers, msg.body, minter, rewriteSettings(config, settings));
+  const plan = planRewrite(msg.headers, msg.body, minter, rewriteSettings(config, settings), caches?.urlVerdicts);
   // A message passed over for a reason (signed, over a limit) is left exactly as it came.
   if (plan.skipped) return { kind: 'skip', reason: plan.skipped.code, detail: plan.skipped.detail, headerChanges: [] };
   const unsubscribe = planUnsubscribeHeaders({

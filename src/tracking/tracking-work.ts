@@ -2,8 +2,8 @@
 // or on the pool of worker threads (the rest), so that large messages never hold up clicks.
 import type { ConfigValues } from '../config/load.js';
 import type { Keyring } from '../tokens/index.js';
-import { RowIdCache } from './message-minter.js';
 import { trackingHosts } from './settings.js';
+import { TrackingCaches } from './tracking-caches.js';
 import { prepareTracking, type TrackingOutcome } from './tracking-filter.js';
 import type { TrackingPool } from './worker-pool.js';
 import type { WorkerEnvelope } from './worker-messages.js';
@@ -15,9 +15,8 @@ export interface TrackingWork {
 
 /** On the calling thread, as `trackmilter rewrite` and `milter.workers = 0` do. */
 export function inlineWork(config: ConfigValues, keyring: Keyring): TrackingWork {
-  const hosts = trackingHosts(config);
-  const rowIds = new RowIdCache();
-  return { prepare: (msg) => prepareTracking(msg, config, keyring, hosts, rowIds) };
+  const caches = new TrackingCaches(trackingHosts(config));
+  return { prepare: (msg) => prepareTracking(msg, config, keyring, caches) };
 }
 
 /**

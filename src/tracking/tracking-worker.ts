@@ -1,11 +1,12 @@
 // A tracking worker thread: prepareTracking on the messages the main thread hands it, the body moved
-// in and the rewritten body moved back. Its own RowIdCache: row ids are a keyed hash of the row's
-// content, so each worker computing them again gives the same ids; the cache only saves the hashing.
+// in and the rewritten body moved back. Its own caches: row ids are a keyed hash of the row's content
+// and URL verdicts a function of the URL and the config, so each worker working them out again gets
+// the same; the caches only save the work.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createKeyring } from '../tokens/index.js';
 import { errorCode, errorMessage } from '../util/errors.js';
-import { RowIdCache } from './message-minter.js';
 import { trackingHosts } from './settings.js';
+import { TrackingCaches } from './tracking-caches.js';
 import { prepareTracking } from './tracking-filter.js';
 import { reviveBuffers, transferOf, type WorkerInit, type WorkerJob, type WorkerReply } from './worker-messages.js';
 
@@ -13,13 +14,12 @@ const port = parentPort;
 if (!port) throw new Error('tracking-worker runs as a worker thread');
 const init = workerData as WorkerInit;
 const keyring = createKeyring(init.keyring.keys, init.keyring.currentKid);
-const hosts = trackingHosts(init.config);
-const rowIds = new RowIdCache();
+const caches = new TrackingCaches(trackingHosts(init.config));
 
 port.on('message', (job: WorkerJob) => {
   try {
-    const outcome = prepareTracking(reviveBuffers(job.msg), init.config, keyring, hosts, rowIds);
-    // Only the new body moves: the rest is small, and row ids may be shared with the RowIdCache.
+    const outcome = prepareTracking(reviveBuffers(job.msg), init.config, keyring, caches);
+    // Only the new body moves: the rest is small, and row ids may be shared with the caches.
     const body = outcome.kind === 'track' ? outcome.plan.body : null;
     port.postMessage({ id: job.id, kind: 'done', outcome } satisfies WorkerReply, transferOf(body));
   } catch (err) {

@@ -33,6 +33,6 @@ export class StringPool {
  * An equal string that refers to nothing else. V8 gives short slices their own characters; a longer
  * one points into its parent, so the copy is cut from a new flat string one character longer.
  */
-function detached(text: string): string {
+export function detached(text: string): string {
   return text.length < 13 ? text : ` ${text}`.slice(1);
 }

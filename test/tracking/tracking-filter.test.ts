@@ -8,6 +8,8 @@ import { clickDestination, createKeyring, decodeInfoHeader, decodeToken, signing
 import { splitMessage } from '../../src/mime/message-split.js';
 import type { FilterResult, MessageContext } from '../../src/milter/filter.js';
 import { LevelTrackStore } from '../../src/store/index.js';
+import { trackingHosts } from '../../src/tracking/settings.js';
+import { TrackingCaches } from '../../src/tracking/tracking-caches.js';
 
 const keyring = createKeyring([signingKey(3, Buffer.alloc(32, 9))], 3);
 
@@ -184,5 +186,46 @@ describe('tracking filter, stateless', () => {
       signal,
     );
     expect(result).toEqual({ skipped: { reason: 'no-store', detail: expect.any(String) } });
+  });
+});
+
+describe('prepareTracking with the caches of a thread', () => {
+  const config: ConfigValues = { ...defaultConfig(), 'tracking.domain': 't.example.org' };
+  // Links in both parts, one of them ours already, one the same URL as another but for whitespace.
+  const raw = [
+    'From: News <news@sender.example>',
+    'To: reader@example.net',
+    'X-GreenArrow-MailClass: a',
+    'X-GreenArrow-InstanceID: 100525',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/alternative; boundary="b"',
+    '',
+    '--b',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    'Item https://shop.example/item?id=5 and https://t.example.org/c/old and https://shop.example/b',
+    '--b',
+    'Content-Type: text/html; charset=utf-8',
+    '',
+    '<a href=" https://shop.example/item?id=5">Item</a> <a href="https://t.example.org/c/old">Old</a> <a href="https://shop.example/b">B</a>',
+    '--b--',
+    '',
+  ].join('\r\n');
+  const tracked = (outcome: ReturnType<typeof prepareTracking>) => {
+    if (outcome.kind !== 'track') throw new Error(`not tracked: ${outcome.kind}`);
+    return { links: outcome.plan.links.map(({ url, position, part }) => ({ url, position, part })), rows: outcome.urlRows };
+  };
+
+  it('tracks every copy of a send as a message alone would, verdicts and row ids taken from the caches', () => {
+    const caches = new TrackingCaches(trackingHosts(config));
+    const alone = tracked(prepareTracking(ctx(raw), config, keyring));
+    expect(alone.links.map((l) => `${l.part}${l.position} ${l.url}`)).toEqual([
+      't1 https://shop.example/item?id=5',
+      't2 https://shop.example/b',
+      'h1 https://shop.example/item?id=5',
+      'h2 https://shop.example/b',
+    ]);
+    for (let copy = 0; copy < 3; copy++) expect(tracked(prepareTracking(ctx(raw), config, keyring, caches))).toEqual(alone);
+    expect(caches.urlVerdicts.size).toBe(4); // the two forms of item?id=5, the old link, b
   });
 });
