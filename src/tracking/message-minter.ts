@@ -17,6 +17,7 @@ import type { StatelessClick } from '../tokens/tokens.js';
 import type { LinkFound, LinkMinter } from '../rewrite/types.js';
 import { isUnsubscribePlaceholder } from '../rewrite/unsubscribe-placeholder.js';
 import type { UrlRow } from '../store/index.js';
+import { MAX_CACHED_URL_CHARS } from '../rewrite/url-verdict-cache.js';
 import { BoundedMap } from '../util/bounded-map.js';
 import type { SendIdentity } from './send-context.js';
 
@@ -44,7 +45,11 @@ interface MessageMinterOptions {
   rowIds?: RowIdCache;
 }
 
-/** A bounded memo of urlRowId: one keyed hash per distinct row instead of one per link per message. */
+/**
+ * A bounded memo of urlRowId: one keyed hash per distinct row instead of one per link per message.
+ * Rows of URLs longer than MAX_CACHED_URL_CHARS are hashed every time, as the URL verdict cache judges
+ * them every time: a memo keyed by such URLs could hold gigabytes.
+ */
 export class RowIdCache {
   private readonly ids: BoundedMap<Buffer>;
 
@@ -53,6 +58,7 @@ export class RowIdCache {
   }
 
   get(keyring: Keyring, content: { sendId: string; listId: string; url: string; linkName: string }): Buffer {
+    if (content.url.length > MAX_CACHED_URL_CHARS) return urlRowId(keyring.current, content);
     const kid = keyring.current.kid;
     const memoKey = `${kid}\0${content.sendId}\0${content.listId}\0${content.linkName}\0${content.url}`;
     return this.ids.getOrAdd(memoKey, () => urlRowId(keyring.current, content));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMessageMinter, RowIdCache } from '../../src/tracking/message-minter.js';
 import { createKeyring, signingKey, urlRowId } from '../../src/tokens/index.js';
+import { MAX_CACHED_URL_CHARS } from '../../src/rewrite/url-verdict-cache.js';
 
 const one = createKeyring([signingKey(1, Buffer.alloc(32, 1))], 1);
 const two = createKeyring([signingKey(1, Buffer.alloc(32, 1)), signingKey(2, Buffer.alloc(32, 2))], 2);
@@ -15,6 +16,17 @@ describe('RowIdCache', () => {
     expect(cache.get(two, row(1))).toEqual(urlRowId(two.current, row(1))); // a rotated key hashes anew
     expect(cache.get(two, row(1))).not.toEqual(first);
     for (let n = 0; n < 50; n++) expect(cache.get(one, row(n))).toEqual(urlRowId(one.current, row(n)));
+  });
+
+  it('hashes the row of an over-long URL every time rather than keep it', () => {
+    const cache = new RowIdCache(4);
+    const long = { ...row(1), url: `https://shop.example/${'p'.repeat(MAX_CACHED_URL_CHARS)}` };
+    const first = cache.get(one, long);
+    expect(first).toEqual(urlRowId(one.current, long));
+    expect(cache.get(one, long)).not.toBe(first); // hashed again, not remembered
+    expect(cache.get(one, long)).toEqual(first);
+    const atCap = { ...long, url: long.url.slice(0, MAX_CACHED_URL_CHARS) };
+    expect(cache.get(one, atCap)).toBe(cache.get(one, atCap));
   });
 });
 
