@@ -199,7 +199,7 @@ export function createTrackingFilter({ config, keyring, store, work = inlineWork
           ...removal.log,
           sendId: identity.sendId,
           mode: settings.mode,
-          links: plan.links.length,
+          links: plan.linkCount,
           pixel: plan.pixel,
           partsRewritten: plan.parts.filter((p) => p.changed).length,
           // Links past rewrite.max_links went out as they were.

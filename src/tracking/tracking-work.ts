@@ -4,19 +4,20 @@ import type { ConfigValues } from '../config/load.js';
 import type { Keyring } from '../tokens/index.js';
 import { trackingHosts } from './settings.js';
 import { TrackingCaches } from './tracking-caches.js';
-import { prepareTracking, type TrackingOutcome } from './tracking-filter.js';
+import { prepareTracking } from './tracking-filter.js';
+import { workOutcome, type WorkOutcome } from './work-outcome.js';
 import type { TrackingPool } from './worker-pool.js';
 import type { WorkerEnvelope } from './worker-messages.js';
 
 export interface TrackingWork {
   /** The message's outcome. Its body may be moved to another thread: not to be read afterwards. */
-  prepare(msg: WorkerEnvelope, signal: AbortSignal): TrackingOutcome | Promise<TrackingOutcome>;
+  prepare(msg: WorkerEnvelope, signal: AbortSignal): WorkOutcome | Promise<WorkOutcome>;
 }
 
 /** On the calling thread, as `trackmilter rewrite` and `milter.workers = 0` do. */
 export function inlineWork(config: ConfigValues, keyring: Keyring): TrackingWork {
   const caches = new TrackingCaches(trackingHosts(config));
-  return { prepare: (msg) => prepareTracking(msg, config, keyring, caches) };
+  return { prepare: (msg) => workOutcome(prepareTracking(msg, config, keyring, caches)) };
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Keyring } from '../tokens/index.js';
 import type { ConfigValues } from '../config/load.js';
 import type { Logger } from '../util/log.js';
 import { TrackingErrorCode } from './errors.js';
-import type { TrackingOutcome } from './tracking-filter.js';
+import type { WorkOutcome } from './work-outcome.js';
 import { reviveBuffers, transferable, transferOf, type WorkerEnvelope, type WorkerInit, type WorkerReply } from './worker-messages.js';
 
 export interface TrackingPoolOptions {
@@ -23,7 +23,7 @@ interface Job {
   id: number;
   msg: WorkerEnvelope;
   signal: AbortSignal;
-  resolve: (outcome: TrackingOutcome) => void;
+  resolve: (outcome: WorkOutcome) => void;
   reject: (err: unknown) => void;
   onAbort: () => void;
 }
@@ -109,10 +109,10 @@ export class TrackingPool {
    * must not read it afterwards). When the signal aborts, the job leaves the queue, or its worker is
    * terminated and replaced, and the promise rejects with the signal's reason.
    */
-  run(msg: WorkerEnvelope, signal: AbortSignal): Promise<TrackingOutcome> {
+  run(msg: WorkerEnvelope, signal: AbortSignal): Promise<WorkOutcome> {
     if (this.closed) return Promise.reject(new CodedError(TrackingErrorCode.POOL_CLOSED, 'the tracking pool is closed'));
     if (signal.aborted) return Promise.reject(abortReason(signal));
-    return new Promise<TrackingOutcome>((resolve, reject) => {
+    return new Promise<WorkOutcome>((resolve, reject) => {
       const job: Job = {
         id: this.nextId++,
         msg,
@@ -196,7 +196,7 @@ export class TrackingPool {
     slot.job = null;
     if (job && job.id === reply.id) {
       this.done += 1;
-      if (reply.kind === 'done') this.settle(job, null, reviveBuffers(reply.outcome as TrackingOutcome));
+      if (reply.kind === 'done') this.settle(job, null, reviveBuffers(reply.outcome as WorkOutcome));
       else this.settle(job, new CodedError(reply.code, reply.message));
     }
     this.next(slot);
@@ -242,7 +242,7 @@ export class TrackingPool {
     void slot.worker.terminate();
   }
 
-  private settle(job: Job, err: unknown, outcome?: TrackingOutcome): void {
+  private settle(job: Job, err: unknown, outcome?: WorkOutcome): void {
     job.signal.removeEventListener('abort', job.onAbort);
     if (err === null && outcome) job.resolve(outcome);
     else job.reject(err);

@@ -38,7 +38,10 @@ describe('tracking pool', () => {
     if (inline.kind !== 'track' || pooled.kind !== 'track') return;
     expect(Buffer.isBuffer(pooled.plan.body)).toBe(true);
     expect(pooled.plan.body!.length).toBe(inline.plan.body!.length);
-    expect(pooled.plan.links.map((l) => l.url)).toEqual(inline.plan.links.map((l) => l.url));
+    // Only the count of rewritten links comes back: the main thread logs it, and the links were most of the reply.
+    expect(pooled.plan.linkCount).toBe(30);
+    expect(inline.plan.links).toHaveLength(30);
+    expect(pooled.plan).not.toHaveProperty('links');
     // Row ids are a keyed hash of the row: the same in the worker, signed with the current key.
     const hex = (rows: Array<{ id: Uint8Array }>): string[] => rows.map((r) => Buffer.from(r.id).toString('hex')).sort();
     expect(hex(pooled.urlRows)).toEqual(hex(inline.urlRows));
