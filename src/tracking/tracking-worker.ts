@@ -9,7 +9,7 @@ import { trackingHosts } from './settings.js';
 import { TrackingCaches } from './tracking-caches.js';
 import { prepareTracking } from './tracking-filter.js';
 import { workOutcome } from './work-outcome.js';
-import { reviveBuffers, transferOf, type WorkerInit, type WorkerJob, type WorkerReply } from './worker-messages.js';
+import { reviveEnvelope, transferOf, type WorkerInit, type WorkerJob, type WorkerReply } from './worker-messages.js';
 
 const port = parentPort;
 if (!port) throw new Error('tracking-worker runs as a worker thread');
@@ -19,7 +19,7 @@ const caches = new TrackingCaches(trackingHosts(init.config));
 
 port.on('message', (job: WorkerJob) => {
   try {
-    const outcome = workOutcome(prepareTracking(reviveBuffers(job.msg), init.config, keyring, caches));
+    const outcome = workOutcome(prepareTracking(reviveEnvelope(job.msg), init.config, keyring, caches));
     // Only the new body moves: the rest is small, and row ids may be shared with the caches.
     const body = outcome.kind === 'track' ? outcome.plan.body : null;
     port.postMessage({ id: job.id, kind: 'done', outcome } satisfies WorkerReply, transferOf(body));

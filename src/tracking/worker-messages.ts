@@ -43,24 +43,13 @@ export function transferOf(bytes: Uint8Array | null | undefined): ArrayBuffer[] 
   return buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength ? [buffer] : [];
 }
 
-/**
- * Structured clone turns Buffers into plain Uint8Arrays: make them Buffers again (views, no copy),
- * in place, wherever they sit in the value. Generic, so fields added to the tracking outcome ride along.
- */
-export function reviveBuffers<T>(value: T): T {
-  if (value instanceof Uint8Array) return (Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)) as T;
-  if (Array.isArray(value)) {
-    const list: unknown[] = value;
-    for (let i = 0; i < list.length; i += 1) list[i] = reviveBuffers(list[i]);
-  } else if (isPlainObject(value)) {
-    const record: Record<string, unknown> = value;
-    for (const [k, v] of Object.entries(record)) record[k] = reviveBuffers(v);
-  }
-  return value;
+/** Structured clone turns a Buffer into a plain Uint8Array: a Buffer view of the same bytes again, no copy. */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
+/** A job's envelope as it arrives in the worker: its body a Buffer again. */
+export function reviveEnvelope(msg: WorkerEnvelope): WorkerEnvelope {
+  msg.body = asBuffer(msg.body);
+  return msg;
 }

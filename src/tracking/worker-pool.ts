@@ -7,8 +7,8 @@ import type { Keyring } from '../tokens/index.js';
 import type { ConfigValues } from '../config/load.js';
 import type { Logger } from '../util/log.js';
 import { TrackingErrorCode } from './errors.js';
-import type { WorkOutcome } from './work-outcome.js';
-import { reviveBuffers, transferable, transferOf, type WorkerEnvelope, type WorkerInit, type WorkerReply } from './worker-messages.js';
+import { reviveOutcome, type WorkOutcome } from './work-outcome.js';
+import { transferable, transferOf, type WorkerEnvelope, type WorkerInit, type WorkerReply } from './worker-messages.js';
 
 export interface TrackingPoolOptions {
   size: number;
@@ -196,7 +196,7 @@ export class TrackingPool {
     slot.job = null;
     if (job && job.id === reply.id) {
       this.done += 1;
-      if (reply.kind === 'done') this.settle(job, null, reviveBuffers(reply.outcome as WorkOutcome));
+      if (reply.kind === 'done') this.settle(job, null, reviveOutcome(reply.outcome as WorkOutcome));
       else this.settle(job, new CodedError(reply.code, reply.message));
     }
     this.next(slot);

@@ -18,6 +18,14 @@ function message(bytes: number, links: number) {
   return { ...envelope, ...bigHtmlMessage(bytes, links) };
 }
 
+/** Where in a value a Uint8Array sits that is not a Buffer (what structured clone leaves of one). */
+function plainByteArrays(value: unknown, at = '$'): string[] {
+  if (value instanceof Uint8Array) return Buffer.isBuffer(value) ? [] : [at];
+  if (Array.isArray(value)) return value.flatMap((v, i) => plainByteArrays(v, `${at}[${i}]`));
+  if (typeof value === 'object' && value !== null) return Object.entries(value).flatMap(([k, v]) => plainByteArrays(v, `${at}.${k}`));
+  return [];
+}
+
 describe('tracking pool', () => {
   let pool: TrackingPool;
   beforeAll(async () => {
@@ -47,6 +55,8 @@ describe('tracking pool', () => {
     expect(hex(pooled.urlRows)).toEqual(hex(inline.urlRows));
     expect(pooled.urlRows.every((r) => Buffer.isBuffer(r.id))).toBe(true);
     expect(Buffer.isBuffer(pooled.record.id)).toBe(true);
+    // The reply's bytes are revived field by field: none may be left a plain Uint8Array.
+    expect(plainByteArrays(pooled)).toEqual([]);
     expect(pooled.record.time).toBeInstanceOf(Date);
     expect(pooled.headerChanges.map((h) => h.name)).toEqual(inline.headerChanges.map((h) => h.name));
     expect(pool.stats()).toMatchObject({ size: 1, busy: 0, queued: 0, done: 1 });
