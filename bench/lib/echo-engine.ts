@@ -1,10 +1,17 @@
 // Our milter engine with the echo filter, as a process of its own: `tsx bench/lib/echo-engine.ts SOCKET`.
-// Prints "ready" once it listens; SIGTERM stops it.
-import { MilterServer } from '../../src/milter/server.js';
-import { parseSocketSpec } from '../../src/milter/address.js';
+// Prints "ready" once it listens; SIGTERM stops it. The engine is the built one (dist/), as the daemon
+// that bench:mta measures beside it runs.
+import type * as ServerModule from '../../src/milter/server.js';
+import type * as AddressModule from '../../src/milter/address.js';
+import type * as LogModule from '../../src/util/log.js';
+import { built } from './built.js';
 import { createEchoFilter } from './echo-filter.js';
-import { silentLogger } from '../../src/util/log.js';
 
+const [{ MilterServer }, { parseSocketSpec }, { silentLogger }] = await Promise.all([
+  built<typeof ServerModule>('milter/server.js'),
+  built<typeof AddressModule>('milter/address.js'),
+  built<typeof LogModule>('util/log.js'),
+]);
 const spec = process.argv[2];
 if (!spec) throw new Error('usage: echo-engine.ts SOCKET');
 const server = new MilterServer({
