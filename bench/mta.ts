@@ -8,7 +8,7 @@
  *
  *   npm run bench:mta                                     (builds first)
  *   BENCH_COUNT=200 BENCH_SESSIONS=10 BENCH_ROUNDS=1 npm run bench:mta     quick run
- *   BENCH_ROUNDS=3    interleaved rounds (median reported)
+ *   BENCH_ROUNDS=3    interleaved rounds (median reported; trackmilter/echo also round by round)
  *   BENCH_WARMUP=50   messages sent through each setup before timing starts
  *   BENCH_LINKS=40    links in the newsletter
  *   BENCH_TRANSPORT=inet (default, as in main.cf.example) or unix: the socket both milters listen on.
@@ -226,6 +226,17 @@ async function main(): Promise<number> {
     const engineRatio = engine.messagesPerSecond / echo.messagesPerSecond;
     console.log(`engine echo/echo milter: ${engineRatio.toFixed(2)} (our protocol engine doing the C echo milter's work)`);
     console.log(`trackmilter/echo: ${ratio.toFixed(2)} (full tracking: rewriting, tokens, store)`);
+    // The VM drifts between rounds; the setups of one round run minutes apart at most, so each round's
+    // own ratio compares like with like (as bench:redirect and bench:message print theirs).
+    const perRound = (entry: { rounds: Array<{ messagesPerSecond: number }> }): number[] =>
+      entry.rounds.map((result, round) => result.messagesPerSecond / echo.rounds[round]!.messagesPerSecond);
+    const roundRatios = perRound(track);
+    console.log(
+      `trackmilter/echo round by round: ${roundRatios.map((r) => r.toFixed(2)).join(', ')}; their median ${median(roundRatios).toFixed(2)}` +
+        ` (engine echo/echo: ${perRound(engine)
+          .map((r) => r.toFixed(2))
+          .join(', ')})`,
+    );
     if (track.peakRssKb !== undefined) console.log(`trackmilter peak RSS (VmHWM): ${(track.peakRssKb / 1024).toFixed(1)} MB`);
 
     const report = {
@@ -244,6 +255,7 @@ async function main(): Promise<number> {
       },
       setups: summary,
       trackmilterToEchoRatio: ratio,
+      trackmilterToEchoRatioByRound: roundRatios,
       engineEchoToEchoRatio: engineRatio,
       trackmilterPeakRssKb: track.peakRssKb,
     };
