@@ -25,7 +25,7 @@ import { truncateAddress } from '../redirector/ip-address.js';
 import type { LinkKind, RedirectEvent } from '../redirector/types.js';
 import type { RangeTable } from './address-ranges.js';
 import { contextHorizonMs, contextReasons, type ContextSettings, type SeenEvent } from './context-rules.js';
-import { requestReasons, type RequestFacts } from './request-signals.js';
+import { requestReasons, type RequestFacts, type RequestSignalSettings } from './request-signals.js';
 import { userAgentReason } from './user-agents.js';
 import { verdictOf, WEAK_REASONS } from './verdict.js';
 
@@ -98,6 +98,8 @@ export class MachineJudge {
    */
   private readonly computed = new Map<string, { events: SeenEvent[]; context: ReadonlyArray<readonly string[]> }>();
   private flushScheduled = false;
+  /** What the request rules read, made once rather than per event. */
+  private readonly signals: RequestSignalSettings;
   /** Histories that hit eventsPerRecipient (their oldest events dropped): on /metrics. */
   historyOverflows = 0;
 
@@ -112,15 +114,11 @@ export class MachineJudge {
   ) {
     this.recent = new BoundedMap(s.recipients);
     this.horizonMs = Math.max(contextHorizonMs(s), s.earlyMs);
+    this.signals = { ranges: s.ranges, userAgentReason: this.cachedUserAgentReason, fastClickMs: s.fastClickMs, earlyMs: s.earlyMs };
   }
 
   judge(input: JudgeInput): Judged {
-    const own = requestReasons(input, {
-      ranges: this.s.ranges,
-      userAgentReason: this.cachedUserAgentReason,
-      fastClickMs: this.s.fastClickMs,
-      earlyMs: this.s.earlyMs,
-    });
+    const own = requestReasons(input, this.signals);
     // Kept with every event for minutes: one string per network and per client, not one per click.
     const network = this.strings.intern(networkOf(input.ip));
     const seen: SeenEvent = {
@@ -168,9 +166,7 @@ export class MachineJudge {
    * recipient's clicks and opens (an unsubscribe POST).
    */
   requestVerdict(facts: RequestFacts): string | undefined {
-    return verdictOf(
-      requestReasons(facts, { ranges: this.s.ranges, userAgentReason: this.cachedUserAgentReason, fastClickMs: this.s.fastClickMs, earlyMs: this.s.earlyMs }),
-    );
+    return verdictOf(requestReasons(facts, this.signals));
   }
 
   /** Finds verdict changes now rather than on the next turn (tests, shutdown). */
@@ -246,7 +242,9 @@ function reasonsOfUserAgent(userAgent: string): [string, string] {
 const CONTEXT_ORDER = ['honeypot', 'burst', 'time-of-click', 'scan-network', 'no-open'];
 
 /** Request reasons as they were, then every context reason known, in CONTEXT_ORDER. */
-function withContext(own: readonly string[], context: readonly string[]): string[] {
+function withContext(own: readonly string[], context: readonly string[]): readonly string[] {
+  // Most events: no request reason and at most one context reason, already a shared frozen list.
+  if (own.length === 0 && context.length <= 1) return context;
   const out = own.filter((r) => !CONTEXT_ORDER.includes(r));
   for (const r of CONTEXT_ORDER) if (own.includes(r) || context.includes(r)) out.push(r);
   return out;

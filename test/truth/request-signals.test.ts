@@ -53,5 +53,21 @@ describe('verdictOf', () => {
     expect(verdictOf(['early', 'no-open'])).toBe('early,no-open');
     expect(verdictOf(['early', 'burst'])).toBe('burst');
     expect(verdictOf(['head', 'automated'])).toBe('head,automated');
+    expect(verdictOf(['burst'])).toBe('burst');
+  });
+
+  it('gives what its definition gives for every list of up to three reasons, short ones included', () => {
+    // The definition: the strong reasons if any, else the weak ones when there are enough of them.
+    const defined = (reasons: string[]): string | undefined => {
+      const strong = reasons.filter((r) => r !== 'early' && r !== 'no-open');
+      if (strong.length > 0) return strong.join(',');
+      const weak = reasons.filter((r) => r === 'early' || r === 'no-open');
+      return weak.length >= 2 ? weak.join(',') : undefined;
+    };
+    const pool = ['early', 'no-open', 'burst', 'head'];
+    const lists: string[][] = [[]];
+    for (let size = 1; size <= 3; size++) for (const list of lists.filter((l) => l.length === size - 1)) for (const r of pool) lists.push([...list, r]);
+    expect(lists).toHaveLength(85);
+    for (const list of lists) expect(verdictOf(list)).toBe(defined(list));
   });
 });
