@@ -133,8 +133,7 @@ export class MachineJudge {
     };
     const history = this.history(input.recipientKey, input.now);
     const at = insertionPoint(history, seen.time);
-    const events = history.map((e) => e.seen);
-    events.splice(at, 0, seen);
+    const events = withInserted(history, at, seen);
     const all = contextReasons(events, this.s);
     const context = all[at]!;
     const found = withContext(own, input.honeypot ? ['honeypot', ...context] : context);
@@ -248,6 +247,15 @@ function withContext(own: readonly string[], context: readonly string[]): readon
   const out = own.filter((r) => !CONTEXT_ORDER.includes(r));
   for (const r of CONTEXT_ORDER) if (own.includes(r) || context.includes(r)) out.push(r);
   return out;
+}
+
+/** The events of a recipient's history with `seen` at `at`, in one list of the right length. */
+function withInserted(history: readonly Entry[], at: number, seen: SeenEvent): SeenEvent[] {
+  const events = new Array<SeenEvent>(history.length + 1);
+  for (let i = 0; i < at; i++) events[i] = history[i]!.seen;
+  events[at] = seen;
+  for (let i = at; i < history.length; i++) events[i + 1] = history[i]!.seen;
+  return events;
 }
 
 /** Whether the recipient's kept events are still those the rules last ran over. */
