@@ -10,7 +10,7 @@
  * node:net socket writing a fixed 302 per request head without any HTTP parsing. The redirector rows run
  * the built code (dist/, as `trackmilter serve` does), so `npm run build` comes first.
  *
- *   tsx bench/redirect.ts [--rounds 3] [--duration 8] [--connections 64] [--threads 2] [--sync]
+ *   tsx bench/redirect.ts [--rounds 5] [--duration 8] [--connections 64] [--threads 2] [--sync]
  *
  * Rounds are interleaved (every target once per round, a fresh server each time) so a slow stretch of
  * the machine hits every row alike; a row shows its median rate, its worst p99 over the rounds, and for
@@ -51,7 +51,7 @@ const OUT_FILE = path.join(BENCH_DIR, 'out', 'redirect.json');
 
 const { values: args } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     duration: { type: 'string', default: '8' },
     connections: { type: 'string', default: '64' },
     threads: { type: 'string', default: '2' },
