@@ -14,7 +14,7 @@ export interface TrackingWork {
   prepare(msg: WorkerEnvelope, signal: AbortSignal): WorkOutcome | Promise<WorkOutcome>;
 }
 
-/** On the calling thread, as `trackmilter rewrite` and `milter.workers = 0` do. */
+/** On the calling thread: with `milter.workers = 0`, and for bodies under `milter.worker_min_bytes`. */
 export function inlineWork(config: ConfigValues, keyring: Keyring): TrackingWork {
   const caches = new TrackingCaches(trackingHosts(config));
   return { prepare: (msg) => workOutcome(prepareTracking(msg, config, keyring, caches)) };

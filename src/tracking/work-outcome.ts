@@ -23,6 +23,7 @@ export function reviveOutcome(outcome: WorkOutcome): WorkOutcome {
   return outcome;
 }
 
+/** The outcome the milter gets: the rewritten links counted, not sent. */
 export function workOutcome(outcome: TrackingOutcome): WorkOutcome {
   if (outcome.kind !== 'track') return outcome;
   const { links, ...plan } = outcome.plan;

@@ -12,7 +12,7 @@ export const WEAK_REASONS_NEEDED = 2;
 export function verdictOf(reasons: readonly string[]): string | undefined {
   // Nearly every event has no reason or one: the answer without building lists.
   if (reasons.length === 0) return undefined;
-  if (reasons.length === 1) return WEAK_REASONS.has(reasons[0]!) ? undefined : reasons[0];
+  if (reasons.length === 1) return WEAK_REASONS.has(reasons[0]!) && WEAK_REASONS_NEEDED > 1 ? undefined : reasons[0];
   const strong = reasons.filter((r) => !WEAK_REASONS.has(r));
   if (strong.length > 0) return strong.join(',');
   const weak = reasons.filter((r) => WEAK_REASONS.has(r));
