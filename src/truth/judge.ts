@@ -69,8 +69,6 @@ interface Entry {
 const USER_AGENT_CACHE_LIMIT = 2000;
 /** Networks and clients (network and user agent) of the events held, one string each. */
 const CLIENT_STRINGS_HELD = 8192;
-/** The reasons of a person's event, shared by all of them. */
-const NO_REASONS: readonly string[] = Object.freeze([]);
 
 /** The network an address belongs to for the rules: /24 or /48. */
 export function networkOf(ip: string): string {
@@ -136,8 +134,8 @@ export class MachineJudge {
     const events = withInserted(history, at, seen);
     const all = contextReasons(events, this.s);
     const context = all[at]!;
-    const found = withContext(own, input.honeypot ? ['honeypot', ...context] : context);
-    const reasons = found.length === 0 ? NO_REASONS : found;
+    // A person's event gets the rules' shared empty list (withContext), not one of its own.
+    const reasons = withContext(own, input.honeypot ? ['honeypot', ...context] : context);
     const machineReason = verdictOf(reasons);
     return {
       machineReason,
