@@ -298,7 +298,7 @@ export const CONFIG_SCHEMA = {
     type: 'integer',
     default: 50_000,
     min: 0,
-    doc: 'Recipients whose recent events (up to 32 each, none older than the longest window) the redirector keeps in memory for the burst, honeypot, pair and scan rules; the least recently active are forgotten first, and can then no longer be reclassified. Each event held costs about 0.8 KB (`npm run bench:judge-memory`): at most about 1.2 GB with the default, if every recipient had 32 events in the window.',
+    doc: 'Recipients whose recent events (up to 32 each, none older than the longest window) the redirector keeps in memory for the burst, honeypot, pair and scan rules; the least recently active are forgotten first, and can then no longer be reclassified. Each event held costs about 0.6 KB (`npm run bench:judge-memory`): at most about 0.95 GB with the default, if every recipient had 32 events in the window.',
   },
   'events.jsonl_path': {
     type: 'string',
