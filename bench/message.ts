@@ -31,6 +31,7 @@ import type { HeaderField } from '../src/milter/commands.js';
 import { buildNewsletter } from '../test/app/helpers/newsletter.js';
 import { sharedPath } from '../test/helpers/shared-dir.js';
 import { built } from './lib/built.js';
+import { median, ratiosByRound } from './lib/figures.js';
 
 // The built code, as the milter runs it (`npm run bench:message` builds first).
 const [
@@ -133,8 +134,6 @@ function timePerRun(pass: () => void, repeat: number): { cpu: number; wall: numb
   return { cpu: (used.user + used.system) / repeat, wall: wall / repeat };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 console.log(`bench:message: ${ROUNDS} interleaved rounds, medians per message; node ${process.version}`);
 for (const sample of messages()) {
   const passes = passesFor(sample);
@@ -158,7 +157,7 @@ for (const sample of messages()) {
   const ratio = median(samples['MIME floor']!.cpu) / median(samples.prepareTracking!.cpu);
   console.log(`  MIME floor / prepareTracking (CPU): ${ratio.toFixed(2)}, the share of its time any correct body rewriter would spend too`);
   // The machine drifts between rounds; passes of one round run seconds apart, so their ratio compares like with like.
-  const perRound = samples.prepareTracking!.cpu.map((cpu, round) => cpu / samples['MIME floor']!.cpu[round]!);
+  const perRound = ratiosByRound(samples.prepareTracking!.cpu, samples['MIME floor']!.cpu);
   console.log(
     `  prepareTracking / MIME floor (CPU), median of the rounds' own ratios: ${median(perRound).toFixed(2)}x (rounds: ${perRound.map((r) => r.toFixed(2)).join(', ')})`,
   );

@@ -32,7 +32,7 @@ import { buildNewsletter, messageData } from '../test/app/helpers/newsletter.js'
 import { PROJECT_ROOT, PostfixLab, postfixLabUnavailableReason } from '../test/helpers/postfix-lab.js';
 import { sharedPath } from '../test/helpers/shared-dir.js';
 import { cpuMs } from './lib/cpu.js';
-import { envInt, median } from './lib/figures.js';
+import { envInt, median, ratiosByRound } from './lib/figures.js';
 import { measureThroughput, type ThroughputResult } from './lib/mta-run.js';
 
 const execFileAsync = promisify(execFile);
@@ -226,10 +226,10 @@ async function main(): Promise<number> {
     const engineRatio = engine.messagesPerSecond / echo.messagesPerSecond;
     console.log(`engine echo/echo milter: ${engineRatio.toFixed(2)} (our protocol engine doing the C echo milter's work)`);
     console.log(`trackmilter/echo: ${ratio.toFixed(2)} (full tracking: rewriting, tokens, store)`);
-    // The VM drifts between rounds; the setups of one round run minutes apart at most, so each round's
-    // own ratio compares like with like (as bench:redirect and bench:message print theirs).
-    const perRound = (entry: { rounds: Array<{ messagesPerSecond: number }> }): number[] =>
-      entry.rounds.map((result, round) => result.messagesPerSecond / echo.rounds[round]!.messagesPerSecond);
+    // Also round by round, as bench:redirect and bench:message print theirs: the setups of one round
+    // run minutes apart at most.
+    const rates = (entry: { rounds: Array<{ messagesPerSecond: number }> }): number[] => entry.rounds.map((result) => result.messagesPerSecond);
+    const perRound = (entry: { rounds: Array<{ messagesPerSecond: number }> }): number[] => ratiosByRound(rates(entry), rates(echo));
     const roundRatios = perRound(track);
     console.log(
       `trackmilter/echo round by round: ${roundRatios.map((r) => r.toFixed(2)).join(', ')}; their median ${median(roundRatios).toFixed(2)}` +

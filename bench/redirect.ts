@@ -42,7 +42,7 @@ import type * as LogModule from '../src/util/log.js';
 import type * as TokensModule from '../src/tokens/index.js';
 import type * as TokenTextModule from '../src/tokens/token-text.js';
 import { cpuMs } from './lib/cpu.js';
-import { median } from './lib/figures.js';
+import { median, ratiosByRound } from './lib/figures.js';
 import { randomPathScript, wrk, type WrkResult } from './lib/wrk.js';
 
 const execFileAsync = promisify(execFile);
@@ -428,12 +428,9 @@ async function main(): Promise<void> {
   const rows = [...rounds].map(([target, list]) => rowOf(target, list));
 
   const nginxCpu = rows.find((row) => row.target === NGINX)?.cpuUsPerRequest ?? NaN;
-  // Ratios are taken round by round, then the median: the rows of one round ran a minute apart at
-  // most, so a slow spell of the machine moves both sides of a ratio.
-  const ratiosOf = (row: Row, reference: string): number[] => {
-    const against = rounds.get(reference) ?? [];
-    return row.rounds.map((round, i) => round.requestsPerSec / (against[i]?.requestsPerSec ?? NaN));
-  };
+  // Ratios are taken round by round, then the median: the rows of one round ran a minute apart at most.
+  const rates = (list: Round[] | undefined): number[] => (list ?? []).map((round) => round.requestsPerSec);
+  const ratiosOf = (row: Row, reference: string): number[] => ratiosByRound(rates(row.rounds), rates(rounds.get(reference)));
   const ratioOf = (row: Row, reference: string): number => median(ratiosOf(row, reference));
   const table = rows.map((row) => ({
     target: row.target,
