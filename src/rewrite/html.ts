@@ -1,5 +1,5 @@
-import { Tokenizer, TokenizerMode, html, type Token, type TokenHandler } from 'parse5';
 import { encodeAttrValue, truncateUtf8, type QuoteStyle } from './attr-encoding.js';
+import { attributeValue, tokenizeHtml, type HtmlTokenHandler, type SourceAttribute, type SourceTag } from './html-tokenizer.js';
 import { HONEYPOT_LINK_NAME, HONEYPOT_POSITION, honeypotHtml } from './honeypot.js';
 import { openPixelHtml } from './pixel.js';
 import { applySplices, insertSorted, mintPending, unchangedOutcome, withinLinkLimit, type PendingLink, type Splice } from './link-splices.js';
@@ -21,21 +21,12 @@ import { UNSUBSCRIBE_PLACEHOLDER } from './unsubscribe-placeholder.js';
  * - `<opentag>` and `</body>` count only outside comments and raw-text elements.
  */
 
-const { TAG_ID } = html;
-
 /** Momentum keeps link names up to 63 bytes. */
 const MAX_LINK_NAME_BYTES = 63;
 
 const LINK_NAME_ATTR = 'data-msys-linkname';
 /** Momentum's unsubscribe mark; a marked link without a URL of its own leads to our confirmation page. */
 const UNSUBSCRIBE_ATTR = 'data-msys-unsubscribe';
-
-/** Where a quoted or unquoted attribute value sits in the source. */
-interface ValueSpan {
-  start: number;
-  end: number;
-  quote: QuoteStyle;
-}
 
 interface HtmlLinkPending extends PendingLink {
   quote: QuoteStyle;
@@ -66,124 +57,80 @@ class ScanState {
  * that text starts in the document). Handlers only look at tags that matter and record splices by source
  * offset; nothing is re-serialized.
  */
-class HtmlScanner implements TokenHandler {
-  private readonly tokenizer: Tokenizer;
+class HtmlScanner implements HtmlTokenHandler {
+  private text = '';
 
   constructor(
     private readonly state: ScanState,
     private readonly base: number,
     private readonly insideComment: boolean,
-  ) {
-    this.tokenizer = new Tokenizer({ sourceCodeLocationInfo: true }, this);
-  }
+  ) {}
 
   run(text: string): void {
-    this.tokenizer.write(text, true);
+    this.text = text;
+    tokenizeHtml(text, this);
   }
 
-  onStartTag(tag: Token.TagToken): void {
-    this.enterTextModeFor(tag.tagID);
-    if (tag.tagID === TAG_ID.A || tag.tagID === TAG_ID.AREA) {
+  wantsAttributes(name: string): boolean {
+    return this.state.clicks && isLinkElement(name);
+  }
+
+  startTag(tag: SourceTag): void {
+    if (isLinkElement(tag.name)) {
       if (this.state.clicks) this.visitLink(tag);
-    } else if (tag.tagID === TAG_ID.UNKNOWN) {
-      this.visitUnknownTag(tag);
-    }
-  }
-
-  onEndTag(tag: Token.TagToken): void {
-    if (tag.tagID === TAG_ID.BODY && this.state.bodyEndStart < 0 && !this.insideComment && tag.location) {
-      this.state.bodyEndStart = this.base + tag.location.startOffset;
-    }
-  }
-
-  onComment(comment: Token.CommentToken): void {
-    if (!this.state.clicks || this.insideComment || !comment.location) return;
-    // Most conditional comments only wrap Outlook's table scaffolding; tokenizing their inside again is
-    // needed only when it can hold a link or one of our markers.
-    if (!CONDITIONAL_COMMENT.test(comment.data) || !MAY_HOLD_LINK.test(comment.data)) return;
-    const start = this.base + comment.location.startOffset;
-    const end = this.base + comment.location.endOffset;
-    const { source } = this.state;
-    // Only a complete `<!--...-->` has a known inside; anything odder is left as it is.
-    if (!source.startsWith('<!--', start) || !source.startsWith('-->', end - 3) || end - 3 < start + 4) return;
-    new HtmlScanner(this.state, start + 4, true).run(source.slice(start + 4, end - 3));
-  }
-
-  onDoctype(): void {}
-  onEof(): void {}
-  onCharacter(): void {}
-  onNullCharacter(): void {}
-  onWhitespaceCharacter(): void {}
-
-  /**
-   * The bare tokenizer does not know that the content of `<style>`, `<title>` and the like is text (the
-   * tree builder tells it); without this, markup-like text inside them would be taken for tags.
-   */
-  private enterTextModeFor(tagID: html.TAG_ID): void {
-    switch (tagID) {
-      case TAG_ID.STYLE:
-      case TAG_ID.XMP:
-      case TAG_ID.IFRAME:
-      case TAG_ID.NOEMBED:
-      case TAG_ID.NOFRAMES:
-      case TAG_ID.NOSCRIPT:
-        this.tokenizer.state = TokenizerMode.RAWTEXT;
-        break;
-      case TAG_ID.TITLE:
-      case TAG_ID.TEXTAREA:
-        this.tokenizer.state = TokenizerMode.RCDATA;
-        break;
-      case TAG_ID.SCRIPT:
-        this.tokenizer.state = TokenizerMode.SCRIPT_DATA;
-        break;
-      case TAG_ID.PLAINTEXT:
-        this.tokenizer.state = TokenizerMode.PLAINTEXT;
-        break;
-      default:
-    }
-  }
-
-  private visitUnknownTag(tag: Token.TagToken): void {
-    const name = tag.tagName;
-    if (name === 'v:roundrect' || name === 'v:rect') {
-      if (this.state.clicks) this.visitLink(tag);
-    } else if (name === 'opentag') {
+    } else if (tag.name === 'opentag') {
       this.noteOpentag(tag);
     }
   }
 
-  private noteOpentag(tag: Token.TagToken): void {
+  endTag(tag: SourceTag): void {
+    if (tag.name === 'body' && this.state.bodyEndStart < 0 && !this.insideComment) {
+      this.state.bodyEndStart = this.base + tag.start;
+    }
+  }
+
+  comment(start: number, dataStart: number, end: number): void {
+    if (!this.state.clicks || this.insideComment) return;
+    // Most conditional comments only wrap Outlook's table scaffolding; tokenizing their inside again is
+    // needed only when it can hold a link or one of our markers.
+    const data = this.text.slice(dataStart, end);
+    if (!CONDITIONAL_COMMENT.test(data) || !MAY_HOLD_LINK.test(data)) return;
+    const { source } = this.state;
+    const at = this.base + start;
+    const to = this.base + end;
+    // Only a complete `<!--...-->` has a known inside; anything odder is left as it is.
+    if (!source.startsWith('<!--', at) || !source.startsWith('-->', to - 3) || to - 3 < at + 4) return;
+    new HtmlScanner(this.state, at + 4, true).run(source.slice(at + 4, to - 3));
+  }
+
+  private noteOpentag(tag: SourceTag): void {
     const { state } = this;
-    if (!state.opens || this.insideComment || state.opentagStart >= 0 || !tag.location) return;
-    state.opentagStart = this.base + tag.location.startOffset;
-    state.opentagEnd = this.base + tag.location.endOffset;
+    if (!state.opens || this.insideComment || state.opentagStart >= 0) return;
+    state.opentagStart = this.base + tag.start;
+    state.opentagEnd = this.base + tag.end;
   }
 
   /** A link element: strip our marker attributes, and queue its href if it is trackable. */
-  private visitLink(tag: Token.TagToken): void {
-    const attrLocations = tag.location?.attrs;
-    if (!attrLocations || !tag.location) return;
-    const tagStart = this.base + tag.location.startOffset;
+  private visitLink(tag: SourceTag): void {
     const edits: Splice[] = [];
-    let href: Token.Attribute | undefined;
+    let href: SourceAttribute | undefined;
     let optedOut = false;
     let linkName: string | undefined;
     let unsubscribe = false;
-    for (const attr of tag.attrs) {
+    for (const attr of tag.attributes) {
       if (attr.name === 'href') {
         href = attr;
         continue;
       }
-      const marker = readMarker(attr);
+      const marker = readMarker(attr.name, () => attributeValue(this.text, attr));
       if (marker === null) continue;
       optedOut ||= marker === 'opt-out';
-      if (attr.name === LINK_NAME_ATTR) linkName = truncateUtf8(attr.value, MAX_LINK_NAME_BYTES) || undefined;
-      if (attr.name === UNSUBSCRIBE_ATTR) unsubscribe = attr.value.trim() === '1';
-      const location = attrLocations[attr.name];
-      if (location) edits.push(this.removalOf(location, tagStart));
+      if (attr.name === LINK_NAME_ATTR) linkName = truncateUtf8(attributeValue(this.text, attr), MAX_LINK_NAME_BYTES) || undefined;
+      if (attr.name === UNSUBSCRIBE_ATTR) unsubscribe = attributeValue(this.text, attr).trim() === '1';
+      edits.push(this.removalOf(attr, tag.start));
     }
     if (href) {
-      const link = optedOut ? null : this.queueHref(href, attrLocations[href.name], linkName, unsubscribe);
+      const link = optedOut ? null : this.queueHref(href, linkName, unsubscribe);
       if (link) edits.push(link);
       else this.state.skipped++;
     }
@@ -192,35 +139,33 @@ class HtmlScanner implements TokenHandler {
   }
 
   /** The splice for a trackable href (its minted URL is filled in later), or null when it is not tracked. */
-  private queueHref(href: Token.Attribute, location: Token.Location | undefined, linkName: string | undefined, unsubscribe: boolean): Splice | null {
+  private queueHref(href: SourceAttribute, linkName: string | undefined, unsubscribe: boolean): Splice | null {
     const { state } = this;
-    const bare = unsubscribe && (href.value.trim() === '' || href.value.trim() === '#');
-    const verdict = bare ? { track: true as const, url: UNSUBSCRIBE_PLACEHOLDER } : judgeUrlOnce(href.value, state.minter, state.urlVerdicts);
-    if (!verdict.track || !location) return null;
-    const span = locateValue(state.source, this.base + location.startOffset, this.base + location.endOffset, href.name);
-    if (!span) return null;
-    const [start, end] = trimmedRange(state.source, span.start, span.end);
+    const value = attributeValue(this.text, href);
+    const bare = unsubscribe && (value.trim() === '' || value.trim() === '#');
+    const verdict = bare ? { track: true as const, url: UNSUBSCRIBE_PLACEHOLDER } : judgeUrlOnce(value, state.minter, state.urlVerdicts);
+    if (!verdict.track || href.valueStart < 0) return null;
+    const [start, end] = trimmedRange(state.source, this.base + href.valueStart, this.base + href.valueEnd);
     const splice: Splice = { start, end, text: null };
     const found = htmlLink(state.pending.length + 1, verdict.url, linkName);
     if (unsubscribe) found.unsubscribe = true;
-    state.pending.push({ splice, found, quote: span.quote });
+    state.pending.push({ splice, found, quote: href.quote });
     return splice;
   }
 
-  /** Remove a whole attribute with the whitespace before it (not reaching into the tag name). */
-  private removalOf(location: Token.Location, tagStart: number): Splice {
+  /**
+   * Remove a whole attribute with the whitespace before it (not reaching into the tag name). An attribute
+   * written `name=` with no value ends after its name: the `=` goes too, or it would stay behind as an
+   * attribute of its own named `=`.
+   */
+  private removalOf(attr: SourceAttribute, tagStart: number): Splice {
     const { source } = this.state;
-    let start = this.base + location.startOffset;
-    while (start > tagStart + 1 && isHtmlSpace(source.charCodeAt(start - 1))) start--;
-    const end = this.base + location.endOffset;
-    const valueless = !source.slice(this.base + location.startOffset, end).includes('=');
-    return { start, end: valueless ? this.endOfAttribute(end) : end, text: '' };
+    let start = this.base + attr.start;
+    while (start > this.base + tagStart + 1 && isHtmlSpace(source.charCodeAt(start - 1))) start--;
+    const end = this.base + attr.end;
+    return { start, end: attr.valueStart < 0 ? this.endOfAttribute(end) : end, text: '' };
   }
 
-  /**
-   * parse5 ends the location of `name=` with a missing value (`name=>`, `name= >`) after the name: the
-   * `=` must go too, or it stays behind as an attribute of its own named `=`.
-   */
   private endOfAttribute(end: number): number {
     const { source } = this.state;
     let i = end;
@@ -232,21 +177,25 @@ class HtmlScanner implements TokenHandler {
   }
 }
 
+function isLinkElement(name: string): boolean {
+  return name === 'a' || name === 'area' || name === 'v:roundrect' || name === 'v:rect';
+}
+
 const CONDITIONAL_COMMENT = /^\[if\b/i;
 const MAY_HOLD_LINK = /href|data-msys-|data-notrack|clicktracking|data-mautic-/i;
 
 type Marker = 'opt-out' | 'remove';
 
 /** Is this attribute one of the per-link instructions to the tracker (removed from the HTML)? */
-function readMarker(attr: Token.Attribute): Marker | null {
-  switch (attr.name) {
+function readMarker(name: string, value: () => string): Marker | null {
+  switch (name) {
     case 'data-msys-clicktrack':
-      return attr.value.trim() === '0' ? 'opt-out' : 'remove';
+      return value().trim() === '0' ? 'opt-out' : 'remove';
     case 'data-notrack':
     case 'data-mautic-disable-tracking':
       return 'opt-out';
     case 'clicktracking':
-      return attr.value.trim().toLowerCase() === 'off' ? 'opt-out' : null;
+      return value().trim().toLowerCase() === 'off' ? 'opt-out' : null;
     case LINK_NAME_ATTR:
     case UNSUBSCRIBE_ATTR:
       return 'remove';
@@ -261,26 +210,6 @@ function htmlLink(position: number, url: string, linkName: string | undefined): 
 
 function isHtmlSpace(code: number): boolean {
   return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d;
-}
-
-/**
- * Find the value of the attribute whose `name[ws]=[ws]value` source span is [start, end). The tokenizer
- * gives the decoded value but not where its raw text is; this is where the new value gets spliced.
- */
-function locateValue(source: string, start: number, end: number, name: string): ValueSpan | null {
-  // Guard against any offset surprise: the span must begin with the attribute's name.
-  if (source.slice(start, start + name.length).toLowerCase() !== name) return null;
-  let i = start + name.length;
-  while (i < end && isHtmlSpace(source.charCodeAt(i))) i++;
-  if (i >= end || source.charCodeAt(i) !== 0x3d /* = */) return null;
-  i++;
-  while (i < end && isHtmlSpace(source.charCodeAt(i))) i++;
-  const quote = source[i];
-  if (quote === '"' || quote === "'") {
-    if (end - 1 <= i || source[end - 1] !== quote) return null;
-    return { start: i + 1, end: end - 1, quote };
-  }
-  return { start: i, end, quote: '' };
 }
 
 /** Keep literal whitespace around a value where it was (the URL itself is trimmed). */
