@@ -7,9 +7,10 @@ import { deflateFields, inflateFields } from './compress.js';
 const DEFLATED = 0b100;
 const CALLER_BITS = 0b011;
 
-export function packFields(fields: Buffer, callerFlags: number): Buffer {
+/** `tryDeflate` false packs the fields as they are, without the cost of a zlib stream. */
+export function packFields(fields: Buffer, callerFlags: number, tryDeflate = true): Buffer {
   if ((callerFlags & ~CALLER_BITS) !== 0) throw new RangeError(`caller flags use bits 0-1 only: ${callerFlags}`);
-  const deflated = deflateFields(fields);
+  const deflated = tryDeflate ? deflateFields(fields) : fields;
   const useDeflated = deflated.length < fields.length;
   const flags = callerFlags | (useDeflated ? DEFLATED : 0);
   return Buffer.concat([Buffer.of(flags), useDeflated ? deflated : fields]);
