@@ -3,7 +3,7 @@
  * never scanned as bytes). A charset is only usable for a part when its bytes decode and encode
  * back to the same bytes; otherwise the part is left alone.
  */
-import { isAscii } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import iconv from 'iconv-lite';
 import { decodeIso2022jp, encodeIso2022jp } from './iso2022jp.js';
 
@@ -15,6 +15,11 @@ export interface Charset {
   decode(bytes: Buffer): string | null;
   /** Null when the text holds a character the charset cannot represent. */
   encode(text: string): Buffer | null;
+  /**
+   * Whether decoding `bytes` and encoding the text again gives them back, known without doing it;
+   * absent, the caller makes the round trip.
+   */
+  reversible?(bytes: Buffer): boolean;
 }
 
 /** Names for "no charset": RFC 2045's us-ascii default, and what mailers write for it. */
@@ -114,6 +119,9 @@ function nodeCharset(name: string, encoding: 'utf8' | 'latin1'): Charset {
     lineBreaksAreText: true,
     decode: (bytes) => bytes.toString(encoding),
     encode: (text) => (holds(text) ? Buffer.from(text, encoding) : null),
+    // UTF-8 bytes come back exactly when they are valid UTF-8 (anything else decodes to U+FFFD, whose
+    // bytes it was not); ISO-8859-1 bytes always do.
+    reversible: encoding === 'utf8' ? (bytes) => isUtf8(bytes) : () => true,
   };
 }
 

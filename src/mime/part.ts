@@ -94,8 +94,8 @@ function decodePart(entity: Entity, raw: Buffer): Decoded | PartSkip {
   const text = charset.decode(data);
   if (text === null) return { code: 'charset-decode-error', detail: `bytes are not valid ${charset.name}` };
   // Writing back bytes that did not survive decoding (invalid sequences, ambiguous mappings) would alter the part.
-  const back = charset.encode(text);
-  if (!back || !back.equals(data)) return { code: 'charset-not-reversible', detail: `${charset.name} bytes do not survive a decode/encode round trip` };
+  if (!(charset.reversible ? charset.reversible(data) : charset.encode(text)?.equals(data)))
+    return { code: 'charset-not-reversible', detail: `${charset.name} bytes do not survive a decode/encode round trip` };
   return { charset, text };
 }
 
