@@ -5,6 +5,7 @@ import { rewriteHtml } from '../../src/rewrite/html.js';
 import { openPixelHtml } from '../../src/rewrite/pixel.js';
 import { PIXEL_URL, RecordingMinter, options, unmintHtml } from './recording-minter.js';
 import { countTrackableLinks } from './trackable-count.js';
+import { expectSameTokens } from './tokens-against-parse5.js';
 import { sharedPath } from '../helpers/shared-dir.js';
 
 const corpus = sharedPath('corpus', 'templates');
@@ -23,6 +24,10 @@ describe.skipIf(!corpusPresent)('rewriteHtml over the template corpus', () => {
 
   it('has templates to read', () => {
     expect(templates.length).toBeGreaterThan(0);
+  });
+
+  it.each(templates)('%s: the rewriter tokenizes it as parse5 does', (name) => {
+    expectSameTokens(readFileSync(join(TEMPLATES, name), 'utf8'));
   });
 
   // The templates mostly link to `#` or an empty `http://`; seeding those with real URLs exercises many
