@@ -17,60 +17,136 @@ export const SUPPORTED_ENCODINGS = new Set([...IDENTITY_ENCODINGS, 'quoted-print
 const QP_MAX_LINE = 76;
 const BASE64_LINE = 76;
 
-function hexValue(byte: number | undefined): number {
-  if (byte === undefined) return -1;
-  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
-  const lower = byte | 0x20;
-  if (lower >= 0x61 && lower <= 0x66) return lower - 0x61 + 10;
-  return -1;
+/** Each byte's value as a hex digit (either case), or -1. */
+const HEX_VALUE = new Int8Array(256).fill(-1);
+for (let digit = 0; digit < 16; digit++) {
+  HEX_VALUE['0123456789ABCDEF'.charCodeAt(digit)] = digit;
+  HEX_VALUE['0123456789abcdef'.charCodeAt(digit)] = digit;
 }
 
-/**
- * Decodes the QP data in data[start, end) (one line, without its line break or soft break) into out
- * from index `at`; returns the new length. Positions live in locals: this runs over every byte of every
- * candidate part, twice (decoding, and checking the re-encoded part).
- */
-function decodeQpRun(data: Buffer, start: number, end: number, out: Buffer, at: number): number {
-  let length = at;
-  for (let i = start; i < end; i++) {
-    const byte = data[i]!;
-    if (byte === EQUALS && i + 2 < end) {
-      const hi = hexValue(data[i + 1]);
-      const lo = hexValue(data[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out[length++] = hi * 16 + lo;
-        i += 2;
-        continue;
-      }
-    }
-    // A stray "=" or a byte that should have been escaped is kept as it is.
-    out[length++] = byte;
-  }
-  return length;
+// Word-at-a-time tests on the four bytes of a 32-bit word (SWAR): `((w - ONES * n) & ~w & HIGH_BITS) !== 0`
+// exactly when some byte of w is below n (n <= 0x80); with w ^ (ONES * c) and n = 1, when some byte equals c.
+const ONES = 0x01010101;
+const HIGH_BITS = 0x80808080;
+const EQUALS_X4 = ONES * EQUALS;
+
+function isBlank(byte: number | undefined): boolean {
+  return byte === SPACE || byte === TAB;
+}
+
+/** The length of the line break (CRLF or LF) at data[at], or 0 if there is none. */
+function lineBreakAt(data: Buffer, at: number): number {
+  const byte = data[at];
+  if (byte === LF) return 1;
+  return byte === CR && data[at + 1] === LF ? 2 : 0;
 }
 
 /** Quoted-printable decoding; hard line breaks are kept exactly as they were (CRLF or LF). */
 export function decodeQuotedPrintable(data: Buffer): Buffer {
   // Never longer than its input, so one allocation does.
   const out = Buffer.allocUnsafe(data.length);
+  // The loop lives in its own function, and this one has none: V8 compiles a long loop while it runs
+  // (on-stack replacement), before the code after the loop has ever run, and on Node 20 code there with
+  // no type feedback yet (this subarray call) made that compiled loop bail out again on later calls.
+  return out.subarray(0, decodeQpInto(data, out));
+}
+
+/**
+ * Decodes quoted-printable data into out; returns the length. Tolerant: "=" and two hex digits of either
+ * case is a byte; "=" then only blanks up to a line break or the end of the data is a soft break; any
+ * other "=", or a byte that should have been escaped, is kept as it is; blanks before a line break or the
+ * end of the data were possibly added in transport and are not part of the data (RFC 2045 6.7).
+ *
+ * This runs over every byte of every candidate part, twice (decoding, and checking the re-encoded part),
+ * so it is one pass with no call per line, and moves data four bytes at a time: a 32-bit word is data as
+ * it is up to its first "=" or byte below 0x0e (CR, LF, and tab or a control byte, which just take the
+ * byte-wise way). Such a word may end a line with blanks, so trailing blanks are taken back from the
+ * output when the line ends.
+ */
+function decodeQpInto(data: Buffer, out: Buffer): number {
+  const size = data.length;
+  const words = new DataView(data.buffer, data.byteOffset, size);
+  const outWords = new DataView(out.buffer, out.byteOffset, size);
+  const lastWord = size - 4;
   let length = 0;
-  let pos = 0;
-  while (pos < data.length) {
-    const lf = data.indexOf(LF, pos);
-    const lineEnd = lf === -1 ? data.length : lf > pos && data[lf - 1] === CR ? lf - 1 : lf;
-    let end = lineEnd;
-    // Trailing blanks were possibly added in transport and are not part of the data (RFC 2045 6.7).
-    while (end > pos && (data[end - 1] === SPACE || data[end - 1] === TAB)) end--;
-    const soft = end > pos && data[end - 1] === EQUALS;
-    length = decodeQpRun(data, pos, soft ? end - 1 : end, out, length);
-    if (lf === -1) break;
-    if (!soft) {
-      if (lineEnd < lf) out[length++] = CR;
-      out[length++] = LF;
+  // Output from `kept` on is the current line's data copied as it was, so its trailing blanks are the
+  // line's transport padding; decoded bytes and everything before a line or soft break are below it.
+  let kept = 0;
+  let i = 0;
+  for (;;) {
+    if (i <= lastWord && data[i] !== EQUALS) {
+      const word = words.getInt32(i, true);
+      const equals = word ^ EQUALS_X4;
+      const special = (((equals - ONES) & ~equals) | ((word - ONES * 0x0e) & ~word)) & HIGH_BITS;
+      // The word goes out whole and the output keeps its bytes before the first special one, or all four
+      // (the lowest flagged byte is a true one: borrows only carry upward); the rest is overwritten.
+      outWords.setInt32(length, word, true);
+      if (special === 0) {
+        length += 4;
+        i += 4;
+        continue;
+      }
+      const plain = (31 - Math.clz32(special & -special)) >> 3;
+      length += plain;
+      i += plain;
     }
-    pos = lf + 1;
+    const atEnd = i >= size;
+    let breakLength = 0;
+    if (!atEnd) {
+      const byte = data[i]!;
+      if (byte === EQUALS) {
+        if (i + 2 < size) {
+          let high = HEX_VALUE[data[i + 1]!]!;
+          let low = HEX_VALUE[data[i + 2]!]!;
+          if ((high | low) >= 0) {
+            // Escapes come in runs (UTF-8 sequences, non-Latin text, UTF-16), decoded here in one loop,
+            // with any single byte between two of them ("d=C3=A9j=C3=A0", "=00a=00b"), which is data
+            // as it is: it is not a line break, and a blank or CR before an "=" is not the line's end.
+            do {
+              out[length++] = (high << 4) | low;
+              i += 3;
+              if (i + 2 >= size) break;
+              const between = data[i]!;
+              if (between !== EQUALS) {
+                if (between === LF || data[i + 1] !== EQUALS || i + 3 >= size) break;
+                out[length++] = between;
+                i++;
+              }
+              high = HEX_VALUE[data[i + 1]!]!;
+              low = HEX_VALUE[data[i + 2]!]!;
+            } while ((high | low) >= 0);
+            kept = length;
+            continue;
+          }
+        }
+        let next = i + 1;
+        while (next < size && isBlank(data[next])) next++;
+        const softBreak = next === size ? 0 : lineBreakAt(data, next);
+        if (next === size || softBreak > 0) {
+          // A soft break: the blanks before the "=" are data.
+          kept = length;
+          i = next + softBreak;
+          continue;
+        }
+        out[length++] = EQUALS;
+        i++;
+        continue;
+      }
+      breakLength = byte === LF || byte === CR ? lineBreakAt(data, i) : 0;
+      if (breakLength === 0) {
+        out[length++] = byte;
+        i++;
+        continue;
+      }
+    }
+    // A line break or the end of the data: one path, so that the end runs code every line has warmed up.
+    while (length > kept && isBlank(out[length - 1])) length--;
+    if (atEnd) return length;
+    if (breakLength === 2) out[length++] = CR;
+    out[length++] = LF;
+    kept = length;
+    i += breakLength;
   }
-  return out.subarray(0, length);
 }
 
 /**
@@ -128,43 +204,108 @@ export function encodeBase64(data: Buffer, eol: Eol): Buffer {
   return Buffer.from(lines.join(eol), 'latin1');
 }
 
-function isLiteralQp(byte: number): boolean {
-  return (byte >= 0x21 && byte <= 0x7e && byte !== EQUALS) || byte === SPACE || byte === TAB;
+/** 1 for the bytes quoted-printable keeps as they are: printable ASCII but "=", and space and tab. */
+const QP_LITERAL = new Uint8Array(256);
+for (let byte = 0x21; byte <= 0x7e; byte++) QP_LITERAL[byte] = 1;
+QP_LITERAL[EQUALS] = 0;
+QP_LITERAL[SPACE] = 1;
+QP_LITERAL[TAB] = 1;
+/** The same for a line's last byte, where a blank would be stripped by the decoder, so it is escaped. */
+const QP_LITERAL_AT_END = QP_LITERAL.map((literal, byte) => (isBlank(byte) ? 0 : literal));
+
+/** "=XY" for each byte, as the first three bytes of a little-endian 32-bit word. */
+const QP_ESCAPE = new Int32Array(256);
+for (let byte = 0; byte < 256; byte++) {
+  const hex = byte.toString(16).toUpperCase().padStart(2, '0');
+  QP_ESCAPE[byte] = EQUALS | (hex.charCodeAt(0) << 8) | (hex.charCodeAt(1) << 16);
 }
 
-const HEX = Buffer.from('0123456789ABCDEF', 'latin1');
-const CRLF_BYTES = Buffer.from('\r\n', 'latin1');
-const LF_BYTES = Buffer.from('\n', 'latin1');
+/** Writes a soft break into out at `at`; returns the new length. */
+function softBreak(out: Buffer, at: number, crlf: boolean): number {
+  let length = at;
+  out[length++] = EQUALS;
+  if (crlf) out[length++] = CR;
+  out[length++] = LF;
+  return length;
+}
+
+/**
+ * Writes byte as "=XY" into the output at `at`, in one 32-bit store whose fourth byte the next output
+ * overwrites (the output has room: it is 16 bytes longer than any encoding); returns the new length.
+ */
+function escapeQp(outWords: DataView, at: number, byte: number): number {
+  outWords.setInt32(at, QP_ESCAPE[byte]!, true);
+  return at + 3;
+}
 
 /**
  * Encodes data[start, end), one line of text (or all of it for UTF-16/32), into out from index `at`,
- * with soft breaks; returns the new length. Positions and the column live in locals: this runs over every
- * byte of every rewritten part, and per-byte method calls on a writer object cost a third of it.
+ * with soft breaks; returns the new length. `words` and `outWords` view data and out. This runs over
+ * every byte of every rewritten part, so positions and the column live in locals, and literal bytes are
+ * copied in runs, a 32-bit word at a time (as in decoding) where the run has room for one. The last byte
+ * takes the same paths as the others (not code after the loop, for the reason in decodeQuotedPrintable).
  */
-function encodeQpLine(data: Buffer, start: number, end: number, out: Buffer, at: number, crlf: boolean): number {
+function encodeQpLine(data: Buffer, words: DataView, start: number, end: number, out: Buffer, outWords: DataView, at: number, crlf: boolean): number {
   let length = at;
   let column = 0;
+  let i = start;
   const last = end - 1;
-  for (let i = start; i < end; i++) {
+  // Every byte but the last must leave column 76 free for a soft break; the last may use it.
+  const room = QP_MAX_LINE - 1;
+  while (i < end) {
     const byte = data[i]!;
-    // The last byte may use column 76, as no soft break follows it; a blank there would be
-    // stripped by the decoder, so it is escaped.
-    const literal = isLiteralQp(byte) && !(i === last && (byte === SPACE || byte === TAB));
-    const width = literal ? 1 : 3;
-    if (column + width > (i === last ? QP_MAX_LINE : QP_MAX_LINE - 1)) {
-      out[length++] = EQUALS;
-      if (crlf) out[length++] = CR;
-      out[length++] = LF;
+    if ((i === last ? QP_LITERAL_AT_END : QP_LITERAL)[byte] === 0) {
+      // Escapes come in runs too (UTF-8 sequences, non-Latin text, UTF-16), written here in one loop,
+      // with any single literal byte between two of them.
+      do {
+        if (column + 3 > (i === last ? QP_MAX_LINE : room)) {
+          length = softBreak(out, length, crlf);
+          column = 0;
+        }
+        length = escapeQp(outWords, length, data[i]!);
+        column += 3;
+        i++;
+        if (i + 1 < last && QP_LITERAL[data[i]!] === 1 && QP_LITERAL[data[i + 1]!] === 0) {
+          if (column >= room) {
+            length = softBreak(out, length, crlf);
+            column = 0;
+          }
+          out[length++] = data[i]!;
+          column++;
+          i++;
+        }
+      } while (i < last && QP_LITERAL[data[i]!] === 0);
+      continue;
+    }
+    if (column >= (i === last ? QP_MAX_LINE : room)) {
+      length = softBreak(out, length, crlf);
       column = 0;
     }
-    if (literal) {
-      out[length++] = byte;
-    } else {
-      out[length++] = EQUALS;
-      out[length++] = HEX[byte >> 4]!;
-      out[length++] = HEX[byte & 15]!;
+    out[length++] = byte;
+    i++;
+    column++;
+    if (i >= last || QP_LITERAL[data[i]!] === 0) continue;
+    // A run of literal bytes, up to the end of the room or to the last byte.
+    const stop = Math.min(i + room - column, last);
+    const from = i;
+    while (i < stop - 3) {
+      const word = words.getInt32(i, true);
+      const equals = word ^ EQUALS_X4;
+      // Literal unless some byte is "=", below 0x20 (a tab takes the byte-wise way) or above 0x7e.
+      const special = (((equals - ONES) & ~equals) | ((word - ONES * 0x20) & ~word) | word | (word + ONES)) & HIGH_BITS;
+      // As in decoding: the word goes out whole, and the output keeps its bytes before the first special one.
+      outWords.setInt32(length, word, true);
+      if (special !== 0) {
+        const plain = (31 - Math.clz32(special & -special)) >> 3;
+        length += plain;
+        i += plain;
+        break;
+      }
+      length += 4;
+      i += 4;
     }
-    column += width;
+    while (i < stop && QP_LITERAL[data[i]!] === 1) out[length++] = data[i++]!;
+    column += i - from;
   }
   return length;
 }
@@ -179,15 +320,31 @@ export function encodeQuotedPrintable(data: Buffer, eol: Eol, lineBreaksAreText:
   const crlf = eol === '\r\n';
   // Every byte can become three, and every 73 output bytes may need a soft break (=CRLF).
   const out = Buffer.allocUnsafe(data.length * 3 + Math.ceil((data.length * 3) / 73) * 3 + 16);
-  if (!lineBreaksAreText) return out.subarray(0, encodeQpLine(data, 0, data.length, out, 0, crlf));
-  const hardBreak = crlf ? CRLF_BYTES : LF_BYTES;
+  const words = new DataView(data.buffer, data.byteOffset, data.length);
+  const outWords = new DataView(out.buffer, out.byteOffset, out.length);
+  // No loop here, as in decodeQuotedPrintable.
+  const length = lineBreaksAreText ? encodeQpLines(data, words, out, outWords, crlf) : encodeQpLine(data, words, 0, data.length, out, outWords, 0, crlf);
+  return out.subarray(0, length);
+}
+
+/** Encodes data into out line by line, each eol a hard line break; returns the length. */
+function encodeQpLines(data: Buffer, words: DataView, out: Buffer, outWords: DataView, crlf: boolean): number {
   let length = 0;
   let pos = 0;
-  for (let hit = data.indexOf(hardBreak, pos); hit !== -1; hit = data.indexOf(hardBreak, pos)) {
-    length = encodeQpLine(data, pos, hit, out, length, crlf);
+  let from = 0;
+  for (;;) {
+    const lf = data.indexOf(LF, from);
+    // With CRLF as eol, an LF without a CR before it (in this line) is data.
+    if (crlf && lf !== -1 && (lf - 1 < pos || data[lf - 1] !== CR)) {
+      from = lf + 1;
+      continue;
+    }
+    const lineEnd = lf === -1 ? data.length : crlf ? lf - 1 : lf;
+    length = encodeQpLine(data, words, pos, lineEnd, out, outWords, length, crlf);
+    // The last line ends inside the loop, so that it runs only code every line has warmed up.
+    if (lf === -1) return length;
     if (crlf) out[length++] = CR;
     out[length++] = LF;
-    pos = hit + hardBreak.length;
+    pos = from = lf + 1;
   }
-  return out.subarray(0, encodeQpLine(data, pos, data.length, out, length, crlf));
 }

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { base64Ambiguity, decodeBase64, decodeQuotedPrintable, encodeBase64, encodeQuotedPrintable } from '../../src/mime/transfer.js';
 import { longestLineOf } from './helpers.js';
+import * as reference from './helpers/qp-reference.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const s = (buf: Buffer): string => buf.toString('latin1');
@@ -80,6 +81,123 @@ describe('quoted-printable encoding', () => {
         expect(longestLineOf(encoded)).toBeLessThanOrEqual(76);
       }),
     );
+  });
+});
+
+describe('quoted-printable codecs against the reference (the simple byte-at-a-time versions)', () => {
+  // The fast codecs copy runs of literal bytes a 32-bit word at a time and decode in one pass; the
+  // reference copy of the old code is the specification, byte for byte, for any input.
+  const qpBytes = fc.oneof(
+    {
+      weight: 6,
+      arbitrary: fc.constantFrom(...'==0123456789ABCDEFabcdefGgXx%  \t\r\n\r\n'.split('').map((c) => c.charCodeAt(0)), 0x00, 0x7e, 0x7f, 0x80, 0xe9, 0xff),
+    },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) },
+  );
+  const qpToken = fc.oneof(
+    { weight: 8, arbitrary: qpBytes.map((byte) => [byte]) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .constantFrom('\r\n', '=\r\n', '=\n', '= \r\n', '=\t \n', ' \r\n', '\t\n', ' =\r\n', '=3D', '=3d', '=C3=A9', '=20', '=0D=0A', '==41', '=4', '=\r')
+        .map((t) => [...b(t)]),
+    },
+    // Literal runs, so that lines pass 76 columns and whole words take the fast path.
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(fc.constantFrom('a', 'x y ', '<td>', 'é', '\t'), fc.integer({ min: 1, max: 120 }))
+        .map(([unit, n]) => [...Buffer.from(unit.repeat(n), 'utf8')]),
+    },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 40 }).map((u) => [...u]) },
+  );
+  // Bytes rich in "=", hex digits, blanks, CR, LF, 8-bit bytes and long lines; often placed at an odd
+  // offset inside a larger buffer (as slices of a message are), with bytes after it that must not be read.
+  const qpInput = fc.tuple(fc.array(qpToken, { maxLength: 60 }), fc.nat(7), fc.uint8Array({ maxLength: 5 })).map(([tokens, offset, after]) => {
+    const bytes = tokens.flat();
+    const whole = Buffer.concat([Buffer.alloc(offset, 0x3d), Buffer.from(bytes), Buffer.from(after)]);
+    return whole.subarray(offset, offset + bytes.length);
+  });
+  const eols = fc.constantFrom<'\r\n' | '\n'>('\r\n', '\n');
+
+  it('decodes any bytes exactly as the reference does', () => {
+    fc.assert(
+      fc.property(qpInput, (data) => {
+        expect(s(decodeQuotedPrintable(data))).toBe(s(reference.decodeQuotedPrintable(data)));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+  it('decodes what the reference encoder wrote, and damaged copies of it, exactly as the reference does', () => {
+    fc.assert(
+      fc.property(qpInput, eols, fc.boolean(), fc.nat(), fc.uint8Array({ maxLength: 3 }), (data, eol, breaksAreText, at, noise) => {
+        const encoded = reference.encodeQuotedPrintable(data, eol, breaksAreText);
+        const cut = encoded.length === 0 ? 0 : at % encoded.length;
+        const damaged = Buffer.concat([encoded.subarray(0, cut), Buffer.from(noise), encoded.subarray(cut)]);
+        expect(s(decodeQuotedPrintable(encoded))).toBe(s(reference.decodeQuotedPrintable(encoded)));
+        expect(s(decodeQuotedPrintable(damaged))).toBe(s(reference.decodeQuotedPrintable(damaged)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+  it('encodes any bytes exactly as the reference does, with either eol and either line break rule', () => {
+    fc.assert(
+      fc.property(qpInput, eols, fc.boolean(), (data, eol, breaksAreText) => {
+        expect(s(encodeQuotedPrintable(data, eol, breaksAreText))).toBe(s(reference.encodeQuotedPrintable(data, eol, breaksAreText)));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+  it('encodes decoded text (long lines, few escapes) exactly as the reference does', () => {
+    const line = fc.array(fc.constantFrom('word ', 'a', '<a href="x">', 'é', '\t', ' ', '=', '.', '\xff'), { maxLength: 80 }).map((units) => units.join(''));
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 8 }), eols, fc.constantFrom('\r\n', '\n', ''), fc.boolean(), (lines, eol, end, breaksAreText) => {
+        const data = Buffer.from(lines.join(eol) + end, 'utf8');
+        expect(s(encodeQuotedPrintable(data, eol, breaksAreText))).toBe(s(reference.encodeQuotedPrintable(data, eol, breaksAreText)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+  it('agrees with the reference on every input of up to six bytes from "=", hex digits, blanks, CR, LF and 8-bit', () => {
+    // Short inputs reach every end-of-data case: an escape, a stray "=" or blanks cut off by the end.
+    const alphabet = [...b('=4a \r\n\xe9')];
+    const data = Buffer.alloc(6);
+    const differ: string[] = [];
+    const visit = (length: number): void => {
+      const input = data.subarray(0, length);
+      if (!decodeQuotedPrintable(input).equals(reference.decodeQuotedPrintable(input))) differ.push(`decode ${JSON.stringify(s(input))}`);
+      for (const [eol, breaksAreText] of [
+        ['\r\n', true],
+        ['\n', true],
+        ['\r\n', false],
+      ] as const) {
+        if (!encodeQuotedPrintable(input, eol, breaksAreText).equals(reference.encodeQuotedPrintable(input, eol, breaksAreText))) {
+          differ.push(`encode ${JSON.stringify(s(input))} ${JSON.stringify(eol)} ${breaksAreText}`);
+        }
+      }
+      if (length === data.length) return;
+      for (const byte of alphabet) {
+        data[length] = byte;
+        visit(length + 1);
+      }
+    };
+    visit(0);
+    expect(differ.slice(0, 10)).toEqual([]);
+  });
+  it('agrees with the reference on every line length around the 76-column limit', () => {
+    for (const eol of ['\r\n', '\n'] as const) {
+      for (let n = 60; n <= 160; n++) {
+        for (const fill of ['x', ' ', '\t', '=', '\xe9']) {
+          for (const tail of ['', 'y', ' ', '\t', '=', '\xe9', eol, ` ${eol}`]) {
+            const data = b(`${'x'.repeat(n % 7)}${fill.repeat(n)}${tail}`);
+            for (const breaksAreText of [true, false]) {
+              expect(s(encodeQuotedPrintable(data, eol, breaksAreText))).toBe(s(reference.encodeQuotedPrintable(data, eol, breaksAreText)));
+            }
+            expect(s(decodeQuotedPrintable(data))).toBe(s(reference.decodeQuotedPrintable(data)));
+          }
+        }
+      }
+    }
   });
 });
 
