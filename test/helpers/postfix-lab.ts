@@ -433,12 +433,21 @@ export class PostfixLab {
 
   /**
    * Counts from the maillog. `sent` counts messages (distinct queue ids with a status=sent line),
-   * not recipients: a message to three recipients at the sink is one delivery, one dump.
+   * not recipients: a message to three recipients at the sink is one delivery, one dump. A short queue
+   * id comes back once its message is gone (it is the file's inode and a clock's microseconds), which a
+   * few thousand messages can meet: after its `removed` line, the id names a new message.
    */
   async maillogCounts(): Promise<MaillogCounts> {
     const lines = (await this.maillog()).split('\n');
     const count = (pattern: RegExp) => lines.filter((line) => pattern.test(line)).length;
-    const sentQueueIds = new Set(lines.filter((line) => / status=sent /.test(line)).map((line) => /: ([0-9A-Za-z]+): to=</.exec(line)?.[1] ?? line));
+    const removals = new Map<string, number>();
+    const sentQueueIds = new Set<string>();
+    for (const line of lines) {
+      const queueId = /: ([0-9A-Za-z]+): (?:to=<|removed$)/.exec(line)?.[1];
+      if (queueId === undefined) continue;
+      if (line.endsWith(': removed')) removals.set(queueId, (removals.get(queueId) ?? 0) + 1);
+      else if (/ status=sent /.test(line)) sentQueueIds.add(`${queueId}#${removals.get(queueId) ?? 0}`);
+    }
     return {
       sent: sentQueueIds.size,
       deferred: count(/ status=deferred /),
