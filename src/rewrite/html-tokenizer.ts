@@ -6,7 +6,8 @@ import { decodeHTMLAttribute } from 'entities/decode';
  * or comment begins and ends, and skips text with `indexOf` instead of reading it code point by code
  * point, as a general tokenizer must (parse5's took 60% of a message's MIME work). Character tokens and
  * doctypes are not reported. Offsets and attribute locations are those parse5 gives with
- * `sourceCodeLocationInfo`; test/rewrite/html-tokenizer.test.ts holds it to parse5 on generated markup.
+ * `sourceCodeLocationInfo`: test/rewrite/html-tokenizer.test.ts holds it to parse5 on generated markup,
+ * and test/rewrite/corpus.test.ts on the template corpus.
  *
  * Without a tree builder, nothing tells a tokenizer that the content of `<style>`, `<title>`, `<script>`
  * and the like is text; it switches itself, on the start tag, as a tree builder would have it.
