@@ -207,12 +207,8 @@ function readComment(source: string, lt: number, handler: HtmlTokenHandler): num
       from = at;
     }
   }
-  if (end < 0) {
-    handler.comment(lt, dataStart, source.length);
-    return EOF;
-  }
-  handler.comment(lt, dataStart, end);
-  return end;
+  handler.comment(lt, dataStart, end < 0 ? source.length : end);
+  return end < 0 ? EOF : end;
 }
 
 /**
@@ -366,14 +362,12 @@ function endOfScriptData(source: string, from: number): number {
             pos += 2;
             continue;
           }
-          state = Script.Escaped;
-          if (isAsciiAlpha(next)) {
-            if (isAppropriateEndTag(source, pos + 1, 'script')) {
-              state = Script.DoubleEscaped;
-              pos += 7; // `<script`; its terminator is read in the double escaped state
-              continue;
-            }
+          if (isAppropriateEndTag(source, pos + 1, 'script')) {
+            state = Script.DoubleEscaped;
+            pos += 7; // `<script`; its terminator is read in the double escaped state
+            continue;
           }
+          state = Script.Escaped;
         } else {
           state = Script.Escaped;
         }

@@ -58,17 +58,15 @@ class ScanState {
  * offset; nothing is re-serialized.
  */
 class HtmlScanner implements HtmlTokenHandler {
-  private text = '';
-
   constructor(
     private readonly state: ScanState,
+    private readonly text: string,
     private readonly base: number,
     private readonly insideComment: boolean,
   ) {}
 
-  run(text: string): void {
-    this.text = text;
-    tokenizeHtml(text, this);
+  run(): void {
+    tokenizeHtml(this.text, this);
   }
 
   wantsAttributes(name: string): boolean {
@@ -93,14 +91,12 @@ class HtmlScanner implements HtmlTokenHandler {
     if (!this.state.clicks || this.insideComment) return;
     // Most conditional comments only wrap Outlook's table scaffolding; tokenizing their inside again is
     // needed only when it can hold a link or one of our markers.
-    const data = this.text.slice(dataStart, end);
+    const { text } = this;
+    const data = text.slice(dataStart, end);
     if (!CONDITIONAL_COMMENT.test(data) || !MAY_HOLD_LINK.test(data)) return;
-    const { source } = this.state;
-    const at = this.base + start;
-    const to = this.base + end;
     // Only a complete `<!--...-->` has a known inside; anything odder is left as it is.
-    if (!source.startsWith('<!--', at) || !source.startsWith('-->', to - 3) || to - 3 < at + 4) return;
-    new HtmlScanner(this.state, at + 4, true).run(source.slice(at + 4, to - 3));
+    if (!text.startsWith('<!--', start) || !text.startsWith('-->', end - 3) || end - 3 < start + 4) return;
+    new HtmlScanner(this.state, text.slice(start + 4, end - 3), this.base + start + 4, true).run();
   }
 
   private noteOpentag(tag: SourceTag): void {
@@ -122,7 +118,7 @@ class HtmlScanner implements HtmlTokenHandler {
         href = attr;
         continue;
       }
-      const marker = readMarker(attr.name, () => attributeValue(this.text, attr));
+      const marker = readMarker(attr, this.text);
       if (marker === null) continue;
       optedOut ||= marker === 'opt-out';
       if (attr.name === LINK_NAME_ATTR) linkName = truncateUtf8(attributeValue(this.text, attr), MAX_LINK_NAME_BYTES) || undefined;
@@ -187,15 +183,15 @@ const MAY_HOLD_LINK = /href|data-msys-|data-notrack|clicktracking|data-mautic-/i
 type Marker = 'opt-out' | 'remove';
 
 /** Is this attribute one of the per-link instructions to the tracker (removed from the HTML)? */
-function readMarker(name: string, value: () => string): Marker | null {
-  switch (name) {
+function readMarker(attr: SourceAttribute, text: string): Marker | null {
+  switch (attr.name) {
     case 'data-msys-clicktrack':
-      return value().trim() === '0' ? 'opt-out' : 'remove';
+      return attributeValue(text, attr).trim() === '0' ? 'opt-out' : 'remove';
     case 'data-notrack':
     case 'data-mautic-disable-tracking':
       return 'opt-out';
     case 'clicktracking':
-      return value().trim().toLowerCase() === 'off' ? 'opt-out' : null;
+      return attributeValue(text, attr).trim().toLowerCase() === 'off' ? 'opt-out' : null;
     case LINK_NAME_ATTR:
     case UNSUBSCRIBE_ATTR:
       return 'remove';
@@ -255,7 +251,7 @@ function placePixel(state: ScanState, pixelHtml: string): NonNullable<RewriteOut
 export function rewriteHtml(source: string, opts: RewriteOptions): RewriteOutcome {
   if (!opts.clicks && !opts.opens) return unchangedOutcome(source, 0);
   const state = new ScanState(source, opts.minter, opts.clicks, opts.opens, opts.urlVerdicts);
-  new HtmlScanner(state, 0, false).run(source);
+  new HtmlScanner(state, source, 0, false).run();
   const { tracked, left, limit } = withinLinkLimit(state.pending, opts.maxLinks);
   const { links, declined } = mintPending(tracked, opts.minter, encodeForAttribute);
   if (opts.honeypot && links.length > 0) placeHoneypot(state, links, opts.minter);
