@@ -244,6 +244,31 @@ export interface MaillogCounts {
   milterRejects: number;
 }
 
+/**
+ * Counts from a maillog. `sent` counts messages (distinct queue ids with a status=sent line), not
+ * recipients: a message to three recipients at the sink is one delivery, one dump. A short queue id comes
+ * back once its message is gone (it is the file's inode and a clock's microseconds), which a few thousand
+ * messages can meet: after its `removed` line, the id names a new message.
+ */
+export function countMaillog(maillog: string): MaillogCounts {
+  const lines = maillog.split('\n');
+  const count = (pattern: RegExp) => lines.filter((line) => pattern.test(line)).length;
+  const removals = new Map<string, number>();
+  const sentQueueIds = new Set<string>();
+  for (const line of lines) {
+    const queueId = /: ([0-9A-Za-z]+): (?:to=<|removed$)/.exec(line)?.[1];
+    if (queueId === undefined) continue;
+    if (line.endsWith(': removed')) removals.set(queueId, (removals.get(queueId) ?? 0) + 1);
+    else if (/ status=sent /.test(line)) sentQueueIds.add(`${queueId}#${removals.get(queueId) ?? 0}`);
+  }
+  return {
+    sent: sentQueueIds.size,
+    deferred: count(/ status=deferred /),
+    bounced: count(/ status=bounced /),
+    milterRejects: count(/ milter-reject: /),
+  };
+}
+
 export interface PostfixLabOptions {
   /** smtpd_milters / non_smtpd_milters value (e.g. `inet:127.0.0.1:8899`); empty or omitted: no milter. */
   milter?: string;
@@ -431,29 +456,9 @@ export class PostfixLab {
     return (await this.maillog()).split('\n').filter((line) => pattern.test(line));
   }
 
-  /**
-   * Counts from the maillog. `sent` counts messages (distinct queue ids with a status=sent line),
-   * not recipients: a message to three recipients at the sink is one delivery, one dump. A short queue
-   * id comes back once its message is gone (it is the file's inode and a clock's microseconds), which a
-   * few thousand messages can meet: after its `removed` line, the id names a new message.
-   */
+  /** Counts from the maillog (countMaillog). */
   async maillogCounts(): Promise<MaillogCounts> {
-    const lines = (await this.maillog()).split('\n');
-    const count = (pattern: RegExp) => lines.filter((line) => pattern.test(line)).length;
-    const removals = new Map<string, number>();
-    const sentQueueIds = new Set<string>();
-    for (const line of lines) {
-      const queueId = /: ([0-9A-Za-z]+): (?:to=<|removed$)/.exec(line)?.[1];
-      if (queueId === undefined) continue;
-      if (line.endsWith(': removed')) removals.set(queueId, (removals.get(queueId) ?? 0) + 1);
-      else if (/ status=sent /.test(line)) sentQueueIds.add(`${queueId}#${removals.get(queueId) ?? 0}`);
-    }
-    return {
-      sent: sentQueueIds.size,
-      deferred: count(/ status=deferred /),
-      bounced: count(/ status=bounced /),
-      milterRejects: count(/ milter-reject: /),
-    };
+    return countMaillog(await this.maillog());
   }
 
   /** Waits until the maillog shows at least `count` messages delivered (status=sent) to smtp-sink. */
