@@ -8,7 +8,7 @@ import { errorCode, errorMessage } from '../util/errors.js';
 import { trackingHosts } from './settings.js';
 import { TrackingCaches } from './tracking-caches.js';
 import { prepareTracking } from './tracking-filter.js';
-import { workOutcome } from './work-outcome.js';
+import { withPackedIds, workOutcome } from './work-outcome.js';
 import { reviveEnvelope, transferOf, type WorkerInit, type WorkerJob, type WorkerReply } from './worker-messages.js';
 
 const port = parentPort;
@@ -19,10 +19,10 @@ const caches = new TrackingCaches(trackingHosts(init.config));
 
 port.on('message', (job: WorkerJob) => {
   try {
-    const outcome = workOutcome(prepareTracking(reviveEnvelope(job.msg), init.config, keyring, caches));
-    // Only the new body moves: the rest is small, and row ids may be shared with the caches.
+    const { outcome, ids } = withPackedIds(workOutcome(prepareTracking(reviveEnvelope(job.msg), init.config, keyring, caches)));
+    // The new body and the ids move; the rest is small and copied.
     const body = outcome.kind === 'track' ? outcome.plan.body : null;
-    port.postMessage({ id: job.id, kind: 'done', outcome } satisfies WorkerReply, transferOf(body));
+    port.postMessage({ id: job.id, kind: 'done', outcome } satisfies WorkerReply, [...transferOf(body), ...(ids ? [ids] : [])]);
   } catch (err) {
     port.postMessage({ id: job.id, kind: 'error', code: errorCode(err), message: errorMessage(err) } satisfies WorkerReply);
   }

@@ -23,6 +23,29 @@ export function reviveOutcome(outcome: WorkOutcome): WorkOutcome {
   return outcome;
 }
 
+/**
+ * An outcome as it leaves a worker, with the buffer to move along with it: its record and row ids
+ * copied into one buffer of their own. Each id alone is a 12-byte view of an 8 KB slab of Node's
+ * buffer pool, and structured clone copies a view's whole backing store: two or three slabs a
+ * message, copied, then pinned on the main thread by the ids the store keeps. The rows are new
+ * objects: the minter's may be shared with the worker's caches.
+ */
+export function withPackedIds(outcome: WorkOutcome): { outcome: WorkOutcome; ids: ArrayBuffer | null } {
+  if (outcome.kind !== 'track') return { outcome, ids: null };
+  let size = outcome.record.id.length;
+  for (const row of outcome.urlRows) size += row.id.length;
+  const ids = Buffer.alloc(size); // not from the pool: a buffer of its own, so it can be moved
+  let at = 0;
+  const place = (id: Uint8Array): Buffer => {
+    ids.set(id, at);
+    at += id.length;
+    return ids.subarray(at - id.length, at);
+  };
+  const record = { ...outcome.record, id: place(outcome.record.id) };
+  const urlRows = outcome.urlRows.map((row) => ({ ...row, id: place(row.id) }));
+  return { outcome: { ...outcome, record, urlRows }, ids: ids.buffer };
+}
+
 /** The outcome the milter gets: the rewritten links counted, not sent. */
 export function workOutcome(outcome: TrackingOutcome): WorkOutcome {
   if (outcome.kind !== 'track') return outcome;

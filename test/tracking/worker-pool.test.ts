@@ -55,6 +55,10 @@ describe('tracking pool', () => {
     expect(hex(pooled.urlRows)).toEqual(hex(inline.urlRows));
     expect(pooled.urlRows.every((r) => Buffer.isBuffer(r.id))).toBe(true);
     expect(Buffer.isBuffer(pooled.record.id)).toBe(true);
+    // The ids arrive packed in one buffer of their own, not each a view of a copied 8 KB pool slab.
+    const ids = [pooled.record.id, ...pooled.urlRows.map((r) => r.id)];
+    expect(new Set(ids.map((id) => id.buffer)).size).toBe(1);
+    expect(pooled.record.id.buffer.byteLength).toBe(ids.reduce((sum, id) => sum + id.length, 0));
     // The reply's bytes are revived field by field: none may be left a plain Uint8Array.
     expect(plainByteArrays(pooled)).toEqual([]);
     expect(pooled.record.time).toBeInstanceOf(Date);
