@@ -8,8 +8,8 @@ import { errorCode, errorMessage } from '../util/errors.js';
 import { trackingHosts } from './settings.js';
 import { TrackingCaches } from './tracking-caches.js';
 import { prepareTracking } from './tracking-filter.js';
-import { withPackedIds, workOutcome } from './work-outcome.js';
-import { reviveEnvelope, transferOf, type WorkerInit, type WorkerJob, type WorkerReply } from './worker-messages.js';
+import { packOutcome, workOutcome } from './work-outcome.js';
+import { reviveEnvelope, type WorkerInit, type WorkerJob, type WorkerReply } from './worker-messages.js';
 
 const port = parentPort;
 if (!port) throw new Error('tracking-worker runs as a worker thread');
@@ -19,10 +19,8 @@ const caches = new TrackingCaches(trackingHosts(init.config));
 
 port.on('message', (job: WorkerJob) => {
   try {
-    const { outcome, ids } = withPackedIds(workOutcome(prepareTracking(reviveEnvelope(job.msg), init.config, keyring, caches)));
-    // The new body and the ids move; the rest is small and copied.
-    const body = outcome.kind === 'track' ? outcome.plan.body : null;
-    port.postMessage({ id: job.id, kind: 'done', outcome } satisfies WorkerReply, [...transferOf(body), ...(ids ? [ids] : [])]);
+    const { reply, transfer } = packOutcome(workOutcome(prepareTracking(reviveEnvelope(job.msg), init.config, keyring, caches)));
+    port.postMessage({ id: job.id, kind: 'done', outcome: reply } satisfies WorkerReply, transfer);
   } catch (err) {
     port.postMessage({ id: job.id, kind: 'error', code: errorCode(err), message: errorMessage(err) } satisfies WorkerReply);
   }

@@ -7,7 +7,7 @@ import type { Keyring } from '../tokens/index.js';
 import type { ConfigValues } from '../config/load.js';
 import type { Logger } from '../util/log.js';
 import { TrackingErrorCode } from './errors.js';
-import { reviveOutcome, type WorkOutcome } from './work-outcome.js';
+import { reviveOutcome, type WorkOutcome, type WorkReply } from './work-outcome.js';
 import { transferable, transferOf, type WorkerEnvelope, type WorkerInit, type WorkerReply } from './worker-messages.js';
 
 export interface TrackingPoolOptions {
@@ -196,7 +196,7 @@ export class TrackingPool {
     slot.job = null;
     if (job && job.id === reply.id) {
       this.done += 1;
-      if (reply.kind === 'done') this.settle(job, null, reviveOutcome(reply.outcome as WorkOutcome));
+      if (reply.kind === 'done') this.settle(job, null, reviveOutcome(reply.outcome as WorkReply));
       else this.settle(job, new CodedError(reply.code, reply.message));
     }
     this.next(slot);
