@@ -6,6 +6,7 @@ import { createLogger } from '../util/log.js';
 import { startDaemon, type DaemonRole } from '../app/daemon.js';
 import { errorCode, errorMessage } from '../util/errors.js';
 import { VERSION } from '../version.js';
+import { applyDaemonV8Flags } from './v8-flags.js';
 
 const FLAGS = `  --config FILE     TOML configuration file (see README, "Configuration")
   --milter SOCKET   milter listener: inet:127.0.0.1:8899 (default), inet:[::1]:8899, unix:/run/trackmilter/milter.sock
@@ -47,6 +48,7 @@ export function daemonCommand(role: DaemonRole): (argv: string[]) => Promise<num
     const { config, warnings } = await readConfig(values.config, flagOverrides(values));
     const logger = createLogger({ level: config['log.level'] });
     for (const warning of [...warnings, ...roleWarnings(config, role)]) logger.warn({}, warning);
+    applyDaemonV8Flags();
     const daemon = await startDaemon(config, logger, role);
     const stopped = runUntilSignalled(daemon, logger);
     // Only now: whoever waits for this line may signal us at once, and the handlers are in place.
