@@ -5,7 +5,7 @@ import v8 from 'node:v8';
  * V8's memory reducer runs full collections once a process has allocated little for a few seconds,
  * and those drop the object shapes only in-flight messages used: every function compiled against
  * them is thrown away. A milter between two sends, or under bench:mta between rounds, then compiles
- * its per-message paths again in every thread (under --trace-deopt: about 40 functions per worker
+ * its per-message paths again in every thread (under --trace-deopt: about 35 functions per worker
  * after each quiet spell). A daemon keeps its heaps at their working size instead. Whoever wants
  * the reducer passes --memory-reducer in NODE_OPTIONS or to node, and that choice stands.
  */
