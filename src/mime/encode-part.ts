@@ -16,7 +16,8 @@ interface PartEncoding {
   tail: Buffer;
 }
 
-type EncodeResult = { bytes: Buffer; cte: string } | { skip: PartSkip };
+/** `data`: the new text in the part's charset, before the transfer encoding (what `bytes` must decode to). */
+type EncodeResult = { bytes: Buffer; cte: string; data: Buffer } | { skip: PartSkip };
 
 /** Whether 7bit/8bit can carry the data as it is (RFC 2045 2.7, 2.8). */
 function fitsAsIs(data: Buffer, cte: '7bit' | '8bit', eol: Eol): boolean {
@@ -30,7 +31,7 @@ function quotedPrintable(data: Buffer, encoding: PartEncoding): Buffer {
 
 export function encodePart(text: string, encoding: PartEncoding): EncodeResult {
   const result = encodeData(text, encoding);
-  return 'skip' in result ? result : { bytes: Buffer.concat([result.bytes, encoding.tail]), cte: result.cte };
+  return 'skip' in result ? result : { bytes: Buffer.concat([result.bytes, encoding.tail]), cte: result.cte, data: result.data };
 }
 
 function encodeData(text: string, encoding: PartEncoding): EncodeResult {
@@ -40,15 +41,15 @@ function encodeData(text: string, encoding: PartEncoding): EncodeResult {
   }
   switch (encoding.cte) {
     case 'base64':
-      return { bytes: encodeBase64(data, encoding.eol), cte: 'base64' };
+      return { bytes: encodeBase64(data, encoding.eol), cte: 'base64', data };
     case 'quoted-printable':
-      return { bytes: quotedPrintable(data, encoding), cte: 'quoted-printable' };
+      return { bytes: quotedPrintable(data, encoding), cte: 'quoted-printable', data };
     case 'binary':
-      return { bytes: data, cte: 'binary' };
+      return { bytes: data, cte: 'binary', data };
     case '7bit':
     case '8bit':
-      if (fitsAsIs(data, encoding.cte, encoding.eol)) return { bytes: data, cte: encoding.cte };
-      return { bytes: quotedPrintable(data, encoding), cte: 'quoted-printable' };
+      if (fitsAsIs(data, encoding.cte, encoding.eol)) return { bytes: data, cte: encoding.cte, data };
+      return { bytes: quotedPrintable(data, encoding), cte: 'quoted-printable', data };
     default:
       return { skip: { code: 'unsupported-transfer-encoding', detail: encoding.cte } };
   }

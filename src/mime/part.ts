@@ -111,9 +111,14 @@ function isSkip(value: unknown): value is PartSkip {
   return typeof value === 'object' && value !== null && 'code' in value;
 }
 
-/** Guards against an encoder bug ever reaching a recipient: the new bytes must decode to exactly the new text. */
-function decodesTo(bytes: Buffer, cte: string, charset: Charset, text: string): boolean {
-  return charset.decode(decodeTransfer(cte, bytes)) === text;
+/**
+ * Guards against an encoder bug ever reaching a recipient: the new bytes must decode to exactly the new
+ * text. They are held to the new text's charset bytes (`data`), not decoded back into a second copy of
+ * the text: a charset's encode gives bytes only when they decode to the text (Charset.encode), so
+ * bytes that come back as `data` decode to the new text, and a byte compare costs no string.
+ */
+function decodesTo(bytes: Buffer, cte: string, data: Buffer): boolean {
+  return decodeTransfer(cte, bytes).equals(data);
 }
 
 /** Where the new transfer encoding has to be declared when it changes. */
@@ -129,7 +134,7 @@ function reencode(entity: Entity, body: Buffer, raw: Buffer, decoded: Decoded, n
   const tail = contentTail(entity, raw);
   const encoded = encodePart(newText, { charset: decoded.charset, cte: entity.info.cte, eol, tail });
   if ('skip' in encoded) return encoded.skip;
-  if (!decodesTo(encoded.bytes.subarray(0, encoded.bytes.length - tail.length), encoded.cte, decoded.charset, newText)) {
+  if (!decodesTo(encoded.bytes.subarray(0, encoded.bytes.length - tail.length), encoded.cte, encoded.data)) {
     return { code: 'self-check-failed', detail: `re-encoded ${encoded.cte} part does not decode to the new text` };
   }
   const declared = encoded.cte === entity.info.cte ? { headerEdits: [], rootHeaderChanges: [] } : declareEncoding(entity, encoded.cte, eol);
