@@ -18,6 +18,22 @@ describe('RowIdCache', () => {
     for (let n = 0; n < 50; n++) expect(cache.get(one, row(n))).toEqual(urlRowId(one.current, row(n)));
   });
 
+  it('keeps rows of other sends, lists and link names apart, whichever way they are asked for', () => {
+    const cache = new RowIdCache(8);
+    const variants = [row(1), { ...row(1), sendId: 'a2' }, { ...row(1), listId: 'm' }, { ...row(1), linkName: 'n' }, { ...row(1), linkName: 'n\0' }];
+    for (let round = 0; round < 3; round++) {
+      for (const content of variants) {
+        expect(cache.get(one, content)).toEqual(urlRowId(one.current, content));
+        expect(cache.rowsOf(one, content.sendId, content.listId, content.linkName)(content.url)).toEqual(urlRowId(one.current, content));
+      }
+    }
+    expect(new Set(variants.map((content) => cache.get(one, content).toString('hex'))).size).toBe(variants.length);
+    // A cache of no capacity keeps nothing and still answers.
+    const none = new RowIdCache(0);
+    expect(none.get(one, row(2))).toEqual(urlRowId(one.current, row(2)));
+    expect(none.get(one, row(2))).not.toBe(none.get(one, row(2)));
+  });
+
   it('hashes the row of an over-long URL every time rather than keep it', () => {
     const cache = new RowIdCache(4);
     const long = { ...row(1), url: `https://shop.example/${'p'.repeat(MAX_CACHED_URL_CHARS)}` };
