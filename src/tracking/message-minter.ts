@@ -18,6 +18,7 @@ import type { LinkFound, LinkMinter } from '../rewrite/types.js';
 import { isUnsubscribePlaceholder } from '../rewrite/unsubscribe-placeholder.js';
 import type { UrlRow } from '../store/index.js';
 import { MAX_CACHED_URL_CHARS } from '../rewrite/url-verdict-cache.js';
+import { BoundedMap } from '../util/bounded-map.js';
 import { detached } from '../util/string-pool.js';
 import type { SendIdentity } from './send-context.js';
 
@@ -57,6 +58,8 @@ interface MessageMinterOptions {
  * of rows, as in BoundedMap (src/util/bounded-map.ts): at most `capacity` rows.
  */
 export class RowIdCache {
+  /** Links' URLs split at their query (splitQuery), by URL. */
+  private readonly splits: BoundedMap<ReturnType<typeof splitQuery>>;
   private young = new Map<string, Map<string, Buffer>>();
   private old = new Map<string, Map<string, Buffer>>();
   private youngRows = 0;
@@ -64,6 +67,24 @@ export class RowIdCache {
 
   constructor(readonly capacity = 20_000) {
     this.generationRows = Math.ceil(capacity / 2);
+    this.splits = new BoundedMap(capacity);
+  }
+
+  /**
+   * splitQuery, remembered. A send's copies link to the same URLs, found as the same strings (those the
+   * URL verdict cache keeps), so the lookup hashes nothing new, and the row URL it gives is the same
+   * string each time too, already hashed for the row maps: a new slice per link had to be hashed twice.
+   */
+  splitOf(url: string): ReturnType<typeof splitQuery> {
+    if (url.length > MAX_CACHED_URL_CHARS) return splitQuery(url);
+    let split = this.splits.get(url);
+    if (split === undefined) {
+      // Cut from a copy: the URL may be a slice of a message's body, which kept parts would keep alive.
+      const key = detached(url);
+      split = splitQuery(key);
+      this.splits.set(key, split);
+    }
+    return split;
   }
 
   get(keyring: Keyring, content: { sendId: string; listId: string; url: string; linkName: string }): Buffer {
@@ -146,7 +167,7 @@ export function createMessageMinter(o: MessageMinterOptions): MessageMinter {
       try {
         if (mintClick === null) return statelessClick(link);
         // As GreenArrow does: the row holds the URL up to `?`; the query travels in the link.
-        const { rowUrl, query } = splitQuery(link.url);
+        const { rowUrl, query } = o.rowIds ? o.rowIds.splitOf(link.url) : splitQuery(link.url);
         const id = rowId(rowUrl, link.linkName ?? '');
         const { position, part } = link;
         const token = mintClick(link.unsubscribe ? { rowId: id, position, part, unsubscribeLink: true } : { rowId: id, position, part });
