@@ -13,7 +13,10 @@ export interface Charset {
   /** True when CR and LF bytes are line breaks (ASCII-compatible line structure); false for UTF-16/32. */
   lineBreaksAreText: boolean;
   decode(bytes: Buffer): string | null;
-  /** Null when the text holds a character the charset cannot represent. */
+  /**
+   * Null when the text holds a character the charset cannot represent; otherwise bytes that decode to
+   * exactly the text. The part's self-check (part.ts, decodesTo) leans on this: it compares bytes.
+   */
   encode(text: string): Buffer | null;
   /**
    * Whether decoding `bytes` and encoding the text again gives them back, known without doing it;

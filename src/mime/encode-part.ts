@@ -16,7 +16,8 @@ interface PartEncoding {
   tail: Buffer;
 }
 
-type EncodeResult = { bytes: Buffer; cte: string } | { skip: PartSkip };
+/** `bytes`: the content, tail included; `data`: the new text in the part's charset, what `bytes` less the tail must decode to. */
+type EncodeResult = { bytes: Buffer; cte: string; data: Buffer } | { skip: PartSkip };
 
 /** Whether 7bit/8bit can carry the data as it is (RFC 2045 2.7, 2.8). */
 function fitsAsIs(data: Buffer, cte: '7bit' | '8bit', eol: Eol): boolean {
@@ -24,31 +25,32 @@ function fitsAsIs(data: Buffer, cte: '7bit' | '8bit', eol: Eol): boolean {
   return cte === '8bit' || data.every((b) => b < 0x80);
 }
 
+/** Quoted-printable, the tail after it: the encoder writes both, with no concatenation after. */
 function quotedPrintable(data: Buffer, encoding: PartEncoding): Buffer {
-  return encodeQuotedPrintable(data, encoding.eol, encoding.charset.lineBreaksAreText);
+  return encodeQuotedPrintable(data, encoding.eol, encoding.charset.lineBreaksAreText, encoding.tail);
 }
 
+function withTail(bytes: Buffer, encoding: PartEncoding): Buffer {
+  return Buffer.concat([bytes, encoding.tail]);
+}
+
+/** The part's new content bytes, the tail included, and `data`, what they must decode to without it. */
 export function encodePart(text: string, encoding: PartEncoding): EncodeResult {
-  const result = encodeData(text, encoding);
-  return 'skip' in result ? result : { bytes: Buffer.concat([result.bytes, encoding.tail]), cte: result.cte };
-}
-
-function encodeData(text: string, encoding: PartEncoding): EncodeResult {
   const data = encoding.charset.encode(text);
   if (data === null) {
     return { skip: { code: 'unrepresentable', detail: `new text has characters that ${encoding.charset.name} cannot represent` } };
   }
   switch (encoding.cte) {
     case 'base64':
-      return { bytes: encodeBase64(data, encoding.eol), cte: 'base64' };
+      return { bytes: withTail(encodeBase64(data, encoding.eol), encoding), cte: 'base64', data };
     case 'quoted-printable':
-      return { bytes: quotedPrintable(data, encoding), cte: 'quoted-printable' };
+      return { bytes: quotedPrintable(data, encoding), cte: 'quoted-printable', data };
     case 'binary':
-      return { bytes: data, cte: 'binary' };
+      return { bytes: withTail(data, encoding), cte: 'binary', data };
     case '7bit':
     case '8bit':
-      if (fitsAsIs(data, encoding.cte, encoding.eol)) return { bytes: data, cte: encoding.cte };
-      return { bytes: quotedPrintable(data, encoding), cte: 'quoted-printable' };
+      if (fitsAsIs(data, encoding.cte, encoding.eol)) return { bytes: withTail(data, encoding), cte: encoding.cte, data };
+      return { bytes: quotedPrintable(data, encoding), cte: 'quoted-printable', data };
     default:
       return { skip: { code: 'unsupported-transfer-encoding', detail: encoding.cte } };
   }

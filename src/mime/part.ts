@@ -8,7 +8,7 @@ import type { Entity } from './entity.js';
 import { detectEol } from './eol.js';
 import type { Candidate } from './locate.js';
 import { transferEncodingEdits, type Edit } from './body-edits.js';
-import { base64Ambiguity, decodeTransfer, SUPPORTED_ENCODINGS, type Eol } from './transfer.js';
+import { base64Ambiguity, decodeQuotedPrintable, decodeTransfer, SUPPORTED_ENCODINGS, type Eol } from './transfer.js';
 import type { HeaderField, MimeLimits, PartReport, PartTransform, BodyRewriteOptions, PartSkip } from './types.js';
 
 export interface PartOutcome {
@@ -83,12 +83,25 @@ function precheck(entity: Entity, limits: MimeLimits): PartSkip | undefined {
   return undefined;
 }
 
+// Decoded bytes are read and dropped before the next decoding: a part's, turned into its text at once,
+// and the self-check's, compared at once. Parts up to DECODE_SCRATCH_LIMIT bytes decode into this one
+// buffer (grown as they come) instead of a new one each, twice per part rewritten.
+const DECODE_SCRATCH_LIMIT = 1 << 20;
+let decodeScratch = Buffer.allocUnsafe(0);
+
+/** decodeTransfer, its result good only until the next call: nothing may keep it. */
+function decodeTransient(cte: string, bytes: Buffer): Buffer {
+  if (cte !== 'quoted-printable' || bytes.length > DECODE_SCRATCH_LIMIT) return decodeTransfer(cte, bytes);
+  if (decodeScratch.length < bytes.length) decodeScratch = Buffer.allocUnsafe(Math.min(Math.max(bytes.length, 2 * decodeScratch.length), DECODE_SCRATCH_LIMIT));
+  return decodeQuotedPrintable(bytes, decodeScratch);
+}
+
 function decodePart(entity: Entity, raw: Buffer): Decoded | PartSkip {
   const encoded = raw.subarray(0, raw.length - contentTail(entity, raw).length);
   // Rewriting such a part would write our reading of it for every reader, changing what some saw outside the links.
   const ambiguity = entity.info.cte === 'base64' ? base64Ambiguity(encoded) : undefined;
   if (ambiguity) return { code: 'ambiguous-base64', detail: ambiguity };
-  const data = decodeTransfer(entity.info.cte, encoded);
+  const data = decodeTransient(entity.info.cte, encoded);
   const charset = lookupCharset(entity.info.charset, data);
   if (!charset) return { code: 'unknown-charset', detail: entity.info.charset ?? '' };
   const text = charset.decode(data);
@@ -111,9 +124,14 @@ function isSkip(value: unknown): value is PartSkip {
   return typeof value === 'object' && value !== null && 'code' in value;
 }
 
-/** Guards against an encoder bug ever reaching a recipient: the new bytes must decode to exactly the new text. */
-function decodesTo(bytes: Buffer, cte: string, charset: Charset, text: string): boolean {
-  return charset.decode(decodeTransfer(cte, bytes)) === text;
+/**
+ * Guards against an encoder bug ever reaching a recipient: the new bytes must decode to exactly the new
+ * text. They are held to the new text's charset bytes (`data`), not decoded back into a second copy of
+ * the text: a charset's encode gives bytes only when they decode to the text (Charset.encode), so
+ * bytes that come back as `data` decode to the new text, and a byte compare costs no string.
+ */
+function decodesTo(bytes: Buffer, cte: string, data: Buffer): boolean {
+  return decodeTransient(cte, bytes).equals(data);
 }
 
 /** Where the new transfer encoding has to be declared when it changes. */
@@ -129,7 +147,7 @@ function reencode(entity: Entity, body: Buffer, raw: Buffer, decoded: Decoded, n
   const tail = contentTail(entity, raw);
   const encoded = encodePart(newText, { charset: decoded.charset, cte: entity.info.cte, eol, tail });
   if ('skip' in encoded) return encoded.skip;
-  if (!decodesTo(encoded.bytes.subarray(0, encoded.bytes.length - tail.length), encoded.cte, decoded.charset, newText)) {
+  if (!decodesTo(encoded.bytes.subarray(0, encoded.bytes.length - tail.length), encoded.cte, encoded.data)) {
     return { code: 'self-check-failed', detail: `re-encoded ${encoded.cte} part does not decode to the new text` };
   }
   const declared = encoded.cte === entity.info.cte ? { headerEdits: [], rootHeaderChanges: [] } : declareEncoding(entity, encoded.cte, eol);

@@ -41,10 +41,13 @@ function lineBreakAt(data: Buffer, at: number): number {
   return byte === CR && data[at + 1] === LF ? 2 : 0;
 }
 
-/** Quoted-printable decoding; hard line breaks are kept exactly as they were (CRLF or LF). */
-export function decodeQuotedPrintable(data: Buffer): Buffer {
+/**
+ * Quoted-printable decoding; hard line breaks are kept exactly as they were (CRLF or LF). The result is
+ * written into `into` when it is given and has room (data.length bytes), else into a new Buffer.
+ */
+export function decodeQuotedPrintable(data: Buffer, into?: Buffer): Buffer {
   // Never longer than its input, so one allocation does.
-  const out = Buffer.allocUnsafe(data.length);
+  const out = into !== undefined && into.length >= data.length ? into : Buffer.allocUnsafe(data.length);
   // The loop lives in its own function, and this one has none: V8 compiles a long loop while it runs
   // (on-stack replacement), before the code after the loop has ever run, and on Node 20 code there with
   // no type feedback yet (this subarray call) made that compiled loop bail out again on later calls.
@@ -310,21 +313,37 @@ function encodeQpLine(data: Buffer, words: DataView, start: number, end: number,
   return length;
 }
 
+/** Room for the worst case of encoding `size` bytes: every byte can become three, and every 73 output bytes may need a soft break (=CRLF). */
+function qpRoom(size: number): number {
+  return size * 3 + Math.ceil((size * 3) / 73) * 3 + 16;
+}
+
+// Encoding needs room for the worst case, three times the data and more, and uses about a third of it on
+// a newsletter: it writes here, and the result is copied out at its size. Parts up to QP_SCRATCH_LIMIT
+// bytes share this one buffer (grown as they come) instead of allocating the worst case each.
+const QP_SCRATCH_LIMIT = 1 << 20;
+let qpScratch = Buffer.allocUnsafe(0);
+
 /**
- * Quoted-printable encoding. When `lineBreaksAreText` (ASCII-compatible charsets), each eol in
- * the data is a hard line break; any other CR or LF is escaped, so the output never mixes line
- * ending styles (strict MTAs refuse bare LF). For UTF-16/32 every CR and LF byte is data and is
- * escaped. Soft breaks use eol.
+ * Quoted-printable encoding, followed by `tail` (bytes kept after the data, as they were). When
+ * `lineBreaksAreText` (ASCII-compatible charsets), each eol in the data is a hard line break; any other CR
+ * or LF is escaped, so the output never mixes line ending styles (strict MTAs refuse bare LF). For
+ * UTF-16/32 every CR and LF byte is data and is escaped. Soft breaks use eol.
  */
-export function encodeQuotedPrintable(data: Buffer, eol: Eol, lineBreaksAreText: boolean): Buffer {
+export function encodeQuotedPrintable(data: Buffer, eol: Eol, lineBreaksAreText: boolean, tail?: Uint8Array): Buffer {
   const crlf = eol === '\r\n';
-  // Every byte can become three, and every 73 output bytes may need a soft break (=CRLF).
-  const out = Buffer.allocUnsafe(data.length * 3 + Math.ceil((data.length * 3) / 73) * 3 + 16);
+  const room = qpRoom(data.length);
+  if (data.length <= QP_SCRATCH_LIMIT && qpScratch.length < room)
+    qpScratch = Buffer.allocUnsafe(Math.max(room, Math.min(2 * qpScratch.length, qpRoom(QP_SCRATCH_LIMIT))));
+  const out = data.length <= QP_SCRATCH_LIMIT ? qpScratch : Buffer.allocUnsafe(room);
   const words = new DataView(data.buffer, data.byteOffset, data.length);
   const outWords = new DataView(out.buffer, out.byteOffset, out.length);
   // No loop here, as in decodeQuotedPrintable.
   const length = lineBreaksAreText ? encodeQpLines(data, words, out, outWords, crlf) : encodeQpLine(data, words, 0, data.length, out, outWords, 0, crlf);
-  return out.subarray(0, length);
+  const result = Buffer.allocUnsafe(length + (tail?.length ?? 0));
+  out.copy(result, 0, 0, length);
+  if (tail !== undefined) result.set(tail, length);
+  return result;
 }
 
 /** Encodes data into out line by line, each eol a hard line break; returns the length. */

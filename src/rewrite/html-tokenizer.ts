@@ -39,6 +39,11 @@ export interface SourceTag {
 }
 
 export interface HtmlTokenHandler {
+  /**
+   * The only tags reported (start and end) and, of those, the only attributes collected; absent, every
+   * tag and attribute. Others are read past without a string or object made for them.
+   */
+  readonly only?: TokenFilter;
   /** Whether the start tag named so wants its attributes collected (they are always read past). */
   wantsAttributes(name: string): boolean;
   startTag(tag: SourceTag): void;
@@ -117,6 +122,55 @@ function textModeOf(name: string): TextMode {
   }
 }
 
+/** The elements whose content is not markup: their names must be known whatever the handler reports. */
+const TEXT_ELEMENTS = ['style', 'xmp', 'iframe', 'noembed', 'noframes', 'noscript', 'title', 'textarea', 'script', 'plaintext'];
+
+/**
+ * Names (lowercase ASCII, no NUL) found in the source by comparing characters, without a string per
+ * name read: a name is found exactly when the tokenizer would make it (tokenName) equal to one of them.
+ */
+class NameTable {
+  /** The names, by length. */
+  private readonly byLength: Array<string[] | undefined> = [];
+
+  constructor(names: Iterable<string>) {
+    for (const name of new Set(names)) {
+      if (!/^[a-z0-9:_-]+$/.test(name)) throw new Error(`not a lowercase ASCII name: ${JSON.stringify(name)}`);
+      (this.byLength[name.length] ??= []).push(name);
+    }
+  }
+
+  /** The name source[start, end) is, ASCII case-insensitively, or undefined. */
+  find(source: string, start: number, end: number): string | undefined {
+    const names = this.byLength[end - start];
+    if (names === undefined) return undefined;
+    for (const name of names) {
+      let i = 0;
+      while (i < name.length && toAsciiLower(source.charCodeAt(start + i)) === name.charCodeAt(i)) i++;
+      if (i === name.length) return name;
+    }
+    return undefined;
+  }
+}
+
+/** What a handler wants reported (HtmlTokenHandler.only); made once, as the tables are built here. */
+export class TokenFilter {
+  /** The reported tags and the text elements. */
+  readonly tagNames: NameTable;
+  readonly attributeNames: NameTable;
+  private readonly reported: ReadonlySet<string>;
+
+  constructor(tags: readonly string[], attributes: readonly string[]) {
+    this.tagNames = new NameTable([...tags, ...TEXT_ELEMENTS]);
+    this.attributeNames = new NameTable(attributes);
+    this.reported = new Set(tags);
+  }
+
+  reports(tagName: string): boolean {
+    return this.reported.has(tagName);
+  }
+}
+
 const LONG_ATTRIBUTE_LIST = 16;
 
 const NO_ATTRIBUTES: readonly SourceAttribute[] = Object.freeze([]);
@@ -133,14 +187,7 @@ export function tokenizeHtml(source: string, handler: HtmlTokenHandler): void {
     if (lt < 0) return;
     const next = source.charCodeAt(lt + 1);
     if (isAsciiAlpha(next)) {
-      const tag = readTag(source, lt, lt + 1, handler, true);
-      if (tag === null) return;
-      handler.startTag(tag);
-      pos = tag.end;
-      const mode = textModeOf(tag.name);
-      if (mode !== TextMode.Markup) {
-        pos = mode === TextMode.ScriptData ? endOfScriptData(source, pos) : mode === TextMode.Plaintext ? length : endOfText(source, pos, tag.name);
-      }
+      pos = readStartTag(source, lt, handler);
     } else if (next === SLASH) {
       pos = afterEndTagOpen(source, lt, handler);
     } else if (next === BANG) {
@@ -154,14 +201,36 @@ export function tokenizeHtml(source: string, handler: HtmlTokenHandler): void {
   }
 }
 
+/** A start tag at lt; returns where markup goes on (after the content of a text element), or EOF. */
+function readStartTag(source: string, lt: number, handler: HtmlTokenHandler): number {
+  const nameEnd = endOfTagName(source, lt + 1);
+  if (nameEnd === EOF) return EOF;
+  const { only } = handler;
+  const name = tagName(source, lt + 1, nameEnd, only);
+  const reported = name !== undefined && (only === undefined || only.reports(name));
+  const attributes = reported && handler.wantsAttributes(name) ? [] : undefined;
+  const end = readAttributes(source, nameEnd, attributes, only);
+  if (end === EOF) return EOF;
+  if (reported) handler.startTag({ name, start: lt, end, attributes: attributes ?? NO_ATTRIBUTES });
+  const mode = name === undefined ? TextMode.Markup : textModeOf(name);
+  if (mode === TextMode.Markup) return end;
+  return mode === TextMode.ScriptData ? endOfScriptData(source, end) : mode === TextMode.Plaintext ? EOF : endOfText(source, end, name!);
+}
+
 /** After `</` at lt: an end tag, a bogus comment, or nothing. */
 function afterEndTagOpen(source: string, lt: number, handler: HtmlTokenHandler): number {
   const next = source.charCodeAt(lt + 2);
   if (isAsciiAlpha(next)) {
-    const tag = readTag(source, lt, lt + 2, handler, false);
-    if (tag === null) return EOF;
-    handler.endTag(tag);
-    return tag.end;
+    // End tags are read the same way as start tags, attributes and all.
+    const nameEnd = endOfTagName(source, lt + 2);
+    if (nameEnd === EOF) return EOF;
+    const { only } = handler;
+    const name = tagName(source, lt + 2, nameEnd, only);
+    const end = readAttributes(source, nameEnd, undefined, only);
+    if (end !== EOF && name !== undefined && (only === undefined || only.reports(name))) {
+      handler.endTag({ name, start: lt, end, attributes: NO_ATTRIBUTES });
+    }
+    return end;
   }
   if (next === GT) return lt + 3; // `</>` is dropped
   if (Number.isNaN(next)) return EOF; // `</` at the end is text
@@ -211,28 +280,40 @@ function readComment(source: string, lt: number, handler: HtmlTokenHandler): num
   return end < 0 ? EOF : end;
 }
 
-/**
- * A start or end tag whose name starts at nameStart; null when the input ends inside it (the tokenizer
- * drops such a tag). End tags are read the same way, attributes and all.
- */
-function readTag(source: string, lt: number, nameStart: number, handler: HtmlTokenHandler, isStart: boolean): SourceTag | null {
+/** After a tag name starting at nameStart (its first letter read); EOF when the input ends in it. */
+function endOfTagName(source: string, nameStart: number): number {
   const length = source.length;
   let pos = nameStart + 1;
   while (pos < length) {
     const code = source.charCodeAt(pos);
-    if (isSpace(code) || code === SLASH || code === GT) break;
+    if (isSpace(code) || code === SLASH || code === GT) return pos;
     pos++;
   }
-  if (pos >= length) return null;
-  const name = tokenName(source.slice(nameStart, pos));
-  let attributes: SourceAttribute[] | undefined;
-  if (isStart && handler.wantsAttributes(name)) attributes = [];
+  return EOF;
+}
+
+/**
+ * The tag name source[start, end) as the tokenizer makes it, or undefined when neither the handler (`only`)
+ * nor the tokenizer (text elements) needs it: most tags then cost no string.
+ */
+function tagName(source: string, start: number, end: number, only: TokenFilter | undefined): string | undefined {
+  return only === undefined ? tokenName(source.slice(start, end)) : only.tagNames.find(source, start, end);
+}
+
+/**
+ * The rest of a tag from after its name: its attributes, into `attributes` when given (with `only`,
+ * only those it names). Returns the end (after `>`), or EOF when the input ends inside the tag (the
+ * tokenizer drops such a tag).
+ */
+function readAttributes(source: string, from: number, attributes: SourceAttribute[] | undefined, only: TokenFilter | undefined): number {
+  const length = source.length;
+  let pos = from;
   let names: Set<string> | undefined;
   for (;;) {
     while (pos < length && isSpace(source.charCodeAt(pos))) pos++;
-    if (pos >= length) return null;
+    if (pos >= length) return EOF;
     const code = source.charCodeAt(pos);
-    if (code === GT) return { name, start: lt, end: pos + 1, attributes: attributes ?? NO_ATTRIBUTES };
+    if (code === GT) return pos + 1;
     if (code === SLASH) {
       // The self-closing start tag state: anything but `>` is read again as if before an attribute name.
       pos++;
@@ -255,11 +336,11 @@ function readTag(source: string, lt: number, nameStart: number, handler: HtmlTok
     if (source.charCodeAt(pos) === EQUALS) {
       pos++;
       while (pos < length && isSpace(source.charCodeAt(pos))) pos++;
-      if (pos >= length) return null;
+      if (pos >= length) return EOF;
       const first = source.charCodeAt(pos);
       if (first === DQUOTE || first === SQUOTE) {
         const close = source.indexOf(first === DQUOTE ? '"' : "'", pos + 1);
-        if (close < 0) return null;
+        if (close < 0) return EOF;
         valueStart = pos + 1;
         valueEnd = close;
         quote = first === DQUOTE ? '"' : "'";
@@ -272,22 +353,27 @@ function readTag(source: string, lt: number, nameStart: number, handler: HtmlTok
           if (isSpace(c) || c === GT) break;
           pos++;
         }
-        if (pos >= length) return null;
+        if (pos >= length) return EOF;
         valueEnd = pos;
         end = pos;
       } // else `name=>`: no value, and the location ends after the name
     }
-    if (attributes !== undefined) {
-      const attrName = tokenName(source.slice(attrStart, nameEnd));
-      // A set only for long lists, so that thousands of attributes on one link cost no quadratic search.
-      if (names === undefined && attributes.length === LONG_ATTRIBUTE_LIST) names = new Set(attributes.map((attr) => attr.name));
-      const duplicate = names ? names.has(attrName) : attributes.some((attr) => attr.name === attrName);
-      if (!duplicate) {
-        attributes.push({ name: attrName, start: attrStart, end, valueStart, valueEnd, quote });
-        names?.add(attrName);
-      }
+    if (attributes === undefined) continue;
+    const attrName = only === undefined ? tokenName(source.slice(attrStart, nameEnd)) : only.attributeNames.find(source, attrStart, nameEnd);
+    if (attrName === undefined) continue;
+    // A set only for long lists, so that thousands of attributes on one link cost no quadratic search.
+    if (names === undefined && attributes.length === LONG_ATTRIBUTE_LIST) names = new Set(attributes.map((attr) => attr.name));
+    if (!(names ? names.has(attrName) : hasAttribute(attributes, attrName))) {
+      attributes.push({ name: attrName, start: attrStart, end, valueStart, valueEnd, quote });
+      names?.add(attrName);
     }
   }
+}
+
+/** A loop, not `some` with a closure: the closure's context was allocated for every attribute read. */
+function hasAttribute(attributes: readonly SourceAttribute[], name: string): boolean {
+  for (let i = 0; i < attributes.length; i++) if (attributes[i]!.name === name) return true;
+  return false;
 }
 
 /** After RCDATA or RAWTEXT content: where its appropriate end tag `</name` starts, or EOF. */

@@ -1,5 +1,5 @@
 import { encodeAttrValue, truncateUtf8, type QuoteStyle } from './attr-encoding.js';
-import { attributeValue, tokenizeHtml, type HtmlTokenHandler, type SourceAttribute, type SourceTag } from './html-tokenizer.js';
+import { attributeValue, tokenizeHtml, TokenFilter, type HtmlTokenHandler, type SourceAttribute, type SourceTag } from './html-tokenizer.js';
 import { HONEYPOT_LINK_NAME, HONEYPOT_POSITION, honeypotHtml } from './honeypot.js';
 import { openPixelHtml } from './pixel.js';
 import { applySplices, insertSorted, mintPending, unchangedOutcome, withinLinkLimit, type PendingLink, type Splice } from './link-splices.js';
@@ -32,6 +32,12 @@ interface HtmlLinkPending extends PendingLink {
   quote: QuoteStyle;
 }
 
+const LINK_ELEMENTS = ['a', 'area', 'v:roundrect', 'v:rect'];
+/** The attributes of a link that matter: its href and the markers readMarker knows. */
+const LINK_ATTRIBUTES = ['href', 'data-msys-clicktrack', 'data-notrack', 'data-mautic-disable-tracking', 'clicktracking', LINK_NAME_ATTR, UNSUBSCRIBE_ATTR];
+/** What the scanner looks at; the tokenizer reads past the rest (most of a document) making nothing of it. */
+const SCANNED = new TokenFilter([...LINK_ELEMENTS, 'opentag', 'body'], LINK_ATTRIBUTES);
+
 /** What the scan of one document collects; shared with the scans of its conditional comments. */
 class ScanState {
   readonly splices: Splice[] = [];
@@ -58,6 +64,8 @@ class ScanState {
  * offset; nothing is re-serialized.
  */
 class HtmlScanner implements HtmlTokenHandler {
+  readonly only = SCANNED;
+
   constructor(
     private readonly state: ScanState,
     private readonly text: string,
@@ -173,6 +181,7 @@ class HtmlScanner implements HtmlTokenHandler {
   }
 }
 
+/** One of LINK_ELEMENTS. */
 function isLinkElement(name: string): boolean {
   return name === 'a' || name === 'area' || name === 'v:roundrect' || name === 'v:rect';
 }

@@ -148,3 +148,35 @@ describe('Shift_JIS, UTF-16 and single-byte charsets', () => {
     );
   });
 });
+
+// The part's self-check compares bytes (src/mime/part.ts, decodesTo): it holds only if every codec's
+// encode gives bytes just when they decode to the very text.
+describe('encode gives bytes only when they decode to the text', () => {
+  it.each([
+    ['utf-8', Buffer.alloc(0)],
+    ['iso-8859-1', Buffer.alloc(0)],
+    ['us-ascii', Buffer.from('ab')],
+    ['us-ascii', Buffer.from([0xe9])],
+    ['windows-1252', Buffer.alloc(0)],
+    ['koi8-r', Buffer.alloc(0)],
+    ['shift_jis', Buffer.alloc(0)],
+    ['iso-2022-jp', Buffer.alloc(0)],
+    ['utf-16le', Buffer.alloc(0)],
+    ['utf-16', Buffer.from([0xfe, 0xff])],
+    ['utf-32', Buffer.alloc(0)],
+  ])('%s (sample %o)', (name, sample) => {
+    const c = codec(name, sample);
+    const units = fc.array(
+      fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0x1ff }), fc.constantFrom(0x3042, 0x65e5, 0xd800, 0xdc00, 0xfeff, 0x20ac)),
+      { maxLength: 24 },
+    );
+    fc.assert(
+      fc.property(units, (codes) => {
+        const text = String.fromCharCode(...codes);
+        const bytes = c.encode(text);
+        if (bytes !== null) expect(c.decode(bytes)).toBe(text);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});

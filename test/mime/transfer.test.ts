@@ -201,6 +201,42 @@ describe('quoted-printable codecs against the reference (the simple byte-at-a-ti
   });
 });
 
+// The encoder works in one buffer it keeps, and the MIME layer decodes into one it keeps (src/mime/part.ts):
+// what they hand out must be the caller's own, whatever comes after.
+describe('quoted-printable buffers', () => {
+  it('encodes with a tail exactly as the encoding followed by the tail, into a buffer of its own each time', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ maxLength: 4 }), (first, second, tail) => {
+        const one = encodeQuotedPrintable(Buffer.from(first), '\r\n', true, tail);
+        const kept = Buffer.from(one);
+        const two = encodeQuotedPrintable(Buffer.from(second), '\n', false);
+        expect(one.equals(Buffer.concat([encodeQuotedPrintable(Buffer.from(first), '\r\n', true), tail]))).toBe(true);
+        expect(one.equals(kept)).toBe(true); // not overwritten by the second
+        expect(two.equals(encodeQuotedPrintable(Buffer.from(second), '\n', false))).toBe(true);
+      }),
+    );
+    // Past the shared buffer's limit, and back under it.
+    const big = Buffer.alloc((1 << 20) + 1, 0xe9);
+    expect(decodeQuotedPrintable(encodeQuotedPrintable(big, '\r\n', true)).equals(big)).toBe(true);
+    expect(s(encodeQuotedPrintable(b('a=b'), '\r\n', true, b('\r\n')))).toBe('a=3Db\r\n');
+  });
+  it('decodes into a given buffer with room, and into a new one without', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        const encoded = encodeQuotedPrintable(Buffer.from(bytes), '\r\n', true);
+        const into = Buffer.alloc(encoded.length);
+        const decoded = decodeQuotedPrintable(encoded, into);
+        expect(decoded.equals(Buffer.from(bytes))).toBe(true);
+        expect(decoded.buffer).toBe(into.buffer);
+        const small = Buffer.alloc(Math.max(0, encoded.length - 1));
+        const elsewhere = decodeQuotedPrintable(encoded, small);
+        expect(elsewhere.equals(Buffer.from(bytes))).toBe(true);
+        if (encoded.length > 0) expect(elsewhere.buffer).not.toBe(small.buffer);
+      }),
+    );
+  });
+});
+
 describe('base64', () => {
   it('decodes despite missing padding, stray characters and whitespace', () => {
     expect(s(decodeBase64(b('aGVs\r\nbG8 gd29y!bGQ')))).toBe('hello world');

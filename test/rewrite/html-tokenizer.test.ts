@@ -4,9 +4,10 @@
  * in test/rewrite/corpus.test.ts.
  */
 import fc from 'fast-check';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildNewsletter } from '../app/helpers/newsletter.js';
-import { expectSameTokens } from './tokens-against-parse5.js';
+import { TokenFilter } from '../../src/rewrite/html-tokenizer.js';
+import { expectFilteredTokens, expectSameTokens } from './tokens-against-parse5.js';
 
 /** PROPERTY_RUNS=20000 for a longer hunt. */
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 300) * 10;
@@ -58,5 +59,31 @@ describe('tokenizeHtml against parse5', () => {
   it('reports the same tokens for our test newsletter', () => {
     const { body } = buildNewsletter();
     expectSameTokens(body.toString('latin1'));
+  });
+});
+
+describe('tokenizeHtml with a filter (HtmlTokenHandler.only)', () => {
+  // A text element among the tags: the filter must not change how its content is read, reported or not.
+  const tags = ['a', 'area', 'v:roundrect', 'body', 'opentag', 'title'];
+  const attributes = ['href', 'data-msys-linkname', 'data-notrack', 'x1'];
+  const only = new TokenFilter(tags, attributes);
+
+  it('reports what it reports without one, less the tags and attributes left out', () => {
+    const wrapped = fc.tuple(fc.constantFrom('', '<script>', '<style>', '<title>', '<!--', '<a href="', '<A HREF=x '), markup);
+    fc.assert(
+      fc.property(wrapped, ([open, html]) => expectFilteredTokens(open + html, only, tags, attributes)),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('reports what it reports without one for our test newsletter', () => {
+    expectFilteredTokens(buildNewsletter().body.toString('latin1'), only, tags, attributes);
+    const many = `<a ${Array.from({ length: 40 }, (_, i) => `x${i % 20}=${i}`).join(' ')} HREF=h href=i X1=2>`;
+    expectFilteredTokens(many, only, tags, attributes);
+  });
+
+  it('refuses names it could never find', () => {
+    expect(() => new TokenFilter(['A'], [])).toThrow();
+    expect(() => new TokenFilter([], ['a\0'])).toThrow();
   });
 });

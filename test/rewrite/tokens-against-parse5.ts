@@ -4,7 +4,7 @@
  */
 import { Tokenizer, TokenizerMode, type Token, type TokenHandler } from 'parse5';
 import { expect } from 'vitest';
-import { attributeValue, tokenizeHtml, type HtmlTokenHandler } from '../../src/rewrite/html-tokenizer.js';
+import { attributeValue, tokenizeHtml, type HtmlTokenHandler, type TokenFilter } from '../../src/rewrite/html-tokenizer.js';
 
 type Seen =
   | { kind: 'start' | 'end'; name: string; start: number; end: number; attributes?: Array<[string, string, number, number]> }
@@ -67,10 +67,11 @@ const TEXT_MODES: Record<string, (typeof TokenizerMode)[keyof typeof TokenizerMo
   plaintext: TokenizerMode.PLAINTEXT,
 };
 
-function byOurs(html: string): { seen: Seen[]; commentData: string[] } {
+function byOurs(html: string, only?: TokenFilter): { seen: Seen[]; commentData: string[] } {
   const seen: Seen[] = [];
   const commentData: string[] = [];
   const handler: HtmlTokenHandler = {
+    ...(only ? { only } : {}),
     wantsAttributes: () => true,
     startTag(tag) {
       const attributes = tag.attributes.map((attr): [string, string, number, number] => [attr.name, attributeValue(html, attr), attr.start, attr.end]);
@@ -94,4 +95,20 @@ export function expectSameTokens(html: string): void {
   expect(ours.seen, JSON.stringify(html)).toEqual(theirs.seen);
   // Our comment "data" runs on to the comment's end; parse5's stops before the closing dashes.
   ours.commentData.forEach((data, i) => expect(data.startsWith(theirs.commentData[i]!), JSON.stringify(html)).toBe(true));
+}
+
+/**
+ * With a filter (HtmlTokenHandler.only), the tokenizer reports exactly what it reports without one, less
+ * the tags and attributes the filter leaves out: `tags` and `attributes` are the filter's names.
+ */
+export function expectFilteredTokens(html: string, only: TokenFilter, tags: readonly string[], attributes: readonly string[]): void {
+  const all = byOurs(html);
+  const expected = all.seen.flatMap((token): Seen[] => {
+    if (token.kind === 'comment') return [token];
+    if (!tags.includes(token.name)) return [];
+    return [token.attributes ? { ...token, attributes: token.attributes.filter(([name]) => attributes.includes(name)) } : token];
+  });
+  const filtered = byOurs(html, only);
+  expect(filtered.seen, JSON.stringify(html)).toEqual(expected);
+  expect(filtered.commentData).toEqual(all.commentData);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMessageMinter, RowIdCache } from '../../src/tracking/message-minter.js';
-import { createKeyring, signingKey, urlRowId } from '../../src/tokens/index.js';
+import { createKeyring, signingKey, splitQuery, urlRowId } from '../../src/tokens/index.js';
 import { MAX_CACHED_URL_CHARS } from '../../src/rewrite/url-verdict-cache.js';
 
 const one = createKeyring([signingKey(1, Buffer.alloc(32, 1))], 1);
@@ -16,6 +16,37 @@ describe('RowIdCache', () => {
     expect(cache.get(two, row(1))).toEqual(urlRowId(two.current, row(1))); // a rotated key hashes anew
     expect(cache.get(two, row(1))).not.toEqual(first);
     for (let n = 0; n < 50; n++) expect(cache.get(one, row(n))).toEqual(urlRowId(one.current, row(n)));
+  });
+
+  it('keeps rows of other sends, lists and link names apart, whichever way they are asked for', () => {
+    const cache = new RowIdCache(8);
+    const variants = [row(1), { ...row(1), sendId: 'a2' }, { ...row(1), listId: 'm' }, { ...row(1), linkName: 'n' }, { ...row(1), linkName: 'n\0' }];
+    for (let round = 0; round < 3; round++) {
+      for (const content of variants) {
+        expect(cache.get(one, content)).toEqual(urlRowId(one.current, content));
+        expect(cache.rowsOf(one, content.sendId, content.listId, content.linkName)(content.url)).toEqual(urlRowId(one.current, content));
+      }
+    }
+    expect(new Set(variants.map((content) => cache.get(one, content).toString('hex'))).size).toBe(variants.length);
+    // A cache of no capacity keeps nothing and still answers.
+    const none = new RowIdCache(0);
+    expect(none.get(one, row(2))).toEqual(urlRowId(one.current, row(2)));
+    expect(none.get(one, row(2))).not.toBe(none.get(one, row(2)));
+  });
+
+  it('splits a URL at its query as splitQuery does, asked once or again, past its capacity too', () => {
+    const cache = new RowIdCache(4);
+    const urls = [
+      'https://shop.example/p?a=1&b=2',
+      'https://shop.example/p',
+      'https://shop.example/p#x?y',
+      'https://shop.example/p?',
+      `https://shop.example/${'p'.repeat(MAX_CACHED_URL_CHARS)}?q=1`,
+      ...Array.from({ length: 10 }, (_, n) => `https://shop.example/n/${n}?n=${n}`),
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const url of urls) expect(cache.splitOf(url)).toEqual(splitQuery(url));
+    }
   });
 
   it('hashes the row of an over-long URL every time rather than keep it', () => {
