@@ -101,29 +101,23 @@ const enum TextMode {
   Plaintext,
 }
 
-function textModeOf(name: string): TextMode {
-  switch (name) {
-    case 'style':
-    case 'xmp':
-    case 'iframe':
-    case 'noembed':
-    case 'noframes':
-    case 'noscript':
-      return TextMode.Rawtext;
-    case 'title':
-    case 'textarea':
-      return TextMode.Rcdata;
-    case 'script':
-      return TextMode.ScriptData;
-    case 'plaintext':
-      return TextMode.Plaintext;
-    default:
-      return TextMode.Markup;
-  }
-}
+/** The elements whose content is not markup, and how their content is read. */
+const TEXT_MODES = new Map<string, TextMode>([
+  ['style', TextMode.Rawtext],
+  ['xmp', TextMode.Rawtext],
+  ['iframe', TextMode.Rawtext],
+  ['noembed', TextMode.Rawtext],
+  ['noframes', TextMode.Rawtext],
+  ['noscript', TextMode.Rawtext],
+  ['title', TextMode.Rcdata],
+  ['textarea', TextMode.Rcdata],
+  ['script', TextMode.ScriptData],
+  ['plaintext', TextMode.Plaintext],
+]);
 
-/** The elements whose content is not markup: their names must be known whatever the handler reports. */
-const TEXT_ELEMENTS = ['style', 'xmp', 'iframe', 'noembed', 'noframes', 'noscript', 'title', 'textarea', 'script', 'plaintext'];
+function textModeOf(name: string): TextMode {
+  return TEXT_MODES.get(name) ?? TextMode.Markup;
+}
 
 /**
  * Names (lowercase ASCII, no NUL) found in the source by comparing characters, without a string per
@@ -161,7 +155,8 @@ export class TokenFilter {
   private readonly reported: ReadonlySet<string>;
 
   constructor(tags: readonly string[], attributes: readonly string[]) {
-    this.tagNames = new NameTable([...tags, ...TEXT_ELEMENTS]);
+    // Text elements' names must be known whatever the handler reports: their content is not markup.
+    this.tagNames = new NameTable([...tags, ...TEXT_MODES.keys()]);
     this.attributeNames = new NameTable(attributes);
     this.reported = new Set(tags);
   }

@@ -181,9 +181,10 @@ class HtmlScanner implements HtmlTokenHandler {
   }
 }
 
-/** One of LINK_ELEMENTS. */
+const LINK_ELEMENT_NAMES: ReadonlySet<string> = new Set(LINK_ELEMENTS);
+
 function isLinkElement(name: string): boolean {
-  return name === 'a' || name === 'area' || name === 'v:roundrect' || name === 'v:rect';
+  return LINK_ELEMENT_NAMES.has(name);
 }
 
 const CONDITIONAL_COMMENT = /^\[if\b/i;
