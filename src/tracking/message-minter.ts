@@ -87,10 +87,6 @@ export class RowIdCache {
     return split;
   }
 
-  get(keyring: Keyring, content: { sendId: string; listId: string; url: string; linkName: string }): Buffer {
-    return this.rowsOf(keyring, content.sendId, content.listId, content.linkName)(content.url);
-  }
-
   /** The row id of each URL of one send's links named `linkName`, under the keyring's current key. */
   rowsOf(keyring: Keyring, sendId: string, listId: string, linkName: string): (url: string) => Buffer {
     const key = keyring.current;
