@@ -90,7 +90,8 @@ export class RowIdCache {
   /** The row id of each URL of one send's links named `linkName`, under the keyring's current key. */
   rowsOf(keyring: Keyring, sendId: string, listId: string, linkName: string): (url: string) => Buffer {
     const key = keyring.current;
-    const family = `${key.kid}\0${sendId}\0${listId}\0${linkName}`;
+    // Lengths, not separators alone: a send or list id holding a NUL must not make two families one.
+    const family = `${key.kid}:${sendId.length}:${listId.length}:${sendId}${listId}${linkName}`;
     return (url) => {
       if (url.length > MAX_CACHED_URL_CHARS) return urlRowId(key, { sendId, listId, url, linkName });
       const id = this.young.get(family)?.get(url);

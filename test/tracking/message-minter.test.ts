@@ -24,7 +24,16 @@ describe('RowIdCache', () => {
 
   it('keeps rows of other sends, lists and link names apart, whichever way they are asked for', () => {
     const cache = new RowIdCache(8);
-    const variants = [row(1), { ...row(1), sendId: 'a2' }, { ...row(1), listId: 'm' }, { ...row(1), linkName: 'n' }, { ...row(1), linkName: 'n\0' }];
+    const variants = [
+      row(1),
+      { ...row(1), sendId: 'a2' },
+      { ...row(1), listId: 'm' },
+      { ...row(1), linkName: 'n' },
+      { ...row(1), linkName: 'n\0' },
+      // Families that a separator alone would run together.
+      { ...row(1), sendId: 'a\0b', listId: 'c' },
+      { ...row(1), sendId: 'a', listId: 'b\0c' },
+    ];
     for (let round = 0; round < 3; round++) {
       for (const content of variants) {
         expect(idOf(cache, one, content)).toEqual(urlRowId(one.current, content));
