@@ -4,9 +4,11 @@
  *   inline        main-thread time of prepareTracking itself
  *   pooled main   main-thread time when the pool does the work (hand-over, wake-up, result revived)
  *   pooled wall   one message's latency through the pool (the round trip added to its work)
- * Main-thread time is measured with performance.eventLoopUtilization (the thread's active time), so
- * the worker's own CPU is not counted. `milter.worker_min_bytes` is where pooled main stops being
- * worth more than it saves.
+ *   inline CPU, pooled CPU   the process's CPU time, all threads (the worker's, and V8's collector
+ *                 threads), per message: what each way costs the machine
+ * Main-thread time is measured with performance.eventLoopUtilization (the thread's active time).
+ * `milter.worker_min_bytes` weighs the two: below it, the hand-over's extra CPU is a large share of
+ * the work and the main thread is held only briefly; above it, the main thread would be held long.
  *
  *   tsx bench/handover.ts         BENCH_MESSAGES=200 per size
  */
@@ -32,12 +34,14 @@ function messages(bytes: number) {
   return Array.from({ length: MESSAGES }, () => ({ ...envelope, headers, body: Buffer.from(body) }));
 }
 
-async function mainThreadMs(run: () => Promise<void>): Promise<{ mainMs: number; wallMs: number }> {
+async function timeMessages(run: () => Promise<void>): Promise<{ mainMs: number; wallMs: number; cpuMs: number }> {
   const elu = performance.eventLoopUtilization();
+  const cpu = process.cpuUsage();
   const start = performance.now();
   await run();
   const used = performance.eventLoopUtilization(elu);
-  return { mainMs: used.active / MESSAGES, wallMs: (performance.now() - start) / MESSAGES };
+  const spent = process.cpuUsage(cpu);
+  return { mainMs: used.active / MESSAGES, wallMs: (performance.now() - start) / MESSAGES, cpuMs: (spent.user + spent.system) / 1000 / MESSAGES };
 }
 
 async function main(): Promise<void> {
@@ -57,10 +61,10 @@ async function main(): Promise<void> {
       // Warm both paths (JIT, the worker's caches) on a few messages first.
       for (const m of a.slice(0, 5)) await inline.prepare({ ...m, body: Buffer.from(m.body) }, never);
       for (const m of b.slice(0, 5)) await pool.run({ ...m, body: Buffer.from(m.body) }, never);
-      const inl = await mainThreadMs(async () => {
+      const inl = await timeMessages(async () => {
         for (const m of a) await inline.prepare(m, never);
       });
-      const pooled = await mainThreadMs(async () => {
+      const pooled = await timeMessages(async () => {
         for (const m of b) await pool.run(m, never);
       });
       rows.push({
@@ -69,6 +73,9 @@ async function main(): Promise<void> {
         'pooled main ms': pooled.mainMs.toFixed(3),
         'pooled wall ms': pooled.wallMs.toFixed(3),
         'main time saved': `${Math.round((1 - pooled.mainMs / inl.mainMs) * 100)}%`,
+        'inline CPU ms': inl.cpuMs.toFixed(3),
+        'pooled CPU ms': pooled.cpuMs.toFixed(3),
+        'pooled/inline CPU': (pooled.cpuMs / inl.cpuMs).toFixed(2),
       });
     }
   } finally {
