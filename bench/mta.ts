@@ -24,22 +24,18 @@
  * trackmilter's peak RSS (VmHWM); writes bench/out/mta.json
  * (bench/out/mta-unix.json with BENCH_TRANSPORT=unix).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { findFreePort } from '../test/helpers/net.js';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { TrackmilterDaemon, PACKAGE_VERSION, daemonUnavailableReason, readPeakRssKb } from '../test/helpers/daemon.js';
 import { ECHO_MILTER_SOURCE, EchoMilter, buildEchoMilter, echoMilterUnavailableReason } from '../test/helpers/echo-milter.js';
-import { buildNewsletter, messageData } from '../test/app/helpers/newsletter.js';
 import { PROJECT_ROOT, PostfixLab, postfixLabUnavailableReason } from '../test/helpers/postfix-lab.js';
-import { sharedPath } from '../test/helpers/shared-dir.js';
+import { benchNewsletter } from './lib/bench-newsletter.js';
 import { cpuMs } from './lib/cpu.js';
 import { envInt, median, ratiosByRound } from './lib/figures.js';
 import { measureThroughput, type ThroughputResult } from './lib/mta-run.js';
-
-const execFileAsync = promisify(execFile);
 
 /** Our milter engine with the echo filter (bench/lib/echo-engine.ts) in a process of its own. */
 async function startEchoEngine(spec: string): Promise<ChildProcess> {
@@ -104,20 +100,6 @@ async function startSetup(name: string, startMilter: () => Promise<MilterUnderTe
   return { name, milter, lab, rounds: [], cpuMsPerMessage: [] };
 }
 
-/**
- * The message sent: the newsletter of ../shared/bench/make-newsletter.py when ../shared is beside the
- * project (the figures in the issues were measured with it), otherwise our own test newsletter.
- */
-async function benchNewsletter(): Promise<Buffer> {
-  const script = sharedPath('bench', 'make-newsletter.py');
-  if (script.present) {
-    const { stdout } = await execFileAsync('python3', [script.path, String(LINKS)], { maxBuffer: 64 * 1024 * 1024, encoding: 'buffer' });
-    return stdout;
-  }
-  console.log(`bench:mta: ${script.absence}; sending our own test newsletter (test/app/helpers/newsletter.ts) instead`);
-  return messageData(buildNewsletter());
-}
-
 async function main(): Promise<number> {
   const blockers = [postfixLabUnavailableReason(), echoMilterUnavailableReason(), daemonUnavailableReason()].filter((reason) => reason !== undefined);
   if (blockers.length > 0) {
@@ -132,7 +114,7 @@ async function main(): Promise<number> {
   try {
     const echoBinary = await buildEchoMilter(work);
     const messageFile = path.join(work, 'newsletter.eml');
-    const newsletter = await benchNewsletter();
+    const newsletter = await benchNewsletter('bench:mta', LINKS);
     await fs.writeFile(messageFile, newsletter);
     const messageBytes = newsletter.length;
     console.log(

@@ -1,0 +1,110 @@
+/**
+ * trackmilter against itself under other settings: one daemon per variant, each behind a private
+ * Postfix of its own (smtp-source -> Postfix -> smtp-sink, as bench:mta), measured in interleaved
+ * rounds. For settings whose effect is a few tenths of a millisecond of CPU a message, which runs
+ * minutes apart on this kind of machine cannot show.
+ *
+ *   npm run bench:mta-variants                      (builds first)
+ *   BENCH_VARIANTS='worker_min_bytes = 4096|worker_min_bytes = 131072'
+ *                     the variants, separated by |: [milter] settings, several in one variant
+ *                     separated by ; (the default compares milter.worker_min_bytes old and new)
+ *   BENCH_COUNT=1000 BENCH_SESSIONS=20 BENCH_ROUNDS=5 BENCH_WARMUP=5000 BENCH_LINKS=40
+ *   BENCH_TRANSPORT=unix (default here) or inet
+ *
+ * Prints, per round and as medians, msg/s and the daemon's CPU time per message (all its threads),
+ * and each variant's CPU per message and rate over the first variant's, round by round.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { TrackmilterDaemon, daemonUnavailableReason } from '../test/helpers/daemon.js';
+import { PostfixLab, postfixLabUnavailableReason } from '../test/helpers/postfix-lab.js';
+import { benchNewsletter } from './lib/bench-newsletter.js';
+import { cpuMs } from './lib/cpu.js';
+import { envInt, median, ratiosByRound } from './lib/figures.js';
+import { measureThroughput } from './lib/mta-run.js';
+
+const COUNT = envInt('BENCH_COUNT', 1000, 1);
+const SESSIONS = envInt('BENCH_SESSIONS', 20, 1);
+const ROUNDS = envInt('BENCH_ROUNDS', 5, 1);
+const WARMUP = envInt('BENCH_WARMUP', 5000);
+const LINKS = envInt('BENCH_LINKS', 40);
+const TRANSPORT = process.env.BENCH_TRANSPORT || 'unix';
+if (TRANSPORT !== 'inet' && TRANSPORT !== 'unix') throw new Error(`BENCH_TRANSPORT must be inet or unix, got ${TRANSPORT}`);
+const VARIANTS = (process.env.BENCH_VARIANTS || 'worker_min_bytes = 4096|worker_min_bytes = 131072').split('|').map((v) => v.trim());
+
+interface Variant {
+  name: string;
+  daemon: TrackmilterDaemon;
+  lab: PostfixLab;
+  rates: number[];
+  cpuMsPerMessage: number[];
+}
+
+async function startVariant(name: string, work: string, index: number, messageFile: string): Promise<Variant> {
+  const unixSocket = TRANSPORT === 'unix' ? path.join(work, `trackmilter-${index}.sock`) : undefined;
+  const settings = name.split(';').map((s) => s.trim());
+  const configToml = ['[milter]', ...(unixSocket ? ['socket_group = "postfix"'] : []), ...settings, ''].join('\n');
+  const daemon = await TrackmilterDaemon.start(unixSocket ? { unixSocket, configToml } : { configToml });
+  const lab = await PostfixLab.start({ milter: daemon.postfixSpec, defaultAction: 'tempfail', dumpMessages: false }).catch(async (error: unknown) => {
+    await daemon.dispose();
+    throw error;
+  });
+  if (WARMUP > 0) await measureThroughput(lab, { count: WARMUP, sessions: Math.min(SESSIONS, WARMUP), messageFile });
+  return { name, daemon, lab, rates: [], cpuMsPerMessage: [] };
+}
+
+async function main(): Promise<number> {
+  const blockers = [postfixLabUnavailableReason(), daemonUnavailableReason()].filter((reason) => reason !== undefined);
+  if (blockers.length > 0) {
+    console.error(`bench:mta-variants cannot run: ${blockers.join('; ')}`);
+    return 1;
+  }
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'trackmilter-bench-variants-'));
+  await fs.chmod(work, 0o755); // Postfix's smtpd (user postfix) must reach the unix sockets in here
+  const variants: Variant[] = [];
+  try {
+    const messageFile = path.join(work, 'newsletter.eml');
+    const newsletter = await benchNewsletter('bench:mta-variants', LINKS);
+    await fs.writeFile(messageFile, newsletter);
+    console.log(
+      `bench:mta-variants: ${COUNT} copies of a ${(newsletter.length / 1024).toFixed(1)} KB newsletter, ${SESSIONS} sessions, ${ROUNDS} interleaved ` +
+        `round(s), warm-up ${WARMUP}, ${TRANSPORT} sockets; ${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`,
+    );
+    for (const [index, name] of VARIANTS.entries()) variants.push(await startVariant(name, work, index, messageFile));
+
+    for (let round = 1; round <= ROUNDS; round++) {
+      const line: string[] = [];
+      for (const variant of variants) {
+        const before = await cpuMs(variant.daemon.pid);
+        const result = await measureThroughput(variant.lab, { count: COUNT, sessions: SESSIONS, messageFile });
+        const cpu = ((await cpuMs(variant.daemon.pid)) - before) / COUNT;
+        if (result.failures > 0) console.log(`${variant.name}: WARNING: ${result.failures} messages deferred or rejected`);
+        variant.rates.push(result.messagesPerSecond);
+        variant.cpuMsPerMessage.push(cpu);
+        line.push(`${variant.name}: ${result.messagesPerSecond.toFixed(1)} msg/s, ${cpu.toFixed(2)} ms`);
+      }
+      console.log(`round ${round}: ${line.join(' | ')}`);
+    }
+    const first = variants[0]!;
+    for (const variant of variants) {
+      const byRound = (ratios: number[]): string => `${ratios.map((r) => r.toFixed(2)).join(', ')}, median ${median(ratios).toFixed(2)}`;
+      console.log(
+        `${variant.name}: ${median(variant.rates).toFixed(1)} msg/s, ${median(variant.cpuMsPerMessage).toFixed(2)} ms of CPU a message (medians)` +
+          (variant === first
+            ? ''
+            : `; over ${first.name}, round by round: CPU ${byRound(ratiosByRound(variant.cpuMsPerMessage, first.cpuMsPerMessage))}; ` +
+              `rate ${byRound(ratiosByRound(variant.rates, first.rates))}`),
+      );
+    }
+    return 0;
+  } finally {
+    for (const variant of variants) {
+      await variant.lab.stop();
+      await variant.daemon.dispose();
+    }
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}
+
+process.exitCode = await main();
