@@ -112,9 +112,9 @@ export const CONFIG_SCHEMA = {
   },
   'milter.worker_min_bytes': {
     type: 'integer',
-    default: 4096,
+    default: 131072,
     min: 0,
-    doc: 'Bodies smaller than this are worked on the main thread, where a message that small costs about as much as its hand-over to a worker.',
+    doc: "Bodies smaller than this are worked on the main thread: handing a message to a worker costs about 0.3 ms of CPU whatever its size, a large share of a small message's work, while a body this size holds the main thread about 2 ms.",
   },
   'milter.max_message_bytes': {
     type: 'integer',

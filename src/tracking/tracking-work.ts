@@ -21,8 +21,8 @@ export function inlineWork(config: ConfigValues, keyring: Keyring): TrackingWork
 }
 
 /**
- * Bodies of at least `minBytes` go to the pool; smaller ones stay on the main thread, where their work
- * costs less than the hand-over to a worker and back (`milter.worker_min_bytes`).
+ * Bodies of at least `minBytes` go to the pool; smaller ones stay on the main thread, which they hold
+ * only briefly, and where they save the hand-over's fixed cost (`milter.worker_min_bytes`).
  */
 export function pooledWork(pool: TrackingPool, inline: TrackingWork, minBytes: number): TrackingWork {
   return {
