@@ -8,7 +8,9 @@
  *
  *   npm run bench:mta                                     (builds first)
  *   BENCH_COUNT=200 BENCH_SESSIONS=10 BENCH_ROUNDS=1 npm run bench:mta     quick run
- *   BENCH_ROUNDS=3    interleaved rounds (median reported; trackmilter/echo also round by round)
+ *   BENCH_ROUNDS=11   interleaved rounds (median reported; trackmilter/echo also round by round). On
+ *                     a 2-core VM one round's trackmilter/echo ran anywhere from 0.64 to 1.17: with 3
+ *                     rounds the median says little, and a round costs seconds beside the warm-up.
  *   BENCH_WARMUP=5000 messages sent through each setup before timing starts. trackmilter's V8 goes on
  *                     compiling its per-message paths, once in each of its threads, for its first few
  *                     thousand messages (--trace-opt: compile jobs of 2.9 s over messages 1-1,000, 0.2 s
@@ -62,7 +64,7 @@ const freePort = (): Promise<number> => findFreePort();
 
 const COUNT = envInt('BENCH_COUNT', 1000, 1);
 const SESSIONS = envInt('BENCH_SESSIONS', 20, 1);
-const ROUNDS = envInt('BENCH_ROUNDS', 3, 1);
+const ROUNDS = envInt('BENCH_ROUNDS', 11, 1);
 const WARMUP = envInt('BENCH_WARMUP', 5000);
 const LINKS = envInt('BENCH_LINKS', 40);
 const TRANSPORT = process.env.BENCH_TRANSPORT || 'inet';
