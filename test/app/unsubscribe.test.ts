@@ -15,6 +15,7 @@ import { decodeTokenText } from '../../src/tokens/token-text.js';
 import { CLI_BUILT, DaemonProcess, TempDirs, cli } from './helpers/processes.js';
 import { BROWSER_UA, SEND, buildNewsletter, type Newsletter } from './helpers/newsletter.js';
 import { sendThroughMilter } from './helpers/traffic.js';
+import { scrape } from './helpers/metrics.js';
 
 type EventJson = Record<string, unknown>;
 
@@ -346,7 +347,10 @@ describe.skipIf(!CLI_BUILT)('one-click unsubscribe through the daemon', () => {
     // Over milter.worker_min_bytes (128 KB): prepared on a worker thread.
     const body = Buffer.concat([nl.body.subarray(0, nl.body.length - 2), Buffer.from(`\r\n${'x'.repeat(70)}\r\n`.repeat(2000)), Buffer.from('\r\n')]);
     expect(body.length).toBeGreaterThan(131_072);
+    const onWorkers = async (): Promise<number> => (await scrape(daemon.baseUrl, 'trackmilter_tracking_worker_messages_total')) ?? 0;
+    const before = await onWorkers();
     const result = await sendThroughMilter(daemon.milterPort, { ...nl, headers, body }, ['big@mail.example']);
+    expect(await onWorkers()).toBe(before + 1);
     const bigUrl = oneClickUrl(result);
     expect(added(result, 'List-Unsubscribe-Post')).toEqual(['List-Unsubscribe=One-Click']);
     expect((await post(bigUrl, 'List-Unsubscribe=One-Click')).status).toBe(200);
