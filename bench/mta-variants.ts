@@ -18,19 +18,13 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { TrackmilterDaemon, daemonUnavailableReason } from '../test/helpers/daemon.js';
-import { PostfixLab, postfixLabUnavailableReason } from '../test/helpers/postfix-lab.js';
+import { postfixLabUnavailableReason, type PostfixLab } from '../test/helpers/postfix-lab.js';
 import { benchNewsletter } from './lib/bench-newsletter.js';
 import { cpuMs } from './lib/cpu.js';
-import { envInt, median, ratiosByRound } from './lib/figures.js';
-import { measureThroughput } from './lib/mta-run.js';
+import { median, ratiosByRound } from './lib/figures.js';
+import { measureThroughput, mtaBenchSettings, startWarmLab } from './lib/mta-run.js';
 
-const COUNT = envInt('BENCH_COUNT', 1000, 1);
-const SESSIONS = envInt('BENCH_SESSIONS', 20, 1);
-const ROUNDS = envInt('BENCH_ROUNDS', 5, 1);
-const WARMUP = envInt('BENCH_WARMUP', 5000);
-const LINKS = envInt('BENCH_LINKS', 40);
-const TRANSPORT = process.env.BENCH_TRANSPORT || 'unix';
-if (TRANSPORT !== 'inet' && TRANSPORT !== 'unix') throw new Error(`BENCH_TRANSPORT must be inet or unix, got ${TRANSPORT}`);
+const mta = mtaBenchSettings({ rounds: 5, transport: 'unix' });
 const VARIANTS = (process.env.BENCH_VARIANTS || 'worker_min_bytes = 4096|worker_min_bytes = 131072').split('|').map((v) => v.trim());
 
 interface Variant {
@@ -42,15 +36,11 @@ interface Variant {
 }
 
 async function startVariant(name: string, work: string, index: number, messageFile: string): Promise<Variant> {
-  const unixSocket = TRANSPORT === 'unix' ? path.join(work, `trackmilter-${index}.sock`) : undefined;
+  const unixSocket = mta.transport === 'unix' ? path.join(work, `trackmilter-${index}.sock`) : undefined;
   const settings = name.split(';').map((s) => s.trim());
   const configToml = ['[milter]', ...(unixSocket ? ['socket_group = "postfix"'] : []), ...settings, ''].join('\n');
   const daemon = await TrackmilterDaemon.start(unixSocket ? { unixSocket, configToml } : { configToml });
-  const lab = await PostfixLab.start({ milter: daemon.postfixSpec, defaultAction: 'tempfail', dumpMessages: false }).catch(async (error: unknown) => {
-    await daemon.dispose();
-    throw error;
-  });
-  if (WARMUP > 0) await measureThroughput(lab, { count: WARMUP, sessions: Math.min(SESSIONS, WARMUP), messageFile });
+  const lab = await startWarmLab(daemon.postfixSpec, () => daemon.dispose(), { warmup: mta.warmup, sessions: mta.sessions, messageFile });
   return { name, daemon, lab, rates: [], cpuMsPerMessage: [] };
 }
 
@@ -65,20 +55,20 @@ async function main(): Promise<number> {
   const variants: Variant[] = [];
   try {
     const messageFile = path.join(work, 'newsletter.eml');
-    const newsletter = await benchNewsletter('bench:mta-variants', LINKS);
+    const newsletter = await benchNewsletter('bench:mta-variants', mta.links);
     await fs.writeFile(messageFile, newsletter);
     console.log(
-      `bench:mta-variants: ${COUNT} copies of a ${(newsletter.length / 1024).toFixed(1)} KB newsletter, ${SESSIONS} sessions, ${ROUNDS} interleaved ` +
-        `round(s), warm-up ${WARMUP}, ${TRANSPORT} sockets; ${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`,
+      `bench:mta-variants: ${mta.count} copies of a ${(newsletter.length / 1024).toFixed(1)} KB newsletter, ${mta.sessions} sessions, ${mta.rounds} interleaved ` +
+        `round(s), warm-up ${mta.warmup}, ${mta.transport} sockets; ${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`,
     );
     for (const [index, name] of VARIANTS.entries()) variants.push(await startVariant(name, work, index, messageFile));
 
-    for (let round = 1; round <= ROUNDS; round++) {
+    for (let round = 1; round <= mta.rounds; round++) {
       const line: string[] = [];
       for (const variant of variants) {
         const before = await cpuMs(variant.daemon.pid);
-        const result = await measureThroughput(variant.lab, { count: COUNT, sessions: SESSIONS, messageFile });
-        const cpu = ((await cpuMs(variant.daemon.pid)) - before) / COUNT;
+        const result = await measureThroughput(variant.lab, { count: mta.count, sessions: mta.sessions, messageFile });
+        const cpu = ((await cpuMs(variant.daemon.pid)) - before) / mta.count;
         if (result.failures > 0) console.log(`${variant.name}: WARNING: ${result.failures} messages deferred or rejected`);
         variant.rates.push(result.messagesPerSecond);
         variant.cpuMsPerMessage.push(cpu);

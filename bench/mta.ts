@@ -34,11 +34,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { TrackmilterDaemon, PACKAGE_VERSION, daemonUnavailableReason, readPeakRssKb } from '../test/helpers/daemon.js';
 import { ECHO_MILTER_SOURCE, EchoMilter, buildEchoMilter, echoMilterUnavailableReason } from '../test/helpers/echo-milter.js';
-import { PROJECT_ROOT, PostfixLab, postfixLabUnavailableReason } from '../test/helpers/postfix-lab.js';
+import { PROJECT_ROOT, postfixLabUnavailableReason, type PostfixLab } from '../test/helpers/postfix-lab.js';
 import { benchNewsletter } from './lib/bench-newsletter.js';
 import { cpuMs } from './lib/cpu.js';
-import { envInt, median, ratiosByRound } from './lib/figures.js';
-import { measureThroughput, type ThroughputResult } from './lib/mta-run.js';
+import { median, ratiosByRound } from './lib/figures.js';
+import { measureThroughput, mtaBenchSettings, startWarmLab, type ThroughputResult } from './lib/mta-run.js';
 
 /** Our milter engine with the echo filter (bench/lib/echo-engine.ts) in a process of its own. */
 async function startEchoEngine(spec: string): Promise<ChildProcess> {
@@ -62,13 +62,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
 
 const freePort = (): Promise<number> => findFreePort();
 
-const COUNT = envInt('BENCH_COUNT', 1000, 1);
-const SESSIONS = envInt('BENCH_SESSIONS', 20, 1);
-const ROUNDS = envInt('BENCH_ROUNDS', 11, 1);
-const WARMUP = envInt('BENCH_WARMUP', 5000);
-const LINKS = envInt('BENCH_LINKS', 40);
-const TRANSPORT = process.env.BENCH_TRANSPORT || 'inet';
-if (TRANSPORT !== 'inet' && TRANSPORT !== 'unix') throw new Error(`BENCH_TRANSPORT must be inet or unix, got ${TRANSPORT}`);
+const SETTINGS = mtaBenchSettings({ rounds: 11, transport: 'inet' });
+const { count: COUNT, sessions: SESSIONS, rounds: ROUNDS, warmup: WARMUP, links: LINKS, transport: TRANSPORT } = SETTINGS;
 const OUT_FILE = path.join(PROJECT_ROOT, 'bench', 'out', TRANSPORT === 'inet' ? 'mta.json' : 'mta-unix.json');
 
 interface MilterUnderTest {
@@ -94,12 +89,7 @@ interface Setup {
 
 async function startSetup(name: string, startMilter: () => Promise<MilterUnderTest>, messageFile: string): Promise<Setup> {
   const milter = await startMilter();
-  // tempfail: a milter failure shows up as refused mail (and a failed run), never as silent pass-through
-  const lab = await PostfixLab.start({ milter: milter.spec, defaultAction: 'tempfail', dumpMessages: false }).catch(async (error: unknown) => {
-    await milter.stop();
-    throw error;
-  });
-  if (WARMUP > 0) await measureThroughput(lab, { count: WARMUP, sessions: Math.min(SESSIONS, WARMUP), messageFile });
+  const lab = await startWarmLab(milter.spec, () => milter.stop(), { warmup: WARMUP, sessions: SESSIONS, messageFile });
   return { name, milter, lab, rounds: [], cpuMsPerMessage: [] };
 }
 
@@ -239,12 +229,7 @@ async function main(): Promise<number> {
       version: PACKAGE_VERSION,
       host: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadAverage: os.loadavg() },
       workload: {
-        count: COUNT,
-        sessions: SESSIONS,
-        rounds: ROUNDS,
-        warmup: WARMUP,
-        links: LINKS,
-        transport: TRANSPORT,
+        ...SETTINGS,
         messageBytes,
         echoMilterSource: ECHO_MILTER_SOURCE,
       },

@@ -5,7 +5,8 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { program, type PostfixLab } from '../../test/helpers/postfix-lab.js';
+import { PostfixLab, program } from '../../test/helpers/postfix-lab.js';
+import { envInt } from './figures.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -54,4 +55,45 @@ export async function measureThroughput(lab: PostfixLab, run: SourceRun, timeout
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const failures = after.deferred - before.deferred + (after.bounced - before.bounced) + (after.milterRejects - before.milterRejects);
   return { messages: run.count, sessions: run.sessions, seconds, messagesPerSecond: run.count / seconds, failures };
+}
+
+/**
+ * A private Postfix in front of a milter (none when `milterSpec` is undefined), warmed with `warmup`
+ * messages. tempfail: a milter failure shows up as refused mail (and a failed run), never as silent
+ * pass-through. If the lab cannot start, the milter is stopped before the error goes on.
+ */
+export async function startWarmLab(
+  milterSpec: string | undefined,
+  stopMilter: () => Promise<void>,
+  run: { warmup: number; sessions: number; messageFile: string },
+): Promise<PostfixLab> {
+  const lab = await PostfixLab.start({ milter: milterSpec, defaultAction: 'tempfail', dumpMessages: false }).catch(async (error: unknown) => {
+    await stopMilter();
+    throw error;
+  });
+  if (run.warmup > 0) await measureThroughput(lab, { count: run.warmup, sessions: Math.min(run.sessions, run.warmup), messageFile: run.messageFile });
+  return lab;
+}
+
+export interface MtaBenchSettings {
+  count: number;
+  sessions: number;
+  rounds: number;
+  warmup: number;
+  links: number;
+  transport: 'inet' | 'unix';
+}
+
+/** BENCH_COUNT, BENCH_SESSIONS, BENCH_ROUNDS, BENCH_WARMUP, BENCH_LINKS and BENCH_TRANSPORT, as the MTA benches read them. */
+export function mtaBenchSettings(defaults: { rounds: number; transport: 'inet' | 'unix' }): MtaBenchSettings {
+  const transport = process.env.BENCH_TRANSPORT || defaults.transport;
+  if (transport !== 'inet' && transport !== 'unix') throw new Error(`BENCH_TRANSPORT must be inet or unix, got ${transport}`);
+  return {
+    count: envInt('BENCH_COUNT', 1000, 1),
+    sessions: envInt('BENCH_SESSIONS', 20, 1),
+    rounds: envInt('BENCH_ROUNDS', defaults.rounds, 1),
+    warmup: envInt('BENCH_WARMUP', 5000),
+    links: envInt('BENCH_LINKS', 40),
+    transport,
+  };
 }
