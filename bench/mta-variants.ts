@@ -20,9 +20,8 @@ import path from 'node:path';
 import { TrackmilterDaemon, daemonUnavailableReason } from '../test/helpers/daemon.js';
 import { postfixLabUnavailableReason, type PostfixLab } from '../test/helpers/postfix-lab.js';
 import { benchNewsletter } from './lib/bench-newsletter.js';
-import { cpuMs } from './lib/cpu.js';
-import { median, ratiosByRound } from './lib/figures.js';
-import { measureThroughput, mtaBenchSettings, startWarmLab } from './lib/mta-run.js';
+import { median, ratiosByRound, roundRatiosText } from './lib/figures.js';
+import { measureMilterRound, mtaBenchSettings, startWarmLab } from './lib/mta-run.js';
 
 const mta = mtaBenchSettings({ rounds: 5, transport: 'unix' });
 const VARIANTS = (process.env.BENCH_VARIANTS || 'worker_min_bytes = 4096|worker_min_bytes = 131072').split('|').map((v) => v.trim());
@@ -66,9 +65,11 @@ async function main(): Promise<number> {
     for (let round = 1; round <= mta.rounds; round++) {
       const line: string[] = [];
       for (const variant of variants) {
-        const before = await cpuMs(variant.daemon.pid);
-        const result = await measureThroughput(variant.lab, { count: mta.count, sessions: mta.sessions, messageFile });
-        const cpu = ((await cpuMs(variant.daemon.pid)) - before) / mta.count;
+        const { result, cpuMsPerMessage: cpu } = await measureMilterRound(variant.lab, variant.daemon.pid, {
+          count: mta.count,
+          sessions: mta.sessions,
+          messageFile,
+        });
         if (result.failures > 0) console.log(`${variant.name}: WARNING: ${result.failures} messages deferred or rejected`);
         variant.rates.push(result.messagesPerSecond);
         variant.cpuMsPerMessage.push(cpu);
@@ -78,13 +79,12 @@ async function main(): Promise<number> {
     }
     const first = variants[0]!;
     for (const variant of variants) {
-      const byRound = (ratios: number[]): string => `${ratios.map((r) => r.toFixed(2)).join(', ')}, median ${median(ratios).toFixed(2)}`;
       console.log(
         `${variant.name}: ${median(variant.rates).toFixed(1)} msg/s, ${median(variant.cpuMsPerMessage).toFixed(2)} ms of CPU a message (medians)` +
           (variant === first
             ? ''
-            : `; over ${first.name}, round by round: CPU ${byRound(ratiosByRound(variant.cpuMsPerMessage, first.cpuMsPerMessage))}; ` +
-              `rate ${byRound(ratiosByRound(variant.rates, first.rates))}`),
+            : `; over ${first.name}, round by round: CPU ${roundRatiosText(ratiosByRound(variant.cpuMsPerMessage, first.cpuMsPerMessage))}; ` +
+              `rate ${roundRatiosText(ratiosByRound(variant.rates, first.rates))}`),
       );
     }
     return 0;

@@ -36,9 +36,8 @@ import { TrackmilterDaemon, PACKAGE_VERSION, daemonUnavailableReason, readPeakRs
 import { ECHO_MILTER_SOURCE, EchoMilter, buildEchoMilter, echoMilterUnavailableReason } from '../test/helpers/echo-milter.js';
 import { PROJECT_ROOT, postfixLabUnavailableReason, type PostfixLab } from '../test/helpers/postfix-lab.js';
 import { benchNewsletter } from './lib/bench-newsletter.js';
-import { cpuMs } from './lib/cpu.js';
-import { median, ratiosByRound } from './lib/figures.js';
-import { measureThroughput, mtaBenchSettings, startWarmLab, type ThroughputResult } from './lib/mta-run.js';
+import { median, ratiosByRound, roundRatiosText } from './lib/figures.js';
+import { measureMilterRound, mtaBenchSettings, startWarmLab, type ThroughputResult } from './lib/mta-run.js';
 
 /** Our milter engine with the echo filter (bench/lib/echo-engine.ts) in a process of its own. */
 async function startEchoEngine(spec: string): Promise<ChildProcess> {
@@ -159,10 +158,8 @@ async function main(): Promise<number> {
     for (let round = 1; round <= ROUNDS; round++) {
       const line: string[] = [];
       for (const setup of setups) {
-        const pid = setup.milter.pid;
-        const cpuBefore = pid === undefined ? 0 : await cpuMs(pid);
-        const result = await measureThroughput(setup.lab, { count: COUNT, sessions: SESSIONS, messageFile });
-        if (pid !== undefined) setup.cpuMsPerMessage.push(((await cpuMs(pid)) - cpuBefore) / COUNT);
+        const { result, cpuMsPerMessage } = await measureMilterRound(setup.lab, setup.milter.pid, { count: COUNT, sessions: SESSIONS, messageFile });
+        if (cpuMsPerMessage !== undefined) setup.cpuMsPerMessage.push(cpuMsPerMessage);
         setup.rounds.push(result);
         line.push(`${setup.name} ${result.messagesPerSecond.toFixed(1)}${result.failures ? ` (${result.failures} deferred/rejected)` : ''}`);
       }
@@ -211,7 +208,7 @@ async function main(): Promise<number> {
     const perRound = (entry: { rounds: Array<{ messagesPerSecond: number }> }): number[] => ratiosByRound(rates(entry), rates(echo));
     const roundRatios = perRound(track);
     console.log(
-      `trackmilter/echo round by round: ${roundRatios.map((r) => r.toFixed(2)).join(', ')}; their median ${median(roundRatios).toFixed(2)}` +
+      `trackmilter/echo round by round: ${roundRatiosText(roundRatios)}` +
         ` (engine echo/echo: ${perRound(engine)
           .map((r) => r.toFixed(2))
           .join(', ')})`,
@@ -219,9 +216,7 @@ async function main(): Promise<number> {
     // CPU a message moves far less with the machine than a rate does: a steadier view of the same gap.
     const cpuOf = (name: string): number[] => setups.find((setup) => setup.name === name)!.cpuMsPerMessage;
     const cpuRatios = ratiosByRound(cpuOf('trackmilter'), cpuOf('echo milter'));
-    console.log(
-      `trackmilter's CPU a message over the echo milter's, round by round: ${cpuRatios.map((r) => r.toFixed(2)).join(', ')}; their median ${median(cpuRatios).toFixed(2)}`,
-    );
+    console.log(`trackmilter's CPU a message over the echo milter's, round by round: ${roundRatiosText(cpuRatios)}`);
     if (track.peakRssKb !== undefined) console.log(`trackmilter peak RSS (VmHWM): ${(track.peakRssKb / 1024).toFixed(1)} MB`);
 
     const report = {

@@ -23,3 +23,8 @@ export function median(values: number[]): number {
 export function ratiosByRound(values: readonly number[], references: readonly number[]): number[] {
   return values.map((value, round) => value / (references[round] ?? NaN));
 }
+
+/** Ratios of rounds as the benches print them: each to two places, then their median. */
+export function roundRatiosText(ratios: readonly number[]): string {
+  return `${ratios.map((r) => r.toFixed(2)).join(', ')}; their median ${median([...ratios]).toFixed(2)}`;
+}

@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { PostfixLab, program } from '../../test/helpers/postfix-lab.js';
+import { cpuMs } from './cpu.js';
 import { envInt } from './figures.js';
 
 const execFileAsync = promisify(execFile);
@@ -55,6 +56,27 @@ export async function measureThroughput(lab: PostfixLab, run: SourceRun, timeout
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const failures = after.deferred - before.deferred + (after.bounced - before.bounced) + (after.milterRejects - before.milterRejects);
   return { messages: run.count, sessions: run.sessions, seconds, messagesPerSecond: run.count / seconds, failures };
+}
+
+/**
+ * measureThroughput, with the CPU time the milter's process (all threads) spent per message meanwhile
+ * when its pid is given.
+ */
+export async function measureMilterRound(lab: PostfixLab, milterPid: number, run: SourceRun): Promise<{ result: ThroughputResult; cpuMsPerMessage: number }>;
+export async function measureMilterRound(
+  lab: PostfixLab,
+  milterPid: number | undefined,
+  run: SourceRun,
+): Promise<{ result: ThroughputResult; cpuMsPerMessage?: number }>;
+export async function measureMilterRound(
+  lab: PostfixLab,
+  milterPid: number | undefined,
+  run: SourceRun,
+): Promise<{ result: ThroughputResult; cpuMsPerMessage?: number }> {
+  if (milterPid === undefined) return { result: await measureThroughput(lab, run) };
+  const before = await cpuMs(milterPid);
+  const result = await measureThroughput(lab, run);
+  return { result, cpuMsPerMessage: ((await cpuMs(milterPid)) - before) / run.count };
 }
 
 /**
