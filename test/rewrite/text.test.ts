@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { findTextUrls, rewriteText } from '../../src/rewrite/text.js';
 import { RecordingMinter, TRACKING_HOST, options } from './recording-minter.js';
@@ -76,8 +77,52 @@ describe('findTextUrls', () => {
     expect(urlsIn('x http://a.example/nb\u00a0y')).toEqual(['http://a.example/nb']);
   });
 
+  it('ends a URL at exactly whitespace, controls, <>", and CJK and full-width punctuation', () => {
+    const ends = (code: number): boolean =>
+      code <= 0x20 ||
+      code === 0x7f ||
+      code === 0x3c ||
+      code === 0x3e ||
+      code === 0x22 ||
+      code === 0xa0 ||
+      (code >= 0x2000 && code <= 0x200b) ||
+      [0x2028, 0x2029, 0x202f, 0x205f, 0xfeff].includes(code) ||
+      (code >= 0x3000 && code <= 0x303f) ||
+      (code >= 0xff00 && code <= 0xffef);
+    const wrong: number[] = [];
+    for (let code = 0; code <= 0xffff; code++) {
+      const char = String.fromCharCode(code);
+      const expected = ends(code) ? 'http://a.example/x' : `http://a.example/x${char}y`;
+      if (urlsIn(` http://a.example/x${char}y `)[0] !== expected) wrong.push(code);
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it('keeps non-ASCII path characters', () => {
     expect(urlsIn('https://de.example/straße?x=ü ok')).toEqual(['https://de.example/straße?x=ü']);
+  });
+
+  // The scan looks for `://` and then at the scheme; the rule it implements reads best as the regular
+  // expression it replaced, run here over text made of the characters that matter, with the ends the
+  // scan itself found (the property is about where URLs start).
+  it('starts a URL at every http(s):// of any case that is not inside a word or an earlier URL', () => {
+    const piece = fc.constantFrom('http', 'HTTP', 'hTtPs', 'https', 'ttp', 's', 'p', '://', ':', '/', 'x', '1', ' ', '.', '<', '>', ')', 'é', '—', '\u3002');
+    const text = fc.array(piece, { maxLength: 30 }).map((pieces) => pieces.join(''));
+    fc.assert(
+      fc.property(text, (source) => {
+        const found = findTextUrls(source);
+        const ends = new Map(found.map(({ start, end }) => [start, end]));
+        const starts: number[] = [];
+        const scheme = /https?:\/\//gi;
+        for (let match = scheme.exec(source); match !== null; match = scheme.exec(source)) {
+          if (match.index > 0 && /[0-9a-z]/i.test(source[match.index - 1]!)) continue;
+          starts.push(match.index);
+          scheme.lastIndex = Math.max(ends.get(match.index) ?? source.length, match.index + match[0].length);
+        }
+        expect(found.map(({ start }) => start)).toEqual(starts);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
 
