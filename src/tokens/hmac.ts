@@ -77,7 +77,7 @@ function finish(st: Int32Array, block: Uint8Array, rest: number, total: number):
   const blocks = rest + 9 <= BLOCK ? 1 : 2;
   const end = blocks * BLOCK;
   block[rest] = 0x80;
-  block.fill(0, rest + 1, end - 4);
+  for (let i = rest + 1; i < end - 4; i++) block[i] = 0;
   // Bit length in the last 8 bytes; messages here stay far below 2^29 bytes, so the high word is 0.
   const bits = total * 8;
   block[end - 4] = bits >>> 24;
@@ -90,6 +90,12 @@ function finish(st: Int32Array, block: Uint8Array, rest: number, total: number):
 
 function writeState(st: Int32Array, out: Uint8Array, at: number, length: number): void {
   for (let i = 0; i < length; i++) out[at + i] = st[i >> 2]! >>> (24 - 8 * (i & 3));
+}
+
+// Eight words copied in a loop, as is the padding zeroed: TypedArray set() and fill() are calls into
+// builtins whose fixed cost is more than the copy (6% of an HMAC's perf samples went to them).
+function setState(from: Int32Array): void {
+  for (let i = 0; i < 8; i++) state[i] = from[i]!;
 }
 
 /** A key ready to MAC with: the SHA-256 states after its inner and outer pad blocks. */
@@ -123,14 +129,14 @@ export function hmacKey(key: KeyObject): HmacKey {
 /** HMAC-SHA256(key, data[0, length)), its first `size` bytes written to out at `at`. */
 export function hmacSha256(key: HmacKey, data: Uint8Array, length: number, out: Uint8Array, at: number, size: number = DIGEST): void {
   if (size > DIGEST) throw new RangeError(`an HMAC-SHA256 has ${DIGEST} bytes`);
-  state.set(key.inner);
+  setState(key.inner);
   const whole = length - (length % BLOCK);
   for (let offset = 0; offset < whole; offset += BLOCK) compress(state, data, offset);
   const rest = length - whole;
   for (let i = 0; i < rest; i++) tail[i] = data[whole + i]!;
   finish(state, tail, rest, BLOCK + length);
   writeState(state, outerBlock, 0, DIGEST);
-  state.set(key.outer);
+  setState(key.outer);
   finish(state, outerBlock, DIGEST, BLOCK + DIGEST);
   writeState(state, out, at, size);
 }
