@@ -5,9 +5,11 @@
  * minutes apart on this kind of machine cannot show.
  *
  *   npm run bench:mta-variants                      (builds first)
- *   BENCH_VARIANTS='worker_min_bytes = 4096|worker_min_bytes = 131072'
- *                     the variants, separated by |: [milter] settings, several in one variant
- *                     separated by ; (the default compares milter.worker_min_bytes old and new)
+ *   BENCH_VARIANTS='--heap-growing-percent=0|defaults'
+ *                     the variants, separated by |: [milter] settings (worker_min_bytes = 4096),
+ *                     several in one variant separated by ;, where one that starts with -- is an
+ *                     argument to node itself (a V8 flag), and `defaults` is the daemon as it comes.
+ *                     The default compares V8's own heap growing with the daemon's (src/cli/v8-flags.ts)
  *   BENCH_COUNT=1000 BENCH_SESSIONS=20 BENCH_ROUNDS=5 BENCH_WARMUP=5000 BENCH_LINKS=40
  *   BENCH_TRANSPORT=unix (default here) or inet
  *
@@ -24,7 +26,7 @@ import { median, ratiosByRound, roundRatiosText } from './lib/figures.js';
 import { measureMilterRound, mtaBenchSettings, startWarmLab } from './lib/mta-run.js';
 
 const mta = mtaBenchSettings({ rounds: 5, transport: 'unix' });
-const VARIANTS = (process.env.BENCH_VARIANTS || 'worker_min_bytes = 4096|worker_min_bytes = 131072').split('|').map((v) => v.trim());
+const VARIANTS = (process.env.BENCH_VARIANTS || '--heap-growing-percent=0|defaults').split('|').map((v) => v.trim());
 
 interface Variant {
   name: string;
@@ -36,9 +38,14 @@ interface Variant {
 
 async function startVariant(name: string, work: string, index: number, messageFile: string): Promise<Variant> {
   const unixSocket = mta.transport === 'unix' ? path.join(work, `trackmilter-${index}.sock`) : undefined;
-  const settings = name.split(';').map((s) => s.trim());
+  const parts = name
+    .split(';')
+    .map((s) => s.trim())
+    .filter((s) => s !== '' && s !== 'defaults');
+  const nodeArgs = parts.filter((s) => s.startsWith('--'));
+  const settings = parts.filter((s) => !s.startsWith('--'));
   const configToml = ['[milter]', ...(unixSocket ? ['socket_group = "postfix"'] : []), ...settings, ''].join('\n');
-  const daemon = await TrackmilterDaemon.start(unixSocket ? { unixSocket, configToml } : { configToml });
+  const daemon = await TrackmilterDaemon.start({ ...(unixSocket ? { unixSocket } : {}), configToml, nodeArgs });
   const lab = await startWarmLab(daemon.postfixSpec, () => daemon.dispose(), { warmup: mta.warmup, sessions: mta.sessions, messageFile });
   return { name, daemon, lab, rates: [], cpuMsPerMessage: [] };
 }

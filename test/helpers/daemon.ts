@@ -33,6 +33,8 @@ export interface DaemonOptions {
   configToml?: string;
   /** How long to wait for the ready line (default 30 s). */
   readyTimeoutMs?: number;
+  /** Arguments to node itself, before the CLI's path (V8 flags, for instance). */
+  nodeArgs?: string[];
 }
 
 /** Peak resident set size (VmHWM, kB) of a live process, from /proc/PID/status. */
@@ -53,6 +55,7 @@ export class TrackmilterDaemon {
     private readonly configFile: string | undefined,
     ownsDataDir: boolean,
     readyTimeoutMs: number,
+    private readonly nodeArgs: readonly string[],
   ) {
     this.ownsDataDir = ownsDataDir;
     this.process = new DaemonChild(() => this.args(), PROJECT_ROOT, readyTimeoutMs);
@@ -76,6 +79,7 @@ export class TrackmilterDaemon {
       configFile,
       options.dataDir === undefined,
       options.readyTimeoutMs ?? 30_000,
+      options.nodeArgs ?? [],
     );
     await daemon.process.launch();
     return daemon;
@@ -110,7 +114,7 @@ export class TrackmilterDaemon {
   }
 
   private args(): string[] {
-    const args = [DAEMON_ENTRY, 'serve', '--milter', this.milterSocket, '--http', `127.0.0.1:${this.httpPort}`, '--data', this.dataDir];
+    const args = [...this.nodeArgs, DAEMON_ENTRY, 'serve', '--milter', this.milterSocket, '--http', `127.0.0.1:${this.httpPort}`, '--data', this.dataDir];
     if (this.configFile) args.push('--config', this.configFile);
     return args;
   }
