@@ -32,6 +32,7 @@ import { startEventPipeline, type EventPipeline } from '../events/pipeline.js';
 import { takeInReport } from '../bounce/intake.js';
 import { startTrackingWork } from './tracking-workers.js';
 import { eventLoopDelayMetrics } from '../metrics/event-loop.js';
+import { gcMetrics } from '../metrics/gc.js';
 import type { TrackingWork } from '../tracking/tracking-work.js';
 import { UnsubscribeService } from '../unsubscribe/service.js';
 import { PageTemplates } from '../unsubscribe/page.js';
@@ -97,9 +98,11 @@ export async function startDaemon(config: ConfigValues, logger: Logger, role: Da
     const sweep = store ? startSweep(config, logger, store) : null;
     if (sweep) started.push({ close: () => sweep.stop() });
     const stopDelayMonitor = eventLoopDelayMetrics(metrics);
+    const stopGcMonitor = gcMetrics(metrics);
     started.push({
       close: () => {
         stopDelayMonitor();
+        stopGcMonitor();
         return Promise.resolve();
       },
     });
