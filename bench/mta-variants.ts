@@ -13,8 +13,9 @@
  *   BENCH_COUNT=1000 BENCH_SESSIONS=20 BENCH_ROUNDS=5 BENCH_WARMUP=5000 BENCH_LINKS=40
  *   BENCH_TRANSPORT=unix (default here) or inet
  *
- * Prints, per round and as medians, msg/s and the daemon's CPU time per message (all its threads),
- * and each variant's CPU per message and rate over the first variant's, round by round.
+ * Prints, per round and as medians, msg/s, the daemon's CPU time per message (all its threads) and
+ * its main thread's full garbage collections per 1,000 messages (from its /metrics), and each
+ * variant's CPU per message and rate over the first variant's, round by round.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -34,6 +35,15 @@ interface Variant {
   lab: PostfixLab;
   rates: number[];
   cpuMsPerMessage: number[];
+  majorGcsPer1000: number[];
+}
+
+/** The daemon's full garbage collections on the main thread since it started (its /metrics). */
+async function majorCollections(daemon: TrackmilterDaemon): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${daemon.httpPort}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('trackmilter_gc_collections_total{kind="major"} '));
+  if (line === undefined) throw new Error('the daemon reports no trackmilter_gc_collections_total');
+  return Number(line.split(' ')[1]);
 }
 
 async function startVariant(name: string, work: string, index: number, messageFile: string): Promise<Variant> {
@@ -47,7 +57,7 @@ async function startVariant(name: string, work: string, index: number, messageFi
   const configToml = ['[milter]', ...(unixSocket ? ['socket_group = "postfix"'] : []), ...settings, ''].join('\n');
   const daemon = await TrackmilterDaemon.start({ ...(unixSocket ? { unixSocket } : {}), configToml, nodeArgs });
   const lab = await startWarmLab(daemon.postfixSpec, () => daemon.dispose(), { warmup: mta.warmup, sessions: mta.sessions, messageFile });
-  return { name, daemon, lab, rates: [], cpuMsPerMessage: [] };
+  return { name, daemon, lab, rates: [], cpuMsPerMessage: [], majorGcsPer1000: [] };
 }
 
 async function main(): Promise<number> {
@@ -72,22 +82,26 @@ async function main(): Promise<number> {
     for (let round = 1; round <= mta.rounds; round++) {
       const line: string[] = [];
       for (const variant of variants) {
+        const majorsBefore = await majorCollections(variant.daemon);
         const { result, cpuMsPerMessage: cpu } = await measureMilterRound(variant.lab, variant.daemon.pid, {
           count: mta.count,
           sessions: mta.sessions,
           messageFile,
         });
+        const majors = ((await majorCollections(variant.daemon)) - majorsBefore) * (1000 / mta.count);
         if (result.failures > 0) console.log(`${variant.name}: WARNING: ${result.failures} messages deferred or rejected`);
         variant.rates.push(result.messagesPerSecond);
         variant.cpuMsPerMessage.push(cpu);
-        line.push(`${variant.name}: ${result.messagesPerSecond.toFixed(1)} msg/s, ${cpu.toFixed(2)} ms`);
+        variant.majorGcsPer1000.push(majors);
+        line.push(`${variant.name}: ${result.messagesPerSecond.toFixed(1)} msg/s, ${cpu.toFixed(2)} ms, ${majors.toFixed(0)} full GCs`);
       }
       console.log(`round ${round}: ${line.join(' | ')}`);
     }
     const first = variants[0]!;
     for (const variant of variants) {
       console.log(
-        `${variant.name}: ${median(variant.rates).toFixed(1)} msg/s, ${median(variant.cpuMsPerMessage).toFixed(2)} ms of CPU a message (medians)` +
+        `${variant.name}: ${median(variant.rates).toFixed(1)} msg/s, ${median(variant.cpuMsPerMessage).toFixed(2)} ms of CPU a message, ` +
+          `${median(variant.majorGcsPer1000).toFixed(0)} full GCs per 1,000 messages (medians)` +
           (variant === first
             ? ''
             : `; over ${first.name}, round by round: CPU ${roundRatiosText(ratiosByRound(variant.cpuMsPerMessage, first.cpuMsPerMessage))}; ` +
