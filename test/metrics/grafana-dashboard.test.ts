@@ -171,6 +171,7 @@ describe.skipIf(!CLI_BUILT)('Grafana dashboard', () => {
       'trackmilter_sink_webhook_queue_depth',
       'trackmilter_tracking_queue',
       'trackmilter_event_loop_delay_seconds',
+      'trackmilter_gc_collections_total',
       'trackmilter_store_available',
       'trackmilter_store_outbox_events',
     ]) {
