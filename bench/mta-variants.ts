@@ -12,21 +12,25 @@
  *                     The default compares V8's own heap growing with the daemon's (src/cli/v8-flags.ts)
  *   BENCH_COUNT=1000 BENCH_SESSIONS=20 BENCH_ROUNDS=5 BENCH_WARMUP=5000 BENCH_LINKS=40
  *   BENCH_TRANSPORT=unix (default here) or inet
+ *   BENCH_MESSAGE=newsletter (default) or big: bench:mixed's ~10 MB HTML message with 1,000 links
+ *                     (then, say, BENCH_COUNT=30 BENCH_WARMUP=10 BENCH_SESSIONS=2)
  *
  * Prints, per round and as medians, msg/s, the daemon's CPU time per message (all its threads) and
- * its main thread's full garbage collections per 1,000 messages (from its /metrics), and each
- * variant's CPU per message and rate over the first variant's, round by round.
+ * its main thread's full garbage collections per 1,000 messages (from its /metrics), each variant's
+ * CPU per message and rate over the first variant's, round by round, and each daemon's peak RSS.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { TrackmilterDaemon, daemonUnavailableReason } from '../test/helpers/daemon.js';
+import { TrackmilterDaemon, daemonUnavailableReason, readPeakRssKb } from '../test/helpers/daemon.js';
 import { postfixLabUnavailableReason, type PostfixLab } from '../test/helpers/postfix-lab.js';
+import { bigMessage } from '../stress/lib/mail-flow.js';
 import { benchNewsletter } from './lib/bench-newsletter.js';
 import { median, ratiosByRound, roundRatiosText } from './lib/figures.js';
 import { measureMilterRound, mtaBenchSettings, startWarmLab } from './lib/mta-run.js';
 
 const mta = mtaBenchSettings({ rounds: 5, transport: 'unix' });
+const BIG = process.env.BENCH_MESSAGE === 'big';
 const VARIANTS = (process.env.BENCH_VARIANTS || '--heap-growing-percent=0|defaults').split('|').map((v) => v.trim());
 
 interface Variant {
@@ -70,11 +74,11 @@ async function main(): Promise<number> {
   await fs.chmod(work, 0o755); // Postfix's smtpd (user postfix) must reach the unix sockets in here
   const variants: Variant[] = [];
   try {
-    const messageFile = path.join(work, 'newsletter.eml');
-    const newsletter = await benchNewsletter('bench:mta-variants', mta.links);
-    await fs.writeFile(messageFile, newsletter);
+    const messageFile = path.join(work, 'message.eml');
+    const message = BIG ? Buffer.from(bigMessage().data) : await benchNewsletter('bench:mta-variants', mta.links);
+    await fs.writeFile(messageFile, message);
     console.log(
-      `bench:mta-variants: ${mta.count} copies of a ${(newsletter.length / 1024).toFixed(1)} KB newsletter, ${mta.sessions} sessions, ${mta.rounds} interleaved ` +
+      `bench:mta-variants: ${mta.count} copies of a ${(message.length / 1024).toFixed(1)} KB ${BIG ? 'HTML message' : 'newsletter'}, ${mta.sessions} sessions, ${mta.rounds} interleaved ` +
         `round(s), warm-up ${mta.warmup}, ${mta.transport} sockets; ${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`,
     );
     for (const [index, name] of VARIANTS.entries()) variants.push(await startVariant(name, work, index, messageFile));
@@ -107,6 +111,10 @@ async function main(): Promise<number> {
             : `; over ${first.name}, round by round: CPU ${roundRatiosText(ratiosByRound(variant.cpuMsPerMessage, first.cpuMsPerMessage))}; ` +
               `rate ${roundRatiosText(ratiosByRound(variant.rates, first.rates))}`),
       );
+    }
+    for (const variant of variants) {
+      const peakKb = await readPeakRssKb(variant.daemon.pid);
+      console.log(`${variant.name}: peak RSS ${peakKb === undefined ? 'unknown' : `${(peakKb / 1024).toFixed(0)} MB`}`);
     }
     return 0;
   } finally {
