@@ -18,12 +18,12 @@ const DAEMON_FLAGS: readonly DaemonFlag[] = [
    */
   { flag: '--no-memory-reducer', chosen: /^--(no-)?memory[-_]reducer(=|$)/ },
   /**
-   * After a full collection V8 lets the old generation grow by a factor it picks from its own
-   * speed, 1.1 to 1.5 for a milter whose live heap is 15 to 20 MB. It starts marking again once the
-   * room left is less than the young generation (24 MB here), which that small a factor never leaves:
-   * the milter was marking all the time, 24 to 43 full collections per 3,000 messages under bench:mta.
-   * Twice the live heap leaves room for thousands of messages' promotions: 3 or 4 full collections
-   * per 3,000, and the heap as big as before (54 MB committed against 51).
+   * V8 starts marking the old generation again once the room left under its limit is less than the
+   * young generation, and the limit it picks from its own speed left the milter no such room: with
+   * 17 MB live, a limit of 41 MB and a slack of 24 (--trace-incremental-marking), so marking began
+   * right after each full collection, 24 to 43 of them per 3,000 messages under bench:mta. Twice the
+   * live heap leaves room for thousands of messages' promotions: 3 or 4 full collections per 3,000,
+   * and the heap as big as before (54 MB committed against 51).
    */
   { flag: '--heap-growing-percent=100', chosen: /^--heap[-_]growing[-_]percent(=|$)/ },
 ];
