@@ -19,15 +19,14 @@ function gcKind(entry: PerformanceEntry): number {
 
 /** Registers trackmilter_gc_collections_total and trackmilter_gc_seconds_total by kind; returns the stop. */
 export function gcMetrics(metrics: MetricsRegistry): () => void {
-  const collections = new Map(KINDS.map(([, label]) => [label, 0]));
-  const seconds = new Map(KINDS.map(([, label]) => [label, 0]));
-  const labelOf = new Map(KINDS);
+  // Per kind, by perf_hooks' code: its label, its collections and their pause seconds.
+  const totals = new Map(KINDS.map(([kind, label]) => [kind, { label, collections: 0, seconds: 0 }]));
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
-      const label = labelOf.get(gcKind(entry));
-      if (label === undefined) continue;
-      collections.set(label, collections.get(label)! + 1);
-      seconds.set(label, seconds.get(label)! + entry.duration / 1000);
+      const total = totals.get(gcKind(entry));
+      if (total === undefined) continue;
+      total.collections += 1;
+      total.seconds += entry.duration / 1000;
     }
   });
   observer.observe({ entryTypes: ['gc'] });
@@ -36,10 +35,10 @@ export function gcMetrics(metrics: MetricsRegistry): () => void {
     "Garbage collections of the main thread's heap since start, by kind (minor: young generation; major: full).",
     'counter',
     ['kind'],
-    () => [...collections].map(([label, n]): [string[], number] => [[label], n]),
+    () => [...totals.values()].map((t): [string[], number] => [[t.label], t.collections]),
   );
   metrics.collected('trackmilter_gc_seconds_total', "Pause time of the main thread's garbage collections since start, by kind.", 'counter', ['kind'], () =>
-    [...seconds].map(([label, s]): [string[], number] => [[label], s]),
+    [...totals.values()].map((t): [string[], number] => [[t.label], t.seconds]),
   );
   return () => observer.disconnect();
 }

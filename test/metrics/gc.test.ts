@@ -3,6 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { gcMetrics } from '../../src/metrics/gc.js';
 import { MetricsRegistry } from '../../src/metrics/registry.js';
+import { metricSamples } from '../app/helpers/metrics.js';
 
 /** V8's gc(), without starting node with --expose-gc: the flag set now, read by a new context. */
 function fullCollection(): void {
@@ -17,13 +18,7 @@ describe('garbage collections on /metrics', () => {
   it('counts a full collection as major and young-generation ones as minor, with their time', async () => {
     const metrics = new MetricsRegistry();
     const stop = gcMetrics(metrics);
-    const read = (name: string, kind: string): number => {
-      const line = metrics
-        .render()
-        .split('\n')
-        .find((l) => l.startsWith(`${name}{kind="${kind}"} `));
-      return Number(line?.split(' ')[1]);
-    };
+    const read = (name: string, kind: string): number => metricSamples(metrics.render(), name).get(`{kind="${kind}"}`) ?? NaN;
     try {
       fullCollection();
       await entriesDelivered();
