@@ -24,13 +24,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { TrackmilterDaemon, daemonUnavailableReason, readPeakRssKb } from '../test/helpers/daemon.js';
 import { postfixLabUnavailableReason, type PostfixLab } from '../test/helpers/postfix-lab.js';
+import { scrape } from '../test/app/helpers/metrics.js';
 import { bigMessage } from '../stress/lib/mail-flow.js';
 import { benchNewsletter } from './lib/bench-newsletter.js';
 import { median, ratiosByRound, roundRatiosText } from './lib/figures.js';
 import { measureMilterRound, mtaBenchSettings, startWarmLab } from './lib/mta-run.js';
 
 const mta = mtaBenchSettings({ rounds: 5, transport: 'unix' });
-const BIG = process.env.BENCH_MESSAGE === 'big';
+const MESSAGE = process.env.BENCH_MESSAGE || 'newsletter';
+if (MESSAGE !== 'newsletter' && MESSAGE !== 'big') throw new Error(`BENCH_MESSAGE must be newsletter or big, got ${MESSAGE}`);
+const BIG = MESSAGE === 'big';
 const VARIANTS = (process.env.BENCH_VARIANTS || '--heap-growing-percent=0|defaults').split('|').map((v) => v.trim());
 
 interface Variant {
@@ -44,10 +47,9 @@ interface Variant {
 
 /** The daemon's full garbage collections on the main thread since it started (its /metrics). */
 async function majorCollections(daemon: TrackmilterDaemon): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${daemon.httpPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('trackmilter_gc_collections_total{kind="major"} '));
-  if (line === undefined) throw new Error('the daemon reports no trackmilter_gc_collections_total');
-  return Number(line.split(' ')[1]);
+  const majors = await scrape(`http://127.0.0.1:${daemon.httpPort}`, 'trackmilter_gc_collections_total', '{kind="major"}');
+  if (majors === undefined) throw new Error('the daemon reports no trackmilter_gc_collections_total');
+  return majors;
 }
 
 async function startVariant(name: string, work: string, index: number, messageFile: string): Promise<Variant> {
