@@ -77,20 +77,43 @@ function parseHttpUrl(text: string): URL | null {
  * the row's URL itself is not an absolute http(s) URL.
  */
 export function clickDestination(rowUrl: string, carriedQuery: string): string | null {
-  if (carriedQuery !== '') return destinationWithQuery(rowUrl, carriedQuery);
-  // Most clicks carry no query, and a send's clicks go to a few rows: their destination is parsed once.
-  return plainDestinations.getOrAdd(rowUrl, plainDestination);
+  // A send's clicks go to a few rows: each row's destination is parsed once.
+  const row = plainDestinations.getOrAdd(rowUrl, plainDestination);
+  // A row URL with a fragment had no query (splitQuery); anything appended would land inside the
+  // fragment, so such a row takes none.
+  if (row === null || carriedQuery === '' || !CARRIED_QUERY.test(carriedQuery) || rowUrl.includes('#')) return row;
+  if (takesQueryAsIs(rowUrl)) return row + serializedQuery(carriedQuery);
+  return destinationWithQuery(rowUrl, carriedQuery);
 }
 
 const plainDestinations = new BoundedMap<string | null>(4096);
-const plainDestination = (rowUrl: string): string | null => destinationWithQuery(rowUrl, '');
+const plainDestination = (rowUrl: string): string | null => parseHttpUrl(rowUrl)?.href ?? null;
 
+/**
+ * Whether the parser reads the row URL followed by `?` exactly as it reads it alone, so the joined URL
+ * is the row's href and the query: it ends a path, host, port or authority as the end of input does,
+ * and a row without `?` has no query of its own. Not so when the row ends in a space or control
+ * character: the parser trims those at the end of input, but not before a `?`. Most clicks carry a
+ * query (utm_*, subscriber ids), and parsing the joined URL took about 1.1 µs a click, as much as
+ * checking the token.
+ */
+function takesQueryAsIs(rowUrl: string): boolean {
+  return rowUrl.length > 0 && rowUrl.charCodeAt(rowUrl.length - 1) > 0x20 && !rowUrl.includes('?');
+}
+
+/** Of what CARRIED_QUERY lets through, the special-query percent-encode set holds these four. */
+const QUERY_ESCAPES: Record<string, string> = { '"': '%22', "'": '%27', '<': '%3C', '>': '%3E' };
+const QUERY_ESCAPED = /["'<>]/g;
+
+/** A carried query as the WHATWG URL serializer writes it in a special (http, https) URL. */
+function serializedQuery(carriedQuery: string): string {
+  return carriedQuery.replace(QUERY_ESCAPED, (c) => QUERY_ESCAPES[c]!);
+}
+
+/** The carried query on a row the parser may read differently once followed by `?`: both parsed. */
 function destinationWithQuery(rowUrl: string, carriedQuery: string): string | null {
   const row = parseHttpUrl(rowUrl);
   if (!row) return null;
-  // A row URL with a fragment had no query (splitQuery); anything appended would land inside the
-  // fragment, so such a row takes none.
-  if (carriedQuery === '' || !CARRIED_QUERY.test(carriedQuery) || rowUrl.includes('#')) return row.href;
   const joined = parseHttpUrl(joinQuery(rowUrl, carriedQuery));
   if (!joined || joined.origin !== row.origin || joined.pathname !== row.pathname || joined.hash !== '') return row.href;
   if (joined.username !== row.username || joined.password !== row.password) return row.href;
