@@ -5,7 +5,8 @@
  * classic-level database in a temp dir before answering; a second row runs it with the fast front off
  * (node:http for every request), as `http.fast_front = false` does, and a third with the daemon's own
  * resolver on a stateful token (HMAC check, then the URL row and message record from the store: one
- * token clicked over and over, so after the first click both come from the store's read cache). Two
+ * token clicked over and over, so after the first click both come from the store's read cache, and
+ * the query the request carries put back on the row's URL, as on a newsletter's utm-tagged links). Two
  * more rows show the ceilings it lives under on the machine: node:http answering a fixed 302, and a
  * node:net socket writing a fixed 302 per request head without any HTTP parsing. The redirector rows run
  * the built code (dist/, as `trackmilter serve` does), so `npm run build` comes first.
@@ -152,9 +153,14 @@ async function startNginx(): Promise<RunningTarget> {
 // --- the redirector under test -------------------------------------------------------------------
 
 const TOKEN = 'bench0Token_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789';
+/**
+ * The query every request carries, as a newsletter's links do (utm_*): a stateful link's row holds its
+ * URL up to the `?`, and the redirector puts the carried query back on every click.
+ */
+const CARRIED_QUERY = '?utm_source=news&utm_medium=email&utm_campaign=weekly';
 const LINK: ResolvedLink = {
   kind: 'click',
-  url: 'https://example.com/',
+  url: `https://example.com/${CARRIED_QUERY}`,
   sendId: 'a100525',
   listId: 'list7',
   recipient: 'reader@example.org',
@@ -386,7 +392,7 @@ async function main(): Promise<void> {
   );
   const rounds = new Map<string, Round[]>();
 
-  const manyScript = await randomPathScript(manyTokens().map((token) => `/c/${token}`));
+  const manyScript = await randomPathScript(manyTokens().map((token) => `/c/${token}${CARRIED_QUERY}`));
   const targets: { only: string; target: string; start: () => Promise<RunningTarget>; token?: string; script?: string }[] = [
     { only: 'nginx', target: NGINX, start: startNginx },
     { only: 'bare', target: 'node:http bare 302', start: () => startServerProcess('bare') },
@@ -412,7 +418,7 @@ async function main(): Promise<void> {
       const running = await start();
       let measured: Awaited<ReturnType<typeof measure>> | undefined;
       try {
-        measured = await measure(`http://127.0.0.1:${running.port}/c/${token ?? TOKEN}`, running.pid, script);
+        measured = await measure(`http://127.0.0.1:${running.port}/c/${token ?? TOKEN}${CARRIED_QUERY}`, running.pid, script);
       } finally {
         // What the server reports on its way out (the redirector: events and batches written).
         const stats = await running.stop();
