@@ -25,6 +25,8 @@ export interface WrkOptions {
   seconds: number;
   /** A Lua script (-s), such as randomPathScript()'s. */
   script?: string;
+  /** Header lines sent with every request (-H), besides the Host wrk sends. */
+  headers?: readonly string[];
 }
 
 function toMs(value: string, unit: string): number {
@@ -53,9 +55,10 @@ export function parseWrk(output: string): WrkResult {
 
 export async function wrk(url: string, options: WrkOptions): Promise<WrkResult> {
   const scriptArgs = options.script ? ['-s', options.script] : [];
+  const headerArgs = (options.headers ?? []).flatMap((line) => ['-H', line]);
   const { stdout } = await execFileAsync(
     'wrk',
-    [`-t${options.threads}`, `-c${options.connections}`, `-d${options.seconds}s`, '--latency', ...scriptArgs, url],
+    [`-t${options.threads}`, `-c${options.connections}`, `-d${options.seconds}s`, '--latency', ...headerArgs, ...scriptArgs, url],
     { maxBuffer: 1 << 20 },
   );
   return parseWrk(stdout);
