@@ -20,7 +20,7 @@
  * within the 5-minute window.
  */
 import { BoundedMap } from '../util/bounded-map.js';
-import { StringPool } from '../util/string-pool.js';
+import { detached, StringPool } from '../util/string-pool.js';
 import { truncateAddress } from '../redirector/ip-address.js';
 import type { LinkKind, RedirectEvent } from '../redirector/types.js';
 import type { RangeTable } from './address-ranges.js';
@@ -67,8 +67,12 @@ interface Entry {
 
 /** Bounded: a flood of distinct user agents cannot grow memory; real traffic repeats a few. */
 const USER_AGENT_CACHE_LIMIT = 2000;
-/** Networks and clients (network and user agent) of the events held, one string each. */
-const CLIENT_STRINGS_HELD = 8192;
+/** Networks of the events held, one string each. */
+const NETWORK_STRINGS_HELD = 8192;
+/** Networks whose clients (network and user agent) are kept as one string each... */
+const CLIENT_NETWORKS_HELD = 2048;
+/** ...and how many user agents of one network: a network past it starts its list again. */
+const CLIENTS_PER_NETWORK = 16;
 
 /** The network an address belongs to for the rules: /24 or /48. */
 export function networkOf(ip: string): string {
@@ -87,7 +91,9 @@ export function recipientKey(sendId: string, recipient: string, emailCode: strin
 export class MachineJudge {
   private readonly recent: BoundedMap<Entry[]>;
   private readonly uaCache = new BoundedMap<[string, string]>(USER_AGENT_CACHE_LIMIT);
-  private readonly strings = new StringPool(CLIENT_STRINGS_HELD);
+  private readonly networks = new StringPool(NETWORK_STRINGS_HELD);
+  /** Client strings by network, then user agent (see clientOf). */
+  private readonly clients = new BoundedMap<Map<string, string>>(CLIENT_NETWORKS_HELD);
   private readonly horizonMs: number;
   private readonly dirty = new Set<string>();
   /**
@@ -118,7 +124,7 @@ export class MachineJudge {
   judge(input: JudgeInput): Judged {
     const own = requestReasons(input, this.signals);
     // Kept with every event for minutes: one string per network and per client, not one per click.
-    const network = this.strings.intern(networkOf(input.ip));
+    const network = this.networks.intern(networkOf(input.ip));
     const seen: SeenEvent = {
       time: input.now,
       kind: input.kind,
@@ -126,7 +132,7 @@ export class MachineJudge {
       part: input.part,
       honeypot: input.honeypot,
       network,
-      client: this.strings.intern(`${network}\n${input.userAgent}`),
+      client: this.clientOf(network, input.userAgent),
       requestMachine: verdictOf(own) !== undefined,
     };
     const history = this.history(input.recipientKey, input.now);
@@ -207,6 +213,27 @@ export class MachineJudge {
     const [click, open] = this.uaCache.getOrAdd(userAgent, reasonsOfUserAgent);
     return (kind === 'click' ? click : open) || undefined;
   };
+
+  /**
+   * One string for the client, network and user agent, found by the two strings it is made of: both
+   * come pooled (the network here, the user agent by the redirector), so neither is hashed again. A
+   * pool of the joined strings had to build, flatten and hash a new string of some 150 characters per
+   * click. The string is kept with the events for minutes, so it is a copy of its own.
+   */
+  private clientOf(network: string, userAgent: string): string {
+    let byAgent = this.clients.get(network);
+    if (byAgent === undefined) {
+      byAgent = new Map();
+      this.clients.set(network, byAgent);
+    }
+    let client = byAgent.get(userAgent);
+    if (client === undefined) {
+      if (byAgent.size >= CLIENTS_PER_NETWORK) byAgent.clear();
+      client = detached(`${network}\n${userAgent}`);
+      byAgent.set(detached(userAgent), client);
+    }
+    return client;
+  }
 
   /** The recipient's kept events, pruned to the horizon; created (and kept) when missing. */
   private history(key: string, now: number): Entry[] {

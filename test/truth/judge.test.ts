@@ -106,6 +106,19 @@ describe('MachineJudge', () => {
     expect(followUps.map((e) => [e.id[0], e.machineReason])).toEqual([[1, 'time-of-click']]);
   });
 
+  it('tells a scanner and a person on one network apart by user agent, however many agents it shows', () => {
+    const { hit } = harness();
+    const scanner = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
+    expect(hit(input(0, 0, { ip: '203.0.113.9', userAgent: scanner }))).toBe('honeypot');
+    // Behind the same NAT (one /24), within the honeypot's window: the person's own browser.
+    expect(hit(input(5_000, 1, { ip: '203.0.113.10' }))).toBeUndefined();
+    // Many more agents on that network (other recipients), more than the judge keeps per network.
+    const bob = recipientKey('s1', 'bob@example.net', '', '', '');
+    for (let n = 0; n < 40; n++) hit(input(6_000 + n, 1, { ip: '203.0.113.11', userAgent: `agent ${n}`, recipientKey: bob }));
+    // The scanner's agent again: the same client as the honeypot hit.
+    expect(hit(input(8_000, 2, { ip: '203.0.113.12', userAgent: scanner }))).toBe('honeypot');
+  });
+
   it('keeps recipients apart', () => {
     const { judge, hit, followUps } = harness();
     hit(input(0, 1));
