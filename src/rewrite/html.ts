@@ -4,7 +4,7 @@ import { HONEYPOT_LINK_NAME, HONEYPOT_POSITION, honeypotHtml } from './honeypot.
 import { openPixelHtml } from './pixel.js';
 import { applySplices, insertSorted, mintPending, unchangedOutcome, withinLinkLimit, type PendingLink, type Splice } from './link-splices.js';
 import type { LinkFound, LinkMinter, RewriteOptions, RewriteOutcome, RewrittenLink } from './types.js';
-import { judgeUrlOnce, type UrlVerdicts } from './url-rules.js';
+import { judgeUrlOnce, type UrlVerdict, type UrlVerdicts } from './url-rules.js';
 import { UNSUBSCRIBE_PLACEHOLDER } from './unsubscribe-placeholder.js';
 
 /*
@@ -147,11 +147,12 @@ class HtmlScanner implements HtmlTokenHandler {
     const { state } = this;
     const value = attributeValue(this.text, href);
     const bare = unsubscribe && (value.trim() === '' || value.trim() === '#');
-    const verdict = bare ? { track: true as const, url: UNSUBSCRIBE_PLACEHOLDER } : judgeUrlOnce(value, state.minter, state.urlVerdicts);
+    const verdict: UrlVerdict = bare ? { track: true, url: UNSUBSCRIBE_PLACEHOLDER } : judgeUrlOnce(value, state.minter, state.urlVerdicts);
     if (!verdict.track || href.valueStart < 0) return null;
     const [start, end] = trimmedRange(state.source, this.base + href.valueStart, this.base + href.valueEnd);
     const splice: Splice = { start, end, text: null };
     const found = htmlLink(state.pending.length + 1, verdict.url, linkName);
+    if (verdict.beforeQuery !== undefined) found.urlBeforeQuery = verdict.beforeQuery;
     if (unsubscribe) found.unsubscribe = true;
     state.pending.push({ splice, found, quote: href.quote });
     return splice;

@@ -1,5 +1,5 @@
 import { applySplices, mintPending, unchangedOutcome, withinLinkLimit, type PendingLink } from './link-splices.js';
-import type { RewriteOptions, RewriteOutcome } from './types.js';
+import type { LinkFound, RewriteOptions, RewriteOutcome } from './types.js';
 import { judgeUrlOnce } from './url-rules.js';
 
 /** A URL found in running text: source[start, end) is exactly the URL (no brackets, no punctuation). */
@@ -110,7 +110,9 @@ export function rewriteText(text: string, opts: RewriteOptions): RewriteOutcome 
       skipped++;
       continue;
     }
-    pending.push({ splice: { start, end, text: null }, found: { position: pending.length + 1, part: 't', url: verdict.url } });
+    const found: LinkFound = { position: pending.length + 1, part: 't', url: verdict.url };
+    if (verdict.beforeQuery !== undefined) found.urlBeforeQuery = verdict.beforeQuery;
+    pending.push({ splice: { start, end, text: null }, found });
   }
   const { tracked, left, limit } = withinLinkLimit(pending, opts.maxLinks);
   const { links, declined } = mintPending(tracked, opts.minter, (newUrl) => newUrl);

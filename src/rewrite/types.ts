@@ -9,6 +9,8 @@ export interface LinkFound {
   part: PartCode;
   /** The real (decoded, trimmed) URL. */
   url: string;
+  /** `url` up to its query's `?`, as the URL verdict gave it (UrlVerdict), when it has a query. */
+  urlBeforeQuery?: string;
   linkName?: string;
   /** Marked `data-msys-unsubscribe="1"`: a click on it is an unsubscribe (the sender's page, or ours). */
   unsubscribe?: true;

@@ -71,12 +71,14 @@ export class RowIdCache {
   }
 
   /**
-   * splitQuery, remembered. A send's copies link to the same URLs, found as the same strings (those the
-   * URL verdict cache keeps), so the lookup hashes nothing new, and the row URL it gives is the same
-   * string each time too, already hashed for the row maps: a new slice per link had to be hashed twice.
+   * splitQuery, remembered for URLs without a query (nothing to split: the row URL is the URL itself),
+   * and done anew for the others. A send's copies link to the same URLs, found as the same strings
+   * (those the URL verdict cache keeps), so a lookup hashes nothing new, and the row URL it gives is the
+   * same string each time too, already hashed for the row maps. A URL with a query is new in every
+   * copy of a list's mail (subscriber ids): remembered, it missed every time and filled the cache.
    */
   splitOf(url: string): ReturnType<typeof splitQuery> {
-    if (url.length > MAX_CACHED_URL_CHARS) return splitQuery(url);
+    if (url.length > MAX_CACHED_URL_CHARS || url.includes('?')) return splitQuery(url);
     let split = this.splits.get(url);
     if (split === undefined) {
       // Cut from a copy: the URL may be a slice of a message's body, which kept parts would keep alive.
@@ -150,6 +152,14 @@ export function createMessageMinter(o: MessageMinterOptions): MessageMinter {
     return row.id;
   };
 
+  // The row URL is the verdict's string up to the query when there is one: the one string every copy
+  // of the send shares (the verdict cache's), so the row maps find it without hashing it again.
+  const rowUrlAndQuery = (link: LinkFound): { rowUrl: string; query: string } => {
+    const before = link.urlBeforeQuery;
+    if (before !== undefined) return { rowUrl: before, query: link.url.slice(before.length) };
+    return o.rowIds ? o.rowIds.splitOf(link.url) : splitQuery(link.url);
+  };
+
   const statelessClick = (link: LinkFound): string => {
     const click: StatelessClick = { recipient, sendId, listId, emailCode, url: link.url, position: link.position, part: link.part };
     if (link.unsubscribe) click.unsubscribeLink = true;
@@ -164,7 +174,7 @@ export function createMessageMinter(o: MessageMinterOptions): MessageMinter {
       try {
         if (mintClick === null) return statelessClick(link);
         // As GreenArrow does: the row holds the URL up to `?`; the query travels in the link.
-        const { rowUrl, query } = o.rowIds ? o.rowIds.splitOf(link.url) : splitQuery(link.url);
+        const { rowUrl, query } = rowUrlAndQuery(link);
         const id = rowId(rowUrl, link.linkName ?? '');
         const { position, part } = link;
         const token = mintClick(link.unsubscribe ? { rowId: id, position, part, unsubscribeLink: true } : { rowId: id, position, part });

@@ -226,6 +226,17 @@ describe('prepareTracking with the caches of a thread', () => {
       'h2 https://shop.example/b',
     ]);
     for (let copy = 0; copy < 3; copy++) expect(tracked(prepareTracking(ctx(raw), config, keyring, caches))).toEqual(alone);
-    expect(caches.urlVerdicts.size).toBe(4); // the two forms of item?id=5, the old link, b
+    expect(caches.urlVerdicts.size).toBe(3); // item before its query (both forms of item?id=5), the old link, b
+  });
+
+  it("tracks a list's copies, each with its own query, as each would be alone, with one verdict for their URL", () => {
+    const caches = new TrackingCaches(trackingHosts(config));
+    for (let subscriber = 0; subscriber < 5; subscriber++) {
+      const copy = raw.replaceAll('item?id=5', `item?id=${subscriber}&s=${'x'.repeat(subscriber)}`);
+      const alone = tracked(prepareTracking(ctx(copy), config, keyring));
+      expect(alone.rows.map((row) => row.url)).toContain('https://shop.example/item');
+      expect(tracked(prepareTracking(ctx(copy), config, keyring, caches))).toEqual(alone);
+    }
+    expect(caches.urlVerdicts.size).toBe(3);
   });
 });
