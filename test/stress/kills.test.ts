@@ -1,5 +1,5 @@
 /**
- * Quick SIGKILL rounds (CI): the daemon is killed and restarted 2-3 times while 1,200 (tempfail) or 2,000 (accept) messages flow,
+ * Quick SIGKILL rounds (CI): the daemon is killed and restarted 2-3 times while 1,200 (tempfail) or 4,000 (accept) messages flow,
  * once with milter_default_action = tempfail and once with accept. The full run (10,000 messages,
  * a kill every 3 s) is `npm run stress -- kills`.
  */
@@ -32,14 +32,17 @@ describe.skipIf(unavailable !== undefined)('SIGKILL during load (quick)', () => 
     expect(kills.filter((kill) => kill.firstTrackedAt === undefined)).toEqual([]);
   }, 120_000);
 
+  // With accept, Postfix passes mail without the milter while the daemon is down, as fast as it can,
+  // and the restart competes with it for the CPU: one outage took 3.8 s and let 1,700 messages
+  // through, past 80% of a 2,000-message round. Twice the messages, with the kills spread wider.
   it('accept: nothing refused, nothing lost or duplicated; copies that passed while the daemon was down are intact', async () => {
-    const { figures, account, trouble, kills } = await runKillScenario({ count: 2000, defaultAction: 'accept', kills: { atProgress: [200, 700, 1200] } });
+    const { figures, account, trouble, kills } = await runKillScenario({ count: 4000, defaultAction: 'accept', kills: { atProgress: [200, 1400, 2600] } });
     console.log(formatTable('SIGKILL, accept (quick)', figures));
     expect(kills.length).toBeGreaterThanOrEqual(2);
     expect(account.refusals, JSON.stringify(account.refusedByCode)).toBe(0);
     expect(account.lost).toEqual([]);
     expect(account.duplicated).toEqual([]);
-    expect(account.delivered).toBe(2000);
+    expect(account.delivered).toBe(4000);
     expect(account.problems).toEqual([]);
     expect(trouble.milterDeferrals).toBe(0);
     expect(kills.filter((kill) => kill.firstTrackedAt === undefined)).toEqual([]);
