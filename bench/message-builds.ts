@@ -1,0 +1,112 @@
+/**
+ * Two builds of the milter's message work in one process, round for round: `prepareTracking` of
+ * the build in BENCH_BASE_DIST against the one in dist/, on bench:mta's newsletter sent as one copy
+ * over and over and as copies with a subscriber id each. Separate processes on this VM differ by a
+ * fifth from one minute to the next; rounds of the two builds taken back to back do not.
+ *
+ *   git worktree add /tmp/base <commit> && (cd /tmp/base && npm ci && npm run build)
+ *   npm run build && BENCH_BASE_DIST=/tmp/base/dist tsx bench/message-builds.ts
+ *
+ * BENCH_ROUNDS (15) rounds of BENCH_MESSAGES (400) messages per build and message kind. Prints each
+ * build's median CPU µs a message and the median of the rounds' ratios (this build over the base).
+ * Needs ../shared (the newsletter script); says so and exits 0 without it.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as ConfigModule from '../src/config/load.js';
+import type * as CachesModule from '../src/tracking/tracking-caches.js';
+import type * as SettingsModule from '../src/tracking/settings.js';
+import type * as FilterModule from '../src/tracking/tracking-filter.js';
+import type * as TokensModule from '../src/tokens/index.js';
+import type * as SplitModule from '../src/mime/message-split.js';
+import { sharedPath } from '../test/helpers/shared-dir.js';
+import { envInt, median, ratiosByRound } from './lib/figures.js';
+
+const ROUNDS = envInt('BENCH_ROUNDS', 15, 1);
+const MESSAGES = envInt('BENCH_MESSAGES', 400, 1);
+const COPIES = 512;
+const BASE_DIST = process.env.BENCH_BASE_DIST;
+const THIS_DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist');
+const NEWSLETTER = sharedPath('bench', 'make-newsletter.py');
+
+type Track = (messages: number) => void;
+
+/** prepareTracking of the build in `dist`, with its own caches, over `bodies` in turn. */
+async function trackerOf(dist: string, raw: Buffer, personal: boolean): Promise<Track> {
+  const load = <T>(module: string): Promise<T> => import(pathToFileURL(path.join(dist, module)).href) as Promise<T>;
+  const [{ defaultConfig }, { TrackingCaches }, { trackingHosts }, { prepareTracking }, { createKeyring, signingKey }, { splitMessage }] = await Promise.all([
+    load<typeof ConfigModule>('config/load.js'),
+    load<typeof CachesModule>('tracking/tracking-caches.js'),
+    load<typeof SettingsModule>('tracking/settings.js'),
+    load<typeof FilterModule>('tracking/tracking-filter.js'),
+    load<typeof TokensModule>('tokens/index.js'),
+    load<typeof SplitModule>('mime/message-split.js'),
+  ]);
+  const text = raw.toString('latin1');
+  // The same length as the id it replaces: the quoted-printable lines keep theirs.
+  const copy = (n: number): Buffer =>
+    Buffer.from(
+      text.replace(/(?<=subscriber=3D)\d{5}/g, (id) => String((Number(id) + n * 97) % 100_000).padStart(5, '0')),
+      'latin1',
+    );
+  const messages = (personal ? Array.from({ length: COPIES }, (_, n) => copy(n)) : [raw]).map((message) => splitMessage(message));
+  const config = defaultConfig();
+  const keyring = createKeyring([signingKey(1, createHash('sha256').update('bench:message-builds key').digest())], 1);
+  const caches = new TrackingCaches(trackingHosts(config));
+  const envelope = (address: string) => ({ address, args: [] });
+  let queue = 0;
+  return (count) => {
+    for (let i = 0; i < count; i++) {
+      const { headers, body } = messages[queue % messages.length]!;
+      const outcome = prepareTracking(
+        { headers, body, queueId: `Q${queue++}`, from: envelope('news@shop.example'), recipients: [envelope('reader@example.net')] },
+        config,
+        keyring,
+        caches,
+      );
+      if (outcome.kind !== 'track') throw new Error(`${dist}: the message was not tracked: ${outcome.kind}`);
+    }
+  };
+}
+
+function cpuPerMessage(track: Track): number {
+  const start = process.cpuUsage();
+  track(MESSAGES);
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / MESSAGES;
+}
+
+async function main(): Promise<void> {
+  if (!BASE_DIST) throw new Error('BENCH_BASE_DIST must name the dist/ of the build to compare with');
+  if (!NEWSLETTER.present) {
+    console.log(`bench:message-builds skipped: ${NEWSLETTER.absence}`);
+    return;
+  }
+  const raw = execFileSync('python3', [NEWSLETTER.path, '40'], { maxBuffer: 64 << 20 });
+  console.log(`${ROUNDS} rounds of ${MESSAGES} messages a build; base ${BASE_DIST}, this build ${THIS_DIST}; node ${process.version}`);
+  for (const personal of [false, true]) {
+    const base = await trackerOf(BASE_DIST, raw, personal);
+    const current = await trackerOf(THIS_DIST, raw, personal);
+    base(3 * MESSAGES); // warm-up, and the caches filled as on a thread that has been running
+    current(3 * MESSAGES);
+    const baseCpu: number[] = [];
+    const currentCpu: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      baseCpu.push(cpuPerMessage(base));
+      currentCpu.push(cpuPerMessage(current));
+    }
+    const ratios = ratiosByRound(currentCpu, baseCpu);
+    console.log(
+      `${personal ? `${COPIES} copies, a subscriber id each` : 'one copy over and over'}: base ${median(baseCpu).toFixed(0)} µs, ` +
+        `this build ${median(currentCpu).toFixed(0)} µs a message; this build over the base, median of the rounds' ratios ` +
+        `${median(ratios).toFixed(3)} (${Math.min(...ratios).toFixed(2)} to ${Math.max(...ratios).toFixed(2)})`,
+    );
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
