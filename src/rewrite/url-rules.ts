@@ -79,10 +79,10 @@ export function judgeUrl(value: string, minter: LinkMinter): UrlVerdict {
  * A URL with a query or a fragment is judged by what comes before it, remembered under that, and
  * itself is not remembered: a list's copies differ in their queries (subscriber ids, tokens), so
  * such URLs are new in every message, and a cache keyed by them missed every time and filled with
- * strings never asked for again (a 40-link newsletter with a subscriber id per copy: 955 µs a message
- * against 640 for identical copies). The verdict is the same: the parser reads scheme, host and port
- * before the first `?` or `#` as it reads them at the end of input, and a query or fragment never makes
- * it fail; only a template's merge tag can be in the query, and that is looked for in the whole URL.
+ * strings never asked for again (`npm run bench:message-builds`: 0.78 of the time on such copies).
+ * The verdict is the same: the parser reads scheme, host and port before the first `?` or `#` as it
+ * reads them at the end of input, and a query or fragment never makes it fail; only a template's merge
+ * tag can be in the query, and that is looked for in the whole URL.
  */
 export function judgeUrlOnce(value: string, minter: LinkMinter, verdicts: UrlVerdicts | undefined): UrlVerdict {
   if (!verdicts) return judgeUrl(value, minter);
