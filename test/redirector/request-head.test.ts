@@ -59,20 +59,11 @@ describe('readRequestHead', () => {
   });
 });
 
-/**
- * The reader as it was, a regex with captures per line: the one to hold the single-pass reader to. It
- * was checked against node:http (below) for two sessions before the single pass replaced it.
- */
-// Visible ASCII only in the target: no spaces, controls or raw non-ASCII bytes.
+// The reader as the fast front ran it before the single pass, checked against node:http by the test
+// below: a regex with captures on each line. The single-pass reader is held to it.
 const LINE_BY_LINE_REQUEST = /^(GET|HEAD) (\/[\x21-\x7e]*) HTTP\/1\.1$/;
-// RFC 9110 token for the name; the value is visible ASCII, spaces and tabs (no obs-text, no controls),
-// trimmed of the whitespace around it. A line beginning with whitespace (obs-fold) fails the name.
 const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*((?:[\x21-\x7e](?:[ \t]*[\x21-\x7e])*)?)[ \t]*$/;
 
-/**
- * `head` is a request head without its closing blank line, read as latin1 (one char per byte).
- * Returns null for anything the fast front must leave to node:http.
- */
 function readByLines(head: string, maxTargetLength: number): ReturnType<typeof readRequestHead> {
   let lineEnd = head.indexOf('\r\n');
   if (lineEnd === -1) lineEnd = head.length;
