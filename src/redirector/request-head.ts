@@ -61,11 +61,12 @@ export function readRequestHead(head: string, maxTargetLength: number): RequestH
     let end = head.indexOf('\r\n', at);
     if (end === -1) end = head.length;
     const field = fieldOf(head, at);
-    const valueAt = at + NAME_LENGTHS[field]! + 1;
+    const lineAt = at;
     at = end + 2;
     if (field === Field.Other) continue;
     if (field === Field.NodeOnly) return null;
-    const value = trimmedValue(head, valueAt, end);
+    // The line passed HEADER_LINES: its first colon ends the name.
+    const value = trimmedValue(head, head.indexOf(':', lineAt) + 1, end);
     switch (field) {
       case Field.Host:
         if (host !== undefined || value === '') return null;
@@ -96,9 +97,6 @@ export function readRequestHead(head: string, maxTargetLength: number): RequestH
   if (host === undefined) return null; // node:http answers 400, as HTTP/1.1 asks
   return { isHead: requestLine[1] === 'HEAD', target, host, userAgent, forwardedFor, close };
 }
-
-/** The name's length of each field the reader keeps a value of (by Field). */
-const NAME_LENGTHS = [0, 'host'.length, 'user-agent'.length, 'x-forwarded-for'.length, 'connection'.length, 'content-length'.length, 0];
 
 /** Which field the line at `at` holds, read in place: no name string made and lowered per line. */
 function fieldOf(head: string, at: number): Field {
