@@ -18,7 +18,6 @@ import type { LinkFound, LinkMinter } from '../rewrite/types.js';
 import { isUnsubscribePlaceholder } from '../rewrite/unsubscribe-placeholder.js';
 import type { UrlRow } from '../store/index.js';
 import { MAX_CACHED_URL_CHARS } from '../rewrite/url-verdict-cache.js';
-import { BoundedMap } from '../util/bounded-map.js';
 import { detached } from '../util/string-pool.js';
 import type { SendIdentity } from './send-context.js';
 
@@ -58,8 +57,6 @@ interface MessageMinterOptions {
  * of rows, as in BoundedMap (src/util/bounded-map.ts): at most `capacity` rows.
  */
 export class RowIdCache {
-  /** Links' URLs split at their query (splitQuery), by URL. */
-  private readonly splits: BoundedMap<ReturnType<typeof splitQuery>>;
   private young = new Map<string, Map<string, Buffer>>();
   private old = new Map<string, Map<string, Buffer>>();
   private youngRows = 0;
@@ -67,26 +64,6 @@ export class RowIdCache {
 
   constructor(readonly capacity = 20_000) {
     this.generationRows = Math.ceil(capacity / 2);
-    this.splits = new BoundedMap(capacity);
-  }
-
-  /**
-   * splitQuery, remembered for URLs without a query (nothing to split: the row URL is the URL itself),
-   * and done anew for the others. A send's copies link to the same URLs, found as the same strings
-   * (those the URL verdict cache keeps), so a lookup hashes nothing new, and the row URL it gives is the
-   * same string each time too, already hashed for the row maps. A URL with a query is new in every
-   * copy of a list's mail (subscriber ids): remembered, it missed every time and filled the cache.
-   */
-  splitOf(url: string): ReturnType<typeof splitQuery> {
-    if (url.length > MAX_CACHED_URL_CHARS || url.includes('?')) return splitQuery(url);
-    let split = this.splits.get(url);
-    if (split === undefined) {
-      // Cut from a copy: the URL may be a slice of a message's body, which kept parts would keep alive.
-      const key = detached(url);
-      split = splitQuery(key);
-      this.splits.set(key, split);
-    }
-    return split;
   }
 
   /** The row id of each URL of one send's links named `linkName`, under the keyring's current key. */
@@ -153,11 +130,11 @@ export function createMessageMinter(o: MessageMinterOptions): MessageMinter {
   };
 
   // The row URL is the verdict's string up to the query when there is one: the one string every copy
-  // of the send shares (the verdict cache's), so the row maps find it without hashing it again.
+  // of the send shares (the verdict cache's), so the row maps find it without hashing it again. A URL
+  // without a query is its own row URL, the verdict's string too.
   const rowUrlAndQuery = (link: LinkFound): { rowUrl: string; query: string } => {
     const before = link.urlBeforeQuery;
-    if (before !== undefined) return { rowUrl: before, query: link.url.slice(before.length) };
-    return o.rowIds ? o.rowIds.splitOf(link.url) : splitQuery(link.url);
+    return before === undefined ? splitQuery(link.url) : { rowUrl: before, query: link.url.slice(before.length) };
   };
 
   const statelessClick = (link: LinkFound): string => {

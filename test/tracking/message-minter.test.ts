@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMessageMinter, RowIdCache } from '../../src/tracking/message-minter.js';
-import { createKeyring, signingKey, splitQuery, urlRowId } from '../../src/tokens/index.js';
+import { createKeyring, signingKey, urlRowId } from '../../src/tokens/index.js';
 import { MAX_CACHED_URL_CHARS } from '../../src/rewrite/url-verdict-cache.js';
 
 const one = createKeyring([signingKey(1, Buffer.alloc(32, 1))], 1);
@@ -45,21 +45,6 @@ describe('RowIdCache', () => {
     const none = new RowIdCache(0);
     expect(idOf(none, one, row(2))).toEqual(urlRowId(one.current, row(2)));
     expect(idOf(none, one, row(2))).not.toBe(idOf(none, one, row(2)));
-  });
-
-  it('splits a URL at its query as splitQuery does, asked once or again, past its capacity too', () => {
-    const cache = new RowIdCache(4);
-    const urls = [
-      'https://shop.example/p?a=1&b=2',
-      'https://shop.example/p',
-      'https://shop.example/p#x?y',
-      'https://shop.example/p?',
-      `https://shop.example/${'p'.repeat(MAX_CACHED_URL_CHARS)}?q=1`,
-      ...Array.from({ length: 10 }, (_, n) => `https://shop.example/n/${n}?n=${n}`),
-    ];
-    for (let round = 0; round < 3; round++) {
-      for (const url of urls) expect(cache.splitOf(url)).toEqual(splitQuery(url));
-    }
   });
 
   it('hashes the row of an over-long URL every time rather than keep it', () => {
