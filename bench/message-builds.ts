@@ -22,6 +22,8 @@ import type * as FilterModule from '../src/tracking/tracking-filter.js';
 import type * as TokensModule from '../src/tokens/index.js';
 import type * as SplitModule from '../src/mime/message-split.js';
 import { sharedPath } from '../test/helpers/shared-dir.js';
+import { built } from './lib/built.js';
+import { subscriberCopies } from './lib/copies.js';
 import { envInt, median, ratiosByRound } from './lib/figures.js';
 
 const ROUNDS = envInt('BENCH_ROUNDS', 15, 1);
@@ -33,25 +35,18 @@ const NEWSLETTER = sharedPath('bench', 'make-newsletter.py');
 
 type Track = (messages: number) => void;
 
-/** prepareTracking of the build in `dist`, with its own caches, over `bodies` in turn. */
+/** prepareTracking of the build in `dist`, with its own caches, over the message or its copies in turn. */
 async function trackerOf(dist: string, raw: Buffer, personal: boolean): Promise<Track> {
-  const load = <T>(module: string): Promise<T> => import(pathToFileURL(path.join(dist, module)).href) as Promise<T>;
+  const from = pathToFileURL(`${path.resolve(dist)}/`);
   const [{ defaultConfig }, { TrackingCaches }, { trackingHosts }, { prepareTracking }, { createKeyring, signingKey }, { splitMessage }] = await Promise.all([
-    load<typeof ConfigModule>('config/load.js'),
-    load<typeof CachesModule>('tracking/tracking-caches.js'),
-    load<typeof SettingsModule>('tracking/settings.js'),
-    load<typeof FilterModule>('tracking/tracking-filter.js'),
-    load<typeof TokensModule>('tokens/index.js'),
-    load<typeof SplitModule>('mime/message-split.js'),
+    built<typeof ConfigModule>('config/load.js', from),
+    built<typeof CachesModule>('tracking/tracking-caches.js', from),
+    built<typeof SettingsModule>('tracking/settings.js', from),
+    built<typeof FilterModule>('tracking/tracking-filter.js', from),
+    built<typeof TokensModule>('tokens/index.js', from),
+    built<typeof SplitModule>('mime/message-split.js', from),
   ]);
-  const text = raw.toString('latin1');
-  // The same length as the id it replaces: the quoted-printable lines keep theirs.
-  const copy = (n: number): Buffer =>
-    Buffer.from(
-      text.replace(/(?<=subscriber=3D)\d{5}/g, (id) => String((Number(id) + n * 97) % 100_000).padStart(5, '0')),
-      'latin1',
-    );
-  const messages = (personal ? Array.from({ length: COPIES }, (_, n) => copy(n)) : [raw]).map((message) => splitMessage(message));
+  const messages = (personal ? subscriberCopies(raw, /(?<=subscriber=3D)\d{5}/g, COPIES) : [raw]).map((message) => splitMessage(message));
   const config = defaultConfig();
   const keyring = createKeyring([signingKey(1, createHash('sha256').update('bench:message-builds key').digest())], 1);
   const caches = new TrackingCaches(trackingHosts(config));

@@ -40,6 +40,7 @@ import type { HeaderField } from '../src/milter/commands.js';
 import { buildNewsletter } from '../test/app/helpers/newsletter.js';
 import { sharedPath } from '../test/helpers/shared-dir.js';
 import { built } from './lib/built.js';
+import { subscriberCopies } from './lib/copies.js';
 import { median, ratiosByRound } from './lib/figures.js';
 
 // The built code, as the milter runs it (`npm run bench:message` builds first).
@@ -126,24 +127,9 @@ function floorPass(headers: HeaderField[], body: Buffer, tokenize: (text: string
   if (result.parts.length < 2) throw new Error('the floor pass did not see both parts');
 }
 
-/**
- * The body of each of COPIES copies: the subscriber's part of it replaced by a number of the same
- * length (the quoted-printable lines keep theirs). Fails when the sample has nothing to replace.
- */
-function personalized({ body, subscriber, name }: Sample): Buffer[] {
-  const text = body.toString('latin1');
-  if (text.search(subscriber) === -1) throw new Error(`${name}: no subscriber id to personalize`);
-  return Array.from({ length: COPIES }, (_, copy) =>
-    Buffer.from(
-      text.replace(subscriber, (id) => String(copy).padStart(id.length, '0').slice(-id.length)),
-      'latin1',
-    ),
-  );
-}
-
 function passesFor(sample: Sample): Record<string, () => void> {
   const { headers, body } = sample;
-  const copies = personalized(sample);
+  const copies = subscriberCopies(body, sample.subscriber, COPIES);
   let queue = 0;
   const track = (copy: Buffer): void => {
     const outcome = prepareTracking(

@@ -8,9 +8,12 @@ import { fileURLToPath } from 'node:url';
 
 const DIST = new URL('../../dist/', import.meta.url);
 
-/** The built twin of src/<modulePath> (a `.js` path under src/), typed as its source. */
-export async function built<T>(modulePath: string): Promise<T> {
-  const url = new URL(modulePath, DIST);
+/**
+ * The built twin of src/<modulePath> (a `.js` path under src/), typed as its source; from another
+ * build's dist/ when `dist` names one (a directory URL).
+ */
+export async function built<T>(modulePath: string, dist: URL = DIST): Promise<T> {
+  const url = new URL(modulePath, dist);
   if (!existsSync(fileURLToPath(url))) throw new Error(`${fileURLToPath(url)} is missing: run \`npm run build\` first`);
   return (await import(url.href)) as T;
 }
