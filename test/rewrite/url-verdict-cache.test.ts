@@ -65,6 +65,11 @@ describe('UrlVerdictCache', () => {
     }
     expect(minter.asked).toBe(1);
     expect(cache.size).toBe(1);
+    // Past the cap with its query, remembered by the part before it, which is within the cap.
+    const long = `https://shop.example/a?s=${'x'.repeat(MAX_CACHED_URL_CHARS)}`;
+    expect(judgeUrlOnce(long, minter, cache)).toEqual({ track: true, url: long, beforeQuery: 'https://shop.example/a' });
+    expect(minter.asked).toBe(1);
+    expect(cache.size).toBe(1);
     // A fragment first: no query to split off, and the fragment is no part of a row.
     expect(judgeUrlOnce('https://shop.example/a#top?x', minter, cache)).toEqual({ track: true, url: 'https://shop.example/a#top?x' });
   });
