@@ -9,6 +9,8 @@
  *
  * BENCH_ROUNDS (15) rounds of BENCH_MESSAGES (400) messages per build and message kind. Prints each
  * build's median CPU µs a message and the median of the rounds' ratios (this build over the base).
+ * Then the tokens' share alone, the same way: a message's 80 stateful click tokens minted (40 links in
+ * two parts), and one verified as the redirector does per click (decodeToken).
  * Needs ../shared (the newsletter script); says so and exits 0 without it.
  */
 import { execFileSync } from 'node:child_process';
@@ -66,6 +68,52 @@ async function trackerOf(dist: string, raw: Buffer, personal: boolean): Promise<
   };
 }
 
+/** The token work of the build in `dist`: minting `count` messages' click tokens, or verifying `count` clicks. */
+async function tokenWorkOf(dist: string): Promise<{ mint: Track; verify: Track }> {
+  const { createKeyring, signingKey, statefulClickMinter, decodeToken } = await built<typeof TokensModule>(
+    'tokens/index.js',
+    pathToFileURL(`${path.resolve(dist)}/`),
+  );
+  const keyring = createKeyring([signingKey(1, createHash('sha256').update('bench:message-builds key').digest())], 1);
+  const rowId = createHash('sha256').update('a row').digest().subarray(0, 12);
+  const messageId = Buffer.from('bench-message-1');
+  const token = statefulClickMinter(keyring, messageId)({ rowId, position: 1, part: 'h' });
+  return {
+    mint: (count) => {
+      for (let i = 0; i < count; i++) {
+        const mintClick = statefulClickMinter(keyring, messageId);
+        for (let position = 1; position <= 40; position++) {
+          mintClick({ rowId, position, part: 'h' });
+          mintClick({ rowId, position, part: 't' });
+        }
+      }
+    },
+    verify: (count) => {
+      for (let i = 0; i < count; i++) if (!decodeToken(keyring, token).ok) throw new Error(`${dist}: the token did not verify`);
+    },
+  };
+}
+
+/** Both builds' `run`s in turn, BENCH_ROUNDS times after a warm-up: each one's median and their ratios. */
+function compareRounds(base: Track, current: Track, warmUp: number): { base: number; current: number; ratios: number[] } {
+  base(warmUp);
+  current(warmUp);
+  const baseCpu: number[] = [];
+  const currentCpu: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    baseCpu.push(cpuPerMessage(base));
+    currentCpu.push(cpuPerMessage(current));
+  }
+  return { base: median(baseCpu), current: median(currentCpu), ratios: ratiosByRound(currentCpu, baseCpu) };
+}
+
+function describe(name: string, unit: string, scale: number, { base, current, ratios }: ReturnType<typeof compareRounds>): string {
+  return (
+    `${name}: base ${(base * scale).toFixed(0)} ${unit}, this build ${(current * scale).toFixed(0)} ${unit}; this build over the base, ` +
+    `median of the rounds' ratios ${median(ratios).toFixed(3)} (${Math.min(...ratios).toFixed(2)} to ${Math.max(...ratios).toFixed(2)})`
+  );
+}
+
 function cpuPerMessage(track: Track): number {
   const start = process.cpuUsage();
   track(MESSAGES);
@@ -84,21 +132,19 @@ async function main(): Promise<void> {
   for (const personal of [false, true]) {
     const base = await trackerOf(BASE_DIST, raw, personal);
     const current = await trackerOf(THIS_DIST, raw, personal);
-    base(3 * MESSAGES); // warm-up, and the caches filled as on a thread that has been running
-    current(3 * MESSAGES);
-    const baseCpu: number[] = [];
-    const currentCpu: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      baseCpu.push(cpuPerMessage(base));
-      currentCpu.push(cpuPerMessage(current));
-    }
-    const ratios = ratiosByRound(currentCpu, baseCpu);
-    console.log(
-      `${personal ? `${COPIES} copies, a subscriber id each` : 'one copy over and over'}: base ${median(baseCpu).toFixed(0)} µs, ` +
-        `this build ${median(currentCpu).toFixed(0)} µs a message; this build over the base, median of the rounds' ratios ` +
-        `${median(ratios).toFixed(3)} (${Math.min(...ratios).toFixed(2)} to ${Math.max(...ratios).toFixed(2)})`,
-    );
+    // The warm-up also fills the caches, as on a thread that has been running.
+    const figures = compareRounds(base, current, 3 * MESSAGES);
+    console.log(describe(personal ? `${COPIES} copies, a subscriber id each` : 'one copy over and over', 'µs a message', 1, figures));
   }
+  const baseTokens = await tokenWorkOf(BASE_DIST);
+  const currentTokens = await tokenWorkOf(THIS_DIST);
+  console.log(describe("a message's 80 stateful click tokens minted", 'µs', 1, compareRounds(baseTokens.mint, currentTokens.mint, 3 * MESSAGES)));
+  // cpuPerMessage divides by MESSAGES: 100 verifications a "message" give ns per click with a scale of 10.
+  const verify =
+    (tokens: { verify: Track }): Track =>
+    (count) =>
+      tokens.verify(100 * count);
+  console.log(describe('one stateful click token verified', 'ns', 10, compareRounds(verify(baseTokens), verify(currentTokens), 3 * MESSAGES)));
 }
 
 main().catch((err: unknown) => {
