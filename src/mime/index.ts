@@ -49,7 +49,10 @@ function spliceOutcomes(body: Buffer, outcomes: PartOutcome[]): BodyRewrite {
       output: spliced.outputRanges[index + 1 + i]!,
     }));
   }
-  return { body: spliced.body, headerChanges: outcomes.flatMap((o) => o.rootHeaderChanges), parts };
+  // A loop, not flatMap, which takes V8's generic path (see src/tracking/plan-rewrite.ts).
+  const headerChanges: HeaderField[] = [];
+  for (const outcome of outcomes) for (const change of outcome.rootHeaderChanges) headerChanges.push(change);
+  return { body: spliced.body, headerChanges, parts };
 }
 
 function rewrite(headers: HeaderField[], body: Buffer, transform: PartTransform, limits: MimeLimits, options: BodyRewriteOptions): BodyRewrite {
