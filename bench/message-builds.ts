@@ -1,8 +1,9 @@
 /**
  * Two builds of the milter's message work in one process, round for round: `prepareTracking` of
- * the build in BENCH_BASE_DIST against the one in dist/, on bench:mta's newsletter sent as one copy
- * over and over and as copies with a subscriber id each. Separate processes on this VM differ by a
- * fifth from one minute to the next; rounds of the two builds taken back to back do not.
+ * the build in BENCH_BASE_DIST against the one in dist/, on bench:mta's newsletter (benchNewsletter:
+ * our own test newsletter without ../shared) sent as one copy over and over and as copies with a
+ * subscriber id each. Separate processes on this VM differ by a fifth from one minute to the next;
+ * rounds of the two builds taken back to back do not.
  *
  *   git worktree add /tmp/base <commit> && (cd /tmp/base && npm ci && npm run build)
  *   npm run build && BENCH_BASE_DIST=/tmp/base/dist tsx bench/message-builds.ts
@@ -11,9 +12,7 @@
  * build's median CPU µs a message and the median of the rounds' ratios (this build over the base).
  * Then the tokens' share alone, the same way: a message's 80 stateful click tokens minted (40 links in
  * two parts), and one verified as the redirector does per click (decodeToken).
- * Needs ../shared (the newsletter script); says so and exits 0 without it.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -23,7 +22,7 @@ import type * as SettingsModule from '../src/tracking/settings.js';
 import type * as FilterModule from '../src/tracking/tracking-filter.js';
 import type * as TokensModule from '../src/tokens/index.js';
 import type * as SplitModule from '../src/mime/message-split.js';
-import { sharedPath } from '../test/helpers/shared-dir.js';
+import { benchNewsletter } from './lib/bench-newsletter.js';
 import { built } from './lib/built.js';
 import { subscriberCopies } from './lib/copies.js';
 import { envInt, median, ratiosByRound } from './lib/figures.js';
@@ -33,7 +32,6 @@ const MESSAGES = envInt('BENCH_MESSAGES', 400, 1);
 const COPIES = 512;
 const BASE_DIST = process.env.BENCH_BASE_DIST;
 const THIS_DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist');
-const NEWSLETTER = sharedPath('bench', 'make-newsletter.py');
 
 type Track = (messages: number) => void;
 
@@ -48,7 +46,7 @@ async function trackerOf(dist: string, raw: Buffer, personal: boolean): Promise<
     built<typeof TokensModule>('tokens/index.js', from),
     built<typeof SplitModule>('mime/message-split.js', from),
   ]);
-  const messages = (personal ? subscriberCopies(raw, /(?<=subscriber=3D)\d{5}/g, COPIES) : [raw]).map((message) => splitMessage(message));
+  const messages = (personal ? subscriberCopies(raw, COPIES) : [raw]).map((message) => splitMessage(message));
   const config = defaultConfig();
   const keyring = createKeyring([signingKey(1, createHash('sha256').update('bench:message-builds key').digest())], 1);
   const caches = new TrackingCaches(trackingHosts(config));
@@ -126,11 +124,7 @@ function cpuPerMessage(track: Track): number {
 
 async function main(): Promise<void> {
   if (!BASE_DIST) throw new Error('BENCH_BASE_DIST must name the dist/ of the build to compare with');
-  if (!NEWSLETTER.present) {
-    console.log(`bench:message-builds skipped: ${NEWSLETTER.absence}`);
-    return;
-  }
-  const raw = execFileSync('python3', [NEWSLETTER.path, '40'], { maxBuffer: 64 << 20 });
+  const raw = await benchNewsletter('bench:message-builds', 40);
   console.log(`${ROUNDS} rounds of ${MESSAGES} messages a build; base ${BASE_DIST}, this build ${THIS_DIST}; node ${process.version}`);
   for (const personal of [false, true]) {
     const base = await trackerOf(BASE_DIST, raw, personal);
