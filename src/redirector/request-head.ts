@@ -28,7 +28,8 @@ const HEADER_LINES = /(?:\r\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e]*)*(?:\r\
 
 /** The header names the reader acts on; any other header is passed over. */
 const enum Field {
-  Other,
+  // Falsy, so that fieldOf tries a line's other candidate name with `||`.
+  Other = 0,
   Host,
   UserAgent,
   ForwardedFor,
