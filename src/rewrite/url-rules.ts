@@ -86,25 +86,28 @@ export function judgeUrl(value: string, minter: LinkMinter): UrlVerdict {
  */
 export function judgeUrlOnce(value: string, minter: LinkMinter, verdicts: UrlVerdicts | undefined): UrlVerdict {
   if (!verdicts) return judgeUrl(value, minter);
-  if (queryOrFragmentAt(value) === -1) {
-    let verdict = verdicts.get(value);
-    if (verdict === undefined) {
-      verdict = judgeUrl(value, minter);
-      verdicts.set(value, verdict);
-    }
-    return verdict;
-  }
+  if (queryOrFragmentAt(value) === -1) return remembered(value, minter, verdicts);
   // Trimming and dropping tabs and line breaks leave the `?` or `#`.
   const url = followedUrl(value);
   const cut = queryOrFragmentAt(url);
   // A space or control character before the `?` or `#` is trimmed off the part alone, not off the
   // whole URL, where it can make the host invalid: such a URL is judged whole, and not remembered.
   if (!(url.charCodeAt(cut - 1) > 0x20)) return judgeUrl(value, minter);
-  const before = judgeUrlOnce(url.slice(0, cut), minter, verdicts);
+  const before = remembered(url.slice(0, cut), minter, verdicts);
   if (!before.track && (before.reason === 'not-http' || before.reason === 'no-host')) return before;
   if (PLACEHOLDER.test(url)) return { track: false, reason: 'placeholder' };
   if (!before.track) return before;
   return url.charCodeAt(cut) === 0x3f ? { track: true, url, beforeQuery: before.url } : { track: true, url };
+}
+
+/** judgeUrl of a value with no `?` or `#`, from `verdicts` or worked out and kept there. */
+function remembered(value: string, minter: LinkMinter, verdicts: UrlVerdicts): UrlVerdict {
+  let verdict = verdicts.get(value);
+  if (verdict === undefined) {
+    verdict = judgeUrl(value, minter);
+    verdicts.set(value, verdict);
+  }
+  return verdict;
 }
 
 /** Where the URL's query or fragment starts (its first `?` or `#`), or -1. */
