@@ -3,6 +3,13 @@
  * end to end, taken apart so a change to the MIME, rewriting or token code shows in seconds.
  *
  *   tsx bench/message.ts        BENCH_ROUNDS=7 interleaved rounds (median), BENCH_LINKS=40
+ *   BENCH_WARMUP=3000           messages through each pass before timing starts, in interleaved rounds.
+ *                               V8 goes on compiling the per-message paths for the first couple of
+ *                               thousand messages (--trace-opt, prepareTracking and the floor taking
+ *                               turns 250 messages at a time: 101 compile jobs over messages 1-250, 8
+ *                               over 751-1,000, 6 over 1,751-2,000, 0 to 2 per 250 after 2,250), on
+ *                               V8's helper threads, which this bench counts. The daemon runs warm, as
+ *                               bench:mta times it; BENCH_WARMUP=0 shows a milter just started.
  *
  * It runs the built code (dist/), as the milter does: `npm run bench:message` builds first.
  *
@@ -66,6 +73,7 @@ const [
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const LINKS = Number(process.env.BENCH_LINKS ?? 40);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3000);
 const NEWSLETTER_SCRIPT = sharedPath('bench', 'make-newsletter.py');
 const MAKE_NEWSLETTER = NEWSLETTER_SCRIPT.path;
 
@@ -158,11 +166,12 @@ function timePerRun(pass: () => void, repeat: number): { cpu: number; wall: numb
   return { cpu: (used.user + used.system) / repeat, wall: wall / repeat };
 }
 
-console.log(`bench:message: ${ROUNDS} interleaved rounds, medians per message; node ${process.version}`);
+console.log(`bench:message: ${ROUNDS} interleaved rounds after ${WARMUP} messages of warm-up per pass, medians per message; node ${process.version}`);
 for (const sample of messages()) {
   const passes = passesFor(sample);
   const repeat = Math.max(20, Math.round(250_000 / timePerRun(passes.prepareTracking!, 20).wall));
-  for (const pass of Object.values(passes)) timePerRun(pass, repeat); // warm-up
+  // Warm-up in rounds like the timed ones, so each pass compiles with the others' type feedback around.
+  for (let warmed = 0; warmed < Math.max(WARMUP, 1); warmed += repeat) for (const pass of Object.values(passes)) timePerRun(pass, repeat);
   const samples: Record<string, { cpu: number[]; wall: number[] }> = Object.fromEntries(Object.keys(passes).map((pass) => [pass, { cpu: [], wall: [] }]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const [pass, run] of Object.entries(passes)) {
