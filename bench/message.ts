@@ -27,6 +27,10 @@
  *                     shared by a send's copies save when every URL is new
  *   parse5 floor      the same with a bare parse5 tokenizer, the floor before the rewriter had its own
  *                     tokenizer: how far a general tokenizer is from the floor.
+ *   click tokens      the message's stateful click tokens alone (one per link rewritten, as many as
+ *                     prepareTracking mints), each with its HMAC-SHA256 and its text: with the MIME
+ *                     floor, the least a rewriter that signs every link pays before it finds, judges or
+ *                     writes one. The bench prints that sum over the floor, beside the target's 1.5x.
  * It also prints prepareTracking over the floor round by round, and their median: the figure to hold
  * against a target, as a slow stretch of the machine hits both passes of a round alike. And the ratio
  * of each pass's fastest round: on a shared machine a round can run at half speed, and the fastest
@@ -56,7 +60,7 @@ const [
   { TrackingCaches },
   { rewriteSettings, trackingHosts },
   { prepareTracking },
-  { createKeyring, signingKey },
+  { createKeyring, signingKey, statefulClickMinter },
   { splitMessage },
   { rewriteBody },
   { tokenizeHtml, TokenFilter },
@@ -133,9 +137,20 @@ function floorPass(headers: HeaderField[], body: Buffer, tokenize: (text: string
   if (result.parts.length < 2) throw new Error('the floor pass did not see both parts');
 }
 
-function passesFor({ headers, body }: Sample): Record<string, () => void> {
+/** A message's `links` stateful click tokens, as its minter makes them: half in the HTML part, half in the text. */
+function clickTokensPass(links: number): () => void {
+  const rowIds = Array.from({ length: links }, (_, i) => createHash('sha256').update(`row ${i}`).digest().subarray(0, 12));
+  let message = 0;
+  return () => {
+    const mintClick = statefulClickMinter(keyring, Buffer.from(`bench-message-${message++ % 1000}`));
+    for (let i = 0; i < links; i++) mintClick({ rowId: rowIds[i]!, position: (i >> 1) + 1, part: (i & 1) === 0 ? 'h' : 't' });
+  };
+}
+
+function passesFor({ headers, body }: Sample): { passes: Record<string, () => void>; links: number } {
   const copies = subscriberCopies(body, COPIES);
   let queue = 0;
+  let linksRewritten = 0;
   const track = (copy: Buffer): void => {
     const outcome = prepareTracking(
       { headers, body: copy, queueId: `Q${queue++}`, from: envelope('news@shop.example'), recipients: [envelope('reader@example.net')] },
@@ -144,13 +159,17 @@ function passesFor({ headers, body }: Sample): Record<string, () => void> {
       caches,
     );
     if (outcome.kind !== 'track' || !outcome.plan.body) throw new Error(`the message was not rewritten: ${outcome.kind}`);
+    linksRewritten = outcome.plan.links.length;
   };
-  return {
+  track(body);
+  const passes = {
     prepareTracking: () => track(body),
     'per subscriber': () => track(copies[queue % COPIES]!),
     'MIME floor': () => floorPass(headers, body, (text) => tokenizeHtml(text, silentHandler)),
     'parse5 floor': () => floorPass(headers, body, (text) => new Tokenizer({ sourceCodeLocationInfo: true }, bareParse5Handler).write(text, true)),
+    'click tokens': clickTokensPass(linksRewritten),
   };
+  return { passes, links: linksRewritten };
 }
 
 /**
@@ -168,7 +187,7 @@ function timePerRun(pass: () => void, repeat: number): { cpu: number; wall: numb
 
 console.log(`bench:message: ${ROUNDS} interleaved rounds after ${WARMUP} messages of warm-up per pass, medians per message; node ${process.version}`);
 for (const sample of messages()) {
-  const passes = passesFor(sample);
+  const { passes, links } = passesFor(sample);
   const repeat = Math.max(20, Math.round(250_000 / timePerRun(passes.prepareTracking!, 20).wall));
   // Warm-up in rounds like the timed ones, so each pass compiles with the others' type feedback around.
   for (let warmed = 0; warmed < Math.max(WARMUP, 1); warmed += repeat) for (const pass of Object.values(passes)) timePerRun(pass, repeat);
@@ -207,5 +226,12 @@ for (const sample of messages()) {
     `  per subscriber / prepareTracking (CPU), the same way: ${median(personal).toFixed(2)}x ` +
       `(copies with a subscriber id each against one copy sent over and over); over the MIME floor: ` +
       `${median(ratiosByRound(samples['per subscriber']!.cpu, samples['MIME floor']!.cpu)).toFixed(2)}x`,
+  );
+  const floorCpu = samples['MIME floor']!.cpu;
+  const tokensCpu = samples['click tokens']!.cpu;
+  const signedFloor = floorCpu.map((floor, round) => (floor + tokensCpu[round]!) / floor);
+  console.log(
+    `  (MIME floor + click tokens) / MIME floor (CPU), the same way: ${median(signedFloor).toFixed(2)}x ` +
+      `(${links} tokens, ${median(tokensCpu).toFixed(0)} µs): the least a rewriter that signs every link pays, before it finds, judges or writes one`,
   );
 }
