@@ -190,7 +190,7 @@ for (const sample of messages()) {
   const { passes, links } = passesFor(sample);
   const repeat = Math.max(20, Math.round(250_000 / timePerRun(passes.prepareTracking!, 20).wall));
   // Warm-up in rounds like the timed ones, so each pass compiles with the others' type feedback around.
-  for (let warmed = 0; warmed < Math.max(WARMUP, 1); warmed += repeat) for (const pass of Object.values(passes)) timePerRun(pass, repeat);
+  for (let warmed = 0; warmed < WARMUP; warmed += repeat) for (const pass of Object.values(passes)) timePerRun(pass, repeat);
   const samples: Record<string, { cpu: number[]; wall: number[] }> = Object.fromEntries(Object.keys(passes).map((pass) => [pass, { cpu: [], wall: [] }]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const [pass, run] of Object.entries(passes)) {
