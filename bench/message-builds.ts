@@ -11,7 +11,7 @@
  * BENCH_ROUNDS (15) rounds of BENCH_MESSAGES (400) messages per build and message kind. Prints each
  * build's median CPU µs a message and the median of the rounds' ratios (this build over the base).
  * Then the tokens' share alone, the same way: a message's 80 stateful click tokens minted (40 links in
- * two parts), and one verified as the redirector does per click (decodeToken).
+ * two parts, bench/lib/click-tokens.ts), and one verified as the redirector does per click (decodeToken).
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -24,6 +24,7 @@ import type * as TokensModule from '../src/tokens/index.js';
 import type * as SplitModule from '../src/mime/message-split.js';
 import { benchNewsletter } from './lib/bench-newsletter.js';
 import { built } from './lib/built.js';
+import { messageClickTokens } from './lib/click-tokens.js';
 import { subscriberCopies } from './lib/copies.js';
 import { envInt, median, ratiosByRound } from './lib/figures.js';
 
@@ -77,17 +78,11 @@ async function tokenWorkOf(dist: string): Promise<{ mint: Track; verify: Track }
   );
   const keyring = createKeyring([signingKey(1, createHash('sha256').update('bench:message-builds key').digest())], 1);
   const rowId = createHash('sha256').update('a row').digest().subarray(0, 12);
-  const messageId = Buffer.from('bench-message-1');
-  const token = statefulClickMinter(keyring, messageId)({ rowId, position: 1, part: 'h' });
+  const token = statefulClickMinter(keyring, Buffer.from('bench-message-1'))({ rowId, position: 1, part: 'h' });
+  const mintMessage = messageClickTokens(statefulClickMinter, keyring, 80);
   return {
     mint: (count) => {
-      for (let i = 0; i < count; i++) {
-        const mintClick = statefulClickMinter(keyring, messageId);
-        for (let position = 1; position <= 40; position++) {
-          mintClick({ rowId, position, part: 'h' });
-          mintClick({ rowId, position, part: 't' });
-        }
-      }
+      for (let i = 0; i < count; i++) mintMessage();
     },
     verify: (count) => {
       for (let i = 0; i < 100 * count; i++) if (!decodeToken(keyring, token).ok) throw new Error(`${dist}: the token did not verify`);

@@ -51,6 +51,7 @@ import type { HeaderField } from '../src/milter/commands.js';
 import { buildNewsletter } from '../test/app/helpers/newsletter.js';
 import { sharedPath } from '../test/helpers/shared-dir.js';
 import { built } from './lib/built.js';
+import { messageClickTokens } from './lib/click-tokens.js';
 import { subscriberCopies } from './lib/copies.js';
 import { median, ratiosByRound } from './lib/figures.js';
 
@@ -137,21 +138,11 @@ function floorPass(headers: HeaderField[], body: Buffer, tokenize: (text: string
   if (result.parts.length < 2) throw new Error('the floor pass did not see both parts');
 }
 
-/** A message's `links` stateful click tokens, as its minter makes them: half in the HTML part, half in the text. */
-function clickTokensPass(links: number): () => void {
-  const rowIds = Array.from({ length: links }, (_, i) => createHash('sha256').update(`row ${i}`).digest().subarray(0, 12));
-  let message = 0;
-  return () => {
-    const mintClick = statefulClickMinter(keyring, Buffer.from(`bench-message-${message++ % 1000}`));
-    for (let i = 0; i < links; i++) mintClick({ rowId: rowIds[i]!, position: (i >> 1) + 1, part: (i & 1) === 0 ? 'h' : 't' });
-  };
-}
-
 function passesFor({ headers, body }: Sample): { passes: Record<string, () => void>; links: number } {
   const copies = subscriberCopies(body, COPIES);
   let queue = 0;
-  let linksRewritten = 0;
-  const track = (copy: Buffer): void => {
+  /** prepareTracking of one copy; the links it rewrote. */
+  const track = (copy: Buffer): number => {
     const outcome = prepareTracking(
       { headers, body: copy, queueId: `Q${queue++}`, from: envelope('news@shop.example'), recipients: [envelope('reader@example.net')] },
       config,
@@ -159,17 +150,17 @@ function passesFor({ headers, body }: Sample): { passes: Record<string, () => vo
       caches,
     );
     if (outcome.kind !== 'track' || !outcome.plan.body) throw new Error(`the message was not rewritten: ${outcome.kind}`);
-    linksRewritten = outcome.plan.links.length;
+    return outcome.plan.links.length;
   };
-  track(body);
+  const links = track(body);
   const passes = {
     prepareTracking: () => track(body),
     'per subscriber': () => track(copies[queue % COPIES]!),
     'MIME floor': () => floorPass(headers, body, (text) => tokenizeHtml(text, silentHandler)),
     'parse5 floor': () => floorPass(headers, body, (text) => new Tokenizer({ sourceCodeLocationInfo: true }, bareParse5Handler).write(text, true)),
-    'click tokens': clickTokensPass(linksRewritten),
+    'click tokens': messageClickTokens(statefulClickMinter, keyring, links),
   };
-  return { passes, links: linksRewritten };
+  return { passes, links };
 }
 
 /**
