@@ -55,8 +55,9 @@ export interface LevelStoreOptions {
   /** Most calls merged into one batch. Default 1,000. */
   maxGroupSize?: number;
   /**
-   * URL rows and message records kept in memory once read (each kind up to this many), so the clicks
-   * and opens of a send do not each read LevelDB. Emptied by every sweep. Default 100,000; 0: none.
+   * URL rows and message records kept in memory once read or written (each kind up to this many), so
+   * the clicks and opens of a send do not each read LevelDB. Emptied by every sweep. Default 100,000;
+   * 0: none.
    */
   readCacheEntries?: number;
   /** Running-aggregate records kept in memory between groups (./send-aggregates.ts). Default 200,000. */
@@ -99,12 +100,15 @@ export class LevelTrackStore implements TrackStore {
       maxGroupSize: options.maxGroupSize ?? 1000,
     });
     const recentRows = new RecentRows(options.recentRowCapacity ?? 100_000, options.rowRefreshMs ?? 86_400_000);
-    // A refreshed row has a new time: the next read takes it from LevelDB.
+    // What this process writes is what its redirector serves first: a send's first clicks and opens
+    // come soon after its messages are recorded, and find them here rather than in LevelDB. A refreshed
+    // row has a new time, and replaces the one cached.
     this.writer = new StoreWriter(
       this.level,
       recentRows,
-      (ids) => {
-        for (const id of ids) this.cachedRows.invalidate(id.toString('latin1'));
+      ({ rows, messages }) => {
+        for (const { id, value } of rows) this.cachedRows.written(id.toString('latin1'), () => decodeUrlRow(Buffer.from(id), value));
+        for (const { id, value } of messages) this.cachedMessages.written(id.toString('latin1'), () => decodeMessage(Buffer.from(id), value));
       },
       (ops) => {
         for (const op of ops) this.suppressionCache.written(op.key, op.type === 'put');

@@ -84,6 +84,15 @@ export class ReadCache<T> {
     this.pending.delete(key);
   }
 
+  /**
+   * A record this process has just written: kept as a read would keep it, made by `make` only when the
+   * cache keeps anything, and what reads in flight will find (the record as it was before) goes stale.
+   */
+  written(key: string, make: () => T): void {
+    this.invalidate(key);
+    if (this.entries.capacity > 0) this.entries.set(key, make());
+  }
+
   /** Forget everything, including what reads in flight will find (after a sweep). */
   clear(): void {
     this.entries.clear();

@@ -56,7 +56,8 @@ interface PendingEvent extends EncodedEvent {
 }
 
 export type WriteItem =
-  | { kind: 'message'; ops: LevelPut[]; rows: PendingRow[]; message: MessageRecord }
+  /** value: the message record as written (ops[0]), for the read cache once it is on disk. */
+  | { kind: 'message'; ops: LevelPut[]; rows: PendingRow[]; message: MessageRecord; id: Buffer; value: Buffer }
   /** ops: the suppressions its unsubscribe events imply, written in the same batch. */
   | { kind: 'events'; events: PendingEvent[]; ops: LevelPut[] }
   | { kind: 'suppressions'; ops: LevelOperation[] }
@@ -79,18 +80,33 @@ export type AggregateFold = (
 
 export const EMPTY = Buffer.alloc(0);
 
+/** A record as it went into LevelDB: its id and its encoded value. */
+export interface WrittenRecord {
+  id: Buffer;
+  value: Buffer;
+}
+
+/** What a group put on disk that a later read would find: the read cache keeps it (level-store.ts). */
+export interface WrittenRecords {
+  /** URL rows written (new, or rewritten with a new time). */
+  rows: WrittenRecord[];
+  messages: WrittenRecord[];
+}
+
 /** A message record, its send and retention index entries, and its URL rows, checked. Throws on a bad record. */
 export function messageItem(message: MessageRecord, urlRows: readonly UrlRow[]): WriteItem {
   const time = encodeTime(message.time);
   const sendId = encodeSendId(message.sendId);
+  const id = idBytes(message.id);
+  const value = encodeMessage(message);
   const ops: LevelPut[] = [
-    { type: 'put', key: messageKey(message.id), value: encodeMessage(message) },
+    { type: 'put', key: messageKey(id), value },
     { type: 'put', key: sendMessageKey(sendId, time, message.id), value: EMPTY },
     { type: 'put', key: messageRetentionKey(time, sendId, message.id), value: EMPTY },
   ];
   const sendIds = new SendIdCache();
   const rows = urlRows.map((row): PendingRow => ({ id: idBytes(row.id), sendId: sendIds.encode(row.sendId), row, time: message.time, timeKey: time }));
-  return { kind: 'message', ops, rows, message };
+  return { kind: 'message', ops, rows, message, id, value };
 }
 
 /** Events, checked and encoded; the send is encoded once per group. Throws on a bad record. */
@@ -157,8 +173,8 @@ export class StoreWriter {
   constructor(
     private readonly level: LevelDatabase<WriteItem>,
     private readonly recentRows: RecentRows,
-    /** Told of URL rows rewritten with a new time, once they are on disk (the read cache drops them). */
-    private readonly rowsWritten: (ids: readonly Buffer[]) => void,
+    /** Told of the URL rows and message records a group wrote, once they are on disk (the read cache keeps them). */
+    private readonly recordsWritten: (written: WrittenRecords) => void,
     /** Told of suppressions put or deleted, once they are on disk (the suppression cache follows). */
     private readonly suppressionsWritten: (ops: readonly LevelOperation[]) => void = () => undefined,
     /** The running aggregates' share of each group, written in the same batch (none: no aggregates). */
@@ -168,7 +184,8 @@ export class StoreWriter {
   /** One group of submitted items as one atomic batch. */
   async writeGroup(items: WriteItem[]): Promise<void> {
     const ops: LevelOperation[] = [];
-    const rowsWritten: Buffer[] = [];
+    const rowsWritten: WrittenRecord[] = [];
+    const messagesWritten: WrittenRecord[] = [];
     let messages = 0;
     let events = 0;
     let skipped = 0;
@@ -215,6 +232,7 @@ export class StoreWriter {
       }
       messages += 1;
       recorded.messages.push(item.message);
+      messagesWritten.push({ id: item.id, value: item.value });
       for (const row of item.rows) {
         // Decided here, not at submit, so a failed group cannot leave rows marked written that are not.
         const timeMs = row.time.getTime();
@@ -223,9 +241,10 @@ export class StoreWriter {
           continue;
         }
         this.recentRows.remember(row.id, timeMs);
-        rowsWritten.push(row.id);
+        const value = encodeUrlRow(row.row, row.time);
+        rowsWritten.push({ id: row.id, value });
         ops.push(
-          { type: 'put', key: urlRowKey(row.id), value: encodeUrlRow(row.row, row.time) },
+          { type: 'put', key: urlRowKey(row.id), value },
           { type: 'put', key: sendUrlKey(row.sendId, row.id), value: EMPTY },
           { type: 'put', key: urlRetentionKey(row.timeKey, row.id), value: EMPTY },
         );
@@ -238,11 +257,11 @@ export class StoreWriter {
       ops.push(...folded.ops);
       await this.level.writeBatch(ops);
     } catch (err) {
-      for (const id of rowsWritten) this.recentRows.forget(id);
+      for (const row of rowsWritten) this.recentRows.forget(row.id);
       throw err;
     }
     folded.commit();
-    this.rowsWritten(rowsWritten);
+    this.recordsWritten({ rows: rowsWritten, messages: messagesWritten });
     this.suppressionsWritten(suppressionOps);
     this.counts.messages += messages;
     this.counts.events += events;

@@ -52,12 +52,16 @@ describe.skipIf(!CLI_BUILT)('options that tune the daemon reach it from the conf
     await dirs.cleanup();
   });
 
-  it('store.read_cache_entries: on the default the second click reads its link row from memory; at 0 both read LevelDB', () => {
+  it('store.read_cache_entries: on the default both clicks find the row and message the milter wrote in memory; at 0 both read LevelDB', () => {
     const lookups = (text: string, cache: string, result: string): number | undefined =>
       samples(text, 'trackmilter_store_read_cache_lookups_total').get(`{cache="${cache}",result="${result}"}`);
-    expect(lookups(onDefaults, 'rows', 'miss')).toBe(1);
-    expect(lookups(onDefaults, 'rows', 'hit')).toBe(1);
-    expect(samples(onDefaults, 'trackmilter_store_read_cache_entries').get('{cache="rows"}')).toBe(1);
+    expect(lookups(onDefaults, 'rows', 'miss')).toBe(0);
+    expect(lookups(onDefaults, 'rows', 'hit')).toBe(2);
+    expect(lookups(onDefaults, 'messages', 'miss')).toBe(0);
+    expect(lookups(onDefaults, 'messages', 'hit')).toBe(2);
+    // Every row of the message (its links' and the open row) and the message itself.
+    expect(samples(onDefaults, 'trackmilter_store_read_cache_entries').get('{cache="rows"}')).toBeGreaterThan(2);
+    expect(samples(onDefaults, 'trackmilter_store_read_cache_entries').get('{cache="messages"}')).toBe(1);
     expect(lookups(configured, 'rows', 'miss')).toBe(2);
     expect(lookups(configured, 'rows', 'hit')).toBe(0);
     expect(samples(configured, 'trackmilter_store_read_cache_entries').get('{cache="rows"}')).toBe(0);

@@ -6,7 +6,7 @@ import { createStoreResolver } from '../../src/app/store-resolver.js';
 import type { RedirectorServer } from '../../src/redirector/server.js';
 import type { ResolvedLink, TrackingRoute } from '../../src/redirector/types.js';
 import type { LevelTrackStore } from '../../src/store/index.js';
-import { collect, openStore } from '../store/fixtures.js';
+import { collect, openStore, tempDir } from '../store/fixtures.js';
 import { request, startServer } from '../redirector/fixtures.js';
 
 const key = signingKey(3, Buffer.alloc(32, 9));
@@ -23,15 +23,25 @@ afterEach(async () => {
   for (const store of open.splice(0)) await store.close();
 });
 
-/** A store holding one message and its row, and the two stateful tokens that name them. */
-async function storeWithMessage(): Promise<{ store: LevelTrackStore; click: string; open: string }> {
-  const store = await openStore();
-  open.push(store);
+/**
+ * A store holding one message and its row, and the two stateful tokens that name them. The store that
+ * recorded them keeps them in its read cache; unless `written`, the store returned is the same
+ * directory opened again, as after a restart, with nothing cached.
+ */
+async function storeWithMessage(written = false): Promise<{ store: LevelTrackStore; click: string; open: string }> {
+  const dir = tempDir();
+  const writer = await openStore(dir);
   const rowId = urlRowId(key, URL_ROW);
-  await store.recordMessage(
+  await writer.recordMessage(
     { id: MESSAGE_ID, recipients: ['rcpt@example.org'], emailCode: 'code7', ...SEND, queueId: 'Q1', time: new Date(Date.now() - 60_000) },
     [{ id: rowId, ...URL_ROW }],
   );
+  let store = writer;
+  if (!written) {
+    await writer.close();
+    store = await openStore(dir);
+  }
+  open.push(store);
   return {
     store,
     click: mintStatefulClick(keyring, { rowId, messageId: MESSAGE_ID, position: 2, part: 'h' }),
@@ -60,6 +70,16 @@ describe('the store resolver', () => {
     expect(isPromise(openLink)).toBe(false);
     expect(openLink).toMatchObject({ kind: 'open', ...SEND, recipient: 'rcpt@example.org' });
     expect(store.stats().readCache).toMatchObject({ rows: { hits: 1, misses: 1 }, messages: { hits: 2, misses: 1 } });
+  });
+
+  it('answers the first click and open of a message the same process recorded without a promise', async () => {
+    const { store, click, open: openToken } = await storeWithMessage(true);
+    const resolver = createStoreResolver(keyring, store);
+    const first = resolver.resolve(route('click', click, 'sub=alice'));
+    expect(isPromise(first)).toBe(false);
+    expect(first).toMatchObject({ kind: 'click', url: 'https://shop.example/sale?sub=alice', recipient: 'rcpt@example.org', emailCode: 'code7', position: 2 });
+    expect(resolver.resolve(route('open', openToken))).toMatchObject({ kind: 'open', ...SEND, recipient: 'rcpt@example.org' });
+    expect(store.stats().readCache).toMatchObject({ rows: { hits: 1, misses: 0 }, messages: { hits: 2, misses: 0 } });
   });
 
   it('still reads the store when only part of a click is cached, and answers null for what is not there', async () => {

@@ -20,14 +20,18 @@ describe('TrackStore contract on LevelDB', () => {
   storeContract(() => ({
     newPlace: () => Promise.resolve(tempDir()),
     create: (dir, options) => new LevelTrackStore(dir, options),
+    cachesWrites: true,
   }));
 });
 
 describe('LevelDB reads through the cache', () => {
   it('answers a second read of a row or message from memory', async () => {
-    const store = await fresh();
+    const dir = tempDir();
     const row = urlRow('s1', 'https://x.example/a');
-    await store.recordMessage(message(1, 's1', at(0)), [row]);
+    const writer = await openStore(dir);
+    await writer.recordMessage(message(1, 's1', at(0)), [row]);
+    await writer.close();
+    const store = await fresh(dir); // opened again: nothing cached
     const db = (store as unknown as { level: { db: { get: (key: Buffer) => Promise<Buffer | undefined> } } }).level.db;
     const gets = vi.spyOn(db, 'get');
     expect(await store.getUrlRow(row.id)).toMatchObject({ url: 'https://x.example/a' });
@@ -36,6 +40,22 @@ describe('LevelDB reads through the cache', () => {
     expect(await store.getUrlRow(row.id)).toMatchObject({ url: 'https://x.example/a' });
     expect(await store.getMessage(message(1).id)).toMatchObject({ sendId: 's1' });
     expect(gets).toHaveBeenCalledTimes(2);
+  });
+
+  it('answers the rows and messages it wrote from memory, a refreshed row with its new time', async () => {
+    const store = await fresh(undefined, { rowRefreshMs: 60_000 });
+    const row = urlRow('s1', 'https://x.example/a');
+    const other = urlRow('s1', 'https://x.example/b');
+    await store.recordMessage(message(1, 's1', at(0)), [row, other]);
+    await store.recordMessage(message(2, 's1', at(90)), [row]); // older than the refresh age: rewritten
+    const db = (store as unknown as { level: { db: { get: (key: Buffer) => Promise<Buffer | undefined> } } }).level.db;
+    const gets = vi.spyOn(db, 'get');
+    expect(await store.getUrlRow(row.id)).toMatchObject({ url: 'https://x.example/a', time: at(90) });
+    expect(await store.getUrlRow(other.id)).toMatchObject({ url: 'https://x.example/b', time: at(0) });
+    expect(await store.getMessage(message(1).id)).toEqual(message(1, 's1', at(0)));
+    expect(await store.getMessage(message(2).id)).toEqual(message(2, 's1', at(90)));
+    expect(gets).not.toHaveBeenCalled();
+    expect(store.stats().readCache).toEqual({ rows: { hits: 2, misses: 0, entries: 2 }, messages: { hits: 2, misses: 0, entries: 2 } });
   });
 
   it('reads LevelDB every time with readCacheEntries 0', async () => {

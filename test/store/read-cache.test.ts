@@ -2,16 +2,28 @@
 // or rewritten must not put back what it read.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type LevelTrackStore, type LevelStoreOptions } from '../../src/store/index.js';
-import { message, openStore, urlRow } from './fixtures.js';
+import { message, openStore, tempDir, urlRow } from './fixtures.js';
 
 const open: LevelTrackStore[] = [];
 afterEach(async () => {
   for (const store of open.splice(0)) await store.close();
 });
-async function fresh(options: LevelStoreOptions = {}): Promise<LevelTrackStore> {
-  const store = await openStore(undefined, options);
+async function fresh(options: LevelStoreOptions = {}, dir?: string): Promise<LevelTrackStore> {
+  const store = await openStore(dir, options);
   open.push(store);
   return store;
+}
+
+/**
+ * A store that recorded message(1) with `row`, then was opened again: its read cache is empty, as after
+ * a restart (the store keeps what it writes), so the next reads go to LevelDB.
+ */
+async function reopenedAfterRecording(row: ReturnType<typeof urlRow>, options: LevelStoreOptions = {}): Promise<LevelTrackStore> {
+  const dir = tempDir();
+  const writer = await openStore(dir, options);
+  await writer.recordMessage(message(1, 's1', at(0)), [row]);
+  await writer.close();
+  return fresh(options, dir);
 }
 
 const at = (seconds: number): Date => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds));
@@ -35,9 +47,8 @@ function holdNextRead(store: LevelTrackStore): { release(): void } {
 
 describe('a read in flight while the cache is emptied', () => {
   it('does not bring back a row and a message the sweep removed', async () => {
-    const store = await fresh();
     const row = urlRow('s1', 'https://x.example/a');
-    await store.recordMessage(message(1, 's1', at(0)), [row]);
+    const store = await reopenedAfterRecording(row);
 
     const rowRead = holdNextRead(store);
     const inFlightRow = store.getUrlRow(row.id);
@@ -47,6 +58,7 @@ describe('a read in flight while the cache is emptied', () => {
     expect(await store.getUrlRow(row.id)).toBeUndefined();
 
     await store.recordMessage(message(2, 's1', at(20)), []);
+    await store.sweep(at(0)); // sweeps nothing, and empties the cache: the read below goes to LevelDB
     const messageRead = holdNextRead(store);
     const inFlightMessage = store.getMessage(message(2).id);
     await store.sweep(at(30));
@@ -56,22 +68,21 @@ describe('a read in flight while the cache is emptied', () => {
   });
 
   it('does not keep the old time of a row a later message refreshed', async () => {
-    const store = await fresh({ rowRefreshMs: 60_000 });
     const row = urlRow('s1', 'https://x.example/a');
-    await store.recordMessage(message(1, 's1', at(0)), [row]);
+    const store = await reopenedAfterRecording(row, { rowRefreshMs: 60_000 });
 
     const read = holdNextRead(store);
     const inFlight = store.getUrlRow(row.id);
     await store.recordMessage(message(2, 's1', at(90)), [row]); // older than the refresh age: rewritten
     read.release();
     expect((await inFlight)!.time).toEqual(at(0));
+    expect(store.peekUrlRow(row.id)!.time).toEqual(at(90)); // the write's row, not the read's
     expect((await store.getUrlRow(row.id))!.time).toEqual(at(90));
   });
 
   it('still caches what a read finds when nothing happened meanwhile', async () => {
-    const store = await fresh();
     const row = urlRow('s1', 'https://x.example/a');
-    await store.recordMessage(message(1, 's1', at(0)), [row]);
+    const store = await reopenedAfterRecording(row);
     await store.getUrlRow(row.id);
     await store.getUrlRow(row.id);
     expect(store.stats().readCache.rows).toEqual({ hits: 1, misses: 1, entries: 1 });
