@@ -417,7 +417,7 @@ export const CONFIG_SCHEMA = {
     type: 'integer',
     default: 100_000,
     min: 0,
-    doc: 'URL rows, and separately message records, kept in memory once a click or open has read them or, with LevelDB, once this process has written them (a few hundred bytes each), so clicks need no LevelDB read; emptied by every retention sweep. 0 reads LevelDB for every click.',
+    doc: 'URL rows, and separately message records, kept in memory once a click or open has read them or, with LevelDB, once this process has written them (about 550 bytes a message record), so clicks need no LevelDB read; emptied by every retention sweep. 0 reads LevelDB for every click.',
   },
   'store.aggregate_cache_entries': {
     type: 'integer',
