@@ -12,11 +12,20 @@ const RUNS = Number(process.env.PROPERTY_RUNS ?? 300);
 
 // ---- URLs -------------------------------------------------------------------------------------------
 
+/**
+ * A `%%field%%` merge tag (`%%%%` too) makes a URL a template placeholder, left alone on purpose
+ * (src/rewrite/url-rules.ts; the placeholder cases of html.test.ts and text.test.ts). The generators'
+ * `%` can spell one by chance (seed 1524132573 did: `http://a.example/%%%%a`), so such URLs are not
+ * generated as trackable.
+ */
+const noMergeTag = (url: string): boolean => !/%%[^%]*%%/.test(url);
+
 const pathChar = fc.constantFrom(...'abcXYZ019-._~/?=&%+@!$*,;:()'.split(''), 'é', '😀');
 const hostArb = fc.constantFrom('a.example', 'shop.example.org', 'x-y.example:8443', 'user:pw@b.example', '127.0.0.1');
 const trackableUrl = fc
   .tuple(fc.constantFrom('http', 'https', 'HTTP', 'Https'), hostArb, fc.array(pathChar, { maxLength: 30 }))
-  .map(([scheme, host, path]) => `${scheme}://${host}/${path.join('')}`);
+  .map(([scheme, host, path]) => `${scheme}://${host}/${path.join('')}`)
+  .filter(noMergeTag);
 const untrackableUrl = fc.constantFrom(
   '#top',
   'mailto:a@b.example?subject=x&body=y',
@@ -229,7 +238,8 @@ const textUrl = fc
     fc.array(fc.constantFrom(...'abc019-_~/?=&%+@!*,;:.'.split(''), '(x)', '[1]', 'é'), { maxLength: 25 }),
     fc.constantFrom('a', 'Z', '9', '/', '(y)', '_'),
   )
-  .map(([scheme, host, path, last]) => `${scheme}://${host}/${path.join('')}${last}`);
+  .map(([scheme, host, path, last]) => `${scheme}://${host}/${path.join('')}${last}`)
+  .filter(noMergeTag);
 const textContext = fc.constantFrom<[string, string]>(
   [' ', ' '],
   [' <', '> '],
