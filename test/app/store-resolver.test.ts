@@ -6,7 +6,7 @@ import { createStoreResolver } from '../../src/app/store-resolver.js';
 import type { RedirectorServer } from '../../src/redirector/server.js';
 import type { ResolvedLink, TrackingRoute } from '../../src/redirector/types.js';
 import type { LevelTrackStore } from '../../src/store/index.js';
-import { collect, openStore, tempDir } from '../store/fixtures.js';
+import { collect, openedAfterWriting, openStore } from '../store/fixtures.js';
 import { request, startServer } from '../redirector/fixtures.js';
 
 const key = signingKey(3, Buffer.alloc(32, 9));
@@ -29,17 +29,18 @@ afterEach(async () => {
  * directory opened again, as after a restart, with nothing cached.
  */
 async function storeWithMessage(written = false): Promise<{ store: LevelTrackStore; click: string; open: string }> {
-  const dir = tempDir();
-  const writer = await openStore(dir);
   const rowId = urlRowId(key, URL_ROW);
-  await writer.recordMessage(
-    { id: MESSAGE_ID, recipients: ['rcpt@example.org'], emailCode: 'code7', ...SEND, queueId: 'Q1', time: new Date(Date.now() - 60_000) },
-    [{ id: rowId, ...URL_ROW }],
-  );
-  let store = writer;
-  if (!written) {
-    await writer.close();
-    store = await openStore(dir);
+  const record = (writer: LevelTrackStore): Promise<void> =>
+    writer.recordMessage(
+      { id: MESSAGE_ID, recipients: ['rcpt@example.org'], emailCode: 'code7', ...SEND, queueId: 'Q1', time: new Date(Date.now() - 60_000) },
+      [{ id: rowId, ...URL_ROW }],
+    );
+  let store: LevelTrackStore;
+  if (written) {
+    store = await openStore();
+    await record(store);
+  } else {
+    store = await openedAfterWriting(record);
   }
   open.push(store);
   return {

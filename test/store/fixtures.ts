@@ -24,3 +24,19 @@ export async function openStore(dir = tempDir(), options: LevelStoreOptions = {}
   await store.open();
   return store;
 }
+
+/**
+ * A store whose directory `record` wrote through another store, closed, then opened again: its read
+ * cache is empty, as after a restart (a store keeps what it writes), so its next reads go to LevelDB.
+ * The caller closes it.
+ */
+export async function openedAfterWriting(record: (writer: LevelTrackStore) => Promise<void>, options: LevelStoreOptions = {}): Promise<LevelTrackStore> {
+  const dir = tempDir();
+  const writer = await openStore(dir, options);
+  try {
+    await record(writer);
+  } finally {
+    await writer.close();
+  }
+  return openStore(dir, options);
+}

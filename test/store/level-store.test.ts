@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LevelTrackStore, type LevelStoreOptions } from '../../src/store/index.js';
 import { storeContract } from './contract.js';
-import { collect, event, message, openStore, tempDir, urlRow } from './fixtures.js';
+import { collect, event, message, openedAfterWriting, openStore, tempDir, urlRow } from './fixtures.js';
 
 const open: LevelTrackStore[] = [];
 afterEach(async () => {
@@ -26,12 +26,9 @@ describe('TrackStore contract on LevelDB', () => {
 
 describe('LevelDB reads through the cache', () => {
   it('answers a second read of a row or message from memory', async () => {
-    const dir = tempDir();
     const row = urlRow('s1', 'https://x.example/a');
-    const writer = await openStore(dir);
-    await writer.recordMessage(message(1, 's1', at(0)), [row]);
-    await writer.close();
-    const store = await fresh(dir); // opened again: nothing cached
+    const store = await openedAfterWriting((writer) => writer.recordMessage(message(1, 's1', at(0)), [row])); // nothing cached
+    open.push(store);
     const db = (store as unknown as { level: { db: { get: (key: Buffer) => Promise<Buffer | undefined> } } }).level.db;
     const gets = vi.spyOn(db, 'get');
     expect(await store.getUrlRow(row.id)).toMatchObject({ url: 'https://x.example/a' });
@@ -56,6 +53,19 @@ describe('LevelDB reads through the cache', () => {
     expect(await store.getMessage(message(2).id)).toEqual(message(2, 's1', at(90)));
     expect(gets).not.toHaveBeenCalled();
     expect(store.stats().readCache).toEqual({ rows: { hits: 2, misses: 0, entries: 2 }, messages: { hits: 2, misses: 0, entries: 2 } });
+  });
+
+  it('keeps nothing of a group whose batch failed, and keeps the same records once written', async () => {
+    const store = await fresh();
+    const row = urlRow('s1', 'https://x.example/a');
+    const level = (store as unknown as { level: { writeBatch: (ops: unknown[]) => Promise<void> } }).level;
+    vi.spyOn(level, 'writeBatch').mockRejectedValueOnce(new Error('disk full'));
+    await expect(store.recordMessage(message(1, 's1', at(0)), [row])).rejects.toThrow();
+    expect(store.peekUrlRow(row.id)).toBeUndefined();
+    expect(store.peekMessage(message(1).id)).toBeUndefined();
+    await store.recordMessage(message(1, 's1', at(0)), [row]);
+    expect(store.peekUrlRow(row.id)).toMatchObject({ url: 'https://x.example/a' });
+    expect(store.peekMessage(message(1).id)).toEqual(message(1, 's1', at(0)));
   });
 
   it('reads LevelDB every time with readCacheEntries 0', async () => {

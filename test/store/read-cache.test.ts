@@ -2,28 +2,17 @@
 // or rewritten must not put back what it read.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type LevelTrackStore, type LevelStoreOptions } from '../../src/store/index.js';
-import { message, openStore, tempDir, urlRow } from './fixtures.js';
+import { message, openedAfterWriting, urlRow } from './fixtures.js';
 
 const open: LevelTrackStore[] = [];
 afterEach(async () => {
   for (const store of open.splice(0)) await store.close();
 });
-async function fresh(options: LevelStoreOptions = {}, dir?: string): Promise<LevelTrackStore> {
-  const store = await openStore(dir, options);
+/** A store holding message(1) and `row`, with nothing cached: its reads go to LevelDB. */
+async function reopenedAfterRecording(row: ReturnType<typeof urlRow>, options: LevelStoreOptions = {}): Promise<LevelTrackStore> {
+  const store = await openedAfterWriting((writer) => writer.recordMessage(message(1, 's1', at(0)), [row]), options);
   open.push(store);
   return store;
-}
-
-/**
- * A store that recorded message(1) with `row`, then was opened again: its read cache is empty, as after
- * a restart (the store keeps what it writes), so the next reads go to LevelDB.
- */
-async function reopenedAfterRecording(row: ReturnType<typeof urlRow>, options: LevelStoreOptions = {}): Promise<LevelTrackStore> {
-  const dir = tempDir();
-  const writer = await openStore(dir, options);
-  await writer.recordMessage(message(1, 's1', at(0)), [row]);
-  await writer.close();
-  return fresh(options, dir);
 }
 
 const at = (seconds: number): Date => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds));
