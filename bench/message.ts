@@ -15,7 +15,8 @@
  *
  * Messages: bench:mta's newsletter (../shared/bench/make-newsletter.py, when ../shared is there) and
  * our own test newsletter (test/app/helpers/newsletter.ts), both multipart/alternative in
- * quoted-printable. Passes, in CPU time per message:
+ * quoted-printable; and the first of them with its parts in base64 (bench/lib/base64-variant.ts), as
+ * many senders' HTML comes. Passes, in CPU time per message:
  *   prepareTracking   everything the milter does at end of message: MIME tree, decode, rewrite both
  *                     parts, mint every token (HMAC), re-encode, self-check, X-Mailer-Info-Extra
  *   MIME floor        the same parts decoded, the HTML run through the rewriter's tokenizer
@@ -52,6 +53,7 @@ import { buildNewsletter } from '../test/app/helpers/newsletter.js';
 import { sharedPath } from '../test/helpers/shared-dir.js';
 import { built } from './lib/built.js';
 import { messageClickTokens } from './lib/click-tokens.js';
+import { asBase64 } from './lib/base64-variant.js';
 import { subscriberCopies } from './lib/copies.js';
 import { median, ratiosByRound } from './lib/figures.js';
 
@@ -85,7 +87,10 @@ const MAKE_NEWSLETTER = NEWSLETTER_SCRIPT.path;
 interface Sample {
   name: string;
   headers: HeaderField[];
+  /** In quoted-printable, where the subscriber ids of the copies are found. */
   body: Buffer;
+  /** What the body and its copies are sent as (the base64 sample). */
+  sentAs?: (body: Buffer) => Buffer;
 }
 
 /** Copies of one send, as a list's mail is: the same body with a subscriber id of its own in each. */
@@ -100,6 +105,8 @@ function messages(): Sample[] {
   } else {
     console.log(`(${NEWSLETTER_SCRIPT.absence}: only our own newsletter is measured)`);
   }
+  const first = list[0]!;
+  list.push({ ...first, name: `${first.name}, in base64`, sentAs: asBase64 });
   return list;
 }
 
@@ -138,8 +145,9 @@ function floorPass(headers: HeaderField[], body: Buffer, tokenize: (text: string
   if (result.parts.length < 2) throw new Error('the floor pass did not see both parts');
 }
 
-function passesFor({ headers, body }: Sample): { passes: Record<string, () => void>; links: number } {
-  const copies = subscriberCopies(body, COPIES);
+function passesFor({ headers, body: written, sentAs = (body) => body }: Sample): { passes: Record<string, () => void>; links: number; bodyBytes: number } {
+  const body = sentAs(written);
+  const copies = subscriberCopies(written, COPIES).map(sentAs);
   let queue = 0;
   /** prepareTracking of one copy; the links it rewrote. */
   const track = (copy: Buffer): number => {
@@ -160,7 +168,7 @@ function passesFor({ headers, body }: Sample): { passes: Record<string, () => vo
     'parse5 floor': () => floorPass(headers, body, (text) => new Tokenizer({ sourceCodeLocationInfo: true }, bareParse5Handler).write(text, true)),
     'click tokens': messageClickTokens(statefulClickMinter, keyring, links),
   };
-  return { passes, links };
+  return { passes, links, bodyBytes: body.length };
 }
 
 /**
@@ -178,7 +186,7 @@ function timePerRun(pass: () => void, repeat: number): { cpu: number; wall: numb
 
 console.log(`bench:message: ${ROUNDS} interleaved rounds after ${WARMUP} messages of warm-up per pass, medians per message; node ${process.version}`);
 for (const sample of messages()) {
-  const { passes, links } = passesFor(sample);
+  const { passes, links, bodyBytes } = passesFor(sample);
   const repeat = Math.max(20, Math.round(250_000 / timePerRun(passes.prepareTracking!, 20).wall));
   // Warm-up in rounds like the timed ones, so each pass compiles with the others' type feedback around.
   for (let warmed = 0; warmed < WARMUP; warmed += repeat) for (const pass of Object.values(passes)) timePerRun(pass, repeat);
@@ -190,7 +198,7 @@ for (const sample of messages()) {
       samples[pass]!.wall.push(wall);
     }
   }
-  console.log(`\n${sample.name} (${(sample.body.length / 1024).toFixed(1)} KB of body)`);
+  console.log(`\n${sample.name} (${(bodyBytes / 1024).toFixed(1)} KB of body)`);
   console.log('  pass              CPU µs (all threads)  wall µs (main)  msg/s per core (CPU)');
   for (const [pass, { cpu, wall }] of Object.entries(samples)) {
     console.log(
