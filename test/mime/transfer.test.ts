@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { base64Ambiguity, decodeBase64, decodeQuotedPrintable, encodeBase64, encodeQuotedPrintable } from '../../src/mime/transfer.js';
 import { longestLineOf } from './helpers.js';
 import * as reference from './helpers/qp-reference.js';
+import * as base64Reference from './helpers/base64-reference.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const s = (buf: Buffer): string => buf.toString('latin1');
@@ -267,5 +268,46 @@ describe('base64', () => {
         expect(decodeBase64(encodeBase64(data, '\r\n')).equals(data)).toBe(true);
       }),
     );
+  });
+
+  // Content as encoders write it (Node's decoder reads it in one call), and the same with what takes
+  // the tolerant way: a blank, base64url's "-" and "_", "=" inside, a stray byte.
+  const plainContent = fc
+    .tuple(
+      fc.uint8Array({ maxLength: 300 }),
+      fc.integer({ min: 1, max: 80 }),
+      fc.constantFrom('\r\n', '\n', '\r'),
+      fc.boolean(),
+      fc.nat({ max: 3 }),
+      fc.constantFrom('', '\r\n', '\n\n'),
+    )
+    .map(([bytes, width, eol, padded, cut, tail]) => {
+      const text = Buffer.from(bytes).toString('base64');
+      const letters = padded ? text : text.replace(/=+$/, '').slice(0, Math.max(0, text.replace(/=+$/, '').length - cut));
+      return b(`${(letters.match(new RegExp(`.{1,${width}}`, 'g')) ?? []).join(eol)}${tail}`);
+    });
+  const anyContent = fc
+    .array(fc.oneof(fc.constantFrom(...'ABCXYZabcxyz0189+/'), fc.constantFrom('=', '\r', '\n', ' ', '\t', '-', '_', '!', '\xe9', '\x00')), { maxLength: 120 })
+    .map((chars) => b(chars.join('')));
+
+  it('decodes content as encoders write it, and any other, as the reference decoder does', () => {
+    fc.assert(
+      fc.property(fc.oneof(plainContent, anyContent), (content) => {
+        expect(decodeBase64(content).equals(base64Reference.decodeBase64(content))).toBe(true);
+        expect(base64Ambiguity(content)).toBe(base64Reference.base64Ambiguity(content));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+  it('reads "-" and "_" as stray characters, not as base64url letters', () => {
+    expect(s(decodeBase64(b('aGVs-bG8_')))).toBe('hello');
+    expect(s(decodeBase64(b('YQ==\r\nYg==')))).toBe('ab');
+  });
+  // Sized so that a pattern retrying its tail from every line break (as /^[...\r\n]*=*[\r\n]*$/ does)
+  // would run for hours: a quadratic check fails by timing out. No clock is read.
+  it('checks hostile content in linear time: a megabyte of line breaks, then a stray byte', () => {
+    const breaks = '\r\n'.repeat(500_000);
+    expect(s(decodeBase64(b(`${breaks}YWJj!`)))).toBe('abc');
+    expect(s(decodeBase64(b(`YWJj${'='.repeat(100_000)}${breaks}ZA`)))).toBe('abcd');
   });
 });
