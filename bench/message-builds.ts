@@ -8,8 +8,8 @@
  *   git worktree add /tmp/base <commit> && (cd /tmp/base && npm ci && npm run build)
  *   npm run build && BENCH_BASE_DIST=/tmp/base/dist tsx bench/message-builds.ts
  *
- * BENCH_SENT_AS=base64 sends the newsletter's parts in base64 (bench/lib/base64-variant.ts) instead of
- * quoted-printable.
+ * BENCH_SENT_AS=base64 sends the newsletter's parts in base64, BENCH_SENT_AS=windows-1252 in
+ * windows-1252 (bench/lib/sent-as.ts), instead of quoted-printable UTF-8.
  *
  * BENCH_ROUNDS (15) rounds of BENCH_MESSAGES (400) messages per build and message kind. Prints each
  * build's median CPU µs a message and the median of the rounds' ratios (this build over the base).
@@ -25,7 +25,7 @@ import type * as SettingsModule from '../src/tracking/settings.js';
 import type * as FilterModule from '../src/tracking/tracking-filter.js';
 import type * as TokensModule from '../src/tokens/index.js';
 import type * as SplitModule from '../src/mime/message-split.js';
-import { asBase64 } from './lib/base64-variant.js';
+import { SENT_AS, sentAs as sentAsOf, type SentAs } from './lib/sent-as.js';
 import { benchNewsletter } from './lib/bench-newsletter.js';
 import { built } from './lib/built.js';
 import { messageClickTokens } from './lib/click-tokens.js';
@@ -36,9 +36,9 @@ const ROUNDS = envInt('BENCH_ROUNDS', 15, 1);
 const MESSAGES = envInt('BENCH_MESSAGES', 400, 1);
 const COPIES = 512;
 const BASE_DIST = process.env.BENCH_BASE_DIST;
-const SENT_AS = process.env.BENCH_SENT_AS ?? 'quoted-printable';
-if (SENT_AS !== 'quoted-printable' && SENT_AS !== 'base64') throw new Error(`BENCH_SENT_AS: quoted-printable or base64, not ${SENT_AS}`);
-const sentAs = (message: Buffer): Buffer => (SENT_AS === 'base64' ? asBase64(message) : message);
+const SENT = process.env.BENCH_SENT_AS ?? 'quoted-printable';
+if (!(SENT_AS as readonly string[]).includes(SENT)) throw new Error(`BENCH_SENT_AS: one of ${SENT_AS.join(', ')}, not ${SENT}`);
+const sentAs = sentAsOf(SENT as SentAs);
 const THIS_DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 
 type Track = (messages: number) => void;
@@ -127,7 +127,7 @@ function cpuPerMessage(track: Track): number {
 async function main(): Promise<void> {
   if (!BASE_DIST) throw new Error('BENCH_BASE_DIST must name the dist/ of the build to compare with');
   const raw = await benchNewsletter('bench:message-builds', 40);
-  console.log(`${ROUNDS} rounds of ${MESSAGES} messages a build, sent in ${SENT_AS}; base ${BASE_DIST}, this build ${THIS_DIST}; node ${process.version}`);
+  console.log(`${ROUNDS} rounds of ${MESSAGES} messages a build, sent as ${SENT}; base ${BASE_DIST}, this build ${THIS_DIST}; node ${process.version}`);
   for (const personal of [false, true]) {
     const base = await trackerOf(BASE_DIST, raw, personal);
     const current = await trackerOf(THIS_DIST, raw, personal);

@@ -15,8 +15,8 @@
  *
  * Messages: bench:mta's newsletter (../shared/bench/make-newsletter.py, when ../shared is there) and
  * our own test newsletter (test/app/helpers/newsletter.ts), both multipart/alternative in
- * quoted-printable; and the first of them with its parts in base64 (bench/lib/base64-variant.ts), as
- * many senders' HTML comes. Passes, in CPU time per message:
+ * quoted-printable UTF-8; and the first of them with its parts in base64, and in windows-1252
+ * (bench/lib/sent-as.ts), as much senders' mail comes. Passes, in CPU time per message:
  *   prepareTracking   everything the milter does at end of message: MIME tree, decode, rewrite both
  *                     parts, mint every token (HMAC), re-encode, self-check, X-Mailer-Info-Extra
  *   MIME floor        the same parts decoded, the HTML run through the rewriter's tokenizer
@@ -62,7 +62,7 @@ import { buildNewsletter } from '../test/app/helpers/newsletter.js';
 import { sharedPath } from '../test/helpers/shared-dir.js';
 import { built } from './lib/built.js';
 import { messageClickTokens } from './lib/click-tokens.js';
-import { asBase64 } from './lib/base64-variant.js';
+import { asBase64, asWindows1252 } from './lib/sent-as.js';
 import { subscriberCopies } from './lib/copies.js';
 import { median, ratiosByRound } from './lib/figures.js';
 
@@ -115,7 +115,7 @@ function messages(say: boolean): Sample[] {
     console.log(`(${NEWSLETTER_SCRIPT.absence}: only our own newsletter is measured)`);
   }
   const first = list[0]!;
-  list.push({ ...first, name: `${first.name}, in base64`, sentAs: asBase64 });
+  list.push({ ...first, name: `${first.name}, in base64`, sentAs: asBase64 }, { ...first, name: `${first.name}, in windows-1252`, sentAs: asWindows1252 });
   return list;
 }
 
