@@ -66,6 +66,19 @@ interface SingleByteFacts {
   /** The byte iconv-lite writes for a character the charset lacks ("?"), and the character it reads as. */
   replacement: number;
   replacementChar: string;
+  /**
+   * For a charset whose bytes 0x00-0x7F are ASCII (nearly all): the text is the bytes read as ISO-8859-1
+   * (one native call) with the bytes that read otherwise put right, and back the same way. Null for
+   * the others (EBCDIC), which take iconv-lite's own loops.
+   */
+  latin1Based: {
+    /** Bytes that do not read as their ISO-8859-1 character, and the characters they read as. */
+    otherBytes: RegExp | null;
+    readAs: Map<string, string>;
+    /** Characters that are not written as their ISO-8859-1 byte, and the bytes (as latin1 characters) they are. */
+    otherChars: RegExp;
+    writtenAs: Map<string, string>;
+  } | null;
 }
 
 const singleByteFacts = new Map<string, SingleByteFacts | null>();
@@ -98,7 +111,34 @@ function singleByteFactsOf(iconvName: string): SingleByteFacts | null {
   const replacementChar = chars[replacement]!;
   const again = encode(replacementChar);
   if (again.length !== 1 || again[0] !== replacement) return null;
-  return { irreversible, replacement, replacementChar };
+  return { irreversible, replacement, replacementChar, latin1Based: latin1BasedTables(chars, encode) };
+}
+
+/** See SingleByteFacts.latin1Based: iconv-lite's mapping, as ISO-8859-1 and the bytes that differ. */
+function latin1BasedTables(chars: string, encode: (text: string) => Buffer): SingleByteFacts['latin1Based'] {
+  const ascii = EVERY_BYTE.subarray(0, 128);
+  if (chars.slice(0, 128) !== ascii.toString('latin1') || !encode(ascii.toString('latin1')).equals(ascii)) return null;
+  const readAs = new Map<string, string>();
+  const writtenAs = new Map<string, string>();
+  const sameBytes: string[] = [];
+  for (let byte = 0x80; byte < 256; byte++) {
+    const char = chars[byte]!;
+    const written = encode(char);
+    const same = char === String.fromCharCode(byte) && written.length === 1 && written[0] === byte;
+    if (same) sameBytes.push(char);
+    else readAs.set(String.fromCharCode(byte), char);
+  }
+  for (const char of new Set(chars.slice(128))) {
+    const written = encode(char);
+    if (written.length === 1 && !sameBytes.includes(char)) writtenAs.set(char, String.fromCharCode(written[0]!));
+  }
+  const classOf = (list: Iterable<string>): string => [...list].map((char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+  return {
+    otherBytes: readAs.size === 0 ? null : new RegExp(`[${classOf(readAs.keys())}]`, 'g'),
+    readAs,
+    otherChars: new RegExp(`[^\\u0000-\\u007f${classOf(sameBytes)}]`, 'g'),
+    writtenAs,
+  };
 }
 
 function countByte(bytes: Buffer, byte: number): number {
@@ -126,14 +166,23 @@ function singleByteCharset(name: string, iconvName: string): Charset | null {
   let facts = singleByteFacts.get(iconvName);
   if (facts === undefined) singleByteFacts.set(iconvName, (facts = singleByteFactsOf(iconvName)));
   if (facts === null) return null;
-  const { irreversible, replacement, replacementChar } = facts;
-  const decode = (bytes: Buffer): string => iconv.decode(bytes, iconvName, { stripBOM: false });
+  const { irreversible, replacement, replacementChar, latin1Based } = facts;
+  let decode = (bytes: Buffer): string => iconv.decode(bytes, iconvName, { stripBOM: false });
+  let encodeRaw = (text: string): Buffer => iconv.encode(text, iconvName, { addBOM: false });
+  if (latin1Based) {
+    const { otherBytes, readAs, otherChars, writtenAs } = latin1Based;
+    const read = (byte: string): string => readAs.get(byte)!;
+    const unwritable = String.fromCharCode(replacement);
+    const write = (char: string): string => writtenAs.get(char) ?? unwritable;
+    decode = (bytes) => (otherBytes === null ? bytes.toString('latin1') : bytes.toString('latin1').replace(otherBytes, read));
+    encodeRaw = (text) => Buffer.from(text.replace(otherChars, write), 'latin1');
+  }
   return {
     name,
     lineBreaksAreText: true,
     decode,
     encode: (text) => {
-      const bytes = iconv.encode(text, iconvName, { addBOM: false });
+      const bytes = encodeRaw(text);
       if (bytes.length !== text.length) return decode(bytes) === text ? bytes : null;
       return countByte(bytes, replacement) === countChar(text, replacementChar) ? bytes : null;
     },
