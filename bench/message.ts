@@ -98,7 +98,7 @@ interface Sample {
   headers: HeaderField[];
   /** In quoted-printable, where the subscriber ids of the copies are found. */
   body: Buffer;
-  /** What the body and its copies are sent as (the base64 sample). */
+  /** What the body and its copies are sent as (the base64 and windows-1252 samples). */
   sentAs?: (body: Buffer) => Buffer;
 }
 
