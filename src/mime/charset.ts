@@ -50,13 +50,22 @@ function withRoundTripCheck(name: string, lineBreaksAreText: boolean, decode: (b
   };
 }
 
+/** A charset's bytes to text and back, as iconv-lite does it (no BOM taken out or put in). */
+interface Codec {
+  decode: (bytes: Buffer) => string;
+  encode: (text: string) => Buffer;
+}
+
+function iconvCodec(iconvName: string): Codec {
+  return {
+    decode: (bytes) => iconv.decode(bytes, iconvName, { stripBOM: false }),
+    encode: (text) => iconv.encode(text, iconvName, { addBOM: false }),
+  };
+}
+
 function iconvCharset(name: string, iconvName: string, lineBreaksAreText = true): Charset {
-  return withRoundTripCheck(
-    name,
-    lineBreaksAreText,
-    (bytes) => iconv.decode(bytes, iconvName, { stripBOM: false }),
-    (text) => iconv.encode(text, iconvName, { addBOM: false }),
-  );
+  const { decode, encode } = iconvCodec(iconvName);
+  return withRoundTripCheck(name, lineBreaksAreText, decode, encode);
 }
 
 /** What a single-byte charset's round trip would tell, worked out once per byte (singleByteCharset). */
@@ -91,8 +100,7 @@ const EVERY_BYTE = Buffer.from(Array.from({ length: 256 }, (_, byte) => byte));
  * the round trip.
  */
 function singleByteFactsOf(iconvName: string): SingleByteFacts | null {
-  const decode = (bytes: Buffer): string => iconv.decode(bytes, iconvName, { stripBOM: false });
-  const encode = (text: string): Buffer => iconv.encode(text, iconvName, { addBOM: false });
+  const { decode, encode } = iconvCodec(iconvName);
   const chars = decode(EVERY_BYTE);
   if (chars.length !== 256) return null;
   const reversed = Buffer.from(EVERY_BYTE).reverse();
@@ -153,37 +161,38 @@ function countChar(text: string, char: string): number {
   return count;
 }
 
+/** iconv-lite's mapping of an ASCII-based single-byte charset, through Node's latin1 conversion. */
+function latin1Codec({ otherBytes, readAs, otherChars, writtenAs }: NonNullable<SingleByteFacts['latin1Based']>, replacement: number): Codec {
+  const read = (byte: string): string => readAs.get(byte)!;
+  const unwritable = String.fromCharCode(replacement);
+  const write = (char: string): string => writtenAs.get(char) ?? unwritable;
+  return {
+    decode: (bytes) => (otherBytes === null ? bytes.toString('latin1') : bytes.toString('latin1').replace(otherBytes, read)),
+    encode: (text) => Buffer.from(text.replace(otherChars, write), 'latin1'),
+  };
+}
+
 /**
  * windows-1252, koi8-r, iso-8859-15 and the other single-byte charsets: iconv-lite's codec, without
  * the round trip (encode, decode back, compare) that costs two more passes over a part, twice per
  * part rewritten: three times the time of the same part in UTF-8. Bytes come back exactly when none of
  * them is one that does not come back alone. Text comes back exactly when no character was replaced:
- * iconv-lite writes one byte per UTF-16 unit and the replacement byte for a unit it cannot write, so
- * the bytes then hold more replacement bytes than the text holds the replacement's character.
- * test/mime/charset.test.ts holds both to the round trip.
+ * both codecs write one byte per UTF-16 unit and the replacement byte for a unit the charset cannot
+ * write, so the bytes then hold more replacement bytes than the text holds the replacement's
+ * character. test/mime/charset.test.ts holds both to the round trip.
  */
 function singleByteCharset(name: string, iconvName: string): Charset | null {
   let facts = singleByteFacts.get(iconvName);
   if (facts === undefined) singleByteFacts.set(iconvName, (facts = singleByteFactsOf(iconvName)));
   if (facts === null) return null;
   const { irreversible, replacement, replacementChar, latin1Based } = facts;
-  let decode = (bytes: Buffer): string => iconv.decode(bytes, iconvName, { stripBOM: false });
-  let encodeRaw = (text: string): Buffer => iconv.encode(text, iconvName, { addBOM: false });
-  if (latin1Based) {
-    const { otherBytes, readAs, otherChars, writtenAs } = latin1Based;
-    const read = (byte: string): string => readAs.get(byte)!;
-    const unwritable = String.fromCharCode(replacement);
-    const write = (char: string): string => writtenAs.get(char) ?? unwritable;
-    decode = (bytes) => (otherBytes === null ? bytes.toString('latin1') : bytes.toString('latin1').replace(otherBytes, read));
-    encodeRaw = (text) => Buffer.from(text.replace(otherChars, write), 'latin1');
-  }
+  const codec = latin1Based ? latin1Codec(latin1Based, replacement) : iconvCodec(iconvName);
   return {
     name,
     lineBreaksAreText: true,
-    decode,
+    decode: codec.decode,
     encode: (text) => {
-      const bytes = encodeRaw(text);
-      if (bytes.length !== text.length) return decode(bytes) === text ? bytes : null;
+      const bytes = codec.encode(text);
       return countByte(bytes, replacement) === countChar(text, replacementChar) ? bytes : null;
     },
     reversible: (bytes) => irreversible.every((byte) => bytes.indexOf(byte) === -1),

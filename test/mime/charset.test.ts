@@ -122,6 +122,9 @@ describe('Shift_JIS, UTF-16 and single-byte charsets', () => {
     ['windows-1251', 'windows1251'],
     ['cp437', 'cp437'],
     ['macroman', 'macroman'],
+    // Single-byte, but not ASCII in 0x00-0x7F: iconv-lite's own loops, without the round trip.
+    ['viscii', 'viscii'],
+    ['cp864', 'cp864'],
   ])("%s decodes and encodes exactly as iconv-lite's %s, on any bytes and any string", (name, iconvName) => {
     // Bytes weighted toward UTF-8's edges: lead bytes, continuations, overlongs, surrogates (ED A0..BF), BOM, FF.
     const edgy = fc.constantFrom(0x00, 0x41, 0x7f, 0x80, 0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xed, 0xa0, 0xef, 0xbb, 0xf0, 0xf4, 0xf5, 0xff);
